@@ -1,0 +1,150 @@
+/*
+ * The job resource of ARCHITECTURE.md, rendered from the jobs and shots rows.
+ */
+#include "gateway.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "json.h"
+#include "storage.h"
+#include "banned.h"
+
+static PGresult *load_job(struct db *db, const char *id)
+{
+	static const char sql[] =
+		"SELECT status, template, error::text, output::text, "
+		"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+		"to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+		"shots_total, shots_ready, options::text FROM jobs WHERE id = $1";
+	const char *params[] = { id };
+	return db_exec(db, sql, 1, params);
+}
+
+static PGresult *load_shots(struct db *db, const char *id)
+{
+	static const char sql[] = "SELECT idx, status, prompt, narration, speaker, coalesce(duration_ms, est_duration_ms), "
+				  "image_key, video_key, audio_key, error::text FROM shots WHERE job_id = $1 ORDER BY idx";
+	const char *params[] = { id };
+	return db_exec(db, sql, 1, params);
+}
+
+static void add_text_or_null(cJSON *o, const char *name, PGresult *r, int row, int col)
+{
+	if (PQgetisnull(r, row, col))
+		cJSON_AddNullToObject(o, name);
+	else
+		cJSON_AddStringToObject(o, name, PQgetvalue(r, row, col));
+}
+
+static void add_json_or_null(cJSON *o, const char *name, PGresult *r, int row, int col)
+{
+	cJSON *v = PQgetisnull(r, row, col) ? NULL : cJSON_Parse(PQgetvalue(r, row, col));
+	cJSON_AddItemToObject(o, name, v ? v : cJSON_CreateNull());
+}
+
+static void add_url_or_null(cJSON *o, const char *name, const struct storage *st, PGresult *r, int row, int col)
+{
+	if (PQgetisnull(r, row, col)) {
+		cJSON_AddNullToObject(o, name);
+		return;
+	}
+	char *url = storage_url(st, PQgetvalue(r, row, col));
+	cJSON_AddStringToObject(o, name, url);
+	free(url);
+}
+
+static cJSON *render_shots(const struct storage *st, PGresult *s)
+{
+	cJSON *arr = cJSON_CreateArray();
+	for (int i = 0; i < PQntuples(s); i++) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "index", atoi(PQgetvalue(s, i, 0)));
+		cJSON_AddStringToObject(o, "status", PQgetvalue(s, i, 1));
+		cJSON_AddStringToObject(o, "prompt", PQgetvalue(s, i, 2));
+		cJSON_AddStringToObject(o, "narration", PQgetvalue(s, i, 3));
+		add_text_or_null(o, "speaker", s, i, 4);
+		cJSON_AddNumberToObject(o, "duration_ms", atoi(PQgetvalue(s, i, 5)));
+		add_url_or_null(o, "image_url", st, s, i, 6);
+		add_url_or_null(o, "video_url", st, s, i, 7);
+		add_url_or_null(o, "audio_url", st, s, i, 8);
+		add_json_or_null(o, "error", s, i, 9);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+/* Parse is a tenth of the work, the shots most of it, the merge the rest. */
+static int percent(const char *status, int total, int ready)
+{
+	if (strcmp(status, "done") == 0)
+		return 100;
+	if (strcmp(status, "queued") == 0 || strcmp(status, "parsing") == 0 || total == 0)
+		return strcmp(status, "parsing") == 0 ? 5 : 0;
+	if (strcmp(status, "merging") == 0)
+		return 90;
+	return 10 + 80 * ready / total;
+}
+
+static cJSON *render_output(const struct storage *st, PGresult *j)
+{
+	cJSON *out, *o;
+	const char *key;
+	if (PQgetisnull(j, 0, 3))
+		return cJSON_CreateNull();
+	out = cJSON_Parse(PQgetvalue(j, 0, 3));
+	o = cJSON_CreateObject();
+	if ((key = json_str(out, "video_key"))) {
+		char *url = storage_url(st, key), *path = storage_path(st, key);
+		cJSON_AddStringToObject(o, "video_url", url);
+		cJSON_AddStringToObject(o, "video_path", path);
+		free(url);
+		free(path);
+	}
+	long ms;
+	if (json_int(out, "duration_ms", &ms) == 0)
+		cJSON_AddNumberToObject(o, "duration_ms", (double)ms);
+	cJSON_Delete(out);
+	return o;
+}
+
+static char *render(const struct storage *st, const char *id, PGresult *j, PGresult *s)
+{
+	cJSON *o = cJSON_CreateObject(), *progress;
+	int total = atoi(PQgetvalue(j, 0, 6)), ready = atoi(PQgetvalue(j, 0, 7));
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "status", PQgetvalue(j, 0, 0));
+	cJSON_AddStringToObject(o, "template", PQgetvalue(j, 0, 1));
+	add_json_or_null(o, "error", j, 0, 2);
+	cJSON_AddStringToObject(o, "created_at", PQgetvalue(j, 0, 4));
+	cJSON_AddStringToObject(o, "updated_at", PQgetvalue(j, 0, 5));
+	add_json_or_null(o, "options", j, 0, 8);
+	progress = cJSON_AddObjectToObject(o, "progress");
+	cJSON_AddNumberToObject(progress, "shots_total", total);
+	cJSON_AddNumberToObject(progress, "shots_ready", ready);
+	cJSON_AddNumberToObject(progress, "percent", percent(PQgetvalue(j, 0, 0), total, ready));
+	cJSON_AddItemToObject(o, "shots", render_shots(st, s));
+	cJSON_AddItemToObject(o, "output", render_output(st, j));
+	char *text = json_print(o);
+	cJSON_Delete(o);
+	return text;
+}
+
+char *job_view_render(struct daemon *d, const char *id, int *found)
+{
+	PGresult *j = load_job(d->db, id), *s = NULL;
+	char *text = NULL;
+	*found = -1;
+	if (!j)
+		return NULL;
+	if (PQntuples(j) == 0) {
+		*found = 0;
+	} else if ((s = load_shots(d->db, id))) {
+		*found = 1;
+		text = render(d->storage, id, j, s);
+	}
+	PQclear(s);
+	PQclear(j);
+	return text;
+}

@@ -1,0 +1,76 @@
+/*
+ * The runtime every reelforge daemon shares: configuration, logging, the
+ * libuv loop, PostgreSQL, the Kafka producer and outbox, storage, and the
+ * HTTP server with /healthz, /readyz and /metrics. A daemon fills in a spec;
+ * the worker loop and api-gateway build on this.
+ */
+#ifndef REEL_DAEMON_H
+#define REEL_DAEMON_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "config.h"
+#include "http_server.h"
+#include "util.h"
+
+/* The options every daemon reads (ARCHITECTURE.md, Configuration). */
+struct daemon_config {
+	char *database_url;
+	char *kafka_brokers;
+	char *kafka_extra;
+	char *topic_prefix;
+	char *storage_url;
+	char *http_addr;
+	char *public_url;
+	char *log_level;
+	long fetch_wait_ms;
+	long linger_ms;
+	long shutdown_grace_s;
+};
+
+struct daemon_spec {
+	const char *name;                    /* binary and log name */
+	const char *default_http_addr;       /* REEL_HTTP_ADDR default */
+	const struct config_option *options; /* the daemon's own options, or NULL */
+	size_t n_options;
+	void *config;                        /* where those options go */
+	const struct http_route *routes;     /* routes besides the health ones */
+	size_t n_routes;
+	size_t max_body;                     /* request body limit, 0 = 64 KiB */
+};
+
+struct daemon {
+	const char *name;
+	uv_loop_t *loop;
+	struct daemon_config cfg;
+	const struct daemon_spec *spec;
+	struct db *db;
+	struct kafka_producer *producer;
+	struct outbox *outbox;
+	struct storage *storage;
+	struct http_server *http;
+	uv_signal_t sig_term, sig_int;
+	uv_timer_t reconnect_timer;
+	unsigned reconnect_delay_ms;
+	bool stopping;
+	void *app;                              /* the daemon's own state, for route handlers */
+	void (*on_stop)(struct daemon *d);      /* first SIGTERM: stop taking work, then call daemon_shutdown */
+};
+
+/* Loads configuration, connects everything, starts serving. -1 with err. */
+int daemon_start(struct daemon *d, const struct daemon_spec *spec, char *err, size_t errlen) WARN_UNUSED;
+/* Runs the loop until everything is closed; returns the exit code. */
+int daemon_run(struct daemon *d);
+/* Closes every handle so daemon_run returns. */
+void daemon_shutdown(struct daemon *d);
+/* Starts reconnecting to PostgreSQL with backoff (after a connection error). */
+void daemon_db_lost(struct daemon *d);
+/* Frees what daemon_start acquired, after daemon_run returned. */
+void daemon_release(struct daemon *d);
+/* The topic name for a stage ("render" -> "reel.render"); the caller frees. */
+char *daemon_topic(const struct daemon *d, const char *stage);
+/* For daemons without extra needs: start, run, release; the exit code for main(). */
+int daemon_main(const struct daemon_spec *spec, void *app, void (*on_started)(struct daemon *d));
+
+#endif

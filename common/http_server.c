@@ -1,0 +1,1195 @@
+/*
+ * The HTTP/1.1 server every daemon embeds: connections on the libuv loop,
+ * llhttp parsing, route dispatch, plain and problem+json replies, and chunked
+ * streams for Server-Sent Events.
+ *
+ * DESIGN
+ * - One struct conn per TCP connection. It embeds the parser, its buffers
+ *   (kept across requests) and the one exchange in progress, so a request
+ *   costs no allocation. Requests are answered strictly in order:
+ *   on_message_complete pauses llhttp, the request is dispatched, and the
+ *   bytes after it wait in conn->pending until the exchange ends
+ *   (pipelining). While an exchange is open we keep reading, up to
+ *   BACKLOG_MAX bytes, only so that a disconnect is noticed.
+ * - Lifetime: conn->refs counts the TCP handle, the timer handle and an open
+ *   exchange. A handler may therefore answer after the peer left (the answer
+ *   is dropped). The abort callback runs from the TCP close callback, never
+ *   from inside a handler's own call into this module.
+ * - Writes go through uv_try_write; what the kernel did not take is copied
+ *   into a write request freed in its callback. A response that ends the
+ *   connection is followed by a shutdown and a short discarding read
+ *   ("lingering close"), so the peer reads the answer instead of a reset.
+ * - Reads land in one server-wide buffer; only unparsed bytes are copied.
+ */
+#include "http_server.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <llhttp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "log.h"
+#include "banned.h"
+
+#define READ_BUF_SIZE 65536
+#define BACKLOG_MAX 65536          /* bytes read ahead while an exchange is open */
+#define KEEP_BYTES 65536           /* larger per-connection buffers are freed after use */
+#define WRITE_QUEUE_MAX (8u << 20) /* a peer this far behind is dropped */
+#define LINGER_MS 2000
+#define PROBLEM_BASE "https://reelforge.dev/problems/"
+
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+enum conn_state { C_OPEN, C_LINGER, C_CLOSING };
+enum x_state { X_NONE, X_ACTIVE, X_STREAM };
+
+struct http_exchange {
+	struct conn *conn;
+	struct http_request rq;
+	enum x_state state;
+	bool keep_alive; /* the connection may carry another request after this one */
+	bool chunked;    /* streams use chunked encoding (HTTP/1.1) */
+	bool head;       /* HEAD: send headers only */
+	void (*on_abort)(struct http_exchange *x, void *arg);
+	void *abort_arg;
+};
+
+struct hdr_pos {
+	size_t name, value; /* offsets into conn->head */
+};
+
+struct conn {
+	struct http_server *srv;
+	struct conn *prev, *next; /* in srv->conns until the TCP handle closed */
+	uv_tcp_t tcp;
+	uv_timer_t timer; /* idle timeout, then linger timeout */
+	uv_shutdown_t shutdown;
+	llhttp_t parser;
+	enum conn_state state;
+	int refs;
+	bool reading, peer_eof, dispatching;
+	uint64_t last_active;
+	struct buf head; /* url, header names and values, NUL-separated */
+	size_t url_len;
+	struct hdr_pos hpos[HTTP_MAX_HEADERS];
+	bool in_field, in_value;
+	int fail;        /* status to answer when we stopped the parser on purpose */
+	int route_status; /* 0 (route found), 404 or 405 */
+	const struct http_route *route;
+	char allow[80];
+	struct buf body;
+	struct buf pending; /* read but not yet parsed */
+	size_t pending_off;
+	struct buf out;   /* response head being built */
+	struct buf extra; /* headers added by the handler */
+	struct http_exchange x;
+};
+
+struct http_server {
+	uv_loop_t *loop;
+	uv_tcp_t listener;
+	const struct http_route *routes;
+	size_t n_routes;
+	void *arg;
+	struct http_server_opts opts;
+	struct conn *conns;
+	int refs; /* owner, listener handle, each conn struct */
+	bool closing;
+	int port;
+	time_t date_at;
+	char date[40];
+	char rbuf[READ_BUF_SIZE];
+};
+
+static void conn_close(struct conn *c);
+static void conn_unref(struct conn *c);
+static void start_linger(struct conn *c);
+static void drive(struct conn *c);
+
+/* ---- small buffers ---- */
+
+static void buf_reserve(struct buf *b, size_t extra)
+{
+	if (b->len + extra <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < b->len + extra)
+		cap *= 2;
+	b->p = xrealloc(b->p, cap);
+	b->cap = cap;
+}
+
+static void buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (!n)
+		return;
+	buf_reserve(b, n);
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+static void buf_adds(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+PRINTF_LIKE(2, 3) static void buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	buf_reserve(b, 64);
+	va_start(ap, fmt);
+	int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= b->cap - b->len) {
+		buf_reserve(b, (size_t)n + 1);
+		va_start(ap, fmt);
+		vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t)n;
+}
+
+/* Empties b, giving back its memory when one big request made it large. */
+static void buf_reset(struct buf *b, size_t keep)
+{
+	b->len = 0;
+	if (b->cap > keep) {
+		free(b->p);
+		b->p = NULL;
+		b->cap = 0;
+	}
+}
+
+/* ---- decoding and route matching ---- */
+
+static int hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch = tolower(ch);
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* Decodes n bytes of src into dst (cap bytes, room for a NUL kept);
+ * returns the decoded length, or -1 on a bad escape or overflow. */
+static long pct_decode(char *dst, size_t cap, const char *src, size_t n, bool plus)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++, o++) {
+		if (o + 1 >= cap)
+			return -1;
+		char ch = src[i];
+		if (ch == '%') {
+			if (i + 2 >= n)
+				return -1;
+			int hi = hexval((unsigned char)src[i + 1]);
+			int lo = hexval((unsigned char)src[i + 2]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			ch = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (ch == '+' && plus) {
+			ch = ' ';
+		}
+		dst[o] = ch;
+	}
+	if (cap)
+		dst[o] = '\0';
+	return (long)o;
+}
+
+/* Decodes the path into dst; refuses NUL bytes and "." or ".." segments, which
+ * only serve to climb out of a directory. */
+static int decode_path(char *dst, size_t cap, const char *src, size_t n)
+{
+	long len = pct_decode(dst, cap, src, n, false);
+	if (len < 0 || memchr(dst, '\0', (size_t)len))
+		return -1;
+	for (const char *seg = dst; seg; seg = strchr(seg, '/')) {
+		seg++;
+		size_t sl = strcspn(seg, "/");
+		if ((sl == 1 && seg[0] == '.') || (sl == 2 && seg[0] == '.' && seg[1] == '.'))
+			return -1;
+	}
+	return 0;
+}
+
+int http_match_route(const char *pattern, const char *path, char *buf, size_t buflen,
+		     const char **params, size_t *n)
+{
+	size_t np = 0, used = 0;
+
+	while (*pattern == '/' && *path == '/') {
+		pattern++;
+		path++;
+		const char *pe = pattern + strcspn(pattern, "/");
+		size_t plen = (size_t)(pe - pattern);
+		bool ph = plen >= 2 && pattern[0] == '{' && pe[-1] == '}';
+		bool rest = ph && plen >= 3 && pe[-2] == '*';
+		size_t seglen = rest ? strlen(path) : strcspn(path, "/");
+		char *d = buf + used;
+		long dl = pct_decode(d, buflen - used, path, seglen, false);
+		if (dl < 0)
+			return 0;
+		if (ph) {
+			if (dl == 0 || np == HTTP_MAX_PARAMS)
+				return 0;
+			params[np++] = d;
+			used += (size_t)dl + 1;
+		} else if (plen != (size_t)dl || memcmp(pattern, d, plen) != 0) {
+			return 0;
+		}
+		pattern = pe;
+		path += seglen;
+		if (rest && *pattern)
+			return 0;
+	}
+	if (*pattern || *path)
+		return 0;
+	*n = np;
+	return 1;
+}
+
+/* ---- the request being parsed (llhttp callbacks) ---- */
+
+static int fail(struct conn *c, int status)
+{
+	c->fail = status;
+	return HPE_USER;
+}
+
+static int add_head(struct conn *c, const char *at, size_t len)
+{
+	if (c->head.len + len > c->srv->opts.max_header_bytes)
+		return fail(c, 431);
+	buf_add(&c->head, at, len);
+	return 0;
+}
+
+static int on_message_begin(llhttp_t *p)
+{
+	struct conn *c = p->data;
+	c->head.len = 0;
+	c->url_len = 0;
+	c->in_field = c->in_value = false;
+	c->body.len = 0;
+	c->fail = 0;
+	c->route = NULL;
+	c->route_status = 0;
+	c->x.rq.n_headers = 0;
+	c->x.rq.n_params = 0;
+	return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t len)
+{
+	return add_head(p->data, at, len);
+}
+
+static int on_url_complete(llhttp_t *p)
+{
+	struct conn *c = p->data;
+	c->url_len = c->head.len;
+	return add_head(c, "", 1);
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+	if (!c->in_field) {
+		if (c->x.rq.n_headers == HTTP_MAX_HEADERS)
+			return fail(c, 431);
+		c->hpos[c->x.rq.n_headers].name = c->head.len;
+		c->in_field = true;
+	}
+	return add_head(c, at, len);
+}
+
+static int on_header_field_complete(llhttp_t *p)
+{
+	struct conn *c = p->data;
+	c->in_field = false;
+	return add_head(c, "", 1);
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+	if (!c->in_value) {
+		c->hpos[c->x.rq.n_headers].value = c->head.len;
+		c->in_value = true;
+	}
+	return add_head(c, at, len);
+}
+
+static int on_header_value_complete(llhttp_t *p)
+{
+	struct conn *c = p->data;
+	if (!c->in_value)
+		c->hpos[c->x.rq.n_headers].value = c->head.len;
+	c->in_value = false;
+	c->x.rq.n_headers++;
+	return add_head(c, "", 1);
+}
+
+static bool method_fits(const char *route, const char *method)
+{
+	return !strcmp(route, method) || (!strcmp(method, "HEAD") && !strcmp(route, "GET"));
+}
+
+static void allow_add(struct conn *c, const char *method)
+{
+	size_t len = strlen(c->allow);
+	if (strstr(c->allow, method))
+		return;
+	snprintf(c->allow + len, sizeof(c->allow) - len, "%s%s", len ? ", " : "", method);
+}
+
+/* Picks the route for raw_path; params are decoded into scratch. */
+static void resolve_route(struct conn *c, const char *raw_path, char *scratch, size_t cap)
+{
+	struct http_request *rq = &c->x.rq;
+	const struct http_server *s = c->srv;
+	bool path_known = false;
+
+	c->allow[0] = '\0';
+	for (size_t i = 0; i < s->n_routes; i++) {
+		const struct http_route *r = &s->routes[i];
+		if (!http_match_route(r->pattern, raw_path, scratch, cap, rq->params, &rq->n_params))
+			continue;
+		if (method_fits(r->method, rq->method)) {
+			c->route = r;
+			return;
+		}
+		path_known = true;
+		allow_add(c, r->method);
+	}
+	rq->n_params = 0;
+	c->route_status = path_known ? 405 : 404;
+}
+
+static void fix_headers(struct conn *c)
+{
+	struct http_request *rq = &c->x.rq;
+	for (size_t i = 0; i < rq->n_headers; i++) {
+		char *name = c->head.p + c->hpos[i].name;
+		char *value = c->head.p + c->hpos[i].value;
+		for (char *q = name; *q; q++)
+			*q = (char)tolower((unsigned char)*q);
+		size_t vl = strlen(value);
+		while (vl && (value[vl - 1] == ' ' || value[vl - 1] == '\t'))
+			value[--vl] = '\0';
+		rq->headers[i].name = name;
+		rq->headers[i].value = value;
+	}
+}
+
+/* Turns the collected head into the request: path, query, headers, route. */
+static int finish_head(struct conn *c)
+{
+	struct http_request *rq = &c->x.rq;
+	size_t url_len = c->url_len;
+
+	strlcpy_(rq->method, llhttp_method_name(llhttp_get_method(&c->parser)), sizeof(rq->method));
+	/* Room for the decoded path and the params; nothing moves after this. */
+	buf_reserve(&c->head, 2 * (url_len + 1));
+	char *url = c->head.p;
+	if (url_len == 0 || url[0] != '/')
+		return -1;
+	char *q = memchr(url, '?', url_len);
+	size_t plen = q ? (size_t)(q - url) : url_len;
+	url[plen] = '\0';
+	rq->query = q ? q + 1 : url + url_len;
+
+	char *path = c->head.p + c->head.len;
+	if (decode_path(path, plen + 1, url, plen) < 0)
+		return -1;
+	rq->path = path;
+	char *scratch = path + plen + 1;
+	c->head.len += 2 * (plen + 1);
+	fix_headers(c);
+	resolve_route(c, url, scratch, plen + 1);
+	return 0;
+}
+
+static void send_continue(struct conn *c);
+
+static int on_headers_complete(llhttp_t *p)
+{
+	struct conn *c = p->data;
+	struct http_exchange *x = &c->x;
+
+	if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->srv->opts.max_body)
+		return fail(c, 413);
+	if (finish_head(c) < 0)
+		return fail(c, 400);
+	x->keep_alive = llhttp_should_keep_alive(p) && !p->upgrade;
+	x->chunked = p->http_major == 1 && p->http_minor >= 1;
+	x->head = !strcmp(x->rq.method, "HEAD");
+	const char *expect = http_header(&x->rq, "expect");
+	if (expect && !strcasecmp(expect, "100-continue") && x->chunked)
+		send_continue(c);
+	return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+	if (c->body.len + len > c->srv->opts.max_body)
+		return fail(c, 413);
+	buf_add(&c->body, at, len);
+	return 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+	struct conn *c = p->data;
+	static char empty[1];
+
+	if (c->body.len) {
+		buf_reserve(&c->body, 1);
+		c->body.p[c->body.len] = '\0';
+	}
+	c->x.rq.body = c->body.len ? c->body.p : empty;
+	c->x.rq.body_len = c->body.len;
+	return HPE_PAUSED; /* one exchange at a time: see DESIGN */
+}
+
+static const llhttp_settings_t parser_settings = {
+	.on_message_begin = on_message_begin,
+	.on_url = on_url,
+	.on_url_complete = on_url_complete,
+	.on_header_field = on_header_field,
+	.on_header_field_complete = on_header_field_complete,
+	.on_header_value = on_header_value,
+	.on_header_value_complete = on_header_value_complete,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_message_complete = on_message_complete,
+};
+
+/* ---- writing ---- */
+
+struct wreq {
+	uv_write_t req;
+	struct conn *conn;
+	char data[];
+};
+
+static void on_write(uv_write_t *req, int status)
+{
+	struct wreq *w = (struct wreq *)req;
+	struct conn *c = w->conn;
+	free(w);
+	if (status < 0)
+		conn_close(c);
+}
+
+/* Queues what uv_try_write left over (from byte done on) in one owned copy. */
+static int queue_rest(struct conn *c, const uv_buf_t *b, unsigned n, size_t done, size_t total)
+{
+	struct wreq *w = xmalloc(sizeof(*w) + total - done);
+	size_t at = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (done >= b[i].len) {
+			done -= b[i].len;
+			continue;
+		}
+		memcpy(w->data + at, b[i].base + done, b[i].len - done);
+		at += b[i].len - done;
+		done = 0;
+	}
+	w->conn = c;
+	uv_buf_t wb = uv_buf_init(w->data, (unsigned)at);
+	if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &wb, 1, on_write) < 0) {
+		free(w);
+		conn_close(c);
+		return -1;
+	}
+	return 0;
+}
+
+static int send_bufs(struct conn *c, const uv_buf_t *b, unsigned n)
+{
+	size_t total = 0;
+	for (unsigned i = 0; i < n; i++)
+		total += b[i].len;
+	if (c->state == C_CLOSING)
+		return -1;
+	if (c->tcp.write_queue_size > WRITE_QUEUE_MAX) {
+		log_warn("http: dropping %s, %zu bytes unread", c->x.rq.peer, c->tcp.write_queue_size);
+		conn_close(c);
+		return -1;
+	}
+	if (total == 0)
+		return 0;
+	int r = uv_try_write((uv_stream_t *)&c->tcp, b, n);
+	if (r == UV_EAGAIN)
+		r = 0;
+	if (r < 0) {
+		conn_close(c);
+		return -1;
+	}
+	if ((size_t)r == total)
+		return 0;
+	return queue_rest(c, b, n, (size_t)r, total);
+}
+
+static void send_continue(struct conn *c)
+{
+	static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	uv_buf_t b = uv_buf_init((char *)msg, sizeof(msg) - 1);
+	(void)send_bufs(c, &b, 1);
+}
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 410: return "Gone";
+	case 412: return "Precondition Failed";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return "Unknown";
+	}
+}
+
+static const char *http_date(struct http_server *s)
+{
+	time_t now = time(NULL);
+	if (now != s->date_at) {
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(s->date, sizeof(s->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		s->date_at = now;
+	}
+	return s->date;
+}
+
+static bool bodyless(int status)
+{
+	return status < 200 || status == 204 || status == 304;
+}
+
+/* Builds the status line and headers into c->out; len < 0 means a stream. */
+static void build_head(struct conn *c, int status, const char *ctype, long long len)
+{
+	struct http_exchange *x = &c->x;
+	struct buf *o = &c->out;
+
+	if (c->srv->closing)
+		x->keep_alive = false;
+	o->len = 0;
+	buf_printf(o, "HTTP/1.1 %d %s\r\n", status, reason(status));
+	if (ctype)
+		buf_printf(o, "Content-Type: %s\r\n", ctype);
+	if (len >= 0 && !bodyless(status))
+		buf_printf(o, "Content-Length: %lld\r\n", len);
+	else if (len < 0 && x->chunked)
+		buf_adds(o, "Transfer-Encoding: chunked\r\n");
+	buf_printf(o, "Date: %s\r\nConnection: %s\r\n", http_date(c->srv),
+		   x->keep_alive ? "keep-alive" : "close");
+	buf_add(o, c->extra.p, c->extra.len);
+	buf_add(o, "\r\n", 2);
+	c->extra.len = 0;
+}
+
+/* ---- exchanges ---- */
+
+/* Ends the exchange and drops its reference: c may be gone afterwards. */
+static void finish_exchange(struct conn *c)
+{
+	struct http_exchange *x = &c->x;
+
+	x->state = X_NONE;
+	x->on_abort = NULL;
+	x->abort_arg = NULL;
+	c->extra.len = 0;
+	buf_reset(&c->body, KEEP_BYTES);
+	if (c->state == C_OPEN) {
+		if (!x->keep_alive || c->srv->closing)
+			start_linger(c);
+		else if (!c->dispatching)
+			drive(c);
+	}
+	conn_unref(c);
+}
+
+static void begin_exchange(struct conn *c)
+{
+	c->x.state = X_ACTIVE;
+	c->refs++;
+}
+
+static void dispatch(struct conn *c)
+{
+	struct http_exchange *x = &c->x;
+
+	begin_exchange(c);
+	c->dispatching = true;
+	if (c->route_status == 404) {
+		http_problem(x, 404, "not-found", "Not Found", "no route matches this path", NULL);
+	} else if (c->route_status == 405) {
+		http_add_header(x, "Allow", c->allow);
+		http_problem(x, 405, "method-not-allowed", "Method Not Allowed",
+			     "this path does not accept that method", NULL);
+	} else {
+		c->route->handler(x, c->srv->arg);
+	}
+	c->dispatching = false;
+}
+
+/* Answers a request we could not (or would not) parse, then closes. */
+static void reject(struct conn *c)
+{
+	int status = c->fail ? c->fail : 400;
+	struct http_exchange *x = &c->x;
+	const char *why = llhttp_get_error_reason(&c->parser);
+
+	log_debug("http: %d for %s: %s", status, x->rq.peer, why ? why : "limit");
+	begin_exchange(c);
+	x->keep_alive = false;
+	x->head = false;
+	c->dispatching = true;
+	if (status == 413)
+		http_problem(x, 413, "payload-too-large", NULL, "the request body is too large", NULL);
+	else if (status == 431)
+		http_problem(x, 431, "headers-too-large", NULL, "the request head is too large", NULL);
+	else
+		http_problem(x, 400, "bad-request", NULL, "the request is malformed", NULL);
+	c->dispatching = false;
+}
+
+/* Parses data until it runs out or an exchange stays open; returns bytes used. */
+static size_t feed(struct conn *c, const char *data, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len && c->state == C_OPEN && c->x.state == X_NONE) {
+		llhttp_errno_t e = llhttp_execute(&c->parser, data + off, len - off);
+		if (e == HPE_OK)
+			return len;
+		if (e != HPE_PAUSED) {
+			reject(c);
+			return len;
+		}
+		off = (size_t)(llhttp_get_error_pos(&c->parser) - data);
+		llhttp_resume(&c->parser);
+		dispatch(c);
+	}
+	return off;
+}
+
+/* ---- connection lifecycle ---- */
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+	struct conn *c = h->data;
+	(void)hint;
+	*b = uv_buf_init(c->srv->rbuf, sizeof(c->srv->rbuf));
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b);
+
+static void set_reading(struct conn *c, bool on)
+{
+	if (on == c->reading)
+		return;
+	if (!on) {
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		c->reading = false;
+	} else if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0) {
+		c->reading = true;
+	} else {
+		conn_close(c);
+	}
+}
+
+static void on_timer(uv_timer_t *t);
+
+static void arm_idle(struct conn *c)
+{
+	c->last_active = uv_now(c->srv->loop);
+	if (!uv_is_active((uv_handle_t *)&c->timer))
+		uv_timer_start(&c->timer, on_timer, c->srv->opts.idle_timeout_ms, 0);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+	uint64_t idle = c->srv->opts.idle_timeout_ms;
+	uint64_t elapsed = uv_now(c->srv->loop) - c->last_active;
+
+	if (c->state == C_LINGER) {
+		conn_close(c);
+	} else if (c->state == C_OPEN && c->x.state == X_NONE) {
+		if (elapsed >= idle)
+			conn_close(c);
+		else
+			uv_timer_start(&c->timer, on_timer, idle - elapsed, 0);
+	}
+}
+
+/* Parses what was read ahead, then decides whether to read on. */
+static void drive(struct conn *c)
+{
+	while (c->state == C_OPEN && c->x.state == X_NONE && c->pending_off < c->pending.len)
+		c->pending_off += feed(c, c->pending.p + c->pending_off, c->pending.len - c->pending_off);
+	if (c->pending_off == c->pending.len) {
+		c->pending_off = 0;
+		buf_reset(&c->pending, KEEP_BYTES);
+	}
+	if (c->state != C_OPEN)
+		return;
+	if (c->x.state == X_NONE && c->peer_eof) {
+		start_linger(c);
+		return;
+	}
+	if (c->x.state == X_NONE)
+		arm_idle(c);
+	set_reading(c, !c->peer_eof && c->pending.len - c->pending_off < BACKLOG_MAX);
+}
+
+static void on_data(struct conn *c, const char *data, size_t n)
+{
+	c->last_active = uv_now(c->srv->loop);
+	if (c->x.state != X_NONE || c->pending.len) {
+		buf_add(&c->pending, data, n);
+		drive(c);
+		return;
+	}
+	size_t used = feed(c, data, n);
+	if (used < n && c->state == C_OPEN)
+		buf_add(&c->pending, data + used, n - used);
+	drive(c);
+}
+
+static void on_read_end(struct conn *c, ssize_t err)
+{
+	struct http_exchange *x = &c->x;
+
+	c->reading = false;
+	if (err != UV_EOF || c->state != C_OPEN) {
+		conn_close(c);
+		return;
+	}
+	c->peer_eof = true;
+	/* A half-close is a disconnect for a handler that asked to hear of one. */
+	if (x->state != X_NONE && (x->on_abort || x->state == X_STREAM))
+		conn_close(c);
+	else if (x->state == X_NONE)
+		drive(c);
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
+{
+	struct conn *c = st->data;
+
+	if (nread < 0)
+		on_read_end(c, nread);
+	else if (nread > 0 && c->state == C_OPEN)
+		on_data(c, b->base, (size_t)nread);
+	/* in C_LINGER what arrives is discarded */
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+	struct conn *c = req->data;
+
+	if (c->state != C_LINGER)
+		return;
+	if (status < 0 || c->peer_eof) {
+		conn_close(c);
+		return;
+	}
+	set_reading(c, true);
+	uv_timer_start(&c->timer, on_timer, LINGER_MS, 0);
+}
+
+/* Ends the connection after what is queued has been written. */
+static void start_linger(struct conn *c)
+{
+	if (c->state != C_OPEN)
+		return;
+	c->state = C_LINGER;
+	uv_timer_stop(&c->timer);
+	if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) < 0)
+		conn_close(c);
+}
+
+static void server_unref(struct http_server *s)
+{
+	if (--s->refs == 0)
+		free(s);
+}
+
+static void conn_unref(struct conn *c)
+{
+	if (--c->refs > 0)
+		return;
+	free(c->head.p);
+	free(c->body.p);
+	free(c->pending.p);
+	free(c->out.p);
+	free(c->extra.p);
+	struct http_server *s = c->srv;
+	free(c);
+	server_unref(s);
+}
+
+static void on_tcp_close(uv_handle_t *h)
+{
+	struct conn *c = h->data;
+	struct http_exchange *x = &c->x;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->srv->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (x->state != X_NONE && x->on_abort) {
+		void (*fn)(struct http_exchange *, void *) = x->on_abort;
+		x->on_abort = NULL;
+		fn(x, x->abort_arg);
+		if (x->state != X_NONE)
+			finish_exchange(c);
+	}
+	conn_unref(c);
+}
+
+static void on_timer_close(uv_handle_t *h)
+{
+	conn_unref(h->data);
+}
+
+static void conn_close(struct conn *c)
+{
+	if (c->state == C_CLOSING)
+		return;
+	c->state = C_CLOSING;
+	c->reading = false;
+	uv_close((uv_handle_t *)&c->tcp, on_tcp_close);
+	uv_close((uv_handle_t *)&c->timer, on_timer_close);
+}
+
+static void set_peer(struct conn *c)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+	char *out = c->x.rq.peer;
+
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) < 0)
+		return;
+	if (ss.ss_family == AF_INET6)
+		uv_ip6_name((struct sockaddr_in6 *)&ss, out, sizeof(c->x.rq.peer));
+	else
+		uv_ip4_name((struct sockaddr_in *)&ss, out, sizeof(c->x.rq.peer));
+}
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+	struct http_server *s = listener->data;
+
+	if (status < 0) {
+		log_warn("http: accept: %s", uv_strerror(status));
+		return;
+	}
+	struct conn *c = xcalloc(1, sizeof(*c));
+	c->srv = s;
+	s->refs++;
+	c->refs = 2; /* the TCP and timer handles */
+	c->x.conn = c;
+	uv_tcp_init(s->loop, &c->tcp);
+	uv_timer_init(s->loop, &c->timer);
+	c->tcp.data = c->timer.data = c->shutdown.data = c;
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	if (uv_accept(listener, (uv_stream_t *)&c->tcp) < 0) {
+		conn_close(c);
+		return;
+	}
+	uv_tcp_nodelay(&c->tcp, 1);
+	set_peer(c);
+	llhttp_init(&c->parser, HTTP_REQUEST, &parser_settings);
+	c->parser.data = c;
+	arm_idle(c);
+	set_reading(c, true);
+}
+
+/* ---- server ---- */
+
+static int parse_addr(const char *addr, struct sockaddr_storage *ss, char *err, size_t errlen)
+{
+	const char *colon = strrchr(addr, ':');
+	char host[64], *end;
+
+	if (!colon)
+		return errorf(err, errlen, "address \"%s\": expected host:port", addr);
+	errno = 0;
+	long port = strtol(colon + 1, &end, 10);
+	if (!colon[1] || *end || errno || port < 0 || port > 65535)
+		return errorf(err, errlen, "address \"%s\": bad port", addr);
+	size_t hlen = (size_t)(colon - addr);
+	if (hlen >= sizeof(host))
+		return errorf(err, errlen, "address \"%s\": host too long", addr);
+	memcpy(host, addr, hlen);
+	host[hlen] = '\0';
+	if (hlen == 0 || !strcmp(host, "localhost"))
+		strlcpy_(host, "127.0.0.1", sizeof(host));
+	if (host[0] == '[' && hlen > 2 && host[hlen - 1] == ']') {
+		host[hlen - 1] = '\0';
+		if (uv_ip6_addr(host + 1, (int)port, (struct sockaddr_in6 *)ss) == 0)
+			return 0;
+	} else if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0) {
+		return 0;
+	}
+	return errorf(err, errlen, "address \"%s\": host is not an IP address", addr);
+}
+
+static void on_listener_close(uv_handle_t *h)
+{
+	server_unref(h->data);
+}
+
+static void apply_defaults(struct http_server_opts *o, const struct http_server_opts *in)
+{
+	if (in)
+		*o = *in;
+	if (!o->max_body)
+		o->max_body = 1u << 20;
+	if (!o->max_header_bytes)
+		o->max_header_bytes = 16384;
+	if (!o->idle_timeout_ms)
+		o->idle_timeout_ms = 30000;
+}
+
+struct http_server *http_server_new(uv_loop_t *loop, const char *addr, const struct http_route *routes,
+				    size_t n_routes, void *arg, const struct http_server_opts *opts,
+				    char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	int r;
+
+	memset(&ss, 0, sizeof(ss));
+	if (parse_addr(addr, &ss, err, errlen) < 0)
+		return NULL;
+	struct http_server *s = xcalloc(1, sizeof(*s));
+	s->loop = loop;
+	s->routes = routes;
+	s->n_routes = n_routes;
+	s->arg = arg;
+	s->refs = 2; /* owner and listener */
+	apply_defaults(&s->opts, opts);
+	uv_tcp_init(loop, &s->listener);
+	s->listener.data = s;
+	if ((r = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0)) < 0 ||
+	    (r = uv_listen((uv_stream_t *)&s->listener, 1024, on_connection)) < 0) {
+		errorf(err, errlen, "listen on %s: %s", addr, uv_strerror(r));
+		http_server_free(s);
+		return NULL;
+	}
+	int len = sizeof(ss);
+	if (uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss, &len) == 0)
+		s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+							 : ((struct sockaddr_in *)&ss)->sin_port);
+	return s;
+}
+
+void http_server_free(struct http_server *s)
+{
+	if (!s)
+		return;
+	s->closing = true;
+	uv_close((uv_handle_t *)&s->listener, on_listener_close);
+	for (struct conn *c = s->conns; c; c = c->next)
+		conn_close(c);
+	server_unref(s);
+}
+
+int http_server_port(const struct http_server *s)
+{
+	return s->port;
+}
+
+/* ---- the handler's side ---- */
+
+struct http_request *http_request_of(struct http_exchange *x)
+{
+	return &x->rq;
+}
+
+const char *http_header(const struct http_request *rq, const char *name)
+{
+	for (size_t i = 0; i < rq->n_headers; i++)
+		if (!strcasecmp(rq->headers[i].name, name))
+			return rq->headers[i].value;
+	return NULL;
+}
+
+static bool key_is(const char *key, size_t klen, const char *name)
+{
+	char k[128];
+	long n = pct_decode(k, sizeof(k), key, klen, true);
+	return n >= 0 && !strcmp(k, name);
+}
+
+const char *http_query(const struct http_request *rq, const char *name, char *buf, size_t buflen)
+{
+	for (const char *p = rq->query; *p;) {
+		size_t plen = strcspn(p, "&");
+		const char *eq = memchr(p, '=', plen);
+		size_t klen = eq ? (size_t)(eq - p) : plen;
+		if (key_is(p, klen, name)) {
+			const char *v = eq ? eq + 1 : p + plen;
+			return pct_decode(buf, buflen, v, (size_t)(p + plen - v), true) < 0 ? NULL : buf;
+		}
+		p += plen;
+		if (*p == '&')
+			p++;
+	}
+	return NULL;
+}
+
+void http_add_header(struct http_exchange *x, const char *name, const char *value)
+{
+	if (x->state != X_ACTIVE || strpbrk(name, "\r\n: ") || strpbrk(value, "\r\n")) {
+		log_warn("http: header %s refused (late or has CR/LF)", name);
+		return;
+	}
+	buf_printf(&x->conn->extra, "%s: %s\r\n", name, value);
+}
+
+void http_reply(struct http_exchange *x, int status, const char *content_type, const char *body, size_t len)
+{
+	struct conn *c = x->conn;
+
+	if (x->state != X_ACTIVE) {
+		log_warn("http: reply on an exchange that is streaming or done");
+		return;
+	}
+	if (c->state != C_CLOSING) {
+		build_head(c, status, content_type, (long long)len);
+		uv_buf_t b[2] = { uv_buf_init(c->out.p, (unsigned)c->out.len),
+				  uv_buf_init((char *)body, (unsigned)len) };
+		bool no_body = x->head || bodyless(status) || !len;
+		(void)send_bufs(c, b, no_body ? 1 : 2);
+	}
+	finish_exchange(c);
+}
+
+void http_problem(struct http_exchange *x, int status, const char *type, const char *title,
+		  const char *detail, const char *field)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *uri = strchr(type, ':') ? xstrdup(type) : xasprintf(PROBLEM_BASE "%s", type);
+
+	cJSON_AddStringToObject(o, "type", uri);
+	cJSON_AddStringToObject(o, "title", title ? title : reason(status));
+	cJSON_AddNumberToObject(o, "status", status);
+	if (detail)
+		cJSON_AddStringToObject(o, "detail", detail);
+	if (field)
+		cJSON_AddStringToObject(o, "field", field);
+	char *text = cJSON_PrintUnformatted(o);
+	http_reply(x, status, "application/problem+json", text, strlen(text));
+	cJSON_free(text);
+	cJSON_Delete(o);
+	free(uri);
+}
+
+void http_stream_start(struct http_exchange *x, int status, const char *content_type)
+{
+	struct conn *c = x->conn;
+
+	if (x->state != X_ACTIVE) {
+		log_warn("http: stream started twice or after the reply");
+		return;
+	}
+	x->state = X_STREAM;
+	if (!x->chunked)
+		x->keep_alive = false; /* HTTP/1.0: the close ends the body */
+	if (c->state == C_CLOSING)
+		return;
+	build_head(c, status, content_type, -1);
+	uv_buf_t b = uv_buf_init(c->out.p, (unsigned)c->out.len);
+	(void)send_bufs(c, &b, 1);
+}
+
+int http_stream_write(struct http_exchange *x, const char *data, size_t len)
+{
+	struct conn *c = x->conn;
+	char size[24];
+
+	if (x->state != X_STREAM)
+		return log_error("http: stream write without http_stream_start");
+	if (c->state == C_CLOSING) {
+		finish_exchange(c);
+		return -1;
+	}
+	if (!len || x->head)
+		return 0; /* an empty chunk would end the stream */
+	uv_buf_t b[3] = { uv_buf_init(size, 0), uv_buf_init((char *)data, (unsigned)len),
+			  uv_buf_init((char *)"\r\n", 2) };
+	b[0].len = (size_t)snprintf(size, sizeof(size), "%zx\r\n", len);
+	int r = x->chunked ? send_bufs(c, b, 3) : send_bufs(c, b + 1, 1);
+	if (r < 0) {
+		finish_exchange(c);
+		return -1;
+	}
+	return 0;
+}
+
+void http_stream_end(struct http_exchange *x)
+{
+	struct conn *c = x->conn;
+
+	if (x->state != X_STREAM) {
+		log_warn("http: stream end without http_stream_start");
+		return;
+	}
+	if (c->state != C_CLOSING && x->chunked && !x->head) {
+		uv_buf_t b = uv_buf_init((char *)"0\r\n\r\n", 5);
+		(void)send_bufs(c, &b, 1);
+	}
+	finish_exchange(c);
+}
+
+void http_on_abort(struct http_exchange *x, void (*fn)(struct http_exchange *x, void *arg), void *arg)
+{
+	x->on_abort = fn;
+	x->abort_arg = arg;
+}

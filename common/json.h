@@ -1,0 +1,23 @@
+/*
+ * Helpers over cJSON for the shapes reelforge reads and writes: typed field
+ * access that says what is wrong, and printing to an owned string.
+ */
+#ifndef REEL_JSON_H
+#define REEL_JSON_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
+
+/* A string member or NULL when absent or not a string. */
+const char *json_str(const cJSON *obj, const char *name);
+/* An integer member into *out; -1 when absent, not a number or not whole. */
+int json_int(const cJSON *obj, const char *name, long *out) WARN_UNUSED;
+/* Parses exactly len bytes (no NUL needed); NULL on malformed JSON. The caller frees with cJSON_Delete. */
+cJSON *json_parse(const char *buf, size_t len);
+/* Compact text of item; the caller frees. */
+char *json_print(const cJSON *item);
+
+#endif

@@ -1,0 +1,532 @@
+/*
+ * DESIGN: every consumed message becomes an item that moves through phases:
+ * CLAIM -> (WORKING on the thread pool) -> COMMIT or FAIL -> acknowledged.
+ * Items needing the database wait in the todo list; a uv_check handle, which
+ * runs once per loop iteration after I/O, takes the whole list into one
+ * transaction, so a busy worker pays one commit for many messages and an
+ * idle one adds no delay. If the batch transaction fails on a statement, each
+ * item is retried alone so one bad item cannot block the rest; if the
+ * connection is lost, the list waits for the reconnect. Phase changes are
+ * applied only after COMMIT, so a rollback leaves every item as it was.
+ * Offsets advance through struct offsets once an item's produced messages
+ * were acknowledged; nothing reaches Kafka's commit that PostgreSQL lacks.
+ */
+#include "worker.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "kafka.h"
+#include "log.h"
+#include "metrics.h"
+#include "offsets.h"
+#include "outbox.h"
+#include "banned.h"
+
+#define TAKE_MAX 256
+#define RETRY_TICK_MS 50
+
+enum phase { PH_CLAIM, PH_WORKING, PH_COMMIT, PH_FAIL, PH_RETRY_WAIT, PH_ACKING };
+enum action { ACT_NONE, ACT_DISPATCH, ACT_ACK };
+
+struct item {
+	struct task t;       /* first: handlers see only the task */
+	int32_t partition;
+	int64_t offset;
+	enum phase phase;
+	enum action action;  /* decided in the transaction, applied after COMMIT */
+	int pending_acks;    /* produced messages not yet acknowledged */
+	uint64_t retry_at_ms;
+	uv_work_t work_req;
+	struct log_ctx log;
+	struct item *next;   /* in todo or retry list */
+};
+
+struct worker {
+	struct daemon d;
+	const struct worker_spec *spec;
+	struct kafka_consumer *consumer;
+	struct offsets *offsets;
+	struct config_option stage_options[3];
+	char *option_names[3];
+	char *provider;
+	long concurrency, max_attempts;
+	struct item *todo, **todo_tail;
+	struct item *retry;
+	size_t in_flight;
+	uv_check_t check;
+	uv_timer_t tx_timer, retry_timer, grace_timer;
+	bool tx_blocked;
+	struct metric *m_consumed, *m_done, *m_failed, *m_retried, *m_in_flight;
+};
+
+static void drain(void *arg);
+static void run_pending(struct worker *w);
+
+struct db *worker_db(struct worker *w)
+{
+	return w->d.db;
+}
+
+struct outbox *worker_outbox(struct worker *w)
+{
+	return w->d.outbox;
+}
+
+struct storage *worker_storage(struct worker *w)
+{
+	return w->d.storage;
+}
+
+const char *worker_stage(const struct worker *w)
+{
+	return w->spec->stage;
+}
+
+enum work_result task_fail(struct task *t, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	strlcpy_(t->error_code, code, sizeof(t->error_code));
+	va_start(ap, fmt);
+	vsnprintf(t->error, sizeof(t->error), fmt, ap);
+	va_end(ap);
+	return t->result = WORK_FAIL;
+}
+
+static void on_emitted(void *arg, const char *error);
+
+void worker_emit(struct worker *w, const struct task *t, const char *stage, int shot)
+{
+	struct item *it = (struct item *)t;
+	struct envelope env = t->env;
+	char value[256], key[96];
+	env.shot = shot;
+	env.attempt = 1;
+	if (envelope_encode(&env, value, sizeof(value)) < 0)
+		abort(); /* ids are validated and short; this cannot overflow */
+	envelope_key(&env, key, sizeof(key));
+	it->pending_acks++;
+	outbox_add(w->d.outbox, stage, key, value, on_emitted, it);
+}
+
+static void enqueue(struct worker *w, struct item *it)
+{
+	it->next = NULL;
+	*w->todo_tail = it;
+	w->todo_tail = &it->next;
+}
+
+static void finish(struct worker *w, struct item *it)
+{
+	int64_t next;
+	if (offsets_finish(w->offsets, it->partition, it->offset, &next) == 1)
+		kafka_consumer_store(w->consumer, it->partition, next);
+	if (w->spec->ops->release)
+		w->spec->ops->release(&it->t);
+	free(it);
+	w->in_flight--;
+	metrics_add(w->m_done, 1);
+	if (w->d.stopping && w->in_flight == 0)
+		w->d.on_stop(&w->d);
+	else if (!w->d.stopping)
+		drain(w);
+}
+
+static void on_emitted(void *arg, const char *error)
+{
+	struct item *it = arg;
+	(void)error; /* an unacknowledged row stays in the outbox table; the relay owns it now */
+	if (--it->pending_acks == 0 && it->phase == PH_ACKING)
+		finish(it->t.worker, it);
+}
+
+/* Runs one item's step inside the open transaction; -1 aborts the transaction. */
+static int step(struct worker *w, struct item *it)
+{
+	const struct stage_ops *ops = w->spec->ops;
+	log_set_ctx(&it->log);
+	it->pending_acks = 0;
+	it->action = ACT_ACK;
+	switch (it->phase) {
+	case PH_CLAIM:
+		switch (ops->claim(w, &it->t)) {
+		case CLAIM_WORK:
+			it->action = ACT_DISPATCH;
+			return 0;
+		case CLAIM_READY:
+			it->t.result = WORK_OK;
+			return ops->commit(w, &it->t);
+		case CLAIM_DONE:
+			return 0;
+		case CLAIM_ERROR:
+			return -1;
+		}
+		return -1;
+	case PH_COMMIT:
+		return ops->commit(w, &it->t);
+	case PH_FAIL:
+		return ops->fail(w, &it->t);
+	default:
+		return log_error("worker: item in phase %d cannot be in a transaction", it->phase);
+	}
+}
+
+static void do_work(uv_work_t *req)
+{
+	struct item *it = req->data;
+	log_set_ctx(&it->log);
+	it->t.work_attempts++;
+	it->t.result = WORK_OK;
+	it->t.worker->spec->ops->work(&it->t);
+	log_set_ctx(NULL);
+}
+
+static void after_work(uv_work_t *req, int status)
+{
+	struct item *it = req->data;
+	struct worker *w = it->t.worker;
+	(void)status;
+	log_set_ctx(&it->log);
+	if (it->t.result == WORK_RETRY && it->t.work_attempts < w->max_attempts) {
+		unsigned delay = 200u << (it->t.work_attempts < 6 ? it->t.work_attempts : 6);
+		log_warn("%s failed (attempt %d of %ld), retrying in %u ms: %s", w->spec->stage, it->t.work_attempts,
+			 w->max_attempts, delay, it->t.error);
+		metrics_add(w->m_retried, 1);
+		it->phase = PH_RETRY_WAIT;
+		it->retry_at_ms = now_ms() + delay + (unsigned)(rand() % (int)(delay / 4 + 1));
+		it->next = w->retry;
+		w->retry = it;
+		return;
+	}
+	if (it->t.result != WORK_OK) {
+		if (it->t.result == WORK_RETRY)
+			task_fail(&it->t, it->t.error_code[0] ? it->t.error_code : "retries_exhausted",
+				  "%s (gave up after %d attempts)", it->t.error, it->t.work_attempts);
+		log_warn("%s failed: %s", w->spec->stage, it->t.error);
+		metrics_add(w->m_failed, 1);
+		it->phase = PH_FAIL;
+	} else {
+		it->phase = PH_COMMIT;
+	}
+	enqueue(w, it);
+	log_set_ctx(NULL);
+}
+
+static void dispatch(struct worker *w, struct item *it)
+{
+	it->phase = PH_WORKING;
+	it->work_req.data = it;
+	uv_queue_work(w->d.loop, &it->work_req, do_work, after_work);
+}
+
+static void apply_after_commit(struct worker *w, struct item **items, size_t n)
+{
+	/* Items with nothing to wait for finish before publishing, so that a
+	 * synchronous delivery failure inside outbox_publish never meets an item
+	 * freed twice. */
+	for (size_t i = 0; i < n; i++) {
+		struct item *it = items[i];
+		if (it->action == ACT_DISPATCH) {
+			dispatch(w, it);
+			items[i] = NULL;
+		} else {
+			it->phase = PH_ACKING;
+			if (it->pending_acks == 0) {
+				finish(w, it);
+				items[i] = NULL;
+			}
+		}
+	}
+	outbox_publish(w->d.outbox);
+}
+
+static void on_tx_timer(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+	w->tx_blocked = false;
+	run_pending(w);
+}
+
+static void block_until_reconnected(struct worker *w)
+{
+	w->tx_blocked = true;
+	daemon_db_lost(&w->d);
+	uv_timer_start(&w->tx_timer, on_tx_timer, 250, 0);
+}
+
+/* One transaction over items; 0 when committed, -1 (rolled back) otherwise. */
+static int transact(struct worker *w, struct item **items, size_t n)
+{
+	struct db *db = w->d.db;
+	size_t i;
+	if (db_begin(db) < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (step(w, items[i]) < 0)
+			break;
+	log_set_ctx(NULL);
+	if (i == n && outbox_write(w->d.outbox) == 0 && db_commit(db) == 0) {
+		apply_after_commit(w, items, n);
+		return 0;
+	}
+	db_rollback(db);
+	outbox_discard(w->d.outbox);
+	return -1;
+}
+
+/* A lone item whose transaction fails on a statement is failed for good. */
+static void give_up_on(struct worker *w, struct item *it)
+{
+	struct item *one[] = { it };
+	log_set_ctx(&it->log);
+	if (it->phase != PH_FAIL) {
+		task_fail(&it->t, "internal", "an internal error stopped this step: %s", db_last_error(w->d.db));
+		it->phase = PH_FAIL;
+		if (transact(w, one, 1) == 0)
+			return;
+	}
+	log_error("could not record the failure; the message is dropped: %s", db_last_error(w->d.db));
+	it->phase = PH_ACKING;
+	finish(w, it);
+}
+
+static void run_pending(struct worker *w)
+{
+	struct item **items, *it;
+	size_t n = 0;
+
+	if (!w->todo || w->tx_blocked)
+		return;
+	if (!db_ok(w->d.db))
+		return block_until_reconnected(w);
+	for (it = w->todo; it; it = it->next)
+		n++;
+	items = xmalloc(n * sizeof(*items));
+	n = 0;
+	for (it = w->todo; it; it = it->next)
+		items[n++] = it;
+	w->todo = NULL;
+	w->todo_tail = &w->todo;
+
+	if (transact(w, items, n) < 0) {
+		if (db_last_error_is_connection(w->d.db) || !db_ok(w->d.db)) {
+			for (size_t i = 0; i < n; i++)
+				enqueue(w, items[i]);
+			block_until_reconnected(w);
+		} else {
+			for (size_t i = 0; i < n; i++) {
+				struct item *one[] = { items[i] };
+				if (n == 1 || transact(w, one, 1) < 0)
+					give_up_on(w, items[i]);
+			}
+		}
+	}
+	free(items);
+}
+
+static void on_check(uv_check_t *h)
+{
+	run_pending(h->data);
+}
+
+static void on_retry_tick(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+	uint64_t now = now_ms();
+	struct item **pp = &w->retry;
+	while (*pp) {
+		struct item *it = *pp;
+		if (it->retry_at_ms <= now) {
+			*pp = it->next;
+			dispatch(w, it);
+		} else {
+			pp = &it->next;
+		}
+	}
+}
+
+static void send_to_dlq(struct worker *w, const rd_kafka_message_t *m, const char *why)
+{
+	char *topic = daemon_topic(&w->d, "dlq");
+	const struct kafka_header h[] = { { "stage", w->spec->stage }, { "error", why } };
+	char key[256] = "";
+	if (m->key_len)
+		snprintf(key, sizeof(key), "%.*s", (int)m->key_len, (const char *)m->key);
+	if (kafka_produce(w->d.producer, topic, key, m->payload, m->len, h, 2, NULL) < 0)
+		log_error("could not send a bad message to %s", topic);
+	free(topic);
+}
+
+static void accept_message(struct worker *w, rd_kafka_message_t *m)
+{
+	struct item *it = xcalloc(1, sizeof(*it));
+	char err[256];
+	it->partition = m->partition;
+	it->offset = m->offset;
+	it->t.worker = w;
+	offsets_begin(w->offsets, m->partition, m->offset);
+	w->in_flight++;
+	metrics_add(w->m_consumed, 1);
+	if (envelope_decode(m->payload, m->len, &it->t.env, err, sizeof(err)) < 0) {
+		log_warn("bad message at %s/%d@%lld sent to the dead-letter topic: %s", w->spec->stage, m->partition,
+			 (long long)m->offset, err);
+		send_to_dlq(w, m, err);
+		it->phase = PH_ACKING;
+		finish(w, it);
+		return;
+	}
+	it->log = (struct log_ctx){ it->t.env.job, it->t.env.shot, it->t.env.trace[0] ? it->t.env.trace : NULL };
+	it->phase = PH_CLAIM;
+	enqueue(w, it);
+}
+
+static void drain(void *arg)
+{
+	struct worker *w = arg;
+	rd_kafka_message_t *msgs[TAKE_MAX];
+	for (;;) {
+		size_t room = w->in_flight < (size_t)w->concurrency ? (size_t)w->concurrency - w->in_flight : 0, n;
+		if (room == 0 || w->d.stopping)
+			break;
+		n = kafka_consumer_take(w->consumer, msgs, room < TAKE_MAX ? room : TAKE_MAX);
+		for (size_t i = 0; i < n; i++) {
+			accept_message(w, msgs[i]);
+			rd_kafka_message_destroy(msgs[i]);
+		}
+		if (n < TAKE_MAX)
+			break;
+	}
+	metrics_set(w->m_in_flight, (double)w->in_flight);
+}
+
+static void close_worker(struct worker *w)
+{
+	uv_timer_stop(&w->grace_timer);
+	kafka_consumer_free(w->consumer);
+	w->consumer = NULL;
+	uv_close((uv_handle_t *)&w->check, NULL);
+	uv_close((uv_handle_t *)&w->tx_timer, NULL);
+	uv_close((uv_handle_t *)&w->retry_timer, NULL);
+	uv_close((uv_handle_t *)&w->grace_timer, NULL);
+	daemon_shutdown(&w->d);
+}
+
+static void on_grace_over(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+	log_warn("shutdown grace over with %zu message(s) unfinished; they will be redelivered", w->in_flight);
+	close_worker(w);
+}
+
+static void on_stop(struct daemon *d)
+{
+	struct worker *w = (struct worker *)d;
+	if (!w->consumer)
+		return;
+	if (w->in_flight == 0) {
+		close_worker(w);
+		return;
+	}
+	if (!uv_is_active((uv_handle_t *)&w->grace_timer))
+		uv_timer_start(&w->grace_timer, on_grace_over, (uint64_t)d->cfg.shutdown_grace_s * 1000, 0);
+}
+
+static void define_stage_options(struct worker *w)
+{
+	char upper[32];
+	size_t i;
+	for (i = 0; w->spec->stage[i] && i < sizeof(upper) - 1; i++)
+		upper[i] = (char)(w->spec->stage[i] >= 'a' && w->spec->stage[i] <= 'z' ? w->spec->stage[i] - 32
+										      : w->spec->stage[i]);
+	upper[i] = '\0';
+	w->option_names[0] = xasprintf("REEL_%s_PROVIDER", upper);
+	w->option_names[1] = xasprintf("REEL_%s_CONCURRENCY", upper);
+	w->option_names[2] = xasprintf("REEL_%s_MAX_ATTEMPTS", upper);
+	static char concurrency_default[16];
+	snprintf(concurrency_default, sizeof(concurrency_default), "%ld", w->spec->default_concurrency);
+	w->stage_options[0] = (struct config_option){ w->option_names[0], CONFIG_STRING, "offline", 0,
+						      offsetof(struct worker, provider), 0, 0, "provider of this stage" };
+	w->stage_options[1] = (struct config_option){ w->option_names[1], CONFIG_INT, concurrency_default, 0,
+						      offsetof(struct worker, concurrency), 1, 100000,
+						      "messages in flight per process" };
+	w->stage_options[2] = (struct config_option){ w->option_names[2], CONFIG_INT, "5", 0,
+						      offsetof(struct worker, max_attempts), 1, 100,
+						      "attempts of a transient failure before giving up" };
+}
+
+static void init_metrics(struct worker *w)
+{
+	char labels[64];
+	snprintf(labels, sizeof(labels), "stage=\"%s\"", w->spec->stage);
+	w->m_consumed = metrics_counter("reel_messages_consumed_total", "Messages taken from the stage's topic", labels);
+	w->m_done = metrics_counter("reel_messages_done_total", "Messages finished and their offsets stored", labels);
+	w->m_failed = metrics_counter("reel_messages_failed_total", "Items failed for good", labels);
+	w->m_retried = metrics_counter("reel_messages_retried_total", "Work retried after a transient failure", labels);
+	w->m_in_flight = metrics_gauge("reel_messages_in_flight", "Messages taken and not yet finished", labels);
+}
+
+static void init_handles(struct worker *w)
+{
+	uv_check_init(w->d.loop, &w->check);
+	uv_timer_init(w->d.loop, &w->tx_timer);
+	uv_timer_init(w->d.loop, &w->retry_timer);
+	uv_timer_init(w->d.loop, &w->grace_timer);
+	w->check.data = w->tx_timer.data = w->retry_timer.data = w->grace_timer.data = w;
+	uv_check_start(&w->check, on_check);
+	uv_timer_start(&w->retry_timer, on_retry_tick, RETRY_TICK_MS, RETRY_TICK_MS);
+}
+
+static int start(struct worker *w, const struct worker_spec *spec, char *err, size_t errlen)
+{
+	/* The stage options go first in the daemon spec's option table so the
+	 * provider is known before connecting. */
+	static struct daemon_spec dspec;
+	dspec = (struct daemon_spec){ .name = spec->name, .default_http_addr = spec->default_http_addr,
+				      .options = w->stage_options, .n_options = 3, .config = w };
+	if (daemon_start(&w->d, &dspec, err, errlen) < 0)
+		return -1;
+	if (spec->options && config_load(spec->options, spec->n_options, spec->config, err, errlen) < 0)
+		return -1;
+	if (spec->options)
+		config_log(spec->options, spec->n_options, spec->config);
+	if (spec->ops->init && spec->ops->init(w, w->provider, err, errlen) < 0)
+		return -1;
+	char *topic = daemon_topic(&w->d, spec->stage), *group = xasprintf("reel-%s", spec->stage);
+	const struct kafka_settings ks = { w->d.cfg.kafka_brokers, w->d.cfg.kafka_extra, w->d.cfg.fetch_wait_ms,
+					   w->d.cfg.linger_ms, spec->name };
+	w->consumer = kafka_consumer_new(w->d.loop, &ks, group, topic, drain, w, err, errlen);
+	free(topic);
+	free(group);
+	return w->consumer ? 0 : -1;
+}
+
+int worker_main(int argc, char **argv, const struct worker_spec *spec)
+{
+	static struct worker w;
+	char err[1024];
+	(void)argc;
+	(void)argv;
+	w.spec = spec;
+	w.todo_tail = &w.todo;
+	w.offsets = offsets_new();
+	define_stage_options(&w);
+	if (start(&w, spec, err, sizeof(err)) < 0) {
+		log_error("cannot start: %s", err);
+		fprintf(stderr, "%s: %s\n", spec->name, err);
+		return 2;
+	}
+	w.d.on_stop = on_stop;
+	init_metrics(&w);
+	init_handles(&w);
+	daemon_run(&w.d);
+	offsets_free(w.offsets);
+	if (spec->options)
+		config_release(spec->options, spec->n_options, spec->config);
+	daemon_release(&w.d);
+	for (int i = 0; i < 3; i++)
+		free(w.option_names[i]);
+	return 0;
+}

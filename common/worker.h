@@ -1,0 +1,84 @@
+/*
+ * The loop the four pipeline workers share. A worker consumes its stage's
+ * topic in batches; each loop iteration runs ONE PostgreSQL transaction that
+ * claims the new messages' items, commits the results of finished work and
+ * writes the outbox rows announcing the next step. Slow work (drawing,
+ * speech, encoding) runs on the libuv thread pool in between. A message's
+ * offset is stored only once its transaction committed and the messages it
+ * produced were acknowledged.
+ */
+#ifndef REEL_WORKER_H
+#define REEL_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "daemon.h"
+#include "envelope.h"
+
+struct worker;
+
+enum claim_result {
+	CLAIM_WORK,  /* claimed: run ops->work on the thread pool, then ops->commit */
+	CLAIM_READY, /* claimed and nothing slow to do: ops->commit in the same transaction */
+	CLAIM_DONE,  /* nothing to do (already done, canceled...): acknowledge the message */
+	CLAIM_ERROR, /* a statement failed: the transaction is retried */
+};
+
+enum work_result {
+	WORK_OK,    /* commit the result */
+	WORK_RETRY, /* transient: run the work again after a backoff */
+	WORK_FAIL,  /* permanent: record the failure (t->error_code, t->error) */
+};
+
+/* One consumed message being handled; owned by the worker loop. */
+struct task {
+	struct envelope env;
+	struct worker *worker;
+	void *data;             /* the stage's own state; freed by ops->release */
+	enum work_result result;
+	char error_code[48];    /* machine-readable reason when result is WORK_FAIL */
+	char error[512];        /* what went wrong, in words a user understands */
+	int work_attempts;      /* how many times ops->work ran */
+};
+
+struct stage_ops {
+	/* Checks the configured provider name; -1 with err when unknown. */
+	int (*init)(struct worker *w, const char *provider, char *err, size_t errlen);
+	/* In the batch transaction: mark the item started and read what the work needs. */
+	enum claim_result (*claim)(struct worker *w, struct task *t);
+	/* On the thread pool: the slow part. Sets t->result (and t->error). */
+	void (*work)(struct task *t);
+	/* In the batch transaction: write the results and stage the next messages. -1 on a failed statement. */
+	int (*commit)(struct worker *w, struct task *t);
+	/* In a transaction: record that the item failed for good (t->error). -1 on a failed statement. */
+	int (*fail)(struct worker *w, struct task *t);
+	/* Frees t->data. */
+	void (*release)(struct task *t);
+};
+
+struct worker_spec {
+	const char *name;          /* "render-worker" */
+	const char *stage;         /* "render": topic suffix, group "reel-render", env REEL_RENDER_* */
+	const char *default_http_addr;
+	long default_concurrency;
+	const struct stage_ops *ops;
+	const struct config_option *options; /* the stage's own options, or NULL */
+	size_t n_options;
+	void *config;
+};
+
+/* The whole life of a worker process; returns the exit code for main(). */
+int worker_main(int argc, char **argv, const struct worker_spec *spec);
+
+/* Accessors for handlers. */
+struct db *worker_db(struct worker *w);
+struct outbox *worker_outbox(struct worker *w);
+struct storage *worker_storage(struct worker *w);
+const char *worker_stage(const struct worker *w);
+/* Stages the message for the next stage about t's job (shot -1 for a job-level message). */
+void worker_emit(struct worker *w, const struct task *t, const char *stage, int shot);
+/* Fills t->error_code / t->error (printf-style) and returns WORK_FAIL. */
+enum work_result task_fail(struct task *t, const char *code, const char *fmt, ...) PRINTF_LIKE(3, 4);
+
+#endif

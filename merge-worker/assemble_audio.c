@@ -1,0 +1,360 @@
+/*
+ * The audio half of assemble_mp4: decodes each shot's narration lazily,
+ * resamples it to 48 kHz stereo and lays it on one continuous AAC track,
+ * padded with silence or trimmed so that every shot fills exactly its span.
+ */
+#include "assemble.h"
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/audio_fifo.h>
+#include <libavutil/channel_layout.h>
+#include <libavutil/opt.h>
+#include <libswresample/swresample.h>
+
+#include <string.h>
+
+#include "banned.h"
+
+#define BIT_RATE 128000
+
+/* One shot's narration, decoded only as far as the track needs it. */
+struct source {
+	const char *path;
+	AVFormatContext *fmt;
+	AVCodecContext *dec;
+	SwrContext *swr; /* made from the first decoded frame's format */
+	AVPacket *pkt;
+	AVFrame *frame;
+	AVAudioFifo *fifo; /* resampled, not yet on the track */
+	uint8_t *tmp[2];   /* resampler output, tmp_cap samples per channel */
+	int tmp_cap;
+	int in_rate, in_format, in_channels; /* what swr was made for */
+	int stream;
+	int eof;
+};
+
+struct assemble__audio {
+	AVFormatContext *oc;
+	AVStream *st;
+	AVCodecContext *enc;
+	AVFrame *frame; /* being filled; sent when it holds frame_size samples */
+	int filled;
+	int64_t pts;    /* samples already sent to the encoder */
+	struct source *src;
+};
+
+static void source_free(struct source *s)
+{
+	if (!s)
+		return;
+	avformat_close_input(&s->fmt);
+	avcodec_free_context(&s->dec);
+	swr_free(&s->swr);
+	av_packet_free(&s->pkt);
+	av_frame_free(&s->frame);
+	if (s->fifo)
+		av_audio_fifo_free(s->fifo);
+	av_freep(&s->tmp[0]);
+	free(s);
+}
+
+static int open_decoder(struct source *s, char *err, size_t errlen)
+{
+	const AVCodecParameters *par;
+	const AVCodec *codec;
+	int ret;
+
+	ret = av_find_best_stream(s->fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
+	if (ret < 0)
+		return errorf(err, errlen, "audio %s: no audio stream", s->path);
+	s->stream = ret;
+	par = s->fmt->streams[ret]->codecpar;
+	codec = avcodec_find_decoder(par->codec_id);
+	if (!codec)
+		return errorf(err, errlen, "audio %s: no decoder for codec %s", s->path,
+			      avcodec_get_name(par->codec_id));
+	s->dec = avcodec_alloc_context3(codec);
+	if (!s->dec)
+		return errorf(err, errlen, "audio %s: out of memory", s->path);
+	ret = avcodec_parameters_to_context(s->dec, par);
+	if (ret >= 0) {
+		s->dec->pkt_timebase = s->fmt->streams[s->stream]->time_base;
+		ret = avcodec_open2(s->dec, codec, NULL);
+	}
+	if (ret < 0)
+		return errorf(err, errlen, "audio %s: cannot open decoder: %s", s->path, av_err2str(ret));
+	return 0;
+}
+
+static int source_open(struct source *s, char *err, size_t errlen)
+{
+	int ret;
+
+	ret = avformat_open_input(&s->fmt, s->path, NULL, NULL);
+	if (ret < 0)
+		return errorf(err, errlen, "audio %s: cannot open: %s", s->path, av_err2str(ret));
+	ret = avformat_find_stream_info(s->fmt, NULL);
+	if (ret < 0)
+		return errorf(err, errlen, "audio %s: cannot read: %s", s->path, av_err2str(ret));
+	if (open_decoder(s, err, errlen) < 0)
+		return -1;
+	s->pkt = av_packet_alloc();
+	s->frame = av_frame_alloc();
+	s->fifo = av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, 2, 4096);
+	if (!s->pkt || !s->frame || !s->fifo)
+		return errorf(err, errlen, "audio %s: out of memory", s->path);
+	return 0;
+}
+
+static int make_resampler(struct source *s, const AVFrame *f, char *err, size_t errlen)
+{
+	static const double dual_mono[2] = { 1.0, 1.0 };
+	AVChannelLayout in = { 0 }, out = AV_CHANNEL_LAYOUT_STEREO;
+	int ret;
+
+	/* WAV and raw inputs often carry only a channel count. */
+	if (f->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC || !av_channel_layout_check(&f->ch_layout))
+		av_channel_layout_default(&in, f->ch_layout.nb_channels);
+	else if (av_channel_layout_copy(&in, &f->ch_layout) < 0)
+		return errorf(err, errlen, "audio %s: out of memory", s->path);
+	ret = swr_alloc_set_opts2(&s->swr, &out, AV_SAMPLE_FMT_FLTP, ASSEMBLE__RATE, &in,
+				  (enum AVSampleFormat)f->format, f->sample_rate, 0, NULL);
+	/* Mono narration goes to both speakers at full level, not the -3 dB pan. */
+	if (ret >= 0 && in.nb_channels == 1)
+		ret = swr_set_matrix(s->swr, dual_mono, 1);
+	av_channel_layout_uninit(&in);
+	if (ret >= 0)
+		ret = swr_init(s->swr);
+	if (ret < 0)
+		return errorf(err, errlen, "audio %s: cannot resample %d Hz, %d channels: %s",
+			      s->path, f->sample_rate, f->ch_layout.nb_channels, av_err2str(ret));
+	s->in_rate = f->sample_rate;
+	s->in_format = f->format;
+	s->in_channels = f->ch_layout.nb_channels;
+	return 0;
+}
+
+/* Resamples n_in input samples (NULL drains the resampler) into the fifo. */
+static int resample(struct source *s, const uint8_t **in, int n_in, char *err, size_t errlen)
+{
+	int cap = swr_get_out_samples(s->swr, n_in), n;
+
+	if (cap < 0)
+		return errorf(err, errlen, "audio %s: resampler failed", s->path);
+	if (cap > s->tmp_cap) {
+		av_freep(&s->tmp[0]);
+		s->tmp_cap = 0;
+		if (av_samples_alloc(s->tmp, NULL, 2, cap, AV_SAMPLE_FMT_FLTP, 0) < 0)
+			return errorf(err, errlen, "audio %s: out of memory", s->path);
+		s->tmp_cap = cap;
+	}
+	n = swr_convert(s->swr, s->tmp, cap, in, n_in);
+	if (n < 0)
+		return errorf(err, errlen, "audio %s: resampling failed: %s", s->path, av_err2str(n));
+	if (n > 0 && av_audio_fifo_write(s->fifo, (void **)s->tmp, n) < n)
+		return errorf(err, errlen, "audio %s: out of memory", s->path);
+	return 0;
+}
+
+static int take_frame(struct source *s, char *err, size_t errlen)
+{
+	const AVFrame *f = s->frame;
+	int rc;
+
+	if (!s->swr && make_resampler(s, f, err, errlen) < 0)
+		return -1;
+	/* The resampler was set up for the first frame; a change would garble it. */
+	if (f->sample_rate != s->in_rate || f->format != s->in_format ||
+	    f->ch_layout.nb_channels != s->in_channels)
+		return errorf(err, errlen, "audio %s: sample format changes mid-stream", s->path);
+	rc = resample(s, (const uint8_t **)f->extended_data, f->nb_samples, err, errlen);
+	av_frame_unref(s->frame);
+	return rc;
+}
+
+/* Feeds the decoder one packet of our stream, or the end-of-stream marker. */
+static int feed_decoder(struct source *s, char *err, size_t errlen)
+{
+	int ret = av_read_frame(s->fmt, s->pkt);
+
+	if (ret == AVERROR_EOF)
+		ret = avcodec_send_packet(s->dec, NULL);
+	else if (ret < 0)
+		return errorf(err, errlen, "audio %s: read failed: %s", s->path, av_err2str(ret));
+	else if (s->pkt->stream_index == s->stream)
+		ret = avcodec_send_packet(s->dec, s->pkt);
+	av_packet_unref(s->pkt);
+	if (ret < 0 && ret != AVERROR_EOF)
+		return errorf(err, errlen, "audio %s: cannot decode: %s", s->path, av_err2str(ret));
+	return 0;
+}
+
+/* Decodes until the fifo holds n samples or the narration has ended. */
+static int source_want(struct source *s, int n, char *err, size_t errlen)
+{
+	while (!s->eof && av_audio_fifo_size(s->fifo) < n) {
+		int ret = avcodec_receive_frame(s->dec, s->frame);
+
+		if (ret == 0) {
+			if (take_frame(s, err, errlen) < 0)
+				return -1;
+		} else if (ret == AVERROR(EAGAIN)) {
+			if (feed_decoder(s, err, errlen) < 0)
+				return -1;
+		} else if (ret == AVERROR_EOF) {
+			s->eof = 1;
+			if (s->swr && resample(s, NULL, 0, err, errlen) < 0)
+				return -1;
+		} else {
+			return errorf(err, errlen, "audio %s: cannot decode: %s", s->path,
+				      av_err2str(ret));
+		}
+	}
+	return 0;
+}
+
+static int open_encoder(struct assemble__audio *a, char *err, size_t errlen)
+{
+	const AVCodec *codec = avcodec_find_encoder_by_name("aac");
+	AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
+	AVCodecContext *enc;
+	int ret;
+
+	if (!codec)
+		return errorf(err, errlen, "FFmpeg lacks the aac encoder");
+	enc = a->enc = avcodec_alloc_context3(codec);
+	if (!enc)
+		return errorf(err, errlen, "out of memory");
+	enc->sample_fmt = AV_SAMPLE_FMT_FLTP;
+	enc->sample_rate = ASSEMBLE__RATE;
+	enc->bit_rate = BIT_RATE;
+	enc->time_base = (AVRational){ 1, ASSEMBLE__RATE };
+	ret = av_channel_layout_copy(&enc->ch_layout, &stereo);
+	if (a->oc->oformat->flags & AVFMT_GLOBALHEADER)
+		enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+	if (ret >= 0)
+		ret = avcodec_open2(enc, codec, NULL);
+	if (ret >= 0)
+		ret = avcodec_parameters_from_context(a->st->codecpar, enc);
+	if (ret < 0)
+		return errorf(err, errlen, "cannot open the aac encoder: %s", av_err2str(ret));
+	a->st->time_base = enc->time_base;
+	return 0;
+}
+
+static int alloc_frame(struct assemble__audio *a, char *err, size_t errlen)
+{
+	AVFrame *f = a->frame = av_frame_alloc();
+
+	if (!f)
+		return errorf(err, errlen, "out of memory");
+	f->format = AV_SAMPLE_FMT_FLTP;
+	f->sample_rate = ASSEMBLE__RATE;
+	f->nb_samples = a->enc->frame_size > 0 ? a->enc->frame_size : 1024;
+	if (av_channel_layout_copy(&f->ch_layout, &a->enc->ch_layout) < 0 ||
+	    av_frame_get_buffer(f, 0) < 0)
+		return errorf(err, errlen, "out of memory");
+	return 0;
+}
+
+struct assemble__audio *assemble__audio_new(struct AVFormatContext *oc, char *err, size_t errlen)
+{
+	struct assemble__audio *a = xcalloc(1, sizeof(*a));
+
+	a->oc = oc;
+	a->st = avformat_new_stream(oc, NULL);
+	if (!a->st) {
+		errorf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (open_encoder(a, err, errlen) < 0 || alloc_frame(a, err, errlen) < 0)
+		goto fail;
+	return a;
+fail:
+	assemble__audio_free(a);
+	return NULL;
+}
+
+int assemble__audio_begin_shot(struct assemble__audio *a, const char *path, char *err,
+			       size_t errlen)
+{
+	source_free(a->src);
+	a->src = NULL;
+	if (!path || !*path)
+		return 0;
+	a->src = xcalloc(1, sizeof(*a->src));
+	a->src->path = path;
+	return source_open(a->src, err, errlen);
+}
+
+/* Copies n samples of narration (silence once it has ended) into the frame. */
+static int put_samples(struct assemble__audio *a, int n, char *err, size_t errlen)
+{
+	int got = 0;
+
+	if (a->src) {
+		void *dst[2] = { a->frame->data[0] + a->filled * sizeof(float),
+				 a->frame->data[1] + a->filled * sizeof(float) };
+
+		if (source_want(a->src, n, err, errlen) < 0)
+			return -1;
+		got = av_audio_fifo_read(a->src->fifo, dst, n);
+		if (got < 0)
+			return errorf(err, errlen, "audio %s: fifo read failed", a->src->path);
+	}
+	for (int c = 0; c < 2; c++)
+		memset(a->frame->data[c] + (a->filled + got) * sizeof(float), 0,
+		       (size_t)(n - got) * sizeof(float));
+	a->filled += n;
+	return 0;
+}
+
+static int send_frame(struct assemble__audio *a, char *err, size_t errlen)
+{
+	int rc;
+
+	a->frame->nb_samples = a->filled;
+	a->frame->pts = a->pts;
+	rc = assemble__encode(a->oc, a->enc, a->st, a->frame, err, errlen);
+	a->pts += a->filled;
+	a->filled = 0;
+	return rc;
+}
+
+int assemble__audio_fill(struct assemble__audio *a, int64_t until, char *err, size_t errlen)
+{
+	int size = a->enc->frame_size > 0 ? a->enc->frame_size : 1024;
+
+	while (a->pts + a->filled < until) {
+		int64_t n = until - (a->pts + a->filled);
+
+		/* The encoder may still hold a reference to the last frame sent. */
+		if (a->filled == 0 && av_frame_make_writable(a->frame) < 0)
+			return errorf(err, errlen, "out of memory");
+		if (n > size - a->filled)
+			n = size - a->filled;
+		if (put_samples(a, (int)n, err, errlen) < 0)
+			return -1;
+		if (a->filled == size && send_frame(a, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int assemble__audio_finish(struct assemble__audio *a, char *err, size_t errlen)
+{
+	if (a->filled > 0 && send_frame(a, err, errlen) < 0)
+		return -1;
+	return assemble__encode(a->oc, a->enc, a->st, NULL, err, errlen);
+}
+
+void assemble__audio_free(struct assemble__audio *a)
+{
+	if (!a)
+		return;
+	source_free(a->src);
+	avcodec_free_context(&a->enc);
+	av_frame_free(&a->frame);
+	free(a);
+}
