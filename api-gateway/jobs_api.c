@@ -146,10 +146,19 @@ static void on_flush(uv_check_t *h)
 	}
 }
 
+static void on_stop(struct daemon *d)
+{
+	struct gateway *g = d->app;
+	on_flush(&g->flush); /* answer what was accepted before stopping */
+	uv_close((uv_handle_t *)&g->flush, NULL);
+	daemon_shutdown(d);
+}
+
 void gateway_start(struct daemon *d)
 {
 	struct gateway *g = d->app;
 	g->d = d;
+	d->on_stop = on_stop;
 	g->pending_tail = &g->pending;
 	uv_check_init(d->loop, &g->flush);
 	g->flush.data = g;

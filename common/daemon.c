@@ -176,13 +176,12 @@ static int connect_services(struct daemon *d, char *err, size_t errlen)
 static int start_http(struct daemon *d, const struct daemon_spec *spec, char *err, size_t errlen)
 {
 	size_t n = ARRAY_SIZE(health_routes) + spec->n_routes;
-	struct http_route *routes = xmalloc(n * sizeof(*routes));
-	memcpy(routes, health_routes, sizeof(health_routes));
+	d->routes = xmalloc(n * sizeof(*d->routes));
+	memcpy(d->routes, health_routes, sizeof(health_routes));
 	if (spec->n_routes)
-		memcpy(routes + ARRAY_SIZE(health_routes), spec->routes, spec->n_routes * sizeof(*routes));
+		memcpy(d->routes + ARRAY_SIZE(health_routes), spec->routes, spec->n_routes * sizeof(*d->routes));
 	const struct http_server_opts opts = { spec->max_body ? spec->max_body : 64 * 1024, 16 * 1024, 60000 };
-	/* The table lives as long as the process: the server keeps pointing at it. */
-	d->http = http_server_new(d->loop, d->cfg.http_addr, routes, n, d, &opts, err, errlen);
+	d->http = http_server_new(d->loop, d->cfg.http_addr, d->routes, n, d, &opts, err, errlen);
 	return d->http ? 0 : -1;
 }
 
@@ -228,6 +227,7 @@ void daemon_shutdown(struct daemon *d)
 
 void daemon_release(struct daemon *d)
 {
+	free(d->routes);
 	db_free(d->db);
 	storage_free(d->storage);
 	if (d->spec->options)

@@ -50,6 +50,7 @@ struct daemon {
 	struct outbox *outbox;
 	struct storage *storage;
 	struct http_server *http;
+	struct http_route *routes;             /* health routes + the spec's, for http */
 	uv_signal_t sig_term, sig_int;
 	uv_timer_t reconnect_timer;
 	unsigned reconnect_delay_ms;

@@ -27,6 +27,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <llhttp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -985,6 +986,15 @@ static void on_listener_close(uv_handle_t *h)
 	server_unref(h->data);
 }
 
+/* libuv writes with write(2): a peer that reset the connection would kill the
+ * process with SIGPIPE instead of failing the write with EPIPE. */
+static void ignore_sigpipe(void)
+{
+	struct sigaction sa;
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+		signal(SIGPIPE, SIG_IGN);
+}
+
 static void apply_defaults(struct http_server_opts *o, const struct http_server_opts *in)
 {
 	if (in)
@@ -1014,6 +1024,7 @@ struct http_server *http_server_new(uv_loop_t *loop, const char *addr, const str
 	s->arg = arg;
 	s->refs = 2; /* owner and listener */
 	apply_defaults(&s->opts, opts);
+	ignore_sigpipe();
 	uv_tcp_init(loop, &s->listener);
 	s->listener.data = s;
 	if ((r = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0)) < 0 ||

@@ -55,7 +55,9 @@ struct http_server_opts {
 };
 
 /* Creates a server on loop listening on addr ("127.0.0.1:8080", ":9101" meaning
- * loopback, "0.0.0.0:80"); routes must outlive it. NULL with err filled on failure. */
+ * loopback, "0.0.0.0:80", "[::1]:8080"); routes must outlive it. NULL with err
+ * filled on failure. Zero options take defaults (1 MiB body, 16 KiB head, 30 s
+ * idle). Sets SIGPIPE to ignored if it still has its default action. */
 struct http_server *http_server_new(uv_loop_t *loop, const char *addr, const struct http_route *routes,
 				    size_t n_routes, void *arg, const struct http_server_opts *opts,
 				    char *err, size_t errlen);

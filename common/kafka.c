@@ -71,12 +71,9 @@ static int set_extra(rd_kafka_conf_t *conf, const char *extra, char *err, size_t
 static rd_kafka_conf_t *base_conf(const struct kafka_settings *s, char *err, size_t errlen)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	char num[32];
-	snprintf(num, sizeof(num), "%ld", s->fetch_wait_ms);
 	if (set(conf, "bootstrap.servers", s->brokers, err, errlen) < 0 ||
 	    set(conf, "client.id", s->client_id, err, errlen) < 0 ||
 	    set(conf, "socket.nagle.disable", "true", err, errlen) < 0 ||
-	    set(conf, "fetch.wait.max.ms", num, err, errlen) < 0 ||
 	    set(conf, "log.connection.close", "false", err, errlen) < 0 || set_extra(conf, s->extra, err, errlen) < 0) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;
@@ -258,11 +255,12 @@ struct kafka_consumer *kafka_consumer_new(uv_loop_t *loop, const struct kafka_se
 	rd_kafka_conf_t *conf = base_conf(s, err, errlen);
 	struct kafka_consumer *c;
 	rd_kafka_topic_partition_list_t *subs;
-	char why[512];
+	char why[512], wait[32];
 
 	if (!conf)
 		return NULL;
-	if (set(conf, "group.id", group, err, errlen) < 0 || set(conf, "enable.auto.offset.store", "false", err, errlen) < 0 ||
+	snprintf(wait, sizeof(wait), "%ld", s->fetch_wait_ms);
+	if (set(conf, "group.id", group, err, errlen) < 0 || set(conf, "fetch.wait.max.ms", wait, err, errlen) < 0 || set(conf, "enable.auto.offset.store", "false", err, errlen) < 0 ||
 	    set(conf, "enable.auto.commit", "true", err, errlen) < 0 ||
 	    set(conf, "auto.commit.interval.ms", "200", err, errlen) < 0 ||
 	    set(conf, "auto.offset.reset", "earliest", err, errlen) < 0 ||

@@ -14,20 +14,20 @@
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
-#include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
+#include <errno.h>
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "banned.h"
 
-#define ZOOM_MAX 1.08            /* the stills' zoom runs between 1 and this */
+#define ZOOM_MAX 1.08               /* the stills' zoom runs between 1 and this */
 #define MAX_IMAGE_PIXELS "67108864" /* 8192^2: refuse decoding bigger untrusted stills */
-#define MAX_COVER_RATIO 8        /* refuse stills far more elongated than the frame */
+#define MAX_COVER_RATIO 8           /* refuse stills far more elongated than the frame */
 #define MAX_SHOT_MS (24LL * 3600 * 1000)
 
 /* Scratch for the zoom sampler, sized for one output row. */
@@ -95,7 +95,7 @@ static int check_spec(const struct assemble_spec *sp, char *err, size_t errlen)
 	if (sp->fps < 1 || sp->fps > 120)
 		return errorf(err, errlen, "bad fps %d (1..120)", sp->fps);
 	if (sp->crf < 0 || sp->crf > 51)
-		return errorf(err, errlen, "bad crf %d (1..51)", sp->crf);
+		return errorf(err, errlen, "bad crf %d (1..51, or 0 for 23)", sp->crf);
 	if (!sp->out_path || !*sp->out_path)
 		return errorf(err, errlen, "no output path");
 	for (size_t k = 0; k < sp->n_shots; k++) {

@@ -34,8 +34,9 @@ struct assemble_spec {
  * Encodes spec into spec->out_path. Blocking and CPU-heavy: run it on the
  * thread pool; several calls may run at once. Shot k occupies exactly
  * [sum of earlier durations, + its own) and the file lasts the sum of the
- * durations (video rounded to whole frames). 0, or -1 with err naming the
- * offending file or setting.
+ * durations (video rounded to whole frames). spec and its strings are only
+ * borrowed for the call. 0, or -1 with err naming the offending file or
+ * setting ("canceled" when spec->cancel stopped it).
  */
 int assemble_mp4(const struct assemble_spec *spec, char *err, size_t errlen) WARN_UNUSED;
 

@@ -32,6 +32,7 @@ static int init(struct worker *w, const char *provider, char *err, size_t errlen
 	(void)w;
 	if (strcmp(provider, "offline") != 0 && strcmp(provider, "ffmpeg") != 0)
 		return errorf(err, errlen, "REEL_MERGE_PROVIDER=%s: unknown provider (available: ffmpeg)", provider);
+	assemble_init();
 	return 0;
 }
 

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages reelforge builds, runs and tests with.
+# Idempotent: when everything is there it only asks dpkg, which takes a moment.
+set -euo pipefail
+
+packages=(
+	build-essential pkg-config
+	librdkafka-dev libpq-dev libcurl4-openssl-dev libcjson-dev libuv1-dev libssl-dev
+	libavformat-dev libavcodec-dev libavfilter-dev libswresample-dev libswscale-dev libavutil-dev
+	libespeak-ng-dev espeak-ng-data fonts-noto-cjk node-llhttp
+	check libsubunit-dev
+	postgresql postgresql-contrib
+	ffmpeg python3 curl wrk
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	[[ $status == "install ok installed" ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "installing: ${missing[*]}"
+if [[ $(id -u) -ne 0 ]]; then
+	echo "error: these packages are missing and installing them needs root: ${missing[*]}" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

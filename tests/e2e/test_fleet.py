@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""End-to-end test of the whole fleet on the embedded default.
+
+Starts PostgreSQL, the dev broker and the six daemons as separate processes
+(deploy/fleet.sh, on shifted ports so it can run beside a demo), sends bad
+requests and checks the problems and that nothing was written, submits an
+English and a Chinese story, waits for both to be done, probes each MP4 with
+ffprobe, reads job_events for the order of stages, and stops the fleet,
+failing on any sanitizer report a daemon left behind."""
+import argparse
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RUN = os.path.join(ROOT, ".run", "e2e")
+PORT_OFFSET = 100
+GATEWAY = f"http://127.0.0.1:{8080 + PORT_OFFSET}"
+
+ENGLISH = """The old fox lived at the edge of a quiet forest. Every morning he walked to the river to watch the fish.
+
+One day a young rabbit followed him. They sat together on the warm stones and counted the clouds."""
+
+CHINESE = """小镇的清晨总是很安静。面包店的灯第一个亮起来！
+
+老奶奶推开窗户，向路过的孩子们招手。孩子们笑着跑向学校。"""
+
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append((name, bool(ok)))
+    print(f"{'PASS' if ok else 'FAIL'}: {name}{(' — ' + detail) if detail and not ok else ''}", flush=True)
+    return ok
+
+
+def http(method, path, body=None, raw=None, headers=None):
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(GATEWAY + path, data=data, method=method,
+                                 headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.headers.get("Content-Type", ""), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type", ""), e.read()
+
+
+def sql(query):
+    env_db = fleet_env()["REEL_DATABASE_URL"]
+    out = subprocess.run(["psql", env_db, "-qtAX", "-F", "\t", "-c", query], check=True,
+                         capture_output=True, text=True).stdout
+    return [line.split("\t") for line in out.splitlines() if line]
+
+
+_env = {}
+
+
+def fleet_env():
+    if not _env:
+        for line in open(os.path.join(RUN, "env")):
+            k, v = line.replace("export ", "").strip().split("=", 1)
+            _env[k] = v.strip("'")
+    return _env
+
+
+def fleet(cmd, bindir):
+    env = dict(os.environ, REEL_RUN_DIR=RUN, REEL_PORT_OFFSET=str(PORT_OFFSET), REEL_PG_PORT="54429",
+               ASAN_OPTIONS=f"log_path={RUN}/sanitizer:detect_leaks=1",
+               UBSAN_OPTIONS=f"log_path={RUN}/sanitizer:print_stacktrace=1")
+    args = [os.path.join(ROOT, "deploy", "fleet.sh"), cmd] + ([bindir] if cmd == "start" else [])
+    subprocess.run(args, check=True, env=env)
+
+
+def test_bad_inputs():
+    before = sql("SELECT count(*) FROM jobs")[0][0]
+    cases = [
+        ("invalid JSON", b'{"template":', 400, None),
+        ("missing text", json.dumps({"template": "storyboard", "input": {}}).encode(), 422, "input.text"),
+        ("empty text", json.dumps({"template": "storyboard", "input": {"text": "  \n "}}).encode(), 422,
+         "input.text"),
+        ("text over 100 KB", json.dumps({"template": "storyboard",
+                                         "input": {"text": "word " * 21000}}).encode(), 413, "input.text"),
+        ("unknown template", json.dumps({"template": "opera", "input": {"text": "Hi."}}).encode(), 422,
+         "template"),
+    ]
+    for name, raw, status, field in cases:
+        code, ctype, body = http("POST", "/v1/jobs", raw=raw)
+        problem = json.loads(body) if body else {}
+        check(f"bad input '{name}' answers {status}", code == status, f"got {code} {body[:200]!r}")
+        check(f"bad input '{name}' is problem+json", ctype.startswith("application/problem+json"), ctype)
+        check(f"bad input '{name}' problem has status and title",
+              problem.get("status") == status and problem.get("title"), str(problem))
+        if field:
+            check(f"bad input '{name}' names field {field}", problem.get("field") == field, str(problem))
+    after = sql("SELECT count(*) FROM jobs")[0][0]
+    check("bad inputs wrote no job rows", before == after, f"{before} -> {after}")
+    check("bad inputs wrote no outbox rows", sql("SELECT count(*) FROM outbox")[0][0] == "0")
+
+
+def submit(text):
+    code, _, body = http("POST", "/v1/jobs", {"template": "storyboard", "input": {"text": text}})
+    job = json.loads(body)
+    check("create answers 202 with a job id", code == 202 and job.get("id"), body[:200])
+    check("a new job is queued", job.get("status") == "queued", str(job.get("status")))
+    return job["id"]
+
+
+def wait_done(job_id, timeout):
+    deadline = time.time() + timeout
+    job = {}
+    while time.time() < deadline:
+        _, _, body = http("GET", f"/v1/jobs/{job_id}")
+        job = json.loads(body)
+        if job["status"] in ("done", "failed", "paused", "canceled"):
+            break
+        time.sleep(0.5)
+    return job
+
+
+def probe(path):
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", path],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def check_video(label, job):
+    path = job["output"]["video_path"]
+    check(f"{label}: MP4 exists", os.path.isfile(path), path)
+    info = probe(path)
+    video = [s for s in info["streams"] if s["codec_type"] == "video"]
+    audio = [s for s in info["streams"] if s["codec_type"] == "audio"]
+    check(f"{label}: one H.264 video stream", len(video) == 1 and video[0]["codec_name"] == "h264", str(video))
+    check(f"{label}: 1080x1920", video and video[0]["width"] == 1080 and video[0]["height"] == 1920)
+    check(f"{label}: one AAC audio stream", len(audio) == 1 and audio[0]["codec_name"] == "aac", str(audio))
+    rows = sql(f"SELECT coalesce(sum(duration_ms), 0), count(*), count(duration_ms) FROM shots "
+               f"WHERE job_id = '{job['id']}'")
+    narration_ms, n_shots, n_measured = (int(x) for x in rows[0])
+    duration_ms = float(info["format"]["duration"]) * 1000
+    check(f"{label}: every shot has a measured narration", n_shots > 0 and n_measured == n_shots,
+          f"{n_measured}/{n_shots}")
+    check(f"{label}: duration {duration_ms:.0f} ms within 10% of narration {narration_ms} ms",
+          narration_ms > 0 and abs(duration_ms - narration_ms) <= 0.1 * narration_ms)
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    moov, mdat = head.find(b"moov"), head.find(b"mdat")
+    check(f"{label}: faststart (moov before mdat)", 0 <= moov and (mdat < 0 or moov < mdat), f"{moov} {mdat}")
+
+
+def check_events(label, job_id):
+    rows = sql(f"SELECT kind, coalesce(shot, -1) FROM job_events WHERE job_id = '{job_id}' ORDER BY seq")
+    job_kinds = [k for k, s in rows if s == "-1"]
+    check(f"{label}: job events in order", job_kinds == ["queued", "parsing", "producing", "merging", "done"],
+          str(job_kinds))
+    n_shots = int(sql(f"SELECT shots_total FROM jobs WHERE id = '{job_id}'")[0][0])
+    kinds = [(k, int(s)) for k, s in rows]
+    pos = {e: i for i, e in enumerate(kinds)}
+    ok = True
+    for shot in range(n_shots):
+        r, t = pos.get(("rendered", shot)), pos.get(("ready", shot))
+        ok &= r is not None and t is not None and pos[("producing", -1)] < r < t < pos[("merging", -1)]
+    check(f"{label}: each of {n_shots} shots rendered then ready between producing and merging", ok, str(kinds))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--timeout", type=float, default=420)
+    args = ap.parse_args()
+    bindir = os.path.abspath(args.bin)
+    shutil.rmtree(RUN, ignore_errors=True)
+    os.makedirs(RUN)
+    started = False
+    try:
+        fleet("start", bindir)
+        started = True
+        code, _, body = http("GET", "/healthz")
+        check("gateway /healthz", code == 200, body[:100])
+        test_bad_inputs()
+        jobs = {"english": submit(ENGLISH), "chinese": submit(CHINESE)}
+        for label, job_id in jobs.items():
+            job = wait_done(job_id, args.timeout)
+            if not check(f"{label}: job done", job.get("status") == "done", json.dumps(job)[:500]):
+                continue
+            check(f"{label}: progress 100%", job["progress"]["percent"] == 100)
+            check_video(label, job)
+            check_events(label, job_id)
+        lang = sql(f"SELECT narration FROM shots WHERE job_id = '{jobs['chinese']}' ORDER BY idx LIMIT 1")
+        check("chinese: narration kept in Chinese", lang and "小镇" in lang[0][0], str(lang))
+        code, _, _ = http("GET", "/v1/jobs/00000000-0000-0000-0000-000000000000")
+        check("unknown job answers 404", code == 404)
+    finally:
+        if started or os.path.exists(os.path.join(RUN, "pids")):
+            fleet("stop", bindir)
+    reports = glob.glob(os.path.join(RUN, "sanitizer*"))
+    for r in reports:
+        print(open(r, errors="replace").read()[:3000])
+    check("no sanitizer reports from any daemon", not reports, ", ".join(reports))
+    passed = sum(1 for _, ok in results if ok)
+    failed = len(results) - passed
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 and passed > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
