@@ -72,19 +72,63 @@ int config_load(const struct config_option *opts, size_t n, void *dst, char *err
 	return 0;
 }
 
-/* Masks the password of a conninfo or URL as well as whole secrets. */
+/* Masks the password of a URL's user info ("scheme://user:pw@host"). */
+static void mask_url(const char *v, char *out, size_t outlen)
+{
+	const char *scheme = strstr(v, "://"), *host_end, *at = NULL, *colon;
+	strlcpy_(out, v, outlen);
+	if (!scheme)
+		return;
+	host_end = scheme + 3 + strcspn(scheme + 3, "/?#");
+	for (const char *p = scheme + 3; p < host_end; p++)
+		if (*p == '@')
+			at = p;
+	colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+	if (colon)
+		snprintf(out, outlen, "%.*s:****%s", (int)(colon - v), v, at);
+}
+
+/* Masks the value of a libpq conninfo "password = value" pair, quoted or not. */
+static void mask_conninfo(char *s)
+{
+	for (char *p = strstr(s, "password"); p; p = strstr(p + 1, "password")) {
+		char *q = p + 8;
+		if (p != s && p[-1] != ' ')
+			continue;
+		while (*q == ' ')
+			q++;
+		if (*q != '=')
+			continue;
+		for (q++; *q == ' '; q++)
+			;
+		char *end = q;
+		if (*q == '\'')
+			for (end++; *end && *end != '\''; end += (*end == '\\' && end[1]) ? 2 : 1)
+				;
+		else
+			end += strcspn(q, " ");
+		if (*end == '\'')
+			end++;
+		/* Replace the value with "****", keeping what follows. */
+		size_t tail = strlen(end) + 1;
+		if (end - q >= 4) {
+			memcpy(q, "****", 4);
+			memmove(q + 4, end, tail);
+		}
+		else {
+			memset(q, '*', (size_t)(end - q));
+		}
+	}
+}
+
 static void mask_value(const struct config_option *o, const char *v, char *out, size_t outlen)
 {
-	const char *at, *colon;
 	if (o->flags & CONFIG_SECRET) {
 		strlcpy_(out, *v ? "****" : "", outlen);
 		return;
 	}
-	strlcpy_(out, v, outlen);
-	if ((at = strchr(v, '@')) && (colon = strstr(v, "://")) && (colon = strchr(colon + 3, ':')) && colon < at)
-		snprintf(out, outlen, "%.*s:****%s", (int)(colon - v), v, at);
-	else if ((colon = strstr(v, "password=")))
-		snprintf(out, outlen, "%.*spassword=****", (int)(colon - v), v);
+	mask_url(v, out, outlen);
+	mask_conninfo(out);
 }
 
 void config_log(const struct config_option *opts, size_t n, const void *dst)

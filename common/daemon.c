@@ -34,6 +34,8 @@ static const struct config_option shared_options[] = {
 	INT_OPT("REEL_KAFKA_FETCH_WAIT_MS", "2", fetch_wait_ms, 0, 10000, "fetch.wait.max.ms of consumers"),
 	INT_OPT("REEL_KAFKA_LINGER_MS", "0", linger_ms, 0, 1000, "linger.ms of producers"),
 	INT_OPT("REEL_SHUTDOWN_GRACE_S", "30", shutdown_grace_s, 0, 3600, "time to finish work on SIGTERM"),
+	OPT("REEL_OFFLINE_SKIP_MEDIA", CONFIG_BOOL, "0", 0, skip_media,
+	    "offline providers answer at once without media (benchmarks of the fleet itself)"),
 };
 
 char *daemon_topic(const struct daemon *d, const char *stage)

@@ -27,6 +27,7 @@ struct daemon_config {
 	long fetch_wait_ms;
 	long linger_ms;
 	long shutdown_grace_s;
+	bool skip_media;   /* offline providers skip drawing, speech and encoding (fleet benchmarks) */
 };
 
 struct daemon_spec {

@@ -35,7 +35,7 @@ static int decode_fields(const cJSON *j, struct envelope *env, char *err, size_t
 		return errorf(err, errlen, "message has an invalid shot index");
 	if (cJSON_HasObjectItem(j, "attempt") && (json_int(j, "attempt", &attempt) < 0 || attempt < 1 || attempt > 1000))
 		return errorf(err, errlen, "message has an invalid attempt");
-	if (trace && !valid_id(trace))
+	if (trace && *trace && !valid_id(trace))
 		return errorf(err, errlen, "message has an invalid trace id");
 	strlcpy_(env->job, job, sizeof(env->job));
 	strlcpy_(env->trace, trace ? trace : "", sizeof(env->trace));

@@ -1007,6 +1007,21 @@ static void apply_defaults(struct http_server_opts *o, const struct http_server_
 		o->idle_timeout_ms = 30000;
 }
 
+/* A pattern that could never match is a programming error worth naming early. */
+static int check_routes(const struct http_route *routes, size_t n, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct http_route *r = &routes[i];
+		size_t holes = 0;
+		for (const char *p = r->pattern; (p = strchr(p, '{')); p++)
+			holes++;
+		if (!r->method || !r->handler || r->pattern[0] != '/' || holes > HTTP_MAX_PARAMS)
+			return errorf(err, errlen, "route %s %s: bad pattern, method or handler",
+				      r->method ? r->method : "?", r->pattern);
+	}
+	return 0;
+}
+
 struct http_server *http_server_new(uv_loop_t *loop, const char *addr, const struct http_route *routes,
 				    size_t n_routes, void *arg, const struct http_server_opts *opts,
 				    char *err, size_t errlen)
@@ -1015,7 +1030,7 @@ struct http_server *http_server_new(uv_loop_t *loop, const char *addr, const str
 	int r;
 
 	memset(&ss, 0, sizeof(ss));
-	if (parse_addr(addr, &ss, err, errlen) < 0)
+	if (parse_addr(addr, &ss, err, errlen) < 0 || check_routes(routes, n_routes, err, errlen) < 0)
 		return NULL;
 	struct http_server *s = xcalloc(1, sizeof(*s));
 	s->loop = loop;

@@ -32,7 +32,7 @@ cJSON *json_parse(const char *buf, size_t len)
 	/* cJSON stops after the first value; trailing bytes other than space are an error. */
 	while (end && end < buf + len && (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
 		end++;
-	if (end && end < buf + len && *end) {
+	if (!end || end < buf + len) {
 		cJSON_Delete(j);
 		return NULL;
 	}

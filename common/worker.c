@@ -86,6 +86,11 @@ const char *worker_stage(const struct worker *w)
 	return w->spec->stage;
 }
 
+bool worker_skip_media(const struct worker *w)
+{
+	return w->d.cfg.skip_media;
+}
+
 enum work_result task_fail(struct task *t, const char *code, const char *fmt, ...)
 {
 	va_list ap;

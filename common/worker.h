@@ -76,6 +76,8 @@ struct db *worker_db(struct worker *w);
 struct outbox *worker_outbox(struct worker *w);
 struct storage *worker_storage(struct worker *w);
 const char *worker_stage(const struct worker *w);
+/* True when REEL_OFFLINE_SKIP_MEDIA asks offline providers to answer at once. */
+bool worker_skip_media(const struct worker *w);
 /* Stages the message for the next stage about t's job (shot -1 for a job-level message). */
 void worker_emit(struct worker *w, const struct task *t, const char *stage, int shot);
 /* Fills t->error_code / t->error (printf-style) and returns WORK_FAIL. */

@@ -11,14 +11,18 @@
 # The caller's environment reaches every daemon. A REEL_DATABASE_URL or
 # REEL_KAFKA_BROKERS from the caller is used instead of the local cluster or
 # dev broker. REEL_RUN_DIR moves .run; REEL_PG_PORT picks PostgreSQL's port;
-# REEL_PORT_OFFSET shifts every daemon's port (tests run beside a demo).
+# REEL_PORT_OFFSET shifts every daemon's port (tests run beside a demo);
+# REEL_WORKER_INSTANCES starts that many processes of each worker (the
+# instance i > 0 serves health on its port + 10*i).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 run=${REEL_RUN_DIR:-$root/.run}
 pg_port=${REEL_PG_PORT:-54329}
 port_offset=${REEL_PORT_OFFSET:-0}
+instances=${REEL_WORKER_INSTANCES:-1}
 daemons=(api-gateway webhook-receiver parse-worker render-worker tts-worker merge-worker)
+workers=(parse-worker render-worker tts-worker merge-worker)
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -86,9 +90,21 @@ wait_ready() {
 	die "$name is not ready (see $run/logs/$name.log)"
 }
 
+# Instance names: the daemon itself, then worker.1, worker.2... for extra instances.
+instance_names() {
+	local d i
+	for d in "${daemons[@]}"; do
+		echo "$d"
+		if [[ " ${workers[*]} " == *" $d "* ]]; then
+			for ((i = 1; i < instances; i++)); do echo "$d.$i"; done
+		fi
+	done
+}
+
 daemon_addr() {
-	local port
-	case $1 in
+	local port i=0 name=$1
+	[[ $name == *.* ]] && i=${name##*.} && name=${name%.*}
+	case $name in
 	api-gateway) port=8080 ;;
 	webhook-receiver) port=8081 ;;
 	parse-worker) port=9101 ;;
@@ -96,7 +112,7 @@ daemon_addr() {
 	tts-worker) port=9103 ;;
 	merge-worker) port=9104 ;;
 	esac
-	echo "127.0.0.1:$((port + port_offset))"
+	echo "127.0.0.1:$((port + port_offset + 10 * i))"
 }
 
 start() {
@@ -114,11 +130,11 @@ start() {
 		echo "export REEL_STORAGE_URL='$REEL_STORAGE_URL'"
 	} >"$run/env"
 	"$bin/reel-migrate" "$root/deploy/migrations" >&2
-	for d in "${daemons[@]}"; do
-		REEL_HTTP_ADDR=$(daemon_addr "$d") "$bin/$d" >"$run/logs/$d.log" 2>&1 &
+	for d in $(instance_names); do
+		REEL_HTTP_ADDR=$(daemon_addr "$d") "$bin/${d%.*}" >"$run/logs/$d.log" 2>&1 &
 		echo $! >"$run/pids/$d"
 	done
-	for d in "${daemons[@]}"; do wait_ready "$d" "$(daemon_addr "$d")"; done
+	for d in $(instance_names); do wait_ready "$d" "$(daemon_addr "$d")"; done
 	say "fleet up: gateway http://$(daemon_addr api-gateway), kafka $REEL_KAFKA_BROKERS, logs in $run/logs"
 }
 
@@ -134,7 +150,10 @@ stop_pid() {
 }
 
 stop() {
-	for d in "${daemons[@]}"; do stop_pid "$run/pids/$d" & done
+	local f
+	for f in "$run"/pids/*; do
+		[[ -e $f && $(basename "$f") != devbroker ]] && stop_pid "$f" &
+	done
 	wait
 	stop_pid "$run/pids/devbroker"
 	stop_postgres

@@ -91,9 +91,13 @@ static enum claim_result claim(struct worker *w, struct task *t)
 		md->width = 1080;
 		md->height = 1920;
 	}
+	PQclear(r);
+	if (worker_skip_media(w)) {
+		PQclear(s);
+		return CLAIM_READY;
+	}
 	load_shots(md, s);
 	PQclear(s);
-	PQclear(r);
 	return CLAIM_WORK;
 }
 
@@ -121,12 +125,12 @@ static void work(struct task *t)
 
 static int commit(struct worker *w, struct task *t)
 {
-	static const char sql[] = "UPDATE jobs SET status = 'done', output = jsonb_build_object('video_key', $2::text, "
-				  "'duration_ms', $3::bigint), updated_at = now(), finished_at = now() "
-				  "WHERE id = $1 AND status = 'merging'";
+	static const char sql[] = "UPDATE jobs SET status = 'done', output = CASE WHEN $2::text IS NULL THEN NULL "
+				  "ELSE jsonb_build_object('video_key', $2::text, 'duration_ms', $3::bigint) END, "
+				  "updated_at = now(), finished_at = now() WHERE id = $1 AND status = 'merging'";
 	struct merge_data *md = t->data;
 	char ms[24];
-	const char *params[] = { t->env.job, md->key, ms };
+	const char *params[] = { t->env.job, md->key[0] ? md->key : NULL, ms };
 	snprintf(ms, sizeof(ms), "%lld", (long long)md->duration_ms);
 	PGresult *r = db_exec(worker_db(w), sql, 3, params);
 	if (!r)

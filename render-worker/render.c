@@ -63,7 +63,7 @@ static enum claim_result claim(struct worker *w, struct task *t)
 		rd->height = 1920;
 	}
 	PQclear(r);
-	return CLAIM_WORK;
+	return worker_skip_media(w) ? CLAIM_READY : CLAIM_WORK;
 }
 
 static void work(struct task *t)
@@ -86,7 +86,7 @@ static int commit(struct worker *w, struct task *t)
 				  "WHERE job_id = $1 AND idx = $2 AND status = 'rendering'";
 	struct render_data *rd = t->data;
 	char idx[16];
-	const char *params[] = { t->env.job, idx, rd->key };
+	const char *params[] = { t->env.job, idx, rd->key[0] ? rd->key : NULL };
 	snprintf(idx, sizeof(idx), "%d", t->env.shot);
 	PGresult *r = db_exec(worker_db(w), sql, 3, params);
 	if (!r)

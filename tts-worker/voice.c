@@ -48,7 +48,7 @@ static enum claim_result claim(struct worker *w, struct task *t)
 		"UPDATE shots s SET status = 'voicing', updated_at = now() FROM jobs j "
 		"WHERE s.job_id = $1 AND s.idx = $2 AND j.id = s.job_id AND j.status = 'producing' "
 		"AND s.status IN ('rendered', 'voicing') "
-		"RETURNING s.narration, j.options->>'language', j.options->>'voice'";
+		"RETURNING s.narration, j.options->>'language', j.options->>'voice', s.est_duration_ms";
 	char idx[16];
 	const char *params[] = { t->env.job, idx };
 	struct voice_data *vd;
@@ -67,8 +67,9 @@ static enum claim_result claim(struct worker *w, struct task *t)
 	vd->language = opt_copy(r, 1);
 	vd->voice = opt_copy(r, 2);
 	vd->storage = worker_storage(w);
+	vd->res.duration_ms = atoll(PQgetvalue(r, 0, 3)); /* the estimate stands when media is skipped */
 	PQclear(r);
-	return CLAIM_WORK;
+	return worker_skip_media(w) ? CLAIM_READY : CLAIM_WORK;
 }
 
 static void work(struct task *t)
@@ -95,7 +96,7 @@ static PGresult *mark_ready(struct db *db, const struct task *t, const struct vo
 		"UPDATE jobs j SET shots_ready = j.shots_ready + 1, updated_at = now() FROM s "
 		"WHERE j.id = s.job_id RETURNING j.shots_ready, j.shots_total, j.status";
 	char idx[16], ms[24];
-	const char *params[] = { t->env.job, idx, vd->key, ms };
+	const char *params[] = { t->env.job, idx, vd->key[0] ? vd->key : NULL, ms };
 	snprintf(idx, sizeof(idx), "%d", t->env.shot);
 	snprintf(ms, sizeof(ms), "%lld", (long long)vd->res.duration_ms);
 	return db_exec(db, sql, 4, params);

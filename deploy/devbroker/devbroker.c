@@ -420,8 +420,8 @@ static int serve(const struct options *o, rd_kafka_mock_cluster_t *mc)
 	fflush(stdout);
 	log_info("ready: bootstrap %s, topics %s{parse,render,tts,merge,events,dlq} x %d",
 		 bootstraps, o->prefix, o->partitions);
-	log_info("stopping on signal %d (%lu connections accepted)", wait_for_signal(),
-		 atomic_load(&nodelay_count));
+	int sig = wait_for_signal(); /* not inside log_info: its arguments run only at info level */
+	log_info("stopping on signal %d (%lu connections accepted)", sig, atomic_load(&nodelay_count));
 	if (o->addr_file)
 		unlink(o->addr_file); /* a stale address would send scripts to a dead port */
 	return 0;

@@ -173,6 +173,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=420)
     args = ap.parse_args()
     bindir = os.path.abspath(args.bin)
+    if os.path.isdir(os.path.join(RUN, "pids")):
+        fleet("stop", bindir)  # whatever an interrupted run left behind
     shutil.rmtree(RUN, ignore_errors=True)
     os.makedirs(RUN)
     started = False

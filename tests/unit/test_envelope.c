@@ -4,6 +4,7 @@
  * a message) of everything a hostile or broken producer could send.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -197,7 +198,7 @@ START_TEST(test_job_length)
 	id[ENVELOPE_ID_MAX] = '\0'; /* 64 */
 	snprintf(msg, sizeof(msg), "{\"v\":1,\"job\":\"%s\"}", id);
 	refused(msg, "job");
-	id[ENVELOPE_ID_MAX + 10] = 'a';
+	id[ENVELOPE_ID_MAX] = 'a';
 	id[ENVELOPE_ID_MAX + 10] = '\0'; /* 74 */
 	snprintf(msg, sizeof(msg), "{\"v\":1,\"job\":\"%s\"}", id);
 	refused(msg, "job");

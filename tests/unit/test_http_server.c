@@ -1001,6 +1001,9 @@ START_TEST(test_bad_addresses)
 		ck_assert_ptr_null(http_server_new(NULL, bad[i], routes, 1, NULL, NULL, err, sizeof(err)));
 		ck_assert_msg(strstr(err, bad[i]) != NULL, "%s: %s", bad[i], err);
 	}
+	static const struct http_route too_many = { "GET", "/{a}/{b}/{c}/{d}/{e}", h_fast };
+	ck_assert_ptr_null(http_server_new(NULL, "127.0.0.1:0", &too_many, 1, NULL, NULL, err, sizeof(err)));
+	ck_assert(strstr(err, "/{a}/{b}") != NULL);
 	/* the port is taken by the fixture's server; a loop of our own, since
 	 * the fixture's runs in another thread */
 	uv_loop_t mine;
