@@ -10,7 +10,7 @@
 #include "db.h"
 #include "envelope.h"
 #include "job_request.h"
-#include "jobs.h"
+#include "events.h"
 #include "json.h"
 #include "log.h"
 #include "outbox.h"
@@ -21,6 +21,7 @@ struct pending_create {
 	struct job_request rq;
 	char trace[33];
 	char id[ENVELOPE_ID_MAX];
+	char *input_text, *options_text; /* the request as stored */
 	struct pending_create *next;
 };
 
@@ -56,49 +57,74 @@ void gateway_create_job(struct http_exchange *x, void *arg)
 	g->pending_tail = &pc->next;
 }
 
-static int insert_job(struct daemon *d, struct pending_create *pc)
+/* Inserts every pending job with one statement; ids come back in order. */
+static int insert_jobs(struct daemon *d, struct pending_create *list, size_t n)
 {
 	static const char sql[] = "INSERT INTO jobs (owner, template, input, options, trace) "
-				  "VALUES ($1, $2, $3::jsonb, $4::jsonb, $5) RETURNING id";
-	char *input = json_print(pc->rq.input), *options = json_print(pc->rq.options);
-	const char *params[] = { "anonymous", pc->rq.template, input, options, pc->trace };
+				  "SELECT o, t, i::jsonb, p::jsonb, tr FROM unnest($1::text[], $2::text[], $3::text[], "
+				  "$4::text[], $5::text[]) WITH ORDINALITY AS u(o, t, i, p, tr, n) ORDER BY n RETURNING id";
+	const char **cols[5];
+	char *arrays[5];
+	size_t k = 0;
+	int rc = -1;
+	for (int c = 0; c < 5; c++)
+		cols[c] = xmalloc(n * sizeof(char *));
+	for (struct pending_create *pc = list; pc; pc = pc->next, k++) {
+		cols[0][k] = "anonymous";
+		cols[1][k] = pc->rq.template;
+		cols[2][k] = pc->input_text = json_print(pc->rq.input);
+		cols[3][k] = pc->options_text = json_print(pc->rq.options);
+		cols[4][k] = pc->trace;
+	}
+	for (int c = 0; c < 5; c++)
+		arrays[c] = db_text_array(cols[c], n);
+	const char *params[] = { arrays[0], arrays[1], arrays[2], arrays[3], arrays[4] };
+	PGresult *r = db_exec(d->db, sql, 5, params);
+	if (r && (size_t)PQntuples(r) == n) {
+		k = 0;
+		for (struct pending_create *pc = list; pc; pc = pc->next)
+			strlcpy_(pc->id, PQgetvalue(r, (int)k++, 0), sizeof(pc->id));
+		rc = 0;
+	}
+	PQclear(r);
+	for (int c = 0; c < 5; c++) {
+		free(arrays[c]);
+		free(cols[c]);
+	}
+	return rc;
+}
+
+static void announce(struct daemon *d, struct pending_create *pc)
+{
 	struct envelope env = { .shot = -1, .attempt = 1 };
 	char value[256];
-	int rc = -1;
-	PGresult *r = db_exec(d->db, sql, 5, params);
-	if (r) {
-		strlcpy_(pc->id, PQgetvalue(r, 0, 0), sizeof(pc->id));
-		PQclear(r);
-		strlcpy_(env.job, pc->id, sizeof(env.job));
-		strlcpy_(env.trace, pc->trace, sizeof(env.trace));
-		if (jobs_event(d->db, d->outbox, pc->id, -1, "queued", NULL) == 0 &&
-		    envelope_encode(&env, value, sizeof(value)) > 0) {
-			outbox_add(d->outbox, "parse", pc->id, value, NULL, NULL);
-			rc = 0;
-		}
-	}
-	free(input);
-	free(options);
-	return rc;
+	strlcpy_(env.job, pc->id, sizeof(env.job));
+	strlcpy_(env.trace, pc->trace, sizeof(env.trace));
+	if (envelope_encode(&env, value, sizeof(value)) < 0)
+		abort(); /* a uuid and a 32-char trace always fit */
+	events_add(d->events, pc->id, -1, "queued", NULL);
+	outbox_add(d->outbox, "parse", pc->id, value, NULL, NULL);
 }
 
 static int commit_group(struct daemon *d, struct pending_create *list)
 {
-	if (db_begin(d->db) < 0)
-		return -1;
+	size_t n = 0;
 	for (struct pending_create *pc = list; pc; pc = pc->next)
-		if (insert_job(d, pc) < 0)
-			goto fail;
-	if (outbox_write(d->outbox) < 0 || db_commit(d->db) < 0)
-		goto fail;
+		n++;
+	if (db_begin(d->db) < 0) {
+		daemon_db_lost(d);
+		return -1;
+	}
+	if (insert_jobs(d, list, n) < 0) {
+		daemon_rollback(d);
+		return -1;
+	}
+	for (struct pending_create *pc = list; pc; pc = pc->next)
+		announce(d, pc);
+	if (daemon_commit(d) < 0)
+		return -1;
 	outbox_publish(d->outbox);
 	return 0;
-fail:
-	db_rollback(d->db);
-	outbox_discard(d->outbox);
-	if (!db_ok(d->db))
-		daemon_db_lost(d);
-	return -1;
 }
 
 static void answer(struct daemon *d, struct pending_create *pc, int ok)
@@ -142,6 +168,8 @@ static void on_flush(uv_check_t *h)
 		next = pc->next;
 		answer(g->d, pc, ok);
 		job_request_release(&pc->rq);
+		free(pc->input_text);
+		free(pc->options_text);
 		free(pc);
 	}
 }

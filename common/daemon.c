@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "events.h"
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
@@ -171,6 +172,7 @@ static int connect_services(struct daemon *d, char *err, size_t errlen)
 	if (!d->producer)
 		return -1;
 	d->outbox = outbox_new(d->loop, d->db, d->producer, d->cfg.topic_prefix);
+	d->events = events_new();
 	outbox_start_relay(d->outbox, 2000, 10000);
 	return 0;
 }
@@ -214,6 +216,23 @@ int daemon_run(struct daemon *d)
 	return 0;
 }
 
+int daemon_commit(struct daemon *d)
+{
+	if (events_write(d->events, d->db, d->outbox) == 0 && outbox_write(d->outbox) == 0 && db_commit(d->db) == 0)
+		return 0;
+	daemon_rollback(d);
+	return -1;
+}
+
+void daemon_rollback(struct daemon *d)
+{
+	db_rollback(d->db);
+	events_discard(d->events);
+	outbox_discard(d->outbox);
+	if (!db_ok(d->db))
+		daemon_db_lost(d);
+}
+
 void daemon_shutdown(struct daemon *d)
 {
 	http_server_free(d->http);
@@ -230,6 +249,7 @@ void daemon_shutdown(struct daemon *d)
 void daemon_release(struct daemon *d)
 {
 	free(d->routes);
+	events_free(d->events);
 	db_free(d->db);
 	storage_free(d->storage);
 	if (d->spec->options)

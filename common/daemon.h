@@ -49,6 +49,7 @@ struct daemon {
 	struct db *db;
 	struct kafka_producer *producer;
 	struct outbox *outbox;
+	struct events *events;                 /* job events staged in the open transaction */
 	struct storage *storage;
 	struct http_server *http;
 	struct http_route *routes;             /* health routes + the spec's, for http */
@@ -68,6 +69,12 @@ int daemon_run(struct daemon *d);
 void daemon_shutdown(struct daemon *d);
 /* Starts reconnecting to PostgreSQL with backoff (after a connection error). */
 void daemon_db_lost(struct daemon *d);
+/* Writes the events and outbox rows staged in the open transaction and
+ * commits it; on failure rolls back and drops them. The caller publishes
+ * the outbox afterwards. 0 or -1. */
+int daemon_commit(struct daemon *d) WARN_UNUSED;
+/* Rolls back the open transaction and drops what it staged. */
+void daemon_rollback(struct daemon *d);
 /* Frees what daemon_start acquired, after daemon_run returned. */
 void daemon_release(struct daemon *d);
 /* The topic name for a stage ("render" -> "reel.render"); the caller frees. */

@@ -175,12 +175,17 @@ char *db_text_array(const char *const *items, size_t n)
 {
 	size_t cap = 3, len = 0;
 	for (size_t i = 0; i < n; i++)
-		cap += 3 + 2 * strlen(items[i]);
+		cap += 5 + (items[i] ? 2 * strlen(items[i]) : 0);
 	char *out = xmalloc(cap);
 	out[len++] = '{';
 	for (size_t i = 0; i < n; i++) {
 		if (i)
 			out[len++] = ',';
+		if (!items[i]) {
+			memcpy(out + len, "NULL", 4);
+			len += 4;
+			continue;
+		}
 		out[len++] = '"';
 		for (const char *c = items[i]; *c; c++) {
 			if (*c == '"' || *c == '\\')

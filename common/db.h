@@ -41,7 +41,7 @@ const char *db_last_error(const struct db *db);
 /* True when the last failure was a lost connection rather than a bad statement. */
 bool db_last_error_is_connection(const struct db *db);
 
-/* A PostgreSQL array literal of texts ({"a","b"}), escaped; the caller frees. */
+/* A PostgreSQL array literal of texts ({"a",NULL}), escaped, NULL items as SQL NULL; the caller frees. */
 char *db_text_array(const char *const *items, size_t n);
 /* A PostgreSQL array literal of integers ({1,2}); the caller frees. */
 char *db_int_array(const int64_t *items, size_t n);

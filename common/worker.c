@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "events.h"
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
@@ -76,6 +77,11 @@ struct outbox *worker_outbox(struct worker *w)
 	return w->d.outbox;
 }
 
+struct events *worker_events(struct worker *w)
+{
+	return w->d.events;
+}
+
 struct storage *worker_storage(struct worker *w)
 {
 	return w->d.storage;
@@ -89,6 +95,26 @@ const char *worker_stage(const struct worker *w)
 bool worker_skip_media(const struct worker *w)
 {
 	return w->d.cfg.skip_media;
+}
+
+void task_id_arrays(struct task *const *tasks, size_t n, char **jobs, char **shots)
+{
+	const char **ids = xmalloc(n * sizeof(*ids));
+	int64_t *idx = xmalloc(n * sizeof(*idx));
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = tasks[i]->env.job;
+		idx[i] = tasks[i]->env.shot;
+	}
+	*jobs = db_text_array(ids, n);
+	if (shots)
+		*shots = db_int_array(idx, n);
+	free(ids);
+	free(idx);
+}
+
+void task_log(const struct task *t)
+{
+	log_set_ctx(&((const struct item *)t)->log);
 }
 
 enum work_result task_fail(struct task *t, const char *code, const char *fmt, ...)
@@ -148,35 +174,46 @@ static void on_emitted(void *arg, const char *error)
 		finish(it->t.worker, it);
 }
 
-/* Runs one item's step inside the open transaction; -1 aborts the transaction. */
-static int step(struct worker *w, struct item *it)
+/* Runs the claims, commits and failures of items inside the open
+ * transaction, each kind as one batch call; -1 aborts the transaction. */
+static int run_steps(struct worker *w, struct item **items, size_t n)
 {
 	const struct stage_ops *ops = w->spec->ops;
-	log_set_ctx(&it->log);
-	it->pending_acks = 0;
-	it->action = ACT_ACK;
-	switch (it->phase) {
-	case PH_CLAIM:
-		switch (ops->claim(w, &it->t)) {
-		case CLAIM_WORK:
-			it->action = ACT_DISPATCH;
-			return 0;
-		case CLAIM_READY:
-			it->t.result = WORK_OK;
-			return ops->commit(w, &it->t);
-		case CLAIM_DONE:
-			return 0;
-		case CLAIM_ERROR:
-			return -1;
-		}
-		return -1;
-	case PH_COMMIT:
-		return ops->commit(w, &it->t);
-	case PH_FAIL:
-		return ops->fail(w, &it->t);
-	default:
-		return log_error("worker: item in phase %d cannot be in a transaction", it->phase);
+	struct task **claims = xmalloc(n * sizeof(*claims)), **commits = xmalloc(n * sizeof(*commits));
+	size_t n_claims = 0, n_commits = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct item *it = items[i];
+		it->pending_acks = 0;
+		it->action = ACT_ACK;
+		if (it->phase == PH_CLAIM)
+			claims[n_claims++] = &it->t;
+		else if (it->phase == PH_COMMIT)
+			commits[n_commits++] = &it->t;
 	}
+	if (n_claims && ops->claim(w, claims, n_claims) < 0)
+		rc = -1;
+	for (size_t i = 0; rc == 0 && i < n_claims; i++) {
+		struct item *it = (struct item *)claims[i];
+		if (it->t.result == WORK_FAIL)
+			it->phase = PH_FAIL; /* reverted below if the transaction fails */
+		else if (it->t.claim == CLAIM_WORK)
+			it->action = ACT_DISPATCH;
+		else if (it->t.claim == CLAIM_READY)
+			commits[n_commits++] = &it->t;
+	}
+	if (rc == 0 && n_commits && ops->commit(w, commits, n_commits) < 0)
+		rc = -1;
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (items[i]->phase == PH_FAIL) {
+			task_log(&items[i]->t);
+			rc = ops->fail(w, &items[i]->t);
+		}
+	log_set_ctx(NULL);
+	free(claims);
+	free(commits);
+	return rc;
 }
 
 static void do_work(uv_work_t *req)
@@ -265,21 +302,23 @@ static void block_until_reconnected(struct worker *w)
 /* One transaction over items; 0 when committed, -1 (rolled back) otherwise. */
 static int transact(struct worker *w, struct item **items, size_t n)
 {
-	struct db *db = w->d.db;
-	size_t i;
-	if (db_begin(db) < 0)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (step(w, items[i]) < 0)
-			break;
-	log_set_ctx(NULL);
-	if (i == n && outbox_write(w->d.outbox) == 0 && db_commit(db) == 0) {
-		apply_after_commit(w, items, n);
-		return 0;
+	enum phase *before = xmalloc(n * sizeof(*before));
+	int rc = -1;
+	for (size_t i = 0; i < n; i++)
+		before[i] = items[i]->phase;
+	if (db_begin(w->d.db) == 0) {
+		if (run_steps(w, items, n) < 0)
+			daemon_rollback(&w->d);
+		else if (daemon_commit(&w->d) == 0)
+			rc = 0;
 	}
-	db_rollback(db);
-	outbox_discard(w->d.outbox);
-	return -1;
+	if (rc == 0)
+		apply_after_commit(w, items, n);
+	if (rc < 0)
+		for (size_t i = 0; i < n; i++)
+			items[i]->phase = before[i];
+	free(before);
+	return rc;
 }
 
 /* A lone item whose transaction fails on a statement is failed for good. */

@@ -40,18 +40,22 @@ struct task {
 	char error_code[48];    /* machine-readable reason when result is WORK_FAIL */
 	char error[512];        /* what went wrong, in words a user understands */
 	int work_attempts;      /* how many times ops->work ran */
+	enum claim_result claim; /* set by ops->claim */
 };
 
 struct stage_ops {
 	/* Checks the configured provider name; -1 with err when unknown. */
 	int (*init)(struct worker *w, const char *provider, char *err, size_t errlen);
-	/* In the batch transaction: mark the item started and read what the work needs. */
-	enum claim_result (*claim)(struct worker *w, struct task *t);
+	/* In the batch transaction: marks each new task's item started, reads what
+	 * its work needs and sets t->claim (and t->result = WORK_FAIL with
+	 * task_fail when the item cannot be done). -1 on a failed statement. */
+	int (*claim)(struct worker *w, struct task **tasks, size_t n);
 	/* On the thread pool: the slow part. Sets t->result (and t->error). */
 	void (*work)(struct task *t);
-	/* In the batch transaction: write the results and stage the next messages. -1 on a failed statement. */
-	int (*commit)(struct worker *w, struct task *t);
-	/* In a transaction: record that the item failed for good (t->error). -1 on a failed statement. */
+	/* In the batch transaction: writes the results of tasks and stages the
+	 * next messages. -1 on a failed statement. */
+	int (*commit)(struct worker *w, struct task **tasks, size_t n);
+	/* In the batch transaction: records that the item failed for good (t->error). -1 on a failed statement. */
 	int (*fail)(struct worker *w, struct task *t);
 	/* Frees t->data. */
 	void (*release)(struct task *t);
@@ -74,12 +78,18 @@ int worker_main(int argc, char **argv, const struct worker_spec *spec);
 /* Accessors for handlers. */
 struct db *worker_db(struct worker *w);
 struct outbox *worker_outbox(struct worker *w);
+struct events *worker_events(struct worker *w);
 struct storage *worker_storage(struct worker *w);
 const char *worker_stage(const struct worker *w);
 /* True when REEL_OFFLINE_SKIP_MEDIA asks offline providers to answer at once. */
 bool worker_skip_media(const struct worker *w);
 /* Stages the message for the next stage about t's job (shot -1 for a job-level message). */
 void worker_emit(struct worker *w, const struct task *t, const char *stage, int shot);
+/* PostgreSQL array literals of the tasks' job ids and shot indexes, in task
+ * order, for unnest() ... WITH ORDINALITY; shots may be NULL. The caller frees. */
+void task_id_arrays(struct task *const *tasks, size_t n, char **jobs, char **shots);
+/* Points this thread's log lines at t's job, shot and trace. */
+void task_log(const struct task *t);
 /* Fills t->error_code / t->error (printf-style) and returns WORK_FAIL. */
 enum work_result task_fail(struct task *t, const char *code, const char *fmt, ...) PRINTF_LIKE(3, 4);
 

@@ -11,6 +11,7 @@
 
 #include "assemble.h"
 #include "db.h"
+#include "events.h"
 #include "jobs.h"
 #include "log.h"
 #include "media.h"
@@ -36,12 +37,17 @@ static int init(struct worker *w, const char *provider, char *err, size_t errlen
 	return 0;
 }
 
-static PGresult *claim_job(struct db *db, const char *job)
+static PGresult *claim_jobs(struct db *db, struct task **tasks, size_t n)
 {
-	static const char sql[] = "UPDATE jobs SET updated_at = now() WHERE id = $1 AND status = 'merging' "
-				  "RETURNING options->>'aspect_ratio', options->>'resolution'";
-	const char *params[] = { job };
-	return db_exec(db, sql, 1, params);
+	static const char sql[] = "UPDATE jobs SET updated_at = now() FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n) "
+				  "WHERE jobs.id = u.id AND jobs.status = 'merging' "
+				  "RETURNING u.n, options->>'aspect_ratio', options->>'resolution'";
+	char *ids;
+	task_id_arrays(tasks, n, &ids, NULL);
+	const char *params[] = { ids };
+	PGresult *r = db_exec(db, sql, 1, params);
+	free(ids);
+	return r;
 }
 
 static PGresult *ready_shots(struct db *db, const char *job)
@@ -67,38 +73,41 @@ static void load_shots(struct merge_data *md, PGresult *r)
 	}
 }
 
-static enum claim_result claim(struct worker *w, struct task *t)
+static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 {
-	struct db *db = worker_db(w);
-	struct merge_data *md;
-	PGresult *r = claim_job(db, t->env.job), *s;
-	if (!r)
-		return CLAIM_ERROR;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		log_info("job is not merging; nothing to do");
-		return CLAIM_DONE;
-	}
-	if (!(s = ready_shots(db, t->env.job))) {
-		PQclear(r);
-		return CLAIM_ERROR;
-	}
-	md = xcalloc(1, sizeof(*md));
+	struct merge_data *md = xcalloc(1, sizeof(*md));
+	PGresult *s;
 	t->data = md;
 	md->storage = worker_storage(w);
-	if (media_frame_size(PQgetisnull(r, 0, 0) ? NULL : PQgetvalue(r, 0, 0),
-			     PQgetisnull(r, 0, 1) ? NULL : PQgetvalue(r, 0, 1), &md->width, &md->height) < 0) {
+	if (media_frame_size(PQgetisnull(r, row, 1) ? NULL : PQgetvalue(r, row, 1),
+			     PQgetisnull(r, row, 2) ? NULL : PQgetvalue(r, row, 2), &md->width, &md->height) < 0) {
 		md->width = 1080;
 		md->height = 1920;
 	}
-	PQclear(r);
 	if (worker_skip_media(w)) {
-		PQclear(s);
-		return CLAIM_READY;
+		t->claim = CLAIM_READY;
+		return 0;
 	}
+	if (!(s = ready_shots(worker_db(w), t->env.job)))
+		return -1;
 	load_shots(md, s);
 	PQclear(s);
-	return CLAIM_WORK;
+	t->claim = CLAIM_WORK;
+	return 0;
+}
+
+static int claim(struct worker *w, struct task **tasks, size_t n)
+{
+	PGresult *r = claim_jobs(worker_db(w), tasks, n);
+	int rc = 0;
+	if (!r)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		tasks[i]->claim = CLAIM_DONE; /* not merging (done, canceled...), unless claimed below */
+	for (int row = 0; row < PQntuples(r) && rc == 0; row++)
+		rc = take_row(w, tasks[atoi(PQgetvalue(r, row, 0)) - 1], r, row);
+	PQclear(r);
+	return rc;
 }
 
 static void work(struct task *t)
@@ -123,28 +132,42 @@ static void work(struct task *t)
 	free(tmp);
 }
 
-static int commit(struct worker *w, struct task *t)
+static int commit(struct worker *w, struct task **tasks, size_t n)
 {
-	static const char sql[] = "UPDATE jobs SET status = 'done', output = CASE WHEN $2::text IS NULL THEN NULL "
-				  "ELSE jsonb_build_object('video_key', $2::text, 'duration_ms', $3::bigint) END, "
-				  "updated_at = now(), finished_at = now() WHERE id = $1 AND status = 'merging'";
-	struct merge_data *md = t->data;
-	char ms[24];
-	const char *params[] = { t->env.job, md->key[0] ? md->key : NULL, ms };
-	snprintf(ms, sizeof(ms), "%lld", (long long)md->duration_ms);
+	static const char sql[] = "UPDATE jobs SET status = 'done', output = CASE WHEN u.key IS NULL THEN NULL "
+				  "ELSE jsonb_build_object('video_key', u.key, 'duration_ms', u.ms) END, "
+				  "updated_at = now(), finished_at = now() "
+				  "FROM unnest($1::uuid[], $2::text[], $3::bigint[]) WITH ORDINALITY AS u(id, key, ms, n) "
+				  "WHERE jobs.id = u.id AND jobs.status = 'merging' RETURNING u.n";
+	const char **keys = xmalloc(n * sizeof(*keys));
+	int64_t *ms = xmalloc(n * sizeof(*ms));
+	char *ids, *key_array, *ms_array;
+	for (size_t i = 0; i < n; i++) {
+		const struct merge_data *md = tasks[i]->data;
+		keys[i] = md->key[0] ? md->key : NULL;
+		ms[i] = md->duration_ms;
+	}
+	task_id_arrays(tasks, n, &ids, NULL);
+	key_array = db_text_array(keys, n);
+	ms_array = db_int_array(ms, n);
+	const char *params[] = { ids, key_array, ms_array };
 	PGresult *r = db_exec(worker_db(w), sql, 3, params);
+	free(ids);
+	free(key_array);
+	free(ms_array);
+	free(keys);
+	free(ms);
 	if (!r)
 		return -1;
-	long changed = db_affected(r);
+	for (int row = 0; row < PQntuples(r); row++)
+		events_add(worker_events(w), tasks[atoi(PQgetvalue(r, row, 0)) - 1]->env.job, -1, "done", NULL);
 	PQclear(r);
-	if (changed == 0)
-		return 0;
-	return jobs_event(worker_db(w), worker_outbox(w), t->env.job, -1, "done", NULL);
+	return 0;
 }
 
 static int fail(struct worker *w, struct task *t)
 {
-	return jobs_fail(worker_db(w), worker_outbox(w), t->env.job, "merge", t->error_code, t->error, true);
+	return jobs_fail(worker_db(w), worker_events(w), t->env.job, "merge", t->error_code, t->error, true);
 }
 
 static void release(struct task *t)

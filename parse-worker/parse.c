@@ -1,7 +1,8 @@
 /*
  * Parse handler. The offline provider splits the text at sentence and
  * paragraph boundaries; it is quick enough to run inside the claim, so a
- * job is claimed and its storyboard written in one transaction.
+ * batch of jobs is claimed and their storyboards written in one transaction
+ * with a few statements for the whole batch.
  */
 #include "parse.h"
 
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "events.h"
 #include "jobs.h"
 #include "log.h"
 #include "outbox.h"
@@ -28,102 +30,129 @@ static int init(struct worker *w, const char *provider, char *err, size_t errlen
 	return 0;
 }
 
-/* Claims a queued job: status parsing, the event once, and its text and options. */
-static PGresult *claim_job(struct db *db, const char *job)
+/* Claims queued jobs: status parsing, and their text and options. Rows carry
+ * the task's ordinal and the status before. */
+static PGresult *claim_jobs(struct db *db, struct task **tasks, size_t n)
 {
 	static const char sql[] =
 		"UPDATE jobs j SET status = 'parsing', updated_at = now() "
-		"FROM (SELECT id, status AS old FROM jobs WHERE id = $1 FOR UPDATE) o "
+		"FROM (SELECT u.n, jobs.id, jobs.status AS old FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n) "
+		"      JOIN jobs ON jobs.id = u.id FOR UPDATE OF jobs) o "
 		"WHERE j.id = o.id AND j.status IN ('queued', 'parsing') "
-		"RETURNING o.old, j.input->>'text', coalesce((j.options->>'max_shots')::int, 12), j.options->>'style'";
-	const char *params[] = { job };
-	return db_exec(db, sql, 1, params);
+		"RETURNING o.n, o.old, j.input->>'text', coalesce((j.options->>'max_shots')::int, 12), j.options->>'style'";
+	char *ids;
+	task_id_arrays(tasks, n, &ids, NULL);
+	const char *params[] = { ids };
+	PGresult *r = db_exec(db, sql, 1, params);
+	free(ids);
+	return r;
 }
 
-static enum claim_result claim(struct worker *w, struct task *t)
+static void split(struct task *t, PGresult *r, int row)
 {
-	struct db *db = worker_db(w);
-	struct parse_data *pd;
-	PGresult *r = claim_job(db, t->env.job);
-	if (!r)
-		return CLAIM_ERROR;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		log_info("job is past parsing or gone; nothing to do");
-		return CLAIM_DONE;
-	}
-	if (strcmp(PQgetvalue(r, 0, 0), "queued") == 0 && jobs_event(db, worker_outbox(w), t->env.job, -1, "parsing", NULL) < 0) {
-		PQclear(r);
-		return CLAIM_ERROR;
-	}
-	pd = xcalloc(1, sizeof(*pd));
+	struct parse_data *pd = xcalloc(1, sizeof(*pd));
 	t->data = pd;
-	if (splitter_split(PQgetvalue(r, 0, 1), atoi(PQgetvalue(r, 0, 2)),
-			   PQgetisnull(r, 0, 3) ? NULL : PQgetvalue(r, 0, 3), &pd->board, t->error,
+	t->claim = CLAIM_READY;
+	if (splitter_split(PQgetvalue(r, row, 2), atoi(PQgetvalue(r, row, 3)),
+			   PQgetisnull(r, row, 4) ? NULL : PQgetvalue(r, row, 4), &pd->board, t->error,
 			   sizeof(t->error)) < 0)
 		task_fail(t, "empty_storyboard", "%s", t->error);
-	PQclear(r);
-	return CLAIM_READY;
 }
 
-static int insert_shots(struct db *db, const char *job, const struct storyboard_draft *b)
+static int claim(struct worker *w, struct task **tasks, size_t n)
+{
+	PGresult *r = claim_jobs(worker_db(w), tasks, n);
+	if (!r)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		tasks[i]->claim = CLAIM_DONE; /* past parsing, canceled or gone, unless claimed below */
+	for (int row = 0; row < PQntuples(r); row++) {
+		struct task *t = tasks[atoi(PQgetvalue(r, row, 0)) - 1];
+		if (strcmp(PQgetvalue(r, row, 1), "queued") == 0)
+			events_add(worker_events(w), t->env.job, -1, "parsing", NULL);
+		split(t, r, row);
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int insert_shots(struct db *db, struct task **tasks, size_t n)
 {
 	static const char sql[] = "INSERT INTO shots (job_id, idx, prompt, narration, est_duration_ms) "
-				  "SELECT $1, n - 1, p, t, d FROM unnest($2::text[], $3::text[], $4::int[]) "
-				  "WITH ORDINALITY AS u(p, t, d, n) ON CONFLICT DO NOTHING";
-	const char **prompts = xmalloc(b->n_shots * sizeof(char *)), **texts = xmalloc(b->n_shots * sizeof(char *));
-	int64_t *durations = xmalloc(b->n_shots * sizeof(int64_t));
-	for (size_t i = 0; i < b->n_shots; i++) {
-		prompts[i] = b->shots[i].prompt;
-		texts[i] = b->shots[i].narration;
-		durations[i] = b->shots[i].duration_ms;
+				  "SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::int[]) "
+				  "ON CONFLICT DO NOTHING";
+	size_t total = 0, k = 0;
+	for (size_t i = 0; i < n; i++)
+		total += ((struct parse_data *)tasks[i]->data)->board.n_shots;
+	const char **jobs = xmalloc(total * sizeof(char *)), **prompts = xmalloc(total * sizeof(char *)),
+		   **texts = xmalloc(total * sizeof(char *));
+	int64_t *idx = xmalloc(total * sizeof(int64_t)), *ms = xmalloc(total * sizeof(int64_t));
+	for (size_t i = 0; i < n; i++) {
+		const struct storyboard_draft *b = &((struct parse_data *)tasks[i]->data)->board;
+		for (size_t s = 0; s < b->n_shots; s++, k++) {
+			jobs[k] = tasks[i]->env.job;
+			idx[k] = (int64_t)s;
+			prompts[k] = b->shots[s].prompt;
+			texts[k] = b->shots[s].narration;
+			ms[k] = b->shots[s].duration_ms;
+		}
 	}
-	char *a = db_text_array(prompts, b->n_shots), *n = db_text_array(texts, b->n_shots),
-	     *d = db_int_array(durations, b->n_shots);
-	const char *params[] = { job, a, n, d };
-	int rc = db_run(db, sql, 4, params);
-	free(a);
-	free(n);
-	free(d);
+	char *a[5] = { db_text_array(jobs, total), db_int_array(idx, total), db_text_array(prompts, total),
+		       db_text_array(texts, total), db_int_array(ms, total) };
+	const char *params[] = { a[0], a[1], a[2], a[3], a[4] };
+	int rc = db_run(db, sql, 5, params);
+	for (int i = 0; i < 5; i++)
+		free(a[i]);
+	free(jobs);
 	free(prompts);
 	free(texts);
-	free(durations);
+	free(idx);
+	free(ms);
 	return rc;
 }
 
-static int commit(struct worker *w, struct task *t)
+/* Moves the jobs to producing; returns the rows (task ordinals) that moved. */
+static PGresult *start_producing(struct db *db, struct task **tasks, size_t n)
 {
-	static const char sql[] = "UPDATE jobs SET status = 'producing', shots_total = $2, updated_at = now() "
-				  "WHERE id = $1 AND status = 'parsing'";
-	struct parse_data *pd = t->data;
-	struct db *db = worker_db(w);
-	char count[16], detail[48];
-	const char *params[] = { t->env.job, count };
-
-	if (t->result == WORK_FAIL)
-		return w ? jobs_fail(db, worker_outbox(w), t->env.job, "parse", t->error_code, t->error, false) : -1;
-	snprintf(count, sizeof(count), "%zu", pd->board.n_shots);
-	if (insert_shots(db, t->env.job, &pd->board) < 0)
-		return -1;
+	static const char sql[] = "UPDATE jobs SET status = 'producing', shots_total = u.k, updated_at = now() "
+				  "FROM unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS u(id, k, n) "
+				  "WHERE jobs.id = u.id AND jobs.status = 'parsing' RETURNING u.n";
+	int64_t *counts = xmalloc(n * sizeof(*counts));
+	char *ids, *k;
+	for (size_t i = 0; i < n; i++)
+		counts[i] = (int64_t)((struct parse_data *)tasks[i]->data)->board.n_shots;
+	task_id_arrays(tasks, n, &ids, NULL);
+	k = db_int_array(counts, n);
+	const char *params[] = { ids, k };
 	PGresult *r = db_exec(db, sql, 2, params);
-	if (!r)
+	free(ids);
+	free(k);
+	free(counts);
+	return r;
+}
+
+static int commit(struct worker *w, struct task **tasks, size_t n)
+{
+	struct db *db = worker_db(w);
+	char detail[48];
+	PGresult *r;
+	if (insert_shots(db, tasks, n) < 0 || !(r = start_producing(db, tasks, n)))
 		return -1;
-	long changed = db_affected(r);
+	for (int row = 0; row < PQntuples(r); row++) {
+		struct task *t = tasks[atoi(PQgetvalue(r, row, 0)) - 1];
+		size_t shots = ((struct parse_data *)t->data)->board.n_shots;
+		snprintf(detail, sizeof(detail), "{\"shots\":%zu}", shots);
+		events_add(worker_events(w), t->env.job, -1, "producing", detail);
+		for (size_t i = 0; i < shots; i++)
+			worker_emit(w, t, "render", (int)i);
+	}
 	PQclear(r);
-	if (changed == 0)
-		return 0; /* canceled meanwhile */
-	snprintf(detail, sizeof(detail), "{\"shots\":%zu}", pd->board.n_shots);
-	if (jobs_event(db, worker_outbox(w), t->env.job, -1, "producing", detail) < 0)
-		return -1;
-	for (size_t i = 0; i < pd->board.n_shots; i++)
-		worker_emit(w, t, "render", (int)i);
-	log_info("storyboard of %zu shot(s) written", pd->board.n_shots);
 	return 0;
 }
 
 static int fail(struct worker *w, struct task *t)
 {
-	return jobs_fail(worker_db(w), worker_outbox(w), t->env.job, "parse", t->error_code, t->error, false);
+	return jobs_fail(worker_db(w), worker_events(w), t->env.job, "parse", t->error_code, t->error, false);
 }
 
 static void release(struct task *t)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "events.h"
 #include "jobs.h"
 #include "keyframe.h"
 #include "log.h"
@@ -34,36 +35,48 @@ static int init(struct worker *w, const char *provider, char *err, size_t errlen
 	return 0;
 }
 
-static enum claim_result claim(struct worker *w, struct task *t)
+static PGresult *claim_shots(struct db *db, struct task **tasks, size_t n)
 {
 	static const char sql[] =
-		"UPDATE shots s SET status = 'rendering', attempts = s.attempts + 1, updated_at = now() FROM jobs j "
-		"WHERE s.job_id = $1 AND s.idx = $2 AND j.id = s.job_id AND j.status = 'producing' "
+		"UPDATE shots s SET status = 'rendering', attempts = s.attempts + 1, updated_at = now() "
+		"FROM jobs j, unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS u(job_id, idx, n) "
+		"WHERE s.job_id = u.job_id AND s.idx = u.idx AND j.id = s.job_id AND j.status = 'producing' "
 		"AND s.status IN ('pending', 'rendering') "
-		"RETURNING s.prompt, j.options->>'aspect_ratio', j.options->>'resolution'";
-	char idx[16];
-	const char *params[] = { t->env.job, idx };
-	struct render_data *rd;
-	snprintf(idx, sizeof(idx), "%d", t->env.shot);
-	PGresult *r = db_exec(worker_db(w), sql, 2, params);
-	if (!r)
-		return CLAIM_ERROR;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		log_info("shot is past rendering or its job is not producing; nothing to do");
-		return CLAIM_DONE;
-	}
-	rd = xcalloc(1, sizeof(*rd));
+		"RETURNING u.n, s.prompt, j.options->>'aspect_ratio', j.options->>'resolution'";
+	char *ids, *idx;
+	task_id_arrays(tasks, n, &ids, &idx);
+	const char *params[] = { ids, idx };
+	PGresult *r = db_exec(db, sql, 2, params);
+	free(ids);
+	free(idx);
+	return r;
+}
+
+static void take_row(struct worker *w, struct task *t, PGresult *r, int row)
+{
+	struct render_data *rd = xcalloc(1, sizeof(*rd));
 	t->data = rd;
-	rd->prompt = xstrdup(PQgetvalue(r, 0, 0));
+	t->claim = worker_skip_media(w) ? CLAIM_READY : CLAIM_WORK;
+	rd->prompt = xstrdup(PQgetvalue(r, row, 1));
 	rd->storage = worker_storage(w);
-	if (media_frame_size(PQgetisnull(r, 0, 1) ? NULL : PQgetvalue(r, 0, 1),
-			     PQgetisnull(r, 0, 2) ? NULL : PQgetvalue(r, 0, 2), &rd->width, &rd->height) < 0) {
+	if (media_frame_size(PQgetisnull(r, row, 2) ? NULL : PQgetvalue(r, row, 2),
+			     PQgetisnull(r, row, 3) ? NULL : PQgetvalue(r, row, 3), &rd->width, &rd->height) < 0) {
 		rd->width = 1080; /* the gateway validated the options; keep the default frame regardless */
 		rd->height = 1920;
 	}
+}
+
+static int claim(struct worker *w, struct task **tasks, size_t n)
+{
+	PGresult *r = claim_shots(worker_db(w), tasks, n);
+	if (!r)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		tasks[i]->claim = CLAIM_DONE; /* past rendering or its job not producing, unless claimed below */
+	for (int row = 0; row < PQntuples(r); row++)
+		take_row(w, tasks[atoi(PQgetvalue(r, row, 0)) - 1], r, row);
 	PQclear(r);
-	return worker_skip_media(w) ? CLAIM_READY : CLAIM_WORK;
+	return 0;
 }
 
 static void work(struct task *t)
@@ -80,30 +93,40 @@ static void work(struct task *t)
 	free(tmp);
 }
 
-static int commit(struct worker *w, struct task *t)
+static int commit(struct worker *w, struct task **tasks, size_t n)
 {
-	static const char sql[] = "UPDATE shots SET status = 'rendered', image_key = $3, updated_at = now() "
-				  "WHERE job_id = $1 AND idx = $2 AND status = 'rendering'";
-	struct render_data *rd = t->data;
-	char idx[16];
-	const char *params[] = { t->env.job, idx, rd->key[0] ? rd->key : NULL };
-	snprintf(idx, sizeof(idx), "%d", t->env.shot);
+	static const char sql[] = "UPDATE shots s SET status = 'rendered', image_key = u.key, updated_at = now() "
+				  "FROM unnest($1::uuid[], $2::int[], $3::text[]) WITH ORDINALITY AS u(job_id, idx, key, n) "
+				  "WHERE s.job_id = u.job_id AND s.idx = u.idx AND s.status = 'rendering' RETURNING u.n";
+	const char **keys = xmalloc(n * sizeof(*keys));
+	char *ids, *idx, *key_array;
+	for (size_t i = 0; i < n; i++) {
+		const struct render_data *rd = tasks[i]->data;
+		keys[i] = rd->key[0] ? rd->key : NULL;
+	}
+	task_id_arrays(tasks, n, &ids, &idx);
+	key_array = db_text_array(keys, n);
+	const char *params[] = { ids, idx, key_array };
 	PGresult *r = db_exec(worker_db(w), sql, 3, params);
+	free(ids);
+	free(idx);
+	free(key_array);
+	free(keys);
 	if (!r)
 		return -1;
-	long changed = db_affected(r);
+	/* Tasks without a row lost to a duplicate delivery that got there first. */
+	for (int row = 0; row < PQntuples(r); row++) {
+		struct task *t = tasks[atoi(PQgetvalue(r, row, 0)) - 1];
+		events_add(worker_events(w), t->env.job, t->env.shot, "rendered", NULL);
+		worker_emit(w, t, "tts", t->env.shot);
+	}
 	PQclear(r);
-	if (changed == 0)
-		return 0; /* a duplicate delivery got there first */
-	if (jobs_event(worker_db(w), worker_outbox(w), t->env.job, t->env.shot, "rendered", NULL) < 0)
-		return -1;
-	worker_emit(w, t, "tts", t->env.shot);
 	return 0;
 }
 
 static int fail(struct worker *w, struct task *t)
 {
-	return jobs_pause_for_shot(worker_db(w), worker_outbox(w), t->env.job, t->env.shot, "render", t->error_code,
+	return jobs_pause_for_shot(worker_db(w), worker_events(w), t->env.job, t->env.shot, "render", t->error_code,
 				   t->error);
 }
 

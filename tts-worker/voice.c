@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "events.h"
 #include "jobs.h"
 #include "log.h"
 #include "storage.h"
@@ -37,39 +38,51 @@ static int init(struct worker *w, const char *name, char *err, size_t errlen)
 	return 0;
 }
 
-static char *opt_copy(PGresult *r, int col)
+static char *opt_copy(PGresult *r, int row, int col)
 {
-	return PQgetisnull(r, 0, col) ? NULL : xstrdup(PQgetvalue(r, 0, col));
+	return PQgetisnull(r, row, col) ? NULL : xstrdup(PQgetvalue(r, row, col));
 }
 
-static enum claim_result claim(struct worker *w, struct task *t)
+static PGresult *claim_shots(struct db *db, struct task **tasks, size_t n)
 {
 	static const char sql[] =
-		"UPDATE shots s SET status = 'voicing', updated_at = now() FROM jobs j "
-		"WHERE s.job_id = $1 AND s.idx = $2 AND j.id = s.job_id AND j.status = 'producing' "
+		"UPDATE shots s SET status = 'voicing', updated_at = now() "
+		"FROM jobs j, unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS u(job_id, idx, n) "
+		"WHERE s.job_id = u.job_id AND s.idx = u.idx AND j.id = s.job_id AND j.status = 'producing' "
 		"AND s.status IN ('rendered', 'voicing') "
-		"RETURNING s.narration, j.options->>'language', j.options->>'voice', s.est_duration_ms";
-	char idx[16];
-	const char *params[] = { t->env.job, idx };
-	struct voice_data *vd;
-	snprintf(idx, sizeof(idx), "%d", t->env.shot);
-	PGresult *r = db_exec(worker_db(w), sql, 2, params);
-	if (!r)
-		return CLAIM_ERROR;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		log_info("shot is past narration or its job is not producing; nothing to do");
-		return CLAIM_DONE;
-	}
-	vd = xcalloc(1, sizeof(*vd));
+		"RETURNING u.n, s.narration, j.options->>'language', j.options->>'voice', s.est_duration_ms";
+	char *ids, *idx;
+	task_id_arrays(tasks, n, &ids, &idx);
+	const char *params[] = { ids, idx };
+	PGresult *r = db_exec(db, sql, 2, params);
+	free(ids);
+	free(idx);
+	return r;
+}
+
+static void take_row(struct worker *w, struct task *t, PGresult *r, int row)
+{
+	struct voice_data *vd = xcalloc(1, sizeof(*vd));
 	t->data = vd;
-	vd->text = xstrdup(PQgetvalue(r, 0, 0));
-	vd->language = opt_copy(r, 1);
-	vd->voice = opt_copy(r, 2);
+	t->claim = worker_skip_media(w) ? CLAIM_READY : CLAIM_WORK;
+	vd->text = xstrdup(PQgetvalue(r, row, 1));
+	vd->language = opt_copy(r, row, 2);
+	vd->voice = opt_copy(r, row, 3);
 	vd->storage = worker_storage(w);
-	vd->res.duration_ms = atoll(PQgetvalue(r, 0, 3)); /* the estimate stands when media is skipped */
+	vd->res.duration_ms = atoll(PQgetvalue(r, row, 4)); /* the estimate stands when media is skipped */
+}
+
+static int claim(struct worker *w, struct task **tasks, size_t n)
+{
+	PGresult *r = claim_shots(worker_db(w), tasks, n);
+	if (!r)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		tasks[i]->claim = CLAIM_DONE; /* past narration or its job not producing, unless claimed below */
+	for (int row = 0; row < PQntuples(r); row++)
+		take_row(w, tasks[atoi(PQgetvalue(r, row, 0)) - 1], r, row);
 	PQclear(r);
-	return worker_skip_media(w) ? CLAIM_READY : CLAIM_WORK;
+	return 0;
 }
 
 static void work(struct task *t)
@@ -87,61 +100,94 @@ static void work(struct task *t)
 	free(tmp);
 }
 
-/* Marks the shot ready and counts it; returns the row (ready, total) or NULL on error. */
-static PGresult *mark_ready(struct db *db, const struct task *t, const struct voice_data *vd)
+/* Marks the shots ready and counts them on their jobs, in one statement.
+ * Rows: the task's ordinal, and whether its job now has every shot ready. */
+static PGresult *mark_ready(struct db *db, struct task **tasks, size_t n)
 {
 	static const char sql[] =
-		"WITH s AS (UPDATE shots SET status = 'ready', audio_key = $3, duration_ms = $4, updated_at = now() "
-		"           WHERE job_id = $1 AND idx = $2 AND status = 'voicing' RETURNING job_id) "
-		"UPDATE jobs j SET shots_ready = j.shots_ready + 1, updated_at = now() FROM s "
-		"WHERE j.id = s.job_id RETURNING j.shots_ready, j.shots_total, j.status";
-	char idx[16], ms[24];
-	const char *params[] = { t->env.job, idx, vd->key[0] ? vd->key : NULL, ms };
-	snprintf(idx, sizeof(idx), "%d", t->env.shot);
-	snprintf(ms, sizeof(ms), "%lld", (long long)vd->res.duration_ms);
-	return db_exec(db, sql, 4, params);
+		"WITH u AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::int[]) "
+		"           WITH ORDINALITY AS u(job_id, idx, key, ms, n)), "
+		"s AS (UPDATE shots s SET status = 'ready', audio_key = u.key, duration_ms = u.ms, updated_at = now() "
+		"      FROM u WHERE s.job_id = u.job_id AND s.idx = u.idx AND s.status = 'voicing' "
+		"      RETURNING u.n, s.job_id), "
+		"c AS (SELECT job_id, count(*) AS k FROM s GROUP BY job_id), "
+		"j AS (UPDATE jobs SET shots_ready = jobs.shots_ready + c.k, updated_at = now() FROM c "
+		"      WHERE jobs.id = c.job_id RETURNING jobs.id, jobs.shots_ready = jobs.shots_total AS complete) "
+		"SELECT s.n, j.complete FROM s JOIN j ON j.id = s.job_id ORDER BY s.n";
+	const char **keys = xmalloc(n * sizeof(*keys));
+	int64_t *ms = xmalloc(n * sizeof(*ms));
+	char *ids, *idx, *key_array, *ms_array;
+	for (size_t i = 0; i < n; i++) {
+		const struct voice_data *vd = tasks[i]->data;
+		keys[i] = vd->key[0] ? vd->key : NULL;
+		ms[i] = vd->res.duration_ms;
+	}
+	task_id_arrays(tasks, n, &ids, &idx);
+	key_array = db_text_array(keys, n);
+	ms_array = db_int_array(ms, n);
+	const char *params[] = { ids, idx, key_array, ms_array };
+	PGresult *r = db_exec(db, sql, 4, params);
+	free(ids);
+	free(idx);
+	free(key_array);
+	free(ms_array);
+	free(keys);
+	free(ms);
+	return r;
 }
 
-static int start_merge(struct worker *w, const struct task *t)
+/* Jobs whose last shot became ready go to merging, once. */
+static int start_merges(struct worker *w, struct task **complete, size_t n)
 {
 	static const char sql[] = "UPDATE jobs SET status = 'merging', updated_at = now() "
-				  "WHERE id = $1 AND status = 'producing'";
-	const char *params[] = { t->env.job };
+				  "FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n) "
+				  "WHERE jobs.id = u.id AND jobs.status = 'producing' RETURNING u.n";
+	char *ids;
+	task_id_arrays(complete, n, &ids, NULL);
+	const char *params[] = { ids };
 	PGresult *r = db_exec(worker_db(w), sql, 1, params);
+	free(ids);
 	if (!r)
 		return -1;
-	long changed = db_affected(r);
+	for (int row = 0; row < PQntuples(r); row++) {
+		struct task *t = complete[atoi(PQgetvalue(r, row, 0)) - 1];
+		events_add(worker_events(w), t->env.job, -1, "merging", NULL);
+		worker_emit(w, t, "merge", -1);
+	}
 	PQclear(r);
-	if (changed == 0)
-		return 0;
-	if (jobs_event(worker_db(w), worker_outbox(w), t->env.job, -1, "merging", NULL) < 0)
-		return -1;
-	worker_emit(w, t, "merge", -1);
 	return 0;
 }
 
-static int commit(struct worker *w, struct task *t)
+static int commit(struct worker *w, struct task **tasks, size_t n)
 {
-	struct voice_data *vd = t->data;
+	struct task **complete = xmalloc(n * sizeof(*complete));
+	size_t n_complete = 0;
 	char detail[64];
-	PGresult *r = mark_ready(worker_db(w), t, vd);
-	if (!r)
+	int rc = 0;
+	PGresult *r = mark_ready(worker_db(w), tasks, n);
+	if (!r) {
+		free(complete);
 		return -1;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return 0; /* a duplicate delivery got there first */
 	}
-	int ready = atoi(PQgetvalue(r, 0, 0)), total = atoi(PQgetvalue(r, 0, 1));
+	/* Tasks without a row lost to a duplicate delivery that got there first. */
+	for (int row = 0; row < PQntuples(r); row++) {
+		struct task *t = tasks[atoi(PQgetvalue(r, row, 0)) - 1];
+		const struct voice_data *vd = t->data;
+		snprintf(detail, sizeof(detail), "{\"duration_ms\":%lld}", (long long)vd->res.duration_ms);
+		events_add(worker_events(w), t->env.job, t->env.shot, "ready", detail);
+		if (PQgetvalue(r, row, 1)[0] == 't')
+			complete[n_complete++] = t;
+	}
 	PQclear(r);
-	snprintf(detail, sizeof(detail), "{\"duration_ms\":%lld}", (long long)vd->res.duration_ms);
-	if (jobs_event(worker_db(w), worker_outbox(w), t->env.job, t->env.shot, "ready", detail) < 0)
-		return -1;
-	return ready == total ? start_merge(w, t) : 0;
+	if (n_complete)
+		rc = start_merges(w, complete, n_complete);
+	free(complete);
+	return rc;
 }
 
 static int fail(struct worker *w, struct task *t)
 {
-	return jobs_pause_for_shot(worker_db(w), worker_outbox(w), t->env.job, t->env.shot, "tts", t->error_code,
+	return jobs_pause_for_shot(worker_db(w), worker_events(w), t->env.job, t->env.shot, "tts", t->error_code,
 				   t->error);
 }
 

@@ -329,15 +329,41 @@ static rd_kafka_t *host_handle_new(const struct options *o)
 	return rk;
 }
 
+/*
+ * librdkafka 2.0.2 asserts (aborts) when a mock broker cannot bind, so try the
+ * ports first, the way the mock binds them, and fail with a readable error.
+ */
+static int check_ports_free(const struct options *o)
+{
+	for (int i = 0; i < o->brokers; i++) {
+		struct sockaddr_in sin = { .sin_family = AF_INET,
+					   .sin_port = htons((uint16_t)(o->port + i)),
+					   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP), one = 1, rc;
+
+		if (s < 0)
+			return log_error("socket: %s", strerror(errno));
+		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		rc = real_bind(s, (const struct sockaddr *)&sin, sizeof(sin));
+		close(s);
+		if (rc != 0)
+			return log_error("bad value for --port: 127.0.0.1:%d: %s", o->port + i,
+					 strerror(errno));
+	}
+	return 0;
+}
+
 static rd_kafka_mock_cluster_t *cluster_new(rd_kafka_t *rk, const struct options *o)
 {
 	rd_kafka_mock_cluster_t *mc;
 
+	if (o->port && check_ports_free(o) != 0)
+		return NULL;
 	atomic_store(&next_bind_port, o->port);
 	mc = rd_kafka_mock_cluster_new(rk, o->brokers);
 	atomic_store(&next_bind_port, 0);
 	if (!mc)
-		log_error("cannot create the mock cluster%s", o->port ? " (is --port in use?)" : "");
+		log_error("cannot create the mock cluster");
 	return mc;
 }
 
@@ -451,6 +477,7 @@ int main(int argc, char **argv)
 	if (mc)
 		rd_kafka_mock_cluster_destroy(mc);
 	rd_kafka_destroy(rk);
-	log_info("stopped");
+	if (rc == 0)
+		log_info("stopped");
 	return rc == 0 ? 0 : 1;
 }

@@ -1,0 +1,120 @@
+/*
+ * Batched job_events inserts. Rows come back in insertion order with their
+ * sequence number and time, which the reel.events messages carry.
+ */
+#include "events.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "db.h"
+#include "json.h"
+#include "outbox.h"
+#include "banned.h"
+
+struct event {
+	char *job, *kind, *detail;
+	int shot;
+};
+
+struct events {
+	struct event *items;
+	size_t n, cap;
+};
+
+struct events *events_new(void)
+{
+	return xcalloc(1, sizeof(struct events));
+}
+
+void events_free(struct events *ev)
+{
+	if (!ev)
+		return;
+	events_discard(ev);
+	free(ev->items);
+	free(ev);
+}
+
+void events_add(struct events *ev, const char *job, int shot, const char *kind, const char *detail_json)
+{
+	if (ev->n == ev->cap) {
+		ev->cap = ev->cap ? ev->cap * 2 : 64;
+		ev->items = xrealloc(ev->items, ev->cap * sizeof(*ev->items));
+	}
+	ev->items[ev->n++] = (struct event){ xstrdup(job), xstrdup(kind), detail_json ? xstrdup(detail_json) : NULL,
+					     shot };
+}
+
+void events_discard(struct events *ev)
+{
+	for (size_t i = 0; i < ev->n; i++) {
+		free(ev->items[i].job);
+		free(ev->items[i].kind);
+		free(ev->items[i].detail);
+	}
+	ev->n = 0;
+}
+
+static void announce(struct outbox *ob, const struct event *e, const char *seq, const char *at)
+{
+	cJSON *o = cJSON_CreateObject(), *detail = e->detail ? cJSON_Parse(e->detail) : NULL;
+	cJSON_AddNumberToObject(o, "seq", atof(seq));
+	cJSON_AddStringToObject(o, "job_id", e->job);
+	if (e->shot >= 0)
+		cJSON_AddNumberToObject(o, "shot", e->shot);
+	else
+		cJSON_AddNullToObject(o, "shot");
+	cJSON_AddStringToObject(o, "kind", e->kind);
+	cJSON_AddItemToObject(o, "detail", detail ? detail : cJSON_CreateNull());
+	cJSON_AddStringToObject(o, "at", at);
+	char *text = json_print(o);
+	outbox_add_volatile(ob, "events", e->job, text);
+	free(text);
+	cJSON_Delete(o);
+}
+
+int events_write(struct events *ev, struct db *db, struct outbox *ob)
+{
+	static const char sql[] =
+		"INSERT INTO job_events (job_id, shot, kind, detail) "
+		"SELECT j, nullif(s, -1), k, d::jsonb FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[]) "
+		"WITH ORDINALITY AS u(j, s, k, d, n) ORDER BY n "
+		"RETURNING seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+	const char **jobs, **kinds, **details;
+	int64_t *shots;
+	int rc = -1;
+
+	if (ev->n == 0)
+		return 0;
+	jobs = xmalloc(ev->n * sizeof(char *));
+	kinds = xmalloc(ev->n * sizeof(char *));
+	details = xmalloc(ev->n * sizeof(char *));
+	shots = xmalloc(ev->n * sizeof(int64_t));
+	for (size_t i = 0; i < ev->n; i++) {
+		jobs[i] = ev->items[i].job;
+		kinds[i] = ev->items[i].kind;
+		details[i] = ev->items[i].detail;
+		shots[i] = ev->items[i].shot;
+	}
+	char *a = db_text_array(jobs, ev->n), *b = db_int_array(shots, ev->n), *c = db_text_array(kinds, ev->n),
+	     *d = db_text_array(details, ev->n);
+	const char *params[] = { a, b, c, d };
+	PGresult *r = db_exec(db, sql, 4, params);
+	if (r && (size_t)PQntuples(r) == ev->n) {
+		for (size_t i = 0; ob && i < ev->n; i++)
+			announce(ob, &ev->items[i], PQgetvalue(r, (int)i, 0), PQgetvalue(r, (int)i, 1));
+		rc = 0;
+	}
+	PQclear(r);
+	free(a);
+	free(b);
+	free(c);
+	free(d);
+	free(jobs);
+	free(kinds);
+	free(details);
+	free(shots);
+	events_discard(ev);
+	return rc;
+}
