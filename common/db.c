@@ -44,6 +44,10 @@ static PGconn *connect_to(const char *conninfo, char *err, size_t errlen)
 		return NULL;
 	}
 	PQsetNoticeProcessor(c, quiet_notice, NULL);
+	/* Our statements join small unnest() batches to big tables. A generic
+	 * plan made while a table was still small keeps scanning it whole as it
+	 * grows; custom plans follow the table's real size. */
+	PQclear(PQexec(c, "SET plan_cache_mode = force_custom_plan"));
 	return c;
 }
 

@@ -53,6 +53,9 @@ fsync = on
 synchronous_commit = on
 max_connections = 200
 shared_buffers = 256MB
+shared_preload_libraries = 'pg_stat_statements'
+log_lock_waits = on
+deadlock_timeout = 5ms
 CONF
 	fi
 	as_postgres "$bin/pg_ctl" -D "$data" -l "$run/pg/server.log" -w -t 60 start >/dev/null

@@ -158,17 +158,29 @@ static int start_merges(struct worker *w, struct task **complete, size_t n)
 	return 0;
 }
 
+/* Several tts-workers count shots of the same jobs; taking the job rows in
+ * one global order first keeps their transactions from deadlocking. */
+static int lock_jobs(struct db *db, struct task **tasks, size_t n)
+{
+	static const char sql[] = "SELECT 1 FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE";
+	char *ids;
+	task_id_arrays(tasks, n, &ids, NULL);
+	const char *params[] = { ids };
+	int rc = db_run(db, sql, 1, params);
+	free(ids);
+	return rc;
+}
+
 static int commit(struct worker *w, struct task **tasks, size_t n)
 {
-	struct task **complete = xmalloc(n * sizeof(*complete));
+	struct task **complete;
 	size_t n_complete = 0;
 	char detail[64];
 	int rc = 0;
-	PGresult *r = mark_ready(worker_db(w), tasks, n);
-	if (!r) {
-		free(complete);
+	PGresult *r;
+	if (lock_jobs(worker_db(w), tasks, n) < 0 || !(r = mark_ready(worker_db(w), tasks, n)))
 		return -1;
-	}
+	complete = xmalloc(n * sizeof(*complete));
 	/* Tasks without a row lost to a duplicate delivery that got there first. */
 	for (int row = 0; row < PQntuples(r); row++) {
 		struct task *t = tasks[atoi(PQgetvalue(r, row, 0)) - 1];
