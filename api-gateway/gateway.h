@@ -10,6 +10,7 @@
 
 #include "daemon.h"
 #include "http_server.h"
+#include "json.h"
 
 struct pending_create;
 
@@ -29,5 +30,9 @@ void gateway_get_job(struct http_exchange *x, void *arg);
 /* The job resource as JSON text for job id, or NULL when there is no such job
  * (*found = 0) or the database failed (*found = -1). The caller frees. */
 char *job_view_render(struct daemon *d, const char *id, int *found);
+
+/* The resource of a job just created (queued, no shots yet), without a
+ * database round trip. The caller frees. */
+char *job_view_new(const char *id, const char *template, const cJSON *options, const char *created_at);
 
 #endif

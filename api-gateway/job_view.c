@@ -148,3 +148,24 @@ char *job_view_render(struct daemon *d, const char *id, int *found)
 	PQclear(j);
 	return text;
 }
+
+char *job_view_new(const char *id, const char *template, const cJSON *options, const char *created_at)
+{
+	cJSON *o = cJSON_CreateObject(), *progress;
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "status", "queued");
+	cJSON_AddStringToObject(o, "template", template);
+	cJSON_AddNullToObject(o, "error");
+	cJSON_AddStringToObject(o, "created_at", created_at);
+	cJSON_AddStringToObject(o, "updated_at", created_at);
+	cJSON_AddItemToObject(o, "options", cJSON_Duplicate(options, 1));
+	progress = cJSON_AddObjectToObject(o, "progress");
+	cJSON_AddNumberToObject(progress, "shots_total", 0);
+	cJSON_AddNumberToObject(progress, "shots_ready", 0);
+	cJSON_AddNumberToObject(progress, "percent", 0);
+	cJSON_AddItemToObject(o, "shots", cJSON_CreateArray());
+	cJSON_AddNullToObject(o, "output");
+	char *text = json_print(o);
+	cJSON_Delete(o);
+	return text;
+}

@@ -21,6 +21,7 @@ struct pending_create {
 	struct job_request rq;
 	char trace[33];
 	char id[ENVELOPE_ID_MAX];
+	char created_at[32];
 	char *input_text, *options_text; /* the request as stored */
 	struct pending_create *next;
 };
@@ -62,7 +63,8 @@ static int insert_jobs(struct daemon *d, struct pending_create *list, size_t n)
 {
 	static const char sql[] = "INSERT INTO jobs (owner, template, input, options, trace) "
 				  "SELECT o, t, i::jsonb, p::jsonb, tr FROM unnest($1::text[], $2::text[], $3::text[], "
-				  "$4::text[], $5::text[]) WITH ORDINALITY AS u(o, t, i, p, tr, n) ORDER BY n RETURNING id";
+				  "$4::text[], $5::text[]) WITH ORDINALITY AS u(o, t, i, p, tr, n) ORDER BY n "
+				  "RETURNING id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
 	const char **cols[5];
 	char *arrays[5];
 	size_t k = 0;
@@ -82,8 +84,10 @@ static int insert_jobs(struct daemon *d, struct pending_create *list, size_t n)
 	PGresult *r = db_exec(d->db, sql, 5, params);
 	if (r && (size_t)PQntuples(r) == n) {
 		k = 0;
-		for (struct pending_create *pc = list; pc; pc = pc->next)
-			strlcpy_(pc->id, PQgetvalue(r, (int)k++, 0), sizeof(pc->id));
+		for (struct pending_create *pc = list; pc; pc = pc->next, k++) {
+			strlcpy_(pc->id, PQgetvalue(r, (int)k, 0), sizeof(pc->id));
+			strlcpy_(pc->created_at, PQgetvalue(r, (int)k, 1), sizeof(pc->created_at));
+		}
 		rc = 0;
 	}
 	PQclear(r);
@@ -127,10 +131,9 @@ static int commit_group(struct daemon *d, struct pending_create *list)
 	return 0;
 }
 
-static void answer(struct daemon *d, struct pending_create *pc, int ok)
+static void answer(struct pending_create *pc, int ok)
 {
-	char *body;
-	int found;
+	char *body, *location;
 	if (!pc->x)
 		return;
 	http_on_abort(pc->x, NULL, NULL);
@@ -139,14 +142,8 @@ static void answer(struct daemon *d, struct pending_create *pc, int ok)
 			     "the database is not available; nothing was created, try again", NULL);
 		return;
 	}
-	body = job_view_render(d, pc->id, &found);
-	if (!body) {
-		char minimal[160];
-		int n = snprintf(minimal, sizeof(minimal), "{\"id\":\"%s\",\"status\":\"queued\"}", pc->id);
-		http_reply(pc->x, 202, "application/json", minimal, (size_t)n);
-		return;
-	}
-	char *location = xasprintf("/v1/jobs/%s", pc->id);
+	body = job_view_new(pc->id, pc->rq.template, pc->rq.options, pc->created_at);
+	location = xasprintf("/v1/jobs/%s", pc->id);
 	http_add_header(pc->x, "Location", location);
 	http_reply(pc->x, 202, "application/json", body, strlen(body));
 	free(location);
@@ -166,7 +163,7 @@ static void on_flush(uv_check_t *h)
 		log_debug("created a group of jobs in one transaction");
 	for (struct pending_create *pc = list; pc; pc = next) {
 		next = pc->next;
-		answer(g->d, pc, ok);
+		answer(pc, ok);
 		job_request_release(&pc->rq);
 		free(pc->input_text);
 		free(pc->options_text);

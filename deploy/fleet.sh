@@ -54,6 +54,7 @@ synchronous_commit = on
 max_connections = 200
 shared_buffers = 256MB
 shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track_planning = on
 log_lock_waits = on
 deadlock_timeout = 5ms
 CONF

@@ -39,9 +39,10 @@ static int init(struct worker *w, const char *provider, char *err, size_t errlen
 
 static PGresult *claim_jobs(struct db *db, struct task **tasks, size_t n)
 {
-	static const char sql[] = "UPDATE jobs SET updated_at = now() FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n) "
-				  "WHERE jobs.id = u.id AND jobs.status = 'merging' "
-				  "RETURNING u.n, options->>'aspect_ratio', options->>'resolution'";
+	/* A read, not a write: the commit's conditional update settles races. */
+	static const char sql[] = "SELECT u.n, j.options->>'aspect_ratio', j.options->>'resolution' "
+				  "FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n) JOIN jobs j ON j.id = u.id "
+				  "WHERE j.status = 'merging'";
 	char *ids;
 	task_id_arrays(tasks, n, &ids, NULL);
 	const char *params[] = { ids };

@@ -374,6 +374,26 @@ static rd_kafka_mock_cluster_t *cluster_new(rd_kafka_t *rk, const struct options
  * pause lets the thread drain and sleep first; if it still loses, it only
  * costs time.
  */
+/*
+ * A group's first JoinGroup waits group.initial.rebalance.delay.ms. librdkafka
+ * 2.0.2 fixes it at 3 s; later versions export a setter, found at run time so
+ * one binary builds against either.
+ */
+static void shorten_first_rebalance(rd_kafka_mock_cluster_t *mc)
+{
+	typedef void setter_fn(rd_kafka_mock_cluster_t *, int32_t);
+	setter_fn *set = (setter_fn *)dlsym(RTLD_DEFAULT,
+					    "rd_kafka_mock_group_initial_rebalance_delay_ms");
+
+	if (set) {
+		set(mc, 0);
+		log_info("consumer groups: initial rebalance delay set to 0 ms");
+	} else {
+		log_info("consumer groups: a group's first assignment takes 3 s "
+			 "(fixed in librdkafka %s's mock)", rd_kafka_version_str());
+	}
+}
+
 static int create_topics(rd_kafka_mock_cluster_t *mc, const struct options *o)
 {
 	const struct timespec settle = { .tv_nsec = 3 * 1000 * 1000 };
@@ -437,6 +457,7 @@ static int serve(const struct options *o, rd_kafka_mock_cluster_t *mc)
 {
 	const char *bootstraps;
 
+	shorten_first_rebalance(mc);
 	if (create_topics(mc, o) != 0)
 		return -1;
 	bootstraps = rd_kafka_mock_cluster_bootstraps(mc);

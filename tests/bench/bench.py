@@ -163,8 +163,9 @@ def wait_done(fleet, since, count, timeout):
     deadline = time.time() + timeout
     while time.time() < deadline:
         # Counted through the partial index on unfinished jobs, so polling costs the fleet little.
-        busy = int(fleet.sql("SELECT count(*) FROM jobs WHERE status NOT IN ('done', 'failed', 'canceled') "
-                             "AND status <> 'paused'")[0][0])
+        busy = int(fleet.sql("SELECT count(*) FROM jobs WHERE status NOT IN ('done', 'failed', 'canceled')")[0][0])
+        if busy and int(fleet.sql("SELECT count(*) FROM jobs WHERE status = 'paused'")[0][0]) == busy:
+            busy = 0  # only paused jobs are left: the check below reports them
         if busy == 0:
             rows = fleet.sql(f"SELECT count(*) FILTER (WHERE status = 'done'), count(*) FROM jobs "
                              f"WHERE created_at >= to_timestamp({since})")
