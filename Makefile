@@ -24,7 +24,7 @@ WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wformat=
 	-Wwrite-strings -fno-common
 CPPFLAGS += -D_GNU_SOURCE -Icommon $(DAEMONS:%=-I%) -I$(LLHTTP_INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS := -std=c17 $(OPT) $(WARN) $(SANFLAGS) -MMD -MP
-LDFLAGS := $(SANFLAGS)
+LDFLAGS := $(SANFLAGS) -Wl,--as-needed
 LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
