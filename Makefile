@@ -22,9 +22,11 @@ LLHTTP_INC := /usr/share/include/llhttp
 
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla \
 	-Wwrite-strings -fno-common
-CPPFLAGS += -D_GNU_SOURCE -Icommon $(DAEMONS:%=-I%) -I$(LLHTTP_INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CPPFLAGS += -D_GNU_SOURCE -Icommon $(DAEMONS:%=-I%) $(DAEMONS:%=-I%/plugin) -I$(LLHTTP_INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS := -std=c17 $(OPT) $(WARN) $(SANFLAGS) -MMD -MP
 LDFLAGS := $(SANFLAGS) -Wl,--as-needed
+# Daemons export their symbols so the plugins they load use the same log, util... as they do.
+EXE_LDFLAGS := -rdynamic
 LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
@@ -38,7 +40,14 @@ LIBREEL := $(BUILD)/libreel.a
 daemon_src = $(filter-out $(1)/main.c,$(wildcard $(1)/*.c $(1)/providers/*.c))
 daemon_lib = $(BUILD)/lib$(1).a
 DAEMON_LIBS := $(foreach d,$(DAEMONS),$(call daemon_lib,$(d)))
-BINS := $(DAEMONS:%=$(BUILD)/bin/%) $(BUILD)/bin/reel-devbroker $(BUILD)/bin/reel-migrate
+# A daemon's plugin/ folder is built into lib/reel-<daemon>.so, loaded at run
+# time only by the providers that need it (see common/plugin.h).
+PLUGIN_DAEMONS := $(patsubst %/plugin/,%,$(dir $(wildcard $(DAEMONS:%=%/plugin/*.c))))
+PLUGIN_DAEMONS := $(sort $(PLUGIN_DAEMONS))
+plugin_objs = $(patsubst %.c,$(BUILD)/pic/%.o,$(wildcard $(1)/plugin/*.c))
+PLUGIN_OBJS := $(foreach d,$(PLUGIN_DAEMONS),$(call plugin_objs,$(d)))
+PLUGINS := $(PLUGIN_DAEMONS:%=$(BUILD)/lib/reel-%.so)
+BINS := $(DAEMONS:%=$(BUILD)/bin/%) $(BUILD)/bin/reel-devbroker $(BUILD)/bin/reel-migrate $(PLUGINS)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -58,6 +67,18 @@ $(BUILD)/%.o: %.c
 	@echo "  CC $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $< (plugin)"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -c $< -o $@
+
+define plugin_rules
+$(BUILD)/lib/reel-$(1).so: $(call plugin_objs,$(1))
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -shared -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach d,$(PLUGIN_DAEMONS),$(eval $(call plugin_rules,$(d))))
+
 $(LIBREEL): $(COMMON_OBJ) $(LLHTTP_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
@@ -68,7 +89,7 @@ $(call daemon_lib,$(1)): $(patsubst %.c,$(BUILD)/%.o,$(call daemon_src,$(1)))
 	$$(if $$^,ar rcs $$@ $$^,printf '!<arch>\n' > $$@)
 $(BUILD)/bin/$(1): $(BUILD)/$(1)/main.o $(call daemon_lib,$(1)) $(LIBREEL)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(LDFLAGS) $$(EXE_LDFLAGS) -o $$@ $$^ $$(LDLIBS) -ldl
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rules,$(d))))
 
@@ -80,9 +101,9 @@ $(BUILD)/bin/reel-migrate: $(BUILD)/deploy/migrate/main.o $(LIBREEL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(DAEMON_LIBS) $(LIBREEL)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(PLUGIN_OBJS) $(DAEMON_LIBS) $(LIBREEL)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS) -ldl
 
 tests: $(BINS) $(UNIT_BINS)
 

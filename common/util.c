@@ -3,10 +3,10 @@
  */
 #include "util.h"
 
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "banned.h"
@@ -108,7 +108,8 @@ void random_hex(char *out, size_t nbytes)
 	unsigned char buf[64];
 	if (nbytes > sizeof(buf))
 		nbytes = sizeof(buf);
-	if (RAND_bytes(buf, (int)nbytes) != 1) {
+	/* The kernel's generator: no library state, safe on any thread. */
+	if (getrandom(buf, nbytes, 0) != (ssize_t)nbytes) {
 		fprintf(stderr, "fatal: no randomness available\n");
 		abort();
 	}

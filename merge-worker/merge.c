@@ -15,6 +15,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "media.h"
+#include "plugin.h"
 #include "storage.h"
 #include "banned.h"
 
@@ -28,12 +29,24 @@ struct merge_data {
 	int64_t duration_ms;
 };
 
+/* The assembler lives in the merge-worker plugin (FFmpeg's codecs), loaded
+ * only when videos are really encoded. */
+static int (*assemble)(const struct assemble_spec *spec, char *err, size_t errlen);
+
 static int init(struct worker *w, const char *provider, char *err, size_t errlen)
 {
-	(void)w;
+	static const char *const symbols[] = { "assemble_mp4", "assemble_init" };
+	void *addrs[2];
+	void (*assemble_setup)(void);
 	if (strcmp(provider, "offline") != 0 && strcmp(provider, "ffmpeg") != 0)
 		return errorf(err, errlen, "REEL_MERGE_PROVIDER=%s: unknown provider (available: ffmpeg)", provider);
-	assemble_init();
+	if (worker_skip_media(w))
+		return 0;
+	if (plugin_load("merge-worker", symbols, addrs, 2, err, errlen) < 0)
+		return -1;
+	*(void **)&assemble = addrs[0];
+	*(void **)&assemble_setup = addrs[1];
+	assemble_setup();
 	return 0;
 }
 
@@ -122,7 +135,7 @@ static void work(struct task *t)
 	snprintf(md->key, sizeof(md->key), "jobs/%s/final.mp4", t->env.job);
 	if (md->n_shots == 0)
 		task_fail(t, "nothing_to_merge", "the job has no ready shots to put together");
-	else if (assemble_mp4(&spec, err, sizeof(err)) < 0)
+	else if (assemble(&spec, err, sizeof(err)) < 0)
 		task_fail(t, "merge_failed", "the video could not be assembled: %s", err);
 	else if (storage_put(md->storage, md->key, tmp, err, sizeof(err)) < 0)
 		task_fail(t, "storage_failed", "the video could not be stored: %s", err);

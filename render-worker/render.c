@@ -12,9 +12,9 @@
 #include "db.h"
 #include "events.h"
 #include "jobs.h"
-#include "keyframe.h"
 #include "log.h"
 #include "media.h"
+#include "plugin.h"
 #include "storage.h"
 #include "banned.h"
 
@@ -25,12 +25,24 @@ struct render_data {
 	char key[128]; /* where the keyframe was stored */
 };
 
+/* The offline drawer lives in the render-worker plugin (libavfilter and its
+ * many libraries), loaded only when keyframes are really drawn. */
+static int (*draw)(const char *prompt, int width, int height, const char *out_path, char *err, size_t errlen);
+
 static int init(struct worker *w, const char *provider, char *err, size_t errlen)
 {
-	(void)w;
+	static const char *const symbols[] = { "keyframe_draw", "keyframe_font" };
+	void *addrs[2];
+	const char *(*font)(void);
 	if (strcmp(provider, "offline") != 0)
 		return errorf(err, errlen, "REEL_RENDER_PROVIDER=%s: unknown provider (available: offline)", provider);
-	if (!keyframe_font())
+	if (worker_skip_media(w))
+		return 0;
+	if (plugin_load("render-worker", symbols, addrs, 2, err, errlen) < 0)
+		return -1;
+	*(void **)&draw = addrs[0];
+	*(void **)&font = addrs[1];
+	if (!font())
 		return errorf(err, errlen, "no CJK-capable font found for the offline renderer (install fonts-noto-cjk)");
 	return 0;
 }
@@ -84,7 +96,7 @@ static void work(struct task *t)
 	struct render_data *rd = t->data;
 	char *tmp = storage_temp(rd->storage, ".jpg"), err[512];
 	snprintf(rd->key, sizeof(rd->key), "jobs/%s/shot-%d.jpg", t->env.job, t->env.shot);
-	if (keyframe_draw(rd->prompt, rd->width, rd->height, tmp, err, sizeof(err)) < 0)
+	if (draw(rd->prompt, rd->width, rd->height, tmp, err, sizeof(err)) < 0)
 		task_fail(t, "render_failed", "the keyframe could not be drawn: %s", err);
 	else if (storage_put(rd->storage, rd->key, tmp, err, sizeof(err)) < 0)
 		task_fail(t, "storage_failed", "the keyframe could not be stored: %s", err);

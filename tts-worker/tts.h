@@ -32,6 +32,7 @@ struct tts_provider {
 /* "zh" when the text is mostly CJK ideographs, "ja" when it holds kana, else "en". */
 const char *tts_detect_language(const char *text);
 
+/* Offline speech with libespeak-ng; defined in the tts-worker plugin. */
 extern const struct tts_provider tts_provider_espeak;
 
 #endif

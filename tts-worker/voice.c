@@ -15,6 +15,7 @@
 #include "events.h"
 #include "jobs.h"
 #include "log.h"
+#include "plugin.h"
 #include "storage.h"
 #include "tts.h"
 #include "banned.h"
@@ -26,15 +27,21 @@ struct voice_data {
 	struct tts_result res;
 };
 
+/* espeak-ng (and the FFmpeg resampler it uses) lives in the tts-worker
+ * plugin, loaded only when narration is really spoken. */
 static const struct tts_provider *provider;
 
 static int init(struct worker *w, const char *name, char *err, size_t errlen)
 {
-	(void)w;
-	if (strcmp(name, "offline") == 0 || strcmp(name, "espeak") == 0)
-		provider = &tts_provider_espeak;
-	else
+	static const char *const symbols[] = { "tts_provider_espeak" };
+	void *addrs[1];
+	if (strcmp(name, "offline") != 0 && strcmp(name, "espeak") != 0)
 		return errorf(err, errlen, "REEL_TTS_PROVIDER=%s: unknown provider (available: espeak, offline)", name);
+	if (worker_skip_media(w))
+		return 0;
+	if (plugin_load("tts-worker", symbols, addrs, 1, err, errlen) < 0)
+		return -1;
+	provider = addrs[0];
 	return 0;
 }
 

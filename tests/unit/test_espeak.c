@@ -14,7 +14,7 @@
 
 #include <espeak-ng/espeak_ng.h>
 
-#include "../../tts-worker/tts.h"
+#include "tts.h"
 #include "banned.h"
 
 #define EN_SENTENCE "The quick brown fox jumps over the lazy sleeping dog."

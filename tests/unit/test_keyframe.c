@@ -17,7 +17,7 @@
 #include <libavformat/avformat.h>
 #include <libavutil/pixdesc.h>
 
-#include "../../render-worker/keyframe.h"
+#include "keyframe.h"
 #include "util.h"
 
 #include "banned.h"

@@ -23,7 +23,7 @@
 #include <libswresample/swresample.h>
 
 #include "log.h"
-#include "../tts.h"
+#include "tts.h"
 #include "banned.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
