@@ -264,7 +264,11 @@ struct kafka_consumer *kafka_consumer_new(uv_loop_t *loop, const struct kafka_se
 	    set(conf, "enable.auto.commit", "true", err, errlen) < 0 ||
 	    set(conf, "auto.commit.interval.ms", "200", err, errlen) < 0 ||
 	    set(conf, "auto.offset.reset", "earliest", err, errlen) < 0 ||
-	    set(conf, "fetch.error.backoff.ms", "10", err, errlen) < 0) {
+	    set(conf, "fetch.error.backoff.ms", "10", err, errlen) < 0 ||
+	    /* Messages are ids (~150 bytes): 512 KB of prefetch is a few
+	     * thousand of them, while the 64 MB default (and librdkafka's
+	     * per-message overhead) would be most of a worker's memory. */
+	    set(conf, "queued.max.messages.kbytes", "512", err, errlen) < 0) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;
 	}

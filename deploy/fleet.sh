@@ -125,7 +125,12 @@ start() {
 	mkdir -p "$run/logs" "$run/pids" "$run/storage"
 	local db=${REEL_DATABASE_URL:-} brokers=${REEL_KAFKA_BROKERS:-}
 	[[ -n $db ]] || db=$(start_postgres)
-	[[ -n $brokers ]] || brokers=$(start_broker "$bin")
+	if [[ -z $brokers ]]; then
+		brokers=$(start_broker "$bin")
+		# The dev broker reassigns partitions only after a leaving or joining
+		# member's session times out (45 s by default): keep it short here.
+		export REEL_KAFKA_EXTRA=${REEL_KAFKA_EXTRA:-session.timeout.ms=6000;heartbeat.interval.ms=500}
+	fi
 	export REEL_DATABASE_URL=$db REEL_KAFKA_BROKERS=$brokers
 	export REEL_STORAGE_URL=${REEL_STORAGE_URL:-file://$run/storage}
 	{

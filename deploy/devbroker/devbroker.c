@@ -15,16 +15,20 @@
  *  - bind(): librdkafka 2.0.2 has no way to choose the mock's listen port (it
  *    binds 127.0.0.1:0). With --port, binds of exactly that address made
  *    while the cluster is being created get port, port+1, ... instead.
+ * Other 2.0.2 mock quirks worked around below: lost wake-ups of the mock
+ * thread while topics are created (a short-lived "nudger" thread pokes it)
+ * and an abort when a broker cannot bind (ports are checked first).
  */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +59,10 @@ struct options {
 
 /* ---- libc interposition (see DESIGN) ---- */
 
+#ifndef _GNU_SOURCE
+#error "the interposers below take glibc's transparent-union socket arguments"
+#endif
+
 typedef int accept_fn(int, __SOCKADDR_ARG, socklen_t *);
 typedef int accept4_fn(int, __SOCKADDR_ARG, socklen_t *, int);
 typedef int bind_fn(int, __CONST_SOCKADDR_ARG, socklen_t);
@@ -62,8 +70,8 @@ typedef int bind_fn(int, __CONST_SOCKADDR_ARG, socklen_t);
 static accept_fn *real_accept;
 static accept4_fn *real_accept4;
 static bind_fn *real_bind;
-static atomic_int next_bind_port;     /* nonzero only while the cluster is created */
-static atomic_ulong nodelay_count;    /* accepted sockets given TCP_NODELAY */
+static atomic_int next_bind_port;  /* nonzero only while the cluster is created */
+static atomic_ulong nodelay_count; /* accepted sockets given TCP_NODELAY */
 
 /* Runs before main and before any librdkafka thread exists. */
 __attribute__((constructor)) static void resolve_real_calls(void)
@@ -118,8 +126,9 @@ int bind(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 	const struct sockaddr_in *in = (const struct sockaddr_in *)addr.__sockaddr__;
 	struct sockaddr_in fixed;
 
-	if (atomic_load(&next_bind_port) == 0 || !in || len != sizeof(fixed) || in->sin_family != AF_INET ||
-	    in->sin_port != 0 || in->sin_addr.s_addr != htonl(INADDR_LOOPBACK))
+	if (atomic_load(&next_bind_port) == 0 || !in || len != sizeof(fixed) ||
+	    in->sin_family != AF_INET || in->sin_port != 0 ||
+	    in->sin_addr.s_addr != htonl(INADDR_LOOPBACK))
 		return real_bind(fd, addr, len);
 	fixed = *in;
 	fixed.sin_port = htons((uint16_t)atomic_fetch_add(&next_bind_port, 1));
@@ -368,12 +377,58 @@ static rd_kafka_mock_cluster_t *cluster_new(rd_kafka_t *rk, const struct options
 }
 
 /*
- * The mock thread serves its op queue before it drains its wake-up pipe, so a
- * request queued right after the previous reply loses its wake-up and waits
- * for the thread's 1 s poll timeout (measured: 3 s for six topics). A short
- * pause lets the thread drain and sleep first; if it still loses, it only
- * costs time.
+ * librdkafka 2.0.2's mock thread often misses the wake-up for a request made
+ * from another thread and serves it only at its 1 s poll timeout (measured:
+ * 3 s to create six topics). While such calls block, a helper thread connects
+ * to the listener every 2 ms: the pending connection wakes the mock's poll,
+ * which then serves its request queue too.
  */
+struct nudger {
+	pthread_t thread;
+	atomic_bool stop;
+	struct sockaddr_in addr; /* first mock broker's listener */
+};
+
+static void *nudge_loop(void *arg)
+{
+	struct nudger *n = arg;
+	const struct timespec pause = { .tv_nsec = 2 * 1000 * 1000 };
+
+	while (!atomic_load(&n->stop)) {
+		int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+
+		if (s >= 0) {
+			/* the queued connection is the wake-up; its fate does not matter */
+			(void)connect(s, (const struct sockaddr *)&n->addr, sizeof(n->addr));
+			close(s);
+		}
+		nanosleep(&pause, NULL);
+	}
+	return NULL;
+}
+
+static void nudger_start(struct nudger *n, rd_kafka_mock_cluster_t *mc)
+{
+	int port = 0;
+
+	sscanf(rd_kafka_mock_cluster_bootstraps(mc), "127.0.0.1:%d", &port);
+	n->addr = (struct sockaddr_in){ .sin_family = AF_INET,
+					.sin_port = htons((uint16_t)port),
+					.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	atomic_store(&n->stop, false);
+	if (pthread_create(&n->thread, NULL, nudge_loop, n) != 0) {
+		log_warn("nudger thread: %s; mock calls may take up to 1 s", strerror(errno));
+		atomic_store(&n->stop, true);
+	}
+}
+
+static void nudger_stop(struct nudger *n)
+{
+	if (atomic_exchange(&n->stop, true))
+		return;
+	pthread_join(n->thread, NULL);
+}
+
 /*
  * A group's first JoinGroup waits group.initial.rebalance.delay.ms. librdkafka
  * 2.0.2 fixes it at 3 s; later versions export a setter, found at run time so
@@ -396,13 +451,10 @@ static void shorten_first_rebalance(rd_kafka_mock_cluster_t *mc)
 
 static int create_topics(rd_kafka_mock_cluster_t *mc, const struct options *o)
 {
-	const struct timespec settle = { .tv_nsec = 3 * 1000 * 1000 };
-
 	for (size_t i = 0; i < ARRAY_SIZE(stages); i++) {
 		char name[MAX_PREFIX + 16];
 		rd_kafka_resp_err_t err;
 
-		nanosleep(&settle, NULL);
 		snprintf(name, sizeof(name), "%s%s", o->prefix, stages[i]);
 		err = rd_kafka_mock_topic_create(mc, name, o->partitions, 1);
 		if (err)
@@ -456,9 +508,15 @@ static void log_config(const struct options *o)
 static int serve(const struct options *o, rd_kafka_mock_cluster_t *mc)
 {
 	const char *bootstraps;
+	int rc;
+
+	struct nudger n;
 
 	shorten_first_rebalance(mc);
-	if (create_topics(mc, o) != 0)
+	nudger_start(&n, mc);
+	rc = create_topics(mc, o);
+	nudger_stop(&n);
+	if (rc != 0)
 		return -1;
 	bootstraps = rd_kafka_mock_cluster_bootstraps(mc);
 	if (o->addr_file && publish_addr(o->addr_file, bootstraps) != 0)
@@ -467,8 +525,9 @@ static int serve(const struct options *o, rd_kafka_mock_cluster_t *mc)
 	fflush(stdout);
 	log_info("ready: bootstrap %s, topics %s{parse,render,tts,merge,events,dlq} x %d",
 		 bootstraps, o->prefix, o->partitions);
-	int sig = wait_for_signal(); /* not inside log_info: its arguments run only at info level */
-	log_info("stopping on signal %d (%lu connections accepted)", sig, atomic_load(&nodelay_count));
+	int sig = wait_for_signal(); /* not inside log_info: it skips its arguments below info */
+	log_info("stopping on signal %d (%lu connections accepted)", sig,
+		 atomic_load(&nodelay_count));
 	if (o->addr_file)
 		unlink(o->addr_file); /* a stale address would send scripts to a dead port */
 	return 0;
@@ -495,7 +554,7 @@ int main(int argc, char **argv)
 		return 1;
 	mc = cluster_new(rk, &o);
 	rc = mc ? serve(&o, mc) : -1;
-	if (mc)
+	if (mc) /* up to 1 s: its helper broker thread notices termination by polling */
 		rd_kafka_mock_cluster_destroy(mc);
 	rd_kafka_destroy(rk);
 	if (rc == 0)
