@@ -44,10 +44,14 @@ static PGconn *connect_to(const char *conninfo, char *err, size_t errlen)
 		return NULL;
 	}
 	PQsetNoticeProcessor(c, quiet_notice, NULL);
-	/* Our statements join small unnest() batches to big tables. A generic
-	 * plan made while a table was still small keeps scanning it whole as it
-	 * grows; custom plans follow the table's real size. */
-	PQclear(PQexec(c, "SET plan_cache_mode = force_custom_plan"));
+	/* Every statement of ours reaches rows by key, mostly by joining a
+	 * small unnest() batch to a big table through its primary key. Prepared
+	 * statements get a generic plan after five runs, and one made while a
+	 * table was still small would keep scanning it whole as it grows.
+	 * Ruling out whole-table scans and hash or merge joins keeps every
+	 * cached plan an index lookup at any table size, and saves planning
+	 * each execution afresh (a third of the database's work otherwise). */
+	PQclear(PQexec(c, "SET enable_seqscan = off; SET enable_hashjoin = off; SET enable_mergejoin = off"));
 	return c;
 }
 

@@ -20,7 +20,6 @@ CREATE TABLE jobs (
 	finished_at timestamptz
 );
 CREATE INDEX jobs_owner_created ON jobs (owner, created_at DESC, id DESC);
-CREATE INDEX jobs_unfinished ON jobs (status, updated_at) WHERE status NOT IN ('done', 'failed', 'canceled');
 
 -- shots and job_events carry no foreign key to jobs: they are only written
 -- by transactions that hold their job, and a per-row key check was the
