@@ -56,17 +56,15 @@ CREATE TABLE job_events (
 );
 CREATE INDEX job_events_job ON job_events (job_id, seq);
 
--- One notification per inserting statement (not per row): NOTIFY serialises
--- committing transactions, so it is kept to one cheap call per batch. The
--- payload is the highest sequence number written; listeners read the rows
--- after the last one they saw.
+-- One notification per inserting statement, not per row: NOTIFY serialises
+-- committing transactions, so it is kept to one cheap call per batch. It
+-- carries no payload; listeners read the rows after the last seq they saw.
 CREATE FUNCTION job_events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-	PERFORM pg_notify('job_events', (SELECT max(seq)::text FROM new_events));
+	PERFORM pg_notify('job_events', '');
 	RETURN NULL;
 END $$;
 CREATE TRIGGER job_events_notify AFTER INSERT ON job_events
-	REFERENCING NEW TABLE AS new_events
 	FOR EACH STATEMENT EXECUTE FUNCTION job_events_notify();
 
 -- Messages written in the same transaction as the state they announce;
