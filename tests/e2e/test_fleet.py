@@ -103,6 +103,31 @@ def test_bad_inputs():
     check("bad inputs wrote no outbox rows", sql("SELECT count(*) FROM outbox")[0][0] == "0")
 
 
+def run_daemon(bindir, name, **env):
+    """Runs a daemon that is expected to refuse to start; returns (exit code, stderr)."""
+    full = {**os.environ, **fleet_env(), "REEL_HTTP_ADDR": "127.0.0.1:0", **env}
+    try:
+        p = subprocess.run([os.path.join(bindir, name)], env=full, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        return None, "still running after 60 s"
+    return p.returncode, p.stderr
+
+
+def test_refusals(bindir):
+    code, err = run_daemon(bindir, "parse-worker", REEL_PARSE_CONCURRENCY="lots")
+    check("a bad value stops a daemon, naming the variable", code == 2 and "REEL_PARSE_CONCURRENCY" in err,
+          f"{code} {err[-300:]}")
+    code, err = run_daemon(bindir, "render-worker", REEL_RENDER_PROVIDER="nope")
+    check("an unknown provider stops a daemon, naming the variable", code == 2 and "REEL_RENDER_PROVIDER" in err,
+          f"{code} {err[-300:]}")
+    sql("DROP DATABASE IF EXISTS reelforge_unmigrated")
+    sql("CREATE DATABASE reelforge_unmigrated")
+    empty = fleet_env()["REEL_DATABASE_URL"].rsplit("/", 1)[0] + "/reelforge_unmigrated"
+    code, err = run_daemon(bindir, "tts-worker", REEL_DATABASE_URL=empty)
+    check("a daemon refuses a database without the schema, saying so", code == 2 and "schema" in err,
+          f"{code} {err[-300:]}")
+
+
 def submit(text):
     code, _, body = http("POST", "/v1/jobs", {"template": "storyboard", "input": {"text": text}})
     job = json.loads(body)
@@ -184,6 +209,7 @@ def main():
         code, _, body = http("GET", "/healthz")
         check("gateway /healthz", code == 200, body[:100])
         test_bad_inputs()
+        test_refusals(bindir)
         jobs = {"english": submit(ENGLISH), "chinese": submit(CHINESE)}
         for label, job_id in jobs.items():
             job = wait_done(job_id, args.timeout)

@@ -1,0 +1,90 @@
+/*
+ * Request authentication for the gateway: bearer JWTs (HS256 with a shared
+ * secret as Supabase issues them, RS256/ES256 against a JWKS file as Clerk
+ * issues them) and rk_ API keys, which the database keeps only as a hash.
+ * Pure logic: no I/O besides reading the JWKS file in auth_new.
+ */
+#ifndef REEL_AUTH_H
+#define REEL_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "util.h"
+
+#define AUTH_TOKEN_MAX 8192        /* longer bearer tokens are refused unread */
+#define AUTH_SUB_MAX 256           /* a sub buffer of this size holds any accepted sub */
+#define AUTH_DEFAULT_LEEWAY_S 60   /* clock skew tolerated on exp, nbf and iat */
+#define AUTH_KEY_PREFIX_LEN 8      /* the lookup part of an API key */
+#define AUTH_KEY_SECRET_MIN 32
+#define AUTH_KEY_SECRET_MAX 128
+#define AUTH_KEY_MINT_SECRET_LEN 43 /* base62: about 256 bits */
+/* A buffer of this size holds any well-formed API key ("rk_" prefix "_" secret). */
+#define AUTH_KEY_MAX (3 + AUTH_KEY_PREFIX_LEN + 1 + AUTH_KEY_SECRET_MAX + 1)
+
+/* Owned by the gateway; auth_free releases it. */
+struct auth;
+
+struct auth_settings {
+	const char *jwt_secret; /* HS256 key as raw bytes (Supabase's JWT secret), >= 32 bytes; NULL or "" for none */
+	const char *jwks_file;  /* path of a {"keys":[...]} document; NULL or "" for none */
+	const char *audience;   /* required aud value; NULL or "" skips the check */
+	long leeway_s;          /* 0..3600; AUTH_DEFAULT_LEEWAY_S is a sane choice */
+};
+
+enum auth_result {
+	AUTH_OK,
+	AUTH_MISSING, /* no credentials given */
+	AUTH_INVALID, /* malformed, badly signed, wrong audience, not yet valid, unusable sub */
+	AUTH_EXPIRED, /* well signed but past exp + leeway: the client should refresh */
+};
+
+/*
+ * Loads the settings and the JWKS file (kty RSA with n/e, >= 2048 bits; kty EC
+ * on P-256 with x/y; optional kid, alg, use). Keys of other types, algorithms
+ * or uses are skipped; a malformed supported key, a private key or a file
+ * without any usable key is refused. NULL with err filled on failure.
+ */
+struct auth *auth_new(const struct auth_settings *s, char *err, size_t errlen);
+void auth_free(struct auth *a);
+/* Whether any JWT verification is configured (a secret or JWKS keys). */
+bool auth_enabled(const struct auth *a);
+
+/* The token of an "Authorization: Bearer <token>" value, or NULL when it is not one. */
+const char *auth_bearer_token(const char *authorization);
+/* Whether a bearer token is meant as an API key (starts "rk_") rather than a JWT. */
+bool auth_is_api_key(const char *token);
+
+/*
+ * Verifies a compact JWS "header.payload.signature" at time now. alg must be
+ * HS256 (checked with the secret only) or RS256/ES256 (checked with the JWKS
+ * key named by kid, or with every key of that type when there is no kid); any
+ * other alg, "none" included, and any crit header are refused. exp is
+ * required; exp, nbf and iat are checked with the leeway; aud must name the
+ * configured audience (a string or an array holding it). On AUTH_OK the sub
+ * claim (printable ASCII, never truncated) is in sub; otherwise why says in
+ * words what is wrong. why may be NULL.
+ */
+enum auth_result auth_verify_jwt(const struct auth *a, const char *token, time_t now, char *sub, size_t sublen,
+				 char *why, size_t whylen);
+
+/*
+ * API keys look like "rk_" + 8 lowercase letters or digits (the lookup prefix)
+ * + "_" + 32..128 letters or digits (the secret). The database stores the
+ * prefix and auth_api_key_hash of the whole key, never the key.
+ */
+/* Copies the prefix of a well-formed key into prefix; -1 when the key is malformed or prefix too small. */
+int auth_api_key_split(const char *key, char *prefix, size_t prefixlen) WARN_UNUSED;
+/* Lowercase hex SHA-256 of the whole key. */
+void auth_api_key_hash(const char *key, char hex[65]);
+/* Whether a well-formed key hashes to stored_hex, compared in constant time. */
+bool auth_api_key_matches(const char *key, const char *stored_hex);
+/*
+ * Mints a new key from the kernel's generator into out (outlen >= AUTH_KEY_MAX)
+ * and its prefix into prefix (prefixlen > AUTH_KEY_PREFIX_LEN). For the
+ * operator command; aborts when no randomness is available.
+ */
+void auth_api_key_mint(char *out, size_t outlen, char *prefix, size_t prefixlen);
+
+#endif
