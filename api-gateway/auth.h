@@ -23,7 +23,7 @@
 /* A buffer of this size holds any well-formed API key ("rk_" prefix "_" secret). */
 #define AUTH_KEY_MAX (3 + AUTH_KEY_PREFIX_LEN + 1 + AUTH_KEY_SECRET_MAX + 1)
 
-/* Owned by the gateway; auth_free releases it. */
+/* Owned by the gateway; auth_free releases it. Read-only after auth_new, so any thread may verify with it. */
 struct auth;
 
 struct auth_settings {
@@ -59,12 +59,13 @@ bool auth_is_api_key(const char *token);
 /*
  * Verifies a compact JWS "header.payload.signature" at time now. alg must be
  * HS256 (checked with the secret only) or RS256/ES256 (checked with the JWKS
- * key named by kid, or with every key of that type when there is no kid); any
- * other alg, "none" included, and any crit header are refused. exp is
- * required; exp, nbf and iat are checked with the leeway; aud must name the
- * configured audience (a string or an array holding it). On AUTH_OK the sub
- * claim (printable ASCII, never truncated) is in sub; otherwise why says in
- * words what is wrong. why may be NULL.
+ * key named by kid, or with every key of that type when there is no kid; a
+ * JWKS key without kid serves only tokens without one); any other alg,
+ * "none" included, and any crit header are refused. exp is required; exp, nbf
+ * and iat are checked with the leeway; aud must name the configured audience
+ * (a string or an array holding it). On AUTH_OK the sub claim (printable
+ * ASCII, never truncated) is in sub, else sub is ""; why says in words what is
+ * wrong (may be NULL). sub and sublen are required.
  */
 enum auth_result auth_verify_jwt(const struct auth *a, const char *token, time_t now, char *sub, size_t sublen,
 				 char *why, size_t whylen);

@@ -13,6 +13,7 @@
  */
 #include "worker.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,38 @@ void task_id_arrays(struct task *const *tasks, size_t n, char **jobs, char **sho
 		*shots = db_int_array(idx, n);
 	free(ids);
 	free(idx);
+}
+
+PGresult *worker_query_tasks(struct worker *w, const char *sql, struct task **tasks, size_t n, bool with_shots)
+{
+	char *ids, *idx = NULL;
+	task_id_arrays(tasks, n, &ids, with_shots ? &idx : NULL);
+	const char *params[] = { ids, idx };
+	PGresult *r = db_exec(w->d.db, sql, with_shots ? 2 : 1, params);
+	free(ids);
+	free(idx);
+	return r;
+}
+
+struct task *worker_row_task(PGresult *r, int row, struct task **tasks, size_t n)
+{
+	long k = atol(PQgetvalue(r, row, 0));
+	assert(k >= 1 && (size_t)k <= n); /* our statements return the ordinals they were given */
+	return tasks[k - 1];
+}
+
+int worker_claim_rows(struct worker *w, PGresult *r, struct task **tasks, size_t n,
+		      int (*take)(struct worker *w, struct task *t, PGresult *r, int row))
+{
+	int rc = 0;
+	if (!r)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		tasks[i]->claim = CLAIM_DONE;
+	for (int row = 0; row < PQntuples(r) && rc == 0; row++)
+		rc = take(w, worker_row_task(r, row, tasks, n), r, row);
+	PQclear(r);
+	return rc;
 }
 
 void task_log(const struct task *t)

@@ -10,6 +10,7 @@
 #ifndef REEL_WORKER_H
 #define REEL_WORKER_H
 
+#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -88,6 +89,16 @@ void worker_emit(struct worker *w, const struct task *t, const char *stage, int 
 /* PostgreSQL array literals of the tasks' job ids and shot indexes, in task
  * order, for unnest() ... WITH ORDINALITY; shots may be NULL. The caller frees. */
 void task_id_arrays(struct task *const *tasks, size_t n, char **jobs, char **shots);
+/* Runs sql with $1 = the tasks' job ids (and $2 = their shot indexes when
+ * with_shots), for statements over a whole batch; NULL on error. */
+PGresult *worker_query_tasks(struct worker *w, const char *sql, struct task **tasks, size_t n, bool with_shots);
+/* The task a result row is about: column 0 holds its 1-based ordinal in tasks. */
+struct task *worker_row_task(PGresult *r, int row, struct task **tasks, size_t n);
+/* The usual claim: every task is CLAIM_DONE (nothing to do) unless a row of r
+ * names it, and then take() fills it in and sets t->claim. Clears r. -1 when r
+ * is NULL or take() fails. */
+int worker_claim_rows(struct worker *w, PGresult *r, struct task **tasks, size_t n,
+		      int (*take)(struct worker *w, struct task *t, PGresult *r, int row)) WARN_UNUSED;
 /* Points this thread's log lines at t's job, shot and trace. */
 void task_log(const struct task *t);
 /* Fills t->error_code / t->error (printf-style) and returns WORK_FAIL. */

@@ -50,18 +50,16 @@ static int init(struct worker *w, const char *provider, char *err, size_t errlen
 	return 0;
 }
 
-static PGresult *claim_jobs(struct db *db, struct task **tasks, size_t n)
+static int take_row(struct worker *w, struct task *t, PGresult *r, int row);
+
+/* Claims jobs that are merging; done, canceled or gone ones are not claimed. */
+static int claim(struct worker *w, struct task **tasks, size_t n)
 {
 	/* A read, not a write: the commit's conditional update settles races. */
 	static const char sql[] = "SELECT u.n, j.options->>'aspect_ratio', j.options->>'resolution' "
 				  "FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n) JOIN jobs j ON j.id = u.id "
 				  "WHERE j.status = 'merging'";
-	char *ids;
-	task_id_arrays(tasks, n, &ids, NULL);
-	const char *params[] = { ids };
-	PGresult *r = db_exec(db, sql, 1, params);
-	free(ids);
-	return r;
+	return worker_claim_rows(w, worker_query_tasks(w, sql, tasks, n, false), tasks, n, take_row);
 }
 
 static PGresult *ready_shots(struct db *db, const char *job)
@@ -108,20 +106,6 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	PQclear(s);
 	t->claim = CLAIM_WORK;
 	return 0;
-}
-
-static int claim(struct worker *w, struct task **tasks, size_t n)
-{
-	PGresult *r = claim_jobs(worker_db(w), tasks, n);
-	int rc = 0;
-	if (!r)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		tasks[i]->claim = CLAIM_DONE; /* not merging (done, canceled...), unless claimed below */
-	for (int row = 0; row < PQntuples(r) && rc == 0; row++)
-		rc = take_row(w, tasks[atoi(PQgetvalue(r, row, 0)) - 1], r, row);
-	PQclear(r);
-	return rc;
 }
 
 static void work(struct task *t)
@@ -174,7 +158,7 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
 	if (!r)
 		return -1;
 	for (int row = 0; row < PQntuples(r); row++)
-		events_add(worker_events(w), tasks[atoi(PQgetvalue(r, row, 0)) - 1]->env.job, -1, "done", NULL);
+		events_add(worker_events(w), worker_row_task(r, row, tasks, n)->env.job, -1, "done", NULL);
 	PQclear(r);
 	return 0;
 }

@@ -30,9 +30,24 @@ static int init(struct worker *w, const char *provider, char *err, size_t errlen
 	return 0;
 }
 
-/* Claims queued jobs: status parsing, and their text and options. Rows carry
- * the task's ordinal and the status before. */
-static PGresult *claim_jobs(struct db *db, struct task **tasks, size_t n)
+static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
+{
+	struct parse_data *pd = xcalloc(1, sizeof(*pd));
+	if (strcmp(PQgetvalue(r, row, 1), "queued") == 0)
+		events_add(worker_events(w), t->env.job, -1, "parsing", NULL);
+	t->data = pd;
+	t->claim = CLAIM_READY;
+	if (splitter_split(PQgetvalue(r, row, 2), atoi(PQgetvalue(r, row, 3)),
+			   PQgetisnull(r, row, 4) ? NULL : PQgetvalue(r, row, 4), &pd->board, t->error,
+			   sizeof(t->error)) < 0)
+		task_fail(t, "empty_storyboard", "%s", t->error);
+	return 0;
+}
+
+/* Claims queued jobs (status parsing) and reads their text and options;
+ * rows also carry the status before, so "parsing" is recorded once. Jobs
+ * past parsing, canceled or gone are not claimed. */
+static int claim(struct worker *w, struct task **tasks, size_t n)
 {
 	static const char sql[] =
 		"UPDATE jobs j SET status = 'parsing', updated_at = now() "
@@ -40,40 +55,7 @@ static PGresult *claim_jobs(struct db *db, struct task **tasks, size_t n)
 		"      JOIN jobs ON jobs.id = u.id FOR UPDATE OF jobs) o "
 		"WHERE j.id = o.id AND j.status IN ('queued', 'parsing') "
 		"RETURNING o.n, o.old, j.input->>'text', coalesce((j.options->>'max_shots')::int, 12), j.options->>'style'";
-	char *ids;
-	task_id_arrays(tasks, n, &ids, NULL);
-	const char *params[] = { ids };
-	PGresult *r = db_exec(db, sql, 1, params);
-	free(ids);
-	return r;
-}
-
-static void split(struct task *t, PGresult *r, int row)
-{
-	struct parse_data *pd = xcalloc(1, sizeof(*pd));
-	t->data = pd;
-	t->claim = CLAIM_READY;
-	if (splitter_split(PQgetvalue(r, row, 2), atoi(PQgetvalue(r, row, 3)),
-			   PQgetisnull(r, row, 4) ? NULL : PQgetvalue(r, row, 4), &pd->board, t->error,
-			   sizeof(t->error)) < 0)
-		task_fail(t, "empty_storyboard", "%s", t->error);
-}
-
-static int claim(struct worker *w, struct task **tasks, size_t n)
-{
-	PGresult *r = claim_jobs(worker_db(w), tasks, n);
-	if (!r)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		tasks[i]->claim = CLAIM_DONE; /* past parsing, canceled or gone, unless claimed below */
-	for (int row = 0; row < PQntuples(r); row++) {
-		struct task *t = tasks[atoi(PQgetvalue(r, row, 0)) - 1];
-		if (strcmp(PQgetvalue(r, row, 1), "queued") == 0)
-			events_add(worker_events(w), t->env.job, -1, "parsing", NULL);
-		split(t, r, row);
-	}
-	PQclear(r);
-	return 0;
+	return worker_claim_rows(w, worker_query_tasks(w, sql, tasks, n, false), tasks, n, take_row);
 }
 
 static int insert_shots(struct db *db, struct task **tasks, size_t n)
@@ -139,7 +121,7 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
 	if (insert_shots(db, tasks, n) < 0 || !(r = start_producing(db, tasks, n)))
 		return -1;
 	for (int row = 0; row < PQntuples(r); row++) {
-		struct task *t = tasks[atoi(PQgetvalue(r, row, 0)) - 1];
+		struct task *t = worker_row_task(r, row, tasks, n);
 		size_t shots = ((struct parse_data *)t->data)->board.n_shots;
 		snprintf(detail, sizeof(detail), "{\"shots\":%zu}", shots);
 		events_add(worker_events(w), t->env.job, -1, "producing", detail);

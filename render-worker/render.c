@@ -47,7 +47,9 @@ static int init(struct worker *w, const char *provider, char *err, size_t errlen
 	return 0;
 }
 
-static PGresult *claim_shots(struct db *db, struct task **tasks, size_t n)
+static int take_row(struct worker *w, struct task *t, PGresult *r, int row);
+
+static int claim(struct worker *w, struct task **tasks, size_t n)
 {
 	static const char sql[] =
 		"UPDATE shots s SET status = 'rendering', attempts = s.attempts + 1, updated_at = now() "
@@ -55,16 +57,11 @@ static PGresult *claim_shots(struct db *db, struct task **tasks, size_t n)
 		"WHERE s.job_id = u.job_id AND s.idx = u.idx AND j.id = s.job_id AND j.status = 'producing' "
 		"AND s.status IN ('pending', 'rendering') "
 		"RETURNING u.n, s.prompt, j.options->>'aspect_ratio', j.options->>'resolution'";
-	char *ids, *idx;
-	task_id_arrays(tasks, n, &ids, &idx);
-	const char *params[] = { ids, idx };
-	PGresult *r = db_exec(db, sql, 2, params);
-	free(ids);
-	free(idx);
-	return r;
+	/* Shots past rendering, or whose job is not producing, are not claimed. */
+	return worker_claim_rows(w, worker_query_tasks(w, sql, tasks, n, true), tasks, n, take_row);
 }
 
-static void take_row(struct worker *w, struct task *t, PGresult *r, int row)
+static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 {
 	struct render_data *rd = xcalloc(1, sizeof(*rd));
 	t->data = rd;
@@ -76,18 +73,6 @@ static void take_row(struct worker *w, struct task *t, PGresult *r, int row)
 		rd->width = 1080; /* the gateway validated the options; keep the default frame regardless */
 		rd->height = 1920;
 	}
-}
-
-static int claim(struct worker *w, struct task **tasks, size_t n)
-{
-	PGresult *r = claim_shots(worker_db(w), tasks, n);
-	if (!r)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		tasks[i]->claim = CLAIM_DONE; /* past rendering or its job not producing, unless claimed below */
-	for (int row = 0; row < PQntuples(r); row++)
-		take_row(w, tasks[atoi(PQgetvalue(r, row, 0)) - 1], r, row);
-	PQclear(r);
 	return 0;
 }
 
@@ -128,7 +113,7 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
 		return -1;
 	/* Tasks without a row lost to a duplicate delivery that got there first. */
 	for (int row = 0; row < PQntuples(r); row++) {
-		struct task *t = tasks[atoi(PQgetvalue(r, row, 0)) - 1];
+		struct task *t = worker_row_task(r, row, tasks, n);
 		events_add(worker_events(w), t->env.job, t->env.shot, "rendered", NULL);
 		worker_emit(w, t, "tts", t->env.shot);
 	}

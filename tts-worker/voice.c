@@ -50,7 +50,9 @@ static char *opt_copy(PGresult *r, int row, int col)
 	return PQgetisnull(r, row, col) ? NULL : xstrdup(PQgetvalue(r, row, col));
 }
 
-static PGresult *claim_shots(struct db *db, struct task **tasks, size_t n)
+static int take_row(struct worker *w, struct task *t, PGresult *r, int row);
+
+static int claim(struct worker *w, struct task **tasks, size_t n)
 {
 	static const char sql[] =
 		"UPDATE shots s SET status = 'voicing', updated_at = now() "
@@ -58,16 +60,11 @@ static PGresult *claim_shots(struct db *db, struct task **tasks, size_t n)
 		"WHERE s.job_id = u.job_id AND s.idx = u.idx AND j.id = s.job_id AND j.status = 'producing' "
 		"AND s.status IN ('rendered', 'voicing') "
 		"RETURNING u.n, s.narration, j.options->>'language', j.options->>'voice', s.est_duration_ms";
-	char *ids, *idx;
-	task_id_arrays(tasks, n, &ids, &idx);
-	const char *params[] = { ids, idx };
-	PGresult *r = db_exec(db, sql, 2, params);
-	free(ids);
-	free(idx);
-	return r;
+	/* Shots past narration, or whose job is not producing, are not claimed. */
+	return worker_claim_rows(w, worker_query_tasks(w, sql, tasks, n, true), tasks, n, take_row);
 }
 
-static void take_row(struct worker *w, struct task *t, PGresult *r, int row)
+static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 {
 	struct voice_data *vd = xcalloc(1, sizeof(*vd));
 	t->data = vd;
@@ -77,18 +74,6 @@ static void take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	vd->voice = opt_copy(r, row, 3);
 	vd->storage = worker_storage(w);
 	vd->res.duration_ms = atoll(PQgetvalue(r, row, 4)); /* the estimate stands when media is skipped */
-}
-
-static int claim(struct worker *w, struct task **tasks, size_t n)
-{
-	PGresult *r = claim_shots(worker_db(w), tasks, n);
-	if (!r)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		tasks[i]->claim = CLAIM_DONE; /* past narration or its job not producing, unless claimed below */
-	for (int row = 0; row < PQntuples(r); row++)
-		take_row(w, tasks[atoi(PQgetvalue(r, row, 0)) - 1], r, row);
-	PQclear(r);
 	return 0;
 }
 
@@ -149,15 +134,11 @@ static int start_merges(struct worker *w, struct task **complete, size_t n)
 	static const char sql[] = "UPDATE jobs SET status = 'merging', updated_at = now() "
 				  "FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n) "
 				  "WHERE jobs.id = u.id AND jobs.status = 'producing' RETURNING u.n";
-	char *ids;
-	task_id_arrays(complete, n, &ids, NULL);
-	const char *params[] = { ids };
-	PGresult *r = db_exec(worker_db(w), sql, 1, params);
-	free(ids);
+	PGresult *r = worker_query_tasks(w, sql, complete, n, false);
 	if (!r)
 		return -1;
 	for (int row = 0; row < PQntuples(r); row++) {
-		struct task *t = complete[atoi(PQgetvalue(r, row, 0)) - 1];
+		struct task *t = worker_row_task(r, row, complete, n);
 		events_add(worker_events(w), t->env.job, -1, "merging", NULL);
 		worker_emit(w, t, "merge", -1);
 	}
@@ -167,15 +148,12 @@ static int start_merges(struct worker *w, struct task **complete, size_t n)
 
 /* Several tts-workers count shots of the same jobs; taking the job rows in
  * one global order first keeps their transactions from deadlocking. */
-static int lock_jobs(struct db *db, struct task **tasks, size_t n)
+static int lock_jobs(struct worker *w, struct task **tasks, size_t n)
 {
 	static const char sql[] = "SELECT 1 FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE";
-	char *ids;
-	task_id_arrays(tasks, n, &ids, NULL);
-	const char *params[] = { ids };
-	int rc = db_run(db, sql, 1, params);
-	free(ids);
-	return rc;
+	PGresult *r = worker_query_tasks(w, sql, tasks, n, false);
+	PQclear(r);
+	return r ? 0 : -1;
 }
 
 static int commit(struct worker *w, struct task **tasks, size_t n)
@@ -185,12 +163,12 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
 	char detail[64];
 	int rc = 0;
 	PGresult *r;
-	if (lock_jobs(worker_db(w), tasks, n) < 0 || !(r = mark_ready(worker_db(w), tasks, n)))
+	if (lock_jobs(w, tasks, n) < 0 || !(r = mark_ready(worker_db(w), tasks, n)))
 		return -1;
 	complete = xmalloc(n * sizeof(*complete));
 	/* Tasks without a row lost to a duplicate delivery that got there first. */
 	for (int row = 0; row < PQntuples(r); row++) {
-		struct task *t = tasks[atoi(PQgetvalue(r, row, 0)) - 1];
+		struct task *t = worker_row_task(r, row, tasks, n);
 		const struct voice_data *vd = t->data;
 		snprintf(detail, sizeof(detail), "{\"duration_ms\":%lld}", (long long)vd->res.duration_ms);
 		events_add(worker_events(w), t->env.job, t->env.shot, "ready", detail);
