@@ -609,7 +609,7 @@ static enum auth_result copy_sub(const cJSON *c, char *sub, size_t sublen, char 
 		return refuse(why, whylen, "sub is longer than %zu bytes", (sublen < AUTH_SUB_MAX ? sublen : AUTH_SUB_MAX) - 1);
 	for (size_t i = 0; i < n; i++)
 		if (s[i] <= 0x20 || s[i] > 0x7e)
-			return refuse(why, whylen, "sub holds characters other than printable ASCII");
+			return refuse(why, whylen, "sub holds spaces or characters other than printable ASCII");
 	memcpy(sub, s, n + 1);
 	return AUTH_OK;
 }

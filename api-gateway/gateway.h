@@ -14,8 +14,15 @@
 
 struct pending_create;
 
+/* The gateway's own options (main.c's table). */
+struct gateway_config {
+	char *url_secret; /* signs download URLs; random per start when unset */
+	long url_ttl_s;   /* how long a download URL stays valid */
+};
+
 struct gateway {
 	struct daemon *d;
+	struct gateway_config cfg;
 	uv_check_t flush;                 /* runs the group transaction once per loop iteration */
 	struct pending_create *pending;   /* creates waiting for it, in arrival order */
 	struct pending_create **pending_tail;
@@ -26,6 +33,10 @@ void gateway_start(struct daemon *d);
 
 void gateway_create_job(struct http_exchange *x, void *arg);
 void gateway_get_job(struct http_exchange *x, void *arg);
+/* GET /v1/files/{path*}: signed downloads from file storage, read on the thread pool. */
+void gateway_get_file(struct http_exchange *x, void *arg);
+/* A signed, expiring, gateway-relative download URL for a storage key; the caller frees. */
+char *gateway_file_url(const struct gateway *g, const char *key);
 
 /* The job resource as JSON text for job id, or NULL when there is no such job
  * (*found = 0) or the database failed (*found = -1). The caller frees. */

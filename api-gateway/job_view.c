@@ -44,18 +44,18 @@ static void add_json_or_null(cJSON *o, const char *name, PGresult *r, int row, i
 	cJSON_AddItemToObject(o, name, v ? v : cJSON_CreateNull());
 }
 
-static void add_url_or_null(cJSON *o, const char *name, const struct storage *st, PGresult *r, int row, int col)
+static void add_url_or_null(cJSON *o, const char *name, const struct gateway *g, PGresult *r, int row, int col)
 {
 	if (PQgetisnull(r, row, col)) {
 		cJSON_AddNullToObject(o, name);
 		return;
 	}
-	char *url = storage_url(st, PQgetvalue(r, row, col));
+	char *url = gateway_file_url(g, PQgetvalue(r, row, col));
 	cJSON_AddStringToObject(o, name, url);
 	free(url);
 }
 
-static cJSON *render_shots(const struct storage *st, PGresult *s)
+static cJSON *render_shots(const struct gateway *g, PGresult *s)
 {
 	cJSON *arr = cJSON_CreateArray();
 	for (int i = 0; i < PQntuples(s); i++) {
@@ -66,9 +66,9 @@ static cJSON *render_shots(const struct storage *st, PGresult *s)
 		cJSON_AddStringToObject(o, "narration", PQgetvalue(s, i, 3));
 		add_text_or_null(o, "speaker", s, i, 4);
 		cJSON_AddNumberToObject(o, "duration_ms", atoi(PQgetvalue(s, i, 5)));
-		add_url_or_null(o, "image_url", st, s, i, 6);
-		add_url_or_null(o, "video_url", st, s, i, 7);
-		add_url_or_null(o, "audio_url", st, s, i, 8);
+		add_url_or_null(o, "image_url", g, s, i, 6);
+		add_url_or_null(o, "video_url", g, s, i, 7);
+		add_url_or_null(o, "audio_url", g, s, i, 8);
 		add_json_or_null(o, "error", s, i, 9);
 		cJSON_AddItemToArray(arr, o);
 	}
@@ -87,7 +87,7 @@ static int percent(const char *status, int total, int ready)
 	return 10 + 80 * ready / total;
 }
 
-static cJSON *render_output(const struct storage *st, PGresult *j)
+static cJSON *render_output(const struct gateway *g, PGresult *j)
 {
 	cJSON *out, *o;
 	const char *key;
@@ -96,7 +96,7 @@ static cJSON *render_output(const struct storage *st, PGresult *j)
 	out = cJSON_Parse(PQgetvalue(j, 0, 3));
 	o = cJSON_CreateObject();
 	if ((key = json_str(out, "video_key"))) {
-		char *url = storage_url(st, key), *path = storage_path(st, key);
+		char *url = gateway_file_url(g, key), *path = storage_path(g->d->storage, key);
 		cJSON_AddStringToObject(o, "video_url", url);
 		cJSON_AddStringToObject(o, "video_path", path);
 		free(url);
@@ -109,7 +109,7 @@ static cJSON *render_output(const struct storage *st, PGresult *j)
 	return o;
 }
 
-static char *render(const struct storage *st, const char *id, PGresult *j, PGresult *s)
+static char *render(const struct gateway *g, const char *id, PGresult *j, PGresult *s)
 {
 	cJSON *o = cJSON_CreateObject(), *progress;
 	int total = atoi(PQgetvalue(j, 0, 6)), ready = atoi(PQgetvalue(j, 0, 7));
@@ -124,8 +124,8 @@ static char *render(const struct storage *st, const char *id, PGresult *j, PGres
 	cJSON_AddNumberToObject(progress, "shots_total", total);
 	cJSON_AddNumberToObject(progress, "shots_ready", ready);
 	cJSON_AddNumberToObject(progress, "percent", percent(PQgetvalue(j, 0, 0), total, ready));
-	cJSON_AddItemToObject(o, "shots", render_shots(st, s));
-	cJSON_AddItemToObject(o, "output", render_output(st, j));
+	cJSON_AddItemToObject(o, "shots", render_shots(g, s));
+	cJSON_AddItemToObject(o, "output", render_output(g, j));
 	char *text = json_print(o);
 	cJSON_Delete(o);
 	return text;
@@ -142,7 +142,7 @@ char *job_view_render(struct daemon *d, const char *id, int *found)
 		*found = 0;
 	} else if ((s = load_shots(d->db, id))) {
 		*found = 1;
-		text = render(d->storage, id, j, s);
+		text = render(d->app, id, j, s);
 	}
 	PQclear(s);
 	PQclear(j);

@@ -183,6 +183,13 @@ void gateway_start(struct daemon *d)
 {
 	struct gateway *g = d->app;
 	g->d = d;
+	if (!g->cfg.url_secret) {
+		char secret[65];
+		random_hex(secret, 32);
+		g->cfg.url_secret = xstrdup(secret);
+		log_warn("REEL_URL_SECRET is not set: download links use a key made at start, die with a "
+			 "restart and work with this gateway only");
+	}
 	d->on_stop = on_stop;
 	g->pending_tail = &g->pending;
 	uv_check_init(d->loop, &g->flush);

@@ -177,6 +177,25 @@ def check_video(label, job):
     check(f"{label}: faststart (moov before mdat)", 0 <= moov and (mdat < 0 or moov < mdat), f"{moov} {mdat}")
 
 
+def check_downloads(label, job):
+    url = job["output"]["video_url"]
+    size = os.path.getsize(job["output"]["video_path"])
+    code, ctype, body = http("GET", url, headers={"Range": "bytes=0-99"})
+    check(f"{label}: signed video URL answers a range", code == 206 and len(body) == 100 and ctype == "video/mp4",
+          f"{code} {ctype} {len(body)}")
+    with open(job["output"]["video_path"], "rb") as f:
+        check(f"{label}: the range holds the file's first bytes", body == f.read(100))
+    code, _, body = http("GET", url, headers={"Range": f"bytes={size - 10}-"})
+    check(f"{label}: an open range reaches the end", code == 206 and len(body) == 10, f"{code} {len(body)}")
+    code, ctype, body = http("GET", job["shots"][0]["image_url"])
+    check(f"{label}: signed keyframe URL answers the JPEG", code == 200 and body[:3] == b"\xff\xd8\xff", str(code))
+    tampered = url.replace("sig=", "sig=0") if "sig=" in url else url
+    code, ctype, _ = http("GET", tampered)
+    check(f"{label}: a tampered signature is refused", code == 403 and "problem+json" in ctype, str(code))
+    code, _, _ = http("GET", "/v1/files/../../../etc/passwd" + url[url.index("?"):])
+    check(f"{label}: a path escaping storage is refused", code in (400, 404), str(code))
+
+
 def check_events(label, job_id):
     rows = sql(f"SELECT kind, coalesce(shot, -1) FROM job_events WHERE job_id = '{job_id}' ORDER BY seq")
     job_kinds = [k for k, s in rows if s == "-1"]
@@ -217,6 +236,7 @@ def main():
                 continue
             check(f"{label}: progress 100%", job["progress"]["percent"] == 100)
             check_video(label, job)
+            check_downloads(label, job)
             check_events(label, job_id)
         lang = sql(f"SELECT narration FROM shots WHERE job_id = '{jobs['chinese']}' ORDER BY idx LIMIT 1")
         check("chinese: narration kept in Chinese", lang and "小镇" in lang[0][0], str(lang))
