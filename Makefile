@@ -47,7 +47,7 @@ PLUGIN_DAEMONS := $(sort $(PLUGIN_DAEMONS))
 plugin_objs = $(patsubst %.c,$(BUILD)/pic/%.o,$(wildcard $(1)/plugin/*.c))
 PLUGIN_OBJS := $(foreach d,$(PLUGIN_DAEMONS),$(call plugin_objs,$(d)))
 PLUGINS := $(PLUGIN_DAEMONS:%=$(BUILD)/lib/reel-%.so)
-BINS := $(DAEMONS:%=$(BUILD)/bin/%) $(BUILD)/bin/reel-devbroker $(BUILD)/bin/reel-migrate $(PLUGINS)
+BINS := $(DAEMONS:%=$(BUILD)/bin/%) $(BUILD)/bin/reel-devbroker $(BUILD)/bin/reelctl $(PLUGINS)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -97,7 +97,7 @@ $(BUILD)/bin/reel-devbroker: $(BUILD)/deploy/devbroker/devbroker.o $(LIBREEL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ldl
 
-$(BUILD)/bin/reel-migrate: $(BUILD)/deploy/migrate/main.o $(LIBREEL)
+$(BUILD)/bin/reelctl: $(BUILD)/deploy/reelctl/main.o $(call daemon_lib,api-gateway) $(LIBREEL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -16,13 +16,21 @@ struct pending_create;
 
 /* The gateway's own options (main.c's table). */
 struct gateway_config {
-	char *url_secret; /* signs download URLs; random per start when unset */
-	long url_ttl_s;   /* how long a download URL stays valid */
+	char *url_secret;   /* signs download URLs; random per start when unset */
+	long url_ttl_s;     /* how long a download URL stays valid */
+	char *jwt_secret;   /* HS256 secret (Supabase) */
+	char *jwks_file;    /* RS256/ES256 keys (Clerk) */
+	char *jwt_audience; /* required aud, or NULL */
+	long jwt_leeway_s;
+	bool require_auth;  /* API keys only, without JWT settings */
 };
+
+struct auth;
 
 struct gateway {
 	struct daemon *d;
 	struct gateway_config cfg;
+	struct auth *auth;                /* NULL when nobody needs to authenticate */
 	uv_check_t flush;                 /* runs the group transaction once per loop iteration */
 	struct pending_create *pending;   /* creates waiting for it, in arrival order */
 	struct pending_create **pending_tail;
@@ -31,17 +39,33 @@ struct gateway {
 /* Starts the group-commit handle once the daemon is up. */
 void gateway_start(struct daemon *d);
 
+#define GATEWAY_OWNER_MAX 128
+
+/* The configure hook: builds the verifier, or keeps an unauthenticated
+ * gateway on loopback. */
+int gateway_configure(struct daemon *d, char *err, size_t errlen);
+
+/* Who is asking: fills owner and returns 0, or answers 401 itself and
+ * returns -1. Without authentication configured everyone is "anonymous"
+ * (and the gateway listens on loopback only). */
+int gateway_authenticate(struct http_exchange *x, struct gateway *g, char *owner, size_t ownerlen) WARN_UNUSED;
+
 void gateway_create_job(struct http_exchange *x, void *arg);
+/* GET /v1/jobs: the caller's jobs, newest first; ?status=&limit=&cursor=. */
+void gateway_list_jobs(struct http_exchange *x, void *arg);
 void gateway_get_job(struct http_exchange *x, void *arg);
 /* GET /v1/files/{path*}: signed downloads from file storage, read on the thread pool. */
 void gateway_get_file(struct http_exchange *x, void *arg);
 /* A signed, expiring, gateway-relative download URL for a storage key; the caller frees. */
 char *gateway_file_url(const struct gateway *g, const char *key);
 
-/* The job resource as JSON text for job id, or NULL when there is no such job
- * (*found = 0) or the database failed (*found = -1). The caller frees. */
-char *job_view_render(struct daemon *d, const char *id, int *found);
+/* The job resource as JSON text for job id of owner, or NULL when owner has
+ * no such job (*found = 0: another user's job does not exist for them) or the
+ * database failed (*found = -1). The caller frees. */
+char *job_view_render(struct daemon *d, const char *id, const char *owner, int *found);
 
+/* Progress percent of a job: parse a tenth, the shots most, the merge the rest. */
+int job_view_percent(const char *status, int total, int ready);
 /* The resource of a job just created (queued, no shots yet), without a
  * database round trip. The caller frees. */
 char *job_view_new(const char *id, const char *template, const cJSON *options, const char *created_at);

@@ -11,15 +11,15 @@
 #include "storage.h"
 #include "banned.h"
 
-static PGresult *load_job(struct db *db, const char *id)
+static PGresult *load_job(struct db *db, const char *id, const char *owner)
 {
 	static const char sql[] =
 		"SELECT status, template, error::text, output::text, "
 		"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
 		"to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
-		"shots_total, shots_ready, options::text FROM jobs WHERE id = $1";
-	const char *params[] = { id };
-	return db_exec(db, sql, 1, params);
+		"shots_total, shots_ready, options::text FROM jobs WHERE id = $1 AND owner = $2";
+	const char *params[] = { id, owner };
+	return db_exec(db, sql, 2, params);
 }
 
 static PGresult *load_shots(struct db *db, const char *id)
@@ -75,8 +75,7 @@ static cJSON *render_shots(const struct gateway *g, PGresult *s)
 	return arr;
 }
 
-/* Parse is a tenth of the work, the shots most of it, the merge the rest. */
-static int percent(const char *status, int total, int ready)
+int job_view_percent(const char *status, int total, int ready)
 {
 	if (strcmp(status, "done") == 0)
 		return 100;
@@ -123,7 +122,7 @@ static char *render(const struct gateway *g, const char *id, PGresult *j, PGresu
 	progress = cJSON_AddObjectToObject(o, "progress");
 	cJSON_AddNumberToObject(progress, "shots_total", total);
 	cJSON_AddNumberToObject(progress, "shots_ready", ready);
-	cJSON_AddNumberToObject(progress, "percent", percent(PQgetvalue(j, 0, 0), total, ready));
+	cJSON_AddNumberToObject(progress, "percent", job_view_percent(PQgetvalue(j, 0, 0), total, ready));
 	cJSON_AddItemToObject(o, "shots", render_shots(g, s));
 	cJSON_AddItemToObject(o, "output", render_output(g, j));
 	char *text = json_print(o);
@@ -131,9 +130,9 @@ static char *render(const struct gateway *g, const char *id, PGresult *j, PGresu
 	return text;
 }
 
-char *job_view_render(struct daemon *d, const char *id, int *found)
+char *job_view_render(struct daemon *d, const char *id, const char *owner, int *found)
 {
-	PGresult *j = load_job(d->db, id), *s = NULL;
+	PGresult *j = load_job(d->db, id, owner), *s = NULL;
 	char *text = NULL;
 	*found = -1;
 	if (!j)

@@ -22,6 +22,7 @@ struct pending_create {
 	char trace[33];
 	char id[ENVELOPE_ID_MAX];
 	char created_at[32];
+	char owner[GATEWAY_OWNER_MAX];
 	char *input_text, *options_text; /* the request as stored */
 	struct pending_create *next;
 };
@@ -46,6 +47,10 @@ void gateway_create_job(struct http_exchange *x, void *arg)
 	struct pending_create *pc = xcalloc(1, sizeof(*pc));
 	struct api_problem p;
 
+	if (gateway_authenticate(x, g, pc->owner, sizeof(pc->owner)) < 0) {
+		free(pc);
+		return;
+	}
 	if (job_request_parse(rq->body, rq->body_len, &pc->rq, &p) < 0) {
 		send_problem(x, &p);
 		free(pc);
@@ -72,7 +77,7 @@ static int insert_jobs(struct daemon *d, struct pending_create *list, size_t n)
 	for (int c = 0; c < 5; c++)
 		cols[c] = xmalloc(n * sizeof(char *));
 	for (struct pending_create *pc = list; pc; pc = pc->next, k++) {
-		cols[0][k] = "anonymous";
+		cols[0][k] = pc->owner;
 		cols[1][k] = pc->rq.template;
 		cols[2][k] = pc->input_text = json_print(pc->rq.input);
 		cols[3][k] = pc->options_text = json_print(pc->rq.options);
@@ -217,13 +222,16 @@ void gateway_get_job(struct http_exchange *x, void *arg)
 {
 	struct daemon *d = arg;
 	const char *id = http_request_of(x)->params[0];
+	char owner[GATEWAY_OWNER_MAX];
 	int found;
 	char *body;
+	if (gateway_authenticate(x, d->app, owner, sizeof(owner)) < 0)
+		return;
 	if (!is_uuid(id)) {
 		http_problem(x, 404, "not-found", "No such job", "job ids are UUIDs", "id");
 		return;
 	}
-	body = job_view_render(d, id, &found);
+	body = job_view_render(d, id, owner, &found);
 	if (!body) {
 		if (found == 0)
 			http_problem(x, 404, "not-found", "No such job", "there is no job with this id", "id");

@@ -14,12 +14,23 @@ static const struct config_option options[] = {
 	  "key that signs download URLs (shared by every gateway; random per start when unset)" },
 	{ "REEL_URL_TTL_S", CONFIG_INT, "3600", 0, offsetof(struct gateway, cfg.url_ttl_s), 60, 7 * 86400,
 	  "seconds a download URL stays valid" },
+	{ "REEL_JWT_SECRET", CONFIG_STRING, NULL, CONFIG_SECRET, offsetof(struct gateway, cfg.jwt_secret), 0, 0,
+	  "HS256 secret of the JWTs users bring (Supabase)" },
+	{ "REEL_JWKS_FILE", CONFIG_STRING, NULL, 0, offsetof(struct gateway, cfg.jwks_file), 0, 0,
+	  "JWKS file with the RS256/ES256 keys of the JWTs users bring (Clerk)" },
+	{ "REEL_JWT_AUDIENCE", CONFIG_STRING, NULL, 0, offsetof(struct gateway, cfg.jwt_audience), 0, 0,
+	  "aud every JWT must name (e.g. authenticated)" },
+	{ "REEL_JWT_LEEWAY_S", CONFIG_INT, "60", 0, offsetof(struct gateway, cfg.jwt_leeway_s), 0, 3600,
+	  "clock skew tolerated on exp and nbf" },
+	{ "REEL_REQUIRE_AUTH", CONFIG_BOOL, "0", 0, offsetof(struct gateway, cfg.require_auth), 0, 0,
+	  "require rk_ API keys even without JWT settings" },
 };
 
 int main(void)
 {
 	static const struct http_route routes[] = {
 		{ "POST", "/v1/jobs", gateway_create_job },
+		{ "GET", "/v1/jobs", gateway_list_jobs },
 		{ "GET", "/v1/jobs/{id}", gateway_get_job },
 		{ "GET", "/v1/files/{path*}", gateway_get_file },
 	};
@@ -32,6 +43,7 @@ int main(void)
 		.options = options,
 		.n_options = ARRAY_SIZE(options),
 		.config = &gateway,
+		.configure = gateway_configure,
 	};
 	return daemon_main(&spec, &gateway, gateway_start);
 }

@@ -195,8 +195,8 @@ int daemon_start(struct daemon *d, const struct daemon_spec *spec, char *err, si
 	d->spec = spec;
 	d->loop = uv_default_loop();
 	log_init(spec->name);
-	if (load_config(d, spec, err, errlen) < 0 || connect_services(d, err, errlen) < 0 ||
-	    start_http(d, spec, err, errlen) < 0)
+	if (load_config(d, spec, err, errlen) < 0 || (spec->configure && spec->configure(d, err, errlen) < 0) ||
+	    connect_services(d, err, errlen) < 0 || start_http(d, spec, err, errlen) < 0)
 		return -1;
 	uv_timer_init(d->loop, &d->reconnect_timer);
 	d->reconnect_timer.data = d;

@@ -14,6 +14,8 @@
 #include "http_server.h"
 #include "util.h"
 
+struct daemon;
+
 /* The options every daemon reads (ARCHITECTURE.md, Configuration). */
 struct daemon_config {
 	char *database_url;
@@ -39,6 +41,9 @@ struct daemon_spec {
 	const struct http_route *routes;     /* routes besides the health ones */
 	size_t n_routes;
 	size_t max_body;                     /* request body limit, 0 = 64 KiB */
+	/* After the configuration is read, before anything connects or listens:
+	 * checks and adjusts it (may change d->cfg). -1 with err refuses to start. */
+	int (*configure)(struct daemon *d, char *err, size_t errlen);
 };
 
 struct daemon {

@@ -138,7 +138,7 @@ start() {
 		echo "export REEL_KAFKA_BROKERS='$REEL_KAFKA_BROKERS'"
 		echo "export REEL_STORAGE_URL='$REEL_STORAGE_URL'"
 	} >"$run/env"
-	"$bin/reel-migrate" "$root/deploy/migrations" >&2
+	"$bin/reelctl" migrate "$root/deploy/migrations" >&2
 	for d in $(instance_names); do
 		REEL_HTTP_ADDR=$(daemon_addr "$d") "$bin/${d%.*}" >"$run/logs/$d.log" 2>&1 &
 		echo $! >"$run/pids/$d"

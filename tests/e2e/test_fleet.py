@@ -8,7 +8,10 @@ English and a Chinese story, waits for both to be done, probes each MP4 with
 ffprobe, reads job_events for the order of stages, and stops the fleet,
 failing on any sanitizer report a daemon left behind."""
 import argparse
+import base64
 import glob
+import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -196,6 +199,95 @@ def check_downloads(label, job):
     check(f"{label}: a path escaping storage is refused", code in (400, 404), str(code))
 
 
+JWT_SECRET = "e2e-secret-of-at-least-thirty-two-bytes!"
+AUTH_PORT = 8190
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def jwt(sub, exp_in=600, aud="authenticated", secret=JWT_SECRET, alg="HS256"):
+    header = b64url(json.dumps({"alg": alg, "typ": "JWT"}).encode())
+    payload = b64url(json.dumps({"sub": sub, "aud": aud, "exp": int(time.time()) + exp_in}).encode())
+    signing = f"{header}.{payload}".encode()
+    sig = b64url(hmac.new(secret.encode(), signing, hashlib.sha256).digest()) if alg == "HS256" else ""
+    return f"{header}.{payload}.{sig}"
+
+
+def auth_http(method, path, token=None, body=None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    url = f"http://127.0.0.1:{AUTH_PORT}{path}"
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json", **headers})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def reelctl(bindir, *args):
+    env = {**os.environ, **fleet_env()}
+    return subprocess.run([os.path.join(bindir, "reelctl"), *args], env=env, capture_output=True, text=True)
+
+
+def test_auth(bindir):
+    """A second gateway with authentication, beside the fleet's anonymous one."""
+    env = {**os.environ, **fleet_env(), "REEL_HTTP_ADDR": f"127.0.0.1:{AUTH_PORT}", "REEL_JWT_SECRET": JWT_SECRET,
+           "REEL_JWT_AUDIENCE": "authenticated",
+           "ASAN_OPTIONS": f"log_path={RUN}/sanitizer:detect_leaks=1", "UBSAN_OPTIONS": f"log_path={RUN}/sanitizer"}
+    gw = subprocess.Popen([os.path.join(bindir, "api-gateway")], env=env, stderr=open(f"{RUN}/logs/auth-gateway.log", "w"))
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{AUTH_PORT}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        story = {"template": "storyboard", "input": {"text": "A short test. It has two sentences."}}
+        code, body = auth_http("POST", "/v1/jobs", None, story)
+        check("auth: no token answers 401", code == 401 and body.get("status") == 401, str(body))
+        code, job = auth_http("POST", "/v1/jobs", jwt("alice"), story)
+        check("auth: alice creates a job", code == 202, str(job))
+        code, _ = auth_http("GET", f"/v1/jobs/{job['id']}", jwt("alice"))
+        check("auth: alice reads her job", code == 200)
+        code, body = auth_http("GET", f"/v1/jobs/{job['id']}", jwt("bob"))
+        check("auth: bob gets 404 for alice's job, not her data", code == 404 and "shots" not in body, str(body))
+        code, page = auth_http("GET", "/v1/jobs", jwt("bob"))
+        check("auth: bob's list is empty", code == 200 and page["items"] == [], str(page))
+        for name, token in [("expired", jwt("alice", exp_in=-3600)), ("wrong audience", jwt("alice", aud="other")),
+                            ("wrong key", jwt("alice", secret="another-secret-of-at-least-32-bytes!!")),
+                            ("alg none", jwt("alice", alg="none"))]:
+            code, body = auth_http("GET", f"/v1/jobs/{job['id']}", token)
+            check(f"auth: {name} token refused with 401", code == 401, f"{code} {body}")
+        minted = reelctl(bindir, "mint-key", "--owner", "alice", "--name", "e2e")
+        key = minted.stdout.strip()
+        check("auth: reelctl mints an API key", minted.returncode == 0 and key.startswith("rk_"), minted.stderr)
+        code, _ = auth_http("GET", f"/v1/jobs/{job['id']}", key)
+        check("auth: the API key reads its owner's job", code == 200)
+        stored = sql(f"SELECT count(*) FROM api_keys WHERE hash = '{hashlib.sha256(key.encode()).hexdigest()}'")
+        check("auth: only the key's hash is stored", stored[0][0] == "1" and not sql(
+            f"SELECT 1 FROM api_keys WHERE hash = '{key}' OR prefix = '{key}'"))
+        reelctl(bindir, "revoke-key", key.split("_")[1])
+        code, _ = auth_http("GET", f"/v1/jobs/{job['id']}", key)
+        check("auth: a revoked API key is refused", code == 401)
+        ids = [auth_http("POST", "/v1/jobs", jwt("carol"), story)[1]["id"] for _ in range(3)]
+        code, first = auth_http("GET", "/v1/jobs?limit=2", jwt("carol"))
+        code2, second = auth_http("GET", f"/v1/jobs?limit=2&cursor={first['next_cursor']}", jwt("carol"))
+        got = [j["id"] for j in first["items"]] + [j["id"] for j in second["items"]]
+        check("list: two pages hold each job once, newest first", code == code2 == 200 and got == ids[::-1]
+              and second["next_cursor"] is None, f"{got} vs {ids[::-1]}")
+        code, body = auth_http("GET", "/v1/jobs?status=bogus", jwt("carol"))
+        check("list: an unknown status answers 422 naming it", code == 422 and body.get("field") == "status", str(body))
+        code, body = auth_http("GET", "/v1/jobs?cursor=zz", jwt("carol"))
+        check("list: a forged cursor answers 422", code == 422 and body.get("field") == "cursor", str(body))
+        return [job["id"]] + ids
+    finally:
+        gw.terminate()
+        gw.wait(timeout=30)
+
+
 def check_events(label, job_id):
     rows = sql(f"SELECT kind, coalesce(shot, -1) FROM job_events WHERE job_id = '{job_id}' ORDER BY seq")
     job_kinds = [k for k, s in rows if s == "-1"]
@@ -242,6 +334,13 @@ def main():
         check("chinese: narration kept in Chinese", lang and "小镇" in lang[0][0], str(lang))
         code, _, _ = http("GET", "/v1/jobs/00000000-0000-0000-0000-000000000000")
         check("unknown job answers 404", code == 404)
+        auth_jobs = test_auth(bindir)
+        ids = ",".join(f"'{i}'" for i in auth_jobs)
+        deadline = time.time() + args.timeout  # let the fleet finish them before it stops
+        while time.time() < deadline and sql(f"SELECT count(*) FROM jobs WHERE id IN ({ids}) AND status <> 'done'")[0][0] != "0":
+            time.sleep(0.5)
+        check("auth: the authenticated users' jobs are done too",
+              sql(f"SELECT count(*) FROM jobs WHERE id IN ({ids}) AND status = 'done'")[0][0] == str(len(auth_jobs)))
     finally:
         if started or os.path.exists(os.path.join(RUN, "pids")):
             fleet("stop", bindir)
