@@ -51,6 +51,10 @@ int gateway_configure(struct daemon *d, char *err, size_t errlen);
 int gateway_authenticate(struct http_exchange *x, struct gateway *g, char *owner, size_t ownerlen) WARN_UNUSED;
 
 void gateway_create_job(struct http_exchange *x, void *arg);
+/* POST /v1/jobs/{id}/cancel: until the job is final; 409 saying its state otherwise. */
+void gateway_cancel_job(struct http_exchange *x, void *arg);
+/* True when s is a UUID in text form (job ids). */
+int gateway_is_uuid(const char *s);
 /* GET /v1/jobs: the caller's jobs, newest first; ?status=&limit=&cursor=. */
 void gateway_list_jobs(struct http_exchange *x, void *arg);
 void gateway_get_job(struct http_exchange *x, void *arg);

@@ -202,7 +202,7 @@ void gateway_start(struct daemon *d)
 	uv_check_start(&g->flush, on_flush);
 }
 
-static int is_uuid(const char *s)
+int gateway_is_uuid(const char *s)
 {
 	if (strlen(s) != 36)
 		return 0;
@@ -227,7 +227,7 @@ void gateway_get_job(struct http_exchange *x, void *arg)
 	char *body;
 	if (gateway_authenticate(x, d->app, owner, sizeof(owner)) < 0)
 		return;
-	if (!is_uuid(id)) {
+	if (!gateway_is_uuid(id)) {
 		http_problem(x, 404, "not-found", "No such job", "job ids are UUIDs", "id");
 		return;
 	}

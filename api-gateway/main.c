@@ -32,6 +32,7 @@ int main(void)
 		{ "POST", "/v1/jobs", gateway_create_job },
 		{ "GET", "/v1/jobs", gateway_list_jobs },
 		{ "GET", "/v1/jobs/{id}", gateway_get_job },
+		{ "POST", "/v1/jobs/{id}/cancel", gateway_cancel_job },
 		{ "GET", "/v1/files/{path*}", gateway_get_file },
 	};
 	static const struct daemon_spec spec = {

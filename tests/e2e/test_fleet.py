@@ -282,6 +282,18 @@ def test_auth(bindir):
         check("list: an unknown status answers 422 naming it", code == 422 and body.get("field") == "status", str(body))
         code, body = auth_http("GET", "/v1/jobs?cursor=zz", jwt("carol"))
         check("list: a forged cursor answers 422", code == 422 and body.get("field") == "cursor", str(body))
+        code, doomed = auth_http("POST", "/v1/jobs", jwt("dave"), story)
+        code, body = auth_http("POST", f"/v1/jobs/{doomed['id']}/cancel", jwt("bob"), {})
+        check("cancel: another user's job answers 404", code == 404, str(body))
+        code, body = auth_http("POST", f"/v1/jobs/{doomed['id']}/cancel", jwt("dave"), {})
+        check("cancel: an unfinished job is canceled", code == 200 and body.get("status") == "canceled", str(body))
+        code, body = auth_http("POST", f"/v1/jobs/{doomed['id']}/cancel", jwt("dave"), {})
+        check("cancel: a second cancel answers 409 saying the state", code == 409 and "canceled" in body.get("detail", ""),
+              str(body))
+        time.sleep(3)
+        rows = sql(f"SELECT status, (SELECT count(*) FROM job_events WHERE job_id = '{doomed['id']}' AND kind = 'canceled') "
+                   f"FROM jobs WHERE id = '{doomed['id']}'")
+        check("cancel: the job stays canceled, with its event", rows == [["canceled", "1"]], str(rows))
         return [job["id"]] + ids
     finally:
         gw.terminate()
