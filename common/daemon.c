@@ -34,6 +34,8 @@ static const struct config_option shared_options[] = {
 	OPT("REEL_LOG_LEVEL", CONFIG_STRING, "info", 0, log_level, "debug, info, warn or error"),
 	INT_OPT("REEL_KAFKA_FETCH_WAIT_MS", "2", fetch_wait_ms, 0, 10000, "fetch.wait.max.ms of consumers"),
 	INT_OPT("REEL_KAFKA_LINGER_MS", "0", linger_ms, 0, 1000, "linger.ms of producers"),
+	INT_OPT("REEL_KAFKA_SESSION_TIMEOUT_MS", "45000", session_ms, 1000, 300000,
+		"consumers' session.timeout.ms: how long a vanished worker keeps its partitions"),
 	INT_OPT("REEL_SHUTDOWN_GRACE_S", "30", shutdown_grace_s, 0, 3600, "time to finish work on SIGTERM"),
 	OPT("REEL_OFFLINE_SKIP_MEDIA", CONFIG_BOOL, "0", 0, skip_media,
 	    "offline providers answer at once without media (benchmarks of the fleet itself)"),
@@ -155,7 +157,7 @@ static int connect_services(struct daemon *d, char *err, size_t errlen)
 {
 	static const char *const stages[] = { "parse", "render", "tts", "merge", "events", "dlq" };
 	const struct kafka_settings ks = { d->cfg.kafka_brokers, d->cfg.kafka_extra, d->cfg.fetch_wait_ms,
-					   d->cfg.linger_ms, d->name };
+					   d->cfg.linger_ms, d->cfg.session_ms, d->name };
 	char *topics[ARRAY_SIZE(stages) + 1] = { 0 };
 
 	if (!(d->storage = storage_open(d->cfg.storage_url, err, errlen)))
@@ -218,10 +220,19 @@ int daemon_run(struct daemon *d)
 
 int daemon_commit(struct daemon *d)
 {
-	if (events_write(d->events, d->db, d->outbox) == 0 && outbox_write(d->outbox) == 0 && db_commit(d->db) == 0)
-		return 0;
-	daemon_rollback(d);
-	return -1;
+	struct db_stmt stmts[3] = { 0 };
+	size_t n = (size_t)events_statement(d->events, &stmts[0]), k;
+	k = outbox_statements(d->outbox, stmts + n);
+	/* One round trip for the events, the outbox and COMMIT. */
+	if (db_pipeline_commit(d->db, stmts, n + k) < 0) {
+		daemon_rollback(d);
+		return -1;
+	}
+	events_written(d->events, n ? stmts[0].result : NULL, d->outbox);
+	outbox_written(d->outbox, stmts + n, k);
+	for (size_t i = 0; i < n + k; i++)
+		PQclear(stmts[i].result);
+	return 0;
 }
 
 void daemon_rollback(struct daemon *d)

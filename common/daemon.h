@@ -28,6 +28,7 @@ struct daemon_config {
 	char *log_level;
 	long fetch_wait_ms;
 	long linger_ms;
+	long session_ms;
 	long shutdown_grace_s;
 	bool skip_media;   /* offline providers skip drawing, speech and encoding (fleet benchmarks) */
 };

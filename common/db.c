@@ -218,6 +218,75 @@ char *db_int_array(const int64_t *items, size_t n)
 	return out;
 }
 
+/* After a failed pipeline the server has already aborted the transaction (or
+ * it never committed); a ROLLBACK makes sure nothing is left open. */
+static void simple_rollback(struct db *db)
+{
+	if (db_ok(db))
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+}
+
+/* Collects one pipelined query's result: its PGresult, then the NULL that ends it. */
+static PGresult *next_result(struct db *db, bool *ok)
+{
+	PGresult *r = PQgetResult(db->conn), *end;
+	ExecStatusType st = PQresultStatus(r);
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+		if (*ok)
+			record_error(db, r ? PQresultErrorMessage(r) : PQerrorMessage(db->conn));
+		*ok = false;
+	}
+	while ((end = PQgetResult(db->conn)))
+		PQclear(end);
+	return r;
+}
+
+static void clear_results(struct db_stmt *stmts, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		PQclear(stmts[i].result);
+		stmts[i].result = NULL;
+	}
+}
+
+int db_pipeline_commit(struct db *db, struct db_stmt *stmts, size_t n)
+{
+	char name[16];
+	bool ok = true;
+	PGresult *r;
+
+	/* Statements are prepared outside the pipeline, the first time only. */
+	for (size_t i = 0; i < n; i++)
+		if (statement_name(db, stmts[i].sql, stmts[i].nparams, name, sizeof(name)) < 0 || !name[0])
+			return log_error("database: cannot prepare a pipelined statement: %s", db->last_error);
+	if (!PQenterPipelineMode(db->conn))
+		return log_error("database: cannot enter pipeline mode: %s", PQerrorMessage(db->conn));
+	for (size_t i = 0; i < n && ok; i++) {
+		(void)statement_name(db, stmts[i].sql, stmts[i].nparams, name, sizeof(name));
+		ok = PQsendQueryPrepared(db->conn, name, stmts[i].nparams, stmts[i].params, NULL, NULL, 0) == 1;
+	}
+	ok = ok && PQsendQueryParams(db->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1 &&
+	     PQpipelineSync(db->conn) == 1;
+	if (!ok) {
+		record_error(db, PQerrorMessage(db->conn));
+		PQexitPipelineMode(db->conn);
+		return log_error("database: %s", db->last_error);
+	}
+	for (size_t i = 0; i < n; i++)
+		stmts[i].result = next_result(db, &ok);
+	PQclear(next_result(db, &ok)); /* COMMIT */
+	r = PQgetResult(db->conn);     /* the sync point */
+	PQclear(r);
+	PQexitPipelineMode(db->conn);
+	db->in_tx = false;
+	if (ok)
+		return 0;
+	clear_results(stmts, n);
+	log_error("database: %s", db->last_error);
+	simple_rollback(db);
+	return -1;
+}
+
 static int simple(struct db *db, const char *sql)
 {
 	PGresult *r = PQexec(db->conn, sql);

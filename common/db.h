@@ -46,6 +46,21 @@ char *db_text_array(const char *const *items, size_t n);
 /* A PostgreSQL array literal of integers ({1,2}); the caller frees. */
 char *db_int_array(const int64_t *items, size_t n);
 
+/* One statement of a pipelined tail; params point at memory its owner keeps
+ * until the pipeline returned. */
+struct db_stmt {
+	const char *sql;         /* static text, prepared once per connection */
+	int nparams;
+	const char *params[4];
+	PGresult *result;        /* set by db_pipeline_commit on success; the caller PQclears */
+};
+
+/* Runs stmts and then COMMIT in one round trip (libpq pipeline mode), the
+ * usual end of a transaction. 0 when every statement succeeded and the
+ * transaction committed; -1 otherwise, with the transaction rolled back and
+ * no results kept. */
+int db_pipeline_commit(struct db *db, struct db_stmt *stmts, size_t n) WARN_UNUSED;
+
 int db_begin(struct db *db) WARN_UNUSED;
 int db_commit(struct db *db) WARN_UNUSED;
 void db_rollback(struct db *db);

@@ -20,7 +20,16 @@ struct event {
 struct events {
 	struct event *items;
 	size_t n, cap;
+	char *params[4]; /* the pending insert's array literals */
 };
+
+static void free_params(struct events *ev)
+{
+	for (int i = 0; i < 4; i++) {
+		free(ev->params[i]);
+		ev->params[i] = NULL;
+	}
+}
 
 struct events *events_new(void)
 {
@@ -48,6 +57,7 @@ void events_add(struct events *ev, const char *job, int shot, const char *kind, 
 
 void events_discard(struct events *ev)
 {
+	free_params(ev);
 	for (size_t i = 0; i < ev->n; i++) {
 		free(ev->items[i].job);
 		free(ev->items[i].kind);
@@ -74,17 +84,16 @@ static void announce(struct outbox *ob, const struct event *e, const char *seq, 
 	cJSON_Delete(o);
 }
 
-int events_write(struct events *ev, struct db *db, struct outbox *ob)
+static const char insert_sql[] =
+	"INSERT INTO job_events (job_id, shot, kind, detail) "
+	"SELECT j, nullif(s, -1), k, d::jsonb FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[]) "
+	"WITH ORDINALITY AS u(j, s, k, d, n) ORDER BY n "
+	"RETURNING seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+
+int events_statement(struct events *ev, struct db_stmt *stmt)
 {
-	static const char sql[] =
-		"INSERT INTO job_events (job_id, shot, kind, detail) "
-		"SELECT j, nullif(s, -1), k, d::jsonb FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[]) "
-		"WITH ORDINALITY AS u(j, s, k, d, n) ORDER BY n "
-		"RETURNING seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
 	const char **jobs, **kinds, **details;
 	int64_t *shots;
-	int rc = -1;
-
 	if (ev->n == 0)
 		return 0;
 	jobs = xmalloc(ev->n * sizeof(char *));
@@ -97,24 +106,24 @@ int events_write(struct events *ev, struct db *db, struct outbox *ob)
 		details[i] = ev->items[i].detail;
 		shots[i] = ev->items[i].shot;
 	}
-	char *a = db_text_array(jobs, ev->n), *b = db_int_array(shots, ev->n), *c = db_text_array(kinds, ev->n),
-	     *d = db_text_array(details, ev->n);
-	const char *params[] = { a, b, c, d };
-	PGresult *r = db_exec(db, sql, 4, params);
-	if (r && (size_t)PQntuples(r) == ev->n) {
-		for (size_t i = 0; ob && i < ev->n; i++)
-			announce(ob, &ev->items[i], PQgetvalue(r, (int)i, 0), PQgetvalue(r, (int)i, 1));
-		rc = 0;
-	}
-	PQclear(r);
-	free(a);
-	free(b);
-	free(c);
-	free(d);
+	free_params(ev);
+	ev->params[0] = db_text_array(jobs, ev->n);
+	ev->params[1] = db_int_array(shots, ev->n);
+	ev->params[2] = db_text_array(kinds, ev->n);
+	ev->params[3] = db_text_array(details, ev->n);
+	*stmt = (struct db_stmt){ .sql = insert_sql, .nparams = 4 };
+	for (int i = 0; i < 4; i++)
+		stmt->params[i] = ev->params[i];
 	free(jobs);
 	free(kinds);
 	free(details);
 	free(shots);
+	return 1;
+}
+
+void events_written(struct events *ev, PGresult *r, struct outbox *ob)
+{
+	for (size_t i = 0; r && ob && i < ev->n && i < (size_t)PQntuples(r); i++)
+		announce(ob, &ev->items[i], PQgetvalue(r, (int)i, 0), PQgetvalue(r, (int)i, 1));
 	events_discard(ev);
-	return rc;
 }

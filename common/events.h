@@ -6,6 +6,7 @@
 #ifndef REEL_EVENTS_H
 #define REEL_EVENTS_H
 
+#include <libpq-fe.h>
 #include <stddef.h>
 
 #include "util.h"
@@ -19,8 +20,14 @@ void events_free(struct events *ev);
 /* Adds an event to the open transaction's batch; shot -1 for the job itself,
  * detail_json may be NULL. The strings are copied. */
 void events_add(struct events *ev, const char *job, int shot, const char *kind, const char *detail_json);
-/* Inside the transaction: inserts the batch and stages its reel.events messages. */
-int events_write(struct events *ev, struct db *db, struct outbox *ob) WARN_UNUSED;
+struct db_stmt;
+/* The statement that inserts the batch, for the transaction's pipelined
+ * tail; 0 when there is nothing to write. ev keeps its parameters alive
+ * until events_written or events_discard. */
+int events_statement(struct events *ev, struct db_stmt *stmt);
+/* After COMMIT, with the statement's result: stages the reel.events messages
+ * and clears the batch. */
+void events_written(struct events *ev, PGresult *r, struct outbox *ob);
 /* After ROLLBACK: forgets the batch. */
 void events_discard(struct events *ev);
 

@@ -259,8 +259,13 @@ struct kafka_consumer *kafka_consumer_new(uv_loop_t *loop, const struct kafka_se
 
 	if (!conf)
 		return NULL;
+	char session[32], heartbeat[32];
 	snprintf(wait, sizeof(wait), "%ld", s->fetch_wait_ms);
-	if (set(conf, "group.id", group, err, errlen) < 0 || set(conf, "fetch.wait.max.ms", wait, err, errlen) < 0 || set(conf, "enable.auto.offset.store", "false", err, errlen) < 0 ||
+	snprintf(session, sizeof(session), "%ld", s->session_ms);
+	snprintf(heartbeat, sizeof(heartbeat), "%ld", s->session_ms / 10);
+	if (set(conf, "group.id", group, err, errlen) < 0 || set(conf, "fetch.wait.max.ms", wait, err, errlen) < 0 ||
+	    set(conf, "session.timeout.ms", session, err, errlen) < 0 ||
+	    set(conf, "heartbeat.interval.ms", heartbeat, err, errlen) < 0 || set(conf, "enable.auto.offset.store", "false", err, errlen) < 0 ||
 	    set(conf, "enable.auto.commit", "true", err, errlen) < 0 ||
 	    set(conf, "auto.commit.interval.ms", "200", err, errlen) < 0 ||
 	    set(conf, "auto.offset.reset", "earliest", err, errlen) < 0 ||

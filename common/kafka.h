@@ -20,6 +20,7 @@ struct kafka_settings {
 	const char *extra;     /* "key=value;key=value" passed to librdkafka as is (SASL, TLS...), or NULL */
 	long fetch_wait_ms;    /* fetch.wait.max.ms: the hop latency floor on the dev broker */
 	long linger_ms;        /* producer linger.ms: 0 sends at once */
+	long session_ms;       /* consumer session.timeout.ms (heartbeats at a tenth of it) */
 	const char *client_id; /* shown in broker logs */
 };
 

@@ -42,8 +42,19 @@ struct outbox {
 	uv_timer_t ack_timer, relay_timer;
 	unsigned relay_age_ms;
 	size_t in_flight, relay_in_flight;
+	char *params[4];                          /* the pending insert's and delete's array literals */
+	size_t n_deleting;                        /* acked ids the pending delete covers */
 	int handles_closed;                       /* of the two timers, at shutdown */
 };
+
+static void free_params(struct outbox *ob)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(ob->params); i++) {
+		free(ob->params[i]);
+		ob->params[i] = NULL;
+	}
+	ob->n_deleting = 0;
+}
 
 static void msg_free(struct outbox_msg *m)
 {
@@ -53,15 +64,17 @@ static void msg_free(struct outbox_msg *m)
 	free(m);
 }
 
+static const char delete_sql[] = "DELETE FROM outbox WHERE id = ANY($1::bigint[])";
+
+/* Outside a transaction, when nothing else is going to the database. */
 static void delete_acked(struct outbox *ob)
 {
-	static const char sql[] = "DELETE FROM outbox WHERE id = ANY($1::bigint[])";
 	char *ids;
 	if (!ob->n_acked)
 		return;
 	ids = db_int_array(ob->acked, ob->n_acked);
 	const char *params[] = { ids };
-	if (db_run(ob->db, sql, 1, params) == 0)
+	if (db_run(ob->db, delete_sql, 1, params) == 0)
 		ob->n_acked = 0;
 	free(ids);
 }
@@ -163,15 +176,15 @@ void outbox_add_volatile(struct outbox *ob, const char *stage_name, const char *
 	stage(ob, stage_name, key, value);
 }
 
-static int insert_rows(struct outbox *ob)
+static const char insert_sql[] = "INSERT INTO outbox (topic, key, value) "
+				 "SELECT t, k, v FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY "
+				 "AS u(t, k, v, n) ORDER BY n RETURNING id";
+
+/* The insert of the durable staged messages into stmt. */
+static void insert_statement(struct outbox *ob, struct db_stmt *stmt)
 {
-	static const char sql[] = "INSERT INTO outbox (topic, key, value) "
-				  "SELECT t, k, v FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY "
-				  "AS u(t, k, v, n) ORDER BY n RETURNING id";
 	const char **cols[3];
 	size_t n = 0;
-	int rc = -1;
-
 	for (int c = 0; c < 3; c++)
 		cols[c] = xmalloc(ob->n_durable * sizeof(char *));
 	for (struct outbox_msg *m = ob->staged; m; m = m->next)
@@ -180,33 +193,45 @@ static int insert_rows(struct outbox *ob)
 			cols[1][n] = m->key;
 			cols[2][n++] = m->value;
 		}
-	char *arrays[3];
-	for (int c = 0; c < 3; c++)
-		arrays[c] = db_text_array(cols[c], n);
-	const char *params[] = { arrays[0], arrays[1], arrays[2] };
-	PGresult *r = db_exec(ob->db, sql, 3, params);
-	if (r && (size_t)PQntuples(r) == n) {
-		int row = 0;
-		for (struct outbox_msg *m = ob->staged; m; m = m->next)
-			if (m->id)
-				m->id = atoll(PQgetvalue(r, row++, 0));
-		rc = 0;
-	}
-	PQclear(r);
+	*stmt = (struct db_stmt){ .sql = insert_sql, .nparams = 3 };
 	for (int c = 0; c < 3; c++) {
-		free(arrays[c]);
+		stmt->params[c] = ob->params[c] = db_text_array(cols[c], n);
 		free(cols[c]);
 	}
-	return rc;
 }
 
-int outbox_write(struct outbox *ob)
+size_t outbox_statements(struct outbox *ob, struct db_stmt *stmts)
 {
-	if (ob->n_durable && insert_rows(ob) < 0)
-		return -1;
-	uv_timer_stop(&ob->ack_timer);
-	delete_acked(ob);
-	return 0;
+	size_t k = 0;
+	free_params(ob);
+	if (ob->n_durable)
+		insert_statement(ob, &stmts[k++]);
+	if (ob->n_acked) {
+		ob->n_deleting = ob->n_acked;
+		ob->params[3] = db_int_array(ob->acked, ob->n_acked);
+		stmts[k++] = (struct db_stmt){ .sql = delete_sql, .nparams = 1, .params = { ob->params[3] } };
+	}
+	return k;
+}
+
+void outbox_written(struct outbox *ob, struct db_stmt *stmts, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (stmts[i].sql != insert_sql)
+			continue;
+		int row = 0;
+		for (struct outbox_msg *m = ob->staged; m && row < PQntuples(stmts[i].result); m = m->next)
+			if (m->id)
+				m->id = atoll(PQgetvalue(stmts[i].result, row++, 0));
+	}
+	/* Acks that arrived while the transaction ran stay for the next one. */
+	if (ob->n_deleting) {
+		memmove(ob->acked, ob->acked + ob->n_deleting, (ob->n_acked - ob->n_deleting) * sizeof(*ob->acked));
+		ob->n_acked -= ob->n_deleting;
+	}
+	if (ob->n_acked == 0)
+		uv_timer_stop(&ob->ack_timer);
+	free_params(ob);
 }
 
 static void produce(struct outbox *ob, struct outbox_msg *m)
@@ -231,6 +256,7 @@ void outbox_publish(struct outbox *ob)
 
 void outbox_discard(struct outbox *ob)
 {
+	free_params(ob);
 	struct outbox_msg *m = ob->staged, *next;
 	for (; m; m = next) {
 		next = m->next;

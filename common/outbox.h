@@ -30,8 +30,15 @@ void outbox_add(struct outbox *ob, const char *stage, const char *key, const cha
 /* Stages a best-effort message (no table row): sent after COMMIT, lost with a crash.
  * For reel.events, whose truth is the job_events table. */
 void outbox_add_volatile(struct outbox *ob, const char *stage, const char *key, const char *value);
-/* Inside the caller's transaction: writes staged rows and deletes acknowledged ones. */
-int outbox_write(struct outbox *ob) WARN_UNUSED;
+struct db_stmt;
+/* The statements that write the staged rows and delete acknowledged ones,
+ * for the transaction's pipelined tail: fills up to two of stmts and says
+ * how many. The outbox keeps their parameters until outbox_written or
+ * outbox_discard. */
+size_t outbox_statements(struct outbox *ob, struct db_stmt *stmts);
+/* After COMMIT, with the statements' results: notes the new rows' ids and
+ * forgets the deleted ones. Then outbox_publish sends the messages. */
+void outbox_written(struct outbox *ob, struct db_stmt *stmts, size_t n);
 /* After COMMIT: produces everything written. */
 void outbox_publish(struct outbox *ob);
 /* After ROLLBACK: drops what was staged since the last publish (callbacks are not run). */

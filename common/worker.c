@@ -573,7 +573,7 @@ static int start(struct worker *w, const struct worker_spec *spec, char *err, si
 		return -1;
 	char *topic = daemon_topic(&w->d, spec->stage), *group = xasprintf("reel-%s", spec->stage);
 	const struct kafka_settings ks = { w->d.cfg.kafka_brokers, w->d.cfg.kafka_extra, w->d.cfg.fetch_wait_ms,
-					   w->d.cfg.linger_ms, spec->name };
+					   w->d.cfg.linger_ms, w->d.cfg.session_ms, spec->name };
 	w->consumer = kafka_consumer_new(w->d.loop, &ks, group, topic, drain, w, err, errlen);
 	free(topic);
 	free(group);

@@ -129,7 +129,7 @@ start() {
 		brokers=$(start_broker "$bin")
 		# The dev broker reassigns partitions only after a leaving or joining
 		# member's session times out (45 s by default): keep it short here.
-		export REEL_KAFKA_EXTRA=${REEL_KAFKA_EXTRA:-session.timeout.ms=6000;heartbeat.interval.ms=500}
+		export REEL_KAFKA_SESSION_TIMEOUT_MS=${REEL_KAFKA_SESSION_TIMEOUT_MS:-6000}
 	fi
 	export REEL_DATABASE_URL=$db REEL_KAFKA_BROKERS=$brokers
 	export REEL_STORAGE_URL=${REEL_STORAGE_URL:-file://$run/storage}
