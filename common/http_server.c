@@ -21,246 +21,26 @@
  *   ("lingering close"), so the peer reads the answer instead of a reset.
  * - Reads land in one server-wide buffer; only unparsed bytes are copied.
  */
-#include "http_server.h"
+#include "http_server_int.h"
 
-#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
-#include <llhttp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "log.h"
 #include "banned.h"
 
-#define READ_BUF_SIZE 65536
 #define BACKLOG_MAX 65536          /* bytes read ahead while an exchange is open */
 #define KEEP_BYTES 65536           /* larger per-connection buffers are freed after use */
-#define WRITE_QUEUE_MAX (8u << 20) /* a peer this far behind is dropped */
 #define LINGER_MS 2000
-#define PROBLEM_BASE "https://reelforge.dev/problems/"
 
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-enum conn_state { C_OPEN, C_LINGER, C_CLOSING };
-enum x_state { X_NONE, X_ACTIVE, X_STREAM };
-
-struct http_exchange {
-	struct conn *conn;
-	struct http_request rq;
-	enum x_state state;
-	bool keep_alive; /* the connection may carry another request after this one */
-	bool chunked;    /* streams use chunked encoding (HTTP/1.1) */
-	bool head;       /* HEAD: send headers only */
-	void (*on_abort)(struct http_exchange *x, void *arg);
-	void *abort_arg;
-};
-
-struct hdr_pos {
-	size_t name, value; /* offsets into conn->head */
-};
-
-struct conn {
-	struct http_server *srv;
-	struct conn *prev, *next; /* in srv->conns until the TCP handle closed */
-	uv_tcp_t tcp;
-	uv_timer_t timer; /* idle timeout, then linger timeout */
-	uv_shutdown_t shutdown;
-	llhttp_t parser;
-	enum conn_state state;
-	int refs;
-	bool reading, peer_eof, dispatching;
-	uint64_t last_active;
-	struct buf head; /* url, header names and values, NUL-separated */
-	size_t url_len;
-	struct hdr_pos hpos[HTTP_MAX_HEADERS];
-	bool in_field, in_value;
-	int fail;        /* status to answer when we stopped the parser on purpose */
-	int route_status; /* 0 (route found), 404 or 405 */
-	const struct http_route *route;
-	char allow[80];
-	struct buf body;
-	struct buf pending; /* read but not yet parsed */
-	size_t pending_off;
-	struct buf out;   /* response head being built */
-	struct buf extra; /* headers added by the handler */
-	struct http_exchange x;
-};
-
-struct http_server {
-	uv_loop_t *loop;
-	uv_tcp_t listener;
-	const struct http_route *routes;
-	size_t n_routes;
-	void *arg;
-	struct http_server_opts opts;
-	struct conn *conns;
-	int refs; /* owner, listener handle, each conn struct */
-	bool closing;
-	int port;
-	time_t date_at;
-	char date[40];
-	char rbuf[READ_BUF_SIZE];
-};
-
-static void conn_close(struct conn *c);
 static void conn_unref(struct conn *c);
 static void start_linger(struct conn *c);
 static void drive(struct conn *c);
-
-/* ---- small buffers ---- */
-
-static void buf_reserve(struct buf *b, size_t extra)
-{
-	if (b->len + extra <= b->cap)
-		return;
-	size_t cap = b->cap ? b->cap : 256;
-	while (cap < b->len + extra)
-		cap *= 2;
-	b->p = xrealloc(b->p, cap);
-	b->cap = cap;
-}
-
-static void buf_add(struct buf *b, const void *p, size_t n)
-{
-	if (!n)
-		return;
-	buf_reserve(b, n);
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-}
-
-static void buf_adds(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-PRINTF_LIKE(2, 3) static void buf_printf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	buf_reserve(b, 64);
-	va_start(ap, fmt);
-	int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= b->cap - b->len) {
-		buf_reserve(b, (size_t)n + 1);
-		va_start(ap, fmt);
-		vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-	}
-	b->len += (size_t)n;
-}
-
-/* Empties b, giving back its memory when one big request made it large. */
-static void buf_reset(struct buf *b, size_t keep)
-{
-	b->len = 0;
-	if (b->cap > keep) {
-		free(b->p);
-		b->p = NULL;
-		b->cap = 0;
-	}
-}
-
-/* ---- decoding and route matching ---- */
-
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = tolower(ch);
-	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
-/* Decodes n bytes of src into dst (cap bytes, room for a NUL kept);
- * returns the decoded length, or -1 on a bad escape or overflow. */
-static long pct_decode(char *dst, size_t cap, const char *src, size_t n, bool plus)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++, o++) {
-		if (o + 1 >= cap)
-			return -1;
-		char ch = src[i];
-		if (ch == '%') {
-			if (i + 2 >= n)
-				return -1;
-			int hi = hexval((unsigned char)src[i + 1]);
-			int lo = hexval((unsigned char)src[i + 2]);
-			if (hi < 0 || lo < 0)
-				return -1;
-			ch = (char)(hi << 4 | lo);
-			i += 2;
-		} else if (ch == '+' && plus) {
-			ch = ' ';
-		}
-		dst[o] = ch;
-	}
-	if (cap)
-		dst[o] = '\0';
-	return (long)o;
-}
-
-/* Decodes the path into dst; refuses NUL bytes and "." or ".." segments, which
- * only serve to climb out of a directory. */
-static int decode_path(char *dst, size_t cap, const char *src, size_t n)
-{
-	long len = pct_decode(dst, cap, src, n, false);
-	if (len < 0 || memchr(dst, '\0', (size_t)len))
-		return -1;
-	for (const char *seg = dst; seg; seg = strchr(seg, '/')) {
-		seg++;
-		size_t sl = strcspn(seg, "/");
-		if ((sl == 1 && seg[0] == '.') || (sl == 2 && seg[0] == '.' && seg[1] == '.'))
-			return -1;
-	}
-	return 0;
-}
-
-int http_match_route(const char *pattern, const char *path, char *buf, size_t buflen,
-		     const char **params, size_t *n)
-{
-	size_t np = 0, used = 0;
-
-	while (*pattern == '/' && *path == '/') {
-		pattern++;
-		path++;
-		const char *pe = pattern + strcspn(pattern, "/");
-		size_t plen = (size_t)(pe - pattern);
-		bool ph = plen >= 2 && pattern[0] == '{' && pe[-1] == '}';
-		bool rest = ph && plen >= 3 && pe[-2] == '*';
-		size_t seglen = rest ? strlen(path) : strcspn(path, "/");
-		char *d = buf + used;
-		long dl = pct_decode(d, buflen - used, path, seglen, false);
-		if (dl < 0)
-			return 0;
-		if (ph) {
-			if (dl == 0 || np == HTTP_MAX_PARAMS)
-				return 0;
-			params[np++] = d;
-			used += (size_t)dl + 1;
-		} else if (plen != (size_t)dl || memcmp(pattern, d, plen) != 0) {
-			return 0;
-		}
-		pattern = pe;
-		path += seglen;
-		if (rest && *pattern)
-			return 0;
-	}
-	if (*pattern || *path)
-		return 0;
-	*n = np;
-	return 1;
-}
 
 /* ---- the request being parsed (llhttp callbacks) ---- */
 
@@ -274,7 +54,7 @@ static int add_head(struct conn *c, const char *at, size_t len)
 {
 	if (c->head.len + len > c->srv->opts.max_header_bytes)
 		return fail(c, 431);
-	buf_add(&c->head, at, len);
+	http__buf_add(&c->head, at, len);
 	return 0;
 }
 
@@ -404,7 +184,7 @@ static int finish_head(struct conn *c)
 
 	strlcpy_(rq->method, llhttp_method_name(llhttp_get_method(&c->parser)), sizeof(rq->method));
 	/* Room for the decoded path and the params; nothing moves after this. */
-	buf_reserve(&c->head, 2 * (url_len + 1));
+	http__buf_reserve(&c->head, 2 * (url_len + 1));
 	char *url = c->head.p;
 	if (url_len == 0 || url[0] != '/')
 		return -1;
@@ -414,7 +194,7 @@ static int finish_head(struct conn *c)
 	rq->query = q ? q + 1 : url + url_len;
 
 	char *path = c->head.p + c->head.len;
-	if (decode_path(path, plen + 1, url, plen) < 0)
+	if (http__decode_path(path, plen + 1, url, plen) < 0)
 		return -1;
 	rq->path = path;
 	char *scratch = path + plen + 1;
@@ -423,8 +203,6 @@ static int finish_head(struct conn *c)
 	resolve_route(c, url, scratch, plen + 1);
 	return 0;
 }
-
-static void send_continue(struct conn *c);
 
 static int on_headers_complete(llhttp_t *p)
 {
@@ -440,7 +218,7 @@ static int on_headers_complete(llhttp_t *p)
 	x->head = !strcmp(x->rq.method, "HEAD");
 	const char *expect = http_header(&x->rq, "expect");
 	if (expect && !strcasecmp(expect, "100-continue") && x->chunked)
-		send_continue(c);
+		http__send_continue(c);
 	return 0;
 }
 
@@ -449,7 +227,7 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
 	struct conn *c = p->data;
 	if (c->body.len + len > c->srv->opts.max_body)
 		return fail(c, 413);
-	buf_add(&c->body, at, len);
+	http__buf_add(&c->body, at, len);
 	return 0;
 }
 
@@ -459,7 +237,7 @@ static int on_message_complete(llhttp_t *p)
 	static char empty[1];
 
 	if (c->body.len) {
-		buf_reserve(&c->body, 1);
+		http__buf_reserve(&c->body, 1);
 		c->body.p[c->body.len] = '\0';
 	}
 	c->x.rq.body = c->body.len ? c->body.p : empty;
@@ -480,156 +258,10 @@ static const llhttp_settings_t parser_settings = {
 	.on_message_complete = on_message_complete,
 };
 
-/* ---- writing ---- */
-
-struct wreq {
-	uv_write_t req;
-	struct conn *conn;
-	char data[];
-};
-
-static void on_write(uv_write_t *req, int status)
-{
-	struct wreq *w = (struct wreq *)req;
-	struct conn *c = w->conn;
-	free(w);
-	if (status < 0)
-		conn_close(c);
-}
-
-/* Queues what uv_try_write left over (from byte done on) in one owned copy. */
-static int queue_rest(struct conn *c, const uv_buf_t *b, unsigned n, size_t done, size_t total)
-{
-	struct wreq *w = xmalloc(sizeof(*w) + total - done);
-	size_t at = 0;
-	for (unsigned i = 0; i < n; i++) {
-		if (done >= b[i].len) {
-			done -= b[i].len;
-			continue;
-		}
-		memcpy(w->data + at, b[i].base + done, b[i].len - done);
-		at += b[i].len - done;
-		done = 0;
-	}
-	w->conn = c;
-	uv_buf_t wb = uv_buf_init(w->data, (unsigned)at);
-	if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &wb, 1, on_write) < 0) {
-		free(w);
-		conn_close(c);
-		return -1;
-	}
-	return 0;
-}
-
-static int send_bufs(struct conn *c, const uv_buf_t *b, unsigned n)
-{
-	size_t total = 0;
-	for (unsigned i = 0; i < n; i++)
-		total += b[i].len;
-	if (c->state == C_CLOSING)
-		return -1;
-	if (c->tcp.write_queue_size > WRITE_QUEUE_MAX) {
-		log_warn("http: dropping %s, %zu bytes unread", c->x.rq.peer, c->tcp.write_queue_size);
-		conn_close(c);
-		return -1;
-	}
-	if (total == 0)
-		return 0;
-	int r = uv_try_write((uv_stream_t *)&c->tcp, b, n);
-	if (r == UV_EAGAIN)
-		r = 0;
-	if (r < 0) {
-		conn_close(c);
-		return -1;
-	}
-	if ((size_t)r == total)
-		return 0;
-	return queue_rest(c, b, n, (size_t)r, total);
-}
-
-static void send_continue(struct conn *c)
-{
-	static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
-	uv_buf_t b = uv_buf_init((char *)msg, sizeof(msg) - 1);
-	(void)send_bufs(c, &b, 1);
-}
-
-static const char *reason(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 301: return "Moved Permanently";
-	case 302: return "Found";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 410: return "Gone";
-	case 412: return "Precondition Failed";
-	case 413: return "Content Too Large";
-	case 415: return "Unsupported Media Type";
-	case 422: return "Unprocessable Content";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return "Unknown";
-	}
-}
-
-static const char *http_date(struct http_server *s)
-{
-	time_t now = time(NULL);
-	if (now != s->date_at) {
-		struct tm tm;
-		gmtime_r(&now, &tm);
-		strftime(s->date, sizeof(s->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-		s->date_at = now;
-	}
-	return s->date;
-}
-
-static bool bodyless(int status)
-{
-	return status < 200 || status == 204 || status == 304;
-}
-
-/* Builds the status line and headers into c->out; len < 0 means a stream. */
-static void build_head(struct conn *c, int status, const char *ctype, long long len)
-{
-	struct http_exchange *x = &c->x;
-	struct buf *o = &c->out;
-
-	if (c->srv->closing)
-		x->keep_alive = false;
-	o->len = 0;
-	buf_printf(o, "HTTP/1.1 %d %s\r\n", status, reason(status));
-	if (ctype)
-		buf_printf(o, "Content-Type: %s\r\n", ctype);
-	if (len >= 0 && !bodyless(status))
-		buf_printf(o, "Content-Length: %lld\r\n", len);
-	else if (len < 0 && x->chunked)
-		buf_adds(o, "Transfer-Encoding: chunked\r\n");
-	buf_printf(o, "Date: %s\r\nConnection: %s\r\n", http_date(c->srv),
-		   x->keep_alive ? "keep-alive" : "close");
-	buf_add(o, c->extra.p, c->extra.len);
-	buf_add(o, "\r\n", 2);
-	c->extra.len = 0;
-}
-
 /* ---- exchanges ---- */
 
 /* Ends the exchange and drops its reference: c may be gone afterwards. */
-static void finish_exchange(struct conn *c)
+void http__finish_exchange(struct conn *c)
 {
 	struct http_exchange *x = &c->x;
 
@@ -637,7 +269,7 @@ static void finish_exchange(struct conn *c)
 	x->on_abort = NULL;
 	x->abort_arg = NULL;
 	c->extra.len = 0;
-	buf_reset(&c->body, KEEP_BYTES);
+	http__buf_reset(&c->body, KEEP_BYTES);
 	if (c->state == C_OPEN) {
 		if (!x->keep_alive || c->srv->closing)
 			start_linger(c);
@@ -733,7 +365,7 @@ static void set_reading(struct conn *c, bool on)
 	} else if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0) {
 		c->reading = true;
 	} else {
-		conn_close(c);
+		http__conn_close(c);
 	}
 }
 
@@ -753,10 +385,10 @@ static void on_timer(uv_timer_t *t)
 	uint64_t elapsed = uv_now(c->srv->loop) - c->last_active;
 
 	if (c->state == C_LINGER) {
-		conn_close(c);
+		http__conn_close(c);
 	} else if (c->state == C_OPEN && c->x.state == X_NONE) {
 		if (elapsed >= idle)
-			conn_close(c);
+			http__conn_close(c);
 		else
 			uv_timer_start(&c->timer, on_timer, idle - elapsed, 0);
 	}
@@ -769,7 +401,7 @@ static void drive(struct conn *c)
 		c->pending_off += feed(c, c->pending.p + c->pending_off, c->pending.len - c->pending_off);
 	if (c->pending_off == c->pending.len) {
 		c->pending_off = 0;
-		buf_reset(&c->pending, KEEP_BYTES);
+		http__buf_reset(&c->pending, KEEP_BYTES);
 	}
 	if (c->state != C_OPEN)
 		return;
@@ -786,13 +418,13 @@ static void on_data(struct conn *c, const char *data, size_t n)
 {
 	c->last_active = uv_now(c->srv->loop);
 	if (c->x.state != X_NONE || c->pending.len) {
-		buf_add(&c->pending, data, n);
+		http__buf_add(&c->pending, data, n);
 		drive(c);
 		return;
 	}
 	size_t used = feed(c, data, n);
 	if (used < n && c->state == C_OPEN)
-		buf_add(&c->pending, data + used, n - used);
+		http__buf_add(&c->pending, data + used, n - used);
 	drive(c);
 }
 
@@ -802,13 +434,13 @@ static void on_read_end(struct conn *c, ssize_t err)
 
 	c->reading = false;
 	if (err != UV_EOF || c->state != C_OPEN) {
-		conn_close(c);
+		http__conn_close(c);
 		return;
 	}
 	c->peer_eof = true;
 	/* A half-close is a disconnect for a handler that asked to hear of one. */
 	if (x->state != X_NONE && (x->on_abort || x->state == X_STREAM))
-		conn_close(c);
+		http__conn_close(c);
 	else if (x->state == X_NONE)
 		drive(c);
 }
@@ -831,7 +463,7 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 	if (c->state != C_LINGER)
 		return;
 	if (status < 0 || c->peer_eof) {
-		conn_close(c);
+		http__conn_close(c);
 		return;
 	}
 	set_reading(c, true);
@@ -846,7 +478,7 @@ static void start_linger(struct conn *c)
 	c->state = C_LINGER;
 	uv_timer_stop(&c->timer);
 	if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) < 0)
-		conn_close(c);
+		http__conn_close(c);
 }
 
 static void server_unref(struct http_server *s)
@@ -885,7 +517,7 @@ static void on_tcp_close(uv_handle_t *h)
 		x->on_abort = NULL;
 		fn(x, x->abort_arg);
 		if (x->state != X_NONE)
-			finish_exchange(c);
+			http__finish_exchange(c);
 	}
 	conn_unref(c);
 }
@@ -895,7 +527,7 @@ static void on_timer_close(uv_handle_t *h)
 	conn_unref(h->data);
 }
 
-static void conn_close(struct conn *c)
+void http__conn_close(struct conn *c)
 {
 	if (c->state == C_CLOSING)
 		return;
@@ -940,7 +572,7 @@ static void on_connection(uv_stream_t *listener, int status)
 		s->conns->prev = c;
 	s->conns = c;
 	if (uv_accept(listener, (uv_stream_t *)&c->tcp) < 0) {
-		conn_close(c);
+		http__conn_close(c);
 		return;
 	}
 	uv_tcp_nodelay(&c->tcp, 1);
@@ -1062,160 +694,11 @@ void http_server_free(struct http_server *s)
 	s->closing = true;
 	uv_close((uv_handle_t *)&s->listener, on_listener_close);
 	for (struct conn *c = s->conns; c; c = c->next)
-		conn_close(c);
+		http__conn_close(c);
 	server_unref(s);
 }
 
 int http_server_port(const struct http_server *s)
 {
 	return s->port;
-}
-
-/* ---- the handler's side ---- */
-
-struct http_request *http_request_of(struct http_exchange *x)
-{
-	return &x->rq;
-}
-
-const char *http_header(const struct http_request *rq, const char *name)
-{
-	for (size_t i = 0; i < rq->n_headers; i++)
-		if (!strcasecmp(rq->headers[i].name, name))
-			return rq->headers[i].value;
-	return NULL;
-}
-
-static bool key_is(const char *key, size_t klen, const char *name)
-{
-	char k[128];
-	long n = pct_decode(k, sizeof(k), key, klen, true);
-	return n >= 0 && !strcmp(k, name);
-}
-
-const char *http_query(const struct http_request *rq, const char *name, char *buf, size_t buflen)
-{
-	for (const char *p = rq->query; *p;) {
-		size_t plen = strcspn(p, "&");
-		const char *eq = memchr(p, '=', plen);
-		size_t klen = eq ? (size_t)(eq - p) : plen;
-		if (key_is(p, klen, name)) {
-			const char *v = eq ? eq + 1 : p + plen;
-			return pct_decode(buf, buflen, v, (size_t)(p + plen - v), true) < 0 ? NULL : buf;
-		}
-		p += plen;
-		if (*p == '&')
-			p++;
-	}
-	return NULL;
-}
-
-void http_add_header(struct http_exchange *x, const char *name, const char *value)
-{
-	if (x->state != X_ACTIVE || strpbrk(name, "\r\n: ") || strpbrk(value, "\r\n")) {
-		log_warn("http: header %s refused (late or has CR/LF)", name);
-		return;
-	}
-	buf_printf(&x->conn->extra, "%s: %s\r\n", name, value);
-}
-
-void http_reply(struct http_exchange *x, int status, const char *content_type, const char *body, size_t len)
-{
-	struct conn *c = x->conn;
-
-	if (x->state != X_ACTIVE) {
-		log_warn("http: reply on an exchange that is streaming or done");
-		return;
-	}
-	if (c->state != C_CLOSING) {
-		build_head(c, status, content_type, (long long)len);
-		uv_buf_t b[2] = { uv_buf_init(c->out.p, (unsigned)c->out.len),
-				  uv_buf_init((char *)body, (unsigned)len) };
-		bool no_body = x->head || bodyless(status) || !len;
-		(void)send_bufs(c, b, no_body ? 1 : 2);
-	}
-	finish_exchange(c);
-}
-
-void http_problem(struct http_exchange *x, int status, const char *type, const char *title,
-		  const char *detail, const char *field)
-{
-	cJSON *o = cJSON_CreateObject();
-	char *uri = strchr(type, ':') ? xstrdup(type) : xasprintf(PROBLEM_BASE "%s", type);
-
-	cJSON_AddStringToObject(o, "type", uri);
-	cJSON_AddStringToObject(o, "title", title ? title : reason(status));
-	cJSON_AddNumberToObject(o, "status", status);
-	if (detail)
-		cJSON_AddStringToObject(o, "detail", detail);
-	if (field)
-		cJSON_AddStringToObject(o, "field", field);
-	char *text = cJSON_PrintUnformatted(o);
-	http_reply(x, status, "application/problem+json", text, strlen(text));
-	cJSON_free(text);
-	cJSON_Delete(o);
-	free(uri);
-}
-
-void http_stream_start(struct http_exchange *x, int status, const char *content_type)
-{
-	struct conn *c = x->conn;
-
-	if (x->state != X_ACTIVE) {
-		log_warn("http: stream started twice or after the reply");
-		return;
-	}
-	x->state = X_STREAM;
-	if (!x->chunked)
-		x->keep_alive = false; /* HTTP/1.0: the close ends the body */
-	if (c->state == C_CLOSING)
-		return;
-	build_head(c, status, content_type, -1);
-	uv_buf_t b = uv_buf_init(c->out.p, (unsigned)c->out.len);
-	(void)send_bufs(c, &b, 1);
-}
-
-int http_stream_write(struct http_exchange *x, const char *data, size_t len)
-{
-	struct conn *c = x->conn;
-	char size[24];
-
-	if (x->state != X_STREAM)
-		return log_error("http: stream write without http_stream_start");
-	if (c->state == C_CLOSING) {
-		finish_exchange(c);
-		return -1;
-	}
-	if (!len || x->head)
-		return 0; /* an empty chunk would end the stream */
-	uv_buf_t b[3] = { uv_buf_init(size, 0), uv_buf_init((char *)data, (unsigned)len),
-			  uv_buf_init((char *)"\r\n", 2) };
-	b[0].len = (size_t)snprintf(size, sizeof(size), "%zx\r\n", len);
-	int r = x->chunked ? send_bufs(c, b, 3) : send_bufs(c, b + 1, 1);
-	if (r < 0) {
-		finish_exchange(c);
-		return -1;
-	}
-	return 0;
-}
-
-void http_stream_end(struct http_exchange *x)
-{
-	struct conn *c = x->conn;
-
-	if (x->state != X_STREAM) {
-		log_warn("http: stream end without http_stream_start");
-		return;
-	}
-	if (c->state != C_CLOSING && x->chunked && !x->head) {
-		uv_buf_t b = uv_buf_init((char *)"0\r\n\r\n", 5);
-		(void)send_bufs(c, &b, 1);
-	}
-	finish_exchange(c);
-}
-
-void http_on_abort(struct http_exchange *x, void (*fn)(struct http_exchange *x, void *arg), void *arg)
-{
-	x->on_abort = fn;
-	x->abort_arg = arg;
 }
