@@ -307,12 +307,6 @@ int db_begin(struct db *db)
 	return 0;
 }
 
-int db_commit(struct db *db)
-{
-	db->in_tx = false;
-	return simple(db, "COMMIT");
-}
-
 void db_rollback(struct db *db)
 {
 	db->in_tx = false;

@@ -62,7 +62,6 @@ struct db_stmt {
 int db_pipeline_commit(struct db *db, struct db_stmt *stmts, size_t n) WARN_UNUSED;
 
 int db_begin(struct db *db) WARN_UNUSED;
-int db_commit(struct db *db) WARN_UNUSED;
 void db_rollback(struct db *db);
 
 /* -1 with err when schema_migrations is older than DB_SCHEMA_VERSION. */

@@ -98,7 +98,7 @@ bool worker_skip_media(const struct worker *w)
 	return w->d.cfg.skip_media;
 }
 
-void task_id_arrays(struct task *const *tasks, size_t n, char **jobs, char **shots)
+static void task_id_arrays(struct task *const *tasks, size_t n, char **jobs, char **shots)
 {
 	const char **ids = xmalloc(n * sizeof(*ids));
 	int64_t *idx = xmalloc(n * sizeof(*idx));
@@ -113,12 +113,20 @@ void task_id_arrays(struct task *const *tasks, size_t n, char **jobs, char **sho
 	free(idx);
 }
 
-PGresult *worker_query_tasks(struct worker *w, const char *sql, struct task **tasks, size_t n, bool with_shots)
+PGresult *worker_query_tasks(struct worker *w, const char *sql, struct task **tasks, size_t n, bool with_shots,
+			     const char *const *extra, size_t n_extra)
 {
+	const char *params[6];
 	char *ids, *idx = NULL;
+	size_t k = 0;
+	assert(n_extra <= 4);
 	task_id_arrays(tasks, n, &ids, with_shots ? &idx : NULL);
-	const char *params[] = { ids, idx };
-	PGresult *r = db_exec(w->d.db, sql, with_shots ? 2 : 1, params);
+	params[k++] = ids;
+	if (with_shots)
+		params[k++] = idx;
+	for (size_t i = 0; i < n_extra; i++)
+		params[k++] = extra[i];
+	PGresult *r = db_exec(w->d.db, sql, (int)k, params);
 	free(ids);
 	free(idx);
 	return r;

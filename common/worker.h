@@ -86,12 +86,11 @@ const char *worker_stage(const struct worker *w);
 bool worker_skip_media(const struct worker *w);
 /* Stages the message for the next stage about t's job (shot -1 for a job-level message). */
 void worker_emit(struct worker *w, const struct task *t, const char *stage, int shot);
-/* PostgreSQL array literals of the tasks' job ids and shot indexes, in task
- * order, for unnest() ... WITH ORDINALITY; shots may be NULL. The caller frees. */
-void task_id_arrays(struct task *const *tasks, size_t n, char **jobs, char **shots);
-/* Runs sql with $1 = the tasks' job ids (and $2 = their shot indexes when
- * with_shots), for statements over a whole batch; NULL on error. */
-PGresult *worker_query_tasks(struct worker *w, const char *sql, struct task **tasks, size_t n, bool with_shots);
+/* Runs sql over a whole batch: $1 = the tasks' job ids (and $2 = their shot
+ * indexes when with_shots) as arrays in task order, for unnest() ... WITH
+ * ORDINALITY, followed by the n_extra parameters of extra; NULL on error. */
+PGresult *worker_query_tasks(struct worker *w, const char *sql, struct task **tasks, size_t n, bool with_shots,
+			     const char *const *extra, size_t n_extra);
 /* The task a result row is about: column 0 holds its 1-based ordinal in tasks. */
 struct task *worker_row_task(PGresult *r, int row, struct task **tasks, size_t n);
 /* The usual claim: every task is CLAIM_DONE (nothing to do) unless a row of r

@@ -59,7 +59,7 @@ static int claim(struct worker *w, struct task **tasks, size_t n)
 	static const char sql[] = "SELECT u.n, j.options->>'aspect_ratio', j.options->>'resolution' "
 				  "FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n) JOIN jobs j ON j.id = u.id "
 				  "WHERE j.status = 'merging'";
-	return worker_claim_rows(w, worker_query_tasks(w, sql, tasks, n, false), tasks, n, take_row);
+	return worker_claim_rows(w, worker_query_tasks(w, sql, tasks, n, false, NULL, 0), tasks, n, take_row);
 }
 
 static PGresult *ready_shots(struct db *db, const char *job)
@@ -139,18 +139,13 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
 				  "WHERE jobs.id = u.id AND jobs.status = 'merging' RETURNING u.n";
 	const char **keys = xmalloc(n * sizeof(*keys));
 	int64_t *ms = xmalloc(n * sizeof(*ms));
-	char *ids, *key_array, *ms_array;
 	for (size_t i = 0; i < n; i++) {
 		const struct merge_data *md = tasks[i]->data;
 		keys[i] = md->key[0] ? md->key : NULL;
 		ms[i] = md->duration_ms;
 	}
-	task_id_arrays(tasks, n, &ids, NULL);
-	key_array = db_text_array(keys, n);
-	ms_array = db_int_array(ms, n);
-	const char *params[] = { ids, key_array, ms_array };
-	PGresult *r = db_exec(worker_db(w), sql, 3, params);
-	free(ids);
+	char *key_array = db_text_array(keys, n), *ms_array = db_int_array(ms, n);
+	PGresult *r = worker_query_tasks(w, sql, tasks, n, false, (const char *const[]){ key_array, ms_array }, 2);
 	free(key_array);
 	free(ms_array);
 	free(keys);

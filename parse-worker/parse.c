@@ -55,7 +55,7 @@ static int claim(struct worker *w, struct task **tasks, size_t n)
 		"      JOIN jobs ON jobs.id = u.id FOR UPDATE OF jobs) o "
 		"WHERE j.id = o.id AND j.status IN ('queued', 'parsing') "
 		"RETURNING o.n, o.old, j.input->>'text', coalesce((j.options->>'max_shots')::int, 12), j.options->>'style'";
-	return worker_claim_rows(w, worker_query_tasks(w, sql, tasks, n, false), tasks, n, take_row);
+	return worker_claim_rows(w, worker_query_tasks(w, sql, tasks, n, false, NULL, 0), tasks, n, take_row);
 }
 
 static int insert_shots(struct db *db, struct task **tasks, size_t n)
@@ -94,20 +94,16 @@ static int insert_shots(struct db *db, struct task **tasks, size_t n)
 }
 
 /* Moves the jobs to producing; returns the rows (task ordinals) that moved. */
-static PGresult *start_producing(struct db *db, struct task **tasks, size_t n)
+static PGresult *start_producing(struct worker *w, struct task **tasks, size_t n)
 {
 	static const char sql[] = "UPDATE jobs SET status = 'producing', shots_total = u.k, updated_at = now() "
 				  "FROM unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS u(id, k, n) "
 				  "WHERE jobs.id = u.id AND jobs.status = 'parsing' RETURNING u.n";
 	int64_t *counts = xmalloc(n * sizeof(*counts));
-	char *ids, *k;
 	for (size_t i = 0; i < n; i++)
 		counts[i] = (int64_t)((struct parse_data *)tasks[i]->data)->board.n_shots;
-	task_id_arrays(tasks, n, &ids, NULL);
-	k = db_int_array(counts, n);
-	const char *params[] = { ids, k };
-	PGresult *r = db_exec(db, sql, 2, params);
-	free(ids);
+	char *k = db_int_array(counts, n);
+	PGresult *r = worker_query_tasks(w, sql, tasks, n, false, (const char *const[]){ k }, 1);
 	free(k);
 	free(counts);
 	return r;
@@ -118,7 +114,7 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
 	struct db *db = worker_db(w);
 	char detail[48];
 	PGresult *r;
-	if (insert_shots(db, tasks, n) < 0 || !(r = start_producing(db, tasks, n)))
+	if (insert_shots(db, tasks, n) < 0 || !(r = start_producing(w, tasks, n)))
 		return -1;
 	for (int row = 0; row < PQntuples(r); row++) {
 		struct task *t = worker_row_task(r, row, tasks, n);

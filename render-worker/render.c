@@ -58,7 +58,7 @@ static int claim(struct worker *w, struct task **tasks, size_t n)
 		"AND s.status IN ('pending', 'rendering') "
 		"RETURNING u.n, s.prompt, j.options->>'aspect_ratio', j.options->>'resolution'";
 	/* Shots past rendering, or whose job is not producing, are not claimed. */
-	return worker_claim_rows(w, worker_query_tasks(w, sql, tasks, n, true), tasks, n, take_row);
+	return worker_claim_rows(w, worker_query_tasks(w, sql, tasks, n, true, NULL, 0), tasks, n, take_row);
 }
 
 static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
@@ -96,17 +96,12 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
 				  "FROM unnest($1::uuid[], $2::int[], $3::text[]) WITH ORDINALITY AS u(job_id, idx, key, n) "
 				  "WHERE s.job_id = u.job_id AND s.idx = u.idx AND s.status = 'rendering' RETURNING u.n";
 	const char **keys = xmalloc(n * sizeof(*keys));
-	char *ids, *idx, *key_array;
 	for (size_t i = 0; i < n; i++) {
 		const struct render_data *rd = tasks[i]->data;
 		keys[i] = rd->key[0] ? rd->key : NULL;
 	}
-	task_id_arrays(tasks, n, &ids, &idx);
-	key_array = db_text_array(keys, n);
-	const char *params[] = { ids, idx, key_array };
-	PGresult *r = db_exec(worker_db(w), sql, 3, params);
-	free(ids);
-	free(idx);
+	char *key_array = db_text_array(keys, n);
+	PGresult *r = worker_query_tasks(w, sql, tasks, n, true, (const char *const[]){ key_array }, 1);
 	free(key_array);
 	free(keys);
 	if (!r)

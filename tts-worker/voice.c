@@ -61,7 +61,7 @@ static int claim(struct worker *w, struct task **tasks, size_t n)
 		"AND s.status IN ('rendered', 'voicing') "
 		"RETURNING u.n, s.narration, j.options->>'language', j.options->>'voice', s.est_duration_ms";
 	/* Shots past narration, or whose job is not producing, are not claimed. */
-	return worker_claim_rows(w, worker_query_tasks(w, sql, tasks, n, true), tasks, n, take_row);
+	return worker_claim_rows(w, worker_query_tasks(w, sql, tasks, n, true, NULL, 0), tasks, n, take_row);
 }
 
 static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
@@ -94,7 +94,7 @@ static void work(struct task *t)
 
 /* Marks the shots ready and counts them on their jobs, in one statement.
  * Rows: the task's ordinal, and whether its job now has every shot ready. */
-static PGresult *mark_ready(struct db *db, struct task **tasks, size_t n)
+static PGresult *mark_ready(struct worker *w, struct task **tasks, size_t n)
 {
 	static const char sql[] =
 		"WITH u AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::int[]) "
@@ -108,19 +108,13 @@ static PGresult *mark_ready(struct db *db, struct task **tasks, size_t n)
 		"SELECT s.n, j.complete FROM s JOIN j ON j.id = s.job_id ORDER BY s.n";
 	const char **keys = xmalloc(n * sizeof(*keys));
 	int64_t *ms = xmalloc(n * sizeof(*ms));
-	char *ids, *idx, *key_array, *ms_array;
 	for (size_t i = 0; i < n; i++) {
 		const struct voice_data *vd = tasks[i]->data;
 		keys[i] = vd->key[0] ? vd->key : NULL;
 		ms[i] = vd->res.duration_ms;
 	}
-	task_id_arrays(tasks, n, &ids, &idx);
-	key_array = db_text_array(keys, n);
-	ms_array = db_int_array(ms, n);
-	const char *params[] = { ids, idx, key_array, ms_array };
-	PGresult *r = db_exec(db, sql, 4, params);
-	free(ids);
-	free(idx);
+	char *key_array = db_text_array(keys, n), *ms_array = db_int_array(ms, n);
+	PGresult *r = worker_query_tasks(w, sql, tasks, n, true, (const char *const[]){ key_array, ms_array }, 2);
 	free(key_array);
 	free(ms_array);
 	free(keys);
@@ -134,7 +128,7 @@ static int start_merges(struct worker *w, struct task **complete, size_t n)
 	static const char sql[] = "UPDATE jobs SET status = 'merging', updated_at = now() "
 				  "FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n) "
 				  "WHERE jobs.id = u.id AND jobs.status = 'producing' RETURNING u.n";
-	PGresult *r = worker_query_tasks(w, sql, complete, n, false);
+	PGresult *r = worker_query_tasks(w, sql, complete, n, false, NULL, 0);
 	if (!r)
 		return -1;
 	for (int row = 0; row < PQntuples(r); row++) {
@@ -151,7 +145,7 @@ static int start_merges(struct worker *w, struct task **complete, size_t n)
 static int lock_jobs(struct worker *w, struct task **tasks, size_t n)
 {
 	static const char sql[] = "SELECT 1 FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE";
-	PGresult *r = worker_query_tasks(w, sql, tasks, n, false);
+	PGresult *r = worker_query_tasks(w, sql, tasks, n, false, NULL, 0);
 	PQclear(r);
 	return r ? 0 : -1;
 }
@@ -163,7 +157,7 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
 	char detail[64];
 	int rc = 0;
 	PGresult *r;
-	if (lock_jobs(w, tasks, n) < 0 || !(r = mark_ready(worker_db(w), tasks, n)))
+	if (lock_jobs(w, tasks, n) < 0 || !(r = mark_ready(w, tasks, n)))
 		return -1;
 	complete = xmalloc(n * sizeof(*complete));
 	/* Tasks without a row lost to a duplicate delivery that got there first. */
