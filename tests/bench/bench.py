@@ -55,7 +55,7 @@ def pct(values, p):
 class Fleet:
     def __init__(self, bindir, instances, run_dir, offset):
         self.bindir, self.instances, self.run, self.offset = bindir, instances, run_dir, offset
-        self.env = dict(os.environ, REEL_RUN_DIR=run_dir, REEL_PORT_OFFSET=str(offset), REEL_PG_PORT="54529",
+        self.env = dict(os.environ, REEL_RUN_DIR=run_dir, REEL_PORT_OFFSET=str(offset), REEL_PG_PORT=os.environ.get("REEL_TEST_PG_PORT", "54529"),
                         REEL_WORKER_INSTANCES=str(instances), REEL_OFFLINE_SKIP_MEDIA="1",
                         REEL_LOG_LEVEL="warn")
         for k in ("REEL_DATABASE_URL", "REEL_KAFKA_BROKERS"):
@@ -234,7 +234,8 @@ def latency(fleet, rate, seconds, label):
 
 def run(bindir, instances, args):
     label = "" if instances == 1 else f"x{instances}."
-    fleet = Fleet(bindir, instances, os.path.join(ROOT, ".run", f"bench-{instances}"), 200)
+    fleet = Fleet(bindir, instances, os.path.join(ROOT, ".run", f"bench-{instances}"),
+                  int(os.environ.get("REEL_TEST_PORT_OFFSET", "200")))
     fleet.start()
     try:
         post_jobs(fleet.port, 16, threads=4)  # warm up: consumer groups assigned, statements prepared

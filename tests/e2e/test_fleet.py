@@ -23,7 +23,9 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUN = os.path.join(ROOT, ".run", "e2e")
-PORT_OFFSET = 100
+# REEL_TEST_PORT_OFFSET / REEL_TEST_PG_PORT let two checkouts test side by side.
+PORT_OFFSET = int(os.environ.get("REEL_TEST_PORT_OFFSET", "100"))
+PG_PORT = os.environ.get("REEL_TEST_PG_PORT", "54429")
 GATEWAY = f"http://127.0.0.1:{8080 + PORT_OFFSET}"
 
 ENGLISH = """The old fox lived at the edge of a quiet forest. Every morning he walked to the river to watch the fish.
@@ -73,7 +75,7 @@ def fleet_env():
 
 
 def fleet(cmd, bindir):
-    env = dict(os.environ, REEL_RUN_DIR=RUN, REEL_PORT_OFFSET=str(PORT_OFFSET), REEL_PG_PORT="54429",
+    env = dict(os.environ, REEL_RUN_DIR=RUN, REEL_PORT_OFFSET=str(PORT_OFFSET), REEL_PG_PORT=PG_PORT,
                ASAN_OPTIONS=f"log_path={RUN}/sanitizer:detect_leaks=1",
                UBSAN_OPTIONS=f"log_path={RUN}/sanitizer:print_stacktrace=1")
     args = [os.path.join(ROOT, "deploy", "fleet.sh"), cmd] + ([bindir] if cmd == "start" else [])
