@@ -110,8 +110,9 @@ tests: $(BINS) $(UNIT_BINS)
 unit: tests
 	@bash tests/unit/run.sh $(UNIT_BINS)
 
+# Every tests/e2e/test_*.py starts its own fleet and takes --bin.
 e2e: tests
-	@python3 tests/e2e/test_fleet.py --bin $(BUILD)/bin
+	@set -e; for t in tests/e2e/test_*.py; do echo "== $$t"; python3 $$t --bin $(BUILD)/bin; done
 
 test: deps
 	$(MAKE) SANITIZE=1 tests
