@@ -83,10 +83,9 @@ int64_t retry_after_ms(const char *value, time_t now)
 	return at <= now ? 0 : (int64_t)(at - now) * 1000;
 }
 
-uint64_t retry_delay_ms(const struct retry_policy *p, long attempts, const char *retry_after)
+uint64_t retry_delay_ms(const struct retry_policy *p, long attempts, int64_t after)
 {
 	uint64_t wait = retry_backoff_ms(p, attempts);
-	int64_t after = retry_after_ms(retry_after, time(NULL));
 	if (after > 0) {
 		uint64_t a = (uint64_t)after < p->max_after_ms ? (uint64_t)after : p->max_after_ms;
 		if (a > wait)

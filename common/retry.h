@@ -31,9 +31,9 @@ uint64_t retry_backoff_ms(const struct retry_policy *p, long attempts);
 /* A Retry-After value (delta seconds, or an HTTP-date against now) in ms;
  * -1 when value is NULL or not understood. */
 int64_t retry_after_ms(const char *value, time_t now);
-/* The wait before the next attempt: the backoff, or the Retry-After
- * (capped to max_after_ms) when that is longer. retry_after may be NULL. */
-uint64_t retry_delay_ms(const struct retry_policy *p, long attempts, const char *retry_after);
+/* The wait before the next attempt: the backoff, or after_ms (a vendor's
+ * Retry-After, capped to max_after_ms) when that is longer; after_ms <= 0 is none. */
+uint64_t retry_delay_ms(const struct retry_policy *p, long attempts, int64_t after_ms);
 /* True for the statuses a vendor means as "try again": 408, 409, 425, 429, 5xx (529 included). */
 bool retry_status_transient(int status);
 

@@ -1,9 +1,13 @@
 /*
  * DESIGN: every consumed message becomes an item that moves through phases:
- * CLAIM -> (WORKING on the thread pool) -> COMMIT or FAIL -> acknowledged.
+ * CLAIM -> WORKING -> COMMIT or FAIL -> acknowledged. WORKING runs ops->work
+ * on the thread pool, or for stages that wait on vendors ops->start on the
+ * loop, which reports back through worker_task_done; either way up to the
+ * stage's concurrency of them run at once while the consumer polls.
+ * A transient failure waits on the retry timer for common/retry's backoff.
  * Items needing the database wait in the todo list; a uv_check handle, which
- * runs once per loop iteration after I/O, takes the whole list into one
- * transaction, so a busy worker pays one commit for many messages and an
+ * runs once per loop iteration after I/O, takes up to TX_MAX of them into
+ * one transaction, so a busy worker pays one commit for many messages and an
  * idle one adds no delay. If the batch transaction fails on a statement, each
  * item is retried alone so one bad item cannot block the rest; if the
  * connection is lost, the list waits for the reconnect. Phase changes are
@@ -30,6 +34,7 @@
 #include "metrics.h"
 #include "offsets.h"
 #include "outbox.h"
+#include "retry.h"
 #include "banned.h"
 
 #define TAKE_MAX 256
@@ -63,6 +68,7 @@ struct worker {
 	char *option_names[3];
 	char *provider;
 	long concurrency, max_attempts;
+	struct retry_policy retry_policy;
 	struct item *todo, **todo_tail;
 	struct item *retry;
 	struct item *waiting, **waiting_tail; /* claimed, waiting for a work slot */
@@ -78,6 +84,31 @@ struct worker {
 static void drain(void *arg);
 static void release_slot(struct worker *w);
 static void run_pending(struct worker *w);
+
+uv_loop_t *worker_loop(struct worker *w)
+{
+	return w->d.loop;
+}
+
+void *worker_config(struct worker *w)
+{
+	return w->spec->config;
+}
+
+void worker_set_app(struct worker *w, void *app)
+{
+	w->d.app = app;
+}
+
+void *worker_app(struct worker *w)
+{
+	return w->d.app;
+}
+
+long worker_max_attempts(const struct worker *w)
+{
+	return w->max_attempts;
+}
 
 struct db *worker_db(struct worker *w)
 {
@@ -278,29 +309,31 @@ static void do_work(uv_work_t *req)
 	log_set_ctx(NULL);
 }
 
-static void after_work(uv_work_t *req, int status)
+/* Decides what follows the slow part: a retry on the timer, or the commit or
+ * failure in the next batch transaction. */
+void worker_task_done(struct task *t)
 {
-	struct item *it = req->data;
-	struct worker *w = it->t.worker;
-	(void)status;
+	struct item *it = (struct item *)t;
+	struct worker *w = t->worker;
 	release_slot(w);
 	log_set_ctx(&it->log);
-	if (it->t.result == WORK_RETRY && it->t.work_attempts < w->max_attempts) {
-		unsigned delay = 200u << (it->t.work_attempts < 6 ? it->t.work_attempts : 6);
-		log_warn("%s failed (attempt %d of %ld), retrying in %u ms: %s", w->spec->stage, it->t.work_attempts,
-			 w->max_attempts, delay, it->t.error);
+	if (t->result == WORK_RETRY && retry_allowed(&w->retry_policy, t->work_attempts)) {
+		uint64_t delay = retry_delay_ms(&w->retry_policy, t->work_attempts, (int64_t)t->retry_after_ms);
+		log_warn("%s failed (attempt %d of %ld), retrying in %llu ms: %s", w->spec->stage, t->work_attempts,
+			 w->max_attempts, (unsigned long long)delay, t->error);
 		metrics_add(w->m_retried, 1);
 		it->phase = PH_RETRY_WAIT;
-		it->retry_at_ms = now_ms() + delay + (unsigned)(rand() % (int)(delay / 4 + 1));
+		it->retry_at_ms = now_ms() + delay;
 		it->next = w->retry;
 		w->retry = it;
+		log_set_ctx(NULL);
 		return;
 	}
-	if (it->t.result != WORK_OK) {
-		if (it->t.result == WORK_RETRY)
-			task_fail(&it->t, it->t.error_code[0] ? it->t.error_code : "retries_exhausted",
-				  "%s (gave up after %d attempts)", it->t.error, it->t.work_attempts);
-		log_warn("%s failed: %s", w->spec->stage, it->t.error);
+	if (t->result != WORK_OK) {
+		if (t->result == WORK_RETRY)
+			task_fail(t, t->error_code[0] ? t->error_code : "retries_exhausted",
+				  "%s (gave up after %d attempts)", t->error, t->work_attempts);
+		log_warn("%s failed: %s", w->spec->stage, t->error);
 		metrics_add(w->m_failed, 1);
 		it->phase = PH_FAIL;
 	} else {
@@ -308,6 +341,13 @@ static void after_work(uv_work_t *req, int status)
 	}
 	enqueue(w, it);
 	log_set_ctx(NULL);
+}
+
+static void after_work(uv_work_t *req, int status)
+{
+	struct item *it = req->data;
+	(void)status;
+	worker_task_done(&it->t);
 }
 
 static void dispatch(struct worker *w, struct item *it)
@@ -320,8 +360,17 @@ static void dispatch(struct worker *w, struct item *it)
 	}
 	w->working++;
 	it->phase = PH_WORKING;
-	it->work_req.data = it;
-	uv_queue_work(w->d.loop, &it->work_req, do_work, after_work);
+	if (!w->spec->ops->start) {
+		it->work_req.data = it;
+		uv_queue_work(w->d.loop, &it->work_req, do_work, after_work);
+		return;
+	}
+	log_set_ctx(&it->log);
+	it->t.work_attempts++;
+	it->t.result = WORK_OK;
+	it->t.retry_after_ms = 0;
+	w->spec->ops->start(&it->t);
+	log_set_ctx(NULL);
 }
 
 /* A work slot came free: the longest-waiting item takes it. */
@@ -531,6 +580,8 @@ static void drain(void *arg)
 static void close_worker(struct worker *w)
 {
 	uv_timer_stop(&w->grace_timer);
+	if (w->spec->ops->stop)
+		w->spec->ops->stop(w);
 	kafka_consumer_free(w->consumer);
 	w->consumer = NULL;
 	uv_close((uv_handle_t *)&w->check, NULL);
@@ -620,6 +671,9 @@ static int start(struct worker *w, const struct worker_spec *spec, char *err, si
 		return -1;
 	if (spec->options)
 		config_log(spec->options, spec->n_options, spec->config);
+	if (retry_policy_init(&w->retry_policy, spec->stage, err, errlen) < 0)
+		return -1;
+	w->retry_policy.max_attempts = w->max_attempts;
 	if (spec->ops->init && spec->ops->init(w, w->provider, err, errlen) < 0)
 		return -1;
 	char *topic = daemon_topic(&w->d, spec->stage), *group = xasprintf("reel-%s", spec->stage);

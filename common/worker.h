@@ -40,7 +40,8 @@ struct task {
 	enum work_result result;
 	char error_code[48];    /* machine-readable reason when result is WORK_FAIL */
 	char error[512];        /* what went wrong, in words a user understands */
-	int work_attempts;      /* how many times ops->work ran */
+	int work_attempts;      /* how many times ops->work (or ops->start) ran */
+	uint64_t retry_after_ms; /* with WORK_RETRY: the least wait a vendor asked for (Retry-After), 0 for none */
 	enum claim_result claim; /* set by ops->claim */
 };
 
@@ -53,6 +54,14 @@ struct stage_ops {
 	int (*claim)(struct worker *w, struct task **tasks, size_t n);
 	/* On the thread pool: the slow part. Sets t->result (and t->error). */
 	void (*work)(struct task *t);
+	/* Instead of work, for stages that wait on the network: starts the slow
+	 * part on the loop without blocking and calls worker_task_done(t) once
+	 * t->result is set (usually from an HTTP callback). Up to
+	 * REEL_<STAGE>_CONCURRENCY tasks wait at once. */
+	void (*start)(struct task *t);
+	/* At shutdown, before the loop closes: stops what start began and closes
+	 * the stage's own loop handles. May be NULL. */
+	void (*stop)(struct worker *w);
 	/* In the batch transaction: writes the results of tasks and stages the
 	 * next messages. -1 on a failed statement. */
 	int (*commit)(struct worker *w, struct task **tasks, size_t n);
@@ -76,7 +85,20 @@ struct worker_spec {
 /* The whole life of a worker process; returns the exit code for main(). */
 int worker_main(int argc, char **argv, const struct worker_spec *spec);
 
+/* Ends the slow part begun by ops->start; t->result says how it went.
+ * WORK_RETRY runs ops->start again after common/retry's backoff (at least
+ * t->retry_after_ms) until REEL_<STAGE>_MAX_ATTEMPTS attempts were made. */
+void worker_task_done(struct task *t);
+
 /* Accessors for handlers. */
+uv_loop_t *worker_loop(struct worker *w);
+/* The spec's config (where the stage's options were loaded). */
+void *worker_config(struct worker *w);
+/* The stage's own process-wide state (set by ops->init). */
+void worker_set_app(struct worker *w, void *app);
+void *worker_app(struct worker *w);
+/* REEL_<STAGE>_MAX_ATTEMPTS. */
+long worker_max_attempts(const struct worker *w);
 struct db *worker_db(struct worker *w);
 struct outbox *worker_outbox(struct worker *w);
 struct events *worker_events(struct worker *w);

@@ -662,6 +662,16 @@ int splitter_split(const char *text, int max_shots, const char *style,
 	return 0;
 }
 
+int splitter_reading_ms(const char *text)
+{
+	return duration_of(count_units((const unsigned char *)text, (const unsigned char *)text + strlen(text)));
+}
+
+char *splitter_prompt(const char *description, const char *style)
+{
+	return prompt_of(description, style);
+}
+
 void splitter_release(struct storyboard_draft *sb)
 {
 	size_t i;
@@ -669,6 +679,7 @@ void splitter_release(struct storyboard_draft *sb)
 	for (i = 0; i < sb->n_shots; i++) {
 		free(sb->shots[i].narration);
 		free(sb->shots[i].prompt);
+		free(sb->shots[i].speaker);
 	}
 	free(sb->shots);
 	sb->shots = NULL;

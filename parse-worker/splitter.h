@@ -14,6 +14,7 @@
 struct shot_draft {
 	char *narration;    /* the sentences this shot narrates, as in the source (trimmed) */
 	char *prompt;       /* visual prompt for an image model */
+	char *speaker;      /* who says the narration, NULL for the narrator */
 	int duration_ms;    /* estimate from the narration, 2000..15000 */
 };
 
@@ -31,6 +32,11 @@ struct storyboard_draft {
  */
 int splitter_split(const char *text, int max_shots, const char *style,
 		   struct storyboard_draft *out, char *err, size_t errlen) WARN_UNUSED;
+/* The narration's reading time in ms, clamped to 2000..15000. */
+int splitter_reading_ms(const char *text);
+/* An image prompt from a description: style (NULL for the default) first,
+ * quotes and trailing punctuation dropped, cut near 300 bytes. The caller frees. */
+char *splitter_prompt(const char *description, const char *style);
 /* Frees what splitter_split() filled in and empties sb; safe on an empty one. */
 void splitter_release(struct storyboard_draft *sb);
 

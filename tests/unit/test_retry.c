@@ -67,10 +67,10 @@ START_TEST(test_delay_honours_retry_after)
 {
 	struct retry_policy p = { 5, 10, 20, 4000 };
 	for (int i = 0; i < 50; i++) {
-		ck_assert_uint_eq(retry_delay_ms(&p, 1, "2"), 2000);
-		ck_assert_uint_eq(retry_delay_ms(&p, 1, "3600"), 4000); /* capped */
-		ck_assert_uint_le(retry_delay_ms(&p, 1, NULL), 10);
-		ck_assert_uint_le(retry_delay_ms(&p, 1, "bogus"), 10);
+		ck_assert_uint_eq(retry_delay_ms(&p, 1, retry_after_ms("2", time(NULL))), 2000);
+		ck_assert_uint_eq(retry_delay_ms(&p, 1, 3600000), 4000); /* capped */
+		ck_assert_uint_le(retry_delay_ms(&p, 1, 0), 10);
+		ck_assert_uint_le(retry_delay_ms(&p, 1, retry_after_ms("bogus", time(NULL))), 10);
 	}
 }
 END_TEST

@@ -1,0 +1,57 @@
+/*
+ * One parse job's conversation with a language model: the request, one
+ * repair round when the answer breaks the schema, and the verdict the worker
+ * loop acts on (commit, retry later with backoff, or fail at once). Every
+ * HTTP call is recorded for the usage table.
+ */
+#ifndef REEL_PARSE_LLM_H
+#define REEL_PARSE_LLM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http_client.h"
+#include "parse_provider.h"
+#include "storyboard.h"
+#include "worker.h"
+
+/* Per process: what every job's conversation shares. */
+struct parse_state {
+	struct parse_settings *settings;
+	const struct parse_provider *provider; /* REEL_PARSE_PROVIDER */
+	struct http_client *http;
+};
+
+/* One vendor call, for provider_calls. */
+struct parse_call_record {
+	const char *provider;
+	char model[96];
+	const char *purpose;  /* storyboard | repair */
+	int attempt;
+	int http_status;      /* 0 without an answer */
+	const char *outcome;  /* ok, invalid, truncated, empty, rate_limited, server_error, timeout, oversize, auth, rejected, failed */
+	long tokens_in, tokens_out;
+	long latency_ms;
+	double cost_usd;
+};
+
+/* A parse task's state (task->data). */
+struct parse_data {
+	struct parse_job job;
+	const struct parse_provider *provider;
+	struct storyboard board;     /* the result, prompts finished */
+	char *meta_json;             /* jobs.storyboard */
+	struct parse_call_record *calls;
+	size_t n_calls;
+	/* The conversation of the current attempt. */
+	struct http_client_call *call;
+	const char *purpose;
+	char *user, *rejected, *repair;
+};
+
+/* Begins an attempt for t (ops->start); ends in worker_task_done. */
+void parse_llm_start(struct parse_state *ps, struct task *t);
+/* Frees pd and everything it owns. */
+void parse_data_free(struct parse_data *pd);
+
+#endif
