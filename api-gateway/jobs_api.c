@@ -27,11 +27,6 @@ struct pending_create {
 	struct pending_create *next;
 };
 
-static void send_problem(struct http_exchange *x, const struct api_problem *p)
-{
-	http_problem(x, p->status, p->type, p->title, p->detail, p->field[0] ? p->field : NULL);
-}
-
 static void on_client_gone(struct http_exchange *x, void *arg)
 {
 	struct pending_create *pc = arg;
@@ -52,7 +47,7 @@ void gateway_create_job(struct http_exchange *x, void *arg)
 		return;
 	}
 	if (job_request_parse(rq->body, rq->body_len, &pc->rq, &p) < 0) {
-		send_problem(x, &p);
+		api_problem_send(x, &p);
 		free(pc);
 		return;
 	}
