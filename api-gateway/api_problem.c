@@ -30,6 +30,11 @@ int api_problem_invalid(struct api_problem *p, const char *field, const char *de
 	return api_problem_set(p, 422, "invalid-field", "A field is invalid", field, "%s", detail);
 }
 
+int api_problem_unavailable(struct api_problem *p)
+{
+	return api_problem_set(p, 503, "unavailable", "The database is not available", "", "try again shortly");
+}
+
 static int known(const char *name, const char *const *allowed, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

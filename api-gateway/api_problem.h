@@ -27,6 +27,9 @@ int api_problem_set(struct api_problem *p, int status, const char *type, const c
 		    const char *fmt, ...) PRINTF_LIKE(6, 7);
 /* A 422 invalid-field refusal of field with detail; returns -1. */
 int api_problem_invalid(struct api_problem *p, const char *field, const char *detail);
+/* The 503 of a failed statement; returns -1. */
+int api_problem_unavailable(struct api_problem *p);
+
 struct cJSON;
 /* Refuses (422 unknown-field, or invalid-field for a repeated member) any
  * member of obj not in allowed[0..n); prefix ("options.") starts the field
