@@ -46,11 +46,10 @@ void job_flow_start(struct http_exchange *x, struct daemon *d, int with_shot, jo
 		return;
 	}
 	memset(&p, 0, sizeof(p));
-	if (parse ? parse(rq, &act, &p) < 0 : action_body_empty(rq->body, rq->body_len, &p) < 0) {
+	if (parse ? parse(rq, &act, &p) < 0 : action_body_empty(rq->body, rq->body_len, &p) < 0)
 		api_problem_send(x, &p);
-		return;
-	}
-	idempotency_run(x, d, owner, fn, &act);
+	else
+		idempotency_run(x, d, owner, fn, &act);
 	action_body_free_edits(act.edits, act.n_edits);
 }
 
