@@ -117,15 +117,23 @@ int job_flow_set_status(struct daemon *d, struct job_row *j, const char *status,
 	return 0;
 }
 
+int job_flow_int(struct db *db, const char *sql, int nparams, const char *const *params, int *out)
+{
+	PGresult *r = db_exec(db, sql, nparams, params);
+	int ok = r && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0);
+	if (ok)
+		*out = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
 /* The number of failed shots of the job, or -1. */
 static int failed_shots(struct db *db, const char *id)
 {
 	static const char sql[] = "SELECT count(*) FROM shots WHERE job_id = $1 AND status = 'failed'";
 	const char *params[] = { id };
-	PGresult *r = db_exec(db, sql, 1, params);
-	int n = r ? atoi(PQgetvalue(r, 0, 0)) : -1;
-	PQclear(r);
-	return n;
+	int n;
+	return job_flow_int(db, sql, 1, params, &n) < 0 ? -1 : n;
 }
 
 /* Shots that were waiting or between stages go back to pending, each with a render message. */
@@ -180,9 +188,13 @@ int job_flow_edit_shot(struct daemon *d, const char *id, const struct action_edi
 	return 0;
 }
 
-void job_flow_answer(struct daemon *d, const struct job_row *j, const char *owner, struct api_answer *a)
+void job_flow_answer(struct daemon *d, const struct job_row *j, const char *owner, int rc, struct api_answer *a)
 {
 	int found;
+	if (rc < 0) {
+		api_problem_unavailable(&a->problem);
+		return;
+	}
 	a->body = job_view_render(d, j->id, owner, &found);
 	if (!a->body) {
 		api_problem_unavailable(&a->problem);

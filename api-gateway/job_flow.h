@@ -57,7 +57,9 @@ int job_flow_resume(struct daemon *d, struct job_row *j, const char *action) WAR
 /* Applies an edit to shot e->index of job id, with its "edited" event:
  * 0, 1 when the job has no such shot, -1 on a database error. */
 int job_flow_edit_shot(struct daemon *d, const char *id, const struct action_edit *e) WARN_UNUSED;
-/* Fills a with the job resource (200). */
-void job_flow_answer(struct daemon *d, const struct job_row *j, const char *owner, struct api_answer *a);
+/* Runs sql, which answers one row of one integer, into *out. 0 or -1. */
+int job_flow_int(struct db *db, const char *sql, int nparams, const char *const *params, int *out) WARN_UNUSED;
+/* Fills a with the job resource (200), or with a 503 when rc < 0 (a statement failed). */
+void job_flow_answer(struct daemon *d, const struct job_row *j, const char *owner, int rc, struct api_answer *a);
 
 #endif

@@ -83,24 +83,38 @@ static void add_stage(cJSON *stages, const char *name, const char *st, int perce
 	cJSON_AddNumberToObject(o, "percent", percent);
 }
 
+/* How many shots passed render and tts (skipped ones count as passed). */
+static void count_passed(PGresult *shots, int *rendered, int *voiced)
+{
+	*rendered = *voiced = 0;
+	for (int i = 0; i < PQntuples(shots); i++) {
+		const char *s = PQgetvalue(shots, i, 1);
+		*rendered += is(s, "rendered") || is(s, "voicing") || is(s, "ready") || is(s, "skipped");
+		*voiced += is(s, "ready") || is(s, "skipped");
+	}
+}
+
+static const char *merge_state(const char *status)
+{
+	return is(status, "done") ? "done" : is(status, "merging") ? "running" : "waiting";
+}
+
 int job_stages_add(struct db *db, const char *id, const char *status, PGresult *shots, cJSON *job)
 {
 	PGresult *t = load_timings(db, id);
-	int total = PQntuples(shots), rendered = 0, voiced = 0;
+	int total = PQntuples(shots), rendered, voiced;
 	if (!t)
 		return -1;
-	for (int i = 0; i < total; i++) {
-		const char *s = PQgetvalue(shots, i, 1);
-		rendered += is(s, "rendered") || is(s, "voicing") || is(s, "ready") || is(s, "skipped");
-		voiced += is(s, "ready") || is(s, "skipped");
-	}
+	count_passed(shots, &rendered, &voiced);
 	int parsed = total > 0 || cell(t, T_PARSED), merged = is(status, "done");
-	int merge_pct = merged ? 100 : cell(t, T_MERGE_PERCENT) && is(status, "merging") ? atoi(cell(t, T_MERGE_PERCENT)) : 0;
+	const char *pct = is(status, "merging") ? cell(t, T_MERGE_PERCENT) : NULL;
+	const char *merge_started = cell(t, T_MERGE_PROGRESS) ? cell(t, T_MERGE_PROGRESS) : cell(t, T_MERGING);
+
 	cJSON *stages = cJSON_AddObjectToObject(cJSON_GetObjectItem(job, "progress"), "stages");
 	add_stage(stages, "parse", parsed ? "done" : is(status, "parsing") ? "running" : "waiting", parsed ? 100 : 0);
 	add_shot_stage(stages, "render", rendered, total, cell(t, T_PRODUCING) != NULL);
 	add_shot_stage(stages, "tts", voiced, total, cell(t, T_RENDER_FIRST) != NULL);
-	add_stage(stages, "merge", merged ? "done" : is(status, "merging") ? "running" : "waiting", merge_pct);
+	add_stage(stages, "merge", merge_state(status), merged ? 100 : pct ? atoi(pct) : 0);
 
 	cJSON *timings = cJSON_AddObjectToObject(job, "timings");
 	add_timing(timings, "parse", cell(t, T_QUEUED), cell(t, T_PARSING), parsed ? cell(t, T_PARSED) : NULL);
@@ -108,8 +122,7 @@ int job_stages_add(struct db *db, const char *id, const char *status, PGresult *
 		   total && rendered == total ? cell(t, T_RENDER_LAST) : NULL);
 	add_timing(timings, "tts", cell(t, T_RENDER_FIRST), cell(t, T_READY_FIRST),
 		   total && voiced == total ? cell(t, T_READY_LAST) : NULL);
-	add_timing(timings, "merge", cell(t, T_MERGING), cell(t, T_MERGE_PROGRESS) ? cell(t, T_MERGE_PROGRESS) : cell(t, T_MERGING),
-		   merged ? cell(t, T_DONE) : NULL);
+	add_timing(timings, "merge", cell(t, T_MERGING), merge_started, merged ? cell(t, T_DONE) : NULL);
 	PQclear(t);
 	return 0;
 }

@@ -25,12 +25,10 @@ static void on_cancel(struct daemon *d, const char *owner, void *arg, struct api
 	const char *params[] = { act->id };
 	if (job_flow_lock(d, act->id, owner, &j, a) != 1 || !job_flow_allowed(&j, "cancel", allowed, a))
 		return;
-	if (db_run(d->db, sql, 1, params) < 0) {
-		api_problem_unavailable(&a->problem);
-		return;
-	}
-	events_add(d->events, j.id, -1, "canceled", NULL);
-	job_flow_answer(d, &j, owner, a);
+	int rc = db_run(d->db, sql, 1, params);
+	if (rc == 0)
+		events_add(d->events, j.id, -1, "canceled", NULL);
+	job_flow_answer(d, &j, owner, rc, a);
 }
 
 void gateway_cancel_job(struct http_exchange *x, void *arg)
@@ -44,12 +42,7 @@ static int count_shots(struct daemon *d, struct job_row *j)
 	static const char sql[] = "UPDATE jobs SET shots_total = (SELECT count(*) FROM shots WHERE job_id = $1) "
 				  "WHERE id = $1 RETURNING shots_total";
 	const char *params[] = { j->id };
-	PGresult *r = db_exec(d->db, sql, 1, params);
-	if (!r)
-		return -1;
-	j->shots_total = atoi(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return 0;
+	return job_flow_int(d->db, sql, 1, params, &j->shots_total);
 }
 
 static void on_approve(struct daemon *d, const char *owner, void *arg, struct api_answer *a)
@@ -72,16 +65,15 @@ static void on_approve(struct daemon *d, const char *owner, void *arg, struct ap
 			return;
 		}
 	}
-	if (count_shots(d, &j) < 0 || (j.shots_total > 0 && job_flow_resume(d, &j, "approve") < 0)) {
-		api_problem_unavailable(&a->problem);
-		return;
-	}
-	if (j.shots_total == 0) {
+	int rc = count_shots(d, &j);
+	if (rc == 0 && j.shots_total == 0) {
 		api_problem_set(&a->problem, 409, "conflict", "The storyboard has no shots", "status",
-				"the job is in review without shots; retry it to parse the text again");
+				"the job is in review without shots; cancel it and submit the text again");
 		return;
 	}
-	job_flow_answer(d, &j, owner, a);
+	if (rc == 0)
+		rc = job_flow_resume(d, &j, "approve");
+	job_flow_answer(d, &j, owner, rc, a);
 }
 
 static int parse_approve(const struct http_request *rq, struct job_action *act, struct api_problem *p)
@@ -104,11 +96,10 @@ static void on_retry(struct daemon *d, const char *owner, void *arg, struct api_
 	const char *params[] = { act->id };
 	if (job_flow_lock(d, act->id, owner, &j, a) != 1 || !job_flow_allowed(&j, "retry", allowed, a))
 		return;
-	if (db_run(d->db, sql, 1, params) < 0 || job_flow_resume(d, &j, "retry") < 0) {
-		api_problem_unavailable(&a->problem);
-		return;
-	}
-	job_flow_answer(d, &j, owner, a);
+	int rc = db_run(d->db, sql, 1, params);
+	if (rc == 0)
+		rc = job_flow_resume(d, &j, "retry");
+	job_flow_answer(d, &j, owner, rc, a);
 }
 
 void gateway_retry_job(struct http_exchange *x, void *arg)

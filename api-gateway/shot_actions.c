@@ -49,12 +49,7 @@ static int count_ready(struct daemon *d, struct job_row *j, int delta)
 	char k[16];
 	snprintf(k, sizeof(k), "%d", delta);
 	const char *params[] = { j->id, k };
-	PGresult *r = db_exec(d->db, sql, 2, params);
-	if (!r)
-		return -1;
-	j->shots_ready = atoi(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return 0;
+	return job_flow_int(d->db, sql, 2, params, &j->shots_ready);
 }
 
 static void on_patch(struct daemon *d, const char *owner, void *arg, struct api_answer *a)
@@ -66,14 +61,10 @@ static void on_patch(struct daemon *d, const char *owner, void *arg, struct api_
 		return;
 	act->edits[0].index = act->shot;
 	int rc = job_flow_edit_shot(d, j.id, &act->edits[0]);
-	if (rc != 0) {
-		if (rc < 0)
-			api_problem_unavailable(&a->problem);
-		else
-			api_problem_set(&a->problem, 404, "not-found", "No such shot", "n", "the job has no shot %d", act->shot);
-		return;
-	}
-	job_flow_answer(d, &j, owner, a);
+	if (rc == 1)
+		api_problem_set(&a->problem, 404, "not-found", "No such shot", "n", "the job has no shot %d", act->shot);
+	else
+		job_flow_answer(d, &j, owner, rc, a);
 }
 
 static int parse_patch(const struct http_request *rq, struct job_action *act, struct api_problem *p)
@@ -126,11 +117,7 @@ static void on_regenerate(struct daemon *d, const char *owner, void *arg, struct
 		job_flow_emit(d, &j, "render", act->shot);
 	else if (rc == 0)
 		rc = job_flow_resume(d, &j, "regenerate");
-	if (rc < 0) {
-		api_problem_unavailable(&a->problem);
-		return;
-	}
-	job_flow_answer(d, &j, owner, a);
+	job_flow_answer(d, &j, owner, rc, a);
 }
 
 void gateway_regenerate_shot(struct http_exchange *x, void *arg)
@@ -171,11 +158,7 @@ static void on_skip(struct daemon *d, const char *owner, void *arg, struct api_a
 	}
 	if (rc == 0)
 		rc = strcmp(j.status, "producing") == 0 ? merge_if_complete(d, &j) : job_flow_resume(d, &j, "skip");
-	if (rc < 0) {
-		api_problem_unavailable(&a->problem);
-		return;
-	}
-	job_flow_answer(d, &j, owner, a);
+	job_flow_answer(d, &j, owner, rc, a);
 }
 
 void gateway_skip_shot(struct http_exchange *x, void *arg)
