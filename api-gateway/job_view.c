@@ -132,6 +132,19 @@ static cJSON *render_output(const struct gateway *g, const char *id, PGresult *j
 	return o;
 }
 
+/* Where a client goes next from a job. */
+static void add_links(cJSON *o, const char *id)
+{
+	static const char *const names[] = { "self", "events", "manifest" };
+	static const char *const tails[] = { "", "/events", "/manifest" };
+	cJSON *links = cJSON_AddObjectToObject(o, "links");
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		char *url = xasprintf("/v1/jobs/%s%s", id, tails[i]);
+		cJSON_AddStringToObject(links, names[i], url);
+		free(url);
+	}
+}
+
 static char *render(const struct gateway *g, const char *id, PGresult *j, PGresult *s)
 {
 	cJSON *o = cJSON_CreateObject(), *progress;
@@ -149,6 +162,7 @@ static char *render(const struct gateway *g, const char *id, PGresult *j, PGresu
 	cJSON_AddNumberToObject(progress, "percent", job_view_percent(PQgetvalue(j, 0, 0), total, ready));
 	cJSON_AddItemToObject(o, "shots", render_shots(g, s));
 	cJSON_AddItemToObject(o, "output", render_output(g, id, j));
+	add_links(o, id);
 	if (job_stages_add(g->d->db, id, PQgetvalue(j, 0, 0), s, o) < 0) {
 		cJSON_Delete(o);
 		return NULL;
@@ -192,6 +206,7 @@ char *job_view_new(const char *id, const char *template, const cJSON *options, c
 	cJSON_AddNumberToObject(progress, "percent", 0);
 	cJSON_AddItemToObject(o, "shots", cJSON_CreateArray());
 	cJSON_AddNullToObject(o, "output");
+	add_links(o, id);
 	job_stages_add_new(o, created_at);
 	char *text = json_print(o);
 	cJSON_Delete(o);

@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 import shutil
+import socket
+import subprocess
 import sys
 import time
 import urllib.error
@@ -31,10 +33,10 @@ DOC = {}
 answers = []  # (method, route, status, content type, parsed body) of every answer, validated at the end
 
 
-def call(method, path, body=None, raw=None, headers=None, route=None):
+def call(method, path, body=None, raw=None, headers=None, route=None, base=None):
     """(status, headers, parsed JSON or None); records the answer for schema validation under route."""
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    req = urllib.request.Request(tf.GATEWAY + path, data=data, method=method,
+    req = urllib.request.Request((base or tf.GATEWAY) + path, data=data, method=method,
                                  headers={"Content-Type": "application/json", **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
@@ -72,8 +74,29 @@ def wait_status(job_id, wanted, timeout=300):
     return job
 
 
-def create(body, headers=None):
-    return call("POST", "/v1/jobs", body=body, headers=headers, route="/v1/jobs")
+def create(body, headers=None, base=None):
+    return call("POST", "/v1/jobs", body=body, headers=headers, route="/v1/jobs", base=base)
+
+
+def second_gateway(bindir):
+    """Another gateway process on a free port, beside the fleet's: (process, base URL)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, **tf.fleet_env(), "REEL_HTTP_ADDR": f"127.0.0.1:{port}",
+           "ASAN_OPTIONS": f"log_path={tf.RUN}/sanitizer:detect_leaks=1",
+           "UBSAN_OPTIONS": f"log_path={tf.RUN}/sanitizer:print_stacktrace=1"}
+    log = open(os.path.join(tf.RUN, "logs", "api-gateway-2.log"), "w")
+    proc = subprocess.Popen([os.path.join(bindir, "api-gateway")], env=env, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(base + "/readyz", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.1)
+    return proc, base
 
 
 def is_problem(label, status, body, code, field=None, kind=None):
@@ -163,7 +186,7 @@ def test_refusals():
     check("refused creates wrote no job", sql("SELECT count(*) FROM jobs")[0][0] == before)
 
 
-def test_idempotency(job_id):
+def test_idempotency(bindir):
     body = {"template": "storyboard", "input": {"text": "Idempotent fox. " + str(time.time())}, "options": {"max_shots": 1}}
     key = {"Idempotency-Key": "create-" + str(time.time())}
     s1, h1, j1 = create(body, key)
@@ -177,14 +200,19 @@ def test_idempotency(job_id):
     is_problem("the same key with another body answers 422", s3, p3, 422, "Idempotency-Key", "idempotency-mismatch")
     s4, _, p4 = create(body, {"Idempotency-Key": "k" * 256})
     is_problem("a key over 255 characters answers 400", s4, p4, 400, "Idempotency-Key", "invalid-header")
-    # Concurrent duplicates: one job, the same answer for all.
+    # Concurrent duplicates, through two gateway processes: one job, the same answer for all.
     body = {**body, "input": {"text": "Concurrent fox. " + str(time.time())}}
     key = {"Idempotency-Key": "burst-" + str(time.time())}
-    with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda _: create(body, key), range(8)))
+    proc, other = second_gateway(bindir)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(lambda i: create(body, key, other if i % 2 else None), range(16)))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
     ids = {r[2].get("id") for r in results if r[0] == 202}
-    check("8 concurrent duplicates all answer 202 with one job id", len(ids) == 1 and all(r[0] == 202 for r in results),
-          str([r[0] for r in results]))
+    check("16 concurrent duplicates on two gateways all answer 202 with one job id",
+          len(ids) == 1 and all(r[0] == 202 for r in results), str([r[0] for r in results]))
     text = body["input"]["text"].replace("'", "''")
     check("concurrent duplicates created one job",
           sql(f"SELECT count(*) FROM jobs WHERE input->>'text' = '{text}'")[0][0] == "1")
@@ -379,7 +407,7 @@ def main():
         test_openapi()
         job_id = test_create()
         test_refusals()
-        test_idempotency(job_id)
+        test_idempotency(bindir)
         if test_done_job(job_id):
             test_conflicts(job_id)
             test_regenerate(job_id)
