@@ -114,7 +114,8 @@ int job_stages_add(struct db *db, const char *id, const char *status, PGresult *
 	add_stage(stages, "parse", parsed ? "done" : is(status, "parsing") ? "running" : "waiting", parsed ? 100 : 0);
 	add_shot_stage(stages, "render", rendered, total, cell(t, T_PRODUCING) != NULL);
 	add_shot_stage(stages, "tts", voiced, total, cell(t, T_RENDER_FIRST) != NULL);
-	add_stage(stages, "merge", merge_state(status), merged ? 100 : pct ? atoi(pct) : 0);
+	int merge_pct = merged ? 100 : pct ? atoi(pct) : 0;
+	add_stage(stages, "merge", merge_state(status), merge_pct < 0 ? 0 : merge_pct > 99 && !merged ? 99 : merge_pct);
 
 	cJSON *timings = cJSON_AddObjectToObject(job, "timings");
 	add_timing(timings, "parse", cell(t, T_QUEUED), cell(t, T_PARSING), parsed ? cell(t, T_PARSED) : NULL);
