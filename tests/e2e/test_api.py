@@ -30,7 +30,7 @@ STORY = ("The lighthouse keeper climbed the stairs at dusk. The lamp woke and sw
          "Far out, a small boat turned toward the light. Its sail was torn but its crew sang.\n\n"
          "On the shore a child waved both arms. The boat came home before the rain.")
 DOC = {}
-answers = []  # (method, route, status, content type, parsed body) of every answer, validated at the end
+answers = []  # (method, route, status, content type, parsed body, request body) of every answer, validated at the end
 
 
 def call(method, path, body=None, raw=None, headers=None, route=None, base=None):
@@ -46,7 +46,7 @@ def call(method, path, body=None, raw=None, headers=None, route=None, base=None)
     ctype = hdrs.get("Content-Type", "")
     parsed = json.loads(text) if "json" in ctype and text else None
     if route:
-        answers.append((method, route, status, ctype, parsed))
+        answers.append((method, route, status, ctype, parsed, body))
     return status, hdrs, parsed
 
 
@@ -379,8 +379,14 @@ def test_schemas():
     call("GET", "/v1/jobs?limit=5", route="/v1/jobs")
     call("GET", "/healthz", route="/healthz")
     call("GET", "/readyz", route="/readyz")
-    checked = 0
-    for method, route, status, ctype, body in answers:
+    checked = accepted = 0
+    for method, route, status, ctype, body, request in answers:
+        schema = oa.request_schema(DOC, method, route) if request is not None and status < 300 else None
+        if schema:  # a request the gateway accepted must be one the document allows
+            errs = oa.validate(DOC, schema, request)
+            accepted += 1
+            if errs:
+                check(f"{method} {route} accepted request is valid against its schema", False, "; ".join(errs[:5]))
         schema = oa.response_schema(DOC, method, route, status, ctype.split(";")[0])
         if not check(f"{method} {route} {status} is described in the OpenAPI document", schema is not None, ctype):
             continue
@@ -389,6 +395,7 @@ def test_schemas():
         if errs:
             check(f"{method} {route} {status} answer is valid against its schema", False, "; ".join(errs[:5]))
     check(f"{checked} real answers were validated against the document", checked >= 40, str(checked))
+    check(f"{accepted} accepted requests were validated against the document", accepted >= 15, str(accepted))
 
 
 def main():
