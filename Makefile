@@ -48,6 +48,8 @@ plugin_objs = $(patsubst %.c,$(BUILD)/pic/%.o,$(wildcard $(1)/plugin/*.c))
 PLUGIN_OBJS := $(foreach d,$(PLUGIN_DAEMONS),$(call plugin_objs,$(d)))
 PLUGINS := $(PLUGIN_DAEMONS:%=$(BUILD)/lib/reel-%.so)
 BINS := $(DAEMONS:%=$(BUILD)/bin/%) $(BUILD)/bin/reel-devbroker $(BUILD)/bin/reelctl $(PLUGINS)
+# The gateway serves this copy at /openapi.json (../share beside its binary).
+BINS += $(BUILD)/share/openapi.json
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -92,6 +94,10 @@ $(BUILD)/bin/$(1): $(BUILD)/$(1)/main.o $(call daemon_lib,$(1)) $(LIBREEL)
 	$$(CC) $$(LDFLAGS) $$(EXE_LDFLAGS) -o $$@ $$^ $$(LDLIBS) -ldl
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rules,$(d))))
+
+$(BUILD)/share/openapi.json: api-gateway/openapi.json
+	@mkdir -p $(dir $@)
+	cp $< $@
 
 $(BUILD)/bin/reel-devbroker: $(BUILD)/deploy/devbroker/devbroker.o $(LIBREEL)
 	@mkdir -p $(dir $@)

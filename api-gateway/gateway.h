@@ -23,6 +23,7 @@ struct gateway_config {
 	char *jwt_audience; /* required aud, or NULL */
 	long jwt_leeway_s;
 	bool require_auth;  /* API keys only, without JWT settings */
+	char *openapi_file; /* the OpenAPI document served at /openapi.json */
 };
 
 struct auth;
@@ -34,6 +35,8 @@ struct gateway {
 	uv_check_t flush;                 /* runs the group transaction once per loop iteration */
 	struct pending_create *pending;   /* creates waiting for it, in arrival order */
 	struct pending_create **pending_tail;
+	char *openapi;                    /* the document's text, read at start */
+	size_t openapi_len;
 };
 
 /* Starts the group-commit handle once the daemon is up. */
@@ -53,11 +56,30 @@ int gateway_authenticate(struct http_exchange *x, struct gateway *g, char *owner
 void gateway_create_job(struct http_exchange *x, void *arg);
 /* POST /v1/jobs/{id}/cancel: until the job is final; 409 saying its state otherwise. */
 void gateway_cancel_job(struct http_exchange *x, void *arg);
+/* POST /v1/jobs/{id}/approve: a job in review goes to production, after the
+ * optional {"shots":[{"index","prompt","narration"}]} edits. */
+void gateway_approve_job(struct http_exchange *x, void *arg);
+/* POST /v1/jobs/{id}/retry: a failed or paused job resumes. */
+void gateway_retry_job(struct http_exchange *x, void *arg);
+/* PATCH /v1/jobs/{id}/shots/{n}: a shot's prompt or narration, while the job is stopped. */
+void gateway_patch_shot(struct http_exchange *x, void *arg);
+/* POST /v1/jobs/{id}/shots/{n}/regenerate: render the shot again, then merge again. */
+void gateway_regenerate_shot(struct http_exchange *x, void *arg);
+/* POST /v1/jobs/{id}/shots/{n}/skip: leave a failed shot out of the video. */
+void gateway_skip_shot(struct http_exchange *x, void *arg);
 /* True when s is a UUID in text form (job ids). */
 int gateway_is_uuid(const char *s);
 /* GET /v1/jobs: the caller's jobs, newest first; ?status=&limit=&cursor=. */
 void gateway_list_jobs(struct http_exchange *x, void *arg);
 void gateway_get_job(struct http_exchange *x, void *arg);
+/* The configure hook of main.c: reads the OpenAPI document (REEL_OPENAPI_FILE,
+ * else ../share/openapi.json beside the binary, else the source tree's
+ * api-gateway/openapi.json from build/<mode>/bin), then gateway_configure. */
+int gateway_openapi_configure(struct daemon *d, char *err, size_t errlen);
+/* GET /openapi.json: the document, as read at start. */
+void gateway_get_openapi(struct http_exchange *x, void *arg);
+/* GET /v1/jobs/{id}/manifest: the stored manifest with a signed url per asset; 404 until there is one. */
+void gateway_get_manifest(struct http_exchange *x, void *arg);
 /* GET /v1/files/{path*}: signed downloads from file storage, read on the thread pool. */
 void gateway_get_file(struct http_exchange *x, void *arg);
 /* A signed, expiring, gateway-relative download URL for a storage key; the caller frees. */

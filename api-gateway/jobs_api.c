@@ -9,6 +9,7 @@
 
 #include "db.h"
 #include "envelope.h"
+#include "idempotency.h"
 #include "job_request.h"
 #include "events.h"
 #include "json.h"
@@ -27,10 +28,8 @@ struct pending_create {
 	struct pending_create *next;
 };
 
-static void send_problem(struct http_exchange *x, const struct api_problem *p)
-{
-	http_problem(x, p->status, p->type, p->title, p->detail, p->field[0] ? p->field : NULL);
-}
+static void create_keyed(struct daemon *d, const char *owner, void *arg, struct api_answer *a);
+static void release(struct pending_create *pc);
 
 static void on_client_gone(struct http_exchange *x, void *arg)
 {
@@ -52,12 +51,17 @@ void gateway_create_job(struct http_exchange *x, void *arg)
 		return;
 	}
 	if (job_request_parse(rq->body, rq->body_len, &pc->rq, &p) < 0) {
-		send_problem(x, &p);
+		api_problem_send(x, &p);
 		free(pc);
 		return;
 	}
-	pc->x = x;
 	random_hex(pc->trace, 16);
+	if (http_header(rq, "idempotency-key")) {
+		idempotency_run(x, d, pc->owner, create_keyed, pc);
+		release(pc);
+		return;
+	}
+	pc->x = x;
 	http_on_abort(x, on_client_gone, pc);
 	*g->pending_tail = pc;
 	g->pending_tail = &pc->next;
@@ -169,11 +173,33 @@ static void on_flush(uv_check_t *h)
 	for (struct pending_create *pc = list; pc; pc = next) {
 		next = pc->next;
 		answer(pc, ok);
-		job_request_release(&pc->rq);
-		free(pc->input_text);
-		free(pc->options_text);
-		free(pc);
+		release(pc);
 	}
+}
+
+static void release(struct pending_create *pc)
+{
+	job_request_release(&pc->rq);
+	free(pc->input_text);
+	free(pc->options_text);
+	free(pc);
+}
+
+/* A create with an Idempotency-Key runs alone, in the transaction that
+ * also stores its answer (see idempotency.c). */
+static void create_keyed(struct daemon *d, const char *owner, void *arg, struct api_answer *a)
+{
+	struct pending_create *pc = arg;
+	(void)owner;
+	if (insert_jobs(d, pc, 1) < 0) {
+		api_problem_unavailable(&a->problem);
+		return;
+	}
+	announce(d, pc);
+	a->status = 202;
+	a->body = job_view_new(pc->id, pc->rq.template, pc->rq.options, pc->created_at);
+	a->location = xasprintf("/v1/jobs/%s", pc->id);
+	strlcpy_(a->job_id, pc->id, sizeof(a->job_id));
 }
 
 static void on_stop(struct daemon *d)

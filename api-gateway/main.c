@@ -22,6 +22,8 @@ static const struct config_option options[] = {
 	  "aud every JWT must name (e.g. authenticated)" },
 	{ "REEL_JWT_LEEWAY_S", CONFIG_INT, "60", 0, offsetof(struct gateway, cfg.jwt_leeway_s), 0, 3600,
 	  "clock skew tolerated on exp and nbf" },
+	{ "REEL_OPENAPI_FILE", CONFIG_STRING, NULL, 0, offsetof(struct gateway, cfg.openapi_file), 0, 0,
+	  "OpenAPI document served at /openapi.json (default: ../share/openapi.json beside the binary)" },
 	{ "REEL_REQUIRE_AUTH", CONFIG_BOOL, "0", 0, offsetof(struct gateway, cfg.require_auth), 0, 0,
 	  "require rk_ API keys even without JWT settings" },
 };
@@ -33,7 +35,14 @@ int main(void)
 		{ "GET", "/v1/jobs", gateway_list_jobs },
 		{ "GET", "/v1/jobs/{id}", gateway_get_job },
 		{ "POST", "/v1/jobs/{id}/cancel", gateway_cancel_job },
+		{ "POST", "/v1/jobs/{id}/approve", gateway_approve_job },
+		{ "POST", "/v1/jobs/{id}/retry", gateway_retry_job },
+		{ "PATCH", "/v1/jobs/{id}/shots/{n}", gateway_patch_shot },
+		{ "POST", "/v1/jobs/{id}/shots/{n}/regenerate", gateway_regenerate_shot },
+		{ "POST", "/v1/jobs/{id}/shots/{n}/skip", gateway_skip_shot },
+		{ "GET", "/v1/jobs/{id}/manifest", gateway_get_manifest },
 		{ "GET", "/v1/files/{path*}", gateway_get_file },
+		{ "GET", "/openapi.json", gateway_get_openapi },
 	};
 	static const struct daemon_spec spec = {
 		.name = "api-gateway",
@@ -44,7 +53,7 @@ int main(void)
 		.options = options,
 		.n_options = ARRAY_SIZE(options),
 		.config = &gateway,
-		.configure = gateway_configure,
+		.configure = gateway_openapi_configure,
 	};
 	return daemon_main(&spec, &gateway, gateway_start);
 }

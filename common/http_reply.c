@@ -389,8 +389,14 @@ void http_problem(struct http_exchange *x, int status, const char *type, const c
 	cJSON_AddNumberToObject(o, "status", status);
 	if (detail)
 		cJSON_AddStringToObject(o, "detail", detail);
-	if (field)
+	if (field) {
+		/* "errors" lists every field at fault (RFC 9457 extension); "field" stays for older clients. */
+		cJSON *e = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "field", field);
+		cJSON_AddStringToObject(e, "field", field);
+		cJSON_AddStringToObject(e, "detail", detail ? detail : title ? title : reason(status));
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "errors"), e);
+	}
 	char *text = cJSON_PrintUnformatted(o);
 	http_reply(x, status, "application/problem+json", text, strlen(text));
 	cJSON_free(text);

@@ -77,7 +77,8 @@ const char *http_query(const struct http_request *rq, const char *name, char *bu
 void http_add_header(struct http_exchange *x, const char *name, const char *value);
 /* Answers with status, content type and body (copied). Ends the exchange. */
 void http_reply(struct http_exchange *x, int status, const char *content_type, const char *body, size_t len);
-/* Answers an RFC 9457 problem+json: type slug, title, detail, optional field at fault. */
+/* Answers an RFC 9457 problem+json: type slug, title, detail, optional field
+ * at fault (as "field" and as the one entry of "errors": [{"field","detail"}]). */
 void http_problem(struct http_exchange *x, int status, const char *type, const char *title,
 		  const char *detail, const char *field);
 
