@@ -23,9 +23,20 @@ struct gateway_config {
 	char *jwt_audience; /* required aud, or NULL */
 	long jwt_leeway_s;
 	bool require_auth;  /* API keys only, without JWT settings */
+	long sse_heartbeat_s;   /* comment line sent on every open event stream this often */
+	long rate_per_s;        /* API requests a user may make per second, 0 = unlimited */
+	long rate_burst;        /* ...and in one burst */
+	long max_in_flight;     /* unfinished jobs a user may have, 0 = unlimited */
+	char *webhook_secret;   /* whsec_ base64 key that signs outbound webhooks */
+	bool allow_private_webhooks; /* webhook URLs may resolve to loopback or private addresses */
+	long webhook_timeout_s; /* per attempt */
 };
 
 struct auth;
+struct live;
+struct sse_hub;
+struct ratelimit;
+struct webhook_sender;
 
 struct gateway {
 	struct daemon *d;
@@ -34,6 +45,11 @@ struct gateway {
 	uv_check_t flush;                 /* runs the group transaction once per loop iteration */
 	struct pending_create *pending;   /* creates waiting for it, in arrival order */
 	struct pending_create **pending_tail;
+	struct sse_hub *sse;              /* open event streams by job */
+	struct live *live;                /* the LISTEN connection feeding them */
+	struct ratelimit *rate;           /* per-user token buckets, NULL when unlimited */
+	uv_timer_t rate_sweep;            /* forgets full buckets now and then */
+	struct webhook_sender *webhooks;  /* delivers job-end webhooks */
 };
 
 /* Starts the group-commit handle once the daemon is up. */
@@ -51,6 +67,20 @@ int gateway_configure(struct daemon *d, char *err, size_t errlen);
 int gateway_authenticate(struct http_exchange *x, struct gateway *g, char *owner, size_t ownerlen) WARN_UNUSED;
 
 void gateway_create_job(struct http_exchange *x, void *arg);
+/* GET /v1/jobs/{id}/events: Server-Sent Events of the job's job_events rows (events_api.c). */
+void gateway_job_events(struct http_exchange *x, void *arg);
+/* GET /v1/voices?provider=&language=&gender=: {"items":[...]} (voices_api.c). */
+void gateway_list_voices(struct http_exchange *x, void *arg);
+/* Starts and stops the live parts: the LISTEN connection, event streams,
+ * rate limits and the webhook sender (live_api.c). */
+int gateway_live_start(struct gateway *g) WARN_UNUSED;
+void gateway_live_stop(struct gateway *g);
+/* Takes one request of owner from its rate limit: 0, or -1 after answering 429. */
+int gateway_rate_check(struct http_exchange *x, struct gateway *g, const char *owner) WARN_UNUSED;
+/* Whether owner may start another job, with queued more waiting in this
+ * process's group: 0, or -1 after answering (429 at the cap, 503). */
+int gateway_inflight_check(struct http_exchange *x, struct gateway *g, const char *owner, long queued) WARN_UNUSED;
+
 /* POST /v1/jobs/{id}/cancel: until the job is final; 409 saying its state otherwise. */
 void gateway_cancel_job(struct http_exchange *x, void *arg);
 /* True when s is a UUID in text form (job ids). */

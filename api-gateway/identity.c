@@ -78,7 +78,7 @@ static int owner_of_key(struct http_exchange *x, struct gateway *g, const char *
 	return rc;
 }
 
-int gateway_authenticate(struct http_exchange *x, struct gateway *g, char *owner, size_t ownerlen)
+static int identify(struct http_exchange *x, struct gateway *g, char *owner, size_t ownerlen)
 {
 	const char *token;
 	char sub[AUTH_SUB_MAX], why[256];
@@ -102,4 +102,12 @@ int gateway_authenticate(struct http_exchange *x, struct gateway *g, char *owner
 	default:
 		return refuse(x, why);
 	}
+}
+
+/* Every authenticated API request also draws on its user's rate limit. */
+int gateway_authenticate(struct http_exchange *x, struct gateway *g, char *owner, size_t ownerlen)
+{
+	if (identify(x, g, owner, ownerlen) < 0)
+		return -1;
+	return gateway_rate_check(x, g, owner);
 }

@@ -110,7 +110,8 @@ static int check_options(const cJSON *body, struct job_request *rq, struct api_p
 	    check_string_option(opts, "resolution", 8, rq->options, p) < 0 ||
 	    check_string_option(opts, "language", 16, rq->options, p) < 0 ||
 	    check_string_option(opts, "voice", 64, rq->options, p) < 0 ||
-	    check_string_option(opts, "style", 200, rq->options, p) < 0)
+	    check_string_option(opts, "style", 200, rq->options, p) < 0 ||
+	    check_string_option(opts, "webhook_url", 2048, rq->options, p) < 0)
 		return -1;
 	if (media_frame_size(json_str(rq->options, "aspect_ratio"), NULL, &w, &h) < 0)
 		return invalid(p, "options.aspect_ratio", "aspect_ratio must be one of 9:16, 16:9, 1:1, 4:5");

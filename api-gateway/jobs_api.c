@@ -14,6 +14,7 @@
 #include "json.h"
 #include "log.h"
 #include "outbox.h"
+#include "webhook_addr.h"
 #include "banned.h"
 
 struct pending_create {
@@ -24,6 +25,7 @@ struct pending_create {
 	char created_at[32];
 	char owner[GATEWAY_OWNER_MAX];
 	char *input_text, *options_text; /* the request as stored */
+	struct gateway *g;
 	struct pending_create *next;
 };
 
@@ -37,6 +39,48 @@ static void on_client_gone(struct http_exchange *x, void *arg)
 	struct pending_create *pc = arg;
 	(void)x;
 	pc->x = NULL;
+}
+
+static void pending_free(struct pending_create *pc)
+{
+	job_request_release(&pc->rq);
+	free(pc->input_text);
+	free(pc->options_text);
+	free(pc);
+}
+
+static void enqueue(struct gateway *g, struct pending_create *pc)
+{
+	*g->pending_tail = pc;
+	g->pending_tail = &pc->next;
+}
+
+/* Creates of owner waiting for this iteration's group commit. */
+static long queued_for(const struct gateway *g, const char *owner)
+{
+	long n = 0;
+	for (const struct pending_create *pc = g->pending; pc; pc = pc->next)
+		n += !strcmp(pc->owner, owner);
+	return n;
+}
+
+/* A webhook_url that parses and does not reach a private address joins the
+ * group; one that does not resolve now is accepted (the sender checks again). */
+static void on_webhook_checked(void *arg, enum webhook_addr_result res, const char *ip, const char *why)
+{
+	struct pending_create *pc = arg;
+	(void)ip;
+	if (!pc->x) {
+		pending_free(pc);
+		return;
+	}
+	if (res == WEBHOOK_ADDR_REFUSED) {
+		http_on_abort(pc->x, NULL, NULL);
+		http_problem(pc->x, 422, "invalid-field", "A field is invalid", why, "options.webhook_url");
+		pending_free(pc);
+		return;
+	}
+	enqueue(pc->g, pc);
 }
 
 void gateway_create_job(struct http_exchange *x, void *arg)
@@ -56,11 +100,19 @@ void gateway_create_job(struct http_exchange *x, void *arg)
 		free(pc);
 		return;
 	}
+	if (gateway_inflight_check(x, g, pc->owner, queued_for(g, pc->owner)) < 0) {
+		pending_free(pc);
+		return;
+	}
 	pc->x = x;
+	pc->g = g;
 	random_hex(pc->trace, 16);
 	http_on_abort(x, on_client_gone, pc);
-	*g->pending_tail = pc;
-	g->pending_tail = &pc->next;
+	const char *hook = json_str(pc->rq.options, "webhook_url");
+	if (hook)
+		webhook_addr_resolve(d->loop, hook, g->cfg.allow_private_webhooks, on_webhook_checked, pc);
+	else
+		enqueue(g, pc);
 }
 
 /* Inserts every pending job with one statement; ids come back in order. */
@@ -169,10 +221,7 @@ static void on_flush(uv_check_t *h)
 	for (struct pending_create *pc = list; pc; pc = next) {
 		next = pc->next;
 		answer(pc, ok);
-		job_request_release(&pc->rq);
-		free(pc->input_text);
-		free(pc->options_text);
-		free(pc);
+		pending_free(pc);
 	}
 }
 
@@ -181,6 +230,7 @@ static void on_stop(struct daemon *d)
 	struct gateway *g = d->app;
 	on_flush(&g->flush); /* answer what was accepted before stopping */
 	uv_close((uv_handle_t *)&g->flush, NULL);
+	gateway_live_stop(g); /* streams end before the server closes their connections */
 	daemon_shutdown(d);
 }
 
@@ -200,6 +250,8 @@ void gateway_start(struct daemon *d)
 	uv_check_init(d->loop, &g->flush);
 	g->flush.data = g;
 	uv_check_start(&g->flush, on_flush);
+	if (gateway_live_start(g) < 0)
+		log_error("live updates are off: event streams will only replay past events");
 }
 
 int gateway_is_uuid(const char *s)

@@ -24,6 +24,20 @@ static const struct config_option options[] = {
 	  "clock skew tolerated on exp and nbf" },
 	{ "REEL_REQUIRE_AUTH", CONFIG_BOOL, "0", 0, offsetof(struct gateway, cfg.require_auth), 0, 0,
 	  "require rk_ API keys even without JWT settings" },
+	{ "REEL_SSE_HEARTBEAT_S", CONFIG_INT, "15", 0, offsetof(struct gateway, cfg.sse_heartbeat_s), 1, 3600,
+	  "seconds between heartbeat comments on open event streams" },
+	{ "REEL_RATE_LIMIT_RPS", CONFIG_INT, "50", 0, offsetof(struct gateway, cfg.rate_per_s), 0, 1000000,
+	  "API requests per second per user (token bucket refill); 0 = unlimited" },
+	{ "REEL_RATE_LIMIT_BURST", CONFIG_INT, "100", 0, offsetof(struct gateway, cfg.rate_burst), 1, 1000000,
+	  "API requests a user may make at once (token bucket size)" },
+	{ "REEL_MAX_JOBS_IN_FLIGHT", CONFIG_INT, "100", 0, offsetof(struct gateway, cfg.max_in_flight), 0, 1000000,
+	  "unfinished jobs per user; creates beyond get 429; 0 = unlimited" },
+	{ "REEL_WEBHOOK_SECRET", CONFIG_STRING, NULL, CONFIG_SECRET, offsetof(struct gateway, cfg.webhook_secret), 0, 0,
+	  "whsec_ base64 key signing outbound webhooks (Standard Webhooks); random per start when unset" },
+	{ "REEL_ALLOW_PRIVATE_WEBHOOKS", CONFIG_BOOL, "0", 0, offsetof(struct gateway, cfg.allow_private_webhooks), 0, 0,
+	  "let webhook URLs reach loopback, private and link-local addresses (development only)" },
+	{ "REEL_WEBHOOK_TIMEOUT_S", CONFIG_INT, "15", 0, offsetof(struct gateway, cfg.webhook_timeout_s), 1, 300,
+	  "seconds one webhook attempt may take" },
 };
 
 int main(void)
@@ -32,6 +46,8 @@ int main(void)
 		{ "POST", "/v1/jobs", gateway_create_job },
 		{ "GET", "/v1/jobs", gateway_list_jobs },
 		{ "GET", "/v1/jobs/{id}", gateway_get_job },
+		{ "GET", "/v1/jobs/{id}/events", gateway_job_events },
+		{ "GET", "/v1/voices", gateway_list_voices },
 		{ "POST", "/v1/jobs/{id}/cancel", gateway_cancel_job },
 		{ "GET", "/v1/files/{path*}", gateway_get_file },
 	};

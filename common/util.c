@@ -119,3 +119,11 @@ void random_hex(char *out, size_t nbytes)
 	}
 	out[2 * nbytes] = '\0';
 }
+
+uint32_t str_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
