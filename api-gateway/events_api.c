@@ -110,8 +110,10 @@ void gateway_job_events(struct http_exchange *x, void *arg)
 	if ((found = owned_status(d, id, owner, status, sizeof(status))) != 0) {
 		if (found > 0)
 			http_problem(x, 404, "not-found", "No such job", "there is no job with this id", "id");
-		else
+		else {
+			daemon_db_lost(d);
 			http_problem(x, 503, "unavailable", "The database is not available", "try again shortly", NULL);
+		}
 		return;
 	}
 	live_prepare(g->live, d->db);

@@ -30,6 +30,7 @@ struct gateway_config {
 	char *webhook_secret;   /* whsec_ base64 key that signs outbound webhooks */
 	bool allow_private_webhooks; /* webhook URLs may resolve to loopback or private addresses */
 	long webhook_timeout_s; /* per attempt */
+	long webhook_retry_base_ms; /* wait after a webhook's first failed attempt; doubles per attempt */
 };
 
 struct auth;
@@ -50,6 +51,8 @@ struct gateway {
 	struct ratelimit *rate;           /* per-user token buckets, NULL when unlimited */
 	uv_timer_t rate_sweep;            /* forgets full buckets now and then */
 	struct webhook_sender *webhooks;  /* delivers job-end webhooks */
+	unsigned char webhook_key[64];    /* REEL_WEBHOOK_SECRET decoded */
+	size_t webhook_keylen;
 };
 
 /* Starts the group-commit handle once the daemon is up. */
@@ -75,6 +78,8 @@ void gateway_list_voices(struct http_exchange *x, void *arg);
  * rate limits and the webhook sender (live_api.c). */
 int gateway_live_start(struct gateway *g) WARN_UNUSED;
 void gateway_live_stop(struct gateway *g);
+/* Part of the configure hook: decodes REEL_WEBHOOK_SECRET (or makes one). */
+int gateway_webhook_configure(struct gateway *g, char *err, size_t errlen) WARN_UNUSED;
 /* Takes one request of owner from its rate limit: 0, or -1 after answering 429. */
 int gateway_rate_check(struct http_exchange *x, struct gateway *g, const char *owner) WARN_UNUSED;
 /* Whether owner may start another job, with queued more waiting in this

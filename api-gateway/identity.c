@@ -29,6 +29,8 @@ int gateway_configure(struct daemon *d, char *err, size_t errlen)
 	struct gateway *g = d->app;
 	const struct auth_settings s = { g->cfg.jwt_secret, g->cfg.jwks_file, g->cfg.jwt_audience,
 					 g->cfg.jwt_leeway_s };
+	if (gateway_webhook_configure(g, err, errlen) < 0)
+		return -1;
 	if ((s.jwt_secret && *s.jwt_secret) || (s.jwks_file && *s.jwks_file) || g->cfg.require_auth) {
 		if (!(g->auth = auth_new(&s, err, errlen)))
 			return -1;

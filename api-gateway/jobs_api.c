@@ -287,8 +287,10 @@ void gateway_get_job(struct http_exchange *x, void *arg)
 	if (!body) {
 		if (found == 0)
 			http_problem(x, 404, "not-found", "No such job", "there is no job with this id", "id");
-		else
+		else {
+			daemon_db_lost(d); /* reconnects when it was the connection that failed */
 			http_problem(x, 503, "unavailable", "The database is not available", "try again shortly", NULL);
+		}
 		return;
 	}
 	http_reply(x, 200, "application/json", body, strlen(body));

@@ -15,6 +15,8 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "sse.h"
+#include "webhook_send.h"
+#include "webhook_sign.h"
 #include "banned.h"
 
 #define SWEEP_MS 60000
@@ -28,13 +30,35 @@ static void on_sweep(uv_timer_t *t)
 static void on_webhooks(void *arg)
 {
 	struct gateway *g = arg;
-	(void)g; /* the sender picks up due deliveries (webhook_send.c) */
+	webhook_sender_wake(g->webhooks);
+}
+
+int gateway_webhook_configure(struct gateway *g, char *err, size_t errlen)
+{
+	char why[160];
+	int n;
+	if (!g->cfg.webhook_secret || !*g->cfg.webhook_secret) {
+		char hex[65]; /* 256 random bits; the hex text itself serves as the key */
+		random_hex(hex, 32);
+		memcpy(g->webhook_key, hex, 64);
+		g->webhook_keylen = 64;
+		log_warn("REEL_WEBHOOK_SECRET is not set: outbound webhooks are signed with a key made at start, "
+			 "which their receivers cannot know");
+		return 0;
+	}
+	if ((n = webhook_sign_key(g->cfg.webhook_secret, g->webhook_key, sizeof(g->webhook_key), why, sizeof(why))) < 0)
+		return errorf(err, errlen, "REEL_WEBHOOK_SECRET: %s", why);
+	g->webhook_keylen = (size_t)n;
+	return 0;
 }
 
 int gateway_live_start(struct gateway *g)
 {
 	struct daemon *d = g->d;
 	g->sse = sse_hub_new(d->loop, (unsigned)g->cfg.sse_heartbeat_s * 1000);
+	const struct webhook_sender_settings ws = { g->webhook_key, g->webhook_keylen, g->cfg.allow_private_webhooks,
+						    g->cfg.webhook_timeout_s * 1000, (uint64_t)g->cfg.webhook_retry_base_ms };
+	g->webhooks = webhook_sender_new(d, &ws);
 	g->live = live_new(d->loop, d->cfg.database_url, g->sse, on_webhooks, g);
 	if (g->cfg.rate_per_s > 0) {
 		g->rate = ratelimit_new((double)g->cfg.rate_per_s, (double)g->cfg.rate_burst);
@@ -51,6 +75,8 @@ void gateway_live_stop(struct gateway *g)
 	g->sse = NULL;
 	live_free(g->live);
 	g->live = NULL;
+	webhook_sender_free(g->webhooks);
+	g->webhooks = NULL;
 	if (g->rate) {
 		uv_close((uv_handle_t *)&g->rate_sweep, NULL);
 		ratelimit_free(g->rate);
@@ -83,6 +109,7 @@ int gateway_inflight_check(struct http_exchange *x, struct gateway *g, const cha
 	snprintf(cap, sizeof(cap), "%ld", g->cfg.max_in_flight);
 	PGresult *r = db_exec(g->d->db, sql, 2, params);
 	if (!r) {
+		daemon_db_lost(g->d);
 		http_problem(x, 503, "unavailable", "The database is not available", "try again shortly", NULL);
 		return -1;
 	}

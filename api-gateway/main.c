@@ -38,6 +38,8 @@ static const struct config_option options[] = {
 	  "let webhook URLs reach loopback, private and link-local addresses (development only)" },
 	{ "REEL_WEBHOOK_TIMEOUT_S", CONFIG_INT, "15", 0, offsetof(struct gateway, cfg.webhook_timeout_s), 1, 300,
 	  "seconds one webhook attempt may take" },
+	{ "REEL_WEBHOOK_RETRY_BASE_MS", CONFIG_INT, "5000", 0, offsetof(struct gateway, cfg.webhook_retry_base_ms), 100,
+	  3600000, "wait after a webhook's first failed attempt; doubles per attempt up to an hour, for a day" },
 };
 
 int main(void)

@@ -60,6 +60,7 @@ void gateway_list_voices(struct http_exchange *x, void *arg)
 	}
 	PGresult *r = db_exec(d->db, sql, 3, params);
 	if (!r) {
+		daemon_db_lost(d);
 		http_problem(x, 503, "unavailable", "The database is not available", "try again shortly", NULL);
 		return;
 	}
