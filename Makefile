@@ -105,7 +105,13 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(PLUGIN_OBJS) $(DAEMON_LIBS) $(LIBREE
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS) -ldl
 
-tests: $(BINS) $(UNIT_BINS)
+# The benchmark's C submitter (tests/bench/loadgen.c).
+LOADGEN := $(BUILD)/tests/reel-loadgen
+$(LOADGEN): $(BUILD)/tests/bench/loadgen.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+tests: $(BINS) $(UNIT_BINS) $(LOADGEN)
 
 unit: tests
 	@bash tests/unit/run.sh $(UNIT_BINS)
@@ -126,10 +132,10 @@ run: deps all
 demo: deps all
 	@bash deploy/fleet.sh demo $(BUILD)/bin
 
-bench: deps all
+bench: deps all $(LOADGEN)
 	@python3 tests/bench/bench.py --bin $(BUILD)/bin
 
-bench-smoke: all
+bench-smoke: all $(LOADGEN)
 	@python3 tests/bench/bench.py --bin $(BUILD)/bin --smoke
 
 format:

@@ -10,6 +10,10 @@
  * applied only after COMMIT, so a rollback leaves every item as it was.
  * Offsets advance through struct offsets once an item's produced messages
  * were acknowledged; nothing reaches Kafka's commit that PostgreSQL lacks.
+ * REEL_<STAGE>_CONCURRENCY bounds the slow work running at once; a worker
+ * holds up to HOLD_EXTRA more messages being claimed, committed or
+ * acknowledged, so that those batches are not capped by the work slots
+ * (with instant work, the batch size is the throughput).
  */
 #include "worker.h"
 
@@ -29,6 +33,9 @@
 #include "banned.h"
 
 #define TAKE_MAX 256
+#define HOLD_EXTRA 512
+/* Items per transaction: a larger batch saves little and holds more memory. */
+#define TX_MAX 128
 #define RETRY_TICK_MS 50
 
 enum phase { PH_CLAIM, PH_WORKING, PH_COMMIT, PH_FAIL, PH_RETRY_WAIT, PH_ACKING };
@@ -44,7 +51,7 @@ struct item {
 	uint64_t retry_at_ms;
 	uv_work_t work_req;
 	struct log_ctx log;
-	struct item *next;   /* in todo or retry list */
+	struct item *next;   /* in todo, waiting or retry list */
 };
 
 struct worker {
@@ -58,14 +65,18 @@ struct worker {
 	long concurrency, max_attempts;
 	struct item *todo, **todo_tail;
 	struct item *retry;
-	size_t in_flight;
+	struct item *waiting, **waiting_tail; /* claimed, waiting for a work slot */
+	size_t in_flight;    /* messages held */
+	size_t working;      /* items whose slow work runs */
 	uv_check_t check;
+	uv_idle_t more;      /* active while todo holds more than one transaction */
 	uv_timer_t tx_timer, retry_timer, grace_timer;
 	bool tx_blocked;
 	struct metric *m_consumed, *m_done, *m_failed, *m_retried, *m_in_flight;
 };
 
 static void drain(void *arg);
+static void release_slot(struct worker *w);
 static void run_pending(struct worker *w);
 
 struct db *worker_db(struct worker *w)
@@ -272,6 +283,7 @@ static void after_work(uv_work_t *req, int status)
 	struct item *it = req->data;
 	struct worker *w = it->t.worker;
 	(void)status;
+	release_slot(w);
 	log_set_ctx(&it->log);
 	if (it->t.result == WORK_RETRY && it->t.work_attempts < w->max_attempts) {
 		unsigned delay = 200u << (it->t.work_attempts < 6 ? it->t.work_attempts : 6);
@@ -300,9 +312,29 @@ static void after_work(uv_work_t *req, int status)
 
 static void dispatch(struct worker *w, struct item *it)
 {
+	if (w->working >= (size_t)w->concurrency) {
+		it->next = NULL;
+		*w->waiting_tail = it;
+		w->waiting_tail = &it->next;
+		return;
+	}
+	w->working++;
 	it->phase = PH_WORKING;
 	it->work_req.data = it;
 	uv_queue_work(w->d.loop, &it->work_req, do_work, after_work);
+}
+
+/* A work slot came free: the longest-waiting item takes it. */
+static void release_slot(struct worker *w)
+{
+	struct item *it = w->waiting;
+	w->working--;
+	if (!it)
+		return;
+	w->waiting = it->next;
+	if (!w->waiting)
+		w->waiting_tail = &w->waiting;
+	dispatch(w, it);
 }
 
 static void apply_after_commit(struct worker *w, struct item **items, size_t n)
@@ -387,14 +419,12 @@ static void run_pending(struct worker *w)
 		return;
 	if (!db_ok(w->d.db))
 		return block_until_reconnected(w);
-	for (it = w->todo; it; it = it->next)
-		n++;
-	items = xmalloc(n * sizeof(*items));
-	n = 0;
-	for (it = w->todo; it; it = it->next)
+	items = xmalloc(TX_MAX * sizeof(*items));
+	for (it = w->todo; it && n < TX_MAX; it = it->next)
 		items[n++] = it;
-	w->todo = NULL;
-	w->todo_tail = &w->todo;
+	w->todo = it;
+	if (!it)
+		w->todo_tail = &w->todo;
 
 	if (transact(w, items, n) < 0) {
 		if (db_last_error_is_connection(w->d.db) || !db_ok(w->d.db)) {
@@ -412,9 +442,19 @@ static void run_pending(struct worker *w)
 	free(items);
 }
 
+static void on_idle(uv_idle_t *h)
+{
+	(void)h; /* only keeps the loop from sleeping while work waits */
+}
+
 static void on_check(uv_check_t *h)
 {
-	run_pending(h->data);
+	struct worker *w = h->data;
+	run_pending(w);
+	if (w->todo && !w->tx_blocked)
+		uv_idle_start(&w->more, on_idle);
+	else
+		uv_idle_stop(&w->more);
 }
 
 static void on_retry_tick(uv_timer_t *t)
@@ -473,7 +513,8 @@ static void drain(void *arg)
 	struct worker *w = arg;
 	rd_kafka_message_t *msgs[TAKE_MAX];
 	for (;;) {
-		size_t room = w->in_flight < (size_t)w->concurrency ? (size_t)w->concurrency - w->in_flight : 0, n;
+		size_t hold = (size_t)w->concurrency + HOLD_EXTRA;
+		size_t room = w->in_flight < hold ? hold - w->in_flight : 0, n;
 		if (room == 0 || w->d.stopping)
 			break;
 		n = kafka_consumer_take(w->consumer, msgs, room < TAKE_MAX ? room : TAKE_MAX);
@@ -493,6 +534,7 @@ static void close_worker(struct worker *w)
 	kafka_consumer_free(w->consumer);
 	w->consumer = NULL;
 	uv_close((uv_handle_t *)&w->check, NULL);
+	uv_close((uv_handle_t *)&w->more, NULL);
 	uv_close((uv_handle_t *)&w->tx_timer, NULL);
 	uv_close((uv_handle_t *)&w->retry_timer, NULL);
 	uv_close((uv_handle_t *)&w->grace_timer, NULL);
@@ -536,7 +578,7 @@ static void define_stage_options(struct worker *w)
 						      offsetof(struct worker, provider), 0, 0, "provider of this stage" };
 	w->stage_options[1] = (struct config_option){ w->option_names[1], CONFIG_INT, concurrency_default, 0,
 						      offsetof(struct worker, concurrency), 1, 100000,
-						      "messages in flight per process" };
+						      "provider calls or media work running at once per process" };
 	w->stage_options[2] = (struct config_option){ w->option_names[2], CONFIG_INT, "5", 0,
 						      offsetof(struct worker, max_attempts), 1, 100,
 						      "attempts of a transient failure before giving up" };
@@ -556,6 +598,7 @@ static void init_metrics(struct worker *w)
 static void init_handles(struct worker *w)
 {
 	uv_check_init(w->d.loop, &w->check);
+	uv_idle_init(w->d.loop, &w->more);
 	uv_timer_init(w->d.loop, &w->tx_timer);
 	uv_timer_init(w->d.loop, &w->retry_timer);
 	uv_timer_init(w->d.loop, &w->grace_timer);
@@ -596,6 +639,7 @@ int worker_main(int argc, char **argv, const struct worker_spec *spec)
 	(void)argv;
 	w.spec = spec;
 	w.todo_tail = &w.todo;
+	w.waiting_tail = &w.waiting;
 	w.offsets = offsets_new();
 	define_stage_options(&w);
 	if (start(&w, spec, err, sizeof(err)) < 0) {

@@ -160,6 +160,19 @@ def post_jobs(port, count, threads, rate=None):
     return ids
 
 
+def submit_burst(fleet, count, conns):
+    """Submits count jobs as fast as the gateway takes them, from the C submitter
+    (a Python client would take a core of its own from the fleet)."""
+    body = os.path.join(fleet.run, "job.json")
+    with open(body, "w") as f:
+        json.dump({"template": "storyboard", "input": {"text": STORY}}, f)
+    loadgen = os.path.join(os.path.dirname(fleet.bindir), "tests", "reel-loadgen")
+    out = subprocess.run([loadgen, str(fleet.port), str(count), str(conns), "/v1/jobs", body],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"submissions failed: {out.stdout.strip()} {out.stderr.strip()}")
+
+
 def wait_done(fleet, since, count, timeout):
     """Waits until no job is unfinished (the benchmark's database holds only its own jobs)."""
     deadline = time.time() + timeout
@@ -176,29 +189,39 @@ def wait_done(fleet, since, count, timeout):
                 raise SystemExit(f"{total - done} benchmark jobs did not finish well")
             if done >= count:
                 return
-        time.sleep(0.1)
+        time.sleep(0.5)  # each poll is a psql process: kept rare, it shares the cores
     raise SystemExit(f"timed out: jobs not done within {timeout} s")
 
 
-def throughput(fleet, n, label):
+def throughput_once(fleet, n):
+    """One burst of n jobs: (jobs/s, shot transitions/s, submissions/s, CPU seconds used per process group)."""
     cpu0 = fleet.cpu()
     t0 = time.time()
-    post_jobs(fleet.port, n, threads=8)
+    since = t0 - 0.05  # the same clock as PostgreSQL's; earlier bursts' jobs are older
+    submit_burst(fleet, n, conns=64)
     submitted = time.time() - t0
-    wait_done(fleet, t0 - 1, n, timeout=600)
+    wait_done(fleet, since, n, timeout=600)
     rows = fleet.sql(f"SELECT extract(epoch FROM max(finished_at)), count(*) FROM jobs "
-                     f"WHERE created_at >= to_timestamp({t0 - 1})")
+                     f"WHERE created_at >= to_timestamp({since})")
     elapsed = float(rows[0][0]) - t0
     shot_events = int(fleet.sql(f"SELECT count(*) FROM job_events e JOIN jobs j ON j.id = e.job_id "
-                                f"WHERE j.created_at >= to_timestamp({t0 - 1}) AND e.kind IN ('rendered', 'ready')")[0][0])
+                                f"WHERE j.created_at >= to_timestamp({since}) AND e.kind IN ('rendered', 'ready')")[0][0])
     cpu1 = fleet.cpu()
     used = {k: cpu1.get(k, 0) - cpu0.get(k, 0) for k in cpu1}
-    print(f"{label}CPU seconds during the throughput run (of {elapsed * os.cpu_count():.1f} available): " +
+    return n / elapsed, shot_events / elapsed, n / submitted, used, elapsed
+
+
+def throughput(fleet, n, label, repeat):
+    """The median of repeat bursts (the machine is shared: one burst can meet a neighbour's load)."""
+    runs = sorted((throughput_once(fleet, n) for _ in range(repeat)), key=lambda r: r[0])
+    jobs_s, shots_s, submit_s, used, elapsed = runs[len(runs) // 2]
+    print(f"{label}throughput bursts (jobs/s): " + ", ".join(f"{r[0]:.1f}" for r in runs))
+    print(f"{label}CPU seconds during the median burst (of {elapsed * os.cpu_count():.1f} available): " +
           ", ".join(f"{k} {v:.2f}" for k, v in sorted(used.items(), key=lambda kv: -kv[1])))
-    metric(f"{label}throughput.jobs_per_s", n / elapsed, "jobs/s")
-    metric(f"{label}throughput.shot_transitions_per_s", shot_events / elapsed, "transitions/s")
-    metric(f"{label}throughput.submit_per_s", n / submitted, "requests/s")
-    return n / elapsed
+    metric(f"{label}throughput.jobs_per_s", jobs_s, "jobs/s")
+    metric(f"{label}throughput.shot_transitions_per_s", shots_s, "transitions/s")
+    metric(f"{label}throughput.submit_per_s", submit_s, "requests/s")
+    return jobs_s
 
 
 def latency(fleet, rate, seconds, label):
@@ -242,7 +265,7 @@ def run(bindir, instances, args):
         wait_done(fleet, 0, 16, timeout=120)
         time.sleep(0.5)
         idle = fleet.memory("VmRSS")
-        jobs_per_s = throughput(fleet, args.jobs, label)
+        jobs_per_s = throughput(fleet, args.jobs, label, args.repeat)
         peak = fleet.memory("VmHWM")
         p50, p99 = latency(fleet, args.rate, args.seconds, label)
         for d in DAEMONS:
@@ -287,10 +310,11 @@ def main():
     ap.add_argument("--smoke", action="store_true", help="a few jobs; checks every metric line is printed")
     ap.add_argument("--jobs", type=int, default=2000)
     ap.add_argument("--rate", type=int, default=50)
+    ap.add_argument("--repeat", type=int, default=3, help="throughput bursts per fleet; the median is reported")
     ap.add_argument("--seconds", type=float, default=20)
     args = ap.parse_args()
     if args.smoke:
-        args.jobs, args.seconds = 24, 1
+        args.jobs, args.seconds, args.repeat = 24, 1, 1
     bindir = os.path.abspath(args.bin)
     versions()
     results = [("reelforge, 1 process per daemon", run(bindir, 1, args)),
