@@ -41,8 +41,7 @@ static int resume_point(struct http_exchange *x, int64_t *seq)
 	return 0;
 }
 
-/* The job's status when owner has it: 0 found, 1 not found, -1 database error. */
-static int owned_status(struct daemon *d, const char *id, const char *owner, char *status, size_t len)
+int gateway_job_status(struct daemon *d, const char *id, const char *owner, char *status, size_t len)
 {
 	static const char sql[] = "SELECT status FROM jobs WHERE id = $1 AND owner = $2";
 	const char *params[] = { id, owner };
@@ -53,7 +52,7 @@ static int owned_status(struct daemon *d, const char *id, const char *owner, cha
 	if (found)
 		strlcpy_(status, PQgetvalue(r, 0, 0), len);
 	PQclear(r);
-	return !found;
+	return found ? 0 : 1;
 }
 
 static bool is_final_status(const char *status)
@@ -107,7 +106,7 @@ void gateway_job_events(struct http_exchange *x, void *arg)
 		return;
 	}
 	lower_id(raw, id);
-	if ((found = owned_status(d, id, owner, status, sizeof(status))) != 0) {
+	if ((found = gateway_job_status(d, id, owner, status, sizeof(status))) != 0) {
 		if (found > 0)
 			http_problem(x, 404, "not-found", "No such job", "there is no job with this id", "id");
 		else {

@@ -88,6 +88,9 @@ int gateway_inflight_check(struct http_exchange *x, struct gateway *g, const cha
 
 /* POST /v1/jobs/{id}/cancel: until the job is final; 409 saying its state otherwise. */
 void gateway_cancel_job(struct http_exchange *x, void *arg);
+/* The status of job id when owner has it, into status: 0 found, 1 not
+ * found (or another user's), -1 on a database error (events_api.c). */
+int gateway_job_status(struct daemon *d, const char *id, const char *owner, char *status, size_t len) WARN_UNUSED;
 /* True when s is a UUID in text form (job ids). */
 int gateway_is_uuid(const char *s);
 /* GET /v1/jobs: the caller's jobs, newest first; ?status=&limit=&cursor=. */

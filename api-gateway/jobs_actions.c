@@ -29,21 +29,6 @@ static int body_ok(struct http_exchange *x)
 	return ok;
 }
 
-/* The job's status for owner into status; 0 when found, 1 when not, -1 on a database error. */
-static int job_status(struct daemon *d, const char *id, const char *owner, char *status, size_t len)
-{
-	static const char sql[] = "SELECT status FROM jobs WHERE id = $1 AND owner = $2";
-	const char *params[] = { id, owner };
-	PGresult *r = db_exec(d->db, sql, 2, params);
-	if (!r)
-		return -1;
-	int found = PQntuples(r) == 1;
-	if (found)
-		strlcpy_(status, PQgetvalue(r, 0, 0), len);
-	PQclear(r);
-	return found ? 0 : 1;
-}
-
 static int cancel(struct daemon *d, const char *id, const char *owner)
 {
 	static const char sql[] = "UPDATE jobs SET status = 'canceled', updated_at = now(), finished_at = now() "
@@ -72,7 +57,7 @@ void gateway_cancel_job(struct http_exchange *x, void *arg)
 	if (gateway_authenticate(x, d->app, owner, sizeof(owner)) < 0 || !body_ok(x))
 		return;
 	if (!gateway_is_uuid(id) || (n = cancel(d, id, owner)) == 0) {
-		if (gateway_is_uuid(id) && job_status(d, id, owner, status, sizeof(status)) == 0) {
+		if (gateway_is_uuid(id) && gateway_job_status(d, id, owner, status, sizeof(status)) == 0) {
 			snprintf(detail, sizeof(detail), "the job is %s; only unfinished jobs can be canceled", status);
 			http_problem(x, 409, "conflict", "The job cannot be canceled now", detail, NULL);
 		} else {

@@ -77,7 +77,6 @@ int webhook_addr_parse(const char *url, struct webhook_target *t, char *why, siz
 		return errorf(why, whylen, "the URL must start with http:// or https://");
 	}
 	size_t n = strcspn(rest, "/?#");
-	t->rest = (size_t)(rest - url) + n;
 	if (memchr(rest, '@', n))
 		return errorf(why, whylen, "the URL must not carry user information");
 	if (split_authority(rest, n, t) < 0)

@@ -20,7 +20,6 @@ struct webhook_target {
 	bool https;
 	char host[256]; /* IPv6 literals without their brackets */
 	int port;
-	size_t rest;    /* offset of what follows the authority (path, query) in the URL */
 };
 
 /* Parses an http:// or https:// URL without user info; -1 with why. */

@@ -7,10 +7,9 @@
  *   number of gateways share the table, and a gateway that dies mid-attempt
  *   leaves a row that another retries after the lease.
  * - Each attempt resolves the URL's host on the thread pool, refuses
- *   private addresses (unless allowed) and connects to the address it
- *   checked: an http:// URL is rewritten to that address with the original
- *   Host header. (https:// keeps its name for TLS and is resolved again by
- *   libcurl; the check still refuses names that point inside.)
+ *   private addresses (unless allowed) and has libcurl connect to the
+ *   address it checked (CONNECT_TO), so a name answering differently the
+ *   second time cannot reach inside; TLS still verifies the URL's host.
  * - POSTs run on the shared libcurl multi client, at most MAX_IN_FLIGHT at
  *   once, redirects not followed. 2xx delivers, 410 gives up, anything else
  *   retries after base * 2^(n-1) (or a longer Retry-After, at most an
@@ -29,6 +28,7 @@
 #include "db.h"
 #include "http_client.h"
 #include "log.h"
+#include "retry.h"
 #include "webhook_addr.h"
 #include "webhook_sign.h"
 #include "banned.h"
@@ -123,10 +123,9 @@ static void on_answer(const struct http_client_response *r, void *arg)
 		return;
 	}
 	uint64_t delay = webhook_sender_backoff_ms(a->ws->base_ms, atol(a->n));
-	const char *after = http_client_header(r, "retry-after");
-	long secs = after ? atol(after) : 0;
-	if (secs > 0 && (uint64_t)secs * 1000 > delay)
-		delay = (uint64_t)secs * 1000 < BACKOFF_CAP_MS ? (uint64_t)secs * 1000 : BACKOFF_CAP_MS;
+	int64_t after = retry_after_ms(http_client_header(r, "retry-after"), time(NULL));
+	if (after > 0 && (uint64_t)after > delay)
+		delay = (uint64_t)after < BACKOFF_CAP_MS ? (uint64_t)after : BACKOFF_CAP_MS;
 	if (r->outcome == HTTP_CLIENT_DONE)
 		snprintf(why, sizeof(why), "the endpoint answered %d", r->status);
 	else
@@ -134,36 +133,36 @@ static void on_answer(const struct http_client_response *r, void *arg)
 	finish(a, r->status, why, "retry", delay);
 }
 
-/* The URL to connect to: an http:// URL pinned to the checked address. */
-static char *pinned_url(const char *url, const char *ip, char *host_header, size_t hlen)
+/* libcurl's CONNECT_TO line that sends the URL's host:port to the checked
+ * address; "" when the URL does not parse (it did when it was resolved). */
+static void pin(const char *url, const char *ip, char *out, size_t len)
 {
 	struct webhook_target t;
 	char why[8];
-	host_header[0] = '\0';
-	if (webhook_addr_parse(url, &t, why, sizeof(why)) < 0 || t.https)
-		return xstrdup(url);
+	out[0] = '\0';
+	if (webhook_addr_parse(url, &t, why, sizeof(why)) < 0)
+		return;
 	bool v6 = strchr(ip, ':') != NULL, host_v6 = strchr(t.host, ':') != NULL;
-	snprintf(host_header, hlen, "Host: %s%s%s:%d", host_v6 ? "[" : "", t.host, host_v6 ? "]" : "", t.port);
-	return xasprintf("http://%s%s%s:%d%s", v6 ? "[" : "", ip, v6 ? "]" : "", t.port, url + t.rest);
+	snprintf(out, len, "%s%s%s:%d:%s%s%s:%d", host_v6 ? "[" : "", t.host, host_v6 ? "]" : "", t.port, v6 ? "[" : "",
+		 ip, v6 ? "]" : "", t.port);
 }
 
 static void post(struct attempt *a, const char *ip)
 {
 	struct webhook_sender *ws = a->ws;
-	char id_h[160], ts_h[48], sig_h[32 + WEBHOOK_SIG_LEN], sig[WEBHOOK_SIG_LEN], host_h[300];
+	char id_h[160], ts_h[48], sig_h[32 + WEBHOOK_SIG_LEN], sig[WEBHOOK_SIG_LEN], to[400];
 	long long ts = (long long)time(NULL);
 	size_t len = strlen(a->payload);
 	webhook_sign(ws->key, ws->keylen, a->msg_id, ts, a->payload, len, sig);
 	snprintf(id_h, sizeof(id_h), "webhook-id: %.120s", a->msg_id);
 	snprintf(ts_h, sizeof(ts_h), "webhook-timestamp: %lld", ts);
 	snprintf(sig_h, sizeof(sig_h), "webhook-signature: %s", sig);
-	char *url = pinned_url(a->url, ip, host_h, sizeof(host_h));
+	pin(a->url, ip, to, sizeof(to));
 	const char *headers[] = { "Content-Type: application/json", "User-Agent: reelforge-webhooks/1",
-				  id_h, ts_h, sig_h, host_h };
-	const struct http_client_request rq = { "POST", url, headers, host_h[0] ? 6 : 5, a->payload, len,
-						ws->timeout_ms, 64 * 1024 };
+				  id_h, ts_h, sig_h };
+	const struct http_client_request rq = { "POST", a->url, headers, ARRAY_SIZE(headers), a->payload, len,
+						ws->timeout_ms, 64 * 1024, to[0] ? to : NULL };
 	a->call = http_client_start(ws->http, &rq, on_answer, a);
-	free(url);
 }
 
 static void on_resolved(void *arg, enum webhook_addr_result res, const char *ip, const char *why)
