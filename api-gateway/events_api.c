@@ -64,6 +64,7 @@ static bool is_final_status(const char *status)
  * gone), 0 to go on following, -1 on a database error (stream still open). */
 static int catch_up(struct daemon *d, struct sse_stream *s, const char *id, int64_t seq)
 {
+	struct gateway *g = d->app;
 	static const char sql[] = "SELECT seq, coalesce(shot, -1), kind, detail::text, "
 				  "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') "
 				  "FROM job_events WHERE job_id = $1 AND seq > $2 ORDER BY seq";
@@ -79,6 +80,8 @@ static int catch_up(struct daemon *d, struct sse_stream *s, const char *id, int6
 					      PQgetvalue(r, i, 2), PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3),
 					      PQgetvalue(r, i, 4) };
 		rc = sse_send(s, &ev) != 0;
+		if (rc == 0 && live_awaits(g->live, ev.seq))
+			sse_sent_early(s, ev.seq);
 	}
 	PQclear(r);
 	return rc;

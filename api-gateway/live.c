@@ -64,15 +64,26 @@ static const char fetch_sql[] =
 static void start_poll(struct live *lv);
 static void lost(struct live *lv);
 
+static long gap_index(const struct live *lv, int64_t seq)
+{
+	for (size_t i = 0; i < lv->n_gaps; i++)
+		if (lv->gaps[i].seq == seq)
+			return (long)i;
+	return -1;
+}
+
 /* Forgets a gap that seq fills; true when there was one. */
 static bool fill_gap(struct live *lv, int64_t seq)
 {
-	for (size_t i = 0; i < lv->n_gaps; i++)
-		if (lv->gaps[i].seq == seq) {
-			lv->gaps[i] = lv->gaps[--lv->n_gaps];
-			return true;
-		}
-	return false;
+	long i = gap_index(lv, seq);
+	if (i >= 0)
+		lv->gaps[i] = lv->gaps[--lv->n_gaps];
+	return i >= 0;
+}
+
+bool live_awaits(const struct live *lv, int64_t seq)
+{
+	return gap_index(lv, seq) >= 0;
 }
 
 static void note_gaps(struct live *lv, int64_t from, int64_t to)

@@ -27,6 +27,8 @@ void live_free(struct live *lv);
  * was open, notifications were not followed, so the read position moves to
  * the newest row now (the new stream's own catch-up covers what came before). */
 void live_prepare(struct live *lv, struct db *db);
+/* Whether seq is a hole the connection still waits for (a late row to come). */
+bool live_awaits(const struct live *lv, int64_t seq);
 /* True while the LISTEN connection is up. */
 bool live_connected(const struct live *lv);
 

@@ -35,6 +35,7 @@ struct sse_stream {
 	struct sse_stream *prev, *next;
 	int64_t from_seq;           /* the client had every event up to here */
 	int64_t last_seq;           /* the highest seq written */
+	int64_t early[SSE_EARLY_MAX]; /* late seqs its catch-up already sent, 0 = free */
 };
 
 struct sse_hub {
@@ -205,6 +206,28 @@ static int write_event(struct sse_stream *s, const struct sse_event *ev, const c
 	return 0;
 }
 
+void sse_sent_early(struct sse_stream *s, int64_t seq)
+{
+	for (int i = 0; i < SSE_EARLY_MAX; i++)
+		if (!s->early[i]) {
+			s->early[i] = seq;
+			return;
+		}
+}
+
+/* Whether a late row is new to s; forgets it from early either way. */
+static bool late_is_new(struct sse_stream *s, int64_t seq)
+{
+	if (seq <= s->from_seq)
+		return false;
+	for (int i = 0; i < SSE_EARLY_MAX; i++)
+		if (s->early[i] == seq) {
+			s->early[i] = 0;
+			return false;
+		}
+	return true;
+}
+
 int sse_send(struct sse_stream *s, const struct sse_event *ev)
 {
 	size_t len;
@@ -224,7 +247,7 @@ void sse_dispatch(struct sse_hub *h, const struct sse_event *ev, bool late)
 	/* dropping a job's last stream frees j: walk with the saved link */
 	for (struct sse_stream *s = j->streams, *next; s; s = next) {
 		next = s->next;
-		if (!(ev->seq > s->last_seq || (late && ev->seq > s->from_seq)))
+		if (!(ev->seq > s->last_seq || (late && late_is_new(s, ev->seq))))
 			continue;
 		if (!text)
 			text = sse_format(ev, &len);

@@ -15,6 +15,7 @@
 #include "http_server.h"
 
 #define SSE_JOB_ID_LEN 36 /* a job id in canonical lower-case UUID text */
+#define SSE_EARLY_MAX 4   /* late rows a stream's catch-up may have sent before the hub reads them */
 
 /* One job_events row, as the stream announces it. */
 struct sse_event {
@@ -46,6 +47,9 @@ struct sse_stream *sse_open(struct sse_hub *h, struct http_exchange *x, int64_t 
  * final one and the stream ended, -1 when the peer is gone (the stream is
  * freed in both cases), 0 otherwise. */
 int sse_send(struct sse_stream *s, const struct sse_event *ev) WARN_UNUSED;
+/* Notes that the catch-up sent seq while the hub still waits for it as a
+ * late row, so that its late delivery is not a repeat. */
+void sse_sent_early(struct sse_stream *s, int64_t seq);
 /* From now on the stream receives what sse_dispatch hands out for job
  * (canonical lower-case id). */
 void sse_follow(struct sse_stream *s, const char *job);

@@ -184,6 +184,31 @@ def test_sse_fanout_resume_heartbeat():
     s.close()
 
 
+def test_sse_late_commit():
+    """A transaction that took a lower seq commits after one with a higher seq:
+    the stream still gets the lower one, once."""
+    job = stalled_job()
+    s = Stream(GW_PORT, job)
+    slow = subprocess.Popen(["psql", tf.fleet_env()["REEL_DATABASE_URL"], "-qtAX"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    slow.stdin.write(f"BEGIN; INSERT INTO job_events (job_id, shot, kind) VALUES ('{job}', 0, 'rendered') "
+                     f"RETURNING seq;\n")
+    slow.stdin.flush()
+    low = int(slow.stdout.readline())
+    high = insert_event(job, "ready", 1)
+    first = s.next_event()
+    slow.stdin.write("COMMIT;\n")
+    slow.stdin.close()
+    slow.wait(timeout=30)
+    second = s.next_event()
+    check("sse late commit: the higher seq first, then the late lower one",
+          first and second and [int(first["id"]), int(second["id"])] == [high, low], f"{first} {second} {low} {high}")
+    nxt = insert_event(job, "done")
+    ev = s.next_event()
+    check("sse late commit: no repeat afterwards", ev and int(ev["id"]) == nxt, str(ev))
+    s.close()
+
+
 def test_sse_pg_restart():
     job = stalled_job()
     s = Stream(GW_PORT, job)
@@ -476,6 +501,7 @@ def main():
         test_malformed()
         test_sse_fanout_resume_heartbeat()
         test_sse_real_job()
+        test_sse_late_commit()
         test_auth_limits(bindir)
         test_webhooks()
         test_sse_pg_restart()
