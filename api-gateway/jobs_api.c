@@ -14,7 +14,7 @@
 #include "json.h"
 #include "log.h"
 #include "outbox.h"
-#include "webhook_addr.h"
+#include "webhook.h"
 #include "banned.h"
 
 struct pending_create {

@@ -15,8 +15,8 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "sse.h"
+#include "webhook.h"
 #include "webhook_send.h"
-#include "webhook_sign.h"
 #include "banned.h"
 
 #define SWEEP_MS 60000

@@ -29,8 +29,7 @@
 #include "http_client.h"
 #include "log.h"
 #include "retry.h"
-#include "webhook_addr.h"
-#include "webhook_sign.h"
+#include "webhook.h"
 #include "banned.h"
 
 #define MAX_IN_FLIGHT 32

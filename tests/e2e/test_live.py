@@ -505,9 +505,14 @@ def main():
         test_auth_limits(bindir)
         test_webhooks()
         test_sse_pg_restart()
+        left_open = Stream(GW_PORT, stalled_job())
     finally:
         if started or os.path.exists(os.path.join(RUN, "pids")):
             tf.fleet("stop", bindir)
+    if started:
+        check("sse: a gateway stopping ends its open streams cleanly", left_open.read_all() == [])
+        log = open(os.path.join(RUN, "logs", "api-gateway.log")).read()
+        check("sse: the gateway stops on SIGTERM with streams open", "api-gateway stopped" in log, log[-300:])
     reports = glob.glob(os.path.join(RUN, "sanitizer*"))
     for r in reports:
         print(open(r, errors="replace").read()[:3000])

@@ -10,9 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "webhook_addr.h"
+#include "webhook.h"
 #include "webhook_send.h"
-#include "webhook_sign.h"
 #include "banned.h"
 
 #define VECTOR_SECRET "whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="

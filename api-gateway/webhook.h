@@ -1,11 +1,12 @@
 /*
- * Where an outbound webhook may go: http(s) URLs whose host resolves only to
- * public addresses. Loopback, private, link-local, shared, multicast and
- * reserved ranges are refused (a user's webhook_url must not reach into the
- * gateway's own network) unless the operator allows them.
+ * Outbound webhooks' pure parts: Standard Webhooks signatures (the secret is
+ * "whsec_" + base64 of the key; each attempt carries webhook-id,
+ * webhook-timestamp and webhook-signature "v1,<base64 of HMAC-SHA256(key,
+ * id.timestamp.body)>"), and where a webhook may go: http(s) URLs whose host
+ * resolves only to public addresses, unless the operator allows private ones.
  */
-#ifndef REEL_WEBHOOK_ADDR_H
-#define REEL_WEBHOOK_ADDR_H
+#ifndef REEL_WEBHOOK_H
+#define REEL_WEBHOOK_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,6 +14,17 @@
 #include <uv.h>
 
 #include "util.h"
+
+#define WEBHOOK_KEY_MAX 64 /* bytes of a decoded secret */
+#define WEBHOOK_SIG_LEN 48 /* "v1," + 44 base64 characters, plus the NUL */
+
+/* Decodes "whsec_<base64>" (padding optional) into key; the key length
+ * (at least 16 bytes), or -1 with why filled. */
+int webhook_sign_key(const char *secret, unsigned char *key, size_t cap, char *why, size_t whylen) WARN_UNUSED;
+/* The webhook-signature value for id, timestamp and the exact body into out
+ * (WEBHOOK_SIG_LEN bytes). */
+void webhook_sign(const unsigned char *key, size_t keylen, const char *id, long long timestamp, const char *body,
+		  size_t len, char *out);
 
 #define WEBHOOK_URL_MAX 2048
 
