@@ -463,6 +463,16 @@ def test_webhooks():
               str(rows))
         tampered = dict(h2, **{"webhook-signature": "v1," + base64.b64encode(b"x" * 32).decode()})
         check("webhook: the test's verifier refuses a wrong signature", not verify(tampered, b2))
+        # A job that runs to the end through the workers is announced once, as done.
+        code, _, body = tf.http("POST", "/v1/jobs", {**STORY, "options": {"webhook_url": url + "?job=done"}})
+        done_job = json.loads(body)["id"]
+        ok = wait_for(lambda: any(json.loads(b)["data"]["id"] == done_job for _, b in Hooks.received), 240)
+        time.sleep(1)  # a second delivery, if there were one, would come at once
+        mine = [(h, b, json.loads(b)) for h, b in Hooks.received if json.loads(b)["data"]["id"] == done_job]
+        check("webhook: a job done by the workers is announced once, signed", ok and len(mine) == 1 and
+              mine[0][2]["type"] == "job.done" and verify(mine[0][0], mine[0][1]), str(mine))
+        check("webhook: its payload carries the output keys", ok and mine and mine[0][2]["data"]["output"] and
+              "video_key" in mine[0][2]["data"]["output"], str(mine[:1]))
     finally:
         server.shutdown()
 
