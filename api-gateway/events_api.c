@@ -118,6 +118,11 @@ void gateway_job_events(struct http_exchange *x, void *arg)
 		}
 		return;
 	}
+	if (!strcmp(http_request_of(x)->method, "HEAD")) {
+		/* the head of a stream, without a stream to hold open */
+		http_reply(x, 200, "text/event-stream", "", 0);
+		return;
+	}
 	live_prepare(g->live, d->db);
 	struct sse_stream *s = sse_open(g->sse, x, from);
 	int rc = catch_up(d, s, id, from);

@@ -10,13 +10,12 @@
  */
 #include "sse.h"
 
-#include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "events.h"
 #include "log.h"
 #include "banned.h"
 
@@ -167,18 +166,7 @@ bool sse_is_final(const char *kind, int shot)
 
 char *sse_format(const struct sse_event *ev, size_t *len)
 {
-	cJSON *o = cJSON_CreateObject(), *detail = ev->detail ? cJSON_Parse(ev->detail) : NULL;
-	cJSON_AddNumberToObject(o, "seq", (double)ev->seq);
-	cJSON_AddStringToObject(o, "job_id", ev->job);
-	if (ev->shot >= 0)
-		cJSON_AddNumberToObject(o, "shot", ev->shot);
-	else
-		cJSON_AddNullToObject(o, "shot");
-	cJSON_AddStringToObject(o, "kind", ev->kind);
-	cJSON_AddItemToObject(o, "detail", detail ? detail : cJSON_CreateNull());
-	cJSON_AddStringToObject(o, "at", ev->at);
-	char *data = json_print(o);
-	cJSON_Delete(o);
+	char *data = events_row_json(ev->seq, ev->job, ev->shot, ev->kind, ev->detail, ev->at);
 	/* kind comes from our own code, but a line break in it would split the
 	 * event: the event name is left out rather than trusted. */
 	bool named = !strpbrk(ev->kind, "\r\n");

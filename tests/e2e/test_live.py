@@ -182,6 +182,14 @@ def test_sse_fanout_resume_heartbeat():
     s = Stream(GW_PORT, "00000000-0000-0000-0000-000000000000")
     check("sse: an unknown job is 404", s.status == 404)
     s.close()
+    conn = http.client.HTTPConnection(HOST, GW_PORT, timeout=10)
+    conn.request("HEAD", f"/v1/jobs/{job}/events")
+    r = conn.getresponse()
+    check("sse: HEAD answers the stream's head and ends", r.status == 200 and
+          r.getheader("Content-Type", "").startswith("text/event-stream") and r.read() == b"")
+    conn.request("GET", "/healthz")
+    check("sse: the connection serves the next request after HEAD", conn.getresponse().status == 200)
+    conn.close()
 
 
 def test_sse_late_commit():
