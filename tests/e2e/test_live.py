@@ -426,7 +426,9 @@ class Hooks(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         Hooks.received.append((dict((k.lower(), v) for k, v in self.headers.items()), body))
-        if Hooks.fail_first > 0:
+        if self.path.startswith("/gone"):
+            self.send_response(410)
+        elif Hooks.fail_first > 0:
             Hooks.fail_first -= 1
             self.send_response(500)
         else:
@@ -471,6 +473,15 @@ def test_webhooks():
               str(rows))
         tampered = dict(h2, **{"webhook-signature": "v1," + base64.b64encode(b"x" * 32).decode()})
         check("webhook: the test's verifier refuses a wrong signature", not verify(tampered, b2))
+        # 410 Gone: the endpoint is given up at once, after one recorded attempt.
+        gone_url = f"http://{HOST}:{server.server_address[1]}/gone"
+        code, _, body = tf.http("POST", "/v1/jobs", {**STORY, "options": {"webhook_url": gone_url}})
+        gone = json.loads(body)["id"]
+        tf.http("POST", f"/v1/jobs/{gone}/cancel", {})
+        q = (f"SELECT d.status, d.attempts, d.last_status, (SELECT count(*) FROM webhook_attempts a "
+             f"WHERE a.delivery_id = d.id) FROM webhook_deliveries d WHERE d.job_id = '{gone}'")
+        ok = wait_for(lambda: tf.sql(q) == [["failed", "1", "410", "1"]], 30)
+        check("webhook: 410 Gone gives up after one attempt", ok, str(tf.sql(q)))
         # A job that runs to the end through the workers is announced once, as done.
         code, _, body = tf.http("POST", "/v1/jobs", {**STORY, "options": {"webhook_url": url + "?job=done"}})
         done_job = json.loads(body)["id"]
