@@ -153,3 +153,11 @@ char *read_whole_file(const char *path, size_t max, size_t *len)
 		*len = n;
 	return buf;
 }
+
+uint32_t str_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}

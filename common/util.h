@@ -41,5 +41,7 @@ char *read_whole_file(const char *path, size_t max, size_t *len);
 
 /* A random identifier of 2*nbytes lowercase hex chars into out (size >= 2*nbytes+1). */
 void random_hex(char *out, size_t nbytes);
+/* A 32-bit hash of a string (FNV-1a), for in-memory hash tables. */
+uint32_t str_hash(const char *s);
 
 #endif

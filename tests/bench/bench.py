@@ -11,7 +11,10 @@ import http.client
 import json
 import os
 import platform
+import re
+import resource
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -57,7 +60,7 @@ class Fleet:
         self.bindir, self.instances, self.run, self.offset = bindir, instances, run_dir, offset
         self.env = dict(os.environ, REEL_RUN_DIR=run_dir, REEL_PORT_OFFSET=str(offset), REEL_PG_PORT=os.environ.get("REEL_TEST_PG_PORT", "54529"),
                         REEL_WORKER_INSTANCES=str(instances), REEL_OFFLINE_SKIP_MEDIA="1",
-                        REEL_LOG_LEVEL="warn")
+                        REEL_LOG_LEVEL="warn", REEL_RATE_LIMIT_RPS="0", REEL_MAX_JOBS_IN_FLIGHT="0")
         for k in ("REEL_DATABASE_URL", "REEL_KAFKA_BROKERS"):
             self.env.pop(k, None)
 
@@ -255,6 +258,72 @@ def latency(fleet, rate, seconds, label):
     return pct(e2e, 50), pct(e2e, 99)
 
 
+def wrk(url, seconds, script=None):
+    """Runs wrk with 64 keep-alive connections: (requests/s, p99 ms, non-2xx answers)."""
+    cmd = ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency"] + (["-s", script] if script else []) + [url]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    p99 = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rps, p99, int(bad.group(1)) if bad else 0
+
+
+def open_streams(port, path, count):
+    """Opens count SSE streams on path (in batches, so the listen backlog holds) and
+    returns their sockets once every one has its answer's head."""
+    socks, request = [], f"GET {path} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n".encode()
+    for start in range(0, count, 500):
+        batch = []
+        for _ in range(min(500, count - start)):
+            s = socket.create_connection(("127.0.0.1", port), timeout=30)
+            s.sendall(request)
+            batch.append(s)
+        for s in batch:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = s.recv(4096)
+                if not chunk:
+                    raise SystemExit("an event stream was closed while opening")
+                head += chunk
+            if not head.startswith(b"HTTP/1.1 200"):
+                raise SystemExit(f"event stream refused: {head[:80]!r}")
+        socks += batch
+    return socks
+
+
+def gateway_bench(fleet, args):
+    """The gateway alone (one process): GET /v1/jobs/{id} and POST /v1/jobs under wrk with
+    64 keep-alive connections, and its resident memory holding many open event streams."""
+    seconds = 2 if args.smoke else 10
+    streams = 500 if args.smoke else 10000
+    base = f"http://127.0.0.1:{fleet.port}"
+    job = fleet.sql("SELECT id FROM jobs WHERE status = 'done' LIMIT 1")[0][0]
+    rps, p99, bad = wrk(f"{base}/v1/jobs/{job}", seconds)
+    if bad:
+        raise SystemExit(f"GET /v1/jobs/{{id}}: {bad} answers were not 2xx")
+    metric("gateway.get_rps", rps, "requests/s")
+    metric("gateway.get_p99_ms", p99, "ms")
+    script = os.path.join(fleet.run, "post.lua")
+    with open(script, "w") as f:
+        body = json.dumps({"template": "storyboard", "input": {"text": STORY}})
+        f.write(f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = {json.dumps(body)}\n')
+    rps, _, bad = wrk(f"{base}/v1/jobs", seconds, script)
+    if bad:
+        raise SystemExit(f"POST /v1/jobs: {bad} answers were not 202")
+    metric("gateway.post_jobs_per_s", rps, "jobs/s")
+    # A job nobody works on keeps its streams open; the stalled rows do not disturb the other figures.
+    stalled = fleet.sql("INSERT INTO jobs (owner, template, input, trace, status) VALUES ('anonymous', 'storyboard', "
+                        "'{\"text\":\"x\"}', 'bench', 'producing') RETURNING id")[0][0]
+    socks = open_streams(fleet.port, f"/v1/jobs/{stalled}/events", streams)
+    time.sleep(1)
+    rss = fleet.memory("VmRSS").get("api-gateway", 0)
+    metric("gateway.sse_10k_rss_kb", rss, "kB")
+    print(f"(gateway resident memory with {len(socks)} open event streams)")
+    for s in socks:
+        s.close()
+
+
 def run(bindir, instances, args):
     label = "" if instances == 1 else f"x{instances}."
     fleet = Fleet(bindir, instances, os.path.join(ROOT, ".run", f"bench-{instances}"),
@@ -272,6 +341,8 @@ def run(bindir, instances, args):
             metric(f"{label}memory.{d}.rss_idle_kb", idle.get(d, 0), "kB")
             metric(f"{label}memory.{d}.rss_max_kb", peak.get(d, 0), "kB")
         worst = max(peak.get(d, 0) for d in DAEMONS if d.endswith("-worker"))
+        if instances == 1:
+            gateway_bench(fleet, args)
         return {"jobs_per_s": jobs_per_s, "p50": p50, "p99": p99, "worker_rss_mb": worst / 1024}
     finally:
         fleet.stop()
@@ -316,6 +387,9 @@ def main():
     if args.smoke:
         args.jobs, args.seconds, args.repeat = 24, 1, 1
     bindir = os.path.abspath(args.bin)
+    # 10,000 event streams need as many descriptors in the gateway (which inherits this) and here.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
     versions()
     results = [("reelforge, 1 process per daemon", run(bindir, 1, args)),
                ("reelforge, 2 processes per worker", run(bindir, 2, args))]
@@ -326,6 +400,7 @@ def main():
         expected += [f"latency{args.rate}.hop_{h}_p50_ms" for h in HOPS]
         expected += [f"memory.{d}.rss_max_kb" for d in DAEMONS]
         expected += ["x2." + e for e in expected]
+        expected += ["gateway.get_rps", "gateway.get_p99_ms", "gateway.post_jobs_per_s", "gateway.sse_10k_rss_kb"]
         names = {m[0]: m[1] for m in metrics}
         missing = [e for e in expected if e not in names]
         bad = [e for e in expected if e in names and not (names[e] == names[e] and names[e] > 0)]
