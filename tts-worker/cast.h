@@ -16,28 +16,25 @@
 struct db;
 
 struct cast_voice {
-  char *provider, *id, *language,
-      *gender; /* gender: "female", "male" or NULL */
+	char *provider, *id, *language, *gender; /* gender: "female", "male" or NULL */
 };
 
 /* The voice catalogue; owns its strings. */
 struct cast {
-  struct cast_voice *v;
-  size_t n;
+	struct cast_voice *v;
+	size_t n;
 };
 
 /* Reads the voices table. 0, or -1 with err. */
-int cast_load(struct cast *c, struct db *db, char *err,
-              size_t errlen) WARN_UNUSED;
+int cast_load(struct cast *c, struct db *db, char *err, size_t errlen) WARN_UNUSED;
 void cast_release(struct cast *c);
 /* The voice for a shot: provider's catalogue voices in language (all of the
  * provider's when none is), narrator the job's voice (may be NULL),
  * characters the storyboard's characters as JSON text (may be NULL), speaker
  * the shot's (NULL for narration). NULL means the provider's default; the
  * caller frees. */
-char *cast_pick(const struct cast *c, const char *provider,
-                const char *language, const char *narrator,
-                const char *characters, const char *speaker);
+char *cast_pick(const struct cast *c, const char *provider, const char *language, const char *narrator,
+		const char *characters, const char *speaker);
 /* "female", "male" or NULL from a voice hint ("warm older woman"). */
 const char *cast_gender(const char *hint);
 

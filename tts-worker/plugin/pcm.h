@@ -18,10 +18,10 @@
 
 /* Owns s; pcm_release frees it. */
 struct pcm {
-  int16_t *s;
-  size_t n, cap;
-  size_t limit;  /* samples at most (0: no limit) */
-  bool overflow; /* an append stopped at the limit */
+	int16_t *s;
+	size_t n, cap;
+	size_t limit;  /* samples at most (0: no limit) */
+	bool overflow; /* an append stopped at the limit */
 };
 
 void pcm_release(struct pcm *p);
@@ -31,17 +31,14 @@ bool pcm_append(struct pcm *p, const int16_t *s, size_t n);
  * (exactly pad_ms, adding silence, when exact_pad). *shift is the number of
  * samples the old start moved by (negative: samples were cut). -1 if nothing
  * is audible. */
-int pcm_trim(struct pcm *p, int rate, int pad_ms, bool exact_pad,
-             int64_t *shift);
+int pcm_trim(struct pcm *p, int rate, int pad_ms, bool exact_pad, int64_t *shift);
 /* Converts p (mono at in_rate) to PCM_RATE in place. 0 or -1 with err. */
-int pcm_resample(struct pcm *p, int in_rate, char *err,
-                 size_t errlen) WARN_UNUSED;
+int pcm_resample(struct pcm *p, int in_rate, char *err, size_t errlen) WARN_UNUSED;
 /* Appends b to a, the last PCM_XFADE_MS of a fading into the first of b;
  * returns the offset in a where b's first sample now lies. */
 size_t pcm_join(struct pcm *a, const struct pcm *b);
 /* Writes a 16-bit mono WAV at PCM_RATE. 0 or -1 with err. */
-int pcm_write_wav(const char *path, const struct pcm *p, char *err,
-                  size_t errlen) WARN_UNUSED;
+int pcm_write_wav(const char *path, const struct pcm *p, char *err, size_t errlen) WARN_UNUSED;
 /* Milliseconds of n samples at PCM_RATE, rounded. */
 int64_t pcm_ms(size_t n);
 
