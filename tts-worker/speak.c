@@ -217,9 +217,10 @@ static void send_part(struct speak_state *st, struct task *t)
 	free(rq.body);
 	for (size_t i = 0; i < rq.n_headers; i++)
 		free(rq.headers[i]);
-	if (!sd->call)
+	if (!sd->call) {
 		task_fail(t, "internal", "the request to the %s provider could not be started", sd->vendor->name);
-	end(t, WORK_RETRY);
+		end(t, WORK_RETRY);
+	}
 }
 
 void speak_start(struct speak_state *st, struct task *t)
@@ -229,9 +230,10 @@ void speak_start(struct speak_state *st, struct task *t)
 		return queue_work(st, t, espeak_work);
 	if (!sd->parts) {
 		sd->n_parts = narration_split(sd->text, (size_t)sd->vendor->max_chars(st->settings), &sd->parts);
-		if (sd->n_parts == 0)
+		if (sd->n_parts == 0) {
 			task_fail(t, "empty_narration", "the shot has no narration to speak");
-		return end(t, WORK_FAIL);
+			return end(t, WORK_FAIL);
+		}
 		sd->audio = xcalloc(sd->n_parts, sizeof(*sd->audio));
 		log_info("speaking %zu part(s) with %s, voice %s", sd->n_parts, sd->vendor->name,
 			 sd->voice ? sd->voice : "(default)");

@@ -67,19 +67,27 @@ static char *opt_copy(PGresult *r, int row, int col)
 
 static int take_row(struct worker *w, struct task *t, PGresult *r, int row);
 
+/* Shots past narration, or whose job is not producing, are not claimed. The
+ * claim that really speaks also reads who is cast: the storyboard's
+ * characters, else the job's speakers in order of appearance. */
+#define CLAIM_HEAD                                                                                              \
+	"UPDATE shots s SET status = 'voicing', updated_at = now() "                                            \
+	"FROM jobs j, unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS u(job_id, idx, n) "                      \
+	"WHERE s.job_id = u.job_id AND s.idx = u.idx AND j.id = s.job_id AND j.status = 'producing' "           \
+	"AND s.status IN ('rendered', 'voicing') "                                                              \
+	"RETURNING u.n, s.narration, j.options->>'language', j.options->>'voice', s.est_duration_ms"
+
 static int claim(struct worker *w, struct task **tasks, size_t n)
 {
-	static const char sql[] = "UPDATE shots s SET status = 'voicing', updated_at = now() "
-				  "FROM jobs j, unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS u(job_id, "
-				  "idx, n) "
-				  "WHERE s.job_id = u.job_id AND s.idx = u.idx AND j.id = s.job_id AND "
-				  "j.status = 'producing' "
-				  "AND s.status IN ('rendered', 'voicing') "
-				  "RETURNING u.n, s.narration, j.options->>'language', "
-				  "j.options->>'voice', s.est_duration_ms, "
-				  "s.speaker, j.storyboard->'characters', j.options#>>'{providers,tts}'";
-	/* Shots past narration, or whose job is not producing, are not claimed. */
-	return worker_claim_rows(w, worker_query_tasks(w, sql, tasks, n, true, NULL, 0), tasks, n, take_row);
+	static const char skip_sql[] = CLAIM_HEAD;
+	static const char sql[] =
+		CLAIM_HEAD ", s.speaker, coalesce(j.storyboard->'characters', "
+			   "  (SELECT jsonb_agg(jsonb_build_object('name', x.speaker) ORDER BY x.first) "
+			   "   FROM (SELECT o.speaker, min(o.idx) AS first FROM shots o "
+			   "         WHERE o.job_id = s.job_id AND o.speaker IS NOT NULL GROUP BY o.speaker) x)), "
+			   "j.options#>>'{providers,tts}'";
+	PGresult *r = worker_query_tasks(w, worker_skip_media(w) ? skip_sql : sql, tasks, n, true, NULL, 0);
+	return worker_claim_rows(w, r, tasks, n, take_row);
 }
 
 /* Who speaks the shot, with which provider and voice. */
