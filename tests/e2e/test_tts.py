@@ -222,12 +222,15 @@ def phase_providers(bindir, sim):
                  "It runs through pine forests and past three villages. Fishermen wait on its banks at dawn. "
                  "By summer it is slow, and children swim near the old mill.")
     jobs["long"] = submit(long_text, max_shots=1)
+    zh_text = "小镇的清晨总是很安静。面包店的灯第一个亮起来！"
+    jobs["zh"] = submit(zh_text, max_shots=1)
     if not wait_rendered(list(jobs.values())):
         return
     for p in ("fish", "openai", "elevenlabs"):
         set_provider(jobs[p], p)
     set_provider(jobs["cast"], "openai")
     set_provider(jobs["long"], "fish")
+    set_provider(jobs["zh"], "elevenlabs")
     shots = shots_of(jobs["cast"])
     check("cast: the story has three shots", len(shots) == 3, str(len(shots)))
     sql(f"UPDATE shots SET speaker = CASE idx WHEN 0 THEN 'Mara' WHEN 1 THEN 'Tom' END WHERE job_id = '{jobs['cast']}'")
@@ -262,6 +265,11 @@ def phase_providers(bindir, sim):
     check("fish: estimated timings, one per sentence", [w["text"] for w in fish_t] == [
         "A small lighthouse stood on the northern cliff.", "Its keeper painted the door blue every spring."],
         json.dumps(fish_t)[:300])
+    zh = shots_of(jobs["zh"])[0]
+    check("zh: Chinese word timings from the alignment, one per clause",
+          [w["text"] for w in zh["timings"] or []] == ["小镇的清晨总是很安静。", "面包店的灯第一个亮起来！"],
+          json.dumps(zh["timings"], ensure_ascii=False)[:300])
+    check_shot_audio("zh", zh, spoken_ms(zh_text, "21m00Tcm4TlvDq8ikWAM", 44100), 40)
     # two characters, two voices; the narrator keeps the default
     cast = shots_of(jobs["cast"])
     used = {}

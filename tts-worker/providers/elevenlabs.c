@@ -50,7 +50,8 @@ static void build(const struct tts_settings *s, const char *text, const char *la
 	char *escaped = path_segment(voice && *voice ? voice : DEFAULT_VOICE);
 	cJSON_AddStringToObject(body, "text", text);
 	cJSON_AddStringToObject(body, "model_id", s->elevenlabs_model);
-	if (language && *language && strlen(language) <= 3)
+	/* Only the v2.5 models accept language_code; the others refuse the request. */
+	if (language && *language && strlen(language) <= 3 && strstr(s->elevenlabs_model, "v2_5"))
 		cJSON_AddStringToObject(body, "language_code", language);
 	out->body = json_print(body);
 	cJSON_Delete(body);
