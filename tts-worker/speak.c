@@ -126,13 +126,12 @@ static void after_work(uv_work_t *req, int status)
 	worker_task_done(t);
 }
 
-static void queue_work(struct speak_state *st, struct task *t, uv_work_cb fn)
+static void queue_work(struct task *t, uv_work_cb fn)
 {
 	struct speak_data *sd = t->data;
 	sd->work.data = t;
 	t->result = WORK_OK;
 	uv_queue_work(worker_loop(t->worker), &sd->work, fn, after_work);
-	(void)st;
 }
 
 static void on_error_status(struct task *t, const struct http_client_response *r)
@@ -202,7 +201,7 @@ static void send_part(struct speak_state *st, struct task *t)
 	struct speak_data *sd = t->data;
 	struct tts_http rq = { 0 };
 	if (sd->done == sd->n_parts)
-		return queue_work(st, t, assemble_work);
+		return queue_work(t, assemble_work);
 	sd->vendor->build(st->settings, sd->parts[sd->done], sd->language, sd->voice, &rq);
 	struct http_client_request hr = { .method = "POST",
 					  .url = rq.url,
@@ -227,7 +226,7 @@ void speak_start(struct speak_state *st, struct task *t)
 {
 	struct speak_data *sd = t->data;
 	if (!sd->vendor)
-		return queue_work(st, t, espeak_work);
+		return queue_work(t, espeak_work);
 	if (!sd->parts) {
 		sd->n_parts = narration_split(sd->text, (size_t)sd->vendor->max_chars(st->settings), &sd->parts);
 		if (sd->n_parts == 0) {

@@ -4,6 +4,7 @@
  * libavcodec from memory, mixed to mono and resampled to 48 kHz; the parts of
  * a long narration are trimmed and joined with a short crossfade.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,8 @@ static int take_frame(struct dec *d, AVFrame *f, struct pcm *out, char *err, siz
 {
 	AVChannelLayout mono = AV_CHANNEL_LAYOUT_MONO;
 	int cap, got;
+	if (f->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC) /* raw streams may not name their channels */
+		av_channel_layout_default(&f->ch_layout, f->ch_layout.nb_channels);
 	if (!d->swr) {
 		if (swr_alloc_set_opts2(&d->swr, &mono, AV_SAMPLE_FMT_S16, PCM_RATE, &f->ch_layout,
 					(enum AVSampleFormat)f->format, f->sample_rate, 0, NULL) < 0 ||
@@ -189,12 +192,21 @@ static int decode_part(const struct tts_part *part, struct pcm *out, char *err, 
 	return rc;
 }
 
+/* FFmpeg's own messages would land in the JSON log as bare lines; every
+ * failure here is reported by the caller with av_err2str instead. */
+static void quiet_ffmpeg(void)
+{
+	av_log_set_level(AV_LOG_QUIET);
+}
+
 int tts_audio_assemble(struct tts_part *parts, size_t n, const char *out_path, struct tts_result *res, char *err,
 		       size_t errlen)
 {
 	struct pcm all = { 0 }, one = { 0 };
 	char why[300];
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	int rc = -1;
+	pthread_once(&once, quiet_ffmpeg);
 	for (size_t i = 0; i < n; i++) {
 		int64_t shift;
 		pcm_release(&one);
