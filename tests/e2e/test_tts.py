@@ -2,8 +2,9 @@
 """End-to-end test of the tts stage with real voices against the simulator.
 
 Starts the provider simulator (tests/sim/sim.py) and the fleet (run dir
-.run/e2e-tts), then runs tts-worker itself, phase by phase, with the settings
-each phase needs. While no tts-worker runs, jobs wait with their shots
+.run/e2e-tts) without its tts-worker and merge-worker (jobs end this test in
+merging, their merge messages left on reel.merge), then runs tts-worker
+itself, phase by phase, with the settings each phase needs. While no tts-worker runs, jobs wait with their shots
 rendered; that is when a test changes what the parse stage would have written
 (per-job provider, speakers, the storyboard's characters) or redelivers the
 tts messages, so what the tts-worker then sees is fixed, not a race.
@@ -111,8 +112,8 @@ class TTSWorker:
         return self.proc.returncode
 
 
-def stop_fleet_tts():
-    pid_file = os.path.join(RUN, "pids", "tts-worker")
+def stop_fleet_daemon(name):
+    pid_file = os.path.join(RUN, "pids", name)
     pid = int(open(pid_file).read())
     os.kill(pid, signal.SIGTERM)
     for _ in range(300):
@@ -133,7 +134,7 @@ def submit(text, **options):
     return job["id"]
 
 
-def wait_rendered(job_ids, timeout=120):
+def wait_rendered(job_ids, timeout=300):
     ids = ",".join(f"'{j}'" for j in job_ids)
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -151,11 +152,12 @@ def set_provider(job_id, provider):
         f"WHERE id = '{job_id}'")
 
 
-def wait_final(job_ids, timeout=180):
+def wait_final(job_ids, timeout=300):
+    """The jobs' statuses once the tts stage is over for each: merging (every shot ready), failed or paused."""
     ids = ",".join(f"'{j}'" for j in job_ids)
     deadline = time.time() + timeout
     while time.time() < deadline:
-        rows = sql(f"SELECT count(*) FROM jobs WHERE id IN ({ids}) AND status IN ('done', 'failed', 'paused')")
+        rows = sql(f"SELECT count(*) FROM jobs WHERE id IN ({ids}) AND status IN ('merging', 'failed', 'paused')")
         if int(rows[0][0]) == len(job_ids):
             break
         time.sleep(0.3)
@@ -243,7 +245,7 @@ def phase_providers(bindir, sim):
     worker.stop()
     for label, job in jobs.items():
         error = sql(f"SELECT coalesce(error::text, '') FROM jobs WHERE id = '{job}'")
-        check(f"{label}: job done", status.get(job) == "done", f"{status.get(job)} {error}")
+        check(f"{label}: every shot ready, the job merging", status.get(job) == "merging", f"{status.get(job)} {error}")
     reqs = sim.requests()
     voices = {"fish": None, "openai": "alloy", "elevenlabs": "21m00Tcm4TlvDq8ikWAM"}
     for p in ("fish", "openai", "elevenlabs"):
@@ -314,7 +316,8 @@ def phase_failures(bindir, sim):
              "empty": "A cat slept on the warm roof all afternoon.",
              "refused": "The ferry waited for the last passenger.",
              "retry": "Rain fell on the tin roof of the barn.",
-             "timeout": "The owl watched the field in silence."}
+             "timeout": "The owl watched the field in silence.",
+             "exhausted": "The bridge was closed for repairs all week."}
     jobs = {k: submit(texts[k], max_shots=1) for k in ("corrupt", "empty", "refused")}
     if not wait_rendered(list(jobs.values())):
         return
@@ -336,19 +339,21 @@ def phase_failures(bindir, sim):
     check("refused: the error names ELEVENLABS_API_KEY", "ELEVENLABS_API_KEY" in err.get("message", ""), str(err))
     check("refused: at once, with one call and no retry", len(calls) == 1, str(len(calls)))
 
-    jobs = {k: submit(texts[k], max_shots=1) for k in ("retry", "timeout")}
+    jobs = {k: submit(texts[k], max_shots=1) for k in ("retry", "timeout", "exhausted")}
     if not wait_rendered(list(jobs.values())):
         return
     set_provider(jobs["retry"], "fish")
     set_provider(jobs["timeout"], "openai")
+    set_provider(jobs["exhausted"], "elevenlabs")
     sim.reset()
     sim.script("fish", [{"kind": "error", "status": 429, "retry_after": "1"}])
     sim.script("openai_tts", [{"kind": "audio", "delay_ms": 6000}])
+    sim.script("elevenlabs", [{"kind": "error", "status": 503}] * 3)  # REEL_TTS_MAX_ATTEMPTS=3
     worker = TTSWorker(bindir, sim, REEL_TTS_TIMEOUT_S="3")
     results = wait_final(list(jobs.values()))
     worker.stop()
     for k in ("retry", "timeout"):
-        check(f"{k}: the job is done after a retry", results.get(jobs[k]) == "done", str(results.get(jobs[k])))
+        check(f"{k}: the job is merging after a retry", results.get(jobs[k]) == "merging", str(results.get(jobs[k])))
     calls = [r for r in sim.requests("fish") if text_of(r) == texts["retry"]]
     check("retry: the 429 was retried once", [c.get("status") for c in calls] == [429, 200], str(calls)[:300])
     if len(calls) == 2:
@@ -358,6 +363,10 @@ def phase_failures(bindir, sim):
     check("timeout: the slow answer was given up on and asked again", len(calls) >= 2, str(len(calls)))
     log = open(worker.log.name).read()
     check("timeout: the retry names REEL_TTS_TIMEOUT_S", "did not answer within 3 s (REEL_TTS_TIMEOUT_S)" in log)
+    paused_with("exhausted", jobs["exhausted"], results.get(jobs["exhausted"]), "(gave up after 3 attempts)")
+    calls = [r for r in sim.requests("elevenlabs") if text_of(r) == texts["exhausted"]]
+    check("exhausted: three attempts, all answered 503", [c.get("status") for c in calls] == [503] * 3,
+          str([c.get("status") for c in calls]))
 
 
 def phase_redelivery(bindir, sim):
@@ -381,7 +390,7 @@ def phase_redelivery(bindir, sim):
     results = wait_final(jobs)
     time.sleep(2)  # let the merge messages of the last jobs be acknowledged
     worker.stop()
-    check("redelivery: every job done", all(results.get(j) == "done" for j in jobs), str(results))
+    check("redelivery: every job merging", all(results.get(j) == "merging" for j in jobs), str(results))
     merges = [k for k, _ in kafka_probe.read_topic(brokers, "reel.merge")]
     counts = {j: merges.count(j) for j in jobs}
     check("redelivery: exactly one merge message per job on reel.merge", all(c == 1 for c in counts.values()),
@@ -409,7 +418,9 @@ def main():
         sim.reset()
         tf.fleet("start", bindir)
         started = True
-        stop_fleet_tts()
+        stop_fleet_daemon("tts-worker")
+        # The merge stage is test_fleet.py's; here its jobs wait in merging, their merge messages on reel.merge.
+        stop_fleet_daemon("merge-worker")
         phase_providers(bindir, sim)
         phase_failures(bindir, sim)
         phase_redelivery(bindir, sim)
