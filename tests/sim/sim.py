@@ -27,6 +27,8 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import vendors_tts
+
 LOCK = threading.Lock()
 STATE = {"scripts": {}, "defaults": {}, "config": {}, "requests": [], "in_flight": 0, "max_in_flight": 0}
 
@@ -255,6 +257,7 @@ class AnthropicMessages:
 
 
 VENDORS = {v.path: v for v in (OpenAIChat(), AnthropicMessages())}
+TTS_VENDORS = vendors_tts.vendors(STATE)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -304,7 +307,7 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.body()
         if self.path.startswith("/_sim/"):
             return self.control(raw)
-        vendor = VENDORS.get(self.path)
+        vendor = VENDORS.get(self.path) or vendors_tts.find(TTS_VENDORS, self.path)
         if not vendor:
             return self.send(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
         try:
@@ -314,7 +317,7 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             STATE["in_flight"] += 1
             STATE["max_in_flight"] = max(STATE["max_in_flight"], STATE["in_flight"])
-            entry = {"route": vendor.route, "at": time.time(), "body": req,
+            entry = {"route": vendor.route, "path": self.path, "at": time.time(), "body": req,
                      "headers": {k.lower(): v for k, v in self.headers.items()}}
             STATE["requests"].append(entry)
         try:
@@ -338,7 +341,9 @@ class Handler(BaseHTTPRequestHandler):
             status, payload = vendor.answer(req, answer)
         entry.update(status=status, kind=answer.get("kind", "refused" if refused else None), done=time.time())
         try:
-            if isinstance(payload, str):
+            if isinstance(payload, vendors_tts.Audio):
+                self.send(status, payload, headers, payload.ctype)
+            elif isinstance(payload, str):
                 self.send(status, payload, headers, "text/event-stream")
             else:
                 self.send(status, payload, headers)
