@@ -48,8 +48,7 @@ struct encode {
 	int64_t *samples;  /* ... and at sample samples[k] */
 	int *tf;           /* crossfade frames on the boundary after shot k (0: cut) */
 	char (*shot_id)[65];
-	char **ass;        /* each shot's subtitle script, or NULL */
-	char **ass_path;   /* written once a picture needs it */
+	char **ass_path;   /* each shot's subtitle script, written once a picture needs it */
 	struct assemble__picture **pic;
 	struct seg *segs;
 	size_t n_segs;
@@ -184,10 +183,8 @@ static int identify(struct encode *e, size_t k, char *err, size_t errlen)
 
 	if (assemble_sha256_file(input, content, &bytes) < 0)
 		return errorf(err, errlen, "%s %s: cannot read", input == s->video_path ? "clip" : "image", input);
-	if (s->cues && s->n_cues) {
-		e->ass[k] = assemble__ass_text(sp, s);
-		assemble__sha256(e->ass[k], strlen(e->ass[k]), ass_hash);
-	}
+	if (s->subtitles)
+		assemble__sha256(s->subtitles, strlen(s->subtitles), ass_hash);
 	desc = xasprintf("seg2|%s|%s|%lld|%s|%lld|%dx%d@%d|%s|%d|%s|%s", input == s->video_path ? "clip" : "still",
 			 content, (long long)bytes, assemble__camera(s, k), (long long)(e->frames[k + 1] - e->frames[k]),
 			 sp->width, sp->height, sp->fps, sp->preset ? sp->preset : "veryfast", sp->crf ? sp->crf : 23,
@@ -229,7 +226,6 @@ static int plan_segments(struct encode *e, char *err, size_t errlen)
 	size_t n = sp->n_shots;
 
 	e->shot_id = xcalloc(n, sizeof(*e->shot_id));
-	e->ass = xcalloc(n, sizeof(*e->ass));
 	e->ass_path = xcalloc(n, sizeof(*e->ass_path));
 	e->pic = xcalloc(n, sizeof(*e->pic));
 	e->segs = xcalloc(2 * n, sizeof(*e->segs));
@@ -271,14 +267,20 @@ static int canceled(const struct encode *e, char *err, size_t errlen)
 /* Shot k's pictures, opened on first use (its subtitle script written then). */
 static struct assemble__picture *picture(struct encode *e, size_t k, char *err, size_t errlen)
 {
+	const char *ass = e->sp->shots[k].subtitles;
+
 	if (e->pic[k])
 		return e->pic[k];
-	if (e->ass[k] && !e->ass_path[k]) {
+	if (ass && !e->ass_path[k]) {
 		FILE *f;
+		int bad;
 
 		e->ass_path[k] = xasprintf("%s/shot-%zu.ass", e->tmpdir, k);
 		f = fopen(e->ass_path[k], "w");
-		if (!f || fputs(e->ass[k], f) < 0 || fclose(f) != 0) {
+		bad = !f || fputs(ass, f) < 0;
+		if (f && fclose(f) != 0)
+			bad = 1;
+		if (bad) {
 			errorf(err, errlen, "cannot write %s", e->ass_path[k]);
 			return NULL;
 		}
@@ -388,8 +390,7 @@ static void release(struct encode *e)
 
 	for (size_t k = 0; e->pic && k < n; k++)
 		assemble__picture_free(e->pic[k]);
-	for (size_t k = 0; e->ass && k < n; k++) {
-		free(e->ass[k]);
+	for (size_t k = 0; e->ass_path && k < n; k++) {
 		if (e->ass_path[k])
 			unlink(e->ass_path[k]);
 		free(e->ass_path[k]);
@@ -403,7 +404,6 @@ static void release(struct encode *e)
 		rmdir(e->tmpdir);
 	free(e->tmpdir);
 	free(e->pic);
-	free(e->ass);
 	free(e->ass_path);
 	free(e->shot_id);
 	free(e->segs);

@@ -13,20 +13,13 @@
 
 #include "util.h"
 
-/* One subtitle cue, relative to the start of its shot; text lines split by '\n'. */
-struct assemble_cue {
-	int64_t start_ms, end_ms;
-	const char *text;
-};
-
 struct assemble_shot {
 	const char *image_path; /* keyframe still (anything FFmpeg decodes, any size); used without a clip */
 	const char *video_path; /* image-to-video clip, or NULL: scaled, cropped, held or trimmed to the span */
 	const char *audio_path; /* narration (anything libavformat reads); NULL = silence */
 	int64_t duration_ms;    /* the shot's span; narration is padded with silence or trimmed to it */
 	const char *camera;     /* zoom_in, zoom_out, pan_left, pan_right, pan_up, pan_down, static; NULL = by index */
-	const struct assemble_cue *cues; /* burned into the picture; NULL = none */
-	size_t n_cues;
+	const char *subtitles;  /* an ASS script (libass) burned into the shot, times from its start; NULL = none */
 };
 
 struct assemble_spec {
@@ -55,18 +48,6 @@ struct assemble_stats {
 
 /* The bundled, generated music tracks, NULL-terminated. */
 extern const char *const assemble_tracks[];
-
-/* The subtitle style: font size in pixels and how many half-width columns
- * (a CJK character takes two) fit on one line of a width x height frame.
- * Callers wrap cue text to this before handing it over. */
-static inline int assemble_sub_font_px(int width, int height)
-{
-	return (width < height ? width : height) * 6 / 100;
-}
-static inline int assemble_sub_columns(int width, int height)
-{
-	return (width - 2 * (width * 8 / 100)) * 20 / (11 * assemble_sub_font_px(width, height));
-}
 
 /*
  * Encodes spec into spec->out_path. Blocking and CPU-heavy: run it on the
@@ -146,9 +127,6 @@ const struct AVFrame *assemble__picture_frame(struct assemble__picture *p, int64
 void assemble__picture_free(struct assemble__picture *p);
 /* The camera move of shot k (its own, or the one its index picks), as a name. */
 const char *assemble__camera(const struct assemble_shot *s, size_t k);
-
-/* The ASS script (libass) of a shot's cues at the output size; the caller frees. */
-char *assemble__ass_text(const struct assemble_spec *sp, const struct assemble_shot *s);
 
 /* A still decoded once and scaled to cover the frame with room for the move. */
 struct assemble__still;

@@ -6,6 +6,7 @@
  */
 #include "assemble_fixture.h"
 #include "log.h"
+#include "subtitles.h"
 
 /* Integrated loudness of path's audio as the ffmpeg program's ebur128 filter measures it. */
 static double measure_lufs(const char *path)
@@ -119,18 +120,21 @@ static double diff_rows(const struct probe *a, const struct probe *b, int y0, in
 START_TEST(test_burned_chinese_subtitles)
 {
 	char *png = path_in_dir("c.png"), *plain = path_in_dir("plain.mp4"), *burned = path_in_dir("burned.mp4");
-	const struct assemble_cue cues[] = { { 0, 900, "月光照在安静的港口上，\n灯笼轻轻摇晃。" },
-					     { 900, 2000, "Second cue" } };
 	struct assemble_shot shot = { .image_path = png, .duration_ms = 2000, .camera = "static" };
 	struct assemble_spec sp;
 	struct probe a, b;
-	char err[256] = "";
+	struct subs subs;
+	char err[256] = "", *ass;
 
 	write_still(png, AV_CODEC_ID_PNG, 64, 64, 0);
 	spec_init(&sp, &shot, 1, plain);
 	ck_assert_msg(assemble_mp4(&sp, NULL, err, sizeof(err)) == 0, "%s", err);
-	shot.cues = cues;
-	shot.n_cues = 2;
+	subs_init(&subs);
+	subs_add_shot(&subs, 0, NULL, "月光照在安静的港口上，灯笼轻轻摇晃，远处传来渔船归来的声音。", 0, 2000,
+		      subs_columns(W, H));
+	ass = subs_ass(&subs, 0, 0, W, H);
+	ck_assert_ptr_nonnull(ass);
+	shot.subtitles = ass;
 	sp.out_path = burned;
 	ck_assert_msg(assemble_mp4(&sp, NULL, err, sizeof(err)) == 0, "%s", err);
 	probe_frame(plain, &a, 12);
@@ -143,6 +147,8 @@ START_TEST(test_burned_chinese_subtitles)
 	ck_assert_msg(diff_rows(&a, &b, 0, H / 3) < 1, "top differs by %.2f", diff_rows(&a, &b, 0, H / 3));
 	probe_free(&a);
 	probe_free(&b);
+	subs_release(&subs);
+	free(ass);
 	free(png);
 	free(plain);
 	free(burned);
