@@ -7,15 +7,16 @@
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/sha.h>
 #include <libswscale/swscale.h>
-#include <openssl/evp.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "banned.h"
 
-static void to_hex(const unsigned char *md, unsigned n, char *hex)
+static void to_hex(const uint8_t *md, unsigned n, char *hex)
 {
 	static const char digits[] = "0123456789abcdef";
 
@@ -28,34 +29,39 @@ static void to_hex(const unsigned char *md, unsigned n, char *hex)
 
 void assemble__sha256(const void *data, size_t n, char hex[65])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned len = 0;
+	struct AVSHA *sha = av_sha_alloc();
+	uint8_t md[32];
 
-	EVP_Digest(data, n, md, &len, EVP_sha256(), NULL);
-	to_hex(md, len, hex);
+	if (!sha)
+		abort(); /* as xmalloc does: out of memory */
+	av_sha_init(sha, 256);
+	av_sha_update(sha, data, n);
+	av_sha_final(sha, md);
+	av_free(sha);
+	to_hex(md, sizeof(md), hex);
 }
 
 int assemble_sha256_file(const char *path, char hex[65], int64_t *bytes)
 {
 	FILE *f = fopen(path, "rb");
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
-	unsigned len = 0;
+	struct AVSHA *sha = av_sha_alloc();
+	uint8_t buf[65536], md[32];
 	size_t n;
 	int rc = -1;
 
 	*bytes = 0;
-	if (f && ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1) {
+	if (f && sha && av_sha_init(sha, 256) == 0) {
 		while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-			EVP_DigestUpdate(ctx, buf, n);
+			av_sha_update(sha, buf, n);
 			*bytes += (int64_t)n;
 		}
-		if (!ferror(f) && EVP_DigestFinal_ex(ctx, md, &len) == 1) {
-			to_hex(md, len, hex);
+		if (!ferror(f)) {
+			av_sha_final(sha, md);
+			to_hex(md, sizeof(md), hex);
 			rc = 0;
 		}
 	}
-	EVP_MD_CTX_free(ctx);
+	av_free(sha);
 	if (f)
 		fclose(f);
 	return rc;
