@@ -427,8 +427,13 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
 	free(outs);
 	if (!r)
 		return -1;
-	for (int row = 0; row < PQntuples(r); row++)
-		events_add(worker_events(w), worker_row_task(r, row, tasks, n)->env.job, -1, "done", NULL);
+	for (int row = 0; row < PQntuples(r); row++) {
+		const char *job = worker_row_task(r, row, tasks, n)->env.job;
+
+		/* The watch stops with the encode; the last step is said here. */
+		events_add(worker_events(w), job, -1, "progress", "{\"stage\":\"merge\",\"percent\":100}");
+		events_add(worker_events(w), job, -1, "done", NULL);
+	}
 	PQclear(r);
 	return 0;
 }

@@ -254,6 +254,67 @@ def run(bindir, instances, args):
         fleet.stop()
 
 
+def merge_bench(bindir, smoke):
+    """The merge stage alone: a 10-shot, 1080x1920, 40 s job of stills and narration through our assembler
+    (reel-assemble) and through the ffmpeg program running the same graph (Lanczos cover scale, a zoom per
+    shot, concatenation, loudness normalisation) with the same encoder settings; then a re-merge after one
+    shot's image changed, which reuses the other shots' cached segments."""
+    shots, (w, h), ms = (3, (360, 640), 1000) if smoke else (10, (1080, 1920), 4000)
+    work = os.path.join(ROOT, ".run", "bench-merge")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(os.path.join(work, "cache"))
+
+    def ff(*args):
+        subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
+
+    def image(k, hue):
+        ff("-f", "lavfi", "-i", f"testsrc2=s={w}x{h}", "-frames:v", "1", "-vf", f"hue=h={hue}",
+           os.path.join(work, f"img{k}.jpg"))
+
+    for k in range(shots):
+        image(k, 36 * k)
+        ff("-f", "lavfi", "-i", f"sine=f={200 + 50 * k}:r=22050:d={ms / 1000 - 0.1}", os.path.join(work, f"voice{k}.wav"))
+    args = [f"{os.path.join(work, f'img{k}.jpg')}:{os.path.join(work, f'voice{k}.wav')}:{ms}" for k in range(shots)]
+    env = dict(os.environ, REEL_MERGE_PRESET="veryfast", REEL_MERGE_CRF="23")
+
+    def ours():
+        t0 = time.time()
+        out = subprocess.run([os.path.join(bindir, "reel-assemble"), os.path.join(work, "ours.mp4"), f"{w}x{h}",
+                              os.path.join(work, "cache"), *args], check=True, capture_output=True, text=True,
+                             env=env).stdout
+        return time.time() - t0, json.loads(out)
+
+    ours_s, first = ours()
+    n = ms * 25 // 1000
+    graph = []
+    for k in range(shots):
+        graph.append(f"[{2 * k}:v]scale={round(w * 1.15) // 2 * 2}:{round(h * 1.15) // 2 * 2}:flags=lanczos,"
+                     f"zoompan=z='pow(1.15,on/{n - 1})':x='iw/2-iw/zoom/2':y='ih/2-ih/zoom/2':d=1:s={w}x{h}:fps=25,"
+                     f"setsar=1[v{k}]")
+        graph.append(f"[{2 * k + 1}:a]aresample=48000,apad,atrim=0:{ms / 1000}[a{k}]")
+    graph.append("".join(f"[v{k}]" for k in range(shots)) + f"concat=n={shots}:v=1:a=0[v]")
+    graph.append("".join(f"[a{k}]" for k in range(shots)) + f"concat=n={shots}:v=0:a=1,"
+                 "loudnorm=I=-14:TP=-1,aresample=48000[a]")
+    inputs = []
+    for k in range(shots):
+        inputs += ["-loop", "1", "-framerate", "25", "-t", str(ms / 1000), "-i", os.path.join(work, f"img{k}.jpg"),
+                   "-i", os.path.join(work, f"voice{k}.wav")]
+    t0 = time.time()
+    ff(*inputs, "-filter_complex", ";".join(graph), "-map", "[v]", "-map", "[a]", "-c:v", "libx264",
+       "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k",
+       "-movflags", "+faststart", os.path.join(work, "ffmpeg.mp4"))
+    ffmpeg_s = time.time() - t0
+    image(shots // 2, 200)  # one shot regenerated
+    remerge_s, again = ours()
+    print(f"merge: {shots} shots {w}x{h}, {shots * ms / 1000:.0f} s; first encoded {first['encoded']} segments, "
+          f"re-merge encoded {again['encoded']} and reused {again['reused']}")
+    metric("merge.ours_s", ours_s, "s")
+    metric("merge.ffmpeg_s", ffmpeg_s, "s")
+    metric("merge.ratio", ours_s / ffmpeg_s, "")
+    metric("merge.remerge_ratio", remerge_s / ours_s, "")
+    print(f"merge targets: ratio <= 1.0 (ours / the ffmpeg program), remerge_ratio <= 0.25")
+
+
 def versions():
     def cmd(*a):
         try:
@@ -288,7 +349,11 @@ def main():
     ap.add_argument("--jobs", type=int, default=2000)
     ap.add_argument("--rate", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--merge-only", action="store_true", help="only the merge benchmark, without a fleet")
     args = ap.parse_args()
+    if args.merge_only:
+        merge_bench(os.path.abspath(args.bin), args.smoke)
+        return 0
     if args.smoke:
         args.jobs, args.seconds = 24, 1
     bindir = os.path.abspath(args.bin)
@@ -296,12 +361,14 @@ def main():
     results = [("reelforge, 1 process per daemon", run(bindir, 1, args)),
                ("reelforge, 2 processes per worker", run(bindir, 2, args))]
     table(results, args)
+    merge_bench(bindir, args.smoke)
     if args.smoke:
         expected = ["throughput.jobs_per_s", "throughput.shot_transitions_per_s", f"latency{args.rate}.e2e_p50_ms",
                     f"latency{args.rate}.e2e_p95_ms", f"latency{args.rate}.e2e_p99_ms"]
         expected += [f"latency{args.rate}.hop_{h}_p50_ms" for h in HOPS]
         expected += [f"memory.{d}.rss_max_kb" for d in DAEMONS]
         expected += ["x2." + e for e in expected]
+        expected += ["merge.ours_s", "merge.ffmpeg_s", "merge.ratio", "merge.remerge_ratio"]
         names = {m[0]: m[1] for m in metrics}
         missing = [e for e in expected if e not in names]
         bad = [e for e in expected if e in names and not (names[e] == names[e] and names[e] > 0)]
