@@ -428,11 +428,13 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
 	if (!r)
 		return -1;
 	for (int row = 0; row < PQntuples(r); row++) {
-		const char *job = worker_row_task(r, row, tasks, n)->env.job;
+		const struct task *t = worker_row_task(r, row, tasks, n);
+		const struct merge_data *md = t->data;
 
-		/* The watch stops with the encode; the last step is said here. */
-		events_add(worker_events(w), job, -1, "progress", "{\"stage\":\"merge\",\"percent\":100}");
-		events_add(worker_events(w), job, -1, "done", NULL);
+		/* The watch stops with the encode; unless it said so already, the last step is said here. */
+		if (md->watched && md->watch.reported != 100)
+			events_add(worker_events(w), t->env.job, -1, "progress", "{\"stage\":\"merge\",\"percent\":100}");
+		events_add(worker_events(w), t->env.job, -1, "done", NULL);
 	}
 	PQclear(r);
 	return 0;

@@ -18,6 +18,7 @@
 #include <libavformat/avformat.h>
 
 #include "assemble.h"
+#include "log.h"
 #include "banned.h"
 
 #define W 360
@@ -365,6 +366,20 @@ static inline void run_cmd(const char *fmt, ...)
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
 	ck_assert_msg(system(cmd) == 0, "failed: %s", cmd);
+}
+
+/* Runs the suite with FFmpeg's messages routed into our log; the exit status for main(). */
+static inline int run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	log_set_level(LOG_ERROR);
+	assemble_init();
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 #endif

@@ -501,13 +501,5 @@ static Suite *assemble_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(assemble_suite());
-	int failed;
-
-	log_set_level(LOG_ERROR);
-	assemble_init();
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(assemble_suite());
 }
