@@ -85,6 +85,8 @@ static int open_encoder(struct assemble__segment *s, const struct assemble_spec 
 	enc->color_range = AVCOL_RANGE_MPEG;
 	enc->colorspace = AVCOL_SPC_SMPTE170M;
 	enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+	/* libx264 picks its frame threads as the ffmpeg program does (avcodec's default is one). */
+	enc->thread_count = 0;
 	av_dict_set(&opts, "preset", preset, 0);
 	av_dict_set_int(&opts, "crf", sp->crf ? sp->crf : 23, 0);
 	ret = avcodec_open2(enc, codec, &opts);
