@@ -165,13 +165,13 @@ def merge_log_counts():
 
 
 def test_cut_and_remerge():
-    job = submit(STORY, {})
+    job = submit(STORY, {"resolution": "720p"})
     done = tf.wait_done(job, 600)
-    if not check("default job done", done.get("status") == "done", json.dumps(done)[:500]):
+    if not check("9:16 720p job done", done.get("status") == "done", json.dumps(done)[:500]):
         return
     out = output_of(job)
     video = storage(out["video_key"])
-    check_streams("9:16 1080p", video, 1080, 1920)
+    check_streams("9:16 720p", video, 720, 1280)
     durations = [int(r[0]) for r in sql(f"SELECT duration_ms FROM shots WHERE job_id = '{job}' ORDER BY idx")]
     bounds = [sum(durations[:k + 1]) / 1000 for k in range(len(durations) - 1)]
     cuts = cut_times(video)
