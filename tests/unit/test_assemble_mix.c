@@ -155,6 +155,53 @@ START_TEST(test_burned_chinese_subtitles)
 }
 END_TEST
 
+/* A two-pole low-pass at about 700 Hz: the music's band, without the voice's 5 kHz tone. */
+static double low_band_rms(const struct probe *p, double from, double to)
+{
+	const double a = 1 - exp(-2 * M_PI * 700.0 / 48000);
+	double y1 = 0, y2 = 0, sum = 0;
+	size_t i0 = (size_t)(from * 48000), i1 = (size_t)(to * 48000);
+
+	ck_assert_uint_le(i1, p->n_pcm);
+	for (size_t i = 0; i < i1; i++) {
+		y1 += a * (p->pcm[i] - y1);
+		y2 += a * (y1 - y2);
+		if (i >= i0)
+			sum += y2 * y2;
+	}
+	return sqrt(sum / (double)(i1 - i0));
+}
+
+START_TEST(test_music_ducked_under_voice)
+{
+	char *png = path_in_dir("d.png"), *voice = path_in_dir("voice.wav"), *out = path_in_dir("d.mp4");
+	struct assemble_shot shots[] = {
+		{ .image_path = png, .audio_path = voice, .duration_ms = 2000 },
+		{ .image_path = png, .duration_ms = 2000 },
+		{ .image_path = png, .duration_ms = 3000 },
+	};
+	struct assemble_spec sp;
+	char err[256] = "";
+	struct probe p;
+	double under, alone;
+
+	write_still(png, AV_CODEC_ID_PNG, 64, 64, 10);
+	run_cmd("ffmpeg -v error -y -f lavfi -i 'sine=f=5000:r=48000:d=2' -af volume=0.5 '%s'", voice);
+	spec_init(&sp, shots, 3, out);
+	sp.music = "pulse";
+	ck_assert_msg(assemble_mp4(&sp, NULL, err, sizeof(err)) == 0, "%s", err);
+	probe_file(out, &p);
+	/* The same loop plays in both windows (the track repeats every 0.5 s). */
+	under = low_band_rms(&p, 0.5, 1.5);
+	alone = low_band_rms(&p, 2.5, 3.5);
+	ck_assert_msg(under < alone / 2, "music under the voice %.4f, alone %.4f", under, alone);
+	probe_free(&p);
+	free(png);
+	free(voice);
+	free(out);
+}
+END_TEST
+
 static Suite *mix_suite(void)
 {
 	Suite *s = suite_create("assemble_mix");
@@ -163,6 +210,7 @@ static Suite *mix_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_loudness_with_music);
+	tcase_add_test(tc, test_music_ducked_under_voice);
 	tcase_add_test(tc, test_silence_stays_silent);
 	tcase_add_test(tc, test_burned_chinese_subtitles);
 	suite_add_tcase(s, tc);
