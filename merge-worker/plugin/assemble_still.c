@@ -31,6 +31,7 @@ struct sampler {
 	uint16_t *xw;     /* ... and the right one's weight out of 256 */
 	uint16_t *row[2]; /* two source rows blended horizontally */
 	uint16_t *rows;   /* owns row[] */
+	int shift;        /* >= 0: every column's tap is shift + x with one weight */
 };
 
 struct assemble__still {
@@ -244,11 +245,28 @@ static void tap(int x, int n, int len, double c, double step, int *idx, int *w)
 /* Source row r blended between neighbouring columns per the taps, in 8.8 fixed point. */
 static void blend_row(const uint8_t *r, const struct sampler *sm, int dw, uint16_t *out)
 {
+	if (sm->shift >= 0) { /* a pan: one weight for the whole row, which vectorises */
+		const uint8_t *s = r + sm->shift;
+		int w = sm->xw[0];
+
+		for (int x = 0; x < dw; x++)
+			out[x] = (uint16_t)(s[x] * (256 - w) + s[x + 1] * w);
+		return;
+	}
 	for (int x = 0; x < dw; x++) {
 		int i = sm->xi[x], w = sm->xw[x];
 
 		out[x] = (uint16_t)(r[i] * (256 - w) + r[i + 1] * w);
 	}
+}
+
+/* Whether the taps are one offset and one weight for every column (moves at scale 1). */
+static int uniform_shift(const struct sampler *sm, int dw)
+{
+	for (int x = 1; x < dw; x++)
+		if (sm->xi[x] != sm->xi[0] + x || sm->xw[x] != sm->xw[0])
+			return -1;
+	return sm->xi[0];
 }
 
 static void blend_rows(const uint16_t *a, const uint16_t *b, int w, uint8_t *out, int dw)
@@ -277,6 +295,7 @@ static void sample_plane(const uint8_t *src, int sls, uint8_t *dst, int dls, con
 		sm->xi[x] = i;
 		sm->xw[x] = (uint16_t)w;
 	}
+	sm->shift = uniform_shift(sm, v->dw);
 	for (int y = 0; y < v->dh; y++) {
 		int j, w;
 
