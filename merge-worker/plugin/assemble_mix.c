@@ -248,6 +248,9 @@ int assemble__mix(const struct assemble_spec *sp, const int64_t *starts, int64_t
 		*out = voice;
 		memset(&voice, 0, sizeof(voice));
 	}
+	/* Long videos hold minutes of float audio: keep at most two copies at a time. */
+	assemble__pcm_release(&voice);
+	assemble__pcm_release(&music);
 	rc = normalise(out, loudness, err, errlen);
 	if (rc < 0)
 		assemble__pcm_release(out);
