@@ -401,8 +401,8 @@ static void work(struct task *t)
 		f.cache = cache_dir(md);
 		f.video = storage_temp(md->storage, ".mp4");
 		f.poster = storage_temp(md->storage, ".jpg");
-		if (encode(t, md, &f, err, sizeof(err)) == 0)
-			(void)store(t, md, &f, &subs, err, sizeof(err));
+		if (encode(t, md, &f, err, sizeof(err)) == 0 && store(t, md, &f, &subs, err, sizeof(err)) == 0)
+			merge_watch_settle(&md->watch);
 	}
 	files_release(&f);
 	subs_release(&subs);
@@ -432,7 +432,7 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
 		const struct merge_data *md = t->data;
 
 		/* The watch stops with the encode; unless it said so already, the last step is said here. */
-		if (md->watched && md->watch.reported != 100)
+		if (md->watched && !merge_watch_finished(&md->watch))
 			events_add(worker_events(w), t->env.job, -1, "progress", "{\"stage\":\"merge\",\"percent\":100}");
 		events_add(worker_events(w), t->env.job, -1, "done", NULL);
 	}

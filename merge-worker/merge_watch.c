@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "db.h"
@@ -32,12 +33,26 @@ void merge_watch_progress(void *arg, double fraction)
 	atomic_store(&it->permille, (int)(fraction * 1000));
 }
 
+void merge_watch_settle(struct merge_watch_item *it)
+{
+	uint64_t at = atomic_load(&it->written_ms), now = now_ms();
+
+	if (at && now - at < TICK_MS)
+		usleep((useconds_t)(TICK_MS - (now - at)) * 1000);
+}
+
+bool merge_watch_finished(const struct merge_watch_item *it)
+{
+	return it->reported == 100;
+}
+
 void merge_watch_add(struct merge_watch_item *it, const char *job)
 {
 	strlcpy_(it->job, job, sizeof(it->job));
 	atomic_store(&it->permille, 0);
 	atomic_store(&it->cancel, 0);
 	it->reported = -1;
+	atomic_store(&it->written_ms, 0);
 	it->next = items;
 	items = it;
 }
@@ -65,6 +80,7 @@ static void write_progress(struct db *db)
 
 		if (p != it->reported) {
 			it->reported = p;
+			atomic_store(&it->written_ms, now_ms());
 			ids[n] = it->job;
 			pct[n++] = p;
 		}

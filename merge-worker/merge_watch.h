@@ -7,6 +7,7 @@
 #define REEL_MERGE_WATCH_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 
 struct worker;
 
@@ -16,6 +17,7 @@ struct merge_watch_item {
 	atomic_int permille;  /* written by the encoding thread */
 	atomic_int cancel;    /* set here, read by the encoder per frame */
 	int reported;         /* last percent written, -1 for none */
+	atomic_ullong written_ms; /* when it was written (now_ms), 0 for never */
 	struct merge_watch_item *next;
 };
 
@@ -26,5 +28,10 @@ void merge_watch_add(struct merge_watch_item *it, const char *job);
 void merge_watch_remove(struct merge_watch_item *it);
 /* The encoder's progress callback: arg is the item, fraction 0..1. */
 void merge_watch_progress(void *arg, double fraction);
+/* On the work thread once the encode is over: waits until the last progress
+ * row is half a second old, so the final one the commit adds keeps the rate. */
+void merge_watch_settle(struct merge_watch_item *it);
+/* True when the last progress row written said 100 (on the loop thread). */
+bool merge_watch_finished(const struct merge_watch_item *it);
 
 #endif
