@@ -175,11 +175,14 @@ static void load_shots(struct merge_data *md, PGresult *r)
 	}
 }
 
+static void free_data(struct merge_data *md);
+
 static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 {
 	struct merge_data *md = xcalloc(1, sizeof(*md));
 	PGresult *s;
 
+	free_data(t->data); /* a claim whose transaction was rolled back and is now retried */
 	t->data = md;
 	md->storage = worker_storage(w);
 	read_options(md, PQgetvalue(r, row, 1));
@@ -445,9 +448,8 @@ static int fail(struct worker *w, struct task *t)
 	return jobs_fail(worker_db(w), worker_events(w), t->env.job, "merge", t->error_code, t->error, true);
 }
 
-static void release(struct task *t)
+static void free_data(struct merge_data *md)
 {
-	struct merge_data *md = t->data;
 	if (!md)
 		return;
 	if (md->watched)
@@ -465,6 +467,12 @@ static void release(struct task *t)
 	free(md->music);
 	free(md->output);
 	free(md);
+}
+
+static void release(struct task *t)
+{
+	free_data(t->data);
+	t->data = NULL;
 }
 
 const struct stage_ops merge_ops = {
