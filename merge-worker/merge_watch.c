@@ -20,7 +20,8 @@
 #include "worker.h"
 #include "banned.h"
 
-#define TICK_MS 500 /* so progress rows come at most twice a second */
+#define TICK_MS 250 /* how often encodes are looked at */
+#define GAP_MS 500  /* between two progress rows of a job: at most two a second, late ticks or not */
 
 static struct merge_watch_item *items;
 static struct worker *worker;
@@ -37,8 +38,8 @@ void merge_watch_settle(struct merge_watch_item *it)
 {
 	uint64_t at = atomic_load(&it->written_ms), now = now_ms();
 
-	if (at && now - at < TICK_MS)
-		usleep((useconds_t)(TICK_MS - (now - at)) * 1000);
+	if (at && now - at < GAP_MS)
+		usleep((useconds_t)(GAP_MS - (now - at)) * 1000);
 }
 
 bool merge_watch_finished(const struct merge_watch_item *it)
@@ -75,12 +76,14 @@ static void write_progress(struct db *db)
 	int64_t pct[64];
 	size_t n = 0;
 
+	uint64_t now = now_ms();
+
 	for (struct merge_watch_item *it = items; it && n < 64; it = it->next) {
 		int p = atomic_load(&it->permille) / 10;
 
-		if (p != it->reported) {
+		if (p != it->reported && now - atomic_load(&it->written_ms) >= GAP_MS) {
 			it->reported = p;
-			atomic_store(&it->written_ms, now_ms());
+			atomic_store(&it->written_ms, now);
 			ids[n] = it->job;
 			pct[n++] = p;
 		}

@@ -1,6 +1,6 @@
 /*
- * Watching running encodes from the loop: twice a second, progress that
- * moved becomes a job_events row ('progress', {"stage":"merge","percent":N})
+ * Watching running encodes from the loop: progress that moved becomes a
+ * job_events row at most twice a second ('progress', {"stage":"merge","percent":N})
  * and jobs that left 'merging' (canceled, failed) get their encode stopped.
  */
 #ifndef REEL_MERGE_WATCH_H
