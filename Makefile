@@ -50,6 +50,7 @@ PLUGINS := $(PLUGIN_DAEMONS:%=$(BUILD)/lib/reel-%.so)
 BINS := $(DAEMONS:%=$(BUILD)/bin/%) $(BUILD)/bin/reel-devbroker $(BUILD)/bin/reelctl $(PLUGINS)
 # The gateway serves this copy at /openapi.json (../share beside its binary).
 BINS += $(BUILD)/share/openapi.json
+BINS += $(BUILD)/bin/reel-assemble
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -102,6 +103,11 @@ $(BUILD)/share/openapi.json: api-gateway/openapi.json
 $(BUILD)/bin/reel-devbroker: $(BUILD)/deploy/devbroker/devbroker.o $(LIBREEL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ldl
+
+# The merge benchmark's driver: the assembler on prepared files (tests/bench/reel_assemble.c).
+$(BUILD)/bin/reel-assemble: $(BUILD)/tests/bench/reel_assemble.o $(call plugin_objs,merge-worker) $(LIBREEL)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bin/reelctl: $(BUILD)/deploy/reelctl/main.o $(call daemon_lib,api-gateway) $(LIBREEL)
 	@mkdir -p $(dir $@)

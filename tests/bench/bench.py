@@ -348,6 +348,76 @@ def run(bindir, instances, args):
         fleet.stop()
 
 
+def merge_bench(bindir, smoke):
+    """The merge stage alone: a 10-shot, 1080x1920, 40 s job of stills and narration through our assembler
+    (reel-assemble) and through the ffmpeg program running the same graph (Lanczos cover scale, a zoom per
+    shot, concatenation, loudness normalisation) with the same encoder settings; then a re-merge after one
+    shot's image changed, which reuses the other shots' cached segments."""
+    shots, (w, h), ms = (3, (360, 640), 1000) if smoke else (10, (1080, 1920), 4000)
+    work = os.path.join(ROOT, ".run", "bench-merge")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(os.path.join(work, "cache"))
+
+    def ff(*args):
+        subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
+
+    def image(k, hue):
+        ff("-f", "lavfi", "-i", f"testsrc2=s={w}x{h}", "-frames:v", "1", "-vf", f"hue=h={hue}",
+           os.path.join(work, f"img{k}.jpg"))
+
+    for k in range(shots):
+        image(k, 36 * k)
+        ff("-f", "lavfi", "-i", f"sine=f={200 + 50 * k}:r=22050:d={ms / 1000 - 0.1}", os.path.join(work, f"voice{k}.wav"))
+    args = [f"{os.path.join(work, f'img{k}.jpg')}:{os.path.join(work, f'voice{k}.wav')}:{ms}" for k in range(shots)]
+    env = dict(os.environ, REEL_MERGE_PRESET="veryfast", REEL_MERGE_CRF="23")
+
+    def timed(cmd, **kw):
+        """Wall and CPU seconds (all threads) of a child: the CPU figure is fair on a shared machine."""
+        before, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.time()
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.time() - t0, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, out
+
+    def ours():
+        wall, cpu, out = timed([os.path.join(bindir, "reel-assemble"), os.path.join(work, "ours.mp4"), f"{w}x{h}",
+                                os.path.join(work, "cache"), *args], env=env)
+        return wall, cpu, json.loads(out)
+
+    ours_s, ours_cpu, first = ours()
+    n = ms * 25 // 1000
+    graph = []
+    for k in range(shots):
+        graph.append(f"[{2 * k}:v]scale={round(w * 1.15) // 2 * 2}:{round(h * 1.15) // 2 * 2}:flags=lanczos,"
+                     f"zoompan=z='pow(1.15,on/{n - 1})':x='iw/2-iw/zoom/2':y='ih/2-ih/zoom/2':d=1:s={w}x{h}:fps=25,"
+                     f"setsar=1[v{k}]")
+        graph.append(f"[{2 * k + 1}:a]aresample=48000,apad,atrim=0:{ms / 1000}[a{k}]")
+    graph.append("".join(f"[v{k}]" for k in range(shots)) + f"concat=n={shots}:v=1:a=0[v]")
+    graph.append("".join(f"[a{k}]" for k in range(shots)) + f"concat=n={shots}:v=0:a=1,"
+                 "loudnorm=I=-14:TP=-1,aresample=48000[a]")
+    inputs = []
+    for k in range(shots):
+        inputs += ["-loop", "1", "-framerate", "25", "-t", str(ms / 1000), "-i", os.path.join(work, f"img{k}.jpg"),
+                   "-i", os.path.join(work, f"voice{k}.wav")]
+    ffmpeg_s, ffmpeg_cpu, _ = timed(["ffmpeg", "-v", "error", "-y", *inputs, "-filter_complex", ";".join(graph),
+                                     "-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset", "veryfast",
+                                     "-crf", "23", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k",
+                                     "-movflags", "+faststart", os.path.join(work, "ffmpeg.mp4")])
+    image(shots // 2, 200)  # one shot regenerated
+    remerge_s, remerge_cpu, again = ours()
+    print(f"merge: {shots} shots {w}x{h}, {shots * ms / 1000:.0f} s; first encoded {first['encoded']} segments, "
+          f"re-merge encoded {again['encoded']} and reused {again['reused']}")
+    metric("merge.ours_s", ours_s, "s")
+    metric("merge.ffmpeg_s", ffmpeg_s, "s")
+    metric("merge.ratio", ours_s / ffmpeg_s, "")
+    metric("merge.remerge_ratio", remerge_s / ours_s, "")
+    metric("merge.ours_cpu_s", ours_cpu, "s")
+    metric("merge.ffmpeg_cpu_s", ffmpeg_cpu, "s")
+    metric("merge.cpu_ratio", ours_cpu / ffmpeg_cpu, "")
+    metric("merge.remerge_cpu_ratio", remerge_cpu / ours_cpu, "")
+    print("merge targets: ratio <= 1.0 (ours / the ffmpeg program), remerge_ratio <= 0.25; the cpu_ figures count "
+          "the CPU time of all threads, which other load on the machine does not inflate")
+
+
 def versions():
     def cmd(*a):
         try:
@@ -383,7 +453,11 @@ def main():
     ap.add_argument("--rate", type=int, default=50)
     ap.add_argument("--repeat", type=int, default=3, help="throughput bursts per fleet; the median is reported")
     ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--merge-only", action="store_true", help="only the merge benchmark, without a fleet")
     args = ap.parse_args()
+    if args.merge_only:
+        merge_bench(os.path.abspath(args.bin), args.smoke)
+        return 0
     if args.smoke:
         args.jobs, args.seconds, args.repeat = 24, 1, 1
     bindir = os.path.abspath(args.bin)
@@ -394,6 +468,7 @@ def main():
     results = [("reelforge, 1 process per daemon", run(bindir, 1, args)),
                ("reelforge, 2 processes per worker", run(bindir, 2, args))]
     table(results, args)
+    merge_bench(bindir, args.smoke)
     if args.smoke:
         expected = ["throughput.jobs_per_s", "throughput.shot_transitions_per_s", f"latency{args.rate}.e2e_p50_ms",
                     f"latency{args.rate}.e2e_p95_ms", f"latency{args.rate}.e2e_p99_ms"]
@@ -401,6 +476,8 @@ def main():
         expected += [f"memory.{d}.rss_max_kb" for d in DAEMONS]
         expected += ["x2." + e for e in expected]
         expected += ["gateway.get_rps", "gateway.get_p99_ms", "gateway.post_jobs_per_s", "gateway.sse_10k_rss_kb"]
+        expected += ["merge.ours_s", "merge.ffmpeg_s", "merge.ratio", "merge.remerge_ratio", "merge.ours_cpu_s",
+                     "merge.ffmpeg_cpu_s", "merge.cpu_ratio", "merge.remerge_cpu_ratio"]
         names = {m[0]: m[1] for m in metrics}
         missing = [e for e in expected if e not in names]
         bad = [e for e in expected if e in names and not (names[e] == names[e] and names[e] > 0)]
