@@ -1,8 +1,10 @@
 /*
- * Job resources in a chained hash table keyed by job id, threaded on a
- * doubly linked list in use order: a hit moves its entry to the front, and
- * the bound evicts from the back. An expired entry is removed when it is
- * next looked up or reached by eviction; nothing runs on a timer.
+ * Job resources in a chained hash table keyed by job id, threaded on two
+ * doubly linked lists: in use order (a hit moves its entry to the front, the
+ * bound evicts from the back) and in put order, which is deadline order as
+ * every entry lives the same time, so expiry pops from its head. Nothing
+ * runs on a timer: expired entries go when looked up or when the owner
+ * calls job_cache_expire.
  */
 #include "job_cache.h"
 
@@ -18,6 +20,7 @@
 struct entry {
 	struct entry *next;           /* in its slot's chain */
 	struct entry *newer, *older;  /* in use order */
+	struct entry *later, *earlier; /* in put (deadline) order */
 	uint64_t deadline_ms;
 	size_t cost;                  /* what it counts against the bound */
 	char id[ID_MAX];
@@ -30,6 +33,7 @@ struct job_cache {
 	size_t max_bytes, bytes, n;
 	uint64_t ttl_ms;
 	struct entry *newest, *oldest;
+	struct entry *last_put, *first_put;
 	struct entry *slots[SLOTS];
 };
 
@@ -61,6 +65,14 @@ static void link_newest(struct job_cache *c, struct entry *e)
 	c->newest = e;
 }
 
+static void link_last_put(struct job_cache *c, struct entry *e)
+{
+	e->earlier = c->last_put;
+	e->later = NULL;
+	*(c->last_put ? &c->last_put->later : &c->first_put) = e;
+	c->last_put = e;
+}
+
 /* Where the pointer to id's entry is (in its chain); *result NULL when absent. */
 static struct entry **find(struct job_cache *c, const char *id)
 {
@@ -75,6 +87,8 @@ static void remove_at(struct job_cache *c, struct entry **p)
 	struct entry *e = *p;
 	*p = e->next;
 	unlink_use(c, e);
+	*(e->later ? &e->later->earlier : &c->last_put) = e->earlier;
+	*(e->earlier ? &e->earlier->later : &c->first_put) = e->later;
 	c->bytes -= e->cost;
 	c->n--;
 	free(e->owner);
@@ -127,6 +141,7 @@ void job_cache_put(struct job_cache *c, const char *id, const char *owner, const
 	e->next = *slot;
 	*slot = e;
 	link_newest(c, e);
+	link_last_put(c, e);
 	c->bytes += cost;
 	c->n++;
 }
@@ -135,6 +150,13 @@ void job_cache_clear(struct job_cache *c)
 {
 	while (c->oldest)
 		job_cache_drop(c, c->oldest->id);
+}
+
+size_t job_cache_expire(struct job_cache *c, uint64_t now_ms)
+{
+	while (c->first_put && now_ms >= c->first_put->deadline_ms)
+		job_cache_drop(c, c->first_put->id);
+	return c->n;
 }
 
 size_t job_cache_count(const struct job_cache *c)

@@ -28,6 +28,8 @@ void job_cache_put(struct job_cache *c, const char *id, const char *owner, const
 		   uint64_t now_ms);
 /* Forgets job id's entry (a no-op when there is none). */
 void job_cache_drop(struct job_cache *c, const char *id);
+/* Forgets the entries whose deadline passed at now_ms; the entries left. */
+size_t job_cache_expire(struct job_cache *c, uint64_t now_ms);
 /* Forgets every entry. */
 void job_cache_clear(struct job_cache *c);
 /* Entries held now, and the bytes they count against the bound. */

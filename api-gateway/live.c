@@ -118,10 +118,10 @@ static char *gap_array(const struct live *lv)
 	return db_int_array(seqs, lv->n_gaps);
 }
 
-/* Whether someone needs the rows: an open stream or a cached job resource. */
+/* Whether someone needs the rows: an open stream or a live cached job resource. */
 static bool followed(const struct live *lv)
 {
-	return sse_hub_count(lv->hub) > 0 || (lv->cache && job_cache_count(lv->cache) > 0);
+	return sse_hub_count(lv->hub) > 0 || (lv->cache && job_cache_expire(lv->cache, now_ms()) > 0);
 }
 
 static void dispatch_row(struct live *lv, PGresult *r, int i)

@@ -1,7 +1,7 @@
 /*
  * Unit tests for the cache of rendered job resources: hits for the owner
- * only, entries dropped per job and all at once, the deadline, and the
- * memory bound with least-recently-used eviction.
+ * only, entries dropped per job and all at once, the deadline and expiry in
+ * deadline order, and the memory bound with least-recently-used eviction.
  */
 #include <check.h>
 #include <stdio.h>
@@ -76,6 +76,20 @@ START_TEST(test_deadline)
 	job_cache_put(c, JOB_B, "alice", "b", 1, 7000);
 	ck_assert_str_eq(get(c, JOB_B, "alice", 7900), "b");
 	ck_assert_ptr_null(get(c, JOB_B, "alice", 8000));
+	job_cache_free(c);
+	/* expire forgets entries in deadline order; a put again starts a new life */
+	c = job_cache_new(1 << 20, 1000);
+	job_cache_put(c, JOB_A, "alice", "a", 1, 0);
+	job_cache_put(c, JOB_B, "alice", "b", 1, 100);
+	job_cache_put(c, "job-c", "alice", "c", 1, 200);
+	job_cache_put(c, JOB_A, "alice", "a2", 2, 300);
+	ck_assert_uint_eq(job_cache_expire(c, 1099), 3);
+	ck_assert_uint_eq(job_cache_expire(c, 1100), 2); /* B went */
+	ck_assert_ptr_null(get(c, JOB_B, "alice", 1100));
+	ck_assert_str_eq(get(c, JOB_A, "alice", 1100), "a2");
+	ck_assert_uint_eq(job_cache_expire(c, 1250), 1); /* c went, A was put again at 300 */
+	ck_assert_uint_eq(job_cache_expire(c, 1300), 0);
+	ck_assert_uint_eq(job_cache_bytes(c), 0);
 	job_cache_free(c);
 	/* a zero life stores nothing */
 	c = job_cache_new(1 << 20, 0);
