@@ -324,15 +324,25 @@ def gateway_bench(fleet, args):
         s.close()
 
 
-def run(bindir, instances, args):
-    label = "" if instances == 1 else f"x{instances}."
+def warm_fleet(bindir, instances):
+    """A started fleet that has finished a few jobs: consumer groups assigned, statements prepared."""
     fleet = Fleet(bindir, instances, os.path.join(ROOT, ".run", f"bench-{instances}"),
                   int(os.environ.get("REEL_TEST_PORT_OFFSET", "200")))
     fleet.start()
     try:
-        post_jobs(fleet.port, 16, threads=4)  # warm up: consumer groups assigned, statements prepared
+        post_jobs(fleet.port, 16, threads=4)
         wait_done(fleet, 0, 16, timeout=120)
         time.sleep(0.5)
+    except BaseException:
+        fleet.stop()
+        raise
+    return fleet
+
+
+def run(bindir, instances, args):
+    label = "" if instances == 1 else f"x{instances}."
+    fleet = warm_fleet(bindir, instances)
+    try:
         idle = fleet.memory("VmRSS")
         jobs_per_s = throughput(fleet, args.jobs, label, args.repeat)
         peak = fleet.memory("VmHWM")
@@ -453,9 +463,9 @@ def main():
     ap.add_argument("--rate", type=int, default=50)
     ap.add_argument("--repeat", type=int, default=3, help="throughput bursts per fleet; the median is reported")
     ap.add_argument("--seconds", type=float, default=20)
-    ap.add_argument("--merge-only", action="store_true", help="only the merge benchmark, without a fleet")
+    ap.add_argument("--only", choices=["gateway", "merge"], help="run one part alone: the gateway's figures, or the merge (no fleet)")
     args = ap.parse_args()
-    if args.merge_only:
+    if args.only == "merge":
         merge_bench(os.path.abspath(args.bin), args.smoke)
         return 0
     if args.smoke:
@@ -465,6 +475,13 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
     versions()
+    if args.only == "gateway":
+        fleet = warm_fleet(bindir, 1)
+        try:
+            gateway_bench(fleet, args)
+        finally:
+            fleet.stop()
+        return 0
     results = [("reelforge, 1 process per daemon", run(bindir, 1, args)),
                ("reelforge, 2 processes per worker", run(bindir, 2, args))]
     table(results, args)
