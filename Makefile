@@ -130,7 +130,8 @@ unit: tests
 
 # Every tests/e2e/test_*.py starts its own fleet and takes --bin.
 e2e: tests
-	@set -e; for t in tests/e2e/test_*.py; do echo "== $$t"; python3 $$t --bin $(BUILD)/bin; done
+	@failed=; for t in tests/e2e/test_*.py; do echo "== $$t"; python3 $$t --bin $(BUILD)/bin || failed="$$failed $$t"; done; \
+	if [ -n "$$failed" ]; then echo "end-to-end tests failed:$$failed"; exit 1; fi
 
 test: deps
 	$(MAKE) SANITIZE=1 tests
