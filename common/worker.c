@@ -318,9 +318,13 @@ void worker_task_done(struct task *t)
 		return;
 	}
 	if (t->result != WORK_OK) {
-		if (t->result == WORK_RETRY)
-			task_fail(t, t->error_code[0] ? t->error_code : "retries_exhausted",
-				  "%s (gave up after %d attempts)", t->error, t->work_attempts);
+		if (t->result == WORK_RETRY) {
+			char why[sizeof(t->error)], code[sizeof(t->error_code)];
+			/* copies: task_fail writes the fields it would read */
+			strlcpy_(why, t->error, sizeof(why));
+			strlcpy_(code, t->error_code[0] ? t->error_code : "retries_exhausted", sizeof(code));
+			task_fail(t, code, "%s (gave up after %d attempts)", why, t->work_attempts);
+		}
 		log_warn("%s failed: %s", w->spec->stage, t->error);
 		metrics_add(w->m_failed, 1);
 		it->phase = PH_FAIL;
