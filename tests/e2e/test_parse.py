@@ -18,9 +18,10 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sim"))
+import simctl  # noqa: E402
 import test_fleet as tf  # noqa: E402  (helpers: http, sql, check, fleet)
 
 RUN = os.path.join(tf.ROOT, ".run", "e2e-parse")
@@ -47,42 +48,15 @@ ANNA
 We fix it together.
 """
 
-SIM = {}
-PROCS = []
-
-
-def sim_call(method, path, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    rq = urllib.request.Request(f"http://127.0.0.1:{SIM['port']}{path}", data=data, method=method,
-                                headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(rq, timeout=30) as r:
-        return json.loads(r.read())
+SIM = []  # the one simulator of this run
 
 
 def sim_reset(config=None, **scripts):
-    sim_call("POST", "/_sim/reset", {})
-    if config:
-        sim_call("POST", "/_sim/config", config)
-    for route, script in scripts.items():
-        sim_call("POST", "/_sim/script", dict(script, route=route))
+    SIM[0].reset(config, **scripts)
 
 
 def sim_requests():
-    return sim_call("GET", "/_sim/requests")
-
-
-def start_sim():
-    port_file = os.path.join(RUN, "sim.port")
-    log = open(os.path.join(RUN, "logs", "sim.log"), "w")
-    p = subprocess.Popen([sys.executable, os.path.join(tf.ROOT, "tests", "sim", "sim.py"), "--port-file", port_file],
-                         stdout=log, stderr=subprocess.STDOUT)
-    PROCS.append(p)
-    for _ in range(100):
-        if os.path.exists(port_file) and open(port_file).read().strip():
-            SIM["port"] = int(open(port_file).read())
-            return
-        time.sleep(0.1)
-    raise RuntimeError("the simulator did not start")
+    return SIM[0].requests()
 
 
 def stop_fleet_parse_worker():
@@ -100,9 +74,8 @@ def stop_fleet_parse_worker():
 
 
 def start_parse_worker(bindir, case, **env):
-    full = {**os.environ, **tf.fleet_env(), "REEL_HTTP_ADDR": "127.0.0.1:0",
-            "OPENAI_BASE_URL": f"http://127.0.0.1:{SIM['port']}/v1", "OPENAI_API_KEY": "sk-good",
-            "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{SIM['port']}", "ANTHROPIC_API_KEY": "sk-ant-good",
+    full = {**os.environ, **tf.fleet_env(), **SIM[0].env(), "REEL_HTTP_ADDR": "127.0.0.1:0",
+            "OPENAI_API_KEY": "sk-good", "ANTHROPIC_API_KEY": "sk-ant-good",
             "ASAN_OPTIONS": f"log_path={RUN}/sanitizer:detect_leaks=1",
             "UBSAN_OPTIONS": f"log_path={RUN}/sanitizer:print_stacktrace=1", **env}
     log = open(os.path.join(RUN, "logs", f"parse-{case}.log"), "w")
@@ -413,7 +386,7 @@ def main():
     os.makedirs(os.path.join(RUN, "logs"))
     try:
         tf.fleet("start", bindir)
-        start_sim()
+        SIM.append(simctl.Sim(os.path.join(RUN, "logs")))
         stop_fleet_parse_worker()
         for case in CASES:
             if args.only and args.only not in case.__name__:
@@ -421,9 +394,8 @@ def main():
             print(f"-- {case.__name__}", flush=True)
             case(bindir)
     finally:
-        for p in PROCS:
-            p.terminate()
-            p.wait(timeout=10)
+        for sim in SIM:
+            sim.stop()
         if os.path.exists(os.path.join(RUN, "pids")):
             tf.fleet("stop", bindir)
     reports = glob.glob(os.path.join(RUN, "sanitizer*"))
