@@ -232,10 +232,8 @@ static void finish(struct worker *w, struct item *it)
 	free(it);
 	w->in_flight--;
 	metrics_add(w->m_done, 1);
-	if (w->d.stopping && w->in_flight == 0)
-		w->d.on_stop(&w->d);
-	else if (!w->d.stopping)
-		drain(w);
+	if (!w->d.stopping)
+		drain(w); /* when stopping, on_check closes the worker once nothing is in flight */
 }
 
 static void on_emitted(void *arg, const char *error)
@@ -467,7 +465,12 @@ static void run_pending(struct worker *w)
 
 static void on_check(uv_check_t *h)
 {
-	run_pending(h->data);
+	struct worker *w = h->data;
+	run_pending(w);
+	/* Not from finish(): the last item may finish inside a delivery report,
+	 * and closing frees the producer that is still reporting. */
+	if (w->d.stopping && w->in_flight == 0 && w->consumer)
+		w->d.on_stop(&w->d);
 }
 
 static void on_retry_tick(uv_timer_t *t)
