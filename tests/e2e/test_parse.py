@@ -340,6 +340,22 @@ def case_refused_key(bindir):
     check("refused key: no retries", n == 1, str(n))
 
 
+def case_quota_and_should_retry(bindir):
+    sim_reset(openai={"answers": [{"kind": "error", "status": 429, "code": "insufficient_quota",
+                                   "message": "You exceeded your current quota"},
+                                  {"kind": "error", "status": 503, "should_retry": "false"}]})
+    ids = queue_jobs(2)
+    st = run_case(bindir, "quota", {"REEL_PARSE_PROVIDER": "openai"}, ids, PAST_PARSE + ("failed",))
+    errors = sorted(job_error(i).get("message", "") for i in ids)
+    check("429 insufficient_quota and a 503 with x-should-retry: false fail their jobs at once",
+          all(st.get(i) == "failed" for i in ids), str(st))
+    check("the reasons say what the vendor said",
+          any("HTTP 429: You exceeded your current quota" in e for e in errors) and any("HTTP 503" in e for e in errors),
+          str(errors))
+    n = len(sim_requests()["requests"])
+    check("quota, x-should-retry: one call each", n == 2, str(n))
+
+
 def case_json_schema_fallback(bindir):
     sim_reset(config={"openai_json_schema": False})
     [job] = queue_jobs(1)
@@ -370,7 +386,8 @@ def case_concurrency(bindir):
 
 
 CASES = [case_openai, case_anthropic, case_templates_and_override, case_repair, case_stays_wrong, case_rate_limited,
-         case_server_error_and_bad_answers, case_timeout, case_refused_key, case_json_schema_fallback,
+         case_server_error_and_bad_answers, case_timeout, case_refused_key, case_quota_and_should_retry,
+         case_json_schema_fallback,
          case_concurrency]
 
 
