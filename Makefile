@@ -48,6 +48,8 @@ plugin_objs = $(patsubst %.c,$(BUILD)/pic/%.o,$(wildcard $(1)/plugin/*.c))
 PLUGIN_OBJS := $(foreach d,$(PLUGIN_DAEMONS),$(call plugin_objs,$(d)))
 PLUGINS := $(PLUGIN_DAEMONS:%=$(BUILD)/lib/reel-%.so)
 BINS := $(DAEMONS:%=$(BUILD)/bin/%) $(BUILD)/bin/reel-devbroker $(BUILD)/bin/reelctl $(PLUGINS)
+# The gateway serves this copy at /openapi.json (../share beside its binary).
+BINS += $(BUILD)/share/openapi.json
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -93,6 +95,10 @@ $(BUILD)/bin/$(1): $(BUILD)/$(1)/main.o $(call daemon_lib,$(1)) $(LIBREEL)
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rules,$(d))))
 
+$(BUILD)/share/openapi.json: api-gateway/openapi.json
+	@mkdir -p $(dir $@)
+	cp $< $@
+
 $(BUILD)/bin/reel-devbroker: $(BUILD)/deploy/devbroker/devbroker.o $(LIBREEL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ldl
@@ -105,7 +111,13 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(PLUGIN_OBJS) $(DAEMON_LIBS) $(LIBREE
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS) -ldl
 
-tests: $(BINS) $(UNIT_BINS)
+# The benchmark's C submitter (tests/bench/loadgen.c).
+LOADGEN := $(BUILD)/tests/reel-loadgen
+$(LOADGEN): $(BUILD)/tests/bench/loadgen.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+tests: $(BINS) $(UNIT_BINS) $(LOADGEN)
 
 unit: tests
 	@bash tests/unit/run.sh $(UNIT_BINS)
@@ -126,10 +138,10 @@ run: deps all
 demo: deps all
 	@bash deploy/fleet.sh demo $(BUILD)/bin
 
-bench: deps all
+bench: deps all $(LOADGEN)
 	@python3 tests/bench/bench.py --bin $(BUILD)/bin
 
-bench-smoke: all
+bench-smoke: all $(LOADGEN)
 	@python3 tests/bench/bench.py --bin $(BUILD)/bin --smoke
 
 format:

@@ -716,10 +716,15 @@ int auth_api_key_split(const char *key, char *prefix, size_t prefixlen)
 
 void auth_api_key_hash(const char *key, char hex[65])
 {
+	auth_sha256_hex(key, strlen(key), hex);
+}
+
+void auth_sha256_hex(const void *data, size_t len, char hex[65])
+{
 	static const char digits[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	int ok = EVP_Digest(key, strlen(key), md, &mdlen, EVP_sha256(), NULL);
+	int ok = EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
 
 	assert(ok == 1 && mdlen == 32);
 	for (unsigned int i = 0; i < 32; i++) {

@@ -79,6 +79,8 @@ enum auth_result auth_verify_jwt(const struct auth *a, const char *token, time_t
 int auth_api_key_split(const char *key, char *prefix, size_t prefixlen) WARN_UNUSED;
 /* Lowercase hex SHA-256 of the whole key. */
 void auth_api_key_hash(const char *key, char hex[65]);
+/* Lowercase hex SHA-256 of len bytes (request fingerprints). */
+void auth_sha256_hex(const void *data, size_t len, char hex[65]);
 /* Whether a well-formed key hashes to stored_hex, compared in constant time. */
 bool auth_api_key_matches(const char *key, const char *stored_hex);
 /*

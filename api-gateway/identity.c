@@ -29,6 +29,8 @@ int gateway_configure(struct daemon *d, char *err, size_t errlen)
 	struct gateway *g = d->app;
 	const struct auth_settings s = { g->cfg.jwt_secret, g->cfg.jwks_file, g->cfg.jwt_audience,
 					 g->cfg.jwt_leeway_s };
+	if (gateway_webhook_configure(g, err, errlen) < 0)
+		return -1;
 	if ((s.jwt_secret && *s.jwt_secret) || (s.jwks_file && *s.jwks_file) || g->cfg.require_auth) {
 		if (!(g->auth = auth_new(&s, err, errlen)))
 			return -1;
@@ -78,7 +80,7 @@ static int owner_of_key(struct http_exchange *x, struct gateway *g, const char *
 	return rc;
 }
 
-int gateway_authenticate(struct http_exchange *x, struct gateway *g, char *owner, size_t ownerlen)
+static int identify(struct http_exchange *x, struct gateway *g, char *owner, size_t ownerlen)
 {
 	const char *token;
 	char sub[AUTH_SUB_MAX], why[256];
@@ -102,4 +104,12 @@ int gateway_authenticate(struct http_exchange *x, struct gateway *g, char *owner
 	default:
 		return refuse(x, why);
 	}
+}
+
+/* Every authenticated API request also draws on its user's rate limit. */
+int gateway_authenticate(struct http_exchange *x, struct gateway *g, char *owner, size_t ownerlen)
+{
+	if (identify(x, g, owner, ownerlen) < 0)
+		return -1;
+	return gateway_rate_check(x, g, owner);
 }

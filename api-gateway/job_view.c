@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "job_stages.h"
 #include "json.h"
 #include "storage.h"
 #include "banned.h"
@@ -86,7 +87,20 @@ int job_view_percent(const char *status, int total, int ready)
 	return 10 + 80 * ready / total;
 }
 
-static cJSON *render_output(const struct gateway *g, PGresult *j)
+/* The signed link of the output's storage key member, or null. */
+static void add_output_url(cJSON *o, const struct gateway *g, const cJSON *out, const char *key_name,
+			   const char *url_name)
+{
+	const char *key = json_str(out, key_name);
+	char *url = key ? gateway_file_url(g, key) : NULL;
+	if (url)
+		cJSON_AddStringToObject(o, url_name, url);
+	else
+		cJSON_AddNullToObject(o, url_name);
+	free(url);
+}
+
+static cJSON *render_output(const struct gateway *g, const char *id, PGresult *j)
 {
 	cJSON *out, *o;
 	const char *key;
@@ -94,11 +108,21 @@ static cJSON *render_output(const struct gateway *g, PGresult *j)
 		return cJSON_CreateNull();
 	out = cJSON_Parse(PQgetvalue(j, 0, 3));
 	o = cJSON_CreateObject();
-	if ((key = json_str(out, "video_key"))) {
-		char *url = gateway_file_url(g, key), *path = storage_path(g->d->storage, key);
-		cJSON_AddStringToObject(o, "video_url", url);
-		cJSON_AddStringToObject(o, "video_path", path);
+	add_output_url(o, g, out, "video_key", "video_url");
+	add_output_url(o, g, out, "poster_key", "poster_url");
+	add_output_url(o, g, out, "srt_key", "srt_url");
+	add_output_url(o, g, out, "vtt_key", "vtt_url");
+	if (json_str(out, "manifest_key")) {
+		char *url = xasprintf("/v1/jobs/%s/manifest", id);
+		cJSON_AddStringToObject(o, "manifest_url", url);
 		free(url);
+	} else {
+		cJSON_AddNullToObject(o, "manifest_url");
+	}
+	if ((key = json_str(out, "video_key"))) {
+		char *path = storage_path(g->d->storage, key);
+		if (path)
+			cJSON_AddStringToObject(o, "video_path", path);
 		free(path);
 	}
 	long ms;
@@ -106,6 +130,19 @@ static cJSON *render_output(const struct gateway *g, PGresult *j)
 		cJSON_AddNumberToObject(o, "duration_ms", (double)ms);
 	cJSON_Delete(out);
 	return o;
+}
+
+/* Where a client goes next from a job. */
+static void add_links(cJSON *o, const char *id)
+{
+	static const char *const names[] = { "self", "events", "manifest" };
+	static const char *const tails[] = { "", "/events", "/manifest" };
+	cJSON *links = cJSON_AddObjectToObject(o, "links");
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		char *url = xasprintf("/v1/jobs/%s%s", id, tails[i]);
+		cJSON_AddStringToObject(links, names[i], url);
+		free(url);
+	}
 }
 
 static char *render(const struct gateway *g, const char *id, PGresult *j, PGresult *s)
@@ -124,7 +161,12 @@ static char *render(const struct gateway *g, const char *id, PGresult *j, PGresu
 	cJSON_AddNumberToObject(progress, "shots_ready", ready);
 	cJSON_AddNumberToObject(progress, "percent", job_view_percent(PQgetvalue(j, 0, 0), total, ready));
 	cJSON_AddItemToObject(o, "shots", render_shots(g, s));
-	cJSON_AddItemToObject(o, "output", render_output(g, j));
+	cJSON_AddItemToObject(o, "output", render_output(g, id, j));
+	add_links(o, id);
+	if (job_stages_add(g->d->db, id, PQgetvalue(j, 0, 0), s, o) < 0) {
+		cJSON_Delete(o);
+		return NULL;
+	}
 	char *text = json_print(o);
 	cJSON_Delete(o);
 	return text;
@@ -140,8 +182,8 @@ char *job_view_render(struct daemon *d, const char *id, const char *owner, int *
 	if (PQntuples(j) == 0) {
 		*found = 0;
 	} else if ((s = load_shots(d->db, id))) {
-		*found = 1;
 		text = render(d->app, id, j, s);
+		*found = text ? 1 : -1;
 	}
 	PQclear(s);
 	PQclear(j);
@@ -164,6 +206,8 @@ char *job_view_new(const char *id, const char *template, const cJSON *options, c
 	cJSON_AddNumberToObject(progress, "percent", 0);
 	cJSON_AddItemToObject(o, "shots", cJSON_CreateArray());
 	cJSON_AddNullToObject(o, "output");
+	add_links(o, id);
+	job_stages_add_new(o, created_at);
 	char *text = json_print(o);
 	cJSON_Delete(o);
 	return text;

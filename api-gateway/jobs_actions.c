@@ -1,6 +1,8 @@
 /*
- * Actions on a job. POST /v1/jobs/{id}/cancel: legal until the job is final;
- * the workers see the status and drop what they would do next.
+ * Actions on a job: cancel (until the job is final; the workers see the
+ * status and drop what they would do next), approve (a reviewed storyboard,
+ * with optional shot edits, goes to production) and retry (a failed or
+ * paused job resumes). Each is one transaction with its events and messages.
  */
 #include "gateway.h"
 
@@ -10,81 +12,97 @@
 
 #include "db.h"
 #include "events.h"
-#include "json.h"
-#include "outbox.h"
+#include "job_flow.h"
 #include "banned.h"
 
-/* Action bodies are optional; when present they must be a JSON object. */
-static int body_ok(struct http_exchange *x)
-{
-	struct http_request *rq = http_request_of(x);
-	cJSON *j;
-	if (rq->body_len == 0)
-		return 1;
-	j = json_parse(rq->body, rq->body_len);
-	int ok = j && cJSON_IsObject(j);
-	cJSON_Delete(j);
-	if (!ok)
-		http_problem(x, 400, "invalid-json", "The body is not a JSON object", "send {} or no body", NULL);
-	return ok;
-}
-
-/* The job's status for owner into status; 0 when found, 1 when not, -1 on a database error. */
-static int job_status(struct daemon *d, const char *id, const char *owner, char *status, size_t len)
-{
-	static const char sql[] = "SELECT status FROM jobs WHERE id = $1 AND owner = $2";
-	const char *params[] = { id, owner };
-	PGresult *r = db_exec(d->db, sql, 2, params);
-	if (!r)
-		return -1;
-	int found = PQntuples(r) == 1;
-	if (found)
-		strlcpy_(status, PQgetvalue(r, 0, 0), len);
-	PQclear(r);
-	return found ? 0 : 1;
-}
-
-static int cancel(struct daemon *d, const char *id, const char *owner)
+static void on_cancel(struct daemon *d, const char *owner, void *arg, struct api_answer *a)
 {
 	static const char sql[] = "UPDATE jobs SET status = 'canceled', updated_at = now(), finished_at = now() "
-				  "WHERE id = $1 AND owner = $2 AND status NOT IN ('done', 'failed', 'canceled')";
-	const char *params[] = { id, owner };
-	if (db_begin(d->db) < 0)
-		return -1;
-	PGresult *r = db_exec(d->db, sql, 2, params);
-	long n = r ? db_affected(r) : -1;
-	PQclear(r);
-	if (n == 1)
-		events_add(d->events, id, -1, "canceled", NULL);
-	if (n < 0) {
-		daemon_rollback(d);
-		return -1;
-	}
-	return daemon_commit(d) < 0 ? -1 : (int)n;
+				  "WHERE id = $1";
+	static const char *const allowed[] = { "queued", "parsing", "review", "producing", "paused", "merging", NULL };
+	const struct job_action *act = arg;
+	struct job_row j;
+	const char *params[] = { act->id };
+	if (job_flow_lock(d, act->id, owner, &j, a) != 1 || !job_flow_allowed(&j, "cancel", allowed, a))
+		return;
+	int rc = db_run(d->db, sql, 1, params);
+	if (rc == 0)
+		events_add(d->events, j.id, -1, "canceled", NULL);
+	job_flow_answer(d, &j, owner, rc, a);
 }
 
 void gateway_cancel_job(struct http_exchange *x, void *arg)
 {
-	struct daemon *d = arg;
-	const char *id = http_request_of(x)->params[0];
-	char owner[GATEWAY_OWNER_MAX], status[32], detail[128], *body;
-	int n, found;
-	if (gateway_authenticate(x, d->app, owner, sizeof(owner)) < 0 || !body_ok(x))
+	job_flow_start(x, arg, 0, NULL, on_cancel);
+}
+
+/* A storyboard's shot count, fixed when it is approved. */
+static int count_shots(struct daemon *d, struct job_row *j)
+{
+	static const char sql[] = "UPDATE jobs SET shots_total = (SELECT count(*) FROM shots WHERE job_id = $1) "
+				  "WHERE id = $1 RETURNING shots_total";
+	const char *params[] = { j->id };
+	return job_flow_int(d->db, sql, 1, params, &j->shots_total);
+}
+
+static void on_approve(struct daemon *d, const char *owner, void *arg, struct api_answer *a)
+{
+	static const char *const allowed[] = { "review", NULL };
+	const struct job_action *act = arg;
+	struct job_row j;
+	char field[48];
+	if (job_flow_lock(d, act->id, owner, &j, a) != 1 || !job_flow_allowed(&j, "approve", allowed, a))
 		return;
-	if (!gateway_is_uuid(id) || (n = cancel(d, id, owner)) == 0) {
-		if (gateway_is_uuid(id) && job_status(d, id, owner, status, sizeof(status)) == 0) {
-			snprintf(detail, sizeof(detail), "the job is %s; only unfinished jobs can be canceled", status);
-			http_problem(x, 409, "conflict", "The job cannot be canceled now", detail, NULL);
-		} else {
-			http_problem(x, 404, "not-found", "No such job", "there is no job with this id", "id");
+	for (size_t i = 0; i < act->n_edits; i++) {
+		snprintf(field, sizeof(field), "shots[%zu].index", i);
+		int rc = job_flow_edit_shot(d, j.id, &act->edits[i]);
+		if (rc != 0) {
+			if (rc < 0)
+				api_problem_unavailable(&a->problem);
+			else
+				api_problem_set(&a->problem, 422, "invalid-field", "No such shot", field,
+						"the job has no shot %ld", act->edits[i].index);
+			return;
 		}
+	}
+	int rc = count_shots(d, &j);
+	if (rc == 0 && j.shots_total == 0) {
+		api_problem_set(&a->problem, 409, "conflict", "The storyboard has no shots", "status",
+				"the job is in review without shots; cancel it and submit the text again");
 		return;
 	}
-	if (n < 0 || !(body = job_view_render(d, id, owner, &found))) {
-		http_problem(x, 503, "unavailable", "The database is not available", "try again shortly", NULL);
+	if (rc == 0)
+		rc = job_flow_resume(d, &j, "approve");
+	job_flow_answer(d, &j, owner, rc, a);
+}
+
+static int parse_approve(const struct http_request *rq, struct job_action *act, struct api_problem *p)
+{
+	return action_body_approve(rq->body, rq->body_len, &act->edits, &act->n_edits, p);
+}
+
+void gateway_approve_job(struct http_exchange *x, void *arg)
+{
+	job_flow_start(x, arg, 0, parse_approve, on_approve);
+}
+
+static void on_retry(struct daemon *d, const char *owner, void *arg, struct api_answer *a)
+{
+	static const char sql[] = "UPDATE shots SET status = 'pending', attempts = 0, error = NULL, updated_at = now() "
+				  "WHERE job_id = $1 AND status = 'failed'";
+	static const char *const allowed[] = { "failed", "paused", NULL };
+	const struct job_action *act = arg;
+	struct job_row j;
+	const char *params[] = { act->id };
+	if (job_flow_lock(d, act->id, owner, &j, a) != 1 || !job_flow_allowed(&j, "retry", allowed, a))
 		return;
-	}
-	outbox_publish(d->outbox); /* the canceled event on reel.events */
-	http_reply(x, 200, "application/json", body, strlen(body));
-	free(body);
+	int rc = db_run(d->db, sql, 1, params);
+	if (rc == 0)
+		rc = job_flow_resume(d, &j, "retry");
+	job_flow_answer(d, &j, owner, rc, a);
+}
+
+void gateway_retry_job(struct http_exchange *x, void *arg)
+{
+	job_flow_start(x, arg, 0, NULL, on_retry);
 }

@@ -9,11 +9,13 @@
 
 #include "db.h"
 #include "envelope.h"
+#include "idempotency.h"
 #include "job_request.h"
 #include "events.h"
 #include "json.h"
 #include "log.h"
 #include "outbox.h"
+#include "webhook.h"
 #include "banned.h"
 
 struct pending_create {
@@ -24,19 +26,73 @@ struct pending_create {
 	char created_at[32];
 	char owner[GATEWAY_OWNER_MAX];
 	char *input_text, *options_text; /* the request as stored */
+	struct gateway *g;
 	struct pending_create *next;
 };
 
-static void send_problem(struct http_exchange *x, const struct api_problem *p)
-{
-	http_problem(x, p->status, p->type, p->title, p->detail, p->field[0] ? p->field : NULL);
-}
+static void create_keyed(struct daemon *d, const char *owner, void *arg, struct api_answer *a);
 
 static void on_client_gone(struct http_exchange *x, void *arg)
 {
 	struct pending_create *pc = arg;
 	(void)x;
 	pc->x = NULL;
+}
+
+static void pending_free(struct pending_create *pc)
+{
+	job_request_release(&pc->rq);
+	free(pc->input_text);
+	free(pc->options_text);
+	free(pc);
+}
+
+static void enqueue(struct gateway *g, struct pending_create *pc)
+{
+	*g->pending_tail = pc;
+	g->pending_tail = &pc->next;
+}
+
+/* Creates of owner waiting for this iteration's group commit. */
+static long queued_for(const struct gateway *g, const char *owner)
+{
+	long n = 0;
+	for (const struct pending_create *pc = g->pending; pc; pc = pc->next)
+		n += !strcmp(pc->owner, owner);
+	return n;
+}
+
+/* A create with an Idempotency-Key runs alone, in the transaction that
+ * stores its answer; the rest join this iteration's group. */
+static void proceed(struct pending_create *pc)
+{
+	struct http_exchange *x = pc->x;
+	if (!http_header(http_request_of(x), "idempotency-key")) {
+		enqueue(pc->g, pc);
+		return;
+	}
+	http_on_abort(x, NULL, NULL);
+	idempotency_run(x, pc->g->d, pc->owner, create_keyed, pc);
+	pending_free(pc);
+}
+
+/* A webhook_url that parses and does not reach a private address joins the
+ * group; one that does not resolve now is accepted (the sender checks again). */
+static void on_webhook_checked(void *arg, enum webhook_addr_result res, const char *ip, const char *why)
+{
+	struct pending_create *pc = arg;
+	(void)ip;
+	if (!pc->x) {
+		pending_free(pc);
+		return;
+	}
+	if (res == WEBHOOK_ADDR_REFUSED) {
+		http_on_abort(pc->x, NULL, NULL);
+		http_problem(pc->x, 422, "invalid-field", "A field is invalid", why, "options.webhook_url");
+		pending_free(pc);
+		return;
+	}
+	proceed(pc);
 }
 
 void gateway_create_job(struct http_exchange *x, void *arg)
@@ -52,15 +108,23 @@ void gateway_create_job(struct http_exchange *x, void *arg)
 		return;
 	}
 	if (job_request_parse(rq->body, rq->body_len, &pc->rq, &p) < 0) {
-		send_problem(x, &p);
+		api_problem_send(x, &p);
 		free(pc);
 		return;
 	}
+	if (gateway_inflight_check(x, g, pc->owner, queued_for(g, pc->owner)) < 0) {
+		pending_free(pc);
+		return;
+	}
+	pc->g = g;
 	pc->x = x;
 	random_hex(pc->trace, 16);
 	http_on_abort(x, on_client_gone, pc);
-	*g->pending_tail = pc;
-	g->pending_tail = &pc->next;
+	const char *hook = json_str(pc->rq.options, "webhook_url");
+	if (hook)
+		webhook_addr_resolve(d->loop, hook, g->cfg.allow_private_webhooks, on_webhook_checked, pc);
+	else
+		proceed(pc);
 }
 
 /* Inserts every pending job with one statement; ids come back in order. */
@@ -169,11 +233,25 @@ static void on_flush(uv_check_t *h)
 	for (struct pending_create *pc = list; pc; pc = next) {
 		next = pc->next;
 		answer(pc, ok);
-		job_request_release(&pc->rq);
-		free(pc->input_text);
-		free(pc->options_text);
-		free(pc);
+		pending_free(pc);
 	}
+}
+
+/* A create with an Idempotency-Key runs alone, in the transaction that
+ * also stores its answer (see idempotency.c). */
+static void create_keyed(struct daemon *d, const char *owner, void *arg, struct api_answer *a)
+{
+	struct pending_create *pc = arg;
+	(void)owner;
+	if (insert_jobs(d, pc, 1) < 0) {
+		api_problem_unavailable(&a->problem);
+		return;
+	}
+	announce(d, pc);
+	a->status = 202;
+	a->body = job_view_new(pc->id, pc->rq.template, pc->rq.options, pc->created_at);
+	a->location = xasprintf("/v1/jobs/%s", pc->id);
+	strlcpy_(a->job_id, pc->id, sizeof(a->job_id));
 }
 
 static void on_stop(struct daemon *d)
@@ -181,6 +259,7 @@ static void on_stop(struct daemon *d)
 	struct gateway *g = d->app;
 	on_flush(&g->flush); /* answer what was accepted before stopping */
 	uv_close((uv_handle_t *)&g->flush, NULL);
+	gateway_live_stop(g); /* streams end before the server closes their connections */
 	daemon_shutdown(d);
 }
 
@@ -200,6 +279,8 @@ void gateway_start(struct daemon *d)
 	uv_check_init(d->loop, &g->flush);
 	g->flush.data = g;
 	uv_check_start(&g->flush, on_flush);
+	if (gateway_live_start(g) < 0)
+		log_error("live updates are off: event streams will only replay past events");
 }
 
 int gateway_is_uuid(const char *s)
@@ -235,8 +316,10 @@ void gateway_get_job(struct http_exchange *x, void *arg)
 	if (!body) {
 		if (found == 0)
 			http_problem(x, 404, "not-found", "No such job", "there is no job with this id", "id");
-		else
+		else {
+			daemon_db_lost(d); /* reconnects when it was the connection that failed */
 			http_problem(x, 503, "unavailable", "The database is not available", "try again shortly", NULL);
+		}
 		return;
 	}
 	http_reply(x, 200, "application/json", body, strlen(body));

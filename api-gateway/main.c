@@ -22,8 +22,26 @@ static const struct config_option options[] = {
 	  "aud every JWT must name (e.g. authenticated)" },
 	{ "REEL_JWT_LEEWAY_S", CONFIG_INT, "60", 0, offsetof(struct gateway, cfg.jwt_leeway_s), 0, 3600,
 	  "clock skew tolerated on exp and nbf" },
+	{ "REEL_OPENAPI_FILE", CONFIG_STRING, NULL, 0, offsetof(struct gateway, cfg.openapi_file), 0, 0,
+	  "OpenAPI document served at /openapi.json (default: ../share/openapi.json beside the binary)" },
 	{ "REEL_REQUIRE_AUTH", CONFIG_BOOL, "0", 0, offsetof(struct gateway, cfg.require_auth), 0, 0,
 	  "require rk_ API keys even without JWT settings" },
+	{ "REEL_SSE_HEARTBEAT_S", CONFIG_INT, "15", 0, offsetof(struct gateway, cfg.sse_heartbeat_s), 1, 3600,
+	  "seconds between heartbeat comments on open event streams" },
+	{ "REEL_RATE_LIMIT_RPS", CONFIG_INT, "100", 0, offsetof(struct gateway, cfg.rate_per_s), 0, 1000000,
+	  "API requests per second per user (token bucket refill); 0 = unlimited" },
+	{ "REEL_RATE_LIMIT_BURST", CONFIG_INT, "200", 0, offsetof(struct gateway, cfg.rate_burst), 1, 1000000,
+	  "API requests a user may make at once (token bucket size)" },
+	{ "REEL_MAX_JOBS_IN_FLIGHT", CONFIG_INT, "1000", 0, offsetof(struct gateway, cfg.max_in_flight), 0, 1000000,
+	  "unfinished jobs per user; creates beyond get 429; 0 = unlimited" },
+	{ "REEL_WEBHOOK_SECRET", CONFIG_STRING, NULL, CONFIG_SECRET, offsetof(struct gateway, cfg.webhook_secret), 0, 0,
+	  "whsec_ base64 key signing outbound webhooks (Standard Webhooks); random per start when unset" },
+	{ "REEL_ALLOW_PRIVATE_WEBHOOKS", CONFIG_BOOL, "0", 0, offsetof(struct gateway, cfg.allow_private_webhooks), 0, 0,
+	  "let webhook URLs reach loopback, private and link-local addresses (development only)" },
+	{ "REEL_WEBHOOK_TIMEOUT_S", CONFIG_INT, "15", 0, offsetof(struct gateway, cfg.webhook_timeout_s), 1, 300,
+	  "seconds one webhook attempt may take" },
+	{ "REEL_WEBHOOK_RETRY_BASE_MS", CONFIG_INT, "5000", 0, offsetof(struct gateway, cfg.webhook_retry_base_ms), 100,
+	  3600000, "wait after a webhook's first failed attempt; doubles per attempt up to an hour, for a day" },
 };
 
 int main(void)
@@ -32,8 +50,17 @@ int main(void)
 		{ "POST", "/v1/jobs", gateway_create_job },
 		{ "GET", "/v1/jobs", gateway_list_jobs },
 		{ "GET", "/v1/jobs/{id}", gateway_get_job },
+		{ "GET", "/v1/jobs/{id}/events", gateway_job_events },
+		{ "GET", "/v1/voices", gateway_list_voices },
 		{ "POST", "/v1/jobs/{id}/cancel", gateway_cancel_job },
+		{ "POST", "/v1/jobs/{id}/approve", gateway_approve_job },
+		{ "POST", "/v1/jobs/{id}/retry", gateway_retry_job },
+		{ "PATCH", "/v1/jobs/{id}/shots/{n}", gateway_patch_shot },
+		{ "POST", "/v1/jobs/{id}/shots/{n}/regenerate", gateway_regenerate_shot },
+		{ "POST", "/v1/jobs/{id}/shots/{n}/skip", gateway_skip_shot },
+		{ "GET", "/v1/jobs/{id}/manifest", gateway_get_manifest },
 		{ "GET", "/v1/files/{path*}", gateway_get_file },
+		{ "GET", "/openapi.json", gateway_get_openapi },
 	};
 	static const struct daemon_spec spec = {
 		.name = "api-gateway",
@@ -44,7 +71,7 @@ int main(void)
 		.options = options,
 		.n_options = ARRAY_SIZE(options),
 		.config = &gateway,
-		.configure = gateway_configure,
+		.configure = gateway_openapi_configure,
 	};
 	return daemon_main(&spec, &gateway, gateway_start);
 }

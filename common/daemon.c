@@ -39,6 +39,13 @@ static const struct config_option shared_options[] = {
 	INT_OPT("REEL_SHUTDOWN_GRACE_S", "30", shutdown_grace_s, 0, 3600, "time to finish work on SIGTERM"),
 	OPT("REEL_OFFLINE_SKIP_MEDIA", CONFIG_BOOL, "0", 0, skip_media,
 	    "offline providers answer at once without media (benchmarks of the fleet itself)"),
+	INT_OPT("REEL_HTTP_MAX_BODY", "0", http_max_body, 0, 1L << 30,
+		"largest request body in bytes (413 beyond); 0 = the daemon's own default"),
+	INT_OPT("REEL_HTTP_MAX_HEADER", "16384", http_max_header, 1024, 1L << 20,
+		"largest request line plus headers in bytes (431 beyond)"),
+	INT_OPT("REEL_HTTP_IDLE_TIMEOUT_S", "60", http_idle_s, 1, 3600, "keep-alive connections idle this long are closed"),
+	INT_OPT("REEL_HTTP_REQUEST_TIMEOUT_S", "30", http_request_s, 1, 3600,
+		"a request whose head and body take longer gets 408 and the connection is closed"),
 };
 
 char *daemon_topic(const struct daemon *d, const char *stage)
@@ -186,7 +193,9 @@ static int start_http(struct daemon *d, const struct daemon_spec *spec, char *er
 	memcpy(d->routes, health_routes, sizeof(health_routes));
 	if (spec->n_routes)
 		memcpy(d->routes + ARRAY_SIZE(health_routes), spec->routes, spec->n_routes * sizeof(*d->routes));
-	const struct http_server_opts opts = { spec->max_body ? spec->max_body : 64 * 1024, 16 * 1024, 60000 };
+	size_t body = d->cfg.http_max_body ? (size_t)d->cfg.http_max_body : spec->max_body ? spec->max_body : 64 * 1024;
+	const struct http_server_opts opts = { body, (size_t)d->cfg.http_max_header, (unsigned)d->cfg.http_idle_s * 1000,
+					       (unsigned)d->cfg.http_request_s * 1000 };
 	d->http = http_server_new(d->loop, d->cfg.http_addr, d->routes, n, d, &opts, err, errlen);
 	return d->http ? 0 : -1;
 }

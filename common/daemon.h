@@ -31,6 +31,10 @@ struct daemon_config {
 	long session_ms;
 	long shutdown_grace_s;
 	bool skip_media;   /* offline providers skip drawing, speech and encoding (fleet benchmarks) */
+	long http_max_body;    /* request body limit, 0 = the spec's */
+	long http_max_header;  /* request line + headers limit */
+	long http_idle_s;      /* keep-alive idle timeout */
+	long http_request_s;   /* slow-client timeout: the whole request must arrive within it */
 };
 
 struct daemon_spec {

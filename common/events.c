@@ -66,22 +66,28 @@ void events_discard(struct events *ev)
 	ev->n = 0;
 }
 
-static void announce(struct outbox *ob, const struct event *e, const char *seq, const char *at)
+char *events_row_json(int64_t seq, const char *job, int shot, const char *kind, const char *detail, const char *at)
 {
-	cJSON *o = cJSON_CreateObject(), *detail = e->detail ? cJSON_Parse(e->detail) : NULL;
-	cJSON_AddNumberToObject(o, "seq", atof(seq));
-	cJSON_AddStringToObject(o, "job_id", e->job);
-	if (e->shot >= 0)
-		cJSON_AddNumberToObject(o, "shot", e->shot);
+	cJSON *o = cJSON_CreateObject(), *d = detail ? cJSON_Parse(detail) : NULL;
+	cJSON_AddNumberToObject(o, "seq", (double)seq);
+	cJSON_AddStringToObject(o, "job_id", job);
+	if (shot >= 0)
+		cJSON_AddNumberToObject(o, "shot", shot);
 	else
 		cJSON_AddNullToObject(o, "shot");
-	cJSON_AddStringToObject(o, "kind", e->kind);
-	cJSON_AddItemToObject(o, "detail", detail ? detail : cJSON_CreateNull());
+	cJSON_AddStringToObject(o, "kind", kind);
+	cJSON_AddItemToObject(o, "detail", d ? d : cJSON_CreateNull());
 	cJSON_AddStringToObject(o, "at", at);
 	char *text = json_print(o);
+	cJSON_Delete(o);
+	return text;
+}
+
+static void announce(struct outbox *ob, const struct event *e, const char *seq, const char *at)
+{
+	char *text = events_row_json(strtoll(seq, NULL, 10), e->job, e->shot, e->kind, e->detail, at);
 	outbox_add_volatile(ob, "events", e->job, text);
 	free(text);
-	cJSON_Delete(o);
 }
 
 static const char insert_sql[] =

@@ -8,6 +8,7 @@
 
 #include <libpq-fe.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util.h"
 
@@ -28,6 +29,10 @@ int events_statement(struct events *ev, struct db_stmt *stmt);
 /* After COMMIT, with the statement's result: stages the reel.events messages
  * and clears the batch. */
 void events_written(struct events *ev, PGresult *r, struct outbox *ob);
+/* A job_events row as the JSON that reel.events messages and event streams
+ * carry: {"seq","job_id","shot" (null for the job),"kind","detail","at"}.
+ * detail is JSON text or NULL. The caller frees. */
+char *events_row_json(int64_t seq, const char *job, int shot, const char *kind, const char *detail, const char *at);
 /* After ROLLBACK: forgets the batch. */
 void events_discard(struct events *ev);
 

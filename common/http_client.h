@@ -31,6 +31,8 @@ struct http_client_request {
 	size_t body_len;
 	long timeout_ms;             /* whole exchange; 0 means 30 s */
 	size_t max_response;         /* body size cap; 0 means 8 MiB */
+	const char *connect_to;      /* "host:port:addr:port": connect there instead of resolving (a
+				      * checked address stays the one used; TLS still names host), or NULL */
 };
 
 struct http_client_response {

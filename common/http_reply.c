@@ -255,6 +255,7 @@ static const char *reason(int status)
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
 	case 409: return "Conflict";
 	case 410: return "Gone";
 	case 412: return "Precondition Failed";
@@ -389,8 +390,14 @@ void http_problem(struct http_exchange *x, int status, const char *type, const c
 	cJSON_AddNumberToObject(o, "status", status);
 	if (detail)
 		cJSON_AddStringToObject(o, "detail", detail);
-	if (field)
+	if (field) {
+		/* "errors" lists every field at fault (RFC 9457 extension); "field" stays for older clients. */
+		cJSON *e = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "field", field);
+		cJSON_AddStringToObject(e, "field", field);
+		cJSON_AddStringToObject(e, "detail", detail ? detail : title ? title : reason(status));
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "errors"), e);
+	}
 	char *text = cJSON_PrintUnformatted(o);
 	http_reply(x, status, "application/problem+json", text, strlen(text));
 	cJSON_free(text);
@@ -414,6 +421,10 @@ void http_stream_start(struct http_exchange *x, int status, const char *content_
 	build_head(c, status, content_type, -1);
 	uv_buf_t b = uv_buf_init(c->out.p, (unsigned)c->out.len);
 	(void)send_bufs(c, &b, 1);
+	/* A stream may stay open for hours: the buffers the head was built in
+	 * are given back (send_bufs copied what the kernel did not take). */
+	http__buf_reset(&c->out, 0);
+	http__buf_reset(&c->extra, 0);
 }
 
 int http_stream_write(struct http_exchange *x, const char *data, size_t len)

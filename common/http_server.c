@@ -70,6 +70,7 @@ static int on_message_begin(llhttp_t *p)
 	c->route_status = 0;
 	c->x.rq.n_headers = 0;
 	c->x.rq.n_params = 0;
+	c->req_started = uv_now(c->srv->loop);
 	return 0;
 }
 
@@ -242,6 +243,7 @@ static int on_message_complete(llhttp_t *p)
 	}
 	c->x.rq.body = c->body.len ? c->body.p : empty;
 	c->x.rq.body_len = c->body.len;
+	c->req_started = 0;
 	return HPE_PAUSED; /* one exchange at a time: see DESIGN */
 }
 
@@ -317,6 +319,8 @@ static void reject(struct conn *c)
 	c->dispatching = true;
 	if (status == 413)
 		http_problem(x, 413, "payload-too-large", NULL, "the request body is too large", NULL);
+	else if (status == 408)
+		http_problem(x, 408, "request-timeout", NULL, "the request did not arrive in time", NULL);
 	else if (status == 431)
 		http_problem(x, 431, "headers-too-large", NULL, "the request head is too large", NULL);
 	else
@@ -373,24 +377,40 @@ static void on_timer(uv_timer_t *t);
 
 static void arm_idle(struct conn *c)
 {
+	const struct http_server_opts *o = &c->srv->opts;
 	c->last_active = uv_now(c->srv->loop);
 	if (!uv_is_active((uv_handle_t *)&c->timer))
-		uv_timer_start(&c->timer, on_timer, c->srv->opts.idle_timeout_ms, 0);
+		uv_timer_start(&c->timer, on_timer, MIN(o->idle_timeout_ms, o->request_timeout_ms), 0);
 }
 
+/* Milliseconds from start until start + limit has passed, 0 when it has. */
+static uint64_t left(uint64_t now, uint64_t start, uint64_t limit)
+{
+	return now - start >= limit ? 0 : start + limit - now;
+}
+
+/* Between exchanges: a request begun but not whole in time gets 408 (a
+ * client trickling bytes stays "active" but never finishes); a connection
+ * with nothing begun is closed once idle. */
 static void on_timer(uv_timer_t *t)
 {
 	struct conn *c = t->data;
-	uint64_t idle = c->srv->opts.idle_timeout_ms;
-	uint64_t elapsed = uv_now(c->srv->loop) - c->last_active;
+	const struct http_server_opts *o = &c->srv->opts;
+	uint64_t now = uv_now(c->srv->loop);
 
 	if (c->state == C_LINGER) {
 		http__conn_close(c);
 	} else if (c->state == C_OPEN && c->x.state == X_NONE) {
-		if (elapsed >= idle)
+		uint64_t idle = left(now, c->last_active, o->idle_timeout_ms);
+		uint64_t req = c->req_started ? left(now, c->req_started, o->request_timeout_ms) : UINT64_MAX;
+		if (req == 0) {
+			c->fail = 408;
+			reject(c);
+		} else if (idle == 0 && !c->req_started) {
 			http__conn_close(c);
-		else
-			uv_timer_start(&c->timer, on_timer, idle - elapsed, 0);
+		} else {
+			uv_timer_start(&c->timer, on_timer, MIN(req, idle ? idle : o->request_timeout_ms), 0);
+		}
 	}
 }
 
@@ -637,6 +657,8 @@ static void apply_defaults(struct http_server_opts *o, const struct http_server_
 		o->max_header_bytes = 16384;
 	if (!o->idle_timeout_ms)
 		o->idle_timeout_ms = 30000;
+	if (!o->request_timeout_ms)
+		o->request_timeout_ms = 30000;
 }
 
 /* A pattern that could never match is a programming error worth naming early. */

@@ -52,12 +52,13 @@ struct http_server_opts {
 	size_t max_body;        /* larger bodies get 413 before the handler runs */
 	size_t max_header_bytes;/* request line + headers; larger get 431 */
 	unsigned idle_timeout_ms; /* keep-alive connections idle this long are closed */
+	unsigned request_timeout_ms; /* a request whose head and body take longer gets 408; 0 = 30 s */
 };
 
 /* Creates a server on loop listening on addr ("127.0.0.1:8080", ":9101" meaning
  * loopback, "0.0.0.0:80", "[::1]:8080"); routes must outlive it. NULL with err
  * filled on failure. Zero options take defaults (1 MiB body, 16 KiB head, 30 s
- * idle). Sets SIGPIPE to ignored if it still has its default action. */
+ * idle, 30 s per request). Sets SIGPIPE to ignored if it still has its default action. */
 struct http_server *http_server_new(uv_loop_t *loop, const char *addr, const struct http_route *routes,
 				    size_t n_routes, void *arg, const struct http_server_opts *opts,
 				    char *err, size_t errlen);
@@ -77,7 +78,8 @@ const char *http_query(const struct http_request *rq, const char *name, char *bu
 void http_add_header(struct http_exchange *x, const char *name, const char *value);
 /* Answers with status, content type and body (copied). Ends the exchange. */
 void http_reply(struct http_exchange *x, int status, const char *content_type, const char *body, size_t len);
-/* Answers an RFC 9457 problem+json: type slug, title, detail, optional field at fault. */
+/* Answers an RFC 9457 problem+json: type slug, title, detail, optional field
+ * at fault (as "field" and as the one entry of "errors": [{"field","detail"}]). */
 void http_problem(struct http_exchange *x, int status, const char *type, const char *title,
 		  const char *detail, const char *field);
 

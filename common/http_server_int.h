@@ -50,6 +50,7 @@ struct conn {
 	int refs;
 	bool reading, peer_eof, dispatching;
 	uint64_t last_active;
+	uint64_t req_started; /* when the request being parsed began, 0 between requests */
 	struct buf head; /* url, header names and values, NUL-separated */
 	size_t url_len;
 	struct hdr_pos hpos[HTTP_MAX_HEADERS];

@@ -15,7 +15,11 @@
 const char *json_str(const cJSON *obj, const char *name);
 /* An integer member into *out; -1 when absent, not a number or not whole. */
 int json_int(const cJSON *obj, const char *name, long *out) WARN_UNUSED;
-/* Parses exactly len bytes (no NUL needed); NULL on malformed JSON. The caller frees with cJSON_Delete. */
+/* Whether buf holds well-formed UTF-8 without NUL bytes. */
+bool json_utf8_valid(const char *buf, size_t len);
+/* Parses exactly len bytes (no NUL needed); NULL on malformed JSON, text
+ * that is not UTF-8, or a NUL byte raw or escaped (\u0000). The caller frees
+ * with cJSON_Delete. */
 cJSON *json_parse(const char *buf, size_t len);
 /* Compact text of item; the caller frees. */
 char *json_print(const cJSON *item);

@@ -4,11 +4,8 @@
 #include "plugin.h"
 
 #include <dlfcn.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "banned.h"
@@ -17,15 +14,9 @@
 static char *plugin_dir(void)
 {
 	const char *env = getenv("REEL_PLUGIN_DIR");
-	char exe[PATH_MAX];
-	ssize_t n;
 	if (env && *env)
 		return xstrdup(env);
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return xstrdup(".");
-	exe[n] = '\0';
-	return xasprintf("%s/../lib", dirname(exe));
+	return exe_relative("../lib");
 }
 
 int plugin_load(const char *name, const char *const *symbols, void **addrs, size_t n, char *err, size_t errlen)

@@ -3,11 +3,14 @@
  */
 #include "util.h"
 
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "banned.h"
 
@@ -118,4 +121,43 @@ void random_hex(char *out, size_t nbytes)
 		out[2 * i + 1] = hex[buf[i] & 15];
 	}
 	out[2 * nbytes] = '\0';
+}
+
+char *exe_relative(const char *path)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return xstrdup(path);
+	exe[n] = '\0';
+	return xasprintf("%s/%s", dirname(exe), path);
+}
+
+char *read_whole_file(const char *path, size_t max, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	size_t n;
+	if (!f)
+		return NULL;
+	buf = xmalloc(max + 2);
+	n = fread(buf, 1, max + 1, f);
+	if (ferror(f) || n > max) {
+		fclose(f);
+		free(buf);
+		return NULL;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+uint32_t str_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
 }

@@ -33,7 +33,15 @@ uint64_t now_us(void);
 /* Wall-clock microseconds since the epoch, for timestamps. */
 int64_t wall_us(void);
 
+/* path relative to the folder of the running binary ("../lib"); the caller frees. */
+char *exe_relative(const char *path);
+/* The whole file at path (NUL-terminated; *len bytes without it), or NULL when
+ * it cannot be read or is larger than max. The caller frees. */
+char *read_whole_file(const char *path, size_t max, size_t *len);
+
 /* A random identifier of 2*nbytes lowercase hex chars into out (size >= 2*nbytes+1). */
 void random_hex(char *out, size_t nbytes);
+/* A 32-bit hash of a string (FNV-1a), for in-memory hash tables. */
+uint32_t str_hash(const char *s);
 
 #endif

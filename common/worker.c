@@ -3,17 +3,21 @@
  * CLAIM -> WORKING -> COMMIT or FAIL -> acknowledged. WORKING runs ops->work
  * on the thread pool, or for stages that wait on vendors ops->start on the
  * loop, which reports back through worker_task_done; either way up to the
- * stage's concurrency of messages are in flight while the consumer polls.
+ * stage's concurrency of them run at once while the consumer polls.
  * A transient failure waits on the retry timer for common/retry's backoff.
  * Items needing the database wait in the todo list; a uv_check handle, which
- * runs once per loop iteration after I/O, takes the whole list into one
- * transaction, so a busy worker pays one commit for many messages and an
+ * runs once per loop iteration after I/O, takes up to TX_MAX of them into
+ * one transaction, so a busy worker pays one commit for many messages and an
  * idle one adds no delay. If the batch transaction fails on a statement, each
  * item is retried alone so one bad item cannot block the rest; if the
  * connection is lost, the list waits for the reconnect. Phase changes are
  * applied only after COMMIT, so a rollback leaves every item as it was.
  * Offsets advance through struct offsets once an item's produced messages
  * were acknowledged; nothing reaches Kafka's commit that PostgreSQL lacks.
+ * REEL_<STAGE>_CONCURRENCY bounds the slow work running at once; a worker
+ * holds up to HOLD_EXTRA more messages being claimed, committed or
+ * acknowledged, so that those batches are not capped by the work slots
+ * (with instant work, the batch size is the throughput).
  */
 #include "worker.h"
 
@@ -34,6 +38,9 @@
 #include "banned.h"
 
 #define TAKE_MAX 256
+#define HOLD_EXTRA 512
+/* Items per transaction: a larger batch saves little and holds more memory. */
+#define TX_MAX 128
 #define RETRY_TICK_MS 50
 
 enum phase { PH_CLAIM, PH_WORKING, PH_COMMIT, PH_FAIL, PH_RETRY_WAIT, PH_ACKING };
@@ -49,7 +56,7 @@ struct item {
 	uint64_t retry_at_ms;
 	uv_work_t work_req;
 	struct log_ctx log;
-	struct item *next;   /* in todo or retry list */
+	struct item *next;   /* in todo, waiting or retry list */
 };
 
 struct worker {
@@ -64,14 +71,18 @@ struct worker {
 	struct retry_policy retry_policy;
 	struct item *todo, **todo_tail;
 	struct item *retry;
-	size_t in_flight;
+	struct item *waiting, **waiting_tail; /* claimed, waiting for a work slot */
+	size_t in_flight;    /* messages held */
+	size_t working;      /* items whose slow work runs */
 	uv_check_t check;
+	uv_idle_t more;      /* active while todo holds more than one transaction */
 	uv_timer_t tx_timer, retry_timer, grace_timer;
 	bool tx_blocked;
 	struct metric *m_consumed, *m_done, *m_failed, *m_retried, *m_in_flight;
 };
 
 static void drain(void *arg);
+static void release_slot(struct worker *w);
 static void run_pending(struct worker *w);
 
 uv_loop_t *worker_loop(struct worker *w)
@@ -302,6 +313,7 @@ void worker_task_done(struct task *t)
 {
 	struct item *it = (struct item *)t;
 	struct worker *w = t->worker;
+	release_slot(w);
 	log_set_ctx(&it->log);
 	if (t->result == WORK_RETRY && retry_allowed(&w->retry_policy, t->work_attempts)) {
 		uint64_t delay = retry_delay_ms(&w->retry_policy, t->work_attempts, (int64_t)t->retry_after_ms);
@@ -342,6 +354,13 @@ static void after_work(uv_work_t *req, int status)
 
 static void dispatch(struct worker *w, struct item *it)
 {
+	if (w->working >= (size_t)w->concurrency) {
+		it->next = NULL;
+		*w->waiting_tail = it;
+		w->waiting_tail = &it->next;
+		return;
+	}
+	w->working++;
 	it->phase = PH_WORKING;
 	if (!w->spec->ops->start) {
 		it->work_req.data = it;
@@ -354,6 +373,19 @@ static void dispatch(struct worker *w, struct item *it)
 	it->t.retry_after_ms = 0;
 	w->spec->ops->start(&it->t);
 	log_set_ctx(NULL);
+}
+
+/* A work slot came free: the longest-waiting item takes it. */
+static void release_slot(struct worker *w)
+{
+	struct item *it = w->waiting;
+	w->working--;
+	if (!it)
+		return;
+	w->waiting = it->next;
+	if (!w->waiting)
+		w->waiting_tail = &w->waiting;
+	dispatch(w, it);
 }
 
 static void apply_after_commit(struct worker *w, struct item **items, size_t n)
@@ -438,14 +470,12 @@ static void run_pending(struct worker *w)
 		return;
 	if (!db_ok(w->d.db))
 		return block_until_reconnected(w);
-	for (it = w->todo; it; it = it->next)
-		n++;
-	items = xmalloc(n * sizeof(*items));
-	n = 0;
-	for (it = w->todo; it; it = it->next)
+	items = xmalloc(TX_MAX * sizeof(*items));
+	for (it = w->todo; it && n < TX_MAX; it = it->next)
 		items[n++] = it;
-	w->todo = NULL;
-	w->todo_tail = &w->todo;
+	w->todo = it;
+	if (!it)
+		w->todo_tail = &w->todo;
 
 	if (transact(w, items, n) < 0) {
 		if (db_last_error_is_connection(w->d.db) || !db_ok(w->d.db)) {
@@ -463,14 +493,25 @@ static void run_pending(struct worker *w)
 	free(items);
 }
 
+static void on_idle(uv_idle_t *h)
+{
+	(void)h; /* only keeps the loop from sleeping while work waits */
+}
+
 static void on_check(uv_check_t *h)
 {
 	struct worker *w = h->data;
 	run_pending(w);
 	/* Not from finish(): the last item may finish inside a delivery report,
 	 * and closing frees the producer that is still reporting. */
-	if (w->d.stopping && w->in_flight == 0 && w->consumer)
+	if (w->d.stopping && w->in_flight == 0 && w->consumer) {
 		w->d.on_stop(&w->d);
+		return; /* the worker's handles are closing */
+	}
+	if (w->todo && !w->tx_blocked)
+		uv_idle_start(&w->more, on_idle);
+	else
+		uv_idle_stop(&w->more);
 }
 
 static void on_retry_tick(uv_timer_t *t)
@@ -529,7 +570,8 @@ static void drain(void *arg)
 	struct worker *w = arg;
 	rd_kafka_message_t *msgs[TAKE_MAX];
 	for (;;) {
-		size_t room = w->in_flight < (size_t)w->concurrency ? (size_t)w->concurrency - w->in_flight : 0, n;
+		size_t hold = (size_t)w->concurrency + HOLD_EXTRA;
+		size_t room = w->in_flight < hold ? hold - w->in_flight : 0, n;
 		if (room == 0 || w->d.stopping)
 			break;
 		n = kafka_consumer_take(w->consumer, msgs, room < TAKE_MAX ? room : TAKE_MAX);
@@ -551,6 +593,7 @@ static void close_worker(struct worker *w)
 	kafka_consumer_free(w->consumer);
 	w->consumer = NULL;
 	uv_close((uv_handle_t *)&w->check, NULL);
+	uv_close((uv_handle_t *)&w->more, NULL);
 	uv_close((uv_handle_t *)&w->tx_timer, NULL);
 	uv_close((uv_handle_t *)&w->retry_timer, NULL);
 	uv_close((uv_handle_t *)&w->grace_timer, NULL);
@@ -594,7 +637,7 @@ static void define_stage_options(struct worker *w)
 						      offsetof(struct worker, provider), 0, 0, "provider of this stage" };
 	w->stage_options[1] = (struct config_option){ w->option_names[1], CONFIG_INT, concurrency_default, 0,
 						      offsetof(struct worker, concurrency), 1, 100000,
-						      "messages in flight per process" };
+						      "provider calls or media work running at once per process" };
 	w->stage_options[2] = (struct config_option){ w->option_names[2], CONFIG_INT, "5", 0,
 						      offsetof(struct worker, max_attempts), 1, 100,
 						      "attempts of a transient failure before giving up" };
@@ -614,6 +657,7 @@ static void init_metrics(struct worker *w)
 static void init_handles(struct worker *w)
 {
 	uv_check_init(w->d.loop, &w->check);
+	uv_idle_init(w->d.loop, &w->more);
 	uv_timer_init(w->d.loop, &w->tx_timer);
 	uv_timer_init(w->d.loop, &w->retry_timer);
 	uv_timer_init(w->d.loop, &w->grace_timer);
@@ -657,6 +701,7 @@ int worker_main(int argc, char **argv, const struct worker_spec *spec)
 	(void)argv;
 	w.spec = spec;
 	w.todo_tail = &w.todo;
+	w.waiting_tail = &w.waiting;
 	w.offsets = offsets_new();
 	define_stage_options(&w);
 	if (start(&w, spec, err, sizeof(err)) < 0) {

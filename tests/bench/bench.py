@@ -11,8 +11,11 @@ import http.client
 import json
 import os
 import platform
+import re
+import resource
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -60,7 +63,7 @@ class Fleet:
         self.bindir, self.instances, self.run, self.offset = bindir, instances, run_dir, offset
         self.env = dict(os.environ, REEL_RUN_DIR=run_dir, REEL_PORT_OFFSET=str(offset), REEL_PG_PORT=os.environ.get("REEL_TEST_PG_PORT", "54529"),
                         REEL_WORKER_INSTANCES=str(instances), REEL_OFFLINE_SKIP_MEDIA="1",
-                        REEL_LOG_LEVEL="warn")
+                        REEL_LOG_LEVEL="warn", REEL_RATE_LIMIT_RPS="0", REEL_MAX_JOBS_IN_FLIGHT="0")
         for k in ("REEL_DATABASE_URL", "REEL_KAFKA_BROKERS"):
             self.env.pop(k, None)
 
@@ -163,6 +166,19 @@ def post_jobs(port, count, threads, rate=None):
     return ids
 
 
+def submit_burst(fleet, count, conns):
+    """Submits count jobs as fast as the gateway takes them, from the C submitter
+    (a Python client would take a core of its own from the fleet)."""
+    body = os.path.join(fleet.run, "job.json")
+    with open(body, "w") as f:
+        json.dump({"template": "storyboard", "input": {"text": STORY}}, f)
+    loadgen = os.path.join(os.path.dirname(fleet.bindir), "tests", "reel-loadgen")
+    out = subprocess.run([loadgen, str(fleet.port), str(count), str(conns), "/v1/jobs", body],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"submissions failed: {out.stdout.strip()} {out.stderr.strip()}")
+
+
 def wait_done(fleet, since, count, timeout):
     """Waits until no job is unfinished (the benchmark's database holds only its own jobs)."""
     deadline = time.time() + timeout
@@ -179,29 +195,39 @@ def wait_done(fleet, since, count, timeout):
                 raise SystemExit(f"{total - done} benchmark jobs did not finish well")
             if done >= count:
                 return
-        time.sleep(0.1)
+        time.sleep(0.5)  # each poll is a psql process: kept rare, it shares the cores
     raise SystemExit(f"timed out: jobs not done within {timeout} s")
 
 
-def throughput(fleet, n, label):
+def throughput_once(fleet, n):
+    """One burst of n jobs: (jobs/s, shot transitions/s, submissions/s, CPU seconds used per process group)."""
     cpu0 = fleet.cpu()
     t0 = time.time()
-    post_jobs(fleet.port, n, threads=8)
+    since = t0 - 0.05  # the same clock as PostgreSQL's; earlier bursts' jobs are older
+    submit_burst(fleet, n, conns=64)
     submitted = time.time() - t0
-    wait_done(fleet, t0 - 1, n, timeout=600)
+    wait_done(fleet, since, n, timeout=600)
     rows = fleet.sql(f"SELECT extract(epoch FROM max(finished_at)), count(*) FROM jobs "
-                     f"WHERE created_at >= to_timestamp({t0 - 1})")
+                     f"WHERE created_at >= to_timestamp({since})")
     elapsed = float(rows[0][0]) - t0
     shot_events = int(fleet.sql(f"SELECT count(*) FROM job_events e JOIN jobs j ON j.id = e.job_id "
-                                f"WHERE j.created_at >= to_timestamp({t0 - 1}) AND e.kind IN ('rendered', 'ready')")[0][0])
+                                f"WHERE j.created_at >= to_timestamp({since}) AND e.kind IN ('rendered', 'ready')")[0][0])
     cpu1 = fleet.cpu()
     used = {k: cpu1.get(k, 0) - cpu0.get(k, 0) for k in cpu1}
-    print(f"{label}CPU seconds during the throughput run (of {elapsed * os.cpu_count():.1f} available): " +
+    return n / elapsed, shot_events / elapsed, n / submitted, used, elapsed
+
+
+def throughput(fleet, n, label, repeat):
+    """The median of repeat bursts (the machine is shared: one burst can meet a neighbour's load)."""
+    runs = sorted((throughput_once(fleet, n) for _ in range(repeat)), key=lambda r: r[0])
+    jobs_s, shots_s, submit_s, used, elapsed = runs[len(runs) // 2]
+    print(f"{label}throughput bursts (jobs/s): " + ", ".join(f"{r[0]:.1f}" for r in runs))
+    print(f"{label}CPU seconds during the median burst (of {elapsed * os.cpu_count():.1f} available): " +
           ", ".join(f"{k} {v:.2f}" for k, v in sorted(used.items(), key=lambda kv: -kv[1])))
-    metric(f"{label}throughput.jobs_per_s", n / elapsed, "jobs/s")
-    metric(f"{label}throughput.shot_transitions_per_s", shot_events / elapsed, "transitions/s")
-    metric(f"{label}throughput.submit_per_s", n / submitted, "requests/s")
-    return n / elapsed
+    metric(f"{label}throughput.jobs_per_s", jobs_s, "jobs/s")
+    metric(f"{label}throughput.shot_transitions_per_s", shots_s, "transitions/s")
+    metric(f"{label}throughput.submit_per_s", submit_s, "requests/s")
+    return jobs_s
 
 
 def latency(fleet, rate, seconds, label):
@@ -276,6 +302,70 @@ def parse_concurrency(fleet, bindir, jobs=64, delay_ms=2000):
         wait_done(fleet, t0 - 1, jobs, timeout=300)
     finally:
         sim.stop()
+def wrk(url, seconds, script=None):
+    """Runs wrk with 64 keep-alive connections: (requests/s, p99 ms, non-2xx answers)."""
+    cmd = ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency"] + (["-s", script] if script else []) + [url]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    p99 = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rps, p99, int(bad.group(1)) if bad else 0
+
+
+def open_streams(port, path, count):
+    """Opens count SSE streams on path (in batches, so the listen backlog holds) and
+    returns their sockets once every one has its answer's head."""
+    socks, request = [], f"GET {path} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n".encode()
+    for start in range(0, count, 500):
+        batch = []
+        for _ in range(min(500, count - start)):
+            s = socket.create_connection(("127.0.0.1", port), timeout=30)
+            s.sendall(request)
+            batch.append(s)
+        for s in batch:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = s.recv(4096)
+                if not chunk:
+                    raise SystemExit("an event stream was closed while opening")
+                head += chunk
+            if not head.startswith(b"HTTP/1.1 200"):
+                raise SystemExit(f"event stream refused: {head[:80]!r}")
+        socks += batch
+    return socks
+
+
+def gateway_bench(fleet, args):
+    """The gateway alone (one process): GET /v1/jobs/{id} and POST /v1/jobs under wrk with
+    64 keep-alive connections, and its resident memory holding many open event streams."""
+    seconds = 2 if args.smoke else 10
+    streams = 500 if args.smoke else 10000
+    base = f"http://127.0.0.1:{fleet.port}"
+    job = fleet.sql("SELECT id FROM jobs WHERE status = 'done' LIMIT 1")[0][0]
+    rps, p99, bad = wrk(f"{base}/v1/jobs/{job}", seconds)
+    if bad:
+        raise SystemExit(f"GET /v1/jobs/{{id}}: {bad} answers were not 2xx")
+    metric("gateway.get_rps", rps, "requests/s")
+    metric("gateway.get_p99_ms", p99, "ms")
+    script = os.path.join(fleet.run, "post.lua")
+    with open(script, "w") as f:
+        body = json.dumps({"template": "storyboard", "input": {"text": STORY}})
+        f.write(f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = {json.dumps(body)}\n')
+    rps, _, bad = wrk(f"{base}/v1/jobs", seconds, script)
+    if bad:
+        raise SystemExit(f"POST /v1/jobs: {bad} answers were not 202")
+    metric("gateway.post_jobs_per_s", rps, "jobs/s")
+    # A job nobody works on keeps its streams open; the stalled rows do not disturb the other figures.
+    stalled = fleet.sql("INSERT INTO jobs (owner, template, input, trace, status) VALUES ('anonymous', 'storyboard', "
+                        "'{\"text\":\"x\"}', 'bench', 'producing') RETURNING id")[0][0]
+    socks = open_streams(fleet.port, f"/v1/jobs/{stalled}/events", streams)
+    time.sleep(1)
+    rss = fleet.memory("VmRSS").get("api-gateway", 0)
+    metric("gateway.sse_10k_rss_kb", rss, "kB")
+    print(f"(gateway resident memory with {len(socks)} open event streams)")
+    for s in socks:
+        s.close()
 
 
 def run(bindir, instances, args):
@@ -288,7 +378,7 @@ def run(bindir, instances, args):
         wait_done(fleet, 0, 16, timeout=120)
         time.sleep(0.5)
         idle = fleet.memory("VmRSS")
-        jobs_per_s = throughput(fleet, args.jobs, label)
+        jobs_per_s = throughput(fleet, args.jobs, label, args.repeat)
         peak = fleet.memory("VmHWM")
         p50, p99 = latency(fleet, args.rate, args.seconds, label)
         for d in DAEMONS:
@@ -297,6 +387,7 @@ def run(bindir, instances, args):
         worst = max(peak.get(d, 0) for d in DAEMONS if d.endswith("-worker"))
         if instances == 1:
             parse_concurrency(fleet, bindir)
+            gateway_bench(fleet, args)
         return {"jobs_per_s": jobs_per_s, "p50": p50, "p99": p99, "worker_rss_mb": worst / 1024}
     finally:
         fleet.stop()
@@ -335,11 +426,15 @@ def main():
     ap.add_argument("--smoke", action="store_true", help="a few jobs; checks every metric line is printed")
     ap.add_argument("--jobs", type=int, default=2000)
     ap.add_argument("--rate", type=int, default=50)
+    ap.add_argument("--repeat", type=int, default=3, help="throughput bursts per fleet; the median is reported")
     ap.add_argument("--seconds", type=float, default=20)
     args = ap.parse_args()
     if args.smoke:
-        args.jobs, args.seconds = 24, 1
+        args.jobs, args.seconds, args.repeat = 24, 1, 1
     bindir = os.path.abspath(args.bin)
+    # 10,000 event streams need as many descriptors in the gateway (which inherits this) and here.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
     versions()
     results = [("reelforge, 1 process per daemon", run(bindir, 1, args)),
                ("reelforge, 2 processes per worker", run(bindir, 2, args))]
@@ -351,6 +446,7 @@ def main():
         expected += [f"memory.{d}.rss_max_kb" for d in DAEMONS]
         expected += ["x2." + e for e in expected]
         expected.append("parse.llm_2s_64_jobs_s")
+        expected += ["gateway.get_rps", "gateway.get_p99_ms", "gateway.post_jobs_per_s", "gateway.sse_10k_rss_kb"]
         names = {m[0]: m[1] for m in metrics}
         missing = [e for e in expected if e not in names]
         bad = [e for e in expected if e in names and not (names[e] == names[e] and names[e] > 0)]

@@ -231,7 +231,8 @@ static void *run_loop(void *arg)
 
 static void setup(void)
 {
-	struct http_server_opts opts = { .max_body = 1024, .max_header_bytes = 4096, .idle_timeout_ms = 400 };
+	struct http_server_opts opts = { .max_body = 1024, .max_header_bytes = 4096, .idle_timeout_ms = 400,
+					 .request_timeout_ms = 900 };
 	char err[256] = "";
 
 	ck_assert_int_eq(uv_loop_init(&loop), 0);
@@ -991,6 +992,41 @@ START_TEST(test_idle_timeout)
 }
 END_TEST
 
+/* A request that does not arrive whole in time gets 408 and a close, even
+ * when its bytes trickle in often enough to keep the connection "active". */
+START_TEST(test_request_timeout)
+{
+	struct resp *r = resp_new();
+	struct cli *c = cli_open();
+
+	cli_sends(c, "GET /fast HTTP/1.1\r\nHost: x\r\n");
+	ck_assert_int_eq(read_resp(c, r, false), 0);
+	check_problem(r, 408, "request-timeout", "Request Timeout");
+	ck_assert(cli_closed(c));
+	cli_close(c);
+
+	c = cli_open();
+	cli_sends(c, "POST /echo HTTP/1.1\r\nContent-Length: 50\r\n\r\n");
+	for (int i = 0; i < 12; i++) {
+		usleep(100000);
+		cli_sends(c, "x");
+	}
+	ck_assert_int_eq(read_resp(c, r, false), 0);
+	ck_assert_int_eq(r->status, 408);
+	cli_close(c);
+
+	/* a whole request in pieces within the limit is served */
+	c = cli_open();
+	cli_sends(c, "GET /fast HTTP/1.1\r\n");
+	usleep(300000);
+	cli_sends(c, "Host: x\r\n\r\n");
+	ck_assert_int_eq(read_resp(c, r, false), 0);
+	ck_assert_int_eq(r->status, 200);
+	cli_close(c);
+	free(r);
+}
+END_TEST
+
 START_TEST(test_bad_addresses)
 {
 	static const char *bad[] = { "nonsense", "127.0.0.1:99999", "127.0.0.1:", "300.1.1.1:80", "[::1:80" };
@@ -1050,6 +1086,7 @@ static Suite *http_server_suite(void)
 	tcase_add_test(tc, test_stream_write_fails_after_disconnect);
 	tcase_add_test(tc, test_reply_after_disconnect);
 	tcase_add_test(tc, test_idle_timeout);
+	tcase_add_test(tc, test_request_timeout);
 	tcase_add_test(tc, test_bad_addresses);
 	suite_add_tcase(s, tc);
 	return s;

@@ -90,7 +90,7 @@ START_TEST(test_options_copied)
 {
 	struct job_request rq;
 	long n = 0;
-	parse_ok("{\"template\":\"storyboard\",\"input\":{\"text\":\"A fox.\",\"ignored\":1},"
+	parse_ok("{\"template\":\"storyboard\",\"input\":{\"text\":\"A fox.\"},"
 		 "\"options\":{\"aspect_ratio\":\"16:9\",\"resolution\":\"720p\",\"language\":\"en-US\","
 		 "\"voice\":\"alloy\",\"style\":\"watercolor, soft light\",\"max_shots\":12}}",
 		 &rq);
@@ -180,7 +180,8 @@ END_TEST
 START_TEST(test_text)
 {
 	invalid("{\"template\":\"storyboard\",\"input\":{}}", "input.text");
-	invalid("{\"template\":\"storyboard\",\"input\":{\"txt\":\"x\"}}", "input.text");
+	struct api_problem p;
+	refused("{\"template\":\"storyboard\",\"input\":{\"txt\":\"x\"}}", 422, "unknown-field", "input.txt", &p);
 	invalid("{\"template\":\"storyboard\",\"input\":{\"text\":5}}", "input.text");
 	invalid("{\"template\":\"storyboard\",\"input\":{\"text\":null}}", "input.text");
 	invalid("{\"template\":\"storyboard\",\"input\":{\"text\":[\"a\"]}}", "input.text");
@@ -250,14 +251,14 @@ END_TEST
 
 START_TEST(test_other_options_bad)
 {
-	char body[512], style[300];
+	char body[1024], style[600];
 	invalid("{\"template\":\"storyboard\",\"input\":{\"text\":\"x\"},\"options\":[]}", "options");
 	invalid("{\"template\":\"storyboard\",\"input\":{\"text\":\"x\"},\"options\":\"16:9\"}", "options");
 	invalid("{\"template\":\"storyboard\",\"input\":{\"text\":\"x\"},\"options\":{\"voice\":7}}", "options.voice");
 	invalid("{\"template\":\"storyboard\",\"input\":{\"text\":\"x\"},\"options\":{\"language\":{}}}",
 		"options.language");
-	memset(style, 's', 201);
-	style[201] = '\0';
+	memset(style, 's', 501);
+	style[501] = '\0';
 	snprintf(body, sizeof(body), "{\"template\":\"storyboard\",\"input\":{\"text\":\"x\"},\"options\":{\"style\":\"%s\"}}",
 		 style);
 	invalid(body, "options.style");
@@ -269,6 +270,142 @@ START_TEST(test_first_fault_reported)
 	/* With several faults, the template is checked first, then input, then options. */
 	invalid("{\"template\":\"nope\",\"input\":5,\"options\":{\"max_shots\":0}}", "template");
 	invalid("{\"template\":\"storyboard\",\"input\":5,\"options\":{\"max_shots\":0}}", "input");
+}
+END_TEST
+
+
+#define OPTS(o) "{\"template\":\"storyboard\",\"input\":{\"text\":\"x\"},\"options\":{" o "}}"
+
+START_TEST(test_templates)
+{
+	struct job_request rq;
+	parse_ok("{\"template\":\"script\",\"input\":{\"text\":\"INT. KITCHEN - NIGHT\\nANNA: Hello.\"}}", &rq);
+	ck_assert_str_eq(rq.template, "script");
+	ck_assert_ptr_nonnull(strstr(json_str(rq.input, "text"), "ANNA"));
+	job_request_release(&rq);
+	parse_ok("{\"template\":\"demo\",\"input\":{\"url\":\"https://example.com/app\",\"description\":\"A todo app.\"}}",
+		 &rq);
+	ck_assert_str_eq(rq.template, "demo");
+	ck_assert_str_eq(json_str(rq.input, "url"), "https://example.com/app");
+	ck_assert_str_eq(json_str(rq.input, "description"), "A todo app.");
+	job_request_release(&rq);
+}
+END_TEST
+
+START_TEST(test_demo_input)
+{
+	struct api_problem p;
+	invalid("{\"template\":\"demo\",\"input\":{\"description\":\"A todo app.\"}}", "input.url");
+	invalid("{\"template\":\"demo\",\"input\":{\"url\":\"ftp://example.com\",\"description\":\"d\"}}", "input.url");
+	invalid("{\"template\":\"demo\",\"input\":{\"url\":\"https://\",\"description\":\"d\"}}", "input.url");
+	invalid("{\"template\":\"demo\",\"input\":{\"url\":\"https://a b\",\"description\":\"d\"}}", "input.url");
+	invalid("{\"template\":\"demo\",\"input\":{\"url\":5,\"description\":\"d\"}}", "input.url");
+	invalid("{\"template\":\"demo\",\"input\":{\"url\":\"https://example.com\"}}", "input.description");
+	invalid("{\"template\":\"demo\",\"input\":{\"url\":\"https://example.com\",\"description\":\" \"}}",
+		"input.description");
+	/* A demo has no text, and a story no url. */
+	refused("{\"template\":\"demo\",\"input\":{\"text\":\"x\"}}", 422, "unknown-field", "input.text", &p);
+	refused("{\"template\":\"storyboard\",\"input\":{\"text\":\"x\",\"url\":\"https://example.com\"}}", 422,
+		"unknown-field", "input.url", &p);
+}
+END_TEST
+
+START_TEST(test_all_options)
+{
+	struct job_request rq;
+	long n = 0;
+	parse_ok(OPTS("\"aspect_ratio\":\"4:5\",\"resolution\":\"1080p\",\"language\":\"zh-Hans-CN\",\"voice\":\"v\","
+		      "\"style\":\"ink\",\"max_shots\":60,\"review\":true,\"subtitles\":\"burn\",\"music\":\"calm-piano\","
+		      "\"transition\":\"slideleft\",\"transition_ms\":2000,\"motion\":\"i2v\","
+		      "\"providers\":{\"parse\":\"openai-compatible\",\"render\":\"fal\",\"tts\":\"espeak\",\"merge\":\"offline\"},"
+		      "\"webhook_url\":\"https://hooks.example.com/reel?x=1\""),
+		 &rq);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(rq.options, "review")));
+	ck_assert_str_eq(json_str(rq.options, "subtitles"), "burn");
+	ck_assert_str_eq(json_str(rq.options, "music"), "calm-piano");
+	ck_assert_str_eq(json_str(rq.options, "transition"), "slideleft");
+	ck_assert_int_eq(json_int(rq.options, "transition_ms", &n), 0);
+	ck_assert_int_eq(n, 2000);
+	ck_assert_str_eq(json_str(rq.options, "motion"), "i2v");
+	ck_assert_str_eq(json_str(cJSON_GetObjectItem(rq.options, "providers"), "render"), "fal");
+	ck_assert_str_eq(json_str(rq.options, "webhook_url"), "https://hooks.example.com/reel?x=1");
+	ck_assert_str_eq(json_str(rq.options, "language"), "zh-Hans-CN");
+	job_request_release(&rq);
+	/* music null is kept: no music, on purpose. */
+	parse_ok(OPTS("\"music\":null,\"transition_ms\":100"), &rq);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(rq.options, "music")));
+	job_request_release(&rq);
+}
+END_TEST
+
+START_TEST(test_options_each_bad)
+{
+	static const struct {
+		const char *body, *field;
+	} cases[] = {
+		{ OPTS("\"language\":\"english language\""), "options.language" },
+		{ OPTS("\"language\":\"e\""), "options.language" },
+		{ OPTS("\"language\":\"en-\""), "options.language" },
+		{ OPTS("\"language\":\"12\""), "options.language" },
+		{ OPTS("\"language\":\"en-aaaaaaaaa\""), "options.language" },
+		{ OPTS("\"language\":\"en-US-aaaaaaaa-bbbbbbbb-cccccccc-dddd\""), "options.language" },
+		{ OPTS("\"review\":\"yes\""), "options.review" },
+		{ OPTS("\"review\":1"), "options.review" },
+		{ OPTS("\"subtitles\":\"on\""), "options.subtitles" },
+		{ OPTS("\"music\":5"), "options.music" },
+		{ OPTS("\"transition\":\"zoom\""), "options.transition" },
+		{ OPTS("\"transition_ms\":99"), "options.transition_ms" },
+		{ OPTS("\"transition_ms\":2001"), "options.transition_ms" },
+		{ OPTS("\"transition_ms\":500.5"), "options.transition_ms" },
+		{ OPTS("\"transition_ms\":1e300"), "options.transition_ms" },
+		{ OPTS("\"motion\":\"video\""), "options.motion" },
+		{ OPTS("\"providers\":\"fal\""), "options.providers" },
+		{ OPTS("\"providers\":{\"render\":5}"), "options.providers.render" },
+		{ OPTS("\"providers\":{\"render\":\"Fal AI\"}"), "options.providers.render" },
+		{ OPTS("\"providers\":{\"render\":\"\"}"), "options.providers.render" },
+		{ OPTS("\"webhook_url\":\"javascript:alert(1)\""), "options.webhook_url" },
+		{ OPTS("\"webhook_url\":\"http://\""), "options.webhook_url" },
+		{ OPTS("\"webhook_url\":\"https://a.example/\\u0001x\""), "options.webhook_url" },
+		{ OPTS("\"webhook_url\":true"), "options.webhook_url" },
+		{ OPTS("\"aspect_ratio\":\"9:16\",\"aspect_ratio\":\"16:9\""), "options.aspect_ratio" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		invalid(cases[i].body, cases[i].field);
+}
+END_TEST
+
+START_TEST(test_long_strings)
+{
+	char body[4096], s[2100];
+	memset(s, 'a', 129);
+	s[129] = '\0';
+	snprintf(body, sizeof(body), OPTS("\"voice\":\"%s\""), s);
+	invalid(body, "options.voice");
+	memset(s, 'a', 36);
+	s[2] = '-';
+	s[36] = '\0';
+	snprintf(body, sizeof(body), OPTS("\"language\":\"%s\""), s);
+	invalid(body, "options.language");
+	memcpy(s, "https://", 8);
+	memset(s + 8, 'a', 2041);
+	s[2049] = '\0';
+	snprintf(body, sizeof(body), OPTS("\"webhook_url\":\"%s\""), s);
+	invalid(body, "options.webhook_url");
+}
+END_TEST
+
+START_TEST(test_unknown_fields)
+{
+	struct api_problem p;
+	refused("{\"template\":\"storyboard\",\"input\":{\"text\":\"x\"},\"priority\":1}", 422, "unknown-field",
+		"priority", &p);
+	ck_assert_ptr_nonnull(strstr(p.detail, "priority"));
+	refused("{\"template\":\"storyboard\",\"input\":{\"text\":\"x\",\"title\":\"t\"}}", 422, "unknown-field",
+		"input.title", &p);
+	refused(OPTS("\"fps\":30"), 422, "unknown-field", "options.fps", &p);
+	refused(OPTS("\"providers\":{\"llm\":\"openai\"}"), 422, "unknown-field", "options.providers.llm", &p);
+	/* The template is checked first: it decides which input fields exist. */
+	invalid("{\"template\":\"x\",\"input\":{\"text\":\"x\"},\"priority\":1}", "template");
 }
 END_TEST
 
@@ -293,6 +430,12 @@ static Suite *job_request_suite(void)
 	tcase_add_test(tc, test_max_shots_bad);
 	tcase_add_test(tc, test_other_options_bad);
 	tcase_add_test(tc, test_first_fault_reported);
+	tcase_add_test(tc, test_templates);
+	tcase_add_test(tc, test_demo_input);
+	tcase_add_test(tc, test_all_options);
+	tcase_add_test(tc, test_options_each_bad);
+	tcase_add_test(tc, test_long_strings);
+	tcase_add_test(tc, test_unknown_fields);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -59,6 +59,30 @@ START_TEST(test_trailing_garbage_rejected)
 }
 END_TEST
 
+/* JSON is UTF-8: broken sequences, overlong forms, surrogates, code points
+ * past U+10FFFF and NUL (raw or \u0000) are refused; real text passes. */
+START_TEST(test_utf8_and_nul)
+{
+	static const char *const bad[] = { "\"caf\xe9\"", "\"\xff\"", "\"\xc0\xaf\"", "\"\xe0\x80\xaf\"",
+					   "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"", "\"\xe4\xb8\"",
+					   "\"a\\u0000b\"", "{\"\\u0000\":1}" };
+	static const char *const good[] = { "\"caf\xc3\xa9\"", "\"\xe5\xb0\x8f\xe9\x95\x87\"",
+					    "\"\xf0\x9f\x8e\xac\"", "\"\\\\u0000\"", "\"\\u0041\"" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		ck_assert_msg(parse_exact(bad[i]) == NULL, "accepted bad #%zu", i);
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		cJSON *j = parse_exact(good[i]);
+		ck_assert_msg(j != NULL, "refused good #%zu", i);
+		cJSON_Delete(j);
+	}
+	char *b = exact("\"a\0b\"", 5);
+	ck_assert_ptr_null(json_parse(b, 5));
+	free(b);
+	ck_assert(json_utf8_valid("", 0));
+	ck_assert(!json_utf8_valid("\xc3", 1));
+}
+END_TEST
+
 START_TEST(test_malformed_rejected)
 {
 	static const char *const bad[] = { "{", "}", "{\"a\":}", "{\"a\" 1}", "[1,", "nul", "tru", "\"abc", "{'a':1}",
@@ -215,6 +239,7 @@ static Suite *json_suite(void)
 	tcase_add_test(tc, test_trailing_whitespace_ok);
 	tcase_add_test(tc, test_trailing_garbage_rejected);
 	tcase_add_test(tc, test_malformed_rejected);
+	tcase_add_test(tc, test_utf8_and_nul);
 	tcase_add_test(tc, test_exact_length_no_nul);
 	tcase_add_test(tc, test_embedded_nul_then_garbage_rejected);
 	tcase_add_test(tc, test_empty);

@@ -1,0 +1,137 @@
+/*
+ * GET /v1/jobs/{id}/events: a job's job_events rows as Server-Sent Events.
+ * The owner check is the one of GET /v1/jobs/{id}; the rows after the
+ * client's Last-Event-ID are read from the table, then the stream follows
+ * the job through the gateway's LISTEN connection until a final state.
+ */
+#include "gateway.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "live.h"
+#include "sse.h"
+#include "banned.h"
+
+/* The resume point: Last-Event-ID header, else ?last_event_id=, else 0.
+ * -1 after answering 400 when it is not a sequence number. */
+static int resume_point(struct http_exchange *x, int64_t *seq)
+{
+	struct http_request *rq = http_request_of(x);
+	const char *v = http_header(rq, "last-event-id"), *field = "Last-Event-ID";
+	char buf[32], *end;
+	if (!v) {
+		v = http_query(rq, "last_event_id", buf, sizeof(buf));
+		field = "last_event_id";
+	}
+	*seq = 0;
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	long long n = strtoll(v, &end, 10);
+	if (*end || errno || n < 0 || v[0] < '0' || v[0] > '9') {
+		http_problem(x, 400, "invalid-field", "The resume point is not an event id",
+			     "Last-Event-ID is the id: of an event received earlier, a whole number", field);
+		return -1;
+	}
+	*seq = n;
+	return 0;
+}
+
+int gateway_job_status(struct daemon *d, const char *id, const char *owner, char *status, size_t len)
+{
+	static const char sql[] = "SELECT status FROM jobs WHERE id = $1 AND owner = $2";
+	const char *params[] = { id, owner };
+	PGresult *r = db_exec(d->db, sql, 2, params);
+	if (!r)
+		return -1;
+	int found = PQntuples(r) == 1;
+	if (found)
+		strlcpy_(status, PQgetvalue(r, 0, 0), len);
+	PQclear(r);
+	return found ? 0 : 1;
+}
+
+static bool is_final_status(const char *status)
+{
+	return !strcmp(status, "done") || !strcmp(status, "failed") || !strcmp(status, "canceled");
+}
+
+/* Sends the rows after seq; 1 when the stream ended (final event or peer
+ * gone), 0 to go on following, -1 on a database error (stream still open). */
+static int catch_up(struct daemon *d, struct sse_stream *s, const char *id, int64_t seq)
+{
+	struct gateway *g = d->app;
+	static const char sql[] = "SELECT seq, coalesce(shot, -1), kind, detail::text, "
+				  "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') "
+				  "FROM job_events WHERE job_id = $1 AND seq > $2 ORDER BY seq";
+	char after[24];
+	const char *params[] = { id, after };
+	int rc = 0;
+	snprintf(after, sizeof(after), "%lld", (long long)seq);
+	PGresult *r = db_exec(d->db, sql, 2, params);
+	if (!r)
+		return -1;
+	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+		const struct sse_event ev = { strtoll(PQgetvalue(r, i, 0), NULL, 10), id, atoi(PQgetvalue(r, i, 1)),
+					      PQgetvalue(r, i, 2), PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3),
+					      PQgetvalue(r, i, 4) };
+		rc = sse_send(s, &ev) != 0;
+		if (rc == 0 && live_awaits(g->live, ev.seq))
+			sse_sent_early(s, ev.seq);
+	}
+	PQclear(r);
+	return rc;
+}
+
+static void lower_id(const char *in, char *out)
+{
+	for (int i = 0; i <= SSE_JOB_ID_LEN; i++)
+		out[i] = (char)(in[i] >= 'A' && in[i] <= 'F' ? in[i] - 'A' + 'a' : in[i]);
+}
+
+void gateway_job_events(struct http_exchange *x, void *arg)
+{
+	struct daemon *d = arg;
+	struct gateway *g = d->app;
+	const char *raw = http_request_of(x)->params[0];
+	char owner[GATEWAY_OWNER_MAX], status[32], id[SSE_JOB_ID_LEN + 1];
+	int64_t from;
+	int found;
+
+	if (gateway_authenticate(x, g, owner, sizeof(owner)) < 0 || resume_point(x, &from) < 0)
+		return;
+	if (!gateway_is_uuid(raw)) {
+		http_problem(x, 404, "not-found", "No such job", "job ids are UUIDs", "id");
+		return;
+	}
+	lower_id(raw, id);
+	if ((found = gateway_job_status(d, id, owner, status, sizeof(status))) != 0) {
+		if (found > 0)
+			http_problem(x, 404, "not-found", "No such job", "there is no job with this id", "id");
+		else {
+			daemon_db_lost(d);
+			http_problem(x, 503, "unavailable", "The database is not available", "try again shortly", NULL);
+		}
+		return;
+	}
+	if (!strcmp(http_request_of(x)->method, "HEAD")) {
+		/* the head of a stream, without a stream to hold open */
+		http_reply(x, 200, "text/event-stream", "", 0);
+		return;
+	}
+	live_prepare(g->live, d->db);
+	struct sse_stream *s = sse_open(g->sse, x, from);
+	int rc = catch_up(d, s, id, from);
+	if (rc == 1)
+		return;
+	/* A job already final ends after its catch-up; a failed read ends the
+	 * stream too, and the client resumes from the last id it got. */
+	if (rc < 0 || is_final_status(status))
+		sse_end(s);
+	else
+		sse_follow(s, id);
+}

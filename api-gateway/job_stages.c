@@ -1,0 +1,143 @@
+/*
+ * Stage progress and timings. A stage is "waiting" until its first message,
+ * "running" while work is in flight, "done" when every shot passed it.
+ * Timings: created = the stage's work was first asked for (queued,
+ * producing, the first shot rendered, merging), started = its first sign
+ * of work (parsing, the first shot rendered or voiced, merge progress),
+ * finished = when it completed; null until then.
+ */
+#include "job_stages.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "banned.h"
+
+#define TS(e) "to_char(" e " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+enum { T_QUEUED, T_PARSING, T_PARSED, T_PRODUCING, T_RENDER_FIRST, T_RENDER_LAST, T_READY_FIRST, T_READY_LAST,
+       T_MERGING, T_MERGE_PROGRESS, T_DONE, T_MERGE_PERCENT };
+
+static PGresult *load_timings(struct db *db, const char *id)
+{
+	static const char sql[] =
+		"SELECT " TS("min(at) FILTER (WHERE kind = 'queued' AND shot IS NULL)") ", "
+		TS("min(at) FILTER (WHERE kind = 'parsing' AND shot IS NULL)") ", "
+		TS("min(at) FILTER (WHERE kind IN ('producing', 'review') AND shot IS NULL)") ", "
+		TS("min(at) FILTER (WHERE kind = 'producing' AND shot IS NULL)") ", "
+		TS("min(at) FILTER (WHERE kind = 'rendered')") ", " TS("max(at) FILTER (WHERE kind = 'rendered')") ", "
+		TS("min(at) FILTER (WHERE kind = 'ready')") ", " TS("max(at) FILTER (WHERE kind = 'ready')") ", "
+		TS("max(at) FILTER (WHERE kind = 'merging' AND shot IS NULL)") ", "
+		TS("min(at) FILTER (WHERE kind = 'progress' AND detail->>'stage' = 'merge')") ", "
+		TS("max(at) FILTER (WHERE kind = 'done' AND shot IS NULL)") ", "
+		"(array_agg(detail->>'percent' ORDER BY seq DESC) FILTER (WHERE kind = 'progress' "
+		" AND detail->>'stage' = 'merge'))[1] "
+		"FROM job_events WHERE job_id = $1";
+	const char *params[] = { id };
+	return db_exec(db, sql, 1, params);
+}
+
+static const char *cell(PGresult *t, int col)
+{
+	return PQgetisnull(t, 0, col) ? NULL : PQgetvalue(t, 0, col);
+}
+
+static void add_time(cJSON *o, const char *name, const char *value)
+{
+	if (value)
+		cJSON_AddStringToObject(o, name, value);
+	else
+		cJSON_AddNullToObject(o, name);
+}
+
+static void add_timing(cJSON *timings, const char *stage, const char *created, const char *started,
+		       const char *finished)
+{
+	cJSON *o = cJSON_AddObjectToObject(timings, stage);
+	add_time(o, "created", created);
+	add_time(o, "started", started);
+	add_time(o, "finished", finished);
+}
+
+static int is(const char *s, const char *a)
+{
+	return strcmp(s, a) == 0;
+}
+
+/* A shot stage: done counts shots past it (skipped ones too). */
+static void add_shot_stage(cJSON *stages, const char *name, int done, int total, int started)
+{
+	cJSON *o = cJSON_AddObjectToObject(stages, name);
+	const char *st = total > 0 && done == total ? "done" : started ? "running" : "waiting";
+	cJSON_AddStringToObject(o, "status", st);
+	cJSON_AddNumberToObject(o, "done", done);
+	cJSON_AddNumberToObject(o, "total", total);
+	cJSON_AddNumberToObject(o, "percent", total ? 100 * done / total : 0);
+}
+
+static void add_stage(cJSON *stages, const char *name, const char *st, int percent)
+{
+	cJSON *o = cJSON_AddObjectToObject(stages, name);
+	cJSON_AddStringToObject(o, "status", st);
+	cJSON_AddNumberToObject(o, "percent", percent);
+}
+
+/* How many shots passed render and tts (skipped ones count as passed). */
+static void count_passed(PGresult *shots, int *rendered, int *voiced)
+{
+	*rendered = *voiced = 0;
+	for (int i = 0; i < PQntuples(shots); i++) {
+		const char *s = PQgetvalue(shots, i, 1);
+		*rendered += is(s, "rendered") || is(s, "voicing") || is(s, "ready") || is(s, "skipped");
+		*voiced += is(s, "ready") || is(s, "skipped");
+	}
+}
+
+static const char *merge_state(const char *status)
+{
+	return is(status, "done") ? "done" : is(status, "merging") ? "running" : "waiting";
+}
+
+int job_stages_add(struct db *db, const char *id, const char *status, PGresult *shots, cJSON *job)
+{
+	PGresult *t = load_timings(db, id);
+	int total = PQntuples(shots), rendered, voiced;
+	if (!t)
+		return -1;
+	count_passed(shots, &rendered, &voiced);
+	int parsed = total > 0 || cell(t, T_PARSED), merged = is(status, "done");
+	const char *pct = is(status, "merging") ? cell(t, T_MERGE_PERCENT) : NULL;
+	const char *merge_started = cell(t, T_MERGE_PROGRESS) ? cell(t, T_MERGE_PROGRESS) : cell(t, T_MERGING);
+
+	cJSON *stages = cJSON_AddObjectToObject(cJSON_GetObjectItem(job, "progress"), "stages");
+	add_stage(stages, "parse", parsed ? "done" : is(status, "parsing") ? "running" : "waiting", parsed ? 100 : 0);
+	add_shot_stage(stages, "render", rendered, total, cell(t, T_PRODUCING) != NULL);
+	add_shot_stage(stages, "tts", voiced, total, cell(t, T_RENDER_FIRST) != NULL);
+	int merge_pct = merged ? 100 : pct ? atoi(pct) : 0;
+	add_stage(stages, "merge", merge_state(status), merge_pct < 0 ? 0 : merge_pct > 99 && !merged ? 99 : merge_pct);
+
+	cJSON *timings = cJSON_AddObjectToObject(job, "timings");
+	add_timing(timings, "parse", cell(t, T_QUEUED), cell(t, T_PARSING), parsed ? cell(t, T_PARSED) : NULL);
+	add_timing(timings, "render", cell(t, T_PRODUCING), cell(t, T_RENDER_FIRST),
+		   total && rendered == total ? cell(t, T_RENDER_LAST) : NULL);
+	add_timing(timings, "tts", cell(t, T_RENDER_FIRST), cell(t, T_READY_FIRST),
+		   total && voiced == total ? cell(t, T_READY_LAST) : NULL);
+	add_timing(timings, "merge", cell(t, T_MERGING), merge_started, merged ? cell(t, T_DONE) : NULL);
+	PQclear(t);
+	return 0;
+}
+
+void job_stages_add_new(cJSON *job, const char *created_at)
+{
+	static const char *const names[] = { "parse", "render", "tts", "merge" };
+	cJSON *stages = cJSON_AddObjectToObject(cJSON_GetObjectItem(job, "progress"), "stages");
+	cJSON *timings = cJSON_AddObjectToObject(job, "timings");
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (i == 1 || i == 2)
+			add_shot_stage(stages, names[i], 0, 0, 0);
+		else
+			add_stage(stages, names[i], "waiting", 0);
+		add_timing(timings, names[i], i == 0 ? created_at : NULL, NULL, NULL);
+	}
+}

@@ -1,0 +1,35 @@
+/*
+ * The gateway's one LISTEN connection. job_events' trigger sends a
+ * payload-less NOTIFY per inserting statement; on each, the rows after the
+ * last one seen are read once and handed to the event streams of their
+ * jobs. A second channel, webhook_deliveries, wakes the webhook sender.
+ */
+#ifndef REEL_LIVE_H
+#define REEL_LIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+struct db;
+struct sse_hub;
+struct live; /* owned by the gateway; live_free releases it */
+
+/* Connects a dedicated connection with conninfo and listens (retrying in
+ * the background while PostgreSQL is away); rows go to hub. on_webhooks (may
+ * be NULL) runs on every webhook_deliveries notification and after each
+ * reconnect. */
+struct live *live_new(uv_loop_t *loop, const char *conninfo, struct sse_hub *hub, void (*on_webhooks)(void *arg),
+		      void *arg);
+/* Closes the connection; the memory goes once libuv closed the handles. */
+void live_free(struct live *lv);
+/* Call before a new stream reads its catch-up rows with db: while no stream
+ * was open, notifications were not followed, so the read position moves to
+ * the newest row now (the new stream's own catch-up covers what came before). */
+void live_prepare(struct live *lv, struct db *db);
+/* Whether seq is a hole the connection still waits for (a late row to come). */
+bool live_awaits(const struct live *lv, int64_t seq);
+/* True while the LISTEN connection is up. */
+bool live_connected(const struct live *lv);
+
+#endif

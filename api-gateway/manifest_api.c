@@ -1,0 +1,92 @@
+/*
+ * GET /v1/jobs/{id}/manifest: the output manifest merge-worker stored
+ * (every asset with key, type, bytes, duration_ms where it has one, sha256),
+ * answered with a signed download url added to each asset.
+ */
+#include "gateway.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "json.h"
+#include "storage.h"
+#include "banned.h"
+
+#define MANIFEST_MAX (1u << 20)
+
+/* The job's status and manifest key (NULL when none) for owner: 1, 0 when no such job, -1 on error. */
+static int load_key(struct daemon *d, const char *id, const char *owner, char **key, char *status, size_t len)
+{
+	static const char sql[] = "SELECT status, output->>'manifest_key' FROM jobs WHERE id = $1 AND owner = $2";
+	const char *params[] = { id, owner };
+	PGresult *r = db_exec(d->db, sql, 2, params);
+	if (!r)
+		return -1;
+	int found = PQntuples(r) == 1;
+	*key = NULL;
+	if (found) {
+		strlcpy_(status, PQgetvalue(r, 0, 0), len);
+		if (!PQgetisnull(r, 0, 1))
+			*key = xstrdup(PQgetvalue(r, 0, 1));
+	}
+	PQclear(r);
+	return found;
+}
+
+/* The manifest at key with a url per asset, as text; NULL when unreadable. */
+static char *signed_manifest(const struct gateway *g, const char *key)
+{
+	char *path = storage_key_ok(key) ? storage_path(g->d->storage, key) : NULL;
+	size_t len = 0;
+	char *text = path ? read_whole_file(path, MANIFEST_MAX, &len) : NULL, *out = NULL;
+	cJSON *m = text ? json_parse(text, len) : NULL, *assets = cJSON_GetObjectItemCaseSensitive(m, "assets");
+	if (cJSON_IsArray(assets)) {
+		cJSON *a;
+		cJSON_ArrayForEach(a, assets)
+		{
+			const char *k = json_str(a, "key");
+			char *url = k && storage_key_ok(k) ? gateway_file_url(g, k) : NULL;
+			if (url)
+				cJSON_AddStringToObject(a, "url", url);
+			free(url);
+		}
+		out = json_print(m);
+	}
+	cJSON_Delete(m);
+	free(text);
+	free(path);
+	return out;
+}
+
+void gateway_get_manifest(struct http_exchange *x, void *arg)
+{
+	struct daemon *d = arg;
+	const char *id = http_request_of(x)->params[0];
+	char owner[GATEWAY_OWNER_MAX], status[16], *key = NULL, *body;
+	int found;
+	if (gateway_authenticate(x, d->app, owner, sizeof(owner)) < 0)
+		return;
+	if (!gateway_is_uuid(id) || (found = load_key(d, id, owner, &key, status, sizeof(status))) == 0) {
+		http_problem(x, 404, "not-found", "No such job", "there is no job with this id", "id");
+		return;
+	}
+	if (found < 0) {
+		http_problem(x, 503, "unavailable", "The database is not available", "try again shortly", NULL);
+		return;
+	}
+	if (!key) {
+		char *detail = xasprintf("the job is %s and has no manifest yet", status);
+		http_problem(x, 404, "no-manifest", "The job has no manifest yet", detail, NULL);
+		free(detail);
+		return;
+	}
+	if (!(body = signed_manifest(d->app, key))) {
+		http_problem(x, 500, "manifest-unreadable", "The manifest cannot be read", "the stored manifest is missing "
+			     "or damaged", NULL);
+	} else {
+		http_reply(x, 200, "application/json", body, strlen(body));
+	}
+	free(body);
+	free(key);
+}

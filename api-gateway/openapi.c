@@ -1,0 +1,61 @@
+/*
+ * GET /openapi.json: the OpenAPI 3.1 description of the gateway
+ * (api-gateway/openapi.json), read once at start and served as is. A test
+ * compares its paths with main.c's route table.
+ */
+#include "gateway.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "log.h"
+#include "banned.h"
+
+#define OPENAPI_MAX (1u << 20)
+
+/* Reads path if it is a JSON document; 0, or -1 leaving g untouched. */
+static int load(struct gateway *g, const char *path)
+{
+	size_t len;
+	char *text = read_whole_file(path, OPENAPI_MAX, &len);
+	cJSON *j = text ? json_parse(text, len) : NULL;
+	int ok = j && cJSON_IsObject(j);
+	cJSON_Delete(j);
+	if (!ok) {
+		free(text);
+		return -1;
+	}
+	g->openapi = text;
+	g->openapi_len = len;
+	log_info("serving the OpenAPI document %s", path);
+	return 0;
+}
+
+int gateway_openapi_configure(struct daemon *d, char *err, size_t errlen)
+{
+	struct gateway *g = d->app;
+	static const char *const near_binary[] = { "../share/openapi.json", "../../../api-gateway/openapi.json" };
+	if (g->cfg.openapi_file && *g->cfg.openapi_file) {
+		if (load(g, g->cfg.openapi_file) < 0)
+			return errorf(err, errlen, "REEL_OPENAPI_FILE: %s is not a readable JSON document",
+				      g->cfg.openapi_file);
+	} else {
+		for (size_t i = 0; i < ARRAY_SIZE(near_binary) && !g->openapi; i++) {
+			char *path = exe_relative(near_binary[i]);
+			(void)load(g, path);
+			free(path);
+		}
+		if (!g->openapi)
+			return errorf(err, errlen, "REEL_OPENAPI_FILE: no openapi.json in ../share beside the binary "
+						   "nor in the source tree; set REEL_OPENAPI_FILE");
+	}
+	return gateway_configure(d, err, errlen);
+}
+
+void gateway_get_openapi(struct http_exchange *x, void *arg)
+{
+	struct daemon *d = arg;
+	const struct gateway *g = d->app;
+	http_reply(x, 200, "application/json", g->openapi, g->openapi_len);
+}
