@@ -14,6 +14,7 @@ import platform
 import re
 import resource
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -22,6 +23,8 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "sim"))
+import simctl  # noqa: E402  (the provider simulator, for the parse concurrency figure)
 SHOTS = 8
 # Eight paragraphs of one short sentence each: the offline splitter makes one shot of each.
 STORY = "\n\n".join(f"Scene {i + 1}: the lantern glows over the quiet harbour." for i in range(SHOTS))
@@ -258,6 +261,47 @@ def latency(fleet, rate, seconds, label):
     return pct(e2e, 50), pct(e2e, 99)
 
 
+def parse_concurrency(fleet, bindir, jobs=64, delay_ms=2000):
+    """One parse-worker against a simulated LLM that takes delay_ms per call:
+    seconds from the first submit until every job has left parsing."""
+    sim = simctl.Sim(fleet.run)
+    try:
+        for name, pid in fleet.pids().items():
+            if name.startswith("parse-worker"):
+                os.kill(pid, signal.SIGTERM)
+                while True:
+                    try:
+                        os.kill(pid, 0)
+                    except ProcessLookupError:
+                        break
+                    time.sleep(0.05)
+        env = dict(fleet.env, **sim.env(), REEL_PARSE_PROVIDER="openai", OPENAI_API_KEY="sk-bench",
+                   REEL_HTTP_ADDR="127.0.0.1:0")
+        log = open(os.path.join(fleet.run, "logs", "parse-worker-llm.log"), "w")
+        p = subprocess.Popen([os.path.join(bindir, "parse-worker")], env=env, stdout=log, stderr=subprocess.STDOUT)
+        with open(os.path.join(fleet.run, "pids", "parse-worker"), "w") as f:
+            f.write(str(p.pid))  # fleet.stop() stops it with the rest
+        t0 = time.time()
+        post_jobs(fleet.port, 1, threads=1)  # warm up: the consumer group assigned
+        wait_done(fleet, t0 - 1, 1, timeout=120)
+        sim.reset(openai={"default": {"kind": "storyboard", "delay_ms": delay_ms}})
+        t0 = time.time()
+        post_jobs(fleet.port, jobs, threads=8)
+        deadline = t0 + 120
+        while time.time() < deadline:
+            rows = fleet.sql(f"SELECT count(*) FILTER (WHERE status IN ('queued', 'parsing')), count(*) FROM jobs "
+                             f"WHERE created_at >= to_timestamp({t0 - 0.5})")
+            if rows[0][0] == "0" and int(rows[0][1]) >= jobs:
+                break
+            time.sleep(0.05)
+        elapsed = time.time() - t0
+        info = sim.requests()
+        print(f"parse: {jobs} jobs, simulated LLM {delay_ms} ms per call, {len(info['requests'])} calls, "
+              f"at most {info['max_in_flight']} in flight")
+        metric(f"parse.llm_{delay_ms // 1000}s_{jobs}_jobs_s", elapsed, "s")
+        wait_done(fleet, t0 - 1, jobs, timeout=300)
+    finally:
+        sim.stop()
 def wrk(url, seconds, script=None):
     """Runs wrk with 64 keep-alive connections: (requests/s, p99 ms, non-2xx answers)."""
     cmd = ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency"] + (["-s", script] if script else []) + [url]
@@ -352,6 +396,7 @@ def run(bindir, instances, args):
             metric(f"{label}memory.{d}.rss_max_kb", peak.get(d, 0), "kB")
         worst = max(peak.get(d, 0) for d in DAEMONS if d.endswith("-worker"))
         if instances == 1:
+            parse_concurrency(fleet, bindir)
             gateway_bench(fleet, args)
         return {"jobs_per_s": jobs_per_s, "p50": p50, "p99": p99, "worker_rss_mb": worst / 1024}
     finally:
@@ -492,6 +537,7 @@ def main():
         expected += [f"latency{args.rate}.hop_{h}_p50_ms" for h in HOPS]
         expected += [f"memory.{d}.rss_max_kb" for d in DAEMONS]
         expected += ["x2." + e for e in expected]
+        expected.append("parse.llm_2s_64_jobs_s")
         expected += ["gateway.get_rps", "gateway.get_p99_ms", "gateway.post_jobs_per_s", "gateway.sse_10k_rss_kb"]
         expected += ["merge.ours_s", "merge.ffmpeg_s", "merge.ratio", "merge.remerge_ratio", "merge.ours_cpu_s",
                      "merge.ffmpeg_cpu_s", "merge.cpu_ratio", "merge.remerge_cpu_ratio"]

@@ -13,7 +13,8 @@ Control endpoints (JSON):
     GET  /_sim/requests {"requests": [...], "max_in_flight": N, "in_flight": N}
 
 ANSWER: {"kind": "storyboard" | "invalid_json" | "wrong_schema" | "oversize" | "truncated" | "empty" | "error",
-         "status": 200, "delay_ms": 0, "retry_after": "2", "shots": N, "error_type": "...", "message": "..."}
+         "status": 200, "delay_ms": 0, "retry_after": "2", "shots": N, "bytes": N (oversize),
+         "error_type": "...", "code": "..." (OpenAI's error.code), "message": "...", "should_retry": "true"|"false"}
 
 A vendor is a class with a route name, a path and answer(); later vendors
 (Replicate, fal, ComfyUI, Fish, ElevenLabs, OpenAI TTS) add classes to VENDORS.
@@ -144,7 +145,8 @@ class OpenAIChat:
                  503: ("The engine is currently overloaded.", "server_error", None),
                  400: ("Invalid request.", "invalid_request_error", None)}
         message, etype, code = kinds.get(status, ("Error.", "server_error", None))
-        return self.error(status, answer.get("message", message), answer.get("error_type", etype), code)
+        return self.error(status, answer.get("message", message), answer.get("error_type", etype),
+                          answer.get("code", code))
 
     def answer(self, req, answer):
         prompt = "\n".join(m.get("content", "") for m in req["messages"] if m.get("role") == "user")
@@ -337,6 +339,8 @@ class Handler(BaseHTTPRequestHandler):
             status, payload = vendor.failure(answer)
             if answer.get("retry_after") is not None:
                 headers["retry-after"] = str(answer["retry_after"])
+            if answer.get("should_retry") is not None:
+                headers["x-should-retry"] = str(answer["should_retry"])
         else:
             status, payload = vendor.answer(req, answer)
         entry.update(status=status, kind=answer.get("kind", "refused" if refused else None), done=time.time())
