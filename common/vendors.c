@@ -111,3 +111,17 @@ char *vendors_read_file(const char *path, size_t *len, char *err, size_t errlen)
 		*len = n;
 	return buf;
 }
+
+static bool set(const char *s)
+{
+	return s && *s;
+}
+
+bool vendors_has_i2v(const struct vendors *v, const char *provider)
+{
+	if (strcmp(provider, "replicate") == 0)
+		return set(v->replicate_i2v_model);
+	if (strcmp(provider, "fal") == 0)
+		return set(v->fal_i2v_model);
+	return strcmp(provider, "comfyui") == 0 && set(v->comfyui_i2v_workflow);
+}

@@ -70,6 +70,8 @@ void vendor_result_add_output(struct vendor_result *r, const char *url);
 /* The clip length to ask for to cover est_ms: the shortest of the
  * comma-separated durations (seconds) that covers it, else the longest. */
 int vendors_clip_seconds(const char *durations, long est_ms);
+/* True when provider (replicate, fal, comfyui) has an image-to-video model configured. */
+bool vendors_has_i2v(const struct vendors *v, const char *provider);
 /* Reads a whole small file (a template, a JWKS); NULL with err. The caller frees. */
 char *vendors_read_file(const char *path, size_t *len, char *err, size_t errlen);
 

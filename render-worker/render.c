@@ -100,7 +100,8 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	}
 	/* The clip step: the keyframe is stored, the clip not yet. Offline has no clip (merge moves the still). */
 	rd->shot.video = rd->provider && motion && strcmp(motion, "i2v") == 0 && rd->shot.image_key &&
-			 strcmp(PQgetvalue(r, row, 9), "f") == 0 && rd->provider->has_i2v(st);
+			 strcmp(PQgetvalue(r, row, 9), "f") == 0 &&
+			 vendors_has_i2v(st->vendors, rd->provider->name);
 	if (!rd->provider && st->skip_media)
 		t->claim = CLAIM_READY;
 	return 0;

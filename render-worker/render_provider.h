@@ -61,8 +61,6 @@ struct render_provider {
 		    size_t errlen);
 	/* True when it sends callbacks; false when the sweeper must poll it from the start. */
 	bool callbacks;
-	/* True when it has an image-to-video step. */
-	bool (*has_i2v)(const struct render_state *st);
 };
 
 extern const struct render_provider render_replicate, render_fal, render_comfyui;

@@ -60,16 +60,10 @@ static int read_answer(const struct render_state *st, const char *body, size_t l
 	return 0;
 }
 
-static bool has_i2v(const struct render_state *st)
-{
-	return st->comfyui_i2v_workflow != NULL;
-}
-
 const struct render_provider render_comfyui = {
 	.name = "comfyui",
 	.key_var = "COMFYUI_URL",
 	.build = build,
 	.read = read_answer,
 	.callbacks = false,
-	.has_i2v = has_i2v,
 };

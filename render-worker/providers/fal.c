@@ -69,16 +69,10 @@ static int read_answer(const struct render_state *st, const char *body, size_t l
 	return fal_read_queue(body, len, out, err, errlen);
 }
 
-static bool has_i2v(const struct render_state *st)
-{
-	return st->vendors->fal_i2v_model && *st->vendors->fal_i2v_model;
-}
-
 const struct render_provider render_fal = {
 	.name = "fal",
 	.key_var = "FAL_KEY",
 	.build = build,
 	.read = read_answer,
 	.callbacks = true,
-	.has_i2v = has_i2v,
 };

@@ -65,16 +65,10 @@ static int read_answer(const struct render_state *st, const char *body, size_t l
 	return replicate_read(body, len, out, err, errlen);
 }
 
-static bool has_i2v(const struct render_state *st)
-{
-	return st->vendors->replicate_i2v_model && *st->vendors->replicate_i2v_model;
-}
-
 const struct render_provider render_replicate = {
 	.name = "replicate",
 	.key_var = "REPLICATE_API_TOKEN",
 	.build = build,
 	.read = read_answer,
 	.callbacks = true,
-	.has_i2v = has_i2v,
 };
