@@ -46,5 +46,5 @@ void render_size_fal(int frame_w, int frame_h, int *w, int *h)
 void render_size_comfyui(int frame_w, int frame_h, int *w, int *h)
 {
 	int shorter = frame_w < frame_h ? frame_w : frame_h;
-	render_size_area(frame_w, frame_h, shorter >= 1080 ? 1024L * 1024 : 512L * 1024, 64, w, h);
+	render_size_area(frame_w, frame_h, shorter >= 1080 ? 1024L * 1024 : 512L * 1024, 32, w, h);
 }

@@ -2,7 +2,7 @@
  * Image sizes per vendor: the job's frame (aspect ratio and resolution) as
  * each model family wants its size parameters — Replicate's and fal's FLUX
  * models take pixel sizes in multiples of 16 up to a maximum side, ComfyUI's
- * SDXL-style latents keep about one megapixel in multiples of 64.
+ * SDXL-style latents keep about one megapixel in multiples of 32.
  */
 #ifndef REEL_RENDER_SIZE_H
 #define REEL_RENDER_SIZE_H
@@ -18,7 +18,7 @@ void render_size_area(int w, int h, long pixels, int multiple, int *out_w, int *
 void render_size_replicate(int frame_w, int frame_h, int *w, int *h);
 /* fal (FLUX): at most 2048 px a side, multiples of 16. */
 void render_size_fal(int frame_w, int frame_h, int *w, int *h);
-/* ComfyUI: about 1 MP for 1080p frames and 0.5 MP for 720p, multiples of 64. */
+/* ComfyUI: about 1 MP for 1080p frames and 0.5 MP for 720p, multiples of 32. */
 void render_size_comfyui(int frame_w, int frame_h, int *w, int *h);
 
 #endif
