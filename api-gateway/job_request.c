@@ -96,6 +96,27 @@ static int check_string_option(const cJSON *opts, const char *name, size_t max, 
 	return 0;
 }
 
+/* The render stage's options: motion (still | i2v) and the per-job
+ * provider override providers.render. */
+static int check_render_options(const cJSON *opts, struct job_request *rq, struct api_problem *p)
+{
+	const char *motion = json_str(rq->options, "motion");
+	const cJSON *providers = cJSON_GetObjectItemCaseSensitive(opts, "providers"), *v;
+	if (motion && strcmp(motion, "still") != 0 && strcmp(motion, "i2v") != 0)
+		return invalid(p, "options.motion", "motion must be still or i2v");
+	if (!providers || cJSON_IsNull(providers))
+		return 0;
+	if (!cJSON_IsObject(providers))
+		return invalid(p, "options.providers", "providers must be an object");
+	cJSON *out = cJSON_AddObjectToObject(rq->options, "providers");
+	cJSON_ArrayForEach(v, providers) {
+		if (!cJSON_IsString(v) || strlen(v->valuestring) > 32)
+			return invalid(p, "options.providers", "each provider must be a string of at most 32 bytes");
+		cJSON_AddStringToObject(out, v->string, v->valuestring);
+	}
+	return 0;
+}
+
 static int check_options(const cJSON *body, struct job_request *rq, struct api_problem *p)
 {
 	const cJSON *opts = cJSON_GetObjectItemCaseSensitive(body, "options"), *v;
@@ -110,7 +131,8 @@ static int check_options(const cJSON *body, struct job_request *rq, struct api_p
 	    check_string_option(opts, "resolution", 8, rq->options, p) < 0 ||
 	    check_string_option(opts, "language", 16, rq->options, p) < 0 ||
 	    check_string_option(opts, "voice", 64, rq->options, p) < 0 ||
-	    check_string_option(opts, "style", 200, rq->options, p) < 0)
+	    check_string_option(opts, "style", 200, rq->options, p) < 0 ||
+	    check_string_option(opts, "motion", 8, rq->options, p) < 0 || check_render_options(opts, rq, p) < 0)
 		return -1;
 	if (media_frame_size(json_str(rq->options, "aspect_ratio"), NULL, &w, &h) < 0)
 		return invalid(p, "options.aspect_ratio", "aspect_ratio must be one of 9:16, 16:9, 1:1, 4:5");
