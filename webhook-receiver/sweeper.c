@@ -26,6 +26,7 @@
 #include "outbox.h"
 #include "receiver.h"
 #include "replicate.h"
+#include "retry.h"
 #include "banned.h"
 
 #define SWEEP_BATCH 64
@@ -36,7 +37,8 @@ struct poll {
 	struct receiver *rc;
 	char provider[16];
 	char id[128];
-	char *result_url;
+	char *result_url;  /* fal: the result's address, from the submission (or the status answer) */
+	bool reading;      /* fal: the status said COMPLETED; this call reads the result */
 };
 
 static void auth_header(const struct receiver *rc, const char *provider, char *out, size_t outlen)
@@ -78,6 +80,14 @@ static void on_poll(const struct http_client_response *r, void *arg)
 	char err[256];
 	int rc_ = -1;
 	p->rc->sweeps_running--;
+	if (p->reading && r->outcome == HTTP_CLIENT_DONE && r->status >= 400 && !retry_status_transient(r->status)) {
+		/* fal answers a failed request's result with its error. */
+		res.state = VENDOR_FAILED;
+		strlcpy_(res.id, p->id, sizeof(res.id));
+		snprintf(res.error, sizeof(res.error), "fal's result answered HTTP %d: %.300s", r->status, r->body);
+		finish_task(p->rc, p->provider, NULL, &res, on_polled_done, p);
+		return;
+	}
 	if (r->outcome != HTTP_CLIENT_DONE || r->status != 200) {
 		log_warn("polling %s task %s: %s (HTTP %d)", p->provider, p->id, r->error, r->status);
 		on_polled_done(p, 200, "");
@@ -87,12 +97,16 @@ static void on_poll(const struct http_client_response *r, void *arg)
 		rc_ = replicate_read(r->body, r->body_len, &res, err, sizeof(err));
 	else if (strcmp(p->provider, "comfyui") == 0)
 		rc_ = comfyui_read_history(r->body, r->body_len, p->id, p->rc->v->comfyui_url, &res, err, sizeof(err));
-	else if (!p->result_url) /* fal, first call: the status */
+	else if (!p->reading) /* fal, first call: the status */
 		rc_ = fal_read_queue(r->body, r->body_len, &res, err, sizeof(err));
 	else if ((rc_ = fal_read_result(r->body, r->body_len, &res, err, sizeof(err))) == 0)
 		strlcpy_(res.id, p->id, sizeof(res.id));
-	if (rc_ == 0 && strcmp(p->provider, "fal") == 0 && !p->result_url && res.state == VENDOR_SUCCEEDED) {
-		p->result_url = res.result_url ? xstrdup(res.result_url) : NULL;
+	if (rc_ == 0 && strcmp(p->provider, "fal") == 0 && !p->reading && res.state == VENDOR_SUCCEEDED) {
+		if (res.result_url) {
+			free(p->result_url);
+			p->result_url = xstrdup(res.result_url);
+		}
+		p->reading = true;
 		vendor_result_release(&res);
 		if (p->result_url)
 			call(p->rc, "fal", "GET", p->result_url, NULL, on_poll, p);
@@ -206,16 +220,19 @@ static void poll_one(struct receiver *rc, PGresult *r, int row)
 	const char *provider = PQgetvalue(r, row, 0), *id = PQgetvalue(r, row, 1), *meta = PQgetvalue(r, row, 2);
 	char *url = meta_url(meta, "get");
 	p->rc = rc;
+	p->result_url = meta_url(meta, "result");
 	strlcpy_(p->provider, provider, sizeof(p->provider));
 	strlcpy_(p->id, id, sizeof(p->id));
 	if (!url && strcmp(provider, "replicate") == 0)
 		url = xasprintf("%s/predictions/%s", rc->v->replicate_base_url, id);
 	if (!url && strcmp(provider, "comfyui") == 0)
 		url = xasprintf("%s/history/%s", rc->v->comfyui_url, id);
-	if (url)
+	if (url) {
 		call(rc, provider, "GET", url, NULL, on_poll, p);
-	else
+	} else {
+		free(p->result_url);
 		free(p);
+	}
 	free(url);
 }
 

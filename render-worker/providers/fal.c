@@ -42,6 +42,7 @@ static cJSON *video_input(const struct render_state *st, const struct render_sho
 	cJSON_AddStringToObject(in, "duration", seconds);
 	cJSON_AddStringToObject(in, "aspect_ratio", s->aspect);
 	cJSON_AddStringToObject(in, "negative_prompt", st->vendors->negative_prompt);
+	cJSON_AddNumberToObject(in, "seed", (double)s->seed);
 	free(image);
 	return in;
 }

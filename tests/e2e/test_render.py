@@ -204,8 +204,8 @@ def callbacks(task_id):
     return [c for c in sim("GET", "/_sim/render/log")["callbacks"] if c["id"] == task_id]
 
 
-def one_shot(route, behaviour, motion="still"):
-    script(route, behaviour)
+def one_shot(route, behaviour, motion="still", repeat=1):
+    script(route, *([behaviour] * repeat))
     job_id = submit(route, motion, shots=1)
     t = wait_until(lambda: tasks(job_id))
     return job_id, t[0][1] if t else None
@@ -256,8 +256,7 @@ def test_sweeper():
 
 
 def test_failures():
-    job_id, _ = one_shot("replicate", {"callback": "failed", "delay_ms": 100})
-    script("replicate", {"callback": "failed", "delay_ms": 100})
+    job_id, _ = one_shot("replicate", {"callback": "failed", "delay_ms": 100}, repeat=2)
     job = wait_status(job_id, ("done", "failed", "paused"))
     rows = shots(job_id)
     t = tasks(job_id)

@@ -375,9 +375,11 @@ def fal(h, method, path, raw, query):
         return h.send(202, {"status": "CANCELLATION_REQUESTED"})
     if parts[-1] == "status":
         log("polls", {"route": "fal", "id": rid})
-        return h.send(200, {"status": "COMPLETED" if finished(task) else "IN_PROGRESS", "request_id": rid})
+        return h.send(200, {"status": "COMPLETED" if finished(task) else "IN_PROGRESS", "request_id": rid,
+                            "response_url": f"{base}/requests/{rid}", "status_url": f"{base}/requests/{rid}/status",
+                            "cancel_url": f"{base}/requests/{rid}/cancel"})
     if failed(task):
-        return h.send(500, {"detail": "the model crashed (simulated)"})
+        return h.send(422, {"detail": "the model crashed (simulated)"})
     return h.send(200, fal_payload(task)["payload"])
 
 
