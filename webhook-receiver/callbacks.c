@@ -1,9 +1,10 @@
 /*
  * The vendors' callbacks. Each is verified over its raw bytes before
  * anything is parsed: a missing, wrong or stale signature is 401 and changes
- * nothing; a delivery id already recorded is 200 and changes nothing; else
- * the task is finished (finish.c) and the vendor hears 200 only once that
- * committed, so a failure on our side is a 503 it delivers again.
+ * nothing; a delivery id already recorded is 200 and changes nothing (the
+ * receipt is written with the task's end, settle.c); else the task is
+ * finished and the vendor hears 200 only once that committed, so a failure
+ * on our side is a 503 it delivers again.
  * fal's signing keys come from FAL_JWKS_FILE, or from FAL_JWKS_URL, fetched
  * in the background and again when a day old or when a signature matches
  * none of them (fal rotates keys).
@@ -25,6 +26,7 @@
 #define KEYS_REFETCH_MS 60000ull
 
 struct pending {
+	struct receiver *rc;
 	struct http_exchange *x; /* NULL once the vendor hung up */
 };
 
@@ -40,10 +42,18 @@ static void on_abort(struct http_exchange *x, void *arg)
 	p->x = NULL;
 }
 
+static void replayed(struct receiver *rc, struct http_exchange *x)
+{
+	metrics_add(rc->m_replayed, 1);
+	http_reply(x, 200, "application/json", "{\"ok\":true,\"replayed\":true}", 27);
+}
+
 static void on_finished(void *arg, int status, const char *detail)
 {
 	struct pending *p = arg;
-	if (p->x && status == 200)
+	if (p->x && status == 200 && strcmp(detail, "replayed") == 0)
+		replayed(p->rc, p->x);
+	else if (p->x && status == 200)
 		http_reply(p->x, 200, "application/json", "{\"ok\":true}", 11);
 	else if (p->x)
 		http_problem(p->x, status, "try-again", "The callback could not be recorded", detail, NULL);
@@ -54,6 +64,7 @@ static void take(struct receiver *rc, struct http_exchange *x, const char *provi
 		 struct vendor_result *res)
 {
 	struct pending *p = xcalloc(1, sizeof(*p));
+	p->rc = rc;
 	p->x = x;
 	http_on_abort(x, on_abort, p);
 	finish_task(rc, provider, delivery_id, res, on_finished, p);
@@ -64,12 +75,6 @@ static void refused(struct receiver *rc, struct http_exchange *x, const char *wh
 	metrics_add(rc->m_refused, 1);
 	log_warn("callback refused: %s", why);
 	http_problem(x, 401, "bad-signature", "The callback's signature is not valid", why, field);
-}
-
-static void replayed(struct receiver *rc, struct http_exchange *x)
-{
-	metrics_add(rc->m_replayed, 1);
-	http_reply(x, 200, "application/json", "{\"ok\":true,\"replayed\":true}", 27);
 }
 
 void callbacks_replicate(struct http_exchange *x, void *arg)
@@ -84,8 +89,6 @@ void callbacks_replicate(struct http_exchange *x, void *arg)
 			     http_header(rq, "webhook-signature"), rq->body, rq->body_len, time(NULL), rc->v->tolerance_s,
 			     why, sizeof(why)) < 0)
 		return refused(rc, x, why, "webhook-signature");
-	if (finish_seen(rc, "replicate", id))
-		return replayed(rc, x);
 	if (replicate_read(rq->body, rq->body_len, &res, why, sizeof(why)) < 0)
 		return http_problem(x, 400, "bad-callback", "The callback is not a prediction", why, "body");
 	take(rc, x, "replicate", id, &res);
@@ -159,9 +162,6 @@ void callbacks_fal(struct http_exchange *x, void *arg)
 		refresh_keys(rc, KEYS_REFETCH_MS); /* perhaps a key we have not seen yet */
 		return refused(rc, x, why, "x-fal-webhook-signature");
 	}
-	/* fal signs a delivery with its request id; its retries carry the same one. */
-	if (finish_seen(rc, "fal", id))
-		return replayed(rc, x);
 	if (fal_read_webhook(rq->body, rq->body_len, &res, why, sizeof(why)) < 0)
 		return http_problem(x, 400, "bad-callback", "The callback is not a fal webhook", why, "body");
 	if (strcmp(res.id, id) != 0) {

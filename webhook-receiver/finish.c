@@ -1,7 +1,6 @@
 /*
- * DESIGN: finishing a vendor task is a chain on the loop: look the task up
- * (a task no longer 'submitted' is a late, repeated or out-of-order callback:
- * recorded, nothing else) -> download and check the output (fetch.c) ->
+ * DESIGN: finishing a vendor task whose output is ready (settle.c found it
+ * open) is a chain on the loop: download and check the output (fetch.c) ->
  * move it into storage under a key unique to the task -> one transaction:
  * the delivery's receipt, the task done, the shot advanced by a conditional
  * update (rendered, or for an i2v keyframe back to render for its clip), the
@@ -22,42 +21,17 @@
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
+#include "finishing.h"
 #include "receiver.h"
 #include "storage.h"
 #include "banned.h"
 
-struct finishing {
-	struct receiver *rc;
-	char provider[16];
-	char *delivery_id;
-	struct vendor_result res;
-	char job[64], trace[64], kind[8];
-	int shot;
-	bool more;                 /* an i2v keyframe: the clip comes next */
-	const char *message;       /* for the failure path: what went wrong */
-	const char *code;
-	bool retryable;
-	const char *key;           /* for the success path: where the output was stored */
-	finish_done_fn done;
-	void *arg;
-};
-
-static void end(struct finishing *f, int status, const char *detail)
+void finish__end(struct finishing *f, int status, const char *detail)
 {
 	f->done(f->arg, status, detail);
 	vendor_result_release(&f->res);
 	free(f->delivery_id);
 	free(f);
-}
-
-bool finish_seen(struct receiver *rc, const char *provider, const char *delivery_id)
-{
-	static const char sql[] = "SELECT 1 FROM webhook_receipts WHERE provider = $1 AND delivery_id = $2";
-	const char *params[] = { provider, delivery_id };
-	PGresult *r = db_exec(rc->d->db, sql, 2, params);
-	bool seen = r && PQntuples(r) > 0;
-	PQclear(r);
-	return seen;
 }
 
 /* Records the receipt; false when another delivery got there first. */
@@ -161,35 +135,6 @@ static int fail_body(struct finishing *f)
 	return finish_fail(f->rc, f->provider, f->res.id, f->code, f->message, f->retryable);
 }
 
-static int receipt_body(struct finishing *f)
-{
-	bool failed = false;
-	receipt(f->rc, f->provider, f->delivery_id, &failed);
-	return failed ? -1 : 0;
-}
-
-/* The task as the database knows it; 0 when it is open (f filled), 1 when
- * it is not (unknown, or already finished), -1 on a failed statement. */
-static int look_up(struct finishing *f)
-{
-	static const char sql[] = "SELECT p.job_id, p.shot, p.kind, p.status, j.trace, j.options->>'motion' "
-				  "FROM provider_tasks p JOIN jobs j ON j.id = p.job_id "
-				  "WHERE p.provider = $1 AND p.external_id = $2";
-	PGresult *r = db_exec(f->rc->d->db, sql, 2, (const char *const[]){ f->provider, f->res.id });
-	int rc = !r ? -1 : PQntuples(r) == 0 || strcmp(PQgetvalue(r, 0, 3), "submitted") != 0 ? 1 : 0;
-	if (rc == 0) {
-		const char *motion = PQgetisnull(r, 0, 5) ? "" : PQgetvalue(r, 0, 5);
-		strlcpy_(f->job, PQgetvalue(r, 0, 0), sizeof(f->job));
-		f->shot = atoi(PQgetvalue(r, 0, 1));
-		strlcpy_(f->kind, PQgetvalue(r, 0, 2), sizeof(f->kind));
-		strlcpy_(f->trace, PQgetvalue(r, 0, 4), sizeof(f->trace));
-		f->more = strcmp(f->kind, "image") == 0 && strcmp(motion, "i2v") == 0 &&
-			  vendors_has_i2v(f->rc->v, f->provider);
-	}
-	PQclear(r);
-	return rc;
-}
-
 static int done_body(struct finishing *f)
 {
 	static const char task_sql[] = "UPDATE provider_tasks SET status = 'done', error = NULL, updated_at = now() "
@@ -227,7 +172,7 @@ static void fail_task(struct finishing *f, const char *code, const char *message
 	f->code = code;
 	f->message = message;
 	f->retryable = retryable;
-	end(f, transact(f->rc, fail_body, f), message);
+	finish__end(f, transact(f->rc, fail_body, f), message);
 }
 
 static void on_fetched(struct fetch_result *fr, void *arg)
@@ -247,7 +192,7 @@ static void on_fetched(struct fetch_result *fr, void *arg)
 	/* A key per task: a late delivery of an older task never overwrites a newer file. */
 	snprintf(key, sizeof(key), "jobs/%s/shot-%d-%s.%s", f->job, f->shot, safe_id, fr->info.ext);
 	if (storage_put(f->rc->d->storage, key, fr->tmp_path, err, sizeof(err)) < 0) {
-		end(f, 503, err);
+		finish__end(f, 503, err);
 		return;
 	}
 	free(fr->tmp_path);
@@ -256,34 +201,19 @@ static void on_fetched(struct fetch_result *fr, void *arg)
 	int status = transact(f->rc, done_body, f);
 	if (status == 200)
 		metrics_add(f->rc->m_finished, 1);
-	end(f, status, status == 200 ? "finished" : "database unavailable");
+	finish__end(f, status, status == 200 ? "finished" : "database unavailable");
 }
 
-void finish_task(struct receiver *rc, const char *provider, const char *delivery_id, struct vendor_result *res,
-		 finish_done_fn done, void *arg)
+void finish__download(struct finishing *f)
 {
-	struct finishing *f = xcalloc(1, sizeof(*f));
-	f->rc = rc;
-	strlcpy_(f->provider, provider, sizeof(f->provider));
-	f->delivery_id = delivery_id ? xstrdup(delivery_id) : NULL;
-	f->res = *res;
-	*res = (struct vendor_result){ 0 };
-	f->done = done;
-	f->arg = arg;
-	int open = look_up(f);
-	if (open < 0) {
-		end(f, 503, "database unavailable");
-	} else if (open == 1 || f->res.state == VENDOR_RUNNING) {
-		/* Late, repeated or out of order, or not finished yet: nothing changes
-		 * but the receipt (so a replay is known as one). */
-		int status = open == 1 && delivery_id ? transact(rc, receipt_body, f) : 200;
-		end(f, status, "nothing to do");
-	} else if (f->res.state == VENDOR_CANCELED) {
+	fetch_start(f->rc, f->res.outputs[0], strcmp(f->kind, "video") == 0, on_fetched, f);
+}
+
+void finish__vendor_failed(struct finishing *f)
+{
+	if (f->res.state == VENDOR_CANCELED)
 		fail_task(f, "provider_canceled", "the vendor canceled the task", true);
-	} else if (f->res.state != VENDOR_SUCCEEDED || f->res.n_outputs == 0) {
+	else
 		fail_task(f, "render_failed", f->res.error[0] ? f->res.error : "the vendor's task ended without an output",
 			  true);
-	} else {
-		fetch_start(rc, f->res.outputs[0], strcmp(f->kind, "video") == 0, on_fetched, f);
-	}
 }

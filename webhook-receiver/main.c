@@ -33,6 +33,7 @@ static void on_stop(struct daemon *d)
 {
 	struct receiver *rc = d->app;
 	sweeper_stop(rc);
+	settle_stop(rc);
 	http_client_free(rc->http);
 	rc->http = NULL;
 	fal_keys_free(rc->fal_keys);
@@ -49,6 +50,7 @@ static void on_started(struct daemon *d)
 	rc->m_finished = metrics_counter("reel_render_tasks_finished_total", "Vendor tasks whose output was stored", "");
 	rc->m_failed = metrics_counter("reel_render_tasks_failed_total", "Vendor tasks that failed", "");
 	d->on_stop = on_stop;
+	settle_start(rc);
 	sweeper_start(rc);
 }
 

@@ -29,6 +29,9 @@ struct receiver {
 	uint64_t fal_keys_ms;        /* when they were loaded */
 	bool fal_fetching;
 	uv_timer_t sweep_timer;
+	uv_check_t settle_check;     /* settles the queued callbacks once per loop iteration */
+	uv_idle_t settle_idle;       /* keeps the loop turning while more than one batch waits */
+	struct finishing *queue, **queue_tail;
 	int sweeps_running;          /* vendor polls and cancels in flight */
 	struct metric *m_callbacks, *m_refused, *m_replayed, *m_finished, *m_failed;
 };
@@ -40,15 +43,17 @@ typedef void (*finish_done_fn)(void *arg, int status, const char *detail);
  * when it is no longer open; the failure path (retry or pause) when the vendor
  * failed; else the first output downloaded, checked, stored and the shot
  * advanced. delivery_id (or NULL for a poll) is recorded in webhook_receipts
- * in the same transaction. res is taken over. done runs once, perhaps later. */
+ * in the same transaction (a delivery seen before ends with status 200 and
+ * detail "replayed"). res is taken over. done runs once, later. */
 void finish_task(struct receiver *rc, const char *provider, const char *delivery_id, struct vendor_result *res,
 		 finish_done_fn done, void *arg);
 /* A task that will not end well (timed out, refused output): the failure path.
  * retryable false pauses the job at once. In the caller's transaction. -1 on a failed statement. */
 int finish_fail(struct receiver *rc, const char *provider, const char *external_id, const char *code,
 		const char *message, bool retryable) WARN_UNUSED;
-/* True when delivery_id of provider was already recorded. */
-bool finish_seen(struct receiver *rc, const char *provider, const char *delivery_id);
+/* Starts and stops the batches finish_task queues into (settle.c). */
+void settle_start(struct receiver *rc);
+void settle_stop(struct receiver *rc);
 /* Stages the wake-up message for stage about (job, shot) in the open transaction. */
 void finish_emit(struct receiver *rc, const char *stage, const char *job, int shot, const char *trace);
 
