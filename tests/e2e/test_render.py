@@ -79,7 +79,7 @@ def submit(provider, motion="still", shots=2, **extra):
     return job["id"]
 
 
-def wait_status(job_id, statuses, timeout=120):
+def wait_status(job_id, statuses, timeout=300):
     deadline = time.time() + timeout
     job = {}
     while time.time() < deadline:
