@@ -326,13 +326,15 @@ def render_vendors(bindir, args):
         metric("render.submits_per_s", int(n) / max(float(secs or 0), 1e-3), "submits/s")
         callbacks = os.path.join(run_dir, "callbacks.tsv")
         seconds = 2 if args.smoke else 10
-        signed_callbacks(callbacks, 2000 if args.smoke else 100000)
+        signed_callbacks(callbacks, 2000 if args.smoke else 300000)
         before = int(fleet.sql("SELECT count(*) FROM webhook_receipts")[0][0])
         t0 = time.time()
         out = subprocess.run(["wrk", "-t2", "-c64", f"-d{seconds}s", "-s",
                               os.path.join(ROOT, "tests", "bench", "webhooks.lua"), f"http://127.0.0.1:{hook_port}",
                               "--", callbacks, "2"], capture_output=True, text=True).stdout
         elapsed = time.time() - t0
+        took = [w for w in out.split() if w.endswith("s,") and w[:-2].replace(".", "").isdigit()]
+        elapsed = float(took[0][:-2]) if took else elapsed  # wrk's own run time, without loading the file
         after = int(fleet.sql("SELECT count(*) FROM webhook_receipts")[0][0])
         print(out.strip())
         metric("webhooks.callbacks_per_s", (after - before) / elapsed, "callbacks/s")
