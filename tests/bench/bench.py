@@ -329,7 +329,7 @@ def render_vendors(bindir, args):
         signed_callbacks(callbacks, 2000 if args.smoke else 300000)
         before = int(fleet.sql("SELECT count(*) FROM webhook_receipts")[0][0])
         t0 = time.time()
-        out = subprocess.run(["wrk", "-t2", "-c64", f"-d{seconds}s", "-s",
+        out = subprocess.run(["wrk", "-t2", "-c256", f"-d{seconds}s", "-s",
                               os.path.join(ROOT, "tests", "bench", "webhooks.lua"), f"http://127.0.0.1:{hook_port}",
                               "--", callbacks, "2"], capture_output=True, text=True).stdout
         elapsed = time.time() - t0
