@@ -123,7 +123,13 @@ $(LOADGEN): $(BUILD)/tests/bench/loadgen.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 
-tests: $(BINS) $(UNIT_BINS) $(LOADGEN)
+# The benchmark's instant image vendor (tests/bench/vendor_stub.c).
+VENDOR_STUB := $(BUILD)/tests/reel-vendor-stub
+$(VENDOR_STUB): $(BUILD)/tests/bench/vendor_stub.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+tests: $(BINS) $(UNIT_BINS) $(LOADGEN) $(VENDOR_STUB)
 
 unit: tests
 	@bash tests/unit/run.sh $(UNIT_BINS)
@@ -145,10 +151,10 @@ run: deps all
 demo: deps all
 	@bash deploy/fleet.sh demo $(BUILD)/bin
 
-bench: deps all $(LOADGEN)
+bench: deps all $(LOADGEN) $(VENDOR_STUB)
 	@python3 tests/bench/bench.py --bin $(BUILD)/bin
 
-bench-smoke: all $(LOADGEN)
+bench-smoke: all $(LOADGEN) $(VENDOR_STUB)
 	@python3 tests/bench/bench.py --bin $(BUILD)/bin --smoke
 
 format:

@@ -8,7 +8,7 @@
  *   leaves a row that another retries after the lease.
  * - Each attempt resolves the URL's host on the thread pool, refuses
  *   private addresses (unless allowed) and has libcurl connect to the
- *   address it checked (CONNECT_TO), so a name answering differently the
+ *   address it checked (CURLOPT_RESOLVE), so a name answering differently the
  *   second time cannot reach inside; TLS still verifies the URL's host.
  * - POSTs run on the shared libcurl multi client, at most MAX_IN_FLIGHT at
  *   once, redirects not followed. 2xx delivers, 410 gives up, anything else
@@ -132,18 +132,18 @@ static void on_answer(const struct http_client_response *r, void *arg)
 	finish(a, r->status, why, "retry", delay);
 }
 
-/* libcurl's CONNECT_TO line that sends the URL's host:port to the checked
- * address; "" when the URL does not parse (it did when it was resolved). */
+/* libcurl's RESOLVE line that pins the URL's host:port to the checked
+ * address; "" when the URL does not parse (it did when it was resolved) or
+ * names an address itself. */
 static void pin(const char *url, const char *ip, char *out, size_t len)
 {
 	struct webhook_target t;
 	char why[8];
 	out[0] = '\0';
-	if (webhook_addr_parse(url, &t, why, sizeof(why)) < 0)
+	if (webhook_addr_parse(url, &t, why, sizeof(why)) < 0 || strchr(t.host, ':'))
 		return;
-	bool v6 = strchr(ip, ':') != NULL, host_v6 = strchr(t.host, ':') != NULL;
-	snprintf(out, len, "%s%s%s:%d:%s%s%s:%d", host_v6 ? "[" : "", t.host, host_v6 ? "]" : "", t.port, v6 ? "[" : "",
-		 ip, v6 ? "]" : "", t.port);
+	bool v6 = strchr(ip, ':') != NULL;
+	snprintf(out, len, "%s:%d:%s%s%s", t.host, t.port, v6 ? "[" : "", ip, v6 ? "]" : "");
 }
 
 static void post(struct attempt *a, const char *ip)

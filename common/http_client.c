@@ -35,7 +35,7 @@ struct http_client_call {
 	struct http_client *client;
 	CURL *easy;
 	struct curl_slist *headers;
-	struct curl_slist *connect_to;
+	struct curl_slist *resolve;
 	http_client_fn cb;
 	void *arg;
 	char *body;
@@ -72,7 +72,7 @@ static void free_call(struct http_client_call *call)
 	curl_multi_remove_handle(call->client->multi, call->easy);
 	curl_easy_cleanup(call->easy);
 	curl_slist_free_all(call->headers);
-	curl_slist_free_all(call->connect_to);
+	curl_slist_free_all(call->resolve);
 	for (size_t i = 0; i < call->n_resp_headers; i++)
 		free(call->resp_headers[i]);
 	free(call->body);
@@ -307,9 +307,10 @@ static void set_request(struct http_client_call *call, const struct http_client_
 	for (size_t i = 0; i < rq->n_headers; i++)
 		call->headers = curl_slist_append(call->headers, rq->headers[i]);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
-	if (rq->connect_to) {
-		call->connect_to = curl_slist_append(NULL, rq->connect_to);
-		curl_easy_setopt(e, CURLOPT_CONNECT_TO, call->connect_to);
+	if (rq->resolve) {
+		/* The address a caller checked is the one connected to, whatever DNS says next. */
+		call->resolve = curl_slist_append(NULL, rq->resolve);
+		curl_easy_setopt(e, CURLOPT_RESOLVE, call->resolve);
 	}
 }
 

@@ -31,8 +31,7 @@ struct http_client_request {
 	size_t body_len;
 	long timeout_ms;             /* whole exchange; 0 means 30 s */
 	size_t max_response;         /* body size cap; 0 means 8 MiB */
-	const char *connect_to;      /* "host:port:addr:port": connect there instead of resolving (a
-				      * checked address stays the one used; TLS still names host), or NULL */
+	const char *resolve;         /* "host:port:address" the host is pinned to (CURLOPT_RESOLVE), or NULL */
 };
 
 struct http_client_response {

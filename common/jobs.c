@@ -11,8 +11,7 @@
 #include "json.h"
 #include "banned.h"
 
-/* The {stage, code, message, retryable} object users read; the caller frees. */
-static char *error_json(const char *stage, const char *code, const char *message, bool retryable)
+char *jobs_error_json(const char *stage, const char *code, const char *message, bool retryable)
 {
 	cJSON *e = cJSON_CreateObject();
 	cJSON_AddStringToObject(e, "stage", stage);
@@ -40,7 +39,7 @@ int jobs_pause_for_shot(struct db *db, struct events *ev, const char *job, int s
 				       "WHERE job_id = $1 AND idx = $2 AND status NOT IN ('ready', 'skipped', 'failed')";
 	static const char job_sql[] = "UPDATE jobs SET status = 'paused', error = $2::jsonb, updated_at = now() "
 				      "WHERE id = $1 AND status = 'producing'";
-	char *text = error_json(stage, code, message, true), idx[16];
+	char *text = jobs_error_json(stage, code, message, true), idx[16];
 	const char *shot_params[] = { job, idx, text }, *job_params[] = { job, text };
 	long k;
 	int rc = -1;
@@ -64,7 +63,7 @@ int jobs_fail(struct db *db, struct events *ev, const char *job, const char *sta
 {
 	static const char sql[] = "UPDATE jobs SET status = 'failed', error = $2::jsonb, updated_at = now(), "
 				  "finished_at = now() WHERE id = $1 AND status NOT IN ('done', 'failed', 'canceled')";
-	char *text = error_json(stage, code, message, retryable);
+	char *text = jobs_error_json(stage, code, message, retryable);
 	const char *params[] = { job, text };
 	long k = changed(db, sql, 2, params);
 	if (k == 1)

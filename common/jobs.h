@@ -12,6 +12,8 @@
 struct db;
 struct events;
 
+/* The {stage, code, message, retryable} object users read, as JSON text; the caller frees. */
+char *jobs_error_json(const char *stage, const char *code, const char *message, bool retryable);
 /* Marks the job failed with {stage, code, message, retryable} unless it is already
  * final, and records the event. Runs in the caller's transaction. */
 int jobs_fail(struct db *db, struct events *ev, const char *job, const char *stage, const char *code,

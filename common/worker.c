@@ -135,6 +135,11 @@ const char *worker_stage(const struct worker *w)
 	return w->spec->stage;
 }
 
+const struct daemon_config *worker_daemon_config(const struct worker *w)
+{
+	return &w->d.cfg;
+}
+
 bool worker_skip_media(const struct worker *w)
 {
 	return w->d.cfg.skip_media;

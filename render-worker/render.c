@@ -1,49 +1,45 @@
 /*
- * Render handler with the offline provider: the keyframe is drawn on the
- * thread pool and stored as jobs/ID/shot-N.jpg.
+ * Render handler. A batch of shots is claimed in one statement, each with
+ * its job's provider (options.providers.render or REEL_RENDER_PROVIDER),
+ * frame, seed and motion. The offline provider's keyframes are committed
+ * here and the shots move on to narration; a remote vendor's submission is
+ * recorded as a provider_tasks row (vendor, task id, deadline) in the batch
+ * transaction, and the webhook-receiver finishes the shot when the vendor
+ * calls back. With motion i2v a shot comes back here once its keyframe is
+ * stored, for the clip.
  */
 #include "render.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "db.h"
 #include "events.h"
+#include "http_client.h"
 #include "jobs.h"
+#include "json.h"
 #include "log.h"
 #include "media.h"
-#include "plugin.h"
-#include "storage.h"
+#include "render_submit.h"
 #include "banned.h"
-
-struct render_data {
-	char *prompt;
-	int width, height;
-	struct storage *storage;
-	char key[128]; /* where the keyframe was stored */
-};
-
-/* The offline drawer lives in the render-worker plugin (libavfilter and its
- * many libraries), loaded only when keyframes are really drawn. */
-static int (*draw)(const char *prompt, int width, int height, const char *out_path, char *err, size_t errlen);
 
 static int init(struct worker *w, const char *provider, char *err, size_t errlen)
 {
-	static const char *const symbols[] = { "keyframe_draw", "keyframe_font" };
-	void *addrs[2];
-	const char *(*font)(void);
-	if (strcmp(provider, "offline") != 0)
-		return errorf(err, errlen, "REEL_RENDER_PROVIDER=%s: unknown provider (available: offline)", provider);
-	if (worker_skip_media(w))
-		return 0;
-	if (plugin_load("render-worker", symbols, addrs, 2, err, errlen) < 0)
+	bool offline = strcmp(provider, "offline") == 0;
+	if (!offline && !render_provider_find(provider))
+		return errorf(err, errlen, "REEL_RENDER_PROVIDER=%s: unknown provider (available: offline, replicate, fal, "
+			      "comfyui)", provider);
+	struct render_state *st = xcalloc(1, sizeof(*st));
+	st->vendors = worker_config(w);
+	st->storage = worker_storage(w);
+	st->public_url = worker_daemon_config(w)->public_url;
+	st->default_provider = provider;
+	st->skip_media = worker_skip_media(w);
+	worker_set_app(w, st);
+	if (render_submit_init(st, offline, err, errlen) < 0)
 		return -1;
-	*(void **)&draw = addrs[0];
-	*(void **)&font = addrs[1];
-	if (!font())
-		return errorf(err, errlen, "no CJK-capable font found for the offline renderer (install fonts-noto-cjk)");
+	st->http = http_client_new(worker_loop(w));
 	return 0;
 }
 
@@ -51,46 +47,68 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row);
 
 static int claim(struct worker *w, struct task **tasks, size_t n)
 {
+	/* Shots past rendering, whose job is not producing, or with a vendor
+	 * task still open (a redelivered message) are not claimed. */
 	static const char sql[] =
 		"UPDATE shots s SET status = 'rendering', attempts = s.attempts + 1, updated_at = now() "
 		"FROM jobs j, unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS u(job_id, idx, n) "
 		"WHERE s.job_id = u.job_id AND s.idx = u.idx AND j.id = s.job_id AND j.status = 'producing' "
-		"AND s.status IN ('pending', 'rendering') "
-		"RETURNING u.n, s.prompt, j.options->>'aspect_ratio', j.options->>'resolution'";
-	/* Shots past rendering, or whose job is not producing, are not claimed. */
+		"AND s.status IN ('pending', 'rendering') AND NOT EXISTS (SELECT 1 FROM provider_tasks p "
+		"WHERE p.job_id = s.job_id AND p.shot = s.idx AND p.stage = 'render' AND p.status IN ('submitted', 'retry')) "
+		"RETURNING u.n, s.prompt, j.options->>'aspect_ratio', j.options->>'resolution', j.options->>'motion', "
+		"j.options->'providers'->>'render', coalesce(s.seed, j.seed), s.est_duration_ms, s.image_key, "
+		"s.video_key IS NOT NULL";
 	return worker_claim_rows(w, worker_query_tasks(w, sql, tasks, n, true, NULL, 0), tasks, n, take_row);
+}
+
+static const char *text_or_null(PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) || !*PQgetvalue(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+static void read_shot(struct render_shot *s, struct task *t, PGresult *r, int row)
+{
+	const char *aspect = text_or_null(r, row, 2);
+	s->prompt = xstrdup(PQgetvalue(r, row, 1));
+	snprintf(s->aspect, sizeof(s->aspect), "%s", aspect ? aspect : "9:16");
+	if (media_frame_size(aspect, text_or_null(r, row, 3), &s->frame_w, &s->frame_h) < 0) {
+		s->frame_w = 1080; /* the gateway validated the options; keep the default frame regardless */
+		s->frame_h = 1920;
+		snprintf(s->aspect, sizeof(s->aspect), "9:16");
+	}
+	s->seed = atol(PQgetvalue(r, row, 6));
+	s->est_ms = atol(PQgetvalue(r, row, 7));
+	s->image_key = text_or_null(r, row, 8) ? xstrdup(PQgetvalue(r, row, 8)) : NULL;
+	snprintf(s->job, sizeof(s->job), "%s", t->env.job);
+	s->index = t->env.shot;
 }
 
 static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 {
+	struct render_state *st = worker_app(w);
 	struct render_data *rd = xcalloc(1, sizeof(*rd));
+	const char *motion = text_or_null(r, row, 4), *name = text_or_null(r, row, 5);
 	t->data = rd;
-	t->claim = worker_skip_media(w) ? CLAIM_READY : CLAIM_WORK;
-	rd->prompt = xstrdup(PQgetvalue(r, row, 1));
-	rd->storage = worker_storage(w);
-	if (media_frame_size(PQgetisnull(r, row, 2) ? NULL : PQgetvalue(r, row, 2),
-			     PQgetisnull(r, row, 3) ? NULL : PQgetvalue(r, row, 3), &rd->width, &rd->height) < 0) {
-		rd->width = 1080; /* the gateway validated the options; keep the default frame regardless */
-		rd->height = 1920;
+	t->claim = CLAIM_WORK;
+	read_shot(&rd->shot, t, r, row);
+	rd->provider_name = name ? name : st->default_provider;
+	rd->provider = render_provider_find(rd->provider_name);
+	if (!rd->provider && strcmp(rd->provider_name, "offline") != 0) {
+		task_fail(t, "unknown_provider", "options.providers.render: '%.64s' is not a render provider (offline, "
+			  "replicate, fal, comfyui)", rd->provider_name);
+		return 0;
 	}
+	/* The clip step: the keyframe is stored, the clip not yet. Offline has no clip (merge moves the still). */
+	rd->shot.video = rd->provider && motion && strcmp(motion, "i2v") == 0 && rd->shot.image_key &&
+			 strcmp(PQgetvalue(r, row, 9), "f") == 0 &&
+			 vendors_has_i2v(st->vendors, rd->provider->name);
+	if (!rd->provider && st->skip_media)
+		t->claim = CLAIM_READY;
 	return 0;
 }
 
-static void work(struct task *t)
-{
-	struct render_data *rd = t->data;
-	char *tmp = storage_temp(rd->storage, ".jpg"), err[512];
-	snprintf(rd->key, sizeof(rd->key), "jobs/%s/shot-%d.jpg", t->env.job, t->env.shot);
-	if (draw(rd->prompt, rd->width, rd->height, tmp, err, sizeof(err)) < 0)
-		task_fail(t, "render_failed", "the keyframe could not be drawn: %s", err);
-	else if (storage_put(rd->storage, rd->key, tmp, err, sizeof(err)) < 0)
-		task_fail(t, "storage_failed", "the keyframe could not be stored: %s", err);
-	if (t->result != WORK_OK)
-		unlink(tmp);
-	free(tmp);
-}
-
-static int commit(struct worker *w, struct task **tasks, size_t n)
+/* Offline keyframes: the shot is rendered and moves on to narration. */
+static int commit_drawn(struct worker *w, struct task **tasks, size_t n)
 {
 	static const char sql[] = "UPDATE shots s SET status = 'rendered', image_key = u.key, updated_at = now() "
 				  "FROM unnest($1::uuid[], $2::int[], $3::text[]) WITH ORDINALITY AS u(job_id, idx, key, n) "
@@ -116,26 +134,116 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
 	return 0;
 }
 
+/* The provider_tasks row's meta: where to poll, read and cancel the task. */
+static char *task_meta(const struct render_state *st, const struct render_data *rd)
+{
+	cJSON *m = cJSON_CreateObject();
+	const struct vendor_result *s = &rd->sub;
+	long wait_ms = rd->provider->callbacks ? st->vendors->callback_timeout_s * 1000 : st->vendors->poll_ms;
+	cJSON_AddStringToObject(m, "kind", rd->shot.video ? "video" : "image");
+	cJSON_AddNumberToObject(m, "wait_ms", (double)wait_ms);
+	if (s->get_url)
+		cJSON_AddStringToObject(m, "get", s->get_url);
+	if (s->result_url)
+		cJSON_AddStringToObject(m, "result", s->result_url);
+	if (s->cancel_url)
+		cJSON_AddStringToObject(m, "cancel", s->cancel_url);
+	char *text = json_print(m);
+	cJSON_Delete(m);
+	return text;
+}
+
+/* Vendor submissions: one provider_tasks row each; the shot stays rendering. */
+static int commit_submitted(struct worker *w, struct task **tasks, size_t n)
+{
+	static const char sql[] =
+		"INSERT INTO provider_tasks (job_id, shot, stage, provider, external_id, kind, meta, deadline, attempts) "
+		"SELECT u.job_id, u.idx, 'render', u.provider, u.ext, u.meta::jsonb->>'kind', u.meta::jsonb, "
+		"now() + (u.meta::jsonb->>'wait_ms')::bigint * interval '1 millisecond', s.attempts "
+		"FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY "
+		"AS u(job_id, idx, provider, ext, meta, n) JOIN shots s ON s.job_id = u.job_id AND s.idx = u.idx "
+		"ON CONFLICT (provider, external_id) DO NOTHING RETURNING job_id, shot, provider, external_id, kind";
+	struct render_state *st = worker_app(w);
+	const char **names = xmalloc(n * sizeof(*names)), **ids = xmalloc(n * sizeof(*ids));
+	char **metas = xmalloc(n * sizeof(*metas));
+	for (size_t i = 0; i < n; i++) {
+		struct render_data *rd = tasks[i]->data;
+		names[i] = rd->provider->name;
+		ids[i] = rd->sub.id;
+		metas[i] = task_meta(st, rd);
+	}
+	char *extra[3] = { db_text_array(names, n), db_text_array(ids, n), db_text_array((const char **)metas, n) };
+	PGresult *r = worker_query_tasks(w, sql, tasks, n, true, (const char *const *)extra, 3);
+	for (size_t i = 0; i < n; i++)
+		free(metas[i]);
+	for (size_t i = 0; i < 3; i++)
+		free(extra[i]);
+	free(names);
+	free(ids);
+	free(metas);
+	for (int row = 0; r && row < PQntuples(r); row++) {
+		char *detail = xasprintf("{\"provider\":\"%s\",\"id\":\"%s\",\"kind\":\"%s\"}", PQgetvalue(r, row, 2),
+					 PQgetvalue(r, row, 3), PQgetvalue(r, row, 4));
+		events_add(worker_events(w), PQgetvalue(r, row, 0), atoi(PQgetvalue(r, row, 1)), "submitted", detail);
+		free(detail);
+	}
+	PQclear(r);
+	return r ? 0 : -1;
+}
+
+static int commit(struct worker *w, struct task **tasks, size_t n)
+{
+	struct task **drawn = xmalloc(n * sizeof(*drawn)), **sent = xmalloc(n * sizeof(*sent));
+	size_t n_drawn = 0, n_sent = 0;
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct render_data *rd = tasks[i]->data;
+		if (rd->provider)
+			sent[n_sent++] = tasks[i];
+		else
+			drawn[n_drawn++] = tasks[i];
+	}
+	if (n_drawn)
+		rc = commit_drawn(w, drawn, n_drawn);
+	if (rc == 0 && n_sent)
+		rc = commit_submitted(w, sent, n_sent);
+	free(drawn);
+	free(sent);
+	return rc;
+}
+
 static int fail(struct worker *w, struct task *t)
 {
+	/* A refused key or an unknown provider fails every shot alike: the job fails at once. */
+	if (strcmp(t->error_code, "auth") == 0 || strcmp(t->error_code, "unknown_provider") == 0)
+		return jobs_fail(worker_db(w), worker_events(w), t->env.job, "render", t->error_code, t->error, false);
 	return jobs_pause_for_shot(worker_db(w), worker_events(w), t->env.job, t->env.shot, "render", t->error_code,
 				   t->error);
 }
 
 static void release(struct task *t)
 {
-	struct render_data *rd = t->data;
-	if (!rd)
+	render_data_free(t->data);
+}
+
+static void stop(struct worker *w)
+{
+	struct render_state *st = worker_app(w);
+	if (!st)
 		return;
-	free(rd->prompt);
-	free(rd);
+	http_client_free(st->http);
+	free(st->comfyui_workflow);
+	free(st->comfyui_i2v_workflow);
+	free(st);
+	worker_set_app(w, NULL);
 }
 
 const struct stage_ops render_ops = {
 	.init = init,
 	.claim = claim,
-	.work = work,
+	.start = render_submit_start,
 	.commit = commit,
 	.fail = fail,
 	.release = release,
+	.stop = stop,
 };

@@ -471,6 +471,71 @@ def merge_bench(bindir, smoke):
     metric("merge.remerge_cpu_ratio", remerge_cpu / ours_cpu, "")
     print("merge targets: ratio <= 1.0 (ours / the ffmpeg program), remerge_ratio <= 0.25; the cpu_ figures count "
           "the CPU time of all threads, which other load on the machine does not inflate")
+WEBHOOK_SECRET = "whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
+
+
+def signed_callbacks(path, count):
+    """Writes count Replicate deliveries signed per Standard Webhooks, one per line, for webhooks.lua."""
+    import base64
+    import hashlib
+    import hmac
+    key = base64.b64decode(WEBHOOK_SECRET[6:])
+    ts = str(int(time.time()))
+    with open(path, "w") as f:
+        for i in range(count):
+            body = json.dumps({"id": f"bench{i}", "status": "succeeded", "output": ["https://replicate.delivery/x.png"],
+                               "error": None, "urls": {}})
+            sig = base64.b64encode(hmac.new(key, f"msg_{i}.{ts}.{body}".encode(), hashlib.sha256).digest()).decode()
+            f.write(f"msg_{i}\t{ts}\tv1,{sig}\t{body}\n")
+
+
+def render_vendors(bindir, args):
+    """render-worker's submissions to an image vendor that answers at once (a C stub, so the
+    simulator is not the limit), and webhook-receiver verifying and recording signed callbacks."""
+    run_dir = os.path.join(ROOT, ".run", "bench-render")
+    os.makedirs(run_dir, exist_ok=True)
+    stub_port_file = os.path.join(run_dir, "stub.port")
+    stub_bin = os.path.join(os.path.dirname(bindir), "tests", "reel-vendor-stub")
+    if os.path.exists(stub_port_file):
+        os.unlink(stub_port_file)
+    stub = subprocess.Popen([stub_bin, stub_port_file])
+    fleet = Fleet(bindir, 1, run_dir, int(os.environ.get("REEL_TEST_PORT_OFFSET", "200")))
+    try:
+        while not (os.path.exists(stub_port_file) and open(stub_port_file).read().strip()):
+            time.sleep(0.05)
+        stub_port = open(stub_port_file).read().strip()
+        hook_port = 8081 + fleet.offset
+        fleet.env.update(REEL_RENDER_PROVIDER="replicate", REPLICATE_BASE_URL=f"http://127.0.0.1:{stub_port}/v1",
+                         REPLICATE_API_TOKEN="r8_bench", REPLICATE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+                         REEL_PUBLIC_URL=f"http://127.0.0.1:{hook_port}", REEL_RENDER_CONCURRENCY="256",
+                         REEL_RENDER_CALLBACK_TIMEOUT_S="3600")
+        fleet.start()
+        jobs = max(8, args.jobs // 4)
+        post_jobs(fleet.port, jobs, threads=4)
+        want = jobs * SHOTS
+        deadline = time.time() + 300
+        while time.time() < deadline and int(fleet.sql("SELECT count(*) FROM provider_tasks")[0][0]) < want:
+            time.sleep(0.2)
+        n, secs = fleet.sql("SELECT count(*), extract(epoch FROM max(created_at) - min(created_at)) FROM provider_tasks")[0]
+        metric("render.submits_per_s", int(n) / max(float(secs or 0), 1e-3), "submits/s")
+        callbacks = os.path.join(run_dir, "callbacks.tsv")
+        seconds = 2 if args.smoke else 10
+        signed_callbacks(callbacks, 2000 if args.smoke else 300000)
+        before = int(fleet.sql("SELECT count(*) FROM webhook_receipts")[0][0])
+        t0 = time.time()
+        out = subprocess.run(["wrk", "-t2", "-c256", f"-d{seconds}s", "-s",
+                              os.path.join(ROOT, "tests", "bench", "webhooks.lua"), f"http://127.0.0.1:{hook_port}",
+                              "--", callbacks, "2"], capture_output=True, text=True).stdout
+        elapsed = time.time() - t0
+        took = [w for w in out.split() if w.endswith("s,") and w[:-2].replace(".", "").isdigit()]
+        elapsed = float(took[0][:-2]) if took else elapsed  # wrk's own run time, without loading the file
+        after = int(fleet.sql("SELECT count(*) FROM webhook_receipts")[0][0])
+        print(out.strip())
+        metric("webhooks.callbacks_per_s", (after - before) / elapsed, "callbacks/s")
+    finally:
+        fleet.stop()
+        stub.terminate()
+        stub.wait()
 
 
 def versions():
@@ -527,6 +592,7 @@ def main():
         finally:
             fleet.stop()
         return 0
+    render_vendors(bindir, args)
     results = [("reelforge, 1 process per daemon", run(bindir, 1, args)),
                ("reelforge, 2 processes per worker", run(bindir, 2, args))]
     table(results, args)
@@ -541,6 +607,7 @@ def main():
         expected += ["gateway.get_rps", "gateway.get_p99_ms", "gateway.post_jobs_per_s", "gateway.sse_10k_rss_kb"]
         expected += ["merge.ours_s", "merge.ffmpeg_s", "merge.ratio", "merge.remerge_ratio", "merge.ours_cpu_s",
                      "merge.ffmpeg_cpu_s", "merge.cpu_ratio", "merge.remerge_cpu_ratio"]
+        expected += ["render.submits_per_s", "webhooks.callbacks_per_s"]
         names = {m[0]: m[1] for m in metrics}
         missing = [e for e in expected if e not in names]
         bad = [e for e in expected if e in names and not (names[e] == names[e] and names[e] > 0)]

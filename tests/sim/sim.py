@@ -29,6 +29,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import vendors_tts
+import vendors_render  # Replicate, fal and ComfyUI (render vendors)
 
 LOCK = threading.Lock()
 STATE = {"scripts": {}, "defaults": {}, "config": {}, "requests": [], "in_flight": 0, "max_in_flight": 0}
@@ -284,6 +285,8 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
+        if vendors_render.handle(self, "GET"):
+            return
         if self.path == "/_sim/requests":
             with LOCK:
                 return self.send(200, {"requests": STATE["requests"], "in_flight": STATE["in_flight"],
@@ -307,6 +310,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         raw = self.body()
+        if vendors_render.handle(self, "POST", raw):
+            return
         if self.path.startswith("/_sim/"):
             return self.control(raw)
         vendor = VENDORS.get(self.path) or vendors_tts.find(TTS_VENDORS, self.path)
@@ -327,6 +332,10 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             with LOCK:
                 STATE["in_flight"] -= 1
+
+    def do_PUT(self):
+        if not vendors_render.handle(self, "PUT", self.body()):
+            self.send(404, {"error": "no such route"})
 
     def respond(self, vendor, req, entry):
         refused = vendor.check(self, req)

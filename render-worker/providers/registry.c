@@ -1,0 +1,58 @@
+/*
+ * The remote render providers by name, and what several of them share:
+ * the keyframe read back from storage for image-to-video models, and the
+ * Authorization header.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base64.h"
+#include "render_provider.h"
+#include "storage.h"
+#include "banned.h"
+
+const struct render_provider *render_provider_find(const char *name)
+{
+	static const struct render_provider *const all[] = { &render_replicate, &render_fal, &render_comfyui };
+	for (size_t i = 0; name && i < ARRAY_SIZE(all); i++)
+		if (strcmp(all[i]->name, name) == 0)
+			return all[i];
+	return NULL;
+}
+
+char *render_image_base64(const struct render_state *st, const struct render_shot *s, char *err, size_t errlen)
+{
+	size_t len;
+	if (!s->image_key || !storage_key_ok(s->image_key)) {
+		errorf(err, errlen, "the shot has no stored keyframe to animate");
+		return NULL;
+	}
+	char *path = storage_path(st->storage, s->image_key);
+	char *bytes = vendors_read_file(path, &len, err, errlen);
+	free(path);
+	if (!bytes)
+		return NULL;
+	char *b64 = base64_encode((const unsigned char *)bytes, len);
+	free(bytes);
+	return b64;
+}
+
+char *render_image_data_uri(const struct render_state *st, const struct render_shot *s, char *err, size_t errlen)
+{
+	char *b64 = render_image_base64(st, s, err, errlen);
+	if (!b64)
+		return NULL;
+	const char *dot = strrchr(s->image_key, '.');
+	const char *mime = dot && strcmp(dot, ".png") == 0 ? "image/png"
+			   : dot && strcmp(dot, ".webp") == 0 ? "image/webp"
+							      : "image/jpeg";
+	char *uri = xasprintf("data:%s;base64,%s", mime, b64);
+	free(b64);
+	return uri;
+}
+
+char *render_auth_header(const char *scheme, const char *secret)
+{
+	return secret && *secret ? xasprintf("Authorization: %s %s", scheme, secret) : NULL;
+}

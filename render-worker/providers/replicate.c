@@ -1,0 +1,74 @@
+/*
+ * The replicate render provider: a prediction of REPLICATE_MODEL for the
+ * keyframe, of REPLICATE_I2V_MODEL for the clip, each with our webhook and
+ * the completed-only event filter (shared/reference/providers.md, section 3).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "render_provider.h"
+#include "render_size.h"
+#include "replicate.h"
+#include "banned.h"
+
+static cJSON *image_input(const struct render_shot *s)
+{
+	cJSON *in = cJSON_CreateObject();
+	int w, h;
+	render_size_replicate(s->frame_w, s->frame_h, &w, &h);
+	cJSON_AddStringToObject(in, "prompt", s->prompt);
+	cJSON_AddStringToObject(in, "aspect_ratio", s->aspect);
+	cJSON_AddNumberToObject(in, "width", w);
+	cJSON_AddNumberToObject(in, "height", h);
+	cJSON_AddNumberToObject(in, "seed", (double)s->seed);
+	cJSON_AddNumberToObject(in, "num_outputs", 1);
+	cJSON_AddStringToObject(in, "output_format", "png");
+	return in;
+}
+
+static cJSON *video_input(const struct render_state *st, const struct render_shot *s, char *err, size_t errlen)
+{
+	char *image = render_image_data_uri(st, s, err, errlen);
+	if (!image)
+		return NULL;
+	cJSON *in = cJSON_CreateObject();
+	cJSON_AddStringToObject(in, "prompt", s->prompt);
+	cJSON_AddStringToObject(in, st->vendors->replicate_i2v_image_field, image);
+	cJSON_AddNumberToObject(in, "duration", vendors_clip_seconds(st->vendors->i2v_durations, s->est_ms));
+	cJSON_AddStringToObject(in, "aspect_ratio", s->aspect);
+	cJSON_AddNumberToObject(in, "seed", (double)s->seed);
+	free(image);
+	return in;
+}
+
+static int build(const struct render_state *st, const struct render_shot *s, const char *webhook,
+		 struct render_request *out, char *err, size_t errlen)
+{
+	const struct vendors *v = st->vendors;
+	cJSON *input = s->video ? video_input(st, s, err, errlen) : image_input(s);
+	if (!input)
+		return -1;
+	replicate_create(v->replicate_base_url, s->video ? v->replicate_i2v_model : v->replicate_model, input, webhook,
+			 &out->url, &out->body);
+	out->headers[out->n_headers++] = xstrdup("Content-Type: application/json");
+	if ((out->headers[out->n_headers] = render_auth_header("Bearer", v->replicate_token)))
+		out->n_headers++;
+	return 0;
+}
+
+static int read_answer(const struct render_state *st, const char *body, size_t len, struct vendor_result *out,
+		       char *err, size_t errlen)
+{
+	(void)st;
+	return replicate_read(body, len, out, err, errlen);
+}
+
+const struct render_provider render_replicate = {
+	.name = "replicate",
+	.key_var = "REPLICATE_API_TOKEN",
+	.build = build,
+	.read = read_answer,
+	.callbacks = true,
+};

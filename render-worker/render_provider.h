@@ -1,0 +1,77 @@
+/*
+ * The one interface of render providers. The offline provider draws the
+ * keyframe itself; a remote one only knows its vendor's wire format: it
+ * builds the submission (with our callback URL) and reads the vendor's
+ * answer, while render_submit.c sends it on the loop and the webhook-receiver
+ * finishes the task when the vendor calls back (or its sweeper polls).
+ */
+#ifndef REEL_RENDER_PROVIDER_H
+#define REEL_RENDER_PROVIDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "vendors.h"
+
+struct storage;
+
+/* The render stage's process-wide state. */
+struct render_state {
+	struct vendors *vendors;
+	struct storage *storage;
+	struct http_client *http;
+	const char *public_url;     /* REEL_PUBLIC_URL: every callback URL starts with it */
+	const char *default_provider;
+	char *comfyui_workflow, *comfyui_i2v_workflow; /* loaded templates, or NULL */
+	size_t comfyui_workflow_len, comfyui_i2v_workflow_len;
+	bool skip_media;
+};
+
+/* What one shot asks of its vendor, read in the claim. */
+struct render_shot {
+	char *prompt;        /* exactly what the image model receives */
+	char *image_key;     /* the stored keyframe, for the video step */
+	bool video;          /* this step turns the keyframe into a clip */
+	long seed;
+	long est_ms;         /* the narration estimate a clip should cover */
+	int frame_w, frame_h; /* the job's output frame */
+	char aspect[8];      /* "9:16"... */
+	char job[64];
+	int index;
+};
+
+/* A submission a provider built; render_submit frees the strings. */
+struct render_request {
+	const char *method;  /* NULL: POST */
+	char *url;
+	char *headers[4];    /* "Name: value" lines */
+	size_t n_headers;
+	char *body;
+};
+
+struct render_provider {
+	const char *name;
+	const char *key_var; /* the environment variable of its key, for refusal messages */
+	/* The image (or with s->video the clip) submission; webhook is our callback URL.
+	 * -1 with err when the shot cannot be sent (its keyframe unreadable...). */
+	int (*build)(const struct render_state *st, const struct render_shot *s, const char *webhook,
+		     struct render_request *out, char *err, size_t errlen);
+	/* Reads a 2xx submit answer: the task's id and the URLs to poll and cancel it. */
+	int (*read)(const struct render_state *st, const char *body, size_t len, struct vendor_result *out, char *err,
+		    size_t errlen);
+	/* True when it sends callbacks; false when the sweeper must poll it from the start. */
+	bool callbacks;
+};
+
+extern const struct render_provider render_replicate, render_fal, render_comfyui;
+
+/* A remote provider by name, or NULL ("offline" is not one: render.c draws it). */
+const struct render_provider *render_provider_find(const char *name);
+/* The stored keyframe of s as a data: URI, for vendors taking images inline; NULL with err. The caller frees. */
+char *render_image_data_uri(const struct render_state *st, const struct render_shot *s, char *err, size_t errlen);
+/* The stored keyframe of s as bare base64; NULL with err. The caller frees. */
+char *render_image_base64(const struct render_state *st, const struct render_shot *s, char *err, size_t errlen);
+/* "Authorization: <scheme> <secret>" or NULL when the secret is unset. The caller frees. */
+char *render_auth_header(const char *scheme, const char *secret);
+
+#endif

@@ -1,0 +1,194 @@
+/*
+ * DESIGN: a remote render task is one HTTP call on the loop: build the
+ * vendor's submission (our callback URL starts with REEL_PUBLIC_URL), send
+ * it, and read the vendor's task id from the answer; the task then ends here
+ * and the webhook-receiver finishes it when the vendor calls back. Answers
+ * are sorted by what helps: 429/5xx, timeouts and unreachable vendors are
+ * retried by the worker loop with backoff (at least the vendor's
+ * Retry-After); a refused key fails the job at once, naming the variable;
+ * other refusals fail the shot. The offline drawer runs on the thread pool.
+ */
+#include "render_submit.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http_client.h"
+#include "log.h"
+#include "plugin.h"
+#include "retry.h"
+#include "storage.h"
+#include "banned.h"
+
+#define SUBMIT_TIMEOUT_MS 60000
+
+static int (*draw)(const char *prompt, int width, int height, const char *out_path, char *err, size_t errlen);
+
+/* The offline drawer lives in the render-worker plugin (libavfilter and its
+ * many libraries), loaded only when keyframes are really drawn. */
+static int load_drawer(char *err, size_t errlen)
+{
+	static const char *const symbols[] = { "keyframe_draw", "keyframe_font" };
+	void *addrs[2];
+	const char *(*font)(void);
+	if (draw)
+		return 0;
+	if (plugin_load("render-worker", symbols, addrs, 2, err, errlen) < 0)
+		return -1;
+	*(void **)&font = addrs[1];
+	if (!font())
+		return errorf(err, errlen, "no CJK-capable font found for the offline renderer (install fonts-noto-cjk)");
+	*(void **)&draw = addrs[0];
+	return 0;
+}
+
+static char *load_template(const char *path, size_t *len, char *err, size_t errlen)
+{
+	if (!path || !*path)
+		return NULL;
+	return vendors_read_file(path, len, err, errlen);
+}
+
+int render_submit_init(struct render_state *st, bool offline_default, char *err, size_t errlen)
+{
+	const struct vendors *v = st->vendors;
+	err[0] = '\0';
+	st->comfyui_workflow = load_template(v->comfyui_workflow, &st->comfyui_workflow_len, err, errlen);
+	if (err[0])
+		return errorf(err, errlen, "COMFYUI_WORKFLOW=%s: cannot read it", v->comfyui_workflow);
+	st->comfyui_i2v_workflow = load_template(v->comfyui_i2v_workflow, &st->comfyui_i2v_workflow_len, err, errlen);
+	if (err[0])
+		return errorf(err, errlen, "COMFYUI_I2V_WORKFLOW=%s: cannot read it", v->comfyui_i2v_workflow);
+	if (offline_default && !st->skip_media)
+		return load_drawer(err, errlen);
+	return 0;
+}
+
+static void do_draw(uv_work_t *req)
+{
+	struct task *t = req->data;
+	struct render_data *rd = t->data;
+	struct render_state *st = worker_app(t->worker);
+	char *tmp = storage_temp(st->storage, ".jpg"), err[512];
+	task_log(t);
+	t->result = WORK_OK;
+	snprintf(rd->key, sizeof(rd->key), "jobs/%s/shot-%d.jpg", t->env.job, t->env.shot);
+	if (draw(rd->shot.prompt, rd->shot.frame_w, rd->shot.frame_h, tmp, err, sizeof(err)) < 0)
+		task_fail(t, "render_failed", "the keyframe could not be drawn: %s", err);
+	else if (storage_put(st->storage, rd->key, tmp, err, sizeof(err)) < 0)
+		task_fail(t, "storage_failed", "the keyframe could not be stored: %s", err);
+	if (t->result != WORK_OK) {
+		rd->key[0] = '\0';
+		unlink(tmp);
+	}
+	free(tmp);
+	log_set_ctx(NULL);
+}
+
+static void after_draw(uv_work_t *req, int status)
+{
+	(void)status;
+	worker_task_done(req->data);
+}
+
+static void start_offline(struct task *t, struct render_data *rd)
+{
+	char err[512];
+	if (load_drawer(err, sizeof(err)) < 0) {
+		task_fail(t, "render_failed", "%s", err);
+		worker_task_done(t);
+		return;
+	}
+	rd->work.data = t;
+	uv_queue_work(worker_loop(t->worker), &rd->work, do_draw, after_draw);
+}
+
+static void verdict(struct task *t, enum work_result result, const char *code, const char *fmt, ...)
+	PRINTF_LIKE(4, 5);
+
+static void verdict(struct task *t, enum work_result result, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	strlcpy_(t->error_code, code, sizeof(t->error_code));
+	va_start(ap, fmt);
+	vsnprintf(t->error, sizeof(t->error), fmt, ap);
+	va_end(ap);
+	t->result = result;
+	worker_task_done(t);
+}
+
+static void on_answer(const struct http_client_response *r, void *arg)
+{
+	struct task *t = arg;
+	struct render_data *rd = t->data;
+	const struct render_provider *p = rd->provider;
+	char err[512];
+	task_log(t);
+	if (r->outcome != HTTP_CLIENT_DONE)
+		verdict(t, WORK_RETRY, "provider_unreachable", "%s did not answer: %s", p->name, r->error);
+	else if (r->status == 401 || r->status == 403)
+		verdict(t, WORK_FAIL, "auth", "%s refused our key (HTTP %d): check %s", p->name, r->status, p->key_var);
+	else if (retry_status_transient(r->status)) {
+		int64_t wait = retry_after_ms(http_client_header(r, "retry-after"), time(NULL));
+		t->retry_after_ms = wait > 0 ? (uint64_t)wait : 0;
+		verdict(t, WORK_RETRY, "provider_busy", "%s answered HTTP %d", p->name, r->status);
+	} else if (r->status < 200 || r->status > 299)
+		verdict(t, WORK_FAIL, "rejected", "%s refused the shot (HTTP %d): %.300s", p->name, r->status, r->body);
+	else if (p->read(worker_app(t->worker), r->body, r->body_len, &rd->sub, err, sizeof(err)) < 0)
+		verdict(t, WORK_RETRY, "bad_answer", "%s: %s", p->name, err);
+	else if (rd->sub.state == VENDOR_FAILED)
+		verdict(t, WORK_RETRY, "render_failed", "%s failed the shot at once: %s", p->name, rd->sub.error);
+	else {
+		t->result = WORK_OK;
+		worker_task_done(t);
+	}
+	log_set_ctx(NULL);
+}
+
+static void start_remote(struct task *t, struct render_data *rd)
+{
+	struct render_state *st = worker_app(t->worker);
+	struct render_request rq = { 0 };
+	char err[512];
+	char *webhook = xasprintf("%s/webhooks/%s?job=%s&shot=%d", st->public_url, rd->provider->name, t->env.job,
+				  t->env.shot);
+	vendor_result_release(&rd->sub);
+	int rc = rd->provider->build(st, &rd->shot, webhook, &rq, err, sizeof(err));
+	free(webhook);
+	if (rc < 0) {
+		verdict(t, WORK_FAIL, "render_failed", "%s: %s", rd->provider->name, err);
+		return;
+	}
+	const struct http_client_request hr = { .method = rq.method, .url = rq.url,
+						.headers = (const char *const *)rq.headers, .n_headers = rq.n_headers,
+						.body = rq.body, .body_len = strlen(rq.body),
+						.timeout_ms = SUBMIT_TIMEOUT_MS, .max_response = 1 << 20 };
+	http_client_start(st->http, &hr, on_answer, t);
+	free(rq.url);
+	free(rq.body);
+	for (size_t i = 0; i < rq.n_headers; i++)
+		free(rq.headers[i]);
+}
+
+void render_submit_start(struct task *t)
+{
+	struct render_data *rd = t->data;
+	if (rd->provider)
+		start_remote(t, rd);
+	else
+		start_offline(t, rd);
+}
+
+void render_data_free(struct render_data *rd)
+{
+	if (!rd)
+		return;
+	free(rd->shot.prompt);
+	free(rd->shot.image_key);
+	vendor_result_release(&rd->sub);
+	free(rd);
+}

@@ -1,0 +1,31 @@
+/*
+ * The slow part of a render task, started on the loop: the offline keyframe
+ * drawn on the thread pool, or a vendor submission sent with the HTTP client.
+ * Either ends in worker_task_done.
+ */
+#ifndef REEL_RENDER_SUBMIT_H
+#define REEL_RENDER_SUBMIT_H
+
+#include <uv.h>
+
+#include "render_provider.h"
+#include "worker.h"
+
+/* One task's state; owned by the task (freed by render_data_free). */
+struct render_data {
+	struct render_shot shot;
+	const struct render_provider *provider; /* NULL: offline */
+	const char *provider_name;
+	char key[128];             /* offline: where the keyframe was stored */
+	struct vendor_result sub;  /* remote: the vendor's task as its answer described it */
+	uv_work_t work;            /* offline: the drawing on the thread pool */
+};
+
+/* ops->init's part: loads the ComfyUI templates (and the drawer, when the
+ * default provider is offline). -1 with err. */
+int render_submit_init(struct render_state *st, bool offline_default, char *err, size_t errlen) WARN_UNUSED;
+/* ops->start. */
+void render_submit_start(struct task *t);
+void render_data_free(struct render_data *rd);
+
+#endif

@@ -1,0 +1,460 @@
+"""The image and video vendors of the simulator: Replicate predictions, the
+fal queue and ComfyUI, as /work/shared/reference/providers.md (sections 3, 4,
+5, 7) describes them. Submissions are accepted at once; the vendor then calls
+our webhook-receiver with correctly signed callbacks after a scripted delay,
+or misbehaves as the test asks. Real PNG and MP4 files are made with the
+ffmpeg program; oversize and non-media downloads are served too.
+
+Routes (under the simulator's address):
+    /v1/...                 Replicate (REPLICATE_BASE_URL = http://HOST:PORT/v1)
+    /fal/...                fal queue (FAL_QUEUE_BASE_URL = http://HOST:PORT/fal),
+                            JWKS at /fal/.well-known/jwks.json
+    /comfy/...              ComfyUI (COMFYUI_URL = http://HOST:PORT/comfy)
+    /media/NAME             outputs: image.png, clip.mp4, oversize.png, page.html, fake.png
+
+Control (JSON):
+    POST /_sim/render/script {"route": "replicate"|"fal"|"comfyui", "answers": [B, ...], "default": B}
+    POST /_sim/render/reset
+    GET  /_sim/render/log    {"submissions": [...], "callbacks": [...], "polls": [...], "cancels": [...]}
+
+B (a behaviour for one submission): {"callback": "ok" | "twice" | "late" | "never" | "forged" | "expired" |
+    "failed" | "out_of_order", "delay_ms": 200, "late_ms": 6000, "output": "image" | "oversize" | "page" |
+    "fake" | "private" | "data", "submit_status": 201}
+"""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+REPLICATE_SECRET = "whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
+FAL_SEED = b"\x07" * 32  # the reference's test key; its JWKS x is 6kpsY-...
+FAL_USER = "user-sim"
+
+LOCK = threading.Lock()
+STATE = {"scripts": {}, "defaults": {}, "tasks": {}, "log": {"submissions": [], "callbacks": [], "polls": [],
+                                                               "cancels": []}}
+MEDIA = {}
+
+
+# ---- Ed25519 signing (RFC 8032, section 6), for fal's webhooks ----
+
+P = 2**255 - 19
+Q = 2**252 + 27742317777372353535851937790883648493
+
+
+def _inv(x):
+    return pow(x, P - 2, P)
+
+
+D = -121665 * _inv(121666) % P
+
+
+def _add(a, b):
+    x, y = (a[1] - a[0]) * (b[1] - b[0]) % P, (a[1] + a[0]) * (b[1] + b[0]) % P
+    c, dd = 2 * a[3] * b[3] * D % P, 2 * a[2] * b[2] % P
+    e, f, g, h = y - x, dd - c, dd + c, y + x
+    return (e * f, g * h, f * g, e * h)
+
+
+def _mul(s, pt):
+    acc = (0, 1, 1, 0)
+    while s:
+        if s & 1:
+            acc = _add(acc, pt)
+        pt = _add(pt, pt)
+        s >>= 1
+    return acc
+
+
+def _base():
+    y = 4 * _inv(5) % P
+    x2 = (y * y - 1) * _inv(D * y * y + 1)
+    x = pow(x2, (P + 3) // 8, P)
+    if (x * x - x2) % P:
+        x = x * pow(2, (P - 1) // 4, P) % P
+    x = P - x if x & 1 else x
+    return (x, y, 1, x * y % P)
+
+
+G = _base()
+
+
+def _compress(pt):
+    zi = _inv(pt[2])
+    x, y = pt[0] * zi % P, pt[1] * zi % P
+    return (y | ((x & 1) << 255)).to_bytes(32, "little")
+
+
+def _expand(seed):
+    h = hashlib.sha512(seed).digest()
+    return int.from_bytes(h[:32], "little") & ((1 << 254) - 8) | (1 << 254), h[32:]
+
+
+def ed25519_public(seed):
+    return _compress(_mul(_expand(seed)[0], G))
+
+
+def ed25519_sign(seed, msg):
+    a, prefix = _expand(seed)
+    pub = _compress(_mul(a, G))
+    r = int.from_bytes(hashlib.sha512(prefix + msg).digest(), "little") % Q
+    rp = _compress(_mul(r, G))
+    h = int.from_bytes(hashlib.sha512(rp + pub + msg).digest(), "little") % Q
+    return rp + ((r + h * a) % Q).to_bytes(32, "little")
+
+
+def jwks():
+    x = base64.urlsafe_b64encode(ed25519_public(FAL_SEED)).rstrip(b"=").decode()
+    return {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "sim-1"}]}
+
+
+# ---- media, made once with the ffmpeg program ----
+
+def media(name):
+    with LOCK:
+        if name in MEDIA:
+            return MEDIA[name]
+    folder = tempfile.mkdtemp(prefix="reel-sim-media-")
+    path = os.path.join(folder, name)
+    if name == "image.png":
+        args = ["-f", "lavfi", "-i", "testsrc=size=576x1024:rate=1", "-frames:v", "1", path]
+    elif name == "clip.mp4":
+        args = ["-f", "lavfi", "-i", "testsrc=size=576x1024:rate=16", "-t", "5", "-c:v", "libx264",
+                "-pix_fmt", "yuv420p", "-movflags", "+faststart", path]
+    else:
+        return None
+    subprocess.run(["ffmpeg", "-v", "error", "-y"] + args, check=True)
+    with open(path, "rb") as f:
+        data = f.read()
+    with LOCK:
+        MEDIA[name] = data
+    return data
+
+
+def serve_media(h, name):
+    if name == "oversize.png":  # larger than the receiver's cap in the tests (REEL_DOWNLOAD_MAX_MB=1)
+        return h.send(200, b"\x89PNG\r\n\x1a\n" + b"\0" * (3 << 20), ctype="image/png")
+    if name == "page.html":
+        return h.send(200, b"<html><body>Not an image</body></html>", ctype="text/html")
+    if name == "fake.png":
+        return h.send(200, b"this is not a picture at all" * 40, ctype="image/png")
+    data = media(name)
+    if data is None:
+        return h.send(404, {"error": "no such file"})
+    return h.send(200, data, ctype="video/mp4" if name.endswith(".mp4") else "image/png")
+
+
+def output_url(h, task):
+    host = h.headers.get("Host", "127.0.0.1")
+    kind = task["behaviour"].get("output", "image")
+    name = "clip.mp4" if task["video"] else "image.png"
+    if kind == "data":
+        data = media(name)
+        mime = "video/mp4" if task["video"] else "image/png"
+        return f"data:{mime};base64," + base64.b64encode(data).decode()
+    if kind == "private":  # a loopback address that is no configured vendor's host
+        return f"http://127.0.0.2:{host.rsplit(':', 1)[1]}/media/{name}"
+    names = {"oversize": "oversize.png", "page": "page.html", "fake": "fake.png"}
+    return f"http://{host}/media/{names.get(kind, name)}"
+
+
+# ---- tasks and their callbacks ----
+
+def behaviour(route):
+    with LOCK:
+        queue = STATE["scripts"].get(route) or []
+        if queue:
+            return dict(queue.pop(0))
+        return dict(STATE["defaults"].get(route) or {"callback": "ok"})
+
+
+def new_task(route, h, video, webhook, extra=None):
+    b = behaviour(route)
+    task = {"route": route, "id": uuid.uuid4().hex[:20], "video": video, "webhook": webhook, "behaviour": b,
+            "created": time.time(), "done_at": time.time() + b.get("delay_ms", 200) / 1000.0, "canceled": False}
+    task["output"] = output_url(h, task)
+    task.update(extra or {})
+    with LOCK:
+        STATE["tasks"][task["id"]] = task
+    return task
+
+
+def finished(task):
+    return task["canceled"] or time.time() >= task["done_at"]
+
+
+def failed(task):
+    return task["behaviour"].get("callback") == "failed"
+
+
+def post(url, body, headers, task, label):
+    req = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json",
+                                                                         **headers})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            status, answer = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        status, answer = e.code, e.read()
+    except OSError as e:
+        status, answer = 0, str(e).encode()
+    with LOCK:
+        STATE["log"]["callbacks"].append({"route": task["route"], "id": task["id"], "label": label,
+                                          "status": status, "answer": answer.decode(errors="replace")[:300],
+                                          "at": time.time()})
+
+
+def replicate_prediction(task, status=None):
+    if status is None:
+        status = "canceled" if task["canceled"] else ("starting" if not finished(task) else
+                                                       "failed" if failed(task) else "succeeded")
+    out = None
+    if status == "succeeded":
+        out = task["output"] if task["video"] else [task["output"]]
+    base = task["base"]
+    return {"id": task["id"], "model": task["model"], "version": "sim", "input": {}, "logs": "",
+            "output": out, "error": "CUDA out of memory (simulated)" if status == "failed" else None,
+            "status": status, "created_at": "2026-01-01T00:00:00Z", "data_removed": False, "source": "api",
+            "urls": {"get": f"{base}/predictions/{task['id']}", "cancel": f"{base}/predictions/{task['id']}/cancel"}}
+
+
+def replicate_send(task, label, status=None, stamp=None, secret=REPLICATE_SECRET, msg_id=None):
+    body = json.dumps(replicate_prediction(task, status)).encode()
+    msg_id = msg_id or f"msg_{task['id']}"
+    ts = str(int(stamp if stamp is not None else time.time()))
+    key = base64.b64decode(secret[6:])
+    sig = base64.b64encode(hmac.new(key, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()).decode()
+    post(task["webhook"], body, {"webhook-id": msg_id, "webhook-timestamp": ts,
+                                 "webhook-signature": f"v1,{sig}"}, task, label)
+
+
+def fal_payload(task):
+    if failed(task):
+        return {"request_id": task["id"], "gateway_request_id": task["id"], "status": "ERROR",
+                "error": "Invalid status code: 500", "payload": {"detail": "the model crashed (simulated)"}}
+    out = {"video": {"url": task["output"], "content_type": "video/mp4"}} if task["video"] else \
+        {"images": [{"url": task["output"], "content_type": "image/png", "width": 576, "height": 1024}], "seed": 1}
+    return {"request_id": task["id"], "gateway_request_id": task["id"], "status": "OK", "payload": out}
+
+
+def fal_send(task, label, stamp=None, seed=FAL_SEED, payload=None):
+    body = json.dumps(payload or fal_payload(task)).encode()
+    ts = str(int(stamp if stamp is not None else time.time()))
+    msg = f"{task['id']}\n{FAL_USER}\n{ts}\n{hashlib.sha256(body).hexdigest()}".encode()
+    post(task["webhook"], body, {"X-Fal-Webhook-Request-Id": task["id"], "X-Fal-Webhook-User-Id": FAL_USER,
+                                 "X-Fal-Webhook-Timestamp": ts,
+                                 "X-Fal-Webhook-Signature": ed25519_sign(seed, msg).hex()}, task, label)
+
+
+def send(task, label, **kw):
+    (replicate_send if task["route"] == "replicate" else fal_send)(task, label, **kw)
+
+
+def deliver(task):
+    """The scripted callbacks of a finished task."""
+    kind = task["behaviour"].get("callback", "ok")
+    if task["canceled"] or kind == "never":
+        return
+    if kind == "forged":
+        if task["route"] == "replicate":
+            send(task, "forged", secret="whsec_" + base64.b64encode(b"another secret of 32 bytes!!!!!").decode())
+        else:
+            send(task, "forged", seed=b"\x08" * 32)
+        return
+    if kind == "expired":
+        send(task, "expired", stamp=time.time() - 3600)
+        return
+    if kind == "late":
+        time.sleep(task["behaviour"].get("late_ms", 6000) / 1000.0)
+    send(task, "callback")
+    if kind == "twice":
+        send(task, "again")
+    if kind == "out_of_order" and task["route"] == "replicate":
+        send(task, "older", status="processing", msg_id=f"msg_{task['id']}_old")
+        send(task, "failed-after", status="failed", msg_id=f"msg_{task['id']}_f")
+    if kind == "out_of_order" and task["route"] == "fal":
+        bad = dict(fal_payload(task), status="ERROR", error="stale delivery")
+        send(task, "failed-after", payload=bad, stamp=time.time() + 1)
+
+
+def schedule(task):
+    if task["route"] == "comfyui":
+        return
+    delay = max(0.0, task["done_at"] - time.time())
+    t = threading.Timer(delay, deliver, [task])
+    t.daemon = True
+    t.start()
+
+
+def log(kind, entry):
+    with LOCK:
+        STATE["log"][kind].append(dict(entry, at=time.time()))
+
+
+def read_json(raw):
+    try:
+        return json.loads(raw or b"{}")
+    except ValueError:
+        return None
+
+
+# ---- Replicate ----
+
+def replicate(h, method, path, raw):
+    if h.headers.get("Authorization", "") != "Bearer r8_test":
+        return h.send(401, {"title": "Unauthenticated", "status": 401, "detail": "Invalid token."})
+    base = f"http://{h.headers.get('Host')}/v1"
+    parts = path.strip("/").split("/")
+    if method == "POST" and (path == "/v1/predictions" or (len(parts) == 5 and parts[1] == "models")):
+        req = read_json(raw) or {}
+        inp = req.get("input") or {}
+        if not isinstance(inp, dict) or not inp.get("prompt") or not req.get("webhook"):
+            return h.send(422, {"title": "Input validation failed", "status": 422, "detail": "- input.prompt: required"})
+        model = req.get("version") or f"{parts[2]}/{parts[3]}"
+        video = any(isinstance(v, str) and v.startswith("data:image") for v in inp.values())
+        task = new_task("replicate", h, video, req["webhook"], {"model": model, "base": base})
+        log("submissions", {"route": "replicate", "id": task["id"], "path": path, "body": req, "video": video})
+        status = task["behaviour"].get("submit_status", 201)
+        if status >= 400:
+            return h.send(status, {"detail": "simulated failure", "status": status})
+        schedule(task)
+        return h.send(201, replicate_prediction(task, "starting"))
+    task = STATE["tasks"].get(parts[2]) if len(parts) >= 3 and parts[1] == "predictions" else None
+    if not task:
+        return h.send(404, {"title": "Not found", "status": 404, "detail": "no such prediction"})
+    if method == "POST" and len(parts) == 4 and parts[3] == "cancel":
+        task["canceled"] = True
+        log("cancels", {"route": "replicate", "id": task["id"]})
+        return h.send(200, replicate_prediction(task))
+    log("polls", {"route": "replicate", "id": task["id"]})
+    return h.send(200, replicate_prediction(task))
+
+
+# ---- fal ----
+
+def fal(h, method, path, raw, query):
+    if path == "/fal/.well-known/jwks.json":
+        return h.send(200, jwks())
+    if h.headers.get("Authorization", "") != "Key fal_test":
+        return h.send(401, {"detail": "Invalid key"})
+    parts = path[len("/fal/"):].split("/")
+    base = f"http://{h.headers.get('Host')}/fal/{parts[0]}/{parts[1] if len(parts) > 1 else ''}"
+    if method == "POST":
+        req = read_json(raw)
+        hook = urllib.parse.parse_qs(query).get("fal_webhook", [None])[0]
+        if not isinstance(req, dict) or not req.get("prompt"):
+            return h.send(422, {"detail": [{"loc": ["body", "prompt"], "msg": "field required",
+                                            "type": "value_error.missing"}]})
+        video = bool(req.get("image_url"))
+        task = new_task("fal", h, video, hook, {"model": "/".join(parts)})
+        log("submissions", {"route": "fal", "id": task["id"], "path": path, "body": req, "video": video,
+                            "webhook": hook})
+        status = task["behaviour"].get("submit_status", 200)
+        if status >= 400:
+            return h.send(status, {"detail": "simulated failure"})
+        schedule(task)
+        rid = task["id"]
+        return h.send(200, {"request_id": rid, "response_url": f"{base}/requests/{rid}",
+                            "status_url": f"{base}/requests/{rid}/status",
+                            "cancel_url": f"{base}/requests/{rid}/cancel", "queue_position": 0})
+    rid = parts[3] if len(parts) >= 4 and parts[2] == "requests" else None
+    task = STATE["tasks"].get(rid)
+    if not task:
+        return h.send(404, {"detail": "Request not found"})
+    if method == "PUT" and parts[-1] == "cancel":
+        task["canceled"] = True
+        log("cancels", {"route": "fal", "id": rid})
+        return h.send(202, {"status": "CANCELLATION_REQUESTED"})
+    if parts[-1] == "status":
+        log("polls", {"route": "fal", "id": rid})
+        return h.send(200, {"status": "COMPLETED" if finished(task) else "IN_PROGRESS", "request_id": rid,
+                            "response_url": f"{base}/requests/{rid}", "status_url": f"{base}/requests/{rid}/status",
+                            "cancel_url": f"{base}/requests/{rid}/cancel"})
+    if failed(task):
+        return h.send(422, {"detail": "the model crashed (simulated)"})
+    return h.send(200, fal_payload(task)["payload"])
+
+
+# ---- ComfyUI ----
+
+def comfy(h, method, path, raw, query):
+    if method == "POST" and path == "/comfy/prompt":
+        req = read_json(raw) or {}
+        graph = req.get("prompt")
+        if not isinstance(graph, dict) or not req.get("client_id"):
+            return h.send(400, {"error": {"type": "no_prompt", "message": "No prompt provided", "details": "",
+                                          "extra_info": {}}, "node_errors": {}})
+        video = any(isinstance(n, dict) and n.get("class_type") == "LoadImageBase64" for n in graph.values())
+        task = new_task("comfyui", h, video, None)
+        log("submissions", {"route": "comfyui", "id": task["id"], "path": path, "body": req, "video": video})
+        return h.send(200, {"prompt_id": task["id"], "number": 1, "node_errors": {}})
+    if path.startswith("/comfy/history/"):
+        task = STATE["tasks"].get(path.rsplit("/", 1)[1])
+        if not task:
+            return h.send(200, {})
+        log("polls", {"route": "comfyui", "id": task["id"]})
+        if not finished(task) or task["canceled"]:
+            return h.send(200, {})
+        if failed(task):
+            entry = {"outputs": {}, "status": {"status_str": "error", "completed": False, "messages": []}}
+        else:
+            name = urllib.parse.urlparse(task["output"]).path.rsplit("/", 1)[1]
+            files = [{"filename": name, "subfolder": "", "type": "output"}]
+            entry = {"outputs": {"9": {"gifs" if task["video"] else "images": files}},
+                     "status": {"status_str": "success", "completed": True, "messages": []}}
+        return h.send(200, {task["id"]: dict(entry, prompt=[1, task["id"], {}, {}, ["9"]])})
+    if path == "/comfy/view":
+        name = urllib.parse.parse_qs(query).get("filename", [""])[0]
+        return serve_media(h, name)
+    if method == "POST" and path in ("/comfy/queue", "/comfy/interrupt"):
+        req = read_json(raw) or {}
+        for rid in req.get("delete", []) + ([req["prompt_id"]] if req.get("prompt_id") else []):
+            if rid in STATE["tasks"]:
+                STATE["tasks"][rid]["canceled"] = True
+            log("cancels", {"route": "comfyui", "id": rid, "how": path.rsplit("/", 1)[1]})
+        return h.send(200, {})
+    return h.send(404, {"error": "no such route"})
+
+
+def control(h, method, path, raw):
+    msg = read_json(raw) or {}
+    with LOCK:
+        if path == "/_sim/render/reset":
+            STATE.update(scripts={}, defaults={}, tasks={})
+            STATE["log"] = {k: [] for k in STATE["log"]}
+        elif path == "/_sim/render/script":
+            STATE["scripts"].setdefault(msg["route"], []).extend(msg.get("answers", []))
+            if "default" in msg:
+                STATE["defaults"][msg["route"]] = msg["default"]
+        elif path == "/_sim/render/log":
+            return h.send(200, STATE["log"])
+        else:
+            return h.send(404, {"error": "no such control route"})
+    return h.send(200, {"ok": True})
+
+
+def handle(h, method, raw=b""):
+    """Answers the request if it is one of ours; False otherwise."""
+    url = urllib.parse.urlsplit(h.path)
+    path, query = url.path, url.query
+    if path.startswith("/_sim/render/"):
+        control(h, method, path, raw)
+    elif path.startswith("/v1/predictions") or path.startswith("/v1/models/"):
+        replicate(h, method, path, raw)
+    elif path.startswith("/fal/"):
+        fal(h, method, path, raw, query)
+    elif path.startswith("/comfy/"):
+        comfy(h, method, path, raw, query)
+    elif path.startswith("/media/"):
+        serve_media(h, path[len("/media/"):])
+    else:
+        return False
+    return True

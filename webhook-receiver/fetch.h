@@ -1,0 +1,33 @@
+/*
+ * Downloads of vendor outputs, which are untrusted: data: URIs, or http(s)
+ * from public addresses only (a private one only when it is the host of a
+ * configured vendor URL or REEL_ALLOW_PRIVATE_WEBHOOKS=1, and the address
+ * checked is the address connected to), capped in size, the content type
+ * checked, then probed on the thread pool (probe.h).
+ */
+#ifndef REEL_FETCH_H
+#define REEL_FETCH_H
+
+#include <stdbool.h>
+
+#include "probe.h"
+#include "receiver.h"
+
+struct fetch_result {
+	int ok;               /* 0 when the file is ready at tmp_path, else -1 */
+	bool retryable;       /* for failures: the network, not the content */
+	char error[512];      /* what was refused or failed, for the shot's error */
+	char *tmp_path;       /* a storage_temp file, owned by the callee of done */
+	struct probe_info info;
+};
+
+/* Runs once on the loop; r lives only during the call (take tmp_path over). */
+typedef void (*fetch_done_fn)(struct fetch_result *r, void *arg);
+
+/* Fetches url (a still, or with video a clip) into a temporary file. */
+void fetch_start(struct receiver *rc, const char *url, bool video, fetch_done_fn done, void *arg);
+/* True when addr (IPv4 or IPv6, binary, as in a sockaddr) is not public:
+ * loopback, private, link-local, CGNAT, multicast, unspecified... */
+bool fetch_address_private(const struct sockaddr *sa);
+
+#endif
