@@ -13,6 +13,7 @@
 
 #include "json.h"
 #include "media.h"
+#include "providers.h"
 #include "storage.h"
 #include "banned.h"
 
@@ -168,16 +169,12 @@ int job_request_url_ok(const char *s)
 	return 1;
 }
 
-/* Provider names: short lowercase words ("offline", "openai-compatible"). */
-static int name_ok(const char *s)
+static int in_list(const char *s, const char *const *values)
 {
-	size_t n = strlen(s);
-	if (n == 0 || n > 64)
-		return 0;
-	for (; *s; s++)
-		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
-			return 0;
-	return 1;
+	for (; *values; values++)
+		if (strcmp(s, *values) == 0)
+			return 1;
+	return 0;
 }
 
 static int check_providers(const cJSON *v, cJSON *out, struct api_problem *p)
@@ -193,21 +190,15 @@ static int check_providers(const cJSON *v, cJSON *out, struct api_problem *p)
 		snprintf(field, sizeof(field), "options.providers.%s", m->string);
 		if (cJSON_IsNull(m))
 			continue;
-		if (!cJSON_IsString(m) || !name_ok(m->valuestring))
-			return api_problem_set(p, 422, "invalid-field", "A field is invalid", field,
-					       "%s must be a provider name (lowercase letters, digits, '-', '_')", field);
+		char known[128];
+		if (!cJSON_IsString(m) || !in_list(m->valuestring, providers_of(m->string)))
+			return api_problem_set(p, 422, "invalid-field", "A field is invalid", field, "%s must be one of: %s",
+					       field, providers_list(m->string, known, sizeof(known)));
 		cJSON_AddStringToObject(copy, m->string, m->valuestring);
 	}
 	return 0;
 }
 
-static int in_list(const char *s, const char *const *values)
-{
-	for (; *values; values++)
-		if (strcmp(s, *values) == 0)
-			return 1;
-	return 0;
-}
 
 /* Checks v against rule; copies what is kept into out. 0 or -1 with p. */
 static int check_rule(const struct option_rule *r, const cJSON *v, cJSON *out, struct api_problem *p)

@@ -317,7 +317,7 @@ START_TEST(test_all_options)
 	parse_ok(OPTS("\"aspect_ratio\":\"4:5\",\"resolution\":\"1080p\",\"language\":\"zh-Hans-CN\",\"voice\":\"v\","
 		      "\"style\":\"ink\",\"max_shots\":60,\"review\":true,\"subtitles\":\"burn\",\"music\":\"calm\","
 		      "\"transition\":\"slideleft\",\"transition_ms\":2000,\"motion\":\"i2v\","
-		      "\"providers\":{\"parse\":\"openai-compatible\",\"render\":\"fal\",\"tts\":\"espeak\",\"merge\":\"offline\"},"
+		      "\"providers\":{\"parse\":\"openai\",\"render\":\"fal\",\"tts\":\"espeak\",\"merge\":\"offline\"},"
 		      "\"webhook_url\":\"https://hooks.example.com/reel?x=1\""),
 		 &rq);
 	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(rq.options, "review")));
@@ -368,6 +368,8 @@ START_TEST(test_options_each_bad)
 		{ OPTS("\"providers\":{\"render\":5}"), "options.providers.render" },
 		{ OPTS("\"providers\":{\"render\":\"Fal AI\"}"), "options.providers.render" },
 		{ OPTS("\"providers\":{\"render\":\"\"}"), "options.providers.render" },
+		{ OPTS("\"providers\":{\"render\":\"midjourney\"}"), "options.providers.render" },
+		{ OPTS("\"providers\":{\"tts\":\"anthropic\"}"), "options.providers.tts" },
 		{ OPTS("\"webhook_url\":\"javascript:alert(1)\""), "options.webhook_url" },
 		{ OPTS("\"webhook_url\":\"http://\""), "options.webhook_url" },
 		{ OPTS("\"webhook_url\":\"https://a.example/\\u0001x\""), "options.webhook_url" },
