@@ -33,6 +33,7 @@ struct http_client_request {
 	size_t max_response;         /* body size cap; 0 means 8 MiB */
 	const char *connect_to;      /* "host:port:addr:port": connect there instead of resolving (a
 				      * checked address stays the one used; TLS still names host), or NULL */
+	const char *vendor;          /* the metrics' vendor label ("openai", "fal"...); NULL = the URL's host */
 };
 
 struct http_client_response {

@@ -42,6 +42,8 @@
 /* Items per transaction: a larger batch saves little and holds more memory. */
 #define TX_MAX 128
 #define RETRY_TICK_MS 50
+/* Partitions whose lag is reported; topics have 12 by default. */
+#define MAX_LAG_PARTITIONS 256
 
 enum phase { PH_CLAIM, PH_WORKING, PH_COMMIT, PH_FAIL, PH_RETRY_WAIT, PH_ACKING };
 enum action { ACT_NONE, ACT_DISPATCH, ACT_ACK };
@@ -54,6 +56,7 @@ struct item {
 	enum action action;  /* decided in the transaction, applied after COMMIT */
 	int pending_acks;    /* produced messages not yet acknowledged */
 	uint64_t retry_at_ms;
+	uint64_t taken_ms;   /* when the message was taken, for the handler latency */
 	uv_work_t work_req;
 	struct log_ctx log;
 	struct item *next;   /* in todo, waiting or retry list */
@@ -78,7 +81,9 @@ struct worker {
 	uv_idle_t more;      /* active while todo holds more than one transaction */
 	uv_timer_t tx_timer, retry_timer, grace_timer;
 	bool tx_blocked;
-	struct metric *m_consumed, *m_done, *m_failed, *m_retried, *m_in_flight;
+	struct metric *m_consumed, *m_done, *m_failed, *m_retried, *m_in_flight, *m_latency, *m_assigned;
+	struct metric *m_lag[MAX_LAG_PARTITIONS]; /* by partition, once seen */
+	bool lag_seen[MAX_LAG_PARTITIONS];
 };
 
 static void drain(void *arg);
@@ -238,6 +243,14 @@ static void finish(struct worker *w, struct item *it)
 	int64_t next;
 	if (offsets_finish(w->offsets, it->partition, it->offset, &next) == 1)
 		kafka_consumer_store(w->consumer, it->partition, next);
+	uint64_t took = now_ms() - it->taken_ms;
+	metrics_observe(w->m_latency, (double)took / 1000.0);
+	if (log__level <= LOG_DEBUG) {
+		log_set_ctx(&it->log);
+		log_debug("%s: handled partition %d offset %lld in %llu ms", w->spec->stage, it->partition,
+			  (long long)it->offset, (unsigned long long)took);
+		log_set_ctx(NULL);
+	}
 	if (w->spec->ops->release)
 		w->spec->ops->release(&it->t);
 	free(it);
@@ -540,6 +553,7 @@ static void accept_message(struct worker *w, rd_kafka_message_t *m)
 	char err[256];
 	it->partition = m->partition;
 	it->offset = m->offset;
+	it->taken_ms = now_ms();
 	it->t.worker = w;
 	offsets_begin(w->offsets, m->partition, m->offset);
 	w->in_flight++;
@@ -635,6 +649,38 @@ static void define_stage_options(struct worker *w)
 						      "attempts of a transient failure before giving up" };
 }
 
+static void on_partition_lag(void *arg, int32_t partition, int64_t lag)
+{
+	struct worker *w = arg;
+	if (partition < 0 || partition >= MAX_LAG_PARTITIONS)
+		return;
+	if (!w->m_lag[partition]) {
+		char labels[96];
+		snprintf(labels, sizeof(labels), "stage=\"%s\",partition=\"%d\"", w->spec->stage, partition);
+		w->m_lag[partition] = metrics_gauge("reel_consumer_lag",
+						    "Messages waiting in an assigned partition (high watermark - position)",
+						    labels);
+	}
+	metrics_set(w->m_lag[partition], (double)(lag < 0 ? 0 : lag));
+	w->lag_seen[partition] = true;
+	metrics_add(w->m_assigned, 1);
+}
+
+/* Before a scrape: lag of the partitions this process holds now; a
+ * partition taken away by a rebalance drops to 0 here (its new owner reports it). */
+static void collect_lag(void *arg)
+{
+	struct worker *w = arg;
+	if (!w->consumer)
+		return;
+	memset(w->lag_seen, 0, sizeof(w->lag_seen));
+	metrics_set(w->m_assigned, 0);
+	kafka_consumer_lag(w->consumer, on_partition_lag, w);
+	for (int p = 0; p < MAX_LAG_PARTITIONS; p++)
+		if (w->m_lag[p] && !w->lag_seen[p])
+			metrics_set(w->m_lag[p], 0);
+}
+
 static void init_metrics(struct worker *w)
 {
 	char labels[64];
@@ -644,6 +690,10 @@ static void init_metrics(struct worker *w)
 	w->m_failed = metrics_counter("reel_messages_failed_total", "Items failed for good", labels);
 	w->m_retried = metrics_counter("reel_messages_retried_total", "Work retried after a transient failure", labels);
 	w->m_in_flight = metrics_gauge("reel_messages_in_flight", "Messages taken and not yet finished", labels);
+	w->m_latency = metrics_histogram("reel_handler_duration_seconds",
+					 "From taking a message to storing its offset (claim, work, commit, acks)", labels);
+	w->m_assigned = metrics_gauge("reel_consumer_partitions_assigned", "Partitions this process consumes", labels);
+	metrics_on_render(collect_lag, w);
 }
 
 static void init_handles(struct worker *w)
