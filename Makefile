@@ -103,7 +103,8 @@ $(BUILD)/bin/reel-devbroker: $(BUILD)/deploy/devbroker/devbroker.o $(LIBREEL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ldl
 
-$(BUILD)/bin/reelctl: $(BUILD)/deploy/reelctl/main.o $(call daemon_lib,api-gateway) $(LIBREEL)
+REELCTL_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard deploy/reelctl/*.c))
+$(BUILD)/bin/reelctl: $(REELCTL_OBJ) $(call daemon_lib,api-gateway) $(LIBREEL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
