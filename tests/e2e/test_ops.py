@@ -487,10 +487,7 @@ def main():
     ap.add_argument("--bin", required=True)
     args = ap.parse_args()
     bindir = os.path.abspath(args.bin)
-    if os.path.isdir(os.path.join(RUN, "pids")):
-        tf.fleet("stop", bindir)
-    shutil.rmtree(RUN, ignore_errors=True)
-    os.makedirs(RUN)
+    tf.fresh_run(bindir)
     sim, sim_port = start_sim()
     os.environ.update(REEL_WORKER_INSTANCES=str(INSTANCES), REEL_LOG_LEVEL="debug",
                       OPENAI_BASE_URL=f"http://127.0.0.1:{sim_port}/v1", OPENAI_API_KEY="sk-ops-test")
@@ -515,14 +512,7 @@ def main():
             tf.fleet("stop", bindir)
         sim.terminate()
         sim.wait()
-    reports = glob.glob(os.path.join(RUN, "sanitizer*"))
-    for r in reports:
-        print(open(r, errors="replace").read()[:3000])
-    check("no sanitizer reports from any daemon", not reports, ", ".join(reports))
-    passed = sum(1 for _, ok in tf.results if ok)
-    failed = len(tf.results) - passed
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 and passed > 0 else 1
+    return tf.summary(RUN)
 
 
 if __name__ == "__main__":
