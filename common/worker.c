@@ -30,6 +30,7 @@
 #include "db.h"
 #include "events.h"
 #include "kafka.h"
+#include "lag_metrics.h"
 #include "log.h"
 #include "metrics.h"
 #include "offsets.h"
@@ -42,8 +43,6 @@
 /* Items per transaction: a larger batch saves little and holds more memory. */
 #define TX_MAX 128
 #define RETRY_TICK_MS 50
-/* Partitions whose lag is reported; topics have 12 by default. */
-#define MAX_LAG_PARTITIONS 256
 
 enum phase { PH_CLAIM, PH_WORKING, PH_COMMIT, PH_FAIL, PH_RETRY_WAIT, PH_ACKING };
 enum action { ACT_NONE, ACT_DISPATCH, ACT_ACK };
@@ -81,9 +80,7 @@ struct worker {
 	uv_idle_t more;      /* active while todo holds more than one transaction */
 	uv_timer_t tx_timer, retry_timer, grace_timer;
 	bool tx_blocked;
-	struct metric *m_consumed, *m_done, *m_failed, *m_retried, *m_in_flight, *m_latency, *m_assigned;
-	struct metric *m_lag[MAX_LAG_PARTITIONS]; /* by partition, once seen */
-	bool lag_seen[MAX_LAG_PARTITIONS];
+	struct metric *m_consumed, *m_done, *m_failed, *m_retried, *m_in_flight, *m_latency;
 };
 
 static void drain(void *arg);
@@ -649,38 +646,6 @@ static void define_stage_options(struct worker *w)
 						      "attempts of a transient failure before giving up" };
 }
 
-static void on_partition_lag(void *arg, int32_t partition, int64_t lag)
-{
-	struct worker *w = arg;
-	if (partition < 0 || partition >= MAX_LAG_PARTITIONS)
-		return;
-	if (!w->m_lag[partition]) {
-		char labels[96];
-		snprintf(labels, sizeof(labels), "stage=\"%s\",partition=\"%d\"", w->spec->stage, partition);
-		w->m_lag[partition] = metrics_gauge("reel_consumer_lag",
-						    "Messages waiting in an assigned partition (high watermark - position)",
-						    labels);
-	}
-	metrics_set(w->m_lag[partition], (double)(lag < 0 ? 0 : lag));
-	w->lag_seen[partition] = true;
-	metrics_add(w->m_assigned, 1);
-}
-
-/* Before a scrape: lag of the partitions this process holds now; a
- * partition taken away by a rebalance drops to 0 here (its new owner reports it). */
-static void collect_lag(void *arg)
-{
-	struct worker *w = arg;
-	if (!w->consumer)
-		return;
-	memset(w->lag_seen, 0, sizeof(w->lag_seen));
-	metrics_set(w->m_assigned, 0);
-	kafka_consumer_lag(w->consumer, on_partition_lag, w);
-	for (int p = 0; p < MAX_LAG_PARTITIONS; p++)
-		if (w->m_lag[p] && !w->lag_seen[p])
-			metrics_set(w->m_lag[p], 0);
-}
-
 static void init_metrics(struct worker *w)
 {
 	char labels[64];
@@ -692,8 +657,7 @@ static void init_metrics(struct worker *w)
 	w->m_in_flight = metrics_gauge("reel_messages_in_flight", "Messages taken and not yet finished", labels);
 	w->m_latency = metrics_histogram("reel_handler_duration_seconds",
 					 "From taking a message to storing its offset (claim, work, commit, acks)", labels);
-	w->m_assigned = metrics_gauge("reel_consumer_partitions_assigned", "Partitions this process consumes", labels);
-	metrics_on_render(collect_lag, w);
+	lag_metrics_register(w->spec->stage, &w->consumer);
 }
 
 static void init_handles(struct worker *w)
