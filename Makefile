@@ -109,7 +109,8 @@ $(BUILD)/bin/reel-assemble: $(BUILD)/tests/bench/reel_assemble.o $(call plugin_o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/bin/reelctl: $(BUILD)/deploy/reelctl/main.o $(call daemon_lib,api-gateway) $(LIBREEL)
+REELCTL_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard deploy/reelctl/*.c))
+$(BUILD)/bin/reelctl: $(REELCTL_OBJ) $(call daemon_lib,api-gateway) $(LIBREEL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -13,6 +13,7 @@
 #include "db.h"
 #include "envelope.h"
 #include "events.h"
+#include "log.h"
 #include "outbox.h"
 #include "banned.h"
 
@@ -101,6 +102,10 @@ void job_flow_emit(struct daemon *d, const struct job_row *j, const char *stage,
 		abort(); /* a uuid and a stored trace always fit */
 	envelope_key(&env, key, sizeof(key));
 	outbox_add(d->outbox, stage, key, value, NULL, NULL);
+	const struct log_ctx ctx = { j->id, shot, j->trace };
+	log_set_ctx(&ctx);
+	log_info("%s message staged by an action", stage);
+	log_set_ctx(NULL);
 }
 
 int job_flow_set_status(struct daemon *d, struct job_row *j, const char *status, const char *action)

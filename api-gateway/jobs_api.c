@@ -182,6 +182,17 @@ static void announce(struct daemon *d, struct pending_create *pc)
 	outbox_add(d->outbox, "parse", pc->id, value, NULL, NULL);
 }
 
+/* The job's first log line carries the trace every later stage logs with. */
+static void log_created(const struct pending_create *pc)
+{
+	if (log__level > LOG_INFO)
+		return;
+	const struct log_ctx ctx = { pc->id, -1, pc->trace };
+	log_set_ctx(&ctx);
+	log_info("job created");
+	log_set_ctx(NULL);
+}
+
 static int commit_group(struct daemon *d, struct pending_create *list)
 {
 	size_t n = 0;
@@ -200,6 +211,8 @@ static int commit_group(struct daemon *d, struct pending_create *list)
 	if (daemon_commit(d) < 0)
 		return -1;
 	outbox_publish(d->outbox);
+	for (struct pending_create *pc = list; pc; pc = pc->next)
+		log_created(pc);
 	return 0;
 }
 

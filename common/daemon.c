@@ -90,11 +90,42 @@ static void on_readyz(struct http_exchange *x, void *arg)
 	http_reply(x, ready ? 200 : 503, "application/json", body, (size_t)n);
 }
 
+/* The outbox table's depth by topic: rows written and not yet acknowledged
+ * by any daemon. Every daemon reports the same table; dashboards take max(). */
+static void count_outbox_rows(struct daemon *d)
+{
+	static const char sql[] = "SELECT t, count(o.id) FROM unnest($1::text[]) AS t "
+				  "LEFT JOIN outbox o ON o.topic = t GROUP BY t";
+	static const char *const stages[] = { "parse", "render", "tts", "merge" };
+	const char *names[ARRAY_SIZE(stages)];
+	char *topics[ARRAY_SIZE(stages)];
+	if (!db_ok(d->db))
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(stages); i++)
+		names[i] = topics[i] = daemon_topic(d, stages[i]);
+	char *arr = db_text_array(names, ARRAY_SIZE(names));
+	const char *params[] = { arr };
+	PGresult *r = db_exec(d->db, sql, 1, params);
+	for (int i = 0; r && i < PQntuples(r); i++) {
+		char labels[160], topic[128];
+		metrics_label_value(topic, sizeof(topic), PQgetvalue(r, i, 0));
+		snprintf(labels, sizeof(labels), "topic=\"%s\"", topic);
+		metrics_set(metrics_gauge("reel_outbox_rows", "Outbox rows written and not yet acknowledged, by topic",
+					  labels),
+			    atof(PQgetvalue(r, i, 1)));
+	}
+	PQclear(r);
+	free(arr);
+	for (size_t i = 0; i < ARRAY_SIZE(stages); i++)
+		free(topics[i]);
+}
+
 static void on_metrics(struct http_exchange *x, void *arg)
 {
 	struct daemon *d = daemon_of(x, arg);
 	metrics_set(metrics_gauge("reel_outbox_in_flight", "Outbox messages handed to Kafka, not yet acknowledged", ""),
 		    (double)outbox_in_flight(d->outbox));
+	count_outbox_rows(d);
 	char *text = metrics_render();
 	http_reply(x, 200, "text/plain; version=0.0.4", text, strlen(text));
 	free(text);

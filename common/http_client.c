@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "banned.h"
 
 #define DEFAULT_TIMEOUT_MS 30000
@@ -44,6 +45,7 @@ struct http_client_call {
 	size_t n_resp_headers;
 	bool too_large;
 	uint64_t started_ms;
+	char vendor[64];                /* metrics label */
 	char error[CURL_ERROR_SIZE];
 	struct http_client_call *prev, *next;
 };
@@ -88,6 +90,49 @@ static enum http_client_outcome outcome_of(const struct http_client_call *call, 
 	return code == CURLE_OK ? HTTP_CLIENT_DONE : HTTP_CLIENT_FAILED;
 }
 
+/* The vendor label: the request's own, else the URL's host[:port]. */
+static void set_vendor(struct http_client_call *call, const struct http_client_request *rq)
+{
+	const char *host = rq->vendor;
+	size_t n;
+	if (!host) {
+		const char *p = strstr(rq->url, "://"), *at;
+		host = p ? p + 3 : rq->url;
+		n = strcspn(host, "/?#");
+		at = memchr(host, '@', n);
+		if (at) {
+			n -= (size_t)(at + 1 - host);
+			host = at + 1;
+		}
+	} else {
+		n = strlen(host);
+	}
+	char raw[64];
+	snprintf(raw, sizeof(raw), "%.*s", (int)n, host);
+	metrics_label_value(call->vendor, sizeof(call->vendor), raw);
+}
+
+/* Every vendor call is counted by vendor and status (or the failure's kind). */
+static void count_call(const struct http_client_call *call, const struct http_client_response *r)
+{
+	static const char *const kinds[] = { "", "timeout", "too_large", "failed" };
+	char status[16], labels[160];
+	if (r->outcome == HTTP_CLIENT_DONE)
+		snprintf(status, sizeof(status), "%d", r->status);
+	else
+		strlcpy_(status, kinds[r->outcome], sizeof(status));
+	snprintf(labels, sizeof(labels), "vendor=\"%s\",status=\"%s\"", call->vendor, status);
+	metrics_add(metrics_counter("reel_provider_requests_total", "Vendor HTTP calls by vendor and status", labels),
+		    1);
+	if (r->outcome != HTTP_CLIENT_DONE || r->status >= 400)
+		metrics_add(metrics_counter("reel_provider_errors_total",
+					    "Vendor calls that failed or answered 4xx/5xx, by vendor and status", labels),
+			    1);
+	snprintf(labels, sizeof(labels), "vendor=\"%s\"", call->vendor);
+	metrics_observe(metrics_histogram("reel_provider_request_duration_seconds", "Vendor HTTP call latency", labels),
+			(double)r->elapsed_ms / 1000.0);
+}
+
 static void complete(struct http_client_call *call, CURLcode code)
 {
 	long status = 0;
@@ -106,6 +151,7 @@ static void complete(struct http_client_call *call, CURLcode code)
 	r.headers = call->resp_headers;
 	r.n_headers = call->n_resp_headers;
 	r.elapsed_ms = now_ms() - call->started_ms;
+	count_call(call, &r);
 	unlink_call(call);
 	call->cb(&r, call->arg);
 	free_call(call);
@@ -323,6 +369,7 @@ struct http_client_call *http_client_start(struct http_client *c, const struct h
 	call->arg = arg;
 	call->max_response = rq->max_response ? rq->max_response : DEFAULT_MAX_RESPONSE;
 	call->started_ms = now_ms();
+	set_vendor(call, rq);
 	call->easy = curl_easy_init();
 	if (!call->easy)
 		abort();

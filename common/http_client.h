@@ -32,6 +32,7 @@ struct http_client_request {
 	long timeout_ms;             /* whole exchange; 0 means 30 s */
 	size_t max_response;         /* body size cap; 0 means 8 MiB */
 	const char *resolve;         /* "host:port:address" the host is pinned to (CURLOPT_RESOLVE), or NULL */
+	const char *vendor;          /* the metrics' vendor label ("openai", "fal"...); NULL = the URL's host */
 };
 
 struct http_client_response {

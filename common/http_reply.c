@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "banned.h"
 
 #define WRITE_QUEUE_MAX (8u << 20) /* a peer this far behind is dropped */
@@ -290,12 +291,29 @@ static bool bodyless(int status)
 	return status < 200 || status == 204 || status == 304;
 }
 
+/* Counts the answer by route pattern (never the raw path, which would make
+ * a series per job) and status; streams count when their head goes out. */
+static void count_request(struct conn *c, int status)
+{
+	const char *route = c->route ? c->route->pattern : "unmatched";
+	const char *method = c->route ? c->route->method : "other";
+	char labels[256];
+	snprintf(labels, sizeof(labels), "method=\"%s\",route=\"%s\",status=\"%d\"", method, route, status);
+	metrics_add(metrics_counter("reel_http_requests_total", "HTTP requests answered, by route and status", labels),
+		    1);
+	snprintf(labels, sizeof(labels), "method=\"%s\",route=\"%s\"", method, route);
+	metrics_observe(metrics_histogram("reel_http_request_duration_seconds",
+					  "From the request's first byte to its answer's head", labels),
+			(double)(uv_now(c->srv->loop) - c->began) / 1000.0);
+}
+
 /* Builds the status line and headers into c->out; len < 0 means a stream. */
 static void build_head(struct conn *c, int status, const char *ctype, long long len)
 {
 	struct http_exchange *x = &c->x;
 	struct buf *o = &c->out;
 
+	count_request(c, status);
 	if (c->srv->closing)
 		x->keep_alive = false;
 	o->len = 0;

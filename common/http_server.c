@@ -71,6 +71,7 @@ static int on_message_begin(llhttp_t *p)
 	c->x.rq.n_headers = 0;
 	c->x.rq.n_params = 0;
 	c->req_started = uv_now(c->srv->loop);
+	c->began = c->req_started;
 	return 0;
 }
 

@@ -51,6 +51,7 @@ struct conn {
 	bool reading, peer_eof, dispatching;
 	uint64_t last_active;
 	uint64_t req_started; /* when the request being parsed began, 0 between requests */
+	uint64_t began;       /* when the current request began, for its latency metric */
 	struct buf head; /* url, header names and values, NUL-separated */
 	size_t url_len;
 	struct hdr_pos hpos[HTTP_MAX_HEADERS];

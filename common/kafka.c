@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "banned.h"
 
 struct wakeup {
@@ -125,12 +126,28 @@ static void wakeup_free(struct wakeup *w, rd_kafka_queue_t *q)
 	uv_close((uv_handle_t *)&w->poll, on_wake_closed);
 }
 
+static void count_delivery(const rd_kafka_message_t *m)
+{
+	char labels[160], topic[128];
+	metrics_label_value(topic, sizeof(topic), rd_kafka_topic_name(m->rkt));
+	snprintf(labels, sizeof(labels), "topic=\"%s\"", topic);
+	if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+		metrics_add(metrics_counter("reel_messages_produced_total", "Messages the broker acknowledged, by topic",
+					    labels),
+			    1);
+	else
+		metrics_add(metrics_counter("reel_produce_errors_total", "Messages the producer gave up on, by topic",
+					    labels),
+			    1);
+}
+
 static void on_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	struct kafka_producer *p = opaque;
 	(void)rk;
 	if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
 		p->last_ok_ms = (int64_t)now_ms();
+	count_delivery(m);
 	struct kafka_delivery *d = m->_private;
 	if (d)
 		d->done(d, m->err ? rd_kafka_err2str(m->err) : NULL);
@@ -332,6 +349,25 @@ void kafka_consumer_store(struct kafka_consumer *c, int32_t partition, int64_t n
 		log_warn("kafka: cannot store offset %lld of partition %d: %s", (long long)next_offset, partition,
 			 rd_kafka_err2str(e));
 	rd_kafka_topic_partition_list_destroy(l);
+}
+
+void kafka_consumer_lag(struct kafka_consumer *c, void (*fn)(void *arg, int32_t partition, int64_t lag), void *arg)
+{
+	rd_kafka_topic_partition_list_t *parts = NULL;
+	if (rd_kafka_assignment(c->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return;
+	rd_kafka_position(c->rk, parts);
+	for (int i = 0; i < parts->cnt; i++) {
+		const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+		int64_t lo = -1, hi = -1, lag = -1;
+		rd_kafka_get_watermark_offsets(c->rk, tp->topic, tp->partition, &lo, &hi);
+		if (hi >= 0 && tp->offset >= 0)
+			lag = hi > tp->offset ? hi - tp->offset : 0;
+		else if (hi >= 0 && lo >= 0)
+			lag = hi - lo; /* nothing consumed here yet: everything retained is waiting */
+		fn(arg, tp->partition, lag);
+	}
+	rd_kafka_topic_partition_list_destroy(parts);
 }
 
 void kafka_consumer_free(struct kafka_consumer *c)

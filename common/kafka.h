@@ -62,6 +62,10 @@ struct kafka_consumer *kafka_consumer_new(uv_loop_t *loop, const struct kafka_se
 size_t kafka_consumer_take(struct kafka_consumer *c, rd_kafka_message_t **msgs, size_t max);
 /* Records that everything before next_offset in partition is done; it is committed shortly. */
 void kafka_consumer_store(struct kafka_consumer *c, int32_t partition, int64_t next_offset);
+/* Calls fn for each partition assigned to this consumer with its lag: the
+ * high watermark librdkafka last saw minus the consumer's position (-1 when
+ * not known yet). Non-blocking: reads librdkafka's cached values. */
+void kafka_consumer_lag(struct kafka_consumer *c, void (*fn)(void *arg, int32_t partition, int64_t lag), void *arg);
 /* Commits stored offsets, leaves the group and frees. */
 void kafka_consumer_free(struct kafka_consumer *c);
 

@@ -30,6 +30,7 @@
 #include "db.h"
 #include "events.h"
 #include "kafka.h"
+#include "lag_metrics.h"
 #include "log.h"
 #include "metrics.h"
 #include "offsets.h"
@@ -54,6 +55,7 @@ struct item {
 	enum action action;  /* decided in the transaction, applied after COMMIT */
 	int pending_acks;    /* produced messages not yet acknowledged */
 	uint64_t retry_at_ms;
+	uint64_t taken_ms;   /* when the message was taken, for the handler latency */
 	uv_work_t work_req;
 	struct log_ctx log;
 	struct item *next;   /* in todo, waiting or retry list */
@@ -78,7 +80,7 @@ struct worker {
 	uv_idle_t more;      /* active while todo holds more than one transaction */
 	uv_timer_t tx_timer, retry_timer, grace_timer;
 	bool tx_blocked;
-	struct metric *m_consumed, *m_done, *m_failed, *m_retried, *m_in_flight;
+	struct metric *m_consumed, *m_done, *m_failed, *m_retried, *m_in_flight, *m_latency;
 };
 
 static void drain(void *arg);
@@ -243,6 +245,14 @@ static void finish(struct worker *w, struct item *it)
 	int64_t next;
 	if (offsets_finish(w->offsets, it->partition, it->offset, &next) == 1)
 		kafka_consumer_store(w->consumer, it->partition, next);
+	uint64_t took = now_ms() - it->taken_ms;
+	metrics_observe(w->m_latency, (double)took / 1000.0);
+	if (log__level <= LOG_DEBUG) {
+		log_set_ctx(&it->log);
+		log_debug("%s: handled partition %d offset %lld in %llu ms", w->spec->stage, it->partition,
+			  (long long)it->offset, (unsigned long long)took);
+		log_set_ctx(NULL);
+	}
 	if (w->spec->ops->release)
 		w->spec->ops->release(&it->t);
 	free(it);
@@ -553,6 +563,7 @@ static void accept_message(struct worker *w, rd_kafka_message_t *m)
 	char err[256];
 	it->partition = m->partition;
 	it->offset = m->offset;
+	it->taken_ms = now_ms();
 	it->t.worker = w;
 	offsets_begin(w->offsets, m->partition, m->offset);
 	w->in_flight++;
@@ -657,6 +668,9 @@ static void init_metrics(struct worker *w)
 	w->m_failed = metrics_counter("reel_messages_failed_total", "Items failed for good", labels);
 	w->m_retried = metrics_counter("reel_messages_retried_total", "Work retried after a transient failure", labels);
 	w->m_in_flight = metrics_gauge("reel_messages_in_flight", "Messages taken and not yet finished", labels);
+	w->m_latency = metrics_histogram("reel_handler_duration_seconds",
+					 "From taking a message to storing its offset (claim, work, commit, acks)", labels);
+	lag_metrics_register(w->spec->stage, &w->consumer);
 }
 
 static void init_handles(struct worker *w)

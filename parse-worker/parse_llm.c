@@ -235,7 +235,8 @@ static void send_call(struct parse_state *ps, struct task *t, const char *purpos
 	struct http_client_request hr = { .method = "POST", .url = rq.url, .headers = (const char *const *)rq.headers,
 					  .n_headers = rq.n_headers, .body = rq.body, .body_len = strlen(rq.body),
 					  .timeout_ms = ps->settings->timeout_s * 1000,
-					  .max_response = (size_t)ps->settings->max_answer_kb * 1024 };
+					  .max_response = (size_t)ps->settings->max_answer_kb * 1024,
+					  .vendor = pd->provider->name };
 	pd->call = http_client_start(ps->http, &hr, on_answer, ctx);
 	free(rq.url);
 	free(rq.body);

@@ -3,7 +3,10 @@
  *   reelctl migrate [DIR]                       apply the SQL migrations (default deploy/migrations)
  *   reelctl mint-key --owner SUB [--name NAME]  make an rk_ API key for SUB; printed once, stored hashed
  *   reelctl revoke-key PREFIX                   revoke the key with that prefix
- * Each reads REEL_DATABASE_URL.
+ *   reelctl timeline JOB                        a job's events (ops.c)
+ *   reelctl requeue [--dry-run] [JOB...]        re-announce stuck jobs through the outbox (ops.c)
+ *   reelctl submit FILE [--wait]                create a job over HTTP, follow it (submit.c)
+ * Each but submit reads REEL_DATABASE_URL; `reelctl COMMAND --help` explains one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +16,7 @@
 #include "db.h"
 #include "log.h"
 #include "migrate.h"
+#include "reelctl.h"
 #include "banned.h"
 
 static int usage(FILE *to)
@@ -20,13 +24,42 @@ static int usage(FILE *to)
 	fprintf(to, "usage: reelctl migrate [DIR]\n"
 		    "       reelctl mint-key --owner SUB [--name NAME]\n"
 		    "       reelctl revoke-key PREFIX\n"
-		    "Every subcommand uses REEL_DATABASE_URL.\n");
+		    "       reelctl timeline JOB\n"
+		    "       reelctl requeue [--dry-run] [JOB...]\n"
+		    "       reelctl submit FILE [--wait]\n"
+		    "Every subcommand but submit uses REEL_DATABASE_URL; reelctl COMMAND --help explains it.\n");
 	return to == stdout ? 0 : 2;
+}
+
+static const char migrate_help[] = "usage: reelctl migrate [DIR]\n"
+				    "Applies the SQL migrations of DIR (default deploy/migrations) not yet applied, in order,\n"
+				    "each in its own transaction, recorded in schema_migrations.\n";
+static const char mint_help[] = "usage: reelctl mint-key --owner SUB [--name NAME]\n"
+				"Makes an rk_ API key for the subject SUB; prints it once (only its hash is stored).\n";
+static const char revoke_help[] = "usage: reelctl revoke-key PREFIX\n"
+				  "Revokes the API key with that prefix (the part shown by mint-key).\n";
+
+int reelctl_has(int argc, char **argv, const char *name)
+{
+	for (int i = 2; i < argc; i++)
+		if (strcmp(argv[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+int reelctl_help(int argc, char **argv, const char *text)
+{
+	if (!reelctl_has(argc, argv, "--help") && !reelctl_has(argc, argv, "-h"))
+		return 0;
+	fputs(text, stdout);
+	return 1;
 }
 
 static int cmd_migrate(struct db *db, int argc, char **argv)
 {
 	char err[1024];
+	if (reelctl_help(argc, argv, migrate_help))
+		return 0;
 	int n = migrate_apply(db, argc > 2 ? argv[2] : "deploy/migrations", err, sizeof(err));
 	if (n < 0) {
 		fprintf(stderr, "reelctl migrate: %s\n", err);
@@ -36,7 +69,7 @@ static int cmd_migrate(struct db *db, int argc, char **argv)
 	return 0;
 }
 
-static const char *flag(int argc, char **argv, const char *name)
+const char *reelctl_flag(int argc, char **argv, const char *name)
 {
 	for (int i = 2; i + 1 < argc; i++)
 		if (strcmp(argv[i], name) == 0)
@@ -47,8 +80,10 @@ static const char *flag(int argc, char **argv, const char *name)
 static int cmd_mint(struct db *db, int argc, char **argv)
 {
 	static const char sql[] = "INSERT INTO api_keys (owner, prefix, hash, name) VALUES ($1, $2, $3, $4)";
-	const char *owner = flag(argc, argv, "--owner"), *name = flag(argc, argv, "--name");
+	const char *owner = reelctl_flag(argc, argv, "--owner"), *name = reelctl_flag(argc, argv, "--name");
 	char key[AUTH_KEY_MAX], prefix[AUTH_KEY_PREFIX_LEN + 1], hash[65];
+	if (reelctl_help(argc, argv, mint_help))
+		return 0;
 	if (!owner || !*owner || strlen(owner) >= AUTH_SUB_MAX)
 		return usage(stderr);
 	auth_api_key_mint(key, sizeof(key), prefix, sizeof(prefix));
@@ -66,6 +101,8 @@ static int cmd_mint(struct db *db, int argc, char **argv)
 static int cmd_revoke(struct db *db, int argc, char **argv)
 {
 	static const char sql[] = "UPDATE api_keys SET revoked_at = now() WHERE prefix = $1 AND revoked_at IS NULL";
+	if (reelctl_help(argc, argv, revoke_help))
+		return 0;
 	if (argc != 3)
 		return usage(stderr);
 	const char *params[] = { argv[2] };
@@ -80,16 +117,34 @@ static int cmd_revoke(struct db *db, int argc, char **argv)
 	return n ? 0 : 1;
 }
 
+/* The commands that use the database; each answers its own --help without one. */
+static const struct command {
+	const char *name;
+	int (*run)(struct db *db, int argc, char **argv);
+} commands[] = {
+	{ "migrate", cmd_migrate },    { "mint-key", cmd_mint },        { "revoke-key", cmd_revoke },
+	{ "timeline", reelctl_timeline }, { "requeue", reelctl_requeue },
+};
+
 int main(int argc, char **argv)
 {
 	const char *url = getenv("REEL_DATABASE_URL");
+	const struct command *cmd = NULL;
 	char err[1024];
 	struct db *db;
-	int rc;
 
 	log_init("reelctl");
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)
 		return usage(argc < 2 ? stderr : stdout);
+	if (strcmp(argv[1], "submit") == 0)
+		return reelctl_submit(argc, argv);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			cmd = &commands[i];
+	if (!cmd)
+		return usage(stderr);
+	if (reelctl_has(argc, argv, "--help") || reelctl_has(argc, argv, "-h"))
+		return cmd->run(NULL, argc, argv);
 	if (!url || !*url) {
 		fprintf(stderr, "reelctl: REEL_DATABASE_URL is required\n");
 		return 2;
@@ -98,14 +153,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "reelctl: %s\n", err);
 		return 1;
 	}
-	if (strcmp(argv[1], "migrate") == 0)
-		rc = cmd_migrate(db, argc, argv);
-	else if (strcmp(argv[1], "mint-key") == 0)
-		rc = cmd_mint(db, argc, argv);
-	else if (strcmp(argv[1], "revoke-key") == 0)
-		rc = cmd_revoke(db, argc, argv);
-	else
-		rc = usage(stderr);
+	int rc = cmd->run(db, argc, argv);
 	db_free(db);
 	return rc;
 }

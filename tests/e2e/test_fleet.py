@@ -317,16 +317,33 @@ def check_events(label, job_id):
     check(f"{label}: each of {n_shots} shots rendered then ready between producing and merging", ok, str(kinds))
 
 
+def fresh_run(bindir):
+    """Stops whatever an interrupted run left behind and empties the run directory."""
+    if os.path.isdir(os.path.join(RUN, "pids")):
+        fleet("stop", bindir)
+    shutil.rmtree(RUN, ignore_errors=True)
+    os.makedirs(RUN)
+
+
+def summary(run):
+    """Fails on any sanitizer report a daemon of the run left; prints the tally; the exit code."""
+    reports = glob.glob(os.path.join(run, "sanitizer*"))
+    for r in reports:
+        print(open(r, errors="replace").read()[:3000])
+    check("no sanitizer reports from any daemon", not reports, ", ".join(reports))
+    passed = sum(1 for _, ok in results if ok)
+    failed = len(results) - passed
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 and passed > 0 else 1
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--timeout", type=float, default=420)
     args = ap.parse_args()
     bindir = os.path.abspath(args.bin)
-    if os.path.isdir(os.path.join(RUN, "pids")):
-        fleet("stop", bindir)  # whatever an interrupted run left behind
-    shutil.rmtree(RUN, ignore_errors=True)
-    os.makedirs(RUN)
+    fresh_run(bindir)
     started = False
     try:
         fleet("start", bindir)
@@ -358,14 +375,7 @@ def main():
     finally:
         if started or os.path.exists(os.path.join(RUN, "pids")):
             fleet("stop", bindir)
-    reports = glob.glob(os.path.join(RUN, "sanitizer*"))
-    for r in reports:
-        print(open(r, errors="replace").read()[:3000])
-    check("no sanitizer reports from any daemon", not reports, ", ".join(reports))
-    passed = sum(1 for _, ok in results if ok)
-    failed = len(results) - passed
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 and passed > 0 else 1
+    return summary(RUN)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@
 
 #include "http_client.h"
 #include "http_server.h"
+#include "metrics.h"
 #include "banned.h"
 
 static uv_loop_t loop;
@@ -221,6 +222,23 @@ START_TEST(test_refused)
 }
 END_TEST
 
+/* Every call is counted by vendor (given, else the URL's host) and status. */
+START_TEST(test_metrics_by_vendor)
+{
+	char *u = url("/busy");
+	fetch((struct http_client_request){ .url = u, .vendor = "acme" });
+	fetch((struct http_client_request){ .url = u, .vendor = "acme" });
+	fetch((struct http_client_request){ .url = "http://127.0.0.1:1/" });
+	char *t = metrics_render();
+	ck_assert_ptr_nonnull(strstr(t, "reel_provider_requests_total{vendor=\"acme\",status=\"429\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(t, "reel_provider_errors_total{vendor=\"acme\",status=\"429\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(t, "reel_provider_request_duration_seconds_count{vendor=\"acme\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(t, "reel_provider_errors_total{vendor=\"127.0.0.1:1\",status=\"failed\"} 1\n"));
+	free(t);
+	free(u);
+}
+END_TEST
+
 START_TEST(test_cancel)
 {
 	char *slow = url("/slow?ms=300"), *hello = url("/hello");
@@ -282,6 +300,7 @@ static Suite *http_client_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_get);
+	tcase_add_test(tc, test_metrics_by_vendor);
 	tcase_add_test(tc, test_post_with_headers);
 	tcase_add_test(tc, test_retry_after_header);
 	tcase_add_test(tc, test_timeout);

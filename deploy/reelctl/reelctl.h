@@ -1,0 +1,23 @@
+/*
+ * reelctl's commands beyond keys and migrations: a job's timeline, requeue of
+ * stuck jobs (ops.c, over PostgreSQL) and submit (submit.c, over the
+ * gateway's HTTP API). Each takes main's argc/argv (argv[1] is the command)
+ * and returns the process's exit code.
+ */
+#ifndef REEL_REELCTL_H
+#define REEL_REELCTL_H
+
+struct db;
+
+/* The value of "--name VALUE" among argv[2..], or NULL. */
+const char *reelctl_flag(int argc, char **argv, const char *name);
+/* True when "--name" is among argv[2..]. */
+int reelctl_has(int argc, char **argv, const char *name);
+/* True when the command was asked for its --help (printed to stdout). */
+int reelctl_help(int argc, char **argv, const char *text);
+
+int reelctl_timeline(struct db *db, int argc, char **argv);
+int reelctl_requeue(struct db *db, int argc, char **argv);
+int reelctl_submit(int argc, char **argv);
+
+#endif
