@@ -166,7 +166,8 @@ static void start_remote(struct task *t, struct render_data *rd)
 	const struct http_client_request hr = { .method = rq.method, .url = rq.url,
 						.headers = (const char *const *)rq.headers, .n_headers = rq.n_headers,
 						.body = rq.body, .body_len = strlen(rq.body),
-						.timeout_ms = SUBMIT_TIMEOUT_MS, .max_response = 1 << 20 };
+						.timeout_ms = SUBMIT_TIMEOUT_MS, .max_response = 1 << 20,
+						.vendor = rd->provider->name };
 	http_client_start(st->http, &hr, on_answer, t);
 	free(rq.url);
 	free(rq.body);

@@ -210,7 +210,8 @@ static void send_part(struct speak_state *st, struct task *t)
 					  .body = rq.body,
 					  .body_len = strlen(rq.body),
 					  .timeout_ms = st->settings->timeout_s * 1000,
-					  .max_response = (size_t)st->settings->max_audio_kb * 1024 };
+					  .max_response = (size_t)st->settings->max_audio_kb * 1024,
+					  .vendor = sd->vendor->name };
 	sd->call = http_client_start(st->http, &hr, on_answer, t);
 	free(rq.url);
 	free(rq.body);

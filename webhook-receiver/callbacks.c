@@ -120,7 +120,8 @@ static void refresh_keys(struct receiver *rc, uint64_t older_than_ms)
 	if (rc->fal_fetching || (rc->v->fal_jwks_file && *rc->v->fal_jwks_file) ||
 	    (rc->fal_keys && now_ms() - rc->fal_keys_ms < older_than_ms))
 		return;
-	const struct http_client_request rq = { .url = rc->v->fal_jwks_url, .timeout_ms = 10000, .max_response = 1 << 16 };
+	const struct http_client_request rq = { .url = rc->v->fal_jwks_url, .timeout_ms = 10000, .max_response = 1 << 16,
+						.vendor = "fal" };
 	rc->fal_fetching = http_client_start(rc->http, &rq, on_jwks, rc) != NULL;
 }
 

@@ -58,7 +58,8 @@ static void call(struct receiver *rc, const char *provider, const char *method, 
 	auth_header(rc, provider, auth, sizeof(auth));
 	const struct http_client_request rq = { .method = method, .url = url, .headers = headers,
 						.n_headers = auth[0] ? 2 : 1, .body = body,
-						.body_len = body ? strlen(body) : 0, .timeout_ms = 30000 };
+						.body_len = body ? strlen(body) : 0, .timeout_ms = 30000,
+						.vendor = provider };
 	rc->sweeps_running++;
 	if (!http_client_start(rc->http, &rq, cb, arg))
 		rc->sweeps_running--;
