@@ -152,7 +152,9 @@ def test_options():
 def remerge(job):
     """What the gateway's regenerate does once the shot is ready again: back to merging, a merge message."""
     value = json.dumps({"v": 1, "job": job, "attempt": 1, "trace": "e2e-remerge"})
+    # With its event, as every status change is written, so the gateway's cached answer is dropped too.
     sql(f"BEGIN; UPDATE jobs SET status = 'merging', output = NULL WHERE id = '{job}'; "
+        f"INSERT INTO job_events (job_id, kind, detail) VALUES ('{job}', 'merging', '{{\"by\":\"e2e\"}}'); "
         f"INSERT INTO outbox (topic, key, value, created_at) VALUES ('reel.merge', '{job}', '{value}', "
         f"now() - interval '1 hour'); COMMIT")
 
@@ -176,7 +178,12 @@ def test_cut_and_remerge():
     check(f"each of {len(bounds)} cuts within 40 ms of the narration's boundary",
           len(cuts) == len(bounds) and all(abs(c - b) <= 0.04 for c, b in zip(cuts, bounds)), f"{cuts} vs {bounds}")
     cues = srt_cues(storage(out["srt_key"]))
-    check("estimated cues cover the video", cues and cues[0][0] == 0 and cues[-1][1] == sum(durations), str(cues))
+    starts = [sum(durations[:k]) for k in range(len(durations))]
+    timings = [json.loads(r[0]) for r in sql(f"SELECT timings FROM shots WHERE job_id = '{job}' ORDER BY idx")]
+    spoken = [(s + t["start_ms"], s + t["end_ms"]) for s, shot in zip(starts, timings) for t in shot]
+    check("the cues are the timings the tts stage wrote, placed at their shots",
+          cues and len(cues) == len(spoken) and all(abs(a - c) <= 1 and abs(b - d) <= 1
+                                                    for (a, b), (c, d) in zip(cues, spoken)), f"{cues} vs {spoken}")
 
     # Timings as the tts stage writes them, then a re-merge: the picture comes from the cache.
     sql(f"UPDATE shots SET timings = jsonb_build_array(jsonb_build_object('start_ms', 100, 'end_ms', 900, "
@@ -188,7 +195,6 @@ def test_cut_and_remerge():
     counts = merge_log_counts()
     check("re-merge encoded nothing and reused every segment",
           len(counts) > before and counts[-1][0] == 0 and counts[-1][1] == len(durations), str(counts[before:]))
-    starts = [sum(durations[:k]) for k in range(len(durations))]
     check("SRT cues are the shots' timings", srt_cues(storage(output_of(job)["srt_key"])) ==
           [(s + 100, s + 900) for s in starts], str(srt_cues(storage(output_of(job)["srt_key"]))))
 
