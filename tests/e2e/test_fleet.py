@@ -41,6 +41,7 @@ results = []
 
 def check(name, ok, detail=""):
     results.append((name, bool(ok)))
+    detail = detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
     print(f"{'PASS' if ok else 'FAIL'}: {name}{(' — ' + detail) if detail and not ok else ''}", flush=True)
     return ok
 

@@ -94,6 +94,18 @@ def stage_total(snap, stage, name, **labels):
                if snap[n] and n.split(".")[0] == f"{stage}-worker")
 
 
+def settled_group(stage, timeout=60):
+    """A scrape once the stage's consumer group has settled: a group rebalances
+    when a member joins or leaves (the dev broker waits a session timeout), so
+    the partitions are counted once every one is assigned, or at the timeout."""
+    deadline = time.time() + timeout
+    while True:
+        snap = scrape_all()
+        if stage_total(snap, stage, "reel_consumer_partitions_assigned") == 12 or time.time() > deadline:
+            return snap
+        time.sleep(0.5)
+
+
 def test_metrics_format(snap):
     for name, s in snap.items():
         if not check(f"metrics: {name} serves /metrics", s is not None):
@@ -122,11 +134,12 @@ def test_metrics_moved(before, during, after, shots):
         for metric in ("reel_messages_consumed_total", "reel_messages_done_total", "reel_handler_duration_seconds_count"):
             moved = stage_total(after, stage, metric) - stage_total(before, stage, metric)
             check(f"metrics: {stage} {metric} rose by at least {n}", moved >= n, f"rose by {moved}")
+        settled = settled_group(stage)
         check(f"metrics: {stage} workers hold all 12 partitions between them",
-              stage_total(during, stage, "reel_consumer_partitions_assigned") == 12,
-              str(stage_total(during, stage, "reel_consumer_partitions_assigned")))
-        lag_series = [k for n in during if n.startswith(f"{stage}-worker") and during[n]
-                      for k, _ in series(during[n]) if k[0] == "reel_consumer_lag"]
+              stage_total(settled, stage, "reel_consumer_partitions_assigned") == 12,
+              str(stage_total(settled, stage, "reel_consumer_partitions_assigned")))
+        lag_series = [k for n in settled if n.startswith(f"{stage}-worker") and settled[n]
+                      for k, _ in series(settled[n]) if k[0] == "reel_consumer_lag"]
         check(f"metrics: {stage} lag is reported per partition", len(lag_series) >= 12, str(len(lag_series)))
         check(f"metrics: {stage} in-flight gauge present",
               any(k[0] == "reel_messages_in_flight" for n in during if n.startswith(f"{stage}-worker") and during[n]

@@ -293,10 +293,12 @@ def test_bad_options():
     code, _, body = tf.http("POST", "/v1/jobs", {"template": "storyboard", "input": {"text": STORY},
                                                  "options": {"motion": "spin"}})
     tf.check("motion must be still or i2v", code == 422 and json.loads(body).get("field") == "options.motion", body[:200])
-    job_id = submit("midjourney", shots=1)
-    job = wait_status(job_id, ("failed", "paused", "done"))
-    tf.check("an unknown render provider fails the job, naming it", job["status"] == "failed"
-             and "midjourney" in json.dumps(job.get("error")), str(job.get("error")))
+    code, _, body = tf.http("POST", "/v1/jobs", {"template": "storyboard", "input": {"text": STORY},
+                                                 "options": {"providers": {"render": "midjourney"}}})
+    problem = json.loads(body) if code == 422 else {}
+    tf.check("an unknown render provider is refused, naming the field and the known ones",
+             problem.get("field") == "options.providers.render" and "replicate" in problem.get("detail", ""),
+             body[:300].decode(errors="replace"))
 
 
 def main():
