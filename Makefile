@@ -103,7 +103,7 @@ $(BUILD)/bin/reel-devbroker: $(BUILD)/deploy/devbroker/devbroker.o $(LIBREEL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ldl
 
-$(BUILD)/bin/reelctl: $(BUILD)/deploy/reelctl/main.o $(call daemon_lib,api-gateway) $(LIBREEL)
+$(BUILD)/bin/reelctl: $(BUILD)/deploy/reelctl/main.o $(BUILD)/deploy/reelctl/dlq.o $(call daemon_lib,api-gateway) $(LIBREEL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

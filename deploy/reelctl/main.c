@@ -3,6 +3,7 @@
  *   reelctl migrate [DIR]                       apply the SQL migrations (default deploy/migrations)
  *   reelctl mint-key --owner SUB [--name NAME]  make an rk_ API key for SUB; printed once, stored hashed
  *   reelctl revoke-key PREFIX                   revoke the key with that prefix
+ *   reelctl dlq list [--all] | replay ID|--all  dead letters (see dlq.h)
  * Each reads REEL_DATABASE_URL.
  */
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "auth.h"
 #include "db.h"
+#include "dlq.h"
 #include "log.h"
 #include "migrate.h"
 #include "banned.h"
@@ -20,6 +22,7 @@ static int usage(FILE *to)
 	fprintf(to, "usage: reelctl migrate [DIR]\n"
 		    "       reelctl mint-key --owner SUB [--name NAME]\n"
 		    "       reelctl revoke-key PREFIX\n"
+		    "       reelctl dlq list [--all] | reelctl dlq replay ID|--all\n"
 		    "Every subcommand uses REEL_DATABASE_URL.\n");
 	return to == stdout ? 0 : 2;
 }
@@ -104,6 +107,8 @@ int main(int argc, char **argv)
 		rc = cmd_mint(db, argc, argv);
 	else if (strcmp(argv[1], "revoke-key") == 0)
 		rc = cmd_revoke(db, argc, argv);
+	else if (strcmp(argv[1], "dlq") == 0)
+		rc = dlq_command(db, argc, argv);
 	else
 		rc = usage(stderr);
 	db_free(db);
