@@ -131,6 +131,7 @@ test: deps
 	@bash tests/unit/run.sh $(subst build/rel,build/san,$(UNIT_BINS))
 	$(MAKE) SANITIZE=1 e2e
 	$(MAKE) SANITIZE=1 bench-smoke
+	$(MAKE) SANITIZE=1 test-faults FAULT_JOBS=40 FAULT_SPREAD=15
 
 run: deps all
 	@bash deploy/fleet.sh run $(BUILD)/bin
@@ -151,3 +152,10 @@ clean:
 	rm -rf build
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# Reliability: the fault suite (tests/faults/run_faults.py); `make test` runs a short form.
+FAULT_JOBS ?= 200
+FAULT_SPREAD ?= 40
+.PHONY: test-faults
+test-faults: tests
+	python3 tests/faults/run_faults.py --bin $(BUILD)/bin --jobs $(FAULT_JOBS) --spread $(FAULT_SPREAD)
