@@ -144,8 +144,10 @@ static void on_tick(uv_timer_t *t)
 	struct reconciler *r = t->data;
 	if (r->d->stopping)
 		return;
-	if (reconcile_run(r) < 0)
-		log_debug("reconciler: scan of %s failed; trying again next tick", r->rule->stage);
+	/* With no messages coming (the broker lost them), this tick may be the
+	 * only user of the connection: it starts the reconnect itself. */
+	if (reconcile_run(r) < 0 && !db_ok(r->d->db))
+		daemon_db_lost(r->d);
 }
 
 struct reconciler *reconcile_new(struct daemon *d, const char *stage, long deadline_s, long interval_ms)

@@ -9,6 +9,7 @@ exist exactly once, and the figures are printed. Exit 1 on any failure.
 Ports: REEL_TEST_PORT_OFFSET shifts the daemons, REEL_TEST_PG_PORT is
 PostgreSQL's (as in tests/e2e)."""
 import argparse
+import glob
 import json
 import os
 import random
@@ -97,8 +98,8 @@ def pid_file(name):
     return os.path.join(RUN, "pids", name)
 
 
-def start_daemon(bindir, name):
-    env = fleet_env()
+def start_daemon(bindir, name, **extra):
+    env = dict(fleet_env(), **extra)
     env["REEL_HTTP_ADDR"] = f"127.0.0.1:{DAEMON_PORTS[name] + PORT_OFFSET}"
     env.setdefault("REEL_KAFKA_SESSION_TIMEOUT_MS", "6000")
     log = open(os.path.join(RUN, "logs", f"{name}.log"), "ab")
@@ -136,16 +137,36 @@ def restart_broker(bindir):
     say(f"  restarted the dev broker empty on port {port}")
 
 
-def restart_postgres():
+def pg_ctl(*args):
     pg_bin = sorted(d for d in (f"/usr/lib/postgresql/{v}/bin" for v in os.listdir("/usr/lib/postgresql")))[-1]
-    cmd = [f"{pg_bin}/pg_ctl", "-D", os.path.join(RUN, "pg", "data"), "-m", "immediate", "-w", "restart",
-           "-l", os.path.join(RUN, "pg", "server.log")]
+    cmd = [f"{pg_bin}/pg_ctl", "-D", os.path.join(RUN, "pg", "data"), "-w", *args]
     if os.getuid() == 0:
         cmd = ["runuser", "-u", "postgres", "--"] + cmd
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+
+def readyz(name):
+    url = f"http://127.0.0.1:{DAEMON_PORTS[name] + PORT_OFFSET}/readyz"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
+    except (urllib.error.URLError, OSError):
+        return None, {}
+
+
+def restart_postgres():
+    pg_ctl("-m", "immediate", "stop")
+    time.sleep(1.5)
+    code, body = readyz("tts-worker")
+    # The tts-worker may itself be mid-restart (no answer): only an answer is judged.
+    down_ok = code is None or (code == 503 and body.get("postgres") is False)
+    pg_ctl("-l", os.path.join(RUN, "pg", "server.log"), "start")
     figures["restarts"] += 1
     figures["faults"] += 1
-    say("  restarted PostgreSQL (immediate shutdown: a crash)")
+    say(f"  restarted PostgreSQL (immediate shutdown: a crash); readyz meanwhile {code} {body}")
+    figures["pg_readyz_ok"] = down_ok
 
 
 def chaos(bindir, stop, kill_every):
@@ -168,6 +189,32 @@ def chaos(bindir, stop, kill_every):
         time.sleep(rng.uniform(0.2, 1.0))
         start_daemon(bindir, name)
         figures["restarts"] += 1
+
+
+def check_signals(bindir, name):
+    """A fresh instance with REEL_LOG_FILE: SIGHUP reopens the file after it was
+    moved away, SIGTERM drains and exits 0."""
+    kill_pid(pid_file(name))
+    path = os.path.join(RUN, "logs", f"{name}.file.log")
+    p = start_daemon(bindir, name, REEL_LOG_FILE=path)
+    for _ in range(100):
+        if readyz(name)[0] == 200:
+            break
+        time.sleep(0.2)
+    os.rename(path, path + ".1")
+    p.send_signal(1)
+    time.sleep(1)
+    reopened = os.path.exists(path) and "log file reopened" in open(path).read()
+    p.terminate()
+    try:
+        code = p.wait(30)
+    except subprocess.TimeoutExpired:
+        code = None
+    os.unlink(pid_file(name))
+    ok = reopened and code == 0
+    say(f"{'PASS' if reopened else 'FAIL'}: {name}: SIGHUP reopens REEL_LOG_FILE")
+    say(f"{'PASS' if code == 0 else 'FAIL'}: {name}: SIGTERM drains and exits 0 (exit {code})")
+    return ok
 
 
 def wait_final(ids, timeout):
@@ -232,6 +279,13 @@ def main():
         time.sleep(1)
         ok, lost, duplicated = run_checks(ids)
         ok &= finished
+        say(f"{'PASS' if figures.get('pg_readyz_ok') else 'FAIL'}: /readyz answers 503 while PostgreSQL is down")
+        ok &= bool(figures.get("pg_readyz_ok"))
+        for name in ("render-worker", "api-gateway"):
+            ok &= check_signals(args.bin, name)
+        reports = glob.glob(os.path.join(RUN, "sanitizer*"))
+        say(f"{'PASS' if not reports else 'FAIL'}: no sanitizer reports {reports}")
+        ok &= not reports
         states = dict(sql("SELECT status, count(*) FROM jobs GROUP BY status"))
         say(f"jobs {figures['jobs']} ({', '.join(f'{k} {v}' for k, v in sorted(states.items()))}), "
             f"kills {figures['kills']}, restarts {figures['restarts']}, faults injected {figures['faults']}, "
