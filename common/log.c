@@ -106,7 +106,7 @@ static size_t put_field(char *buf, size_t pos, size_t cap, const char *name, con
 	return pos;
 }
 
-static void vwrite_line(enum log_level level, const char *fmt, va_list ap)
+PRINTF_LIKE(2, 0) static void vwrite_line(enum log_level level, const char *fmt, va_list ap)
 {
 	char msg[2048], buf[4096], ts[40];
 	struct timespec now;
