@@ -57,6 +57,7 @@ PLUGINS := $(PLUGIN_DAEMONS:%=$(BUILD)/lib/reel-%.so)
 BINS := $(DAEMONS:%=$(BUILD)/bin/%) $(BUILD)/bin/reel-devbroker $(BUILD)/bin/reelctl $(PLUGINS)
 # The gateway serves this copy at /openapi.json (../share beside its binary).
 BINS += $(BUILD)/share/openapi.json
+BINS += $(BUILD)/bin/reel-assemble
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -110,6 +111,11 @@ $(BUILD)/bin/reel-devbroker: $(BUILD)/deploy/devbroker/devbroker.o $(LIBREEL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ldl
 
+# The merge benchmark's driver: the assembler on prepared files (tests/bench/reel_assemble.c).
+$(BUILD)/bin/reel-assemble: $(BUILD)/tests/bench/reel_assemble.o $(call plugin_objs,merge-worker) $(LIBREEL)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/bin/reelctl: $(BUILD)/deploy/reelctl/main.o $(BUILD)/deploy/reelctl/dlq.o $(call daemon_lib,api-gateway) $(LIBREEL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -131,7 +137,8 @@ unit: tests
 
 # Every tests/e2e/test_*.py starts its own fleet and takes --bin.
 e2e: tests
-	@set -e; for t in tests/e2e/test_*.py; do echo "== $$t"; python3 $$t --bin $(BUILD)/bin; done
+	@failed=; for t in tests/e2e/test_*.py; do echo "== $$t"; python3 $$t --bin $(BUILD)/bin || failed="$$failed $$t"; done; \
+	if [ -n "$$failed" ]; then echo "end-to-end tests failed:$$failed"; exit 1; fi
 
 test: deps
 	$(MAKE) SANITIZE=1 tests

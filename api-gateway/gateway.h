@@ -32,9 +32,12 @@ struct gateway_config {
 	bool allow_private_webhooks; /* webhook URLs may resolve to loopback or private addresses */
 	long webhook_timeout_s; /* per attempt */
 	long webhook_retry_base_ms; /* wait after a webhook's first failed attempt; doubles per attempt */
+	long job_cache_ms;      /* how long a cached job resource may be served, 0 = no cache */
+	long job_cache_kb;      /* memory the job cache may hold */
 };
 
 struct auth;
+struct job_cache;
 struct live;
 struct sse_hub;
 struct ratelimit;
@@ -51,6 +54,7 @@ struct gateway {
 	size_t openapi_len;
 	struct sse_hub *sse;              /* open event streams by job */
 	struct live *live;                /* the LISTEN connection feeding them */
+	struct job_cache *cache;          /* rendered GET /v1/jobs/{id} answers; NULL when off */
 	struct ratelimit *rate;           /* per-user token buckets, NULL when unlimited */
 	uv_timer_t rate_sweep;            /* forgets full buckets now and then */
 	struct webhook_sender *webhooks;  /* delivers job-end webhooks */
@@ -110,6 +114,8 @@ int gateway_is_uuid(const char *s);
 /* GET /v1/jobs: the caller's jobs, newest first; ?status=&limit=&cursor=. */
 void gateway_list_jobs(struct http_exchange *x, void *arg);
 void gateway_get_job(struct http_exchange *x, void *arg);
+/* Drops job id's cached resource: the gateway's own actions call it as they change the job. */
+void gateway_forget_job(struct gateway *g, const char *id);
 /* The configure hook of main.c: reads the OpenAPI document (REEL_OPENAPI_FILE,
  * else ../share/openapi.json beside the binary, else the source tree's
  * api-gateway/openapi.json from build/<mode>/bin), then gateway_configure. */

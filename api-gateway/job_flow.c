@@ -191,6 +191,7 @@ int job_flow_edit_shot(struct daemon *d, const char *id, const struct action_edi
 void job_flow_answer(struct daemon *d, const struct job_row *j, const char *owner, int rc, struct api_answer *a)
 {
 	int found;
+	gateway_forget_job(d->app, j->id); /* before the commit, and nothing runs between them */
 	if (rc < 0) {
 		api_problem_unavailable(&a->problem);
 		return;

@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "json.h"
+#include "media.h"
+#include "storage.h"
 #include "banned.h"
 
 enum rule_kind { RULE_ENUM, RULE_TEXT, RULE_INT, RULE_BOOL, RULE_LANGUAGE, RULE_MUSIC, RULE_URL, RULE_PROVIDERS };
@@ -40,7 +42,7 @@ static const struct option_rule rules[] = {
 	{ "max_shots", RULE_INT, 1, 60, NULL, "a whole number from 1 to 60" },
 	{ "review", RULE_BOOL, 0, 0, NULL, "true or false" },
 	{ "subtitles", RULE_ENUM, 0, 0, subtitles, "burn, sidecar or off" },
-	{ "music", RULE_MUSIC, 0, 1024, NULL, "a bundled track name or a storage key, or null" },
+	{ "music", RULE_MUSIC, 0, 1024, NULL, "calm, bright or pulse (bundled), a storage key (a/b.mp3), or null" },
 	{ "transition", RULE_ENUM, 0, 0, transitions,
 	  "one of cut, fade, dissolve, wipeleft, wiperight, slideleft, slideright" },
 	{ "transition_ms", RULE_INT, 100, 2000, NULL, "a whole number of milliseconds from 100 to 2000" },
@@ -218,8 +220,12 @@ static int check_rule(const struct option_rule *r, const cJSON *v, cJSON *out, s
 		ok = cJSON_IsString(v) && in_list(v->valuestring, r->values);
 		break;
 	case RULE_TEXT:
-	case RULE_MUSIC:
 		ok = cJSON_IsString(v) && strlen(v->valuestring) <= (size_t)r->max;
+		break;
+	case RULE_MUSIC:
+		ok = cJSON_IsString(v) && strlen(v->valuestring) <= (size_t)r->max &&
+		     (in_list(v->valuestring, media_music_tracks) ||
+		      (strchr(v->valuestring, '/') && storage_key_ok(v->valuestring)));
 		break;
 	case RULE_LANGUAGE:
 		ok = cJSON_IsString(v) && strlen(v->valuestring) <= (size_t)r->max && language_ok(v->valuestring);

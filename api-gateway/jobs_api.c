@@ -3,6 +3,7 @@
  */
 #include "gateway.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +11,11 @@
 #include "db.h"
 #include "envelope.h"
 #include "idempotency.h"
+#include "job_cache.h"
 #include "job_request.h"
 #include "events.h"
 #include "json.h"
+#include "live.h"
 #include "log.h"
 #include "outbox.h"
 #include "webhook.h"
@@ -299,17 +302,48 @@ int gateway_is_uuid(const char *s)
 	return 1;
 }
 
+/* Whether the cache may be read and filled for id: only while the LISTEN
+ * connection follows every event, so that each change drops its entry, and
+ * only for ids in PostgreSQL's spelling (lower case), the one events name. */
+static bool cache_usable(struct gateway *g, const char *id)
+{
+	if (!g->cache || !g->live || strpbrk(id, "ABCDEF"))
+		return false;
+	live_prepare(g->live, g->d->db); /* starts following when nothing else did */
+	return live_following(g->live);
+}
+
+void gateway_forget_job(struct gateway *g, const char *id)
+{
+	char lower[ENVELOPE_ID_MAX];
+	size_t i;
+	if (!g->cache)
+		return;
+	for (i = 0; id[i] && i + 1 < sizeof(lower); i++)
+		lower[i] = (char)tolower((unsigned char)id[i]);
+	lower[i] = '\0';
+	job_cache_drop(g->cache, lower);
+}
+
 void gateway_get_job(struct http_exchange *x, void *arg)
 {
 	struct daemon *d = arg;
+	struct gateway *g = d->app;
 	const char *id = http_request_of(x)->params[0];
 	char owner[GATEWAY_OWNER_MAX];
 	int found;
 	char *body;
-	if (gateway_authenticate(x, d->app, owner, sizeof(owner)) < 0)
+	const char *hit;
+	size_t len;
+	if (gateway_authenticate(x, g, owner, sizeof(owner)) < 0)
 		return;
 	if (!gateway_is_uuid(id)) {
 		http_problem(x, 404, "not-found", "No such job", "job ids are UUIDs", "id");
+		return;
+	}
+	bool cached = cache_usable(g, id);
+	if (cached && (hit = job_cache_get(g->cache, id, owner, now_ms(), &len))) {
+		http_reply(x, 200, "application/json", hit, len);
 		return;
 	}
 	body = job_view_render(d, id, owner, &found);
@@ -322,6 +356,9 @@ void gateway_get_job(struct http_exchange *x, void *arg)
 		}
 		return;
 	}
-	http_reply(x, 200, "application/json", body, strlen(body));
+	len = strlen(body);
+	if (cached)
+		job_cache_put(g->cache, id, owner, body, len, now_ms());
+	http_reply(x, 200, "application/json", body, len);
 	free(body);
 }

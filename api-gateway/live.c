@@ -12,9 +12,14 @@
  *   GAP_WAIT_MS and asked for again with every later read; a row that fills
  *   it is "late" and still reaches the streams that passed its seq. Holes of
  *   rolled-back inserts simply expire.
- * - While no stream is open the rows are not read at all (the gateway of a
- *   busy fleet would read every event for nobody); the first new stream
- *   moves the position to the newest row (live_prepare).
+ * - While no stream is open and the job cache is empty the rows are not
+ *   read at all (the gateway of a busy fleet would read every event for
+ *   nobody); the first new stream or cache entry moves the position to the
+ *   newest row (live_prepare), noting the holes just below it: rows of
+ *   transactions still open then are read when they commit.
+ * - Every row read drops its job's cached resource; a lost connection
+ *   empties the cache, which is not used again until the connection is
+ *   back and has caught up (live_following).
  * - A lost connection is retried with backoff (100 ms doubling to 5 s);
  *   once back it listens again and catches up from the last seq seen.
  */
@@ -26,6 +31,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "job_cache.h"
 #include "log.h"
 #include "sse.h"
 #include "banned.h"
@@ -45,6 +51,7 @@ struct live {
 	char *conninfo;
 	struct db *db;          /* NULL until the first connection succeeded */
 	struct sse_hub *hub;
+	struct job_cache *cache; /* dropped per job as its rows are read; NULL without one */
 	uv_poll_t *poll;        /* NULL while disconnected; freed in its close callback */
 	uv_timer_t retry;
 	unsigned delay_ms;
@@ -111,9 +118,17 @@ static char *gap_array(const struct live *lv)
 	return db_int_array(seqs, lv->n_gaps);
 }
 
+/* Whether someone needs the rows: an open stream or a live cached job resource. */
+static bool followed(const struct live *lv)
+{
+	return sse_hub_count(lv->hub) > 0 || (lv->cache && job_cache_expire(lv->cache, now_ms()) > 0);
+}
+
 static void dispatch_row(struct live *lv, PGresult *r, int i)
 {
 	int64_t seq = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+	if (lv->cache)
+		job_cache_drop(lv->cache, PQgetvalue(r, i, 1)); /* even a row seen before: dropping twice is harmless */
 	bool late = seq <= lv->last_seen && fill_gap(lv, seq);
 	if (seq > lv->last_seen) {
 		note_gaps(lv, lv->last_seen + 1, seq);
@@ -130,7 +145,7 @@ static void dispatch_row(struct live *lv, PGresult *r, int i)
 static int fetch(struct live *lv)
 {
 	int n;
-	if (sse_hub_count(lv->hub) == 0) {
+	if (!followed(lv)) {
 		lv->synced = false;
 		return 0;
 	}
@@ -147,13 +162,19 @@ static int fetch(struct live *lv)
 		for (int i = 0; i < n; i++)
 			dispatch_row(lv, r, i);
 		PQclear(r);
-	} while (n == BATCH && sse_hub_count(lv->hub) > 0);
+	} while (n == BATCH && followed(lv));
 	return 0;
 }
 
 void live_prepare(struct live *lv, struct db *db)
 {
-	static const char sql[] = "SELECT coalesce(max(seq), 0) FROM job_events";
+	/* The newest seq, and each seq of the GAPS_MAX below it that has no row
+	 * (yet): one row per hole, or one with a NULL hole when there is none. */
+	static const char sql[] =
+		"WITH m AS (SELECT coalesce(max(seq), 0) AS m FROM job_events) "
+		"SELECT m.m, h.s FROM m LEFT JOIN LATERAL (SELECT s FROM generate_series(greatest(m.m - 255, 1), m.m) s "
+		"WHERE NOT EXISTS (SELECT 1 FROM job_events e WHERE e.seq = s)) h ON true";
+	uint64_t now = uv_now(lv->loop);
 	if (lv->synced)
 		return;
 	PGresult *r = db_exec(db, sql, 0, NULL);
@@ -161,6 +182,9 @@ void live_prepare(struct live *lv, struct db *db)
 		return;
 	lv->last_seen = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	lv->n_gaps = 0;
+	for (int i = 0; i < PQntuples(r) && lv->n_gaps < GAPS_MAX; i++)
+		if (!PQgetisnull(r, i, 1))
+			lv->gaps[lv->n_gaps++] = (struct gap){ strtoll(PQgetvalue(r, i, 1), NULL, 10), now };
 	lv->synced = true;
 	PQclear(r);
 }
@@ -270,6 +294,8 @@ static void lost(struct live *lv)
 	if (uv_is_active((uv_handle_t *)&lv->retry))
 		return;
 	stop_poll(lv);
+	if (lv->cache)
+		job_cache_clear(lv->cache); /* rows may pass unseen until the connection is back */
 	log_warn("live: lost the LISTEN connection; reconnecting");
 	lv->delay_ms = 100;
 	uv_timer_start(&lv->retry, on_retry, lv->delay_ms, 0);
@@ -296,6 +322,16 @@ struct live *live_new(uv_loop_t *loop, const char *conninfo, struct sse_hub *hub
 bool live_connected(const struct live *lv)
 {
 	return lv->poll != NULL;
+}
+
+void live_set_cache(struct live *lv, struct job_cache *cache)
+{
+	lv->cache = cache;
+}
+
+bool live_following(const struct live *lv)
+{
+	return lv->poll != NULL && lv->synced;
 }
 
 static void on_retry_closed(uv_handle_t *h)

@@ -12,6 +12,7 @@
 #include <uv.h>
 
 struct db;
+struct job_cache;
 struct sse_hub;
 struct live; /* owned by the gateway; live_free releases it */
 
@@ -31,5 +32,12 @@ void live_prepare(struct live *lv, struct db *db);
 bool live_awaits(const struct live *lv, int64_t seq);
 /* True while the LISTEN connection is up. */
 bool live_connected(const struct live *lv);
+/* Makes every row read drop its job's entry in cache (owned by the caller,
+ * outliving lv), and keeps rows read while cache holds entries. */
+void live_set_cache(struct live *lv, struct job_cache *cache);
+/* True while every committed row reaches the connection's readers: it is up,
+ * it caught up after its last reconnect, and live_prepare set its position.
+ * The job cache is read and filled only then. */
+bool live_following(const struct live *lv);
 
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "job_cache.h"
 #include "live.h"
 #include "log.h"
 #include "ratelimit.h"
@@ -60,6 +61,13 @@ int gateway_live_start(struct gateway *g)
 						    g->cfg.webhook_timeout_s * 1000, (uint64_t)g->cfg.webhook_retry_base_ms };
 	g->webhooks = webhook_sender_new(d, &ws);
 	g->live = live_new(d->loop, d->cfg.database_url, g->sse, on_webhooks, g);
+	if (g->cfg.job_cache_ms > 0) {
+		/* Signed URLs live at least REEL_URL_TTL_S (>= 60 s) from rendering, so an
+		 * entry's life (<= 1 s) always ends before the links it holds expire. */
+		long ttl = g->cfg.job_cache_ms < g->cfg.url_ttl_s * 1000 ? g->cfg.job_cache_ms : g->cfg.url_ttl_s * 1000;
+		g->cache = job_cache_new((size_t)g->cfg.job_cache_kb * 1024, (uint64_t)ttl);
+		live_set_cache(g->live, g->cache);
+	}
 	if (g->cfg.rate_per_s > 0) {
 		g->rate = ratelimit_new((double)g->cfg.rate_per_s, (double)g->cfg.rate_burst);
 		uv_timer_init(d->loop, &g->rate_sweep);
@@ -75,6 +83,8 @@ void gateway_live_stop(struct gateway *g)
 	g->sse = NULL;
 	live_free(g->live);
 	g->live = NULL;
+	job_cache_free(g->cache);
+	g->cache = NULL;
 	webhook_sender_free(g->webhooks);
 	g->webhooks = NULL;
 	if (g->rate) {

@@ -42,6 +42,10 @@ static const struct config_option options[] = {
 	  "seconds one webhook attempt may take" },
 	{ "REEL_WEBHOOK_RETRY_BASE_MS", CONFIG_INT, "5000", 0, offsetof(struct gateway, cfg.webhook_retry_base_ms), 100,
 	  3600000, "wait after a webhook's first failed attempt; doubles per attempt up to an hour, for a day" },
+	{ "REEL_JOB_CACHE_MS", CONFIG_INT, "1000", 0, offsetof(struct gateway, cfg.job_cache_ms), 0, 1000,
+	  "ms a rendered GET /v1/jobs/{id} may be served again until an event of the job drops it; 0 = no cache" },
+	{ "REEL_JOB_CACHE_KB", CONFIG_INT, "16384", 0, offsetof(struct gateway, cfg.job_cache_kb), 64, 1048576,
+	  "memory the cache of rendered jobs may hold (least recently used entries go first)" },
 };
 
 int main(void)

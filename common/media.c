@@ -36,3 +36,5 @@ int media_frame_size(const char *aspect, const char *resolution, int *width, int
 	}
 	return -1;
 }
+
+const char *const media_music_tracks[] = { "calm", "bright", "pulse", NULL };

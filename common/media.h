@@ -11,5 +11,7 @@
  * resolution ("720p", "1080p"; NULL = 1080p): the short side is 720 or 1080.
  * -1 when either is unknown. */
 int media_frame_size(const char *aspect, const char *resolution, int *width, int *height) WARN_UNUSED;
+/* The bundled music tracks options.music may name (merge-worker synthesises them), NULL-terminated. */
+extern const char *const media_music_tracks[];
 
 #endif

@@ -250,10 +250,8 @@ static void finish(struct worker *w, struct item *it)
 	free(it);
 	w->in_flight--;
 	metrics_add(w->m_done, 1);
-	if (w->d.stopping && w->in_flight == 0)
-		w->d.on_stop(&w->d);
-	else if (!w->d.stopping)
-		drain(w);
+	if (!w->d.stopping)
+		drain(w); /* when stopping, on_check closes the worker once nothing is in flight */
 }
 
 static void on_emitted(void *arg, const char *error)
@@ -347,7 +345,7 @@ static void do_work(uv_work_t *req)
 	log_set_ctx(NULL);
 }
 
-/* Decides what follows the slow part: a retry on the timer, or the commit or
+/* Decides what follows the slow part: a retry written in the database, or the commit or
  * failure in the next batch transaction. */
 void worker_task_done(struct task *t)
 {
@@ -364,10 +362,11 @@ void worker_task_done(struct task *t)
 		it->defer_ms = delay;
 	} else if (t->result != WORK_OK) {
 		if (t->result == WORK_RETRY) {
-			char why[sizeof(t->error)];
+			char why[sizeof(t->error)], code[sizeof(t->error_code)];
+			/* copies: task_fail writes the fields it would read */
 			strlcpy_(why, t->error, sizeof(why));
-			task_fail(t, t->error_code[0] ? t->error_code : "retries_exhausted",
-				  "%s (gave up after %d attempts)", why, t->work_attempts);
+			strlcpy_(code, t->error_code[0] ? t->error_code : "retries_exhausted", sizeof(code));
+			task_fail(t, code, "%s (gave up after %d attempts)", why, t->work_attempts);
 			it->dead = true;
 		}
 		log_warn("%s failed: %s", w->spec->stage, t->error);
@@ -548,6 +547,12 @@ static void on_check(uv_check_t *h)
 {
 	struct worker *w = h->data;
 	run_pending(w);
+	/* Not from finish(): the last item may finish inside a delivery report,
+	 * and closing frees the producer that is still reporting. */
+	if (w->d.stopping && w->in_flight == 0 && w->consumer) {
+		w->d.on_stop(&w->d);
+		return; /* the worker's handles are closing */
+	}
 	if (w->todo && !w->tx_blocked)
 		uv_idle_start(&w->more, on_idle);
 	else

@@ -13,6 +13,9 @@ int main(int argc, char **argv)
 		.default_http_addr = "127.0.0.1:9104",
 		.default_concurrency = 2,
 		.ops = &merge_ops,
+		.options = merge_options,
+		.n_options = ARRAY_SIZE(merge_options),
+		.config = &merge_config,
 	};
 	return worker_main(argc, argv, &spec);
 }

@@ -229,15 +229,18 @@ static int record_calls(struct db *db, struct task **tasks, size_t n)
 	return rc;
 }
 
+/* Jobs canceled while their storyboard was being made do not move, and get no shots. */
 static int commit(struct worker *w, struct task **tasks, size_t n)
 {
 	struct db *db = worker_db(w);
 	char detail[48];
 	PGresult *r;
-	if (insert_shots(db, tasks, n) < 0 || record_calls(db, tasks, n) < 0 || !(r = advance_jobs(w, tasks, n)))
+	if (record_calls(db, tasks, n) < 0 || !(r = advance_jobs(w, tasks, n)))
 		return -1;
+	struct task **moved = xmalloc(n * sizeof(*moved));
+	size_t n_moved = 0;
 	for (int row = 0; row < PQntuples(r); row++) {
-		struct task *t = worker_row_task(r, row, tasks, n);
+		struct task *t = moved[n_moved++] = worker_row_task(r, row, tasks, n);
 		const char *status = PQgetvalue(r, row, 1);
 		size_t shots = board_of(t)->n_shots;
 		snprintf(detail, sizeof(detail), "{\"shots\":%zu}", shots);
@@ -247,7 +250,9 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
 				worker_emit(w, t, "render", (int)i);
 	}
 	PQclear(r);
-	return 0;
+	int rc = n_moved ? insert_shots(db, moved, n_moved) : 0;
+	free(moved);
+	return rc;
 }
 
 static int fail(struct worker *w, struct task *t)

@@ -11,6 +11,7 @@
 #include "parse_llm.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,18 @@ static void on_success(struct parse_state *ps, struct task *t, struct parse_call
 	take_storyboard(ps, t, c, a.text);
 }
 
+/* The SDKs' rule: 408, 409, 429 and 5xx are retried unless x-should-retry
+ * says otherwise; a 429 for a used-up quota is not (waiting does not help). */
+static bool transient(const struct http_client_response *r)
+{
+	const char *should = http_client_header(r, "x-should-retry");
+	if (should)
+		return strcmp(should, "true") == 0;
+	if (r->status == 429 && strstr(r->body, "insufficient_quota"))
+		return false;
+	return retry_status_transient(r->status);
+}
+
 static void on_error_status(struct parse_state *ps, struct task *t, struct parse_call_record *c,
 			    const struct http_client_response *r)
 {
@@ -164,7 +177,7 @@ static void on_error_status(struct parse_state *ps, struct task *t, struct parse
 		return verdict(t, WORK_FAIL, "provider_auth", "the %s provider refused the key in %s (HTTP %d: %s)", name,
 			       pd->provider->key_var, r->status, msg);
 	}
-	if (retry_status_transient(r->status)) {
+	if (transient(r)) {
 		c->outcome = r->status == 429 ? "rate_limited" : "server_error";
 		t->retry_after_ms = asked_wait_ms(r);
 		return verdict(t, WORK_RETRY, r->status == 429 ? "provider_rate_limited" : "provider_unavailable",

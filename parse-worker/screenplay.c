@@ -31,6 +31,7 @@ struct reader {
 	char **scenes;  /* place and time of each heading, as a prompt fragment */
 	size_t n_scenes;
 	char *cue;      /* a centred character name waiting for its lines */
+	bool cue_spoke; /* the cue has had a line */
 	bool in_action; /* the last beat is action that a next action line continues */
 };
 
@@ -54,15 +55,17 @@ static bool is_transition(const char *line, size_t len)
 	       strcmp(line, "THE END") == 0;
 }
 
-/* A character name: no lower-case ASCII, at least one letter, not too long. */
-static bool is_name(const char *s, size_t len)
+/* A character name: no lower-case ASCII, at least one letter, not too long.
+ * Names in other scripts count only before a colon: a line of Chinese alone
+ * is action, not a cue. */
+static bool is_name(const char *s, size_t len, bool wide_ok)
 {
 	bool letter = false;
 	if (len == 0 || len > NAME_MAX_BYTES)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (islower(c))
+		if (islower(c) || (c >= 0x80 && !wide_ok))
 			return false;
 		letter |= isupper(c) || c >= 0x80;
 		if (c < 0x80 && !isalnum(c) && !strchr(" .'-()#", c))
@@ -160,7 +163,7 @@ static void read_line(struct reader *r, const char *line, size_t len)
 		r->in_action = false;
 	} else if (is_transition(line, len) || (line[0] == '(' && line[len - 1] == ')')) {
 		return; /* camera directions and parentheticals are not narrated */
-	} else if (colon && colon[clen] && is_name(line, (size_t)(colon - line))) {
+	} else if (colon && colon[clen] && is_name(line, (size_t)(colon - line), true)) {
 		char *name = clean_name(line, (size_t)(colon - line));
 		const char *said = colon + clen;
 		while (*said == ' ')
@@ -169,14 +172,27 @@ static void read_line(struct reader *r, const char *line, size_t len)
 		free(name);
 	} else if (r->cue) {
 		read_dialogue(r, r->cue, line);
-	} else if (is_name(line, len) && len > 1) {
+		r->cue_spoke = true;
+	} else if (is_name(line, len, false) && len > 1) {
 		r->cue = clean_name(line, len);
+		r->cue_spoke = false;
 	} else if (r->in_action && r->n) {
 		append_text(&r->beats[r->n - 1], " ", line);
 	} else {
 		add_beat(r, NULL, line);
 		r->in_action = true;
 	}
+}
+
+/* A capitalised line that no dialogue followed was action ("BOOM."). */
+static void end_cue(struct reader *r)
+{
+	if (r->cue && !r->cue_spoke) {
+		add_beat(r, NULL, r->cue);
+		r->in_action = false;
+	}
+	free(r->cue);
+	r->cue = NULL;
 }
 
 static void read_text(struct reader *r, const char *text)
@@ -191,8 +207,7 @@ static void read_text(struct reader *r, const char *text)
 			len--;
 		char *line = xstrndup(p, len);
 		if (len == 0) { /* a blank line ends a cue's lines and an action paragraph */
-			free(r->cue);
-			r->cue = NULL;
+			end_cue(r);
 			r->in_action = false;
 		} else {
 			read_line(r, line, len);
@@ -200,8 +215,7 @@ static void read_text(struct reader *r, const char *text)
 		free(line);
 		p = end ? end + 1 : p + strlen(p);
 	}
-	free(r->cue);
-	r->cue = NULL;
+	end_cue(r);
 }
 
 static size_t merge_cost(const struct beat *a, const struct beat *b)

@@ -1,12 +1,15 @@
 /*
- * The tts-worker's provider interface: a provider turns a shot's narration
- * into an audio file and says exactly how long it is.
+ * The tts-worker's provider interface. A vendor (fish, openai, elevenlabs)
+ * is spoken to over HTTP on the event loop: it builds one request per part
+ * of a narration and reads the answer into audio bytes (and word timings
+ * where it gives them). espeak speaks offline through the plugin. Decoding,
+ * trimming and joining the parts run in the plugin on the thread pool.
  */
 #ifndef REEL_TTS_H
 #define REEL_TTS_H
 
-#include <stdint.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util.h"
 
@@ -21,18 +24,84 @@ struct tts_result {
 	int sample_rate;     /* of the written file */
 };
 
+/* A word or sentence and when it is spoken, in ms from the start of the audio.
+ */
+struct tts_timing {
+	int64_t start_ms, end_ms;
+	char *text; /* owned */
+};
+
+/* One vendor answer: the audio as sent and the timings it carried. Owns its
+ * buffers. */
+struct tts_audio {
+	char *data;
+	size_t len;
+	int raw_rate;             /* > 0: headerless 16-bit little-endian mono PCM at this rate */
+	struct tts_timing *words; /* from the vendor (ElevenLabs alignment), relative
+				     to this audio */
+	size_t n_words;
+};
+
+/* One part of a narration for tts_audio_assemble. */
+struct tts_part {
+	const void *data;
+	size_t len;
+	int raw_rate;        /* as in tts_audio */
+	int64_t start_ms;    /* out: where the part begins in the joined audio */
+	int64_t duration_ms; /* out: its length there */
+	int64_t shift_ms;    /* out: add to a time in the vendor's audio for the time in
+				the joined audio */
+};
+
+struct tts_settings;
+
+/* An HTTP request a vendor builds; the caller frees every string. */
+struct tts_http {
+	char *url, *body;
+	char *headers[4];
+	size_t n_headers;
+};
+
+struct tts_vendor {
+	const char *name;    /* the REEL_TTS_PROVIDER value */
+	const char *key_var; /* the key's variable, named when the vendor refuses it */
+	/* The most characters one request may carry. */
+	long (*max_chars)(const struct tts_settings *s);
+	/* The request speaking text with voice (NULL: the vendor's default). */
+	void (*build)(const struct tts_settings *s, const char *text, const char *language, const char *voice,
+		      struct tts_http *out);
+	/* Reads a 2xx answer. 0, or -1 with err when it is not what the protocol
+	 * promises. */
+	int (*read)(const struct tts_settings *s, const char *body, size_t len, struct tts_audio *out, char *err,
+		    size_t errlen);
+	/* A readable message from an error answer. */
+	void (*error_text)(const char *body, size_t len, char *out, size_t outlen);
+};
+
 struct tts_provider {
 	const char *name;
 	/* Writes the narration as audio to out_path. Blocking; runs on the thread
 	 * pool, so it must be safe to call from several threads. 0 or -1 with err. */
-	int (*synthesize)(const struct tts_request *rq, const char *out_path, struct tts_result *res,
-			  char *err, size_t errlen);
+	int (*synthesize)(const struct tts_request *rq, const char *out_path, struct tts_result *res, char *err,
+			  size_t errlen);
 };
 
-/* "zh" when the text is mostly CJK ideographs, "ja" when it holds kana, else "en". */
+/* "zh" when the text is mostly CJK ideographs, "ja" when it holds kana, else
+ * "en". */
 const char *tts_detect_language(const char *text);
+
+/* The vendor called name, or NULL; "espeak" and "offline" are not vendors. */
+const struct tts_vendor *tts_vendor_find(const char *name);
+/* Frees what a vendor's read put in a. */
+void tts_audio_release(struct tts_audio *a);
 
 /* Offline speech with libespeak-ng; defined in the tts-worker plugin. */
 extern const struct tts_provider tts_provider_espeak;
+/* Decodes each part (any format libavformat reads, or raw PCM), trims its
+ * silence, joins them with a short crossfade at 48 kHz mono and writes a WAV
+ * to out_path, filling each part's placement. Defined in the plugin;
+ * blocking. 0, or -1 with err saying which part and why. */
+int tts_audio_assemble(struct tts_part *parts, size_t n, const char *out_path, struct tts_result *res, char *err,
+		       size_t errlen) WARN_UNUSED;
 
 #endif

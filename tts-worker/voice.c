@@ -6,6 +6,7 @@
  */
 #include "voice.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,106 +17,157 @@
 #include "jobs.h"
 #include "log.h"
 #include "plugin.h"
+#include "speak.h"
 #include "storage.h"
 #include "tts.h"
 #include "banned.h"
 
-struct voice_data {
-	char *text, *language, *voice;
-	struct storage *storage;
-	char key[128];
-	struct tts_result res;
-};
+/* espeak-ng and the FFmpeg decoder live in the tts-worker plugin, loaded only
+ * when narration is really spoken. */
+static int load_plugin(struct speak_state *st, char *err, size_t errlen)
+{
+	static const char *const symbols[] = { "tts_provider_espeak", "tts_audio_assemble" };
+	void *addrs[2];
+	if (plugin_load("tts-worker", symbols, addrs, 2, err, errlen) < 0)
+		return -1;
+	st->espeak = addrs[0];
+	*(void **)&st->assemble = addrs[1];
+	return 0;
+}
 
-/* espeak-ng (and the FFmpeg resampler it uses) lives in the tts-worker
- * plugin, loaded only when narration is really spoken. */
-static const struct tts_provider *provider;
+static bool known_provider(const char *name)
+{
+	return !strcmp(name, "offline") || !strcmp(name, "espeak") || tts_vendor_find(name);
+}
 
 static int init(struct worker *w, const char *name, char *err, size_t errlen)
 {
-	static const char *const symbols[] = { "tts_provider_espeak" };
-	void *addrs[1];
-	if (strcmp(name, "offline") != 0 && strcmp(name, "espeak") != 0)
-		return errorf(err, errlen, "REEL_TTS_PROVIDER=%s: unknown provider (available: espeak, offline)", name);
+	struct speak_state *st;
+	if (!known_provider(name))
+		return errorf(err, errlen,
+			      "REEL_TTS_PROVIDER=%s: unknown provider (available: espeak, "
+			      "offline, fish, openai, elevenlabs)",
+			      name);
+	st = xcalloc(1, sizeof(*st));
+	st->settings = worker_config(w);
+	st->provider = name;
+	worker_set_app(w, st);
 	if (worker_skip_media(w))
 		return 0;
-	if (plugin_load("tts-worker", symbols, addrs, 1, err, errlen) < 0)
+	if (cast_load(&st->cast, worker_db(w), err, errlen) < 0 || load_plugin(st, err, errlen) < 0)
 		return -1;
-	provider = addrs[0];
+	st->http = http_client_new(worker_loop(w));
 	return 0;
 }
 
 static char *opt_copy(PGresult *r, int row, int col)
 {
-	return PQgetisnull(r, row, col) ? NULL : xstrdup(PQgetvalue(r, row, col));
+	return PQgetisnull(r, row, col) || !*PQgetvalue(r, row, col) ? NULL : xstrdup(PQgetvalue(r, row, col));
 }
 
 static int take_row(struct worker *w, struct task *t, PGresult *r, int row);
 
+/* Shots past narration, or whose job is not producing, are not claimed. The
+ * claim that really speaks also reads who is cast: the storyboard's
+ * characters, else the job's speakers in order of appearance. */
+#define CLAIM_HEAD                                                                                              \
+	"UPDATE shots s SET status = 'voicing', updated_at = now() "                                            \
+	"FROM jobs j, unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS u(job_id, idx, n) "                      \
+	"WHERE s.job_id = u.job_id AND s.idx = u.idx AND j.id = s.job_id AND j.status = 'producing' "           \
+	"AND s.status IN ('rendered', 'voicing') "                                                              \
+	"RETURNING u.n, s.narration, j.options->>'language', j.options->>'voice', s.est_duration_ms"
+
 static int claim(struct worker *w, struct task **tasks, size_t n)
 {
+	static const char skip_sql[] = CLAIM_HEAD;
 	static const char sql[] =
-		"UPDATE shots s SET status = 'voicing', updated_at = now() "
-		"FROM jobs j, unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS u(job_id, idx, n) "
-		"WHERE s.job_id = u.job_id AND s.idx = u.idx AND j.id = s.job_id AND j.status = 'producing' "
-		"AND s.status IN ('rendered', 'voicing') "
-		"RETURNING u.n, s.narration, j.options->>'language', j.options->>'voice', s.est_duration_ms";
-	/* Shots past narration, or whose job is not producing, are not claimed. */
-	return worker_claim_rows(w, worker_query_tasks(w, sql, tasks, n, true, NULL, 0), tasks, n, take_row);
+		CLAIM_HEAD ", s.speaker, coalesce(j.storyboard->'characters', "
+			   "  (SELECT jsonb_agg(jsonb_build_object('name', x.speaker) ORDER BY x.first) "
+			   "   FROM (SELECT o.speaker, min(o.idx) AS first FROM shots o "
+			   "         WHERE o.job_id = s.job_id AND o.speaker IS NOT NULL GROUP BY o.speaker) x)), "
+			   "j.options#>>'{providers,tts}'";
+	PGresult *r = worker_query_tasks(w, worker_skip_media(w) ? skip_sql : sql, tasks, n, true, NULL, 0);
+	return worker_claim_rows(w, r, tasks, n, take_row);
+}
+
+/* Who speaks the shot, with which provider and voice. */
+static void cast_shot(struct speak_state *st, struct task *t, PGresult *r, int row)
+{
+	struct speak_data *sd = t->data;
+	char *override = opt_copy(r, row, 7), *narrator = opt_copy(r, row, 3);
+	const char *provider = override ? override : st->provider;
+	t->claim = CLAIM_WORK;
+	if (!known_provider(provider)) {
+		task_fail(t, "unknown_provider",
+			  "options.providers.tts is \"%s\", which this service does not offer "
+			  "(espeak, offline, fish, openai, elevenlabs)",
+			  provider);
+	} else {
+		sd->vendor = tts_vendor_find(provider);
+		if (!sd->language)
+			sd->language = xstrdup(tts_detect_language(sd->text));
+		sd->voice = cast_pick(&st->cast, sd->vendor ? sd->vendor->name : "espeak", sd->language, narrator,
+				      PQgetisnull(r, row, 6) ? NULL : PQgetvalue(r, row, 6),
+				      PQgetisnull(r, row, 5) ? NULL : PQgetvalue(r, row, 5));
+	}
+	free(override);
+	free(narrator);
 }
 
 static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 {
-	struct voice_data *vd = xcalloc(1, sizeof(*vd));
-	t->data = vd;
-	t->claim = worker_skip_media(w) ? CLAIM_READY : CLAIM_WORK;
-	vd->text = xstrdup(PQgetvalue(r, row, 1));
-	vd->language = opt_copy(r, row, 2);
-	vd->voice = opt_copy(r, row, 3);
-	vd->storage = worker_storage(w);
-	vd->res.duration_ms = atoll(PQgetvalue(r, row, 4)); /* the estimate stands when media is skipped */
+	struct speak_data *sd = xcalloc(1, sizeof(*sd));
+	t->data = sd;
+	sd->text = xstrdup(PQgetvalue(r, row, 1));
+	sd->language = opt_copy(r, row, 2);
+	sd->storage = worker_storage(w);
+	sd->res.duration_ms = atoll(PQgetvalue(r, row, 4)); /* the estimate stands when media is skipped */
+	if (worker_skip_media(w))
+		t->claim = CLAIM_READY;
+	else
+		cast_shot(worker_app(w), t, r, row);
 	return 0;
 }
 
-static void work(struct task *t)
+static void start(struct task *t)
 {
-	struct voice_data *vd = t->data;
-	const struct tts_request rq = { vd->text, vd->language, vd->voice };
-	char *tmp = storage_temp(vd->storage, ".wav"), err[512];
-	snprintf(vd->key, sizeof(vd->key), "jobs/%s/shot-%d.wav", t->env.job, t->env.shot);
-	if (provider->synthesize(&rq, tmp, &vd->res, err, sizeof(err)) < 0)
-		task_fail(t, "tts_failed", "the narration could not be spoken: %s", err);
-	else if (storage_put(vd->storage, vd->key, tmp, err, sizeof(err)) < 0)
-		task_fail(t, "storage_failed", "the narration could not be stored: %s", err);
-	if (t->result != WORK_OK)
-		unlink(tmp);
-	free(tmp);
+	speak_start(worker_app(t->worker), t);
 }
 
 /* Marks the shots ready and counts them on their jobs, in one statement.
  * Rows: the task's ordinal, and whether its job now has every shot ready. */
 static PGresult *mark_ready(struct worker *w, struct task **tasks, size_t n)
 {
-	static const char sql[] =
-		"WITH u AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::int[]) "
-		"           WITH ORDINALITY AS u(job_id, idx, key, ms, n)), "
-		"s AS (UPDATE shots s SET status = 'ready', audio_key = u.key, duration_ms = u.ms, updated_at = now() "
-		"      FROM u WHERE s.job_id = u.job_id AND s.idx = u.idx AND s.status = 'voicing' "
-		"      RETURNING u.n, s.job_id), "
-		"c AS (SELECT job_id, count(*) AS k FROM s GROUP BY job_id), "
-		"j AS (UPDATE jobs SET shots_ready = jobs.shots_ready + c.k, updated_at = now() FROM c "
-		"      WHERE jobs.id = c.job_id RETURNING jobs.id, jobs.shots_ready = jobs.shots_total AS complete) "
-		"SELECT s.n, j.complete FROM s JOIN j ON j.id = s.job_id ORDER BY s.n";
-	const char **keys = xmalloc(n * sizeof(*keys));
+	static const char sql[] = "WITH u AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], "
+				  "$4::int[], $5::text[]) "
+				  "           WITH ORDINALITY AS u(job_id, idx, key, ms, timings, n)), "
+				  "s AS (UPDATE shots s SET status = 'ready', audio_key = u.key, "
+				  "duration_ms = u.ms, "
+				  "      timings = u.timings::jsonb, updated_at = now() "
+				  "      FROM u WHERE s.job_id = u.job_id AND s.idx = u.idx AND s.status = "
+				  "'voicing' "
+				  "      RETURNING u.n, s.job_id), "
+				  "c AS (SELECT job_id, count(*) AS k FROM s GROUP BY job_id), "
+				  "j AS (UPDATE jobs SET shots_ready = jobs.shots_ready + c.k, updated_at "
+				  "= now() FROM c "
+				  "      WHERE jobs.id = c.job_id RETURNING jobs.id, jobs.shots_ready = "
+				  "jobs.shots_total AS complete) "
+				  "SELECT s.n, j.complete FROM s JOIN j ON j.id = s.job_id ORDER BY s.n";
+	const char **keys = xmalloc(n * sizeof(*keys)), **timings = xmalloc(n * sizeof(*timings));
 	int64_t *ms = xmalloc(n * sizeof(*ms));
 	for (size_t i = 0; i < n; i++) {
-		const struct voice_data *vd = tasks[i]->data;
-		keys[i] = vd->key[0] ? vd->key : NULL;
-		ms[i] = vd->res.duration_ms;
+		const struct speak_data *sd = tasks[i]->data;
+		keys[i] = sd->key[0] ? sd->key : NULL;
+		timings[i] = sd->timings;
+		ms[i] = sd->res.duration_ms;
 	}
 	char *key_array = db_text_array(keys, n), *ms_array = db_int_array(ms, n);
-	PGresult *r = worker_query_tasks(w, sql, tasks, n, true, (const char *const[]){ key_array, ms_array }, 2);
+	char *timing_array = db_text_array(timings, n);
+	PGresult *r = worker_query_tasks(w, sql, tasks, n, true,
+					 (const char *const[]){ key_array, ms_array, timing_array }, 3);
 	free(key_array);
+	free(timing_array);
+	free(timings);
 	free(ms_array);
 	free(keys);
 	free(ms);
@@ -144,7 +196,8 @@ static int start_merges(struct worker *w, struct task **complete, size_t n)
  * one global order first keeps their transactions from deadlocking. */
 static int lock_jobs(struct worker *w, struct task **tasks, size_t n)
 {
-	static const char sql[] = "SELECT 1 FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE";
+	static const char sql[] = "SELECT 1 FROM jobs WHERE id = ANY($1::uuid[]) "
+				  "ORDER BY id FOR NO KEY UPDATE";
 	PGresult *r = worker_query_tasks(w, sql, tasks, n, false, NULL, 0);
 	PQclear(r);
 	return r ? 0 : -1;
@@ -163,8 +216,8 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
 	/* Tasks without a row lost to a duplicate delivery that got there first. */
 	for (int row = 0; row < PQntuples(r); row++) {
 		struct task *t = worker_row_task(r, row, tasks, n);
-		const struct voice_data *vd = t->data;
-		snprintf(detail, sizeof(detail), "{\"duration_ms\":%lld}", (long long)vd->res.duration_ms);
+		const struct speak_data *sd = t->data;
+		snprintf(detail, sizeof(detail), "{\"duration_ms\":%lld}", (long long)sd->res.duration_ms);
 		events_add(worker_events(w), t->env.job, t->env.shot, "ready", detail);
 		if (PQgetvalue(r, row, 1)[0] == 't')
 			complete[n_complete++] = t;
@@ -176,27 +229,38 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
 	return rc;
 }
 
+/* A refused key fails the whole job at once (every shot would meet it);
+ * any other failure pauses the job on this shot. */
 static int fail(struct worker *w, struct task *t)
 {
+	if (strcmp(t->error_code, "provider_auth") == 0)
+		return jobs_fail(worker_db(w), worker_events(w), t->env.job, "tts", t->error_code, t->error, false);
 	return jobs_pause_for_shot(worker_db(w), worker_events(w), t->env.job, t->env.shot, "tts", t->error_code,
 				   t->error);
 }
 
 static void release(struct task *t)
 {
-	struct voice_data *vd = t->data;
-	if (!vd)
+	speak_data_free(t->data);
+}
+
+static void stop(struct worker *w)
+{
+	struct speak_state *st = worker_app(w);
+	if (!st)
 		return;
-	free(vd->text);
-	free(vd->language);
-	free(vd->voice);
-	free(vd);
+	if (st->http)
+		http_client_free(st->http);
+	cast_release(&st->cast);
+	free(st);
+	worker_set_app(w, NULL);
 }
 
 const struct stage_ops voice_ops = {
 	.init = init,
 	.claim = claim,
-	.work = work,
+	.start = start,
+	.stop = stop,
 	.commit = commit,
 	.fail = fail,
 	.release = release,

@@ -1,7 +1,8 @@
 /*
- * The audio half of assemble_mp4: decodes each shot's narration lazily,
- * resamples it to 48 kHz stereo and lays it on one continuous AAC track,
- * padded with silence or trimmed so that every shot fills exactly its span.
+ * The audio half of assemble_mp4: decodes narration and music, resampled to
+ * 48 kHz stereo, into one soundtrack in memory (every shot's narration at
+ * its exact sample, trimmed to its span), and encodes it to AAC beside the
+ * picture.
  */
 #include "assemble.h"
 
@@ -13,6 +14,7 @@
 #include <libswresample/swresample.h>
 
 #include <string.h>
+#include <unistd.h>
 
 #include "banned.h"
 
@@ -34,14 +36,12 @@ struct source {
 	int eof;
 };
 
-struct assemble__audio {
+struct assemble__aac {
 	AVFormatContext *oc;
 	AVStream *st;
 	AVCodecContext *enc;
-	AVFrame *frame; /* being filled; sent when it holds frame_size samples */
-	int filled;
-	int64_t pts;    /* samples already sent to the encoder */
-	struct source *src;
+	AVFrame *frame;
+	int64_t pts; /* samples already sent to the encoder */
 };
 
 static void source_free(struct source *s)
@@ -214,7 +214,97 @@ static int source_want(struct source *s, int n, char *err, size_t errlen)
 	return 0;
 }
 
-static int open_encoder(struct assemble__audio *a, char *err, size_t errlen)
+void assemble__pcm_alloc(struct assemble__pcm *p, int64_t n)
+{
+	p->n = n;
+	for (int c = 0; c < 2; c++)
+		p->ch[c] = xcalloc((size_t)(n > 0 ? n : 1), sizeof(float));
+}
+
+void assemble__pcm_release(struct assemble__pcm *p)
+{
+	for (int c = 0; c < 2; c++) {
+		free(p->ch[c]);
+		p->ch[c] = NULL;
+	}
+	p->n = 0;
+}
+
+/* Decodes up to max samples of path into out at offset `at`; *got says how many. */
+static int decode_into(const char *path, struct assemble__pcm *out, int64_t at, int64_t max, int64_t *got,
+		       char *err, size_t errlen)
+{
+	struct source *s = xcalloc(1, sizeof(*s));
+	int rc = 0;
+
+	s->path = path;
+	*got = 0;
+	if (source_open(s, err, errlen) < 0)
+		rc = -1;
+	while (rc == 0 && *got < max) {
+		int want = max - *got < 48000 ? (int)(max - *got) : 48000, n;
+		void *dst[2] = { out->ch[0] + at + *got, out->ch[1] + at + *got };
+
+		if (source_want(s, want, err, errlen) < 0) {
+			rc = -1;
+			break;
+		}
+		n = av_audio_fifo_read(s->fifo, dst, want);
+		if (n <= 0)
+			break;
+		*got += n;
+	}
+	source_free(s);
+	return rc;
+}
+
+/* Every shot's narration at its start, trimmed to its span; the rest silence. */
+static int lay_narration(const struct assemble_spec *sp, const int64_t *starts, struct assemble__pcm *voice,
+			 char *err, size_t errlen)
+{
+	for (size_t k = 0; k < sp->n_shots; k++) {
+		const char *path = sp->shots[k].audio_path;
+		int64_t got;
+
+		if (path && *path &&
+		    decode_into(path, voice, starts[k], starts[k + 1] - starts[k], &got, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The music bed: a bundled track, or the file looped to the length of voice. */
+static int load_music(const char *music, int64_t n, struct assemble__pcm *out, char *err, size_t errlen)
+{
+	int64_t got;
+
+	if (assemble__track(music, out, n) == 0)
+		return 0;
+	if (access(music, R_OK) < 0)
+		return errorf(err, errlen, "music %s: neither a bundled track nor a readable file", music);
+	assemble__pcm_alloc(out, n);
+	if (decode_into(music, out, 0, n, &got, err, errlen) < 0)
+		return -1;
+	if (got == 0)
+		return errorf(err, errlen, "music %s: holds no audio", music);
+	for (int64_t i = got; i < n; i++)
+		for (int c = 0; c < 2; c++)
+			out->ch[c][i] = out->ch[c][i % got];
+	return 0;
+}
+
+int assemble__voice_and_music(const struct assemble_spec *sp, const int64_t *starts, int64_t total,
+			      struct assemble__pcm *voice, struct assemble__pcm *music, char *err, size_t errlen)
+{
+	assemble__pcm_alloc(voice, total);
+	if (lay_narration(sp, starts, voice, err, errlen) < 0)
+		return -1;
+	if (sp->music && *sp->music)
+		return load_music(sp->music, total, music, err, errlen);
+	return 0;
+}
+
+static int open_encoder(struct assemble__aac *a, char *err, size_t errlen)
 {
 	const AVCodec *codec = avcodec_find_encoder_by_name("aac");
 	AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
@@ -243,117 +333,71 @@ static int open_encoder(struct assemble__audio *a, char *err, size_t errlen)
 	return 0;
 }
 
-static int alloc_frame(struct assemble__audio *a, char *err, size_t errlen)
+struct assemble__aac *assemble__aac_new(struct AVFormatContext *oc, char *err, size_t errlen)
 {
-	AVFrame *f = a->frame = av_frame_alloc();
-
-	if (!f)
-		return errorf(err, errlen, "out of memory");
-	f->format = AV_SAMPLE_FMT_FLTP;
-	f->sample_rate = ASSEMBLE__RATE;
-	f->nb_samples = a->enc->frame_size > 0 ? a->enc->frame_size : 1024;
-	if (av_channel_layout_copy(&f->ch_layout, &a->enc->ch_layout) < 0 ||
-	    av_frame_get_buffer(f, 0) < 0)
-		return errorf(err, errlen, "out of memory");
-	return 0;
-}
-
-struct assemble__audio *assemble__audio_new(struct AVFormatContext *oc, char *err, size_t errlen)
-{
-	struct assemble__audio *a = xcalloc(1, sizeof(*a));
+	struct assemble__aac *a = xcalloc(1, sizeof(*a));
 
 	a->oc = oc;
 	a->st = avformat_new_stream(oc, NULL);
-	if (!a->st) {
+	a->frame = av_frame_alloc();
+	if (!a->st || !a->frame) {
 		errorf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (open_encoder(a, err, errlen) < 0 || alloc_frame(a, err, errlen) < 0)
+	if (open_encoder(a, err, errlen) < 0)
 		goto fail;
+	a->frame->format = AV_SAMPLE_FMT_FLTP;
+	a->frame->sample_rate = ASSEMBLE__RATE;
+	a->frame->nb_samples = a->enc->frame_size > 0 ? a->enc->frame_size : 1024;
+	if (av_channel_layout_copy(&a->frame->ch_layout, &a->enc->ch_layout) < 0 ||
+	    av_frame_get_buffer(a->frame, 0) < 0) {
+		errorf(err, errlen, "out of memory");
+		goto fail;
+	}
 	return a;
 fail:
-	assemble__audio_free(a);
+	assemble__aac_free(a);
 	return NULL;
 }
 
-int assemble__audio_begin_shot(struct assemble__audio *a, const char *path, char *err,
-			       size_t errlen)
-{
-	source_free(a->src);
-	a->src = NULL;
-	if (!path || !*path)
-		return 0;
-	a->src = xcalloc(1, sizeof(*a->src));
-	a->src->path = path;
-	return source_open(a->src, err, errlen);
-}
-
-/* Copies n samples of narration (silence once it has ended) into the frame. */
-static int put_samples(struct assemble__audio *a, int n, char *err, size_t errlen)
-{
-	int got = 0;
-
-	if (a->src) {
-		void *dst[2] = { a->frame->data[0] + a->filled * sizeof(float),
-				 a->frame->data[1] + a->filled * sizeof(float) };
-
-		if (source_want(a->src, n, err, errlen) < 0)
-			return -1;
-		got = av_audio_fifo_read(a->src->fifo, dst, n);
-		if (got < 0)
-			return errorf(err, errlen, "audio %s: fifo read failed", a->src->path);
-	}
-	for (int c = 0; c < 2; c++)
-		memset(a->frame->data[c] + (a->filled + got) * sizeof(float), 0,
-		       (size_t)(n - got) * sizeof(float));
-	a->filled += n;
-	return 0;
-}
-
-static int send_frame(struct assemble__audio *a, char *err, size_t errlen)
-{
-	int rc;
-
-	a->frame->nb_samples = a->filled;
-	a->frame->pts = a->pts;
-	rc = assemble__encode(a->oc, a->enc, a->st, a->frame, err, errlen);
-	a->pts += a->filled;
-	a->filled = 0;
-	return rc;
-}
-
-int assemble__audio_fill(struct assemble__audio *a, int64_t until, char *err, size_t errlen)
+int assemble__aac_write(struct assemble__aac *a, const struct assemble__pcm *pcm, int64_t until, char *err,
+			size_t errlen)
 {
 	int size = a->enc->frame_size > 0 ? a->enc->frame_size : 1024;
 
-	while (a->pts + a->filled < until) {
-		int64_t n = until - (a->pts + a->filled);
+	if (until > pcm->n)
+		until = pcm->n;
+	while (a->pts < until) {
+		int n = until - a->pts < size ? (int)(until - a->pts) : size;
 
+		/* Only whole frames until the end: the encoder wants frame_size samples. */
+		if (n < size && until < pcm->n)
+			break;
 		/* The encoder may still hold a reference to the last frame sent. */
-		if (a->filled == 0 && av_frame_make_writable(a->frame) < 0)
+		if (av_frame_make_writable(a->frame) < 0)
 			return errorf(err, errlen, "out of memory");
-		if (n > size - a->filled)
-			n = size - a->filled;
-		if (put_samples(a, (int)n, err, errlen) < 0)
+		for (int c = 0; c < 2; c++)
+			memcpy(a->frame->data[c], pcm->ch[c] + a->pts, (size_t)n * sizeof(float));
+		a->frame->nb_samples = n;
+		a->frame->pts = a->pts;
+		if (assemble__encode(a->oc, a->enc, a->st, a->frame, err, errlen) < 0)
 			return -1;
-		if (a->filled == size && send_frame(a, err, errlen) < 0)
-			return -1;
+		a->pts += n;
 	}
 	return 0;
 }
 
-int assemble__audio_finish(struct assemble__audio *a, char *err, size_t errlen)
+int assemble__aac_finish(struct assemble__aac *a, const struct assemble__pcm *pcm, char *err, size_t errlen)
 {
-	if (a->filled > 0 && send_frame(a, err, errlen) < 0)
+	if (assemble__aac_write(a, pcm, pcm->n, err, errlen) < 0)
 		return -1;
 	return assemble__encode(a->oc, a->enc, a->st, NULL, err, errlen);
 }
 
-void assemble__audio_free(struct assemble__audio *a)
+void assemble__aac_free(struct assemble__aac *a)
 {
 	if (!a)
 		return;
-	source_free(a->src);
 	avcodec_free_context(&a->enc);
 	av_frame_free(&a->frame);
 	free(a);

@@ -14,6 +14,7 @@ import platform
 import re
 import resource
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -22,6 +23,8 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "sim"))
+import simctl  # noqa: E402  (the provider simulator, for the parse concurrency figure)
 SHOTS = 8
 # Eight paragraphs of one short sentence each: the offline splitter makes one shot of each.
 STORY = "\n\n".join(f"Scene {i + 1}: the lantern glows over the quiet harbour." for i in range(SHOTS))
@@ -258,6 +261,47 @@ def latency(fleet, rate, seconds, label):
     return pct(e2e, 50), pct(e2e, 99)
 
 
+def parse_concurrency(fleet, bindir, jobs=64, delay_ms=2000):
+    """One parse-worker against a simulated LLM that takes delay_ms per call:
+    seconds from the first submit until every job has left parsing."""
+    sim = simctl.Sim(fleet.run)
+    try:
+        for name, pid in fleet.pids().items():
+            if name.startswith("parse-worker"):
+                os.kill(pid, signal.SIGTERM)
+                while True:
+                    try:
+                        os.kill(pid, 0)
+                    except ProcessLookupError:
+                        break
+                    time.sleep(0.05)
+        env = dict(fleet.env, **sim.env(), REEL_PARSE_PROVIDER="openai", OPENAI_API_KEY="sk-bench",
+                   REEL_HTTP_ADDR="127.0.0.1:0")
+        log = open(os.path.join(fleet.run, "logs", "parse-worker-llm.log"), "w")
+        p = subprocess.Popen([os.path.join(bindir, "parse-worker")], env=env, stdout=log, stderr=subprocess.STDOUT)
+        with open(os.path.join(fleet.run, "pids", "parse-worker"), "w") as f:
+            f.write(str(p.pid))  # fleet.stop() stops it with the rest
+        t0 = time.time()
+        post_jobs(fleet.port, 1, threads=1)  # warm up: the consumer group assigned
+        wait_done(fleet, t0 - 1, 1, timeout=120)
+        sim.reset(openai={"default": {"kind": "storyboard", "delay_ms": delay_ms}})
+        t0 = time.time()
+        post_jobs(fleet.port, jobs, threads=8)
+        deadline = t0 + 120
+        while time.time() < deadline:
+            rows = fleet.sql(f"SELECT count(*) FILTER (WHERE status IN ('queued', 'parsing')), count(*) FROM jobs "
+                             f"WHERE created_at >= to_timestamp({t0 - 0.5})")
+            if rows[0][0] == "0" and int(rows[0][1]) >= jobs:
+                break
+            time.sleep(0.05)
+        elapsed = time.time() - t0
+        info = sim.requests()
+        print(f"parse: {jobs} jobs, simulated LLM {delay_ms} ms per call, {len(info['requests'])} calls, "
+              f"at most {info['max_in_flight']} in flight")
+        metric(f"parse.llm_{delay_ms // 1000}s_{jobs}_jobs_s", elapsed, "s")
+        wait_done(fleet, t0 - 1, jobs, timeout=300)
+    finally:
+        sim.stop()
 def wrk(url, seconds, script=None):
     """Runs wrk with 64 keep-alive connections: (requests/s, p99 ms, non-2xx answers)."""
     cmd = ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency"] + (["-s", script] if script else []) + [url]
@@ -324,15 +368,25 @@ def gateway_bench(fleet, args):
         s.close()
 
 
-def run(bindir, instances, args):
-    label = "" if instances == 1 else f"x{instances}."
+def warm_fleet(bindir, instances):
+    """A started fleet that has finished a few jobs: consumer groups assigned, statements prepared."""
     fleet = Fleet(bindir, instances, os.path.join(ROOT, ".run", f"bench-{instances}"),
                   int(os.environ.get("REEL_TEST_PORT_OFFSET", "200")))
     fleet.start()
     try:
-        post_jobs(fleet.port, 16, threads=4)  # warm up: consumer groups assigned, statements prepared
+        post_jobs(fleet.port, 16, threads=4)
         wait_done(fleet, 0, 16, timeout=120)
         time.sleep(0.5)
+    except BaseException:
+        fleet.stop()
+        raise
+    return fleet
+
+
+def run(bindir, instances, args):
+    label = "" if instances == 1 else f"x{instances}."
+    fleet = warm_fleet(bindir, instances)
+    try:
         idle = fleet.memory("VmRSS")
         jobs_per_s = throughput(fleet, args.jobs, label, args.repeat)
         peak = fleet.memory("VmHWM")
@@ -342,10 +396,81 @@ def run(bindir, instances, args):
             metric(f"{label}memory.{d}.rss_max_kb", peak.get(d, 0), "kB")
         worst = max(peak.get(d, 0) for d in DAEMONS if d.endswith("-worker"))
         if instances == 1:
+            parse_concurrency(fleet, bindir)
             gateway_bench(fleet, args)
         return {"jobs_per_s": jobs_per_s, "p50": p50, "p99": p99, "worker_rss_mb": worst / 1024}
     finally:
         fleet.stop()
+
+
+def merge_bench(bindir, smoke):
+    """The merge stage alone: a 10-shot, 1080x1920, 40 s job of stills and narration through our assembler
+    (reel-assemble) and through the ffmpeg program running the same graph (Lanczos cover scale, a zoom per
+    shot, concatenation, loudness normalisation) with the same encoder settings; then a re-merge after one
+    shot's image changed, which reuses the other shots' cached segments."""
+    shots, (w, h), ms = (3, (360, 640), 1000) if smoke else (10, (1080, 1920), 4000)
+    work = os.path.join(ROOT, ".run", "bench-merge")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(os.path.join(work, "cache"))
+
+    def ff(*args):
+        subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
+
+    def image(k, hue):
+        ff("-f", "lavfi", "-i", f"testsrc2=s={w}x{h}", "-frames:v", "1", "-vf", f"hue=h={hue}",
+           os.path.join(work, f"img{k}.jpg"))
+
+    for k in range(shots):
+        image(k, 36 * k)
+        ff("-f", "lavfi", "-i", f"sine=f={200 + 50 * k}:r=22050:d={ms / 1000 - 0.1}", os.path.join(work, f"voice{k}.wav"))
+    args = [f"{os.path.join(work, f'img{k}.jpg')}:{os.path.join(work, f'voice{k}.wav')}:{ms}" for k in range(shots)]
+    env = dict(os.environ, REEL_MERGE_PRESET="veryfast", REEL_MERGE_CRF="23")
+
+    def timed(cmd, **kw):
+        """Wall and CPU seconds (all threads) of a child: the CPU figure is fair on a shared machine."""
+        before, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.time()
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.time() - t0, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, out
+
+    def ours():
+        wall, cpu, out = timed([os.path.join(bindir, "reel-assemble"), os.path.join(work, "ours.mp4"), f"{w}x{h}",
+                                os.path.join(work, "cache"), *args], env=env)
+        return wall, cpu, json.loads(out)
+
+    ours_s, ours_cpu, first = ours()
+    n = ms * 25 // 1000
+    graph = []
+    for k in range(shots):
+        graph.append(f"[{2 * k}:v]scale={round(w * 1.15) // 2 * 2}:{round(h * 1.15) // 2 * 2}:flags=lanczos,"
+                     f"zoompan=z='pow(1.15,on/{n - 1})':x='iw/2-iw/zoom/2':y='ih/2-ih/zoom/2':d=1:s={w}x{h}:fps=25,"
+                     f"setsar=1[v{k}]")
+        graph.append(f"[{2 * k + 1}:a]aresample=48000,apad,atrim=0:{ms / 1000}[a{k}]")
+    graph.append("".join(f"[v{k}]" for k in range(shots)) + f"concat=n={shots}:v=1:a=0[v]")
+    graph.append("".join(f"[a{k}]" for k in range(shots)) + f"concat=n={shots}:v=0:a=1,"
+                 "loudnorm=I=-14:TP=-1,aresample=48000[a]")
+    inputs = []
+    for k in range(shots):
+        inputs += ["-loop", "1", "-framerate", "25", "-t", str(ms / 1000), "-i", os.path.join(work, f"img{k}.jpg"),
+                   "-i", os.path.join(work, f"voice{k}.wav")]
+    ffmpeg_s, ffmpeg_cpu, _ = timed(["ffmpeg", "-v", "error", "-y", *inputs, "-filter_complex", ";".join(graph),
+                                     "-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset", "veryfast",
+                                     "-crf", "23", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k",
+                                     "-movflags", "+faststart", os.path.join(work, "ffmpeg.mp4")])
+    image(shots // 2, 200)  # one shot regenerated
+    remerge_s, remerge_cpu, again = ours()
+    print(f"merge: {shots} shots {w}x{h}, {shots * ms / 1000:.0f} s; first encoded {first['encoded']} segments, "
+          f"re-merge encoded {again['encoded']} and reused {again['reused']}")
+    metric("merge.ours_s", ours_s, "s")
+    metric("merge.ffmpeg_s", ffmpeg_s, "s")
+    metric("merge.ratio", ours_s / ffmpeg_s, "")
+    metric("merge.remerge_ratio", remerge_s / ours_s, "")
+    metric("merge.ours_cpu_s", ours_cpu, "s")
+    metric("merge.ffmpeg_cpu_s", ffmpeg_cpu, "s")
+    metric("merge.cpu_ratio", ours_cpu / ffmpeg_cpu, "")
+    metric("merge.remerge_cpu_ratio", remerge_cpu / ours_cpu, "")
+    print("merge targets: ratio <= 1.0 (ours / the ffmpeg program), remerge_ratio <= 0.25; the cpu_ figures count "
+          "the CPU time of all threads, which other load on the machine does not inflate")
 
 
 def versions():
@@ -383,7 +508,11 @@ def main():
     ap.add_argument("--rate", type=int, default=50)
     ap.add_argument("--repeat", type=int, default=3, help="throughput bursts per fleet; the median is reported")
     ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--only", choices=["gateway", "merge"], help="run one part alone: the gateway's figures, or the merge (no fleet)")
     args = ap.parse_args()
+    if args.only == "merge":
+        merge_bench(os.path.abspath(args.bin), args.smoke)
+        return 0
     if args.smoke:
         args.jobs, args.seconds, args.repeat = 24, 1, 1
     bindir = os.path.abspath(args.bin)
@@ -391,16 +520,27 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
     versions()
+    if args.only == "gateway":
+        fleet = warm_fleet(bindir, 1)
+        try:
+            gateway_bench(fleet, args)
+        finally:
+            fleet.stop()
+        return 0
     results = [("reelforge, 1 process per daemon", run(bindir, 1, args)),
                ("reelforge, 2 processes per worker", run(bindir, 2, args))]
     table(results, args)
+    merge_bench(bindir, args.smoke)
     if args.smoke:
         expected = ["throughput.jobs_per_s", "throughput.shot_transitions_per_s", f"latency{args.rate}.e2e_p50_ms",
                     f"latency{args.rate}.e2e_p95_ms", f"latency{args.rate}.e2e_p99_ms"]
         expected += [f"latency{args.rate}.hop_{h}_p50_ms" for h in HOPS]
         expected += [f"memory.{d}.rss_max_kb" for d in DAEMONS]
         expected += ["x2." + e for e in expected]
+        expected.append("parse.llm_2s_64_jobs_s")
         expected += ["gateway.get_rps", "gateway.get_p99_ms", "gateway.post_jobs_per_s", "gateway.sse_10k_rss_kb"]
+        expected += ["merge.ours_s", "merge.ffmpeg_s", "merge.ratio", "merge.remerge_ratio", "merge.ours_cpu_s",
+                     "merge.ffmpeg_cpu_s", "merge.cpu_ratio", "merge.remerge_cpu_ratio"]
         names = {m[0]: m[1] for m in metrics}
         missing = [e for e in expected if e not in names]
         bad = [e for e in expected if e in names and not (names[e] == names[e] and names[e] > 0)]

@@ -3,17 +3,20 @@
 .run/e2e-api): every route's happy path, refusals of unknown and invalid
 fields, the state machine of the job and shot actions (409 naming the
 state), Idempotency-Key replays (also under concurrent duplicates), the
-manifest, and the OpenAPI document: in step with the router, and every real
+manifest, GET answers that follow every change at once although they are
+cached, and the OpenAPI document: in step with the router, and every real
 answer valid against its schemas."""
 import argparse
 import concurrent.futures
 import hashlib
+import http.client
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -251,25 +254,22 @@ def test_done_job(job_id):
     out = job["output"]
     check("the output links the video, and a manifest_url member is there",
           out.get("video_url", "").startswith("/v1/files/") and "manifest_url" in out, str(out))
+    check("the job links its manifest", out.get("manifest_url") == job_path(job_id, "/manifest"), str(out))
     status, _, body = call("GET", job_path(job_id, "/manifest"), route="/v1/jobs/{id}/manifest")
-    is_problem("no manifest yet: 404 no-manifest", status, body, 404, kind="no-manifest")
-    # A manifest as merge writes it; the gateway signs each asset.
-    video_key = sql(f"SELECT output->>'video_key' FROM jobs WHERE id = '{job_id}'")[0][0]
-    data = open(os.path.join(tf.RUN, "storage", video_key), "rb").read()
-    key = f"jobs/{job_id}/manifest.json"
-    manifest = {"job": job_id, "assets": [{"key": video_key, "type": "video/mp4", "bytes": len(data),
-                                           "duration_ms": 1000, "sha256": hashlib.sha256(data).hexdigest()}]}
-    with open(os.path.join(tf.RUN, "storage", key), "w") as f:
-        json.dump(manifest, f)
-    sql(f"UPDATE jobs SET output = output || '{{\"manifest_key\":\"{key}\"}}' WHERE id = '{job_id}'")
-    check("the job links its manifest", get_job(job_id)["output"]["manifest_url"] == job_path(job_id, "/manifest"))
-    status, _, body = call("GET", job_path(job_id, "/manifest"), route="/v1/jobs/{id}/manifest")
-    asset = (body or {}).get("assets", [{}])[0]
-    check("GET manifest: 200 with a signed url per asset", status == 200 and asset.get("url", "").startswith("/v1/files/"),
-          str(body))
-    code, _, got = tf.http("GET", asset.get("url", "/"))
-    check("the asset url downloads bytes with the manifest's sha256",
-          code == 200 and hashlib.sha256(got).hexdigest() == asset.get("sha256"), str(code))
+    assets = (body or {}).get("assets") or [{}]
+    check("GET manifest: 200 with a signed url per asset",
+          status == 200 and all(a.get("url", "").startswith("/v1/files/") for a in assets), str(body)[:400])
+    check("the manifest lists the video, the poster and the subtitles",
+          {"video/mp4", "image/jpeg", "application/x-subrip", "text/vtt"} <= {a.get("type") for a in assets},
+          str([a.get("type") for a in assets]))
+    for asset in assets:
+        code, _, got = tf.http("GET", asset.get("url", "/"))
+        check(f"  {asset.get('key')} downloads with the manifest's size and sha256",
+              code == 200 and len(got) == asset.get("bytes") and hashlib.sha256(got).hexdigest() == asset.get("sha256"),
+              str(code))
+    status, _, fresh = create({"template": "storyboard", "input": {"text": "A short one."}})
+    status, _, body = call("GET", job_path(fresh["id"], "/manifest"), route="/v1/jobs/{id}/manifest")
+    is_problem("a job without a manifest yet: 404 no-manifest", status, body, 404, kind="no-manifest")
     return True
 
 
@@ -371,6 +371,103 @@ def test_review(job_id):
     check("the re-parsed job is done", job["status"] == "done" and job["shots"], job["status"])
 
 
+# ---- cached GET answers follow every change ----
+
+ORDER = ("queued", "parsing", "producing", "merging", "done")
+SHOT_PAST = {"rendered": ("rendered", "voicing", "ready"), "ready": ("ready",)}
+
+
+def job_stream(job_id):
+    """Yields the rows of the job's event stream (GET .../events) as dicts until it ends."""
+    host, port = tf.GATEWAY.split("//")[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=120)
+    conn.request("GET", job_path(job_id, "/events"), headers={"Accept": "text/event-stream"})
+    for line in conn.getresponse():
+        if line.startswith(b"data: "):
+            yield json.loads(line[6:])
+    conn.close()
+
+
+def shows(view, ev):
+    """Whether the job resource view reflects event row ev (or a later state)."""
+    if ev["shot"] is not None:
+        return ev["kind"] not in SHOT_PAST or view["shots"][ev["shot"]]["status"] in SHOT_PAST[ev["kind"]]
+    if ev["kind"] == "done":
+        return view["status"] == "done" and view["output"] and view["output"].get("video_url")
+    return ev["kind"] not in ORDER or view["status"] in ORDER[ORDER.index(ev["kind"]):]
+
+
+def test_fresh_after_workers():
+    """The gateway drops a job's cached answer when it reads the job's event, before it
+    streams the event: a GET sent on receipt shows the change, while another client
+    keeps the cache filled."""
+    _, _, job = create({"template": "storyboard", "input": {"text": STORY}})
+    stop, stale, seen = threading.Event(), [], []
+
+    def hammer():  # about 50 GETs a second: well within the anonymous user's rate limit
+        while not stop.is_set():
+            tf.http("GET", job_path(job["id"]))
+            time.sleep(0.02)
+
+    t, view = None, {}
+    for ev in job_stream(job["id"]):
+        if t is None:  # no GET before the stream opened: no answer is older than its catch-up
+            t = threading.Thread(target=hammer, daemon=True)
+            t.start()
+        view = get_job(job["id"])
+        seen.append(ev["kind"])
+        if not shows(view, ev):
+            stale.append((ev["kind"], ev["shot"], view["status"]))
+    stop.set()
+    t and t.join()
+    check("GET right after each worker event shows it (cache on, kept warm)", not stale and "done" in seen
+          and seen.count("ready") == len(view.get("shots", [])) > 0, f"stale {stale}, events {seen}")
+
+
+def stalled_job(session):
+    """A producing job no worker knows of (no outbox message): its changes come from the test."""
+    return session("INSERT INTO jobs (owner, template, input, trace, status) VALUES ('anonymous', 'storyboard', "
+                   "'{\"text\":\"x\"}', 'test', 'producing') RETURNING id")
+
+
+def test_fresh_after_events_and_actions():
+    """A change announced by a job_events row reaches GET before the cached answer's
+    deadline (so it was dropped, not expired); one written without an event is not
+    seen at once (the cache is really on); the gateway's own actions show at once."""
+    psql = subprocess.Popen(["psql", tf.fleet_env()["REEL_DATABASE_URL"], "-qtAX"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+
+    def session(statement):  # one open connection: a statement costs milliseconds, not a process start
+        psql.stdin.write(statement + ";\n")
+        psql.stdin.flush()
+        return psql.stdout.readline().strip()
+
+    results, took = None, []
+    for _ in range(8):  # a round is void when the loaded machine took longer than the deadline
+        job_id = stalled_job(session)
+        t0 = time.time()
+        get_job(job_id)  # the first GET renders and stores the answer
+        session(f"UPDATE jobs SET status = 'paused' WHERE id = '{job_id}' RETURNING 1")
+        silent = get_job(job_id)["status"]
+        session(f"INSERT INTO job_events (job_id, kind) VALUES ('{job_id}', 'paused') RETURNING seq")
+        while get_job(job_id)["status"] != "paused" and time.time() < t0 + 1.5:
+            time.sleep(0.005)
+        took.append(round(time.time() - t0, 3))
+        if took[-1] < 0.95:
+            results = (silent, get_job(job_id)["status"])
+            break
+    check("a change without an event: the cached answer is served", results and results[0] == "producing",
+          f"{results} rounds took {took} s")
+    check("a change with its event: GET shows it before the cached answer expires", results
+          and results[1] == "paused", str(results))
+    job_id = stalled_job(session)
+    get_job(job_id)
+    status, _, _ = action(job_id, "cancel")
+    check("cancel, then GET at once: canceled", status == 200 and get_job(job_id)["status"] == "canceled", str(status))
+    psql.stdin.close()
+    psql.wait(timeout=30)
+
+
 def test_schemas():
     call("GET", "/v1/jobs?limit=5", route="/v1/jobs")
     call("GET", "/healthz", route="/healthz")
@@ -411,6 +508,8 @@ def main():
         job_id = test_create()
         test_refusals()
         test_idempotency(bindir)
+        test_fresh_after_events_and_actions()
+        test_fresh_after_workers()
         if test_done_job(job_id):
             test_conflicts(job_id)
             test_regenerate(job_id)

@@ -295,6 +295,9 @@ def test_auth_limits(bindir):
         ev = s.next_event()
         check("sse auth: the owner streams her job", s.status == 200 and ev and ev["event"] == "queued", str(ev))
         s.close()
+        code, _, _ = gw.call("GET", f"/v1/jobs/{job['id']}", alice)  # now cached for alice
+        code2, _, body = gw.call("GET", f"/v1/jobs/{job['id']}", bob)
+        check("job cache: another user's GET of a cached job is 404", code == 200 and code2 == 404, f"{code2} {body}")
         # In-flight cap: dave may have two unfinished jobs.
         codes = [gw.call("POST", "/v1/jobs", dave, STORY) for _ in range(3)]
         check("in-flight cap: two jobs accepted", [c[0] for c in codes[:2]] == [202, 202], str(codes[:2]))

@@ -13,7 +13,8 @@ Control endpoints (JSON):
     GET  /_sim/requests {"requests": [...], "max_in_flight": N, "in_flight": N}
 
 ANSWER: {"kind": "storyboard" | "invalid_json" | "wrong_schema" | "oversize" | "truncated" | "empty" | "error",
-         "status": 200, "delay_ms": 0, "retry_after": "2", "shots": N, "error_type": "...", "message": "..."}
+         "status": 200, "delay_ms": 0, "retry_after": "2", "shots": N, "bytes": N (oversize),
+         "error_type": "...", "code": "..." (OpenAI's error.code), "message": "...", "should_retry": "true"|"false"}
 
 A vendor is a class with a route name, a path and answer(); later vendors
 (Replicate, fal, ComfyUI, Fish, ElevenLabs, OpenAI TTS) add classes to VENDORS.
@@ -26,6 +27,8 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import vendors_tts
 
 LOCK = threading.Lock()
 STATE = {"scripts": {}, "defaults": {}, "config": {}, "requests": [], "in_flight": 0, "max_in_flight": 0}
@@ -142,7 +145,8 @@ class OpenAIChat:
                  503: ("The engine is currently overloaded.", "server_error", None),
                  400: ("Invalid request.", "invalid_request_error", None)}
         message, etype, code = kinds.get(status, ("Error.", "server_error", None))
-        return self.error(status, answer.get("message", message), answer.get("error_type", etype), code)
+        return self.error(status, answer.get("message", message), answer.get("error_type", etype),
+                          answer.get("code", code))
 
     def answer(self, req, answer):
         prompt = "\n".join(m.get("content", "") for m in req["messages"] if m.get("role") == "user")
@@ -255,6 +259,7 @@ class AnthropicMessages:
 
 
 VENDORS = {v.path: v for v in (OpenAIChat(), AnthropicMessages())}
+TTS_VENDORS = vendors_tts.vendors(STATE)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -304,7 +309,7 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.body()
         if self.path.startswith("/_sim/"):
             return self.control(raw)
-        vendor = VENDORS.get(self.path)
+        vendor = VENDORS.get(self.path) or vendors_tts.find(TTS_VENDORS, self.path)
         if not vendor:
             return self.send(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
         try:
@@ -314,7 +319,7 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             STATE["in_flight"] += 1
             STATE["max_in_flight"] = max(STATE["max_in_flight"], STATE["in_flight"])
-            entry = {"route": vendor.route, "at": time.time(), "body": req,
+            entry = {"route": vendor.route, "path": self.path, "at": time.time(), "body": req,
                      "headers": {k.lower(): v for k, v in self.headers.items()}}
             STATE["requests"].append(entry)
         try:
@@ -334,11 +339,15 @@ class Handler(BaseHTTPRequestHandler):
             status, payload = vendor.failure(answer)
             if answer.get("retry_after") is not None:
                 headers["retry-after"] = str(answer["retry_after"])
+            if answer.get("should_retry") is not None:
+                headers["x-should-retry"] = str(answer["should_retry"])
         else:
             status, payload = vendor.answer(req, answer)
         entry.update(status=status, kind=answer.get("kind", "refused" if refused else None), done=time.time())
         try:
-            if isinstance(payload, str):
+            if isinstance(payload, vendors_tts.Audio):
+                self.send(status, payload, headers, payload.ctype)
+            elif isinstance(payload, str):
                 self.send(status, payload, headers, "text/event-stream")
             else:
                 self.send(status, payload, headers)

@@ -190,6 +190,24 @@ START_TEST(test_voice_override)
 }
 END_TEST
 
+/* A voice "+m3" is a variant of the language's own voice: Mandarin stays Mandarin. */
+START_TEST(test_variant_of_language_voice)
+{
+	struct wav f3, m3, plain;
+
+	speak_ok("今天天气很好。", "zh", NULL, "plain.wav", &plain);
+	speak_ok("今天天气很好。", "zh", "+f3", "f3.wav", &f3);
+	speak_ok("今天天气很好。", "zh", "cmn+m3", "m3.wav", &m3);
+	ck_assert(f3.n != m3.n || memcmp(f3.s, m3.s, f3.n * 2) != 0);
+	ck_assert(plain.n != f3.n || memcmp(plain.s, f3.s, f3.n * 2) != 0);
+	/* the same words in the same language last about as long in every variant */
+	ck_assert_msg(f3.n > plain.n / 2 && f3.n < plain.n * 2, "%zu vs %zu", f3.n, plain.n);
+	free(f3.s);
+	free(m3.s);
+	free(plain.s);
+}
+END_TEST
+
 static void expect_failure(const char *text, const char *lang, const char *voice,
 			   const char *out, const char *needle)
 {
@@ -319,6 +337,7 @@ static Suite *espeak_suite(void)
 	tcase_add_test(tc, test_japanese);
 	tcase_add_test(tc, test_longer_text_lasts_longer);
 	tcase_add_test(tc, test_voice_override);
+	tcase_add_test(tc, test_variant_of_language_voice);
 	tcase_add_test(tc, test_failures);
 	tcase_add_test(tc, test_concurrent);
 	tcase_add_test(tc, test_default_data_path);

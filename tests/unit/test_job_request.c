@@ -315,14 +315,14 @@ START_TEST(test_all_options)
 	struct job_request rq;
 	long n = 0;
 	parse_ok(OPTS("\"aspect_ratio\":\"4:5\",\"resolution\":\"1080p\",\"language\":\"zh-Hans-CN\",\"voice\":\"v\","
-		      "\"style\":\"ink\",\"max_shots\":60,\"review\":true,\"subtitles\":\"burn\",\"music\":\"calm-piano\","
+		      "\"style\":\"ink\",\"max_shots\":60,\"review\":true,\"subtitles\":\"burn\",\"music\":\"calm\","
 		      "\"transition\":\"slideleft\",\"transition_ms\":2000,\"motion\":\"i2v\","
 		      "\"providers\":{\"parse\":\"openai-compatible\",\"render\":\"fal\",\"tts\":\"espeak\",\"merge\":\"offline\"},"
 		      "\"webhook_url\":\"https://hooks.example.com/reel?x=1\""),
 		 &rq);
 	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(rq.options, "review")));
 	ck_assert_str_eq(json_str(rq.options, "subtitles"), "burn");
-	ck_assert_str_eq(json_str(rq.options, "music"), "calm-piano");
+	ck_assert_str_eq(json_str(rq.options, "music"), "calm");
 	ck_assert_str_eq(json_str(rq.options, "transition"), "slideleft");
 	ck_assert_int_eq(json_int(rq.options, "transition_ms", &n), 0);
 	ck_assert_int_eq(n, 2000);
@@ -331,6 +331,11 @@ START_TEST(test_all_options)
 	ck_assert_str_eq(json_str(rq.options, "webhook_url"), "https://hooks.example.com/reel?x=1");
 	ck_assert_str_eq(json_str(rq.options, "language"), "zh-Hans-CN");
 	job_request_release(&rq);
+	/* music: a bundled track or a storage key, nothing else. */
+	parse_ok(OPTS("\"music\":\"uploads/theme.mp3\""), &rq);
+	job_request_release(&rq);
+	invalid(OPTS("\"music\":\"lofi\""), "options.music");
+	invalid(OPTS("\"music\":\"../etc/passwd\""), "options.music");
 	/* music null is kept: no music, on purpose. */
 	parse_ok(OPTS("\"music\":null,\"transition_ms\":100"), &rq);
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(rq.options, "music")));

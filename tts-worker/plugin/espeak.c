@@ -8,40 +8,22 @@
  * holds one mutex. The callback appends samples to the buffer named by the
  * call's user_data. Trimming, resampling and writing run outside the lock.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <espeak-ng/espeak_ng.h>
-#include <libavutil/channel_layout.h>
-#include <libavutil/mathematics.h>
-#include <libswresample/swresample.h>
 
 #include "log.h"
+#include "pcm.h"
 #include "tts.h"
 #include "banned.h"
 
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "the WAV writer stores host-order samples; add byte swapping for this target"
-#endif
-
-#define OUT_RATE 48000
-#define PAD_MS 50
-#define SILENCE_LEVEL 64 /* |sample| at or below this is silence (about -54 dBFS) */
-#define MAX_AUDIO_S 900  /* refuse narration that speaks longer than this */
+#define MAX_AUDIO_S 900 /* refuse narration that speaks longer than this */
 #define MAX_NAME 48
-
-struct pcm {
-	int16_t *s;
-	size_t n, cap;
-	size_t limit;  /* samples at most */
-	bool overflow; /* synthesis stopped at the limit */
-};
 
 /* Languages whose espeak-ng voice is not named like the language; a second
  * voice is tried when the first is missing from the installed data. */
@@ -57,8 +39,8 @@ static const struct {
 
 static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t engine_lock = PTHREAD_MUTEX_INITIALIZER;
-static int engine_rate;       /* espeak-ng's output rate; 0 if it failed to start */
-static char engine_err[400];  /* why it failed to start */
+static int engine_rate;      /* espeak-ng's output rate; 0 if it failed to start */
+static char engine_err[400]; /* why it failed to start */
 
 static int on_samples(short *wav, int n, espeak_EVENT *events)
 {
@@ -66,17 +48,7 @@ static int on_samples(short *wav, int n, espeak_EVENT *events)
 
 	if (!pcm || !wav || n <= 0)
 		return 0;
-	if (pcm->n + (size_t)n > pcm->limit) {
-		pcm->overflow = true;
-		return 1; /* stops the synthesis */
-	}
-	if (pcm->n + (size_t)n > pcm->cap) {
-		pcm->cap = (pcm->n + (size_t)n) * 2;
-		pcm->s = xrealloc(pcm->s, pcm->cap * sizeof(*pcm->s));
-	}
-	memcpy(pcm->s + pcm->n, wav, (size_t)n * sizeof(*wav));
-	pcm->n += (size_t)n;
-	return 0;
+	return pcm_append(pcm, wav, (size_t)n) ? 0 : 1; /* 1 stops the synthesis */
 }
 
 static void init_engine(void)
@@ -109,37 +81,54 @@ static bool valid_name(const char *s)
 	size_t n = strlen(s);
 
 	/* No '/' or '.': espeak-ng would read a voice file from that path. */
-	return n > 0 && n <= MAX_NAME && strspn(s, "abcdefghijklmnopqrstuvwxyz"
-						    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-") == n;
+	return n > 0 && n <= MAX_NAME &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyz"
+			 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-") == n;
+}
+
+/* A voice "+f3" is a variant of the language's voice: "en-us+f3". */
+static void with_variant(const char *names[2], char bufs[2][2 * MAX_NAME + 2], const char *variant)
+{
+	for (int i = 0; i < 2; i++) {
+		if (!names[i])
+			continue;
+		snprintf(bufs[i], sizeof(bufs[i]), "%s%s", names[i], variant);
+		names[i] = bufs[i];
+	}
 }
 
 /* Fills names[0..1] with the voices to try; the language is matched on its
  * primary subtag ("zh-TW" is "zh"), and an unmapped one is tried as a voice. */
-static int pick_voices(const struct tts_request *rq, const char *names[2], char *err, size_t errlen)
+static int pick_voices(const struct tts_request *rq, const char *names[2], char bufs[2][2 * MAX_NAME + 2], char *err,
+		       size_t errlen)
 {
-	const char *lang;
+	const char *lang, *variant = NULL;
 	size_t i, len;
 
 	names[0] = names[1] = NULL;
 	if (rq->voice && *rq->voice) {
 		if (!valid_name(rq->voice))
-			return errorf(err, errlen, "invalid espeak-ng voice name \"%.*s\"", MAX_NAME,
-				      rq->voice);
-		names[0] = rq->voice;
-		return 0;
+			return errorf(err, errlen, "invalid espeak-ng voice name \"%.*s\"", MAX_NAME, rq->voice);
+		if (rq->voice[0] != '+') {
+			names[0] = rq->voice;
+			return 0;
+		}
+		variant = rq->voice;
 	}
 	lang = rq->language && *rq->language ? rq->language : tts_detect_language(rq->text);
 	if (!valid_name(lang))
 		return errorf(err, errlen, "invalid language \"%.*s\"", MAX_NAME, lang);
 	len = strcspn(lang, "-_");
+	names[0] = lang;
 	for (i = 0; i < ARRAY_SIZE(voice_map); i++) {
 		if (strlen(voice_map[i].lang) == len && !strncasecmp(lang, voice_map[i].lang, len)) {
 			names[0] = voice_map[i].voice;
 			names[1] = voice_map[i].fallback;
-			return 0;
+			break;
 		}
 	}
-	names[0] = lang;
+	if (variant)
+		with_variant(names, bufs, variant);
 	return 0;
 }
 
@@ -167,8 +156,7 @@ static int status_error(espeak_ng_STATUS st, char *err, size_t errlen, const cha
 }
 
 /* Speaks text into pcm at engine_rate; the only part that holds the lock. */
-static int speak(const char *text, const char *const names[2], struct pcm *pcm, char *err,
-		 size_t errlen)
+static int speak(const char *text, const char *const names[2], struct pcm *pcm, char *err, size_t errlen)
 {
 	espeak_ng_STATUS st;
 	const char *used = names[0];
@@ -181,13 +169,11 @@ static int speak(const char *text, const char *const names[2], struct pcm *pcm, 
 		st = espeak_ng_SetVoiceByName(used);
 	}
 	if (st == ENS_OK)
-		st = espeak_ng_Synthesize(text, strlen(text) + 1, 0, POS_CHARACTER, 0,
-					  espeakCHARS_UTF8, NULL, pcm);
+		st = espeak_ng_Synthesize(text, strlen(text) + 1, 0, POS_CHARACTER, 0, espeakCHARS_UTF8, NULL, pcm);
 	pthread_mutex_unlock(&engine_lock);
 
 	if (pcm->overflow)
-		return errorf(err, errlen, "narration is too long (more than %d s of speech)",
-			      MAX_AUDIO_S);
+		return errorf(err, errlen, "narration is too long (more than %d s of speech)", MAX_AUDIO_S);
 	if (st == ENS_VOICE_NOT_FOUND)
 		return errorf(err, errlen, "espeak-ng has no voice \"%s\"", used);
 	if (st != ENS_OK)
@@ -195,121 +181,18 @@ static int speak(const char *text, const char *const names[2], struct pcm *pcm, 
 	return 0;
 }
 
-/* Replaces pcm's samples with the audible part framed by exactly PAD_MS on
- * each side, taken from the original where it has them and silent otherwise;
- * -1 if nothing is audible. */
-static int trim(struct pcm *pcm, int rate)
-{
-	size_t pad = (size_t)rate * PAD_MS / 1000, a = 0, b = pcm->n, from, to, n;
-	int16_t *s;
-
-	while (a < b && abs(pcm->s[a]) <= SILENCE_LEVEL)
-		a++;
-	while (b > a && abs(pcm->s[b - 1]) <= SILENCE_LEVEL)
-		b--;
-	if (a == b)
-		return -1;
-	from = a > pad ? a - pad : 0;
-	to = pcm->n - b > pad ? b + pad : pcm->n;
-	n = pad + (b - a) + pad;
-	s = xcalloc(n, sizeof(*s));
-	memcpy(s + (pad - (a - from)), pcm->s + from, (to - from) * sizeof(*s));
-	free(pcm->s);
-	pcm->s = s;
-	pcm->n = pcm->cap = n;
-	return 0;
-}
-
-/* Converts n mono samples at in_rate to OUT_RATE; *out is the caller's. */
-static int resample(const int16_t *in, size_t n, int in_rate, int16_t **out, size_t *out_n,
-		    char *err, size_t errlen)
-{
-	AVChannelLayout mono = AV_CHANNEL_LAYOUT_MONO;
-	SwrContext *swr = NULL;
-	const uint8_t *src = (const uint8_t *)in;
-	uint8_t *dst;
-	int64_t cap;
-	int got, tail;
-
-	if (swr_alloc_set_opts2(&swr, &mono, AV_SAMPLE_FMT_S16, OUT_RATE, &mono,
-				AV_SAMPLE_FMT_S16, in_rate, 0, NULL) < 0 || swr_init(swr) < 0) {
-		swr_free(&swr);
-		return errorf(err, errlen, "cannot resample %d Hz to %d Hz", in_rate, OUT_RATE);
-	}
-	/* Room for every input sample plus what the filter holds back. */
-	cap = av_rescale_rnd((int64_t)n, OUT_RATE, in_rate, AV_ROUND_UP) + 4096;
-	*out = xmalloc((size_t)cap * sizeof(**out));
-	dst = (uint8_t *)*out;
-	got = swr_convert(swr, &dst, (int)cap, &src, (int)n);
-	tail = 0;
-	if (got >= 0) {
-		dst = (uint8_t *)(*out + got);
-		tail = swr_convert(swr, &dst, (int)cap - got, NULL, 0); /* flush */
-	}
-	swr_free(&swr);
-	if (got < 0 || tail < 0) {
-		free(*out);
-		*out = NULL;
-		return errorf(err, errlen, "resampling to %d Hz failed", OUT_RATE);
-	}
-	*out_n = (size_t)got + (size_t)tail;
-	return 0;
-}
-
-static void put_le(uint8_t *p, uint32_t v, int bytes)
-{
-	for (int i = 0; i < bytes; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void wav_header(uint8_t h[44], uint32_t data_bytes)
-{
-	memcpy(h, "RIFF", 4);
-	put_le(h + 4, 36 + data_bytes, 4);
-	memcpy(h + 8, "WAVEfmt ", 8);
-	put_le(h + 16, 16, 4);           /* fmt chunk size */
-	put_le(h + 20, 1, 2);            /* PCM */
-	put_le(h + 22, 1, 2);            /* mono */
-	put_le(h + 24, OUT_RATE, 4);
-	put_le(h + 28, OUT_RATE * 2, 4); /* bytes per second */
-	put_le(h + 32, 2, 2);            /* bytes per frame */
-	put_le(h + 34, 16, 2);           /* bits per sample */
-	memcpy(h + 36, "data", 4);
-	put_le(h + 40, data_bytes, 4);
-}
-
-static int write_wav(const char *path, const int16_t *s, size_t n, char *err, size_t errlen)
-{
-	uint8_t h[44];
-	FILE *f = fopen(path, "wb");
-	bool ok;
-
-	if (!f)
-		return errorf(err, errlen, "cannot create %s: %s", path, strerror(errno));
-	wav_header(h, (uint32_t)(n * sizeof(*s)));
-	ok = fwrite(h, sizeof(h), 1, f) == 1 && fwrite(s, sizeof(*s), n, f) == n;
-	ok = !fclose(f) && ok;
-	if (!ok) {
-		int e = errno;
-
-		unlink(path);
-		return errorf(err, errlen, "cannot write %s: %s", path, strerror(e));
-	}
-	return 0;
-}
-
-static int espeak_synthesize(const struct tts_request *rq, const char *out_path,
-			     struct tts_result *res, char *err, size_t errlen)
+static int espeak_synthesize(const struct tts_request *rq, const char *out_path, struct tts_result *res, char *err,
+			     size_t errlen)
 {
 	struct pcm pcm = { 0 };
 	const char *names[2];
-	int16_t *audio = NULL;
-	size_t n = 0;
+	char bufs[2][2 * MAX_NAME + 2];
+	int64_t shift;
 	int rc = -1;
 
 	if (!rq->text || is_blank(rq->text))
 		return errorf(err, errlen, "narration is empty");
-	if (pick_voices(rq, names, err, errlen))
+	if (pick_voices(rq, names, bufs, err, errlen))
 		return -1;
 	pthread_once(&engine_once, init_engine);
 	if (!engine_rate)
@@ -318,19 +201,17 @@ static int espeak_synthesize(const struct tts_request *rq, const char *out_path,
 	pcm.limit = (size_t)engine_rate * MAX_AUDIO_S;
 	if (speak(rq->text, names, &pcm, err, errlen))
 		goto out;
-	if (trim(&pcm, engine_rate)) {
+	if (pcm_trim(&pcm, engine_rate, PCM_PAD_MS, true, &shift)) {
 		errorf(err, errlen, "narration has nothing espeak-ng can speak");
 		goto out;
 	}
-	if (resample(pcm.s, pcm.n, engine_rate, &audio, &n, err, errlen) ||
-	    write_wav(out_path, audio, n, err, errlen))
+	if (pcm_resample(&pcm, engine_rate, err, errlen) || pcm_write_wav(out_path, &pcm, err, errlen))
 		goto out;
-	res->sample_rate = OUT_RATE;
-	res->duration_ms = ((int64_t)n * 1000 + OUT_RATE / 2) / OUT_RATE;
+	res->sample_rate = PCM_RATE;
+	res->duration_ms = pcm_ms(pcm.n);
 	rc = 0;
 out:
-	free(pcm.s);
-	free(audio);
+	pcm_release(&pcm);
 	return rc;
 }
 
