@@ -283,6 +283,8 @@ static int settle(struct worker *w, struct item *it)
 {
 	struct deadletter dl;
 	char key[96], value[256];
+	if (it->phase == PH_DEFER && w->spec->ops->defer && w->spec->ops->defer(w, &it->t) < 0)
+		return -1;
 	if (it->phase == PH_DEFER)
 		return reconcile_defer(w->d.db, w->spec->stage, it->t.env.job, it->t.env.shot, it->t.work_attempts + 1,
 				       it->defer_ms);
