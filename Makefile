@@ -14,6 +14,13 @@ OPT := -O2 -g
 endif
 
 CC ?= cc
+# `make fuzz` rebuilds the libraries with clang and libFuzzer's instrumentation into build/fuzz.
+ifeq ($(FUZZ_BUILD),1)
+BUILD := build/fuzz
+CC := clang
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+OPT := -O1 -g
+endif
 DAEMONS := api-gateway parse-worker render-worker tts-worker merge-worker webhook-receiver
 PKGS := rdkafka libpq libcurl libcjson libuv openssl libavformat libavcodec libavfilter \
 	libswresample libswscale libavutil espeak-ng
@@ -145,6 +152,7 @@ test: deps
 	@bash tests/unit/run.sh $(subst build/rel,build/san,$(UNIT_BINS))
 	$(MAKE) SANITIZE=1 e2e
 	$(MAKE) SANITIZE=1 bench-smoke
+	$(MAKE) SANITIZE=1 test-faults FAULT_JOBS=40 FAULT_SPREAD=15
 
 run: deps all
 	@bash deploy/fleet.sh run $(BUILD)/bin
@@ -165,3 +173,27 @@ clean:
 	rm -rf build
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# Reliability: the fault suite (tests/faults/run_faults.py); `make test` runs a short form.
+FAULT_JOBS ?= 200
+FAULT_SPREAD ?= 40
+.PHONY: test-faults
+test-faults: tests
+	python3 tests/faults/run_faults.py --bin $(BUILD)/bin --jobs $(FAULT_JOBS) --spread $(FAULT_SPREAD)
+
+# Hostile input: libFuzzer targets (tests/fuzz/fuzz_*.c), each run for FUZZ_SECONDS
+# from the seeds in tests/fuzz/corpus/<target>; what they find new is kept in build/fuzz/corpus.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := http job_request storyboard webhook
+FUZZ_BINS := $(FUZZ_TARGETS:%=build/fuzz/fuzz/fuzz_%)
+.PHONY: fuzz fuzz-bins
+fuzz:
+	$(MAKE) FUZZ_BUILD=1 fuzz-bins
+	@set -e; for t in $(FUZZ_TARGETS); do echo "== fuzz_$$t ($(FUZZ_SECONDS) s)"; \
+		mkdir -p build/fuzz/corpus/$$t; \
+		build/fuzz/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+			-artifact_prefix=build/fuzz/crash-$$t- build/fuzz/corpus/$$t tests/fuzz/corpus/$$t; done
+fuzz-bins: $(FUZZ_BINS)
+build/fuzz/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(call daemon_lib,api-gateway) $(call daemon_lib,parse-worker) $(LIBREEL)
+	@mkdir -p $(dir $@)
+	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)

@@ -3,6 +3,7 @@
  */
 #include "daemon.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@ static const struct config_option shared_options[] = {
 	OPT("REEL_HTTP_ADDR", CONFIG_STRING, NULL, 0, http_addr, "health, metrics (and API) listen address"),
 	OPT("REEL_PUBLIC_URL", CONFIG_STRING, "http://127.0.0.1:8081", 0, public_url, "webhook base vendors reach"),
 	OPT("REEL_LOG_LEVEL", CONFIG_STRING, "info", 0, log_level, "debug, info, warn or error"),
+	OPT("REEL_LOG_FILE", CONFIG_STRING, NULL, 0, log_file, "append logs to this file (SIGHUP reopens it), else stderr"),
 	INT_OPT("REEL_KAFKA_FETCH_WAIT_MS", "2", fetch_wait_ms, 0, 10000, "fetch.wait.max.ms of consumers"),
 	INT_OPT("REEL_KAFKA_LINGER_MS", "0", linger_ms, 0, 1000, "linger.ms of producers"),
 	INT_OPT("REEL_KAFKA_SESSION_TIMEOUT_MS", "45000", session_ms, 1000, 300000,
@@ -152,6 +154,16 @@ static void on_signal(uv_signal_t *h, int signum)
 		daemon_shutdown(d);
 }
 
+static void on_hangup(uv_signal_t *h, int signum)
+{
+	(void)h;
+	(void)signum;
+	if (log_reopen() < 0)
+		log_error("SIGHUP: cannot reopen the log file: %s", strerror(errno));
+	else
+		log_info("SIGHUP: log file reopened");
+}
+
 static void on_reconnect(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
@@ -183,6 +195,8 @@ static int load_config(struct daemon *d, const struct daemon_spec *spec, char *e
 	if (log_parse_level(d->cfg.log_level, &level) < 0)
 		return errorf(err, errlen, "REEL_LOG_LEVEL=%s: use debug, info, warn or error", d->cfg.log_level);
 	log_set_level(level);
+	if (log_open_file(d->cfg.log_file) < 0)
+		return errorf(err, errlen, "REEL_LOG_FILE=%s: cannot open it: %s", d->cfg.log_file, strerror(errno));
 	if (spec->options && config_load(spec->options, spec->n_options, spec->config, err, errlen) < 0)
 		return -1;
 	config_log(shared_options, ARRAY_SIZE(shared_options), &d->cfg);
@@ -244,7 +258,9 @@ int daemon_start(struct daemon *d, const struct daemon_spec *spec, char *err, si
 	d->reconnect_timer.data = d;
 	uv_signal_init(d->loop, &d->sig_term);
 	uv_signal_init(d->loop, &d->sig_int);
+	uv_signal_init(d->loop, &d->sig_hup);
 	d->sig_term.data = d->sig_int.data = d;
+	uv_signal_start(&d->sig_hup, on_hangup, SIGHUP);
 	uv_signal_start(&d->sig_term, on_signal, SIGTERM);
 	uv_signal_start(&d->sig_int, on_signal, SIGINT);
 	log_info("%s started; serving %s on port %d", spec->name, d->cfg.http_addr, http_server_port(d->http));
@@ -295,6 +311,7 @@ void daemon_shutdown(struct daemon *d)
 	uv_close((uv_handle_t *)&d->reconnect_timer, NULL);
 	uv_close((uv_handle_t *)&d->sig_term, NULL);
 	uv_close((uv_handle_t *)&d->sig_int, NULL);
+	uv_close((uv_handle_t *)&d->sig_hup, NULL);
 }
 
 void daemon_release(struct daemon *d)

@@ -26,6 +26,7 @@ struct daemon_config {
 	char *http_addr;
 	char *public_url;
 	char *log_level;
+	char *log_file;    /* REEL_LOG_FILE: log lines appended there (reopened on SIGHUP), else stderr */
 	long fetch_wait_ms;
 	long linger_ms;
 	long session_ms;
@@ -63,7 +64,7 @@ struct daemon {
 	struct storage *storage;
 	struct http_server *http;
 	struct http_route *routes;             /* health routes + the spec's, for http */
-	uv_signal_t sig_term, sig_int;
+	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t reconnect_timer;
 	unsigned reconnect_delay_ms;
 	bool stopping;

@@ -4,6 +4,7 @@
  */
 #include "log.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +17,8 @@ static char daemon_name[64] = "reel";
 static char instance[80];
 static _Thread_local const struct log_ctx *tls_ctx;
 
+static char log_path[4096]; /* REEL_LOG_FILE, empty for stderr */
+
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
 void log_init(const char *daemon)
@@ -24,6 +27,27 @@ void log_init(const char *daemon)
 	strlcpy_(daemon_name, daemon, sizeof(daemon_name));
 	gethostname(host, sizeof(host) - 1);
 	snprintf(instance, sizeof(instance), "%s:%ld", host, (long)getpid());
+}
+
+/* dup2 swaps stderr in one step, so a line written meanwhile goes to either file whole. */
+int log_reopen(void)
+{
+	if (!log_path[0])
+		return 0;
+	int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -1;
+	int rc = dup2(fd, STDERR_FILENO) < 0 ? -1 : 0;
+	close(fd);
+	return rc;
+}
+
+int log_open_file(const char *path)
+{
+	if (!path || !*path)
+		return 0;
+	strlcpy_(log_path, path, sizeof(log_path));
+	return log_reopen();
 }
 
 int log_parse_level(const char *s, enum log_level *out)
@@ -82,7 +106,7 @@ static size_t put_field(char *buf, size_t pos, size_t cap, const char *name, con
 	return pos;
 }
 
-static void vwrite_line(enum log_level level, const char *fmt, va_list ap)
+PRINTF_LIKE(2, 0) static void vwrite_line(enum log_level level, const char *fmt, va_list ap)
 {
 	char msg[2048], buf[4096], ts[40];
 	struct timespec now;

@@ -25,6 +25,11 @@ void log_init(const char *daemon);
 /* Parses "debug", "info", "warn" or "error"; -1 on anything else. */
 int log_parse_level(const char *s, enum log_level *out) WARN_UNUSED;
 void log_set_level(enum log_level level);
+/* Sends log lines (and anything else written to stderr) to path, appended;
+ * NULL keeps stderr. -1 when it cannot be opened (errno says why). */
+int log_open_file(const char *path) WARN_UNUSED;
+/* Opens the file of log_open_file again (after logrotate moved it, on SIGHUP). */
+int log_reopen(void) WARN_UNUSED;
 /* Sets this thread's context; the strings must outlive its use. NULL clears. */
 void log_set_ctx(const struct log_ctx *ctx);
 const struct log_ctx *log_get_ctx(void);

@@ -4,7 +4,11 @@
  * on the thread pool, or for stages that wait on vendors ops->start on the
  * loop, which reports back through worker_task_done; either way up to the
  * stage's concurrency of them run at once while the consumer polls.
- * A transient failure waits on the retry timer for common/retry's backoff.
+ * A transient failure is not slept on: common/retry's backoff becomes the
+ * item's retry_at in the database (common/reconcile) and the message is
+ * acknowledged; the stage's reconciler publishes it again when it is due, so
+ * a retry survives the process. Attempts used up send the message to the
+ * dead letters (common/deadletter) and the stage's ops->fail decides the job.
  * Items needing the database wait in the todo list; a uv_check handle, which
  * runs once per loop iteration after I/O, takes up to TX_MAX of them into
  * one transaction, so a busy worker pays one commit for many messages and an
@@ -28,6 +32,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "deadletter.h"
 #include "events.h"
 #include "kafka.h"
 #include "lag_metrics.h"
@@ -35,6 +40,7 @@
 #include "metrics.h"
 #include "offsets.h"
 #include "outbox.h"
+#include "reconcile.h"
 #include "retry.h"
 #include "banned.h"
 
@@ -42,9 +48,9 @@
 #define HOLD_EXTRA 512
 /* Items per transaction: a larger batch saves little and holds more memory. */
 #define TX_MAX 128
-#define RETRY_TICK_MS 50
+#define N_STAGE_OPTIONS 5
 
-enum phase { PH_CLAIM, PH_WORKING, PH_COMMIT, PH_FAIL, PH_RETRY_WAIT, PH_ACKING };
+enum phase { PH_CLAIM, PH_WORKING, PH_COMMIT, PH_FAIL, PH_DEFER, PH_ACKING };
 enum action { ACT_NONE, ACT_DISPATCH, ACT_ACK };
 
 struct item {
@@ -54,11 +60,12 @@ struct item {
 	enum phase phase;
 	enum action action;  /* decided in the transaction, applied after COMMIT */
 	int pending_acks;    /* produced messages not yet acknowledged */
-	uint64_t retry_at_ms;
 	uint64_t taken_ms;   /* when the message was taken, for the handler latency */
+	uint64_t defer_ms;   /* with PH_DEFER: the wait before the next attempt */
+	bool dead;           /* attempts used up: a dead letter goes with the failure */
 	uv_work_t work_req;
 	struct log_ctx log;
-	struct item *next;   /* in todo, waiting or retry list */
+	struct item *next;   /* in todo or waiting list */
 };
 
 struct worker {
@@ -66,19 +73,19 @@ struct worker {
 	const struct worker_spec *spec;
 	struct kafka_consumer *consumer;
 	struct offsets *offsets;
-	struct config_option stage_options[3];
-	char *option_names[3];
+	struct config_option stage_options[N_STAGE_OPTIONS];
+	char *option_names[N_STAGE_OPTIONS];
 	char *provider;
-	long concurrency, max_attempts;
+	long concurrency, max_attempts, deadline_s, reconcile_ms;
+	struct reconciler *reconciler;
 	struct retry_policy retry_policy;
 	struct item *todo, **todo_tail;
-	struct item *retry;
 	struct item *waiting, **waiting_tail; /* claimed, waiting for a work slot */
 	size_t in_flight;    /* messages held */
 	size_t working;      /* items whose slow work runs */
 	uv_check_t check;
 	uv_idle_t more;      /* active while todo holds more than one transaction */
-	uv_timer_t tx_timer, retry_timer, grace_timer;
+	uv_timer_t tx_timer, grace_timer;
 	bool tx_blocked;
 	struct metric *m_consumed, *m_done, *m_failed, *m_retried, *m_in_flight, *m_latency;
 };
@@ -270,6 +277,43 @@ static void on_emitted(void *arg, const char *error)
 		finish(it->t.worker, it);
 }
 
+/* The dead letter of an item whose attempts are used up: its message as consumed. */
+static void item_letter(const struct item *it, struct deadletter *dl, char *key, size_t keylen, char *value,
+			size_t valuelen)
+{
+	struct envelope env = it->t.env;
+	const struct worker *w = it->t.worker;
+	env.attempt = it->t.work_attempts;
+	if (envelope_encode(&env, value, valuelen) < 0)
+		abort(); /* ids are validated and short; this cannot overflow */
+	envelope_key(&env, key, keylen);
+	/* The ids point into the item, which outlives the letter; env is gone on return. */
+	*dl = (struct deadletter){ w->spec->stage, key, value, strlen(value), it->t.env.job, it->t.env.shot,
+				   it->t.error, it->t.work_attempts };
+}
+
+/* In the open transaction: a retry written as the item's retry_at, or a
+ * failure (with its dead letter when the attempts are used up). */
+static int settle(struct worker *w, struct item *it)
+{
+	struct deadletter dl;
+	char key[96], value[256];
+	if (it->phase == PH_DEFER && w->spec->ops->defer && w->spec->ops->defer(w, &it->t) < 0)
+		return -1;
+	if (it->phase == PH_DEFER)
+		return reconcile_defer(w->d.db, w->spec->stage, it->t.env.job, it->t.env.shot, it->t.work_attempts + 1,
+				       it->defer_ms);
+	if (it->phase != PH_FAIL)
+		return 0;
+	task_log(&it->t);
+	if (it->dead) {
+		item_letter(it, &dl, key, sizeof(key), value, sizeof(value));
+		if (deadletter_record(&w->d, &dl) < 0)
+			return -1;
+	}
+	return w->spec->ops->fail(w, &it->t);
+}
+
 /* Runs the claims, commits and failures of items inside the open
  * transaction, each kind as one batch call; -1 aborts the transaction. */
 static int run_steps(struct worker *w, struct item **items, size_t n)
@@ -302,10 +346,7 @@ static int run_steps(struct worker *w, struct item **items, size_t n)
 	if (rc == 0 && n_commits && ops->commit(w, commits, n_commits) < 0)
 		rc = -1;
 	for (size_t i = 0; rc == 0 && i < n; i++)
-		if (items[i]->phase == PH_FAIL) {
-			task_log(&items[i]->t);
-			rc = ops->fail(w, &items[i]->t);
-		}
+		rc = settle(w, items[i]);
 	log_set_ctx(NULL);
 	free(claims);
 	free(commits);
@@ -322,7 +363,7 @@ static void do_work(uv_work_t *req)
 	log_set_ctx(NULL);
 }
 
-/* Decides what follows the slow part: a retry on the timer, or the commit or
+/* Decides what follows the slow part: a retry written in the database, or the commit or
  * failure in the next batch transaction. */
 void worker_task_done(struct task *t)
 {
@@ -335,20 +376,16 @@ void worker_task_done(struct task *t)
 		log_warn("%s failed (attempt %d of %ld), retrying in %llu ms: %s", w->spec->stage, t->work_attempts,
 			 w->max_attempts, (unsigned long long)delay, t->error);
 		metrics_add(w->m_retried, 1);
-		it->phase = PH_RETRY_WAIT;
-		it->retry_at_ms = now_ms() + delay;
-		it->next = w->retry;
-		w->retry = it;
-		log_set_ctx(NULL);
-		return;
-	}
-	if (t->result != WORK_OK) {
+		it->phase = PH_DEFER;
+		it->defer_ms = delay;
+	} else if (t->result != WORK_OK) {
 		if (t->result == WORK_RETRY) {
 			char why[sizeof(t->error)], code[sizeof(t->error_code)];
 			/* copies: task_fail writes the fields it would read */
 			strlcpy_(why, t->error, sizeof(why));
 			strlcpy_(code, t->error_code[0] ? t->error_code : "retries_exhausted", sizeof(code));
 			task_fail(t, code, "%s (gave up after %d attempts)", why, t->work_attempts);
+			it->dead = true;
 		}
 		log_warn("%s failed: %s", w->spec->stage, t->error);
 		metrics_add(w->m_failed, 1);
@@ -403,6 +440,15 @@ static void release_slot(struct worker *w)
 	dispatch(w, it);
 }
 
+static void publish_letter(struct worker *w, struct item *it)
+{
+	struct deadletter dl;
+	char key[96], value[256];
+	item_letter(it, &dl, key, sizeof(key), value, sizeof(value));
+	deadletter_publish(&w->d, &dl);
+	it->dead = false;
+}
+
 static void apply_after_commit(struct worker *w, struct item **items, size_t n)
 {
 	/* Items with nothing to wait for finish before publishing, so that a
@@ -414,6 +460,8 @@ static void apply_after_commit(struct worker *w, struct item **items, size_t n)
 			dispatch(w, it);
 			items[i] = NULL;
 		} else {
+			if (it->dead)
+				publish_letter(w, it);
 			it->phase = PH_ACKING;
 			if (it->pending_acks == 0) {
 				finish(w, it);
@@ -529,32 +577,17 @@ static void on_check(uv_check_t *h)
 		uv_idle_stop(&w->more);
 }
 
-static void on_retry_tick(uv_timer_t *t)
-{
-	struct worker *w = t->data;
-	uint64_t now = now_ms();
-	struct item **pp = &w->retry;
-	while (*pp) {
-		struct item *it = *pp;
-		if (it->retry_at_ms <= now) {
-			*pp = it->next;
-			dispatch(w, it);
-		} else {
-			pp = &it->next;
-		}
-	}
-}
-
+/* A message that cannot be read is a dead letter at once (recorded on its
+ * own transaction: it belongs to no batch). */
 static void send_to_dlq(struct worker *w, const rd_kafka_message_t *m, const char *why)
 {
-	char *topic = daemon_topic(&w->d, "dlq");
-	const struct kafka_header h[] = { { "stage", w->spec->stage }, { "error", why } };
 	char key[256] = "";
 	if (m->key_len)
 		snprintf(key, sizeof(key), "%.*s", (int)m->key_len, (const char *)m->key);
-	if (kafka_produce(w->d.producer, topic, key, m->payload, m->len, h, 2, NULL) < 0)
-		log_error("could not send a bad message to %s", topic);
-	free(topic);
+	const struct deadletter dl = { w->spec->stage, key, m->payload ? m->payload : "", m->len, NULL, -1, why, 0 };
+	if (deadletter_record(&w->d, &dl) < 0)
+		log_error("could not record a bad message as a dead letter");
+	deadletter_publish(&w->d, &dl);
 }
 
 static void accept_message(struct worker *w, rd_kafka_message_t *m)
@@ -577,6 +610,8 @@ static void accept_message(struct worker *w, rd_kafka_message_t *m)
 		return;
 	}
 	it->log = (struct log_ctx){ it->t.env.job, it->t.env.shot, it->t.env.trace[0] ? it->t.env.trace : NULL };
+	/* A retry published by the reconciler carries its attempt number. */
+	it->t.work_attempts = it->t.env.attempt > 1 ? it->t.env.attempt - 1 : 0;
 	it->phase = PH_CLAIM;
 	enqueue(w, it);
 }
@@ -606,12 +641,13 @@ static void close_worker(struct worker *w)
 	uv_timer_stop(&w->grace_timer);
 	if (w->spec->ops->stop)
 		w->spec->ops->stop(w);
+	reconcile_free(w->reconciler);
+	w->reconciler = NULL;
 	kafka_consumer_free(w->consumer);
 	w->consumer = NULL;
 	uv_close((uv_handle_t *)&w->check, NULL);
 	uv_close((uv_handle_t *)&w->more, NULL);
 	uv_close((uv_handle_t *)&w->tx_timer, NULL);
-	uv_close((uv_handle_t *)&w->retry_timer, NULL);
 	uv_close((uv_handle_t *)&w->grace_timer, NULL);
 	daemon_shutdown(&w->d);
 }
@@ -647,6 +683,8 @@ static void define_stage_options(struct worker *w)
 	w->option_names[0] = xasprintf("REEL_%s_PROVIDER", upper);
 	w->option_names[1] = xasprintf("REEL_%s_CONCURRENCY", upper);
 	w->option_names[2] = xasprintf("REEL_%s_MAX_ATTEMPTS", upper);
+	w->option_names[3] = xasprintf("REEL_%s_DEADLINE_S", upper);
+	w->option_names[4] = xstrdup("REEL_RECONCILE_INTERVAL_MS");
 	static char concurrency_default[16];
 	snprintf(concurrency_default, sizeof(concurrency_default), "%ld", w->spec->default_concurrency);
 	w->stage_options[0] = (struct config_option){ w->option_names[0], CONFIG_STRING, "offline", 0,
@@ -657,6 +695,12 @@ static void define_stage_options(struct worker *w)
 	w->stage_options[2] = (struct config_option){ w->option_names[2], CONFIG_INT, "5", 0,
 						      offsetof(struct worker, max_attempts), 1, 100,
 						      "attempts of a transient failure before giving up" };
+	w->stage_options[3] = (struct config_option){ w->option_names[3], CONFIG_INT, "600", 0,
+						      offsetof(struct worker, deadline_s), 1, 86400,
+						      "an item of this stage unchanged this long has its message published again" };
+	w->stage_options[4] = (struct config_option){ w->option_names[4], CONFIG_INT, "1000", 0,
+						      offsetof(struct worker, reconcile_ms), 50, 600000,
+						      "how often the reconciler looks for overdue items and due retries" };
 }
 
 static void init_metrics(struct worker *w)
@@ -678,11 +722,10 @@ static void init_handles(struct worker *w)
 	uv_check_init(w->d.loop, &w->check);
 	uv_idle_init(w->d.loop, &w->more);
 	uv_timer_init(w->d.loop, &w->tx_timer);
-	uv_timer_init(w->d.loop, &w->retry_timer);
 	uv_timer_init(w->d.loop, &w->grace_timer);
-	w->check.data = w->tx_timer.data = w->retry_timer.data = w->grace_timer.data = w;
+	w->check.data = w->tx_timer.data = w->grace_timer.data = w;
 	uv_check_start(&w->check, on_check);
-	uv_timer_start(&w->retry_timer, on_retry_tick, RETRY_TICK_MS, RETRY_TICK_MS);
+	w->reconciler = reconcile_new(&w->d, w->spec->stage, w->deadline_s, w->reconcile_ms);
 }
 
 static int start(struct worker *w, const struct worker_spec *spec, char *err, size_t errlen)
@@ -691,7 +734,7 @@ static int start(struct worker *w, const struct worker_spec *spec, char *err, si
 	 * provider is known before connecting. */
 	static struct daemon_spec dspec;
 	dspec = (struct daemon_spec){ .name = spec->name, .default_http_addr = spec->default_http_addr,
-				      .options = w->stage_options, .n_options = 3, .config = w };
+				      .options = w->stage_options, .n_options = N_STAGE_OPTIONS, .config = w };
 	if (daemon_start(&w->d, &dspec, err, errlen) < 0)
 		return -1;
 	if (spec->options && config_load(spec->options, spec->n_options, spec->config, err, errlen) < 0)
@@ -736,7 +779,7 @@ int worker_main(int argc, char **argv, const struct worker_spec *spec)
 	if (spec->options)
 		config_release(spec->options, spec->n_options, spec->config);
 	daemon_release(&w.d);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < N_STAGE_OPTIONS; i++)
 		free(w.option_names[i]);
 	return 0;
 }

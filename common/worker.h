@@ -67,6 +67,10 @@ struct stage_ops {
 	int (*commit)(struct worker *w, struct task **tasks, size_t n);
 	/* In the batch transaction: records that the item failed for good (t->error). -1 on a failed statement. */
 	int (*fail)(struct worker *w, struct task *t);
+	/* In the batch transaction, before a transient failure's retry is
+	 * scheduled in the database (and the message acknowledged): records what
+	 * the failed attempt leaves behind, such as usage rows. May be NULL. */
+	int (*defer)(struct worker *w, struct task *t);
 	/* Frees t->data. */
 	void (*release)(struct task *t);
 };

@@ -11,6 +11,7 @@ packages=(
 	check libsubunit-dev
 	postgresql postgresql-contrib
 	ffmpeg python3 python3-yaml systemd curl wrk
+	clang libclang-rt-14-dev
 )
 
 missing=()

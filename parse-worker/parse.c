@@ -279,12 +279,21 @@ static void stop(struct worker *w)
 	worker_set_app(w, NULL);
 }
 
+/* A retry is scheduled in the database and t->data freed: the calls of the
+ * failed attempt are recorded now. */
+static int defer(struct worker *w, struct task *t)
+{
+	struct task *one[] = { t };
+	return t->data ? record_calls(worker_db(w), one, 1) : 0;
+}
+
 const struct stage_ops parse_ops = {
 	.init = init,
 	.claim = claim,
 	.start = start,
 	.commit = commit,
 	.fail = fail,
+	.defer = defer,
 	.release = release,
 	.stop = stop,
 };

@@ -6,6 +6,7 @@
  *   reelctl timeline JOB                        a job's events (ops.c)
  *   reelctl requeue [--dry-run] [JOB...]        re-announce stuck jobs through the outbox (ops.c)
  *   reelctl submit FILE [--wait]                create a job over HTTP, follow it (submit.c)
+ *   reelctl dlq list [--all] | replay ID|--all  dead letters (dlq.c)
  * Each but submit reads REEL_DATABASE_URL; `reelctl COMMAND --help` explains one.
  */
 #include <stdio.h>
@@ -14,6 +15,7 @@
 
 #include "auth.h"
 #include "db.h"
+#include "dlq.h"
 #include "log.h"
 #include "migrate.h"
 #include "reelctl.h"
@@ -27,6 +29,7 @@ static int usage(FILE *to)
 		    "       reelctl timeline JOB\n"
 		    "       reelctl requeue [--dry-run] [JOB...]\n"
 		    "       reelctl submit FILE [--wait]\n"
+		    "       reelctl dlq list [--all] | reelctl dlq replay ID|--all\n"
 		    "Every subcommand but submit uses REEL_DATABASE_URL; reelctl COMMAND --help explains it.\n");
 	return to == stdout ? 0 : 2;
 }
@@ -123,7 +126,7 @@ static const struct command {
 	int (*run)(struct db *db, int argc, char **argv);
 } commands[] = {
 	{ "migrate", cmd_migrate },    { "mint-key", cmd_mint },        { "revoke-key", cmd_revoke },
-	{ "timeline", reelctl_timeline }, { "requeue", reelctl_requeue },
+	{ "timeline", reelctl_timeline }, { "requeue", reelctl_requeue }, { "dlq", dlq_command },
 };
 
 int main(int argc, char **argv)
