@@ -148,7 +148,7 @@ e2e: tests
 	if [ -n "$$failed" ]; then echo "end-to-end tests failed:$$failed"; exit 1; fi
 
 test: deps
-	$(MAKE) SANITIZE=1 tests
+	$(MAKE) -j2 SANITIZE=1 tests
 	@bash tests/unit/run.sh $(subst build/rel,build/san,$(UNIT_BINS))
 	$(MAKE) SANITIZE=1 e2e
 	$(MAKE) SANITIZE=1 bench-smoke
