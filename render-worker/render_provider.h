@@ -71,7 +71,7 @@ const struct render_provider *render_provider_find(const char *name);
 char *render_image_data_uri(const struct render_state *st, const struct render_shot *s, char *err, size_t errlen);
 /* The stored keyframe of s as bare base64; NULL with err. The caller frees. */
 char *render_image_base64(const struct render_state *st, const struct render_shot *s, char *err, size_t errlen);
-/* "Authorization: <scheme> <secret>" or NULL when the secret is unset. The caller frees. */
-char *render_auth_header(const char *scheme, const char *secret);
+/* Adds the JSON content type and, when scheme and secret are set, "Authorization: <scheme> <secret>". */
+void render_json_headers(struct render_request *out, const char *scheme, const char *secret);
 
 #endif

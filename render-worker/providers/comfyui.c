@@ -40,7 +40,7 @@ static int build(const struct render_state *st, const struct render_shot *s, con
 	if (!out->body)
 		return -1;
 	out->url = xasprintf("%s/prompt", st->vendors->comfyui_url);
-	out->headers[out->n_headers++] = xstrdup("Content-Type: application/json");
+	render_json_headers(out, NULL, NULL);
 	return 0;
 }
 

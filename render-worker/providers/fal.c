@@ -57,9 +57,7 @@ static int build(const struct render_state *st, const struct render_shot *s, con
 	out->url = fal_submit_url(v->fal_base_url, s->video ? v->fal_i2v_model : v->fal_model, webhook);
 	out->body = json_print(input);
 	cJSON_Delete(input);
-	out->headers[out->n_headers++] = xstrdup("Content-Type: application/json");
-	if ((out->headers[out->n_headers] = render_auth_header("Key", v->fal_key)))
-		out->n_headers++;
+	render_json_headers(out, "Key", v->fal_key);
 	return 0;
 }
 

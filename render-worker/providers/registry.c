@@ -52,7 +52,9 @@ char *render_image_data_uri(const struct render_state *st, const struct render_s
 	return uri;
 }
 
-char *render_auth_header(const char *scheme, const char *secret)
+void render_json_headers(struct render_request *out, const char *scheme, const char *secret)
 {
-	return secret && *secret ? xasprintf("Authorization: %s %s", scheme, secret) : NULL;
+	out->headers[out->n_headers++] = xstrdup("Content-Type: application/json");
+	if (scheme && secret && *secret)
+		out->headers[out->n_headers++] = xasprintf("Authorization: %s %s", scheme, secret);
 }

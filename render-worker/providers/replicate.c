@@ -52,9 +52,7 @@ static int build(const struct render_state *st, const struct render_shot *s, con
 		return -1;
 	replicate_create(v->replicate_base_url, s->video ? v->replicate_i2v_model : v->replicate_model, input, webhook,
 			 &out->url, &out->body);
-	out->headers[out->n_headers++] = xstrdup("Content-Type: application/json");
-	if ((out->headers[out->n_headers] = render_auth_header("Bearer", v->replicate_token)))
-		out->n_headers++;
+	render_json_headers(out, "Bearer", v->replicate_token);
 	return 0;
 }
 
