@@ -12,7 +12,6 @@ import hashlib
 import http.client
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -496,10 +495,7 @@ def main():
     ap.add_argument("--bin", required=True)
     args = ap.parse_args()
     bindir = os.path.abspath(args.bin)
-    if os.path.isdir(os.path.join(tf.RUN, "pids")):
-        tf.fleet("stop", bindir)
-    shutil.rmtree(tf.RUN, ignore_errors=True)
-    os.makedirs(tf.RUN)
+    tf.fresh_run(bindir)
     started = False
     try:
         tf.fleet("start", bindir)
@@ -519,12 +515,7 @@ def main():
     finally:
         if started or os.path.exists(os.path.join(tf.RUN, "pids")):
             tf.fleet("stop", bindir)
-    reports = [f for f in os.listdir(tf.RUN) if f.startswith("sanitizer")]
-    check("no sanitizer reports from any daemon", not reports, ", ".join(reports))
-    passed = sum(1 for _, ok in tf.results if ok)
-    failed = len(tf.results) - passed
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 and passed > 0 else 1
+    return tf.summary(tf.RUN)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import http.client
 import http.server
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -519,10 +518,7 @@ def main():
     ap.add_argument("--bin", required=True)
     args = ap.parse_args()
     bindir = os.path.abspath(args.bin)
-    if os.path.isdir(os.path.join(RUN, "pids")):
-        tf.fleet("stop", bindir)
-    shutil.rmtree(RUN, ignore_errors=True)
-    os.makedirs(RUN)
+    tf.fresh_run(bindir)
     os.environ.update(REEL_SSE_HEARTBEAT_S="1", REEL_HTTP_REQUEST_TIMEOUT_S="2", REEL_ALLOW_PRIVATE_WEBHOOKS="1",
                       REEL_WEBHOOK_SECRET=WEBHOOK_SECRET, REEL_WEBHOOK_RETRY_BASE_MS="500")
     started = False
@@ -545,14 +541,7 @@ def main():
         check("sse: a gateway stopping ends its open streams cleanly", left_open.read_all() == [])
         log = open(os.path.join(RUN, "logs", "api-gateway.log")).read()
         check("sse: the gateway stops on SIGTERM with streams open", "api-gateway stopped" in log, log[-300:])
-    reports = glob.glob(os.path.join(RUN, "sanitizer*"))
-    for r in reports:
-        print(open(r, errors="replace").read()[:3000])
-    check("no sanitizer reports from any daemon", not reports, ", ".join(reports))
-    passed = sum(1 for _, ok in tf.results if ok)
-    failed = len(tf.results) - passed
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 and passed > 0 else 1
+    return tf.summary(RUN)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,10 @@ events; then a re-merge reusing the cached segments and taking the timings
 written to shots.timings, a cancel stopping an encode, and a bad music
 option failing the job with a readable error."""
 import argparse
-import glob
 import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -239,10 +237,7 @@ def main():
     ap.add_argument("--bin", required=True)
     args = ap.parse_args()
     bindir = os.path.abspath(args.bin)
-    if os.path.isdir(os.path.join(tf.RUN, "pids")):
-        tf.fleet("stop", bindir)
-    shutil.rmtree(tf.RUN, ignore_errors=True)
-    os.makedirs(tf.RUN)
+    tf.fresh_run(bindir)
     started = False
     try:
         tf.fleet("start", bindir)
@@ -254,14 +249,7 @@ def main():
     finally:
         if started or os.path.exists(os.path.join(tf.RUN, "pids")):
             tf.fleet("stop", bindir)
-    reports = glob.glob(os.path.join(tf.RUN, "sanitizer*"))
-    for r in reports:
-        print(open(r, errors="replace").read()[:3000])
-    check("no sanitizer reports from any daemon", not reports, ", ".join(reports))
-    passed = sum(1 for _, ok in tf.results if ok)
-    failed = len(tf.results) - passed
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 and passed > 0 else 1
+    return tf.summary(tf.RUN)
 
 
 if __name__ == "__main__":

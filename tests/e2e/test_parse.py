@@ -10,10 +10,8 @@ requests the simulator saw and the usage rows.
     python3 tests/e2e/test_parse.py --bin build/san/bin
 """
 import argparse
-import glob
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -397,9 +395,7 @@ def main():
     ap.add_argument("--only", help="run the cases whose name contains this")
     args = ap.parse_args()
     bindir = os.path.abspath(args.bin)
-    if os.path.isdir(os.path.join(RUN, "pids")):
-        tf.fleet("stop", bindir)
-    shutil.rmtree(RUN, ignore_errors=True)
+    tf.fresh_run(bindir)
     os.makedirs(os.path.join(RUN, "logs"))
     try:
         tf.fleet("start", bindir)
@@ -415,14 +411,7 @@ def main():
             sim.stop()
         if os.path.exists(os.path.join(RUN, "pids")):
             tf.fleet("stop", bindir)
-    reports = glob.glob(os.path.join(RUN, "sanitizer*"))
-    for r in reports:
-        print(open(r, errors="replace").read()[:3000])
-    check("no sanitizer reports from any daemon", not reports, ", ".join(reports))
-    passed = sum(1 for _, ok in tf.results if ok)
-    failed = len(tf.results) - passed
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 and passed > 0 else 1
+    return tf.summary(RUN)
 
 
 if __name__ == "__main__":

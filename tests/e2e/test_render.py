@@ -9,10 +9,8 @@ the sweeper; a failed render retried and then pausing its job; oversize,
 non-media and private-address downloads refused with a readable shot error;
 and cancel reaching the vendor."""
 import argparse
-import glob
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -306,10 +304,7 @@ def main():
     ap.add_argument("--bin", required=True)
     args = ap.parse_args()
     bindir = os.path.abspath(args.bin)
-    if os.path.isdir(os.path.join(RUN, "pids")):
-        tf.fleet("stop", bindir)
-    shutil.rmtree(RUN, ignore_errors=True)
-    os.makedirs(RUN)
+    tf.fresh_run(bindir)
     started = False
     try:
         start_sim()
@@ -329,14 +324,7 @@ def main():
         if SIM.get("proc"):
             SIM["proc"].terminate()
             SIM["proc"].wait(timeout=10)
-    reports = glob.glob(os.path.join(RUN, "sanitizer*"))
-    for r in reports:
-        print(open(r, errors="replace").read()[:3000])
-    tf.check("no sanitizer reports from any daemon", not reports, ", ".join(reports))
-    passed = sum(1 for _, ok in tf.results if ok)
-    failed = len(tf.results) - passed
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 and passed > 0 else 1
+    return tf.summary(RUN)
 
 
 if __name__ == "__main__":

@@ -19,10 +19,8 @@ at once naming the variable; 429 with Retry-After and a timeout are retried;
 every tts message delivered three times still gives exactly one merge message
 per job, counted on the reel.merge topic with librdkafka (kafka_probe.py)."""
 import argparse
-import glob
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -408,9 +406,7 @@ def main():
     ap.add_argument("--bin", required=True)
     args = ap.parse_args()
     bindir = os.path.abspath(args.bin)
-    if os.path.isdir(os.path.join(RUN, "pids")):
-        tf.fleet("stop", bindir)
-    shutil.rmtree(RUN, ignore_errors=True)
+    tf.fresh_run(bindir)
     os.makedirs(os.path.join(RUN, "logs"))
     sim = Sim()
     started = False
@@ -428,14 +424,7 @@ def main():
         if started or os.path.exists(os.path.join(RUN, "pids")):
             tf.fleet("stop", bindir)
         sim.stop()
-    reports = glob.glob(os.path.join(RUN, "sanitizer*"))
-    for r in reports:
-        print(open(r, errors="replace").read()[:3000])
-    check("no sanitizer reports from any daemon", not reports, ", ".join(reports))
-    passed = sum(1 for _, ok in tf.results if ok)
-    failed = len(tf.results) - passed
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 and passed > 0 else 1
+    return tf.summary(RUN)
 
 
 if __name__ == "__main__":
