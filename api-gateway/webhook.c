@@ -16,35 +16,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "banned.h"
 
 #define PREFIX "whsec_"
 
 int webhook_sign_key(const char *secret, unsigned char *key, size_t cap, char *why, size_t whylen)
 {
-	unsigned char out[3 * 128 / 4 + 3];
-	char padded[132];
-	size_t n;
+	size_t n, len;
 	if (!secret || strncmp(secret, PREFIX, strlen(PREFIX)))
 		return errorf(why, whylen, "the secret must start with " PREFIX);
 	secret += strlen(PREFIX);
 	n = strlen(secret);
 	if (n == 0 || n > 128 || strspn(secret, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != n)
 		return errorf(why, whylen, "the secret after " PREFIX " must be base64 of 16 to 64 bytes");
-	/* The reference libraries accept a secret without its padding. */
-	memcpy(padded, secret, n);
-	while (n % 4)
-		padded[n++] = '=';
-	padded[n] = '\0';
-	int len = EVP_DecodeBlock(out, (const unsigned char *)padded, (int)n);
-	if (len < 0)
+	/* The reference libraries accept a secret without its padding; so does base64_decode. */
+	unsigned char *out = base64_decode(secret, n, false, &len);
+	if (!out)
 		return errorf(why, whylen, "the secret after " PREFIX " is not valid base64");
-	for (size_t i = n; i > 0 && padded[i - 1] == '='; i--)
-		len--;
-	if (len < 16 || (size_t)len > cap || len > WEBHOOK_KEY_MAX)
-		return errorf(why, whylen, "the secret must hold 16 to 64 bytes, not %d", len);
-	memcpy(key, out, (size_t)len);
-	return len;
+	if (len < 16 || len > cap || len > WEBHOOK_KEY_MAX) {
+		free(out);
+		return errorf(why, whylen, "the secret must hold 16 to 64 bytes, not %zu", len);
+	}
+	memcpy(key, out, len);
+	free(out);
+	return (int)len;
 }
 
 void webhook_sign(const unsigned char *key, size_t keylen, const char *id, long long timestamp, const char *body,

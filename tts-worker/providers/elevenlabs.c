@@ -10,8 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
+#include "base64.h"
 #include "json.h"
 #include "tts_vendor.h"
 #include "banned.h"
@@ -65,18 +64,11 @@ static void build(const struct tts_settings *s, const char *text, const char *la
 
 static int decode_base64(const char *in, struct tts_audio *out)
 {
-	size_t len = strlen(in), pad = 0;
+	size_t len = strlen(in);
 	if (len == 0) /* no audio at all: the caller says so */
 		return 0;
-	if (len % 4)
-		return -1;
-	pad = (in[len - 1] == '=') + (in[len - 2] == '=');
-	out->data = xmalloc(len / 4 * 3 + 1);
-	int n = EVP_DecodeBlock((unsigned char *)out->data, (const unsigned char *)in, (int)len);
-	if (n < 0 || (size_t)n < pad)
-		return -1;
-	out->len = (size_t)n - pad;
-	return 0;
+	out->data = (char *)base64_decode(in, len, false, &out->len);
+	return out->data ? 0 : -1;
 }
 
 static bool word_break(const char *c)
