@@ -269,6 +269,7 @@ def test_done_job(job_id):
     status, _, fresh = create({"template": "storyboard", "input": {"text": "A short one."}})
     status, _, body = call("GET", job_path(fresh["id"], "/manifest"), route="/v1/jobs/{id}/manifest")
     is_problem("a job without a manifest yet: 404 no-manifest", status, body, 404, kind="no-manifest")
+    action(fresh["id"], "cancel")  # not left merging when the fleet stops
     return True
 
 
