@@ -198,6 +198,37 @@ def check_requests(provider, motion, subs, seed):
     tf.check(f"{label}: the prompts are the shots' prompts exactly", provider == "comfyui" or prompts <= stored)
 
 
+def probe_streams(path):
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries",
+                          "stream=codec_type,codec_name,width,height,avg_frame_rate:format=duration", "-of", "json",
+                          path], capture_output=True, text=True).stdout
+    return json.loads(out or "{}")
+
+
+def test_offline_i2v():
+    """The offline provider makes real clips: H.264 at the job's frame size and 25 fps, as long as the narration."""
+    job_id = submit("offline", "i2v", shots=2, resolution="720p")
+    job = wait_status(job_id, ("done", "failed", "paused", "canceled"))
+    tf.check("offline i2v: job done", job.get("status") == "done", json.dumps(job)[:400])
+    storage = os.path.join(RUN, "storage")
+    rows = tf.sql(f"SELECT idx, coalesce(image_key, ''), coalesce(video_key, ''), est_duration_ms FROM shots "
+                  f"WHERE job_id = '{job_id}' ORDER BY idx")
+    tf.check("offline i2v: every shot has a keyframe and a clip",
+             rows and all(r[1].endswith(".jpg") and r[2].endswith(".mp4") for r in rows), str(rows))
+    for idx, _, clip, est in rows:
+        info = probe_streams(os.path.join(storage, clip)) if clip else {}
+        streams = info.get("streams", [])
+        want = max(int(est), 1000) / 1000.0
+        got = float(info.get("format", {}).get("duration", 0))
+        tf.check(f"offline i2v shot {idx}: one H.264 stream at 720x1280 and 25 fps",
+                 len(streams) == 1 and streams[0].get("codec_name") == "h264"
+                 and (streams[0].get("width"), streams[0].get("height")) == (720, 1280)
+                 and streams[0].get("avg_frame_rate") == "25/1", str(streams))
+        tf.check(f"offline i2v shot {idx}: the clip covers the narration estimate ({want:.2f} s)",
+                 abs(got - want) <= 0.05, f"{got} s")
+    tf.check("offline i2v: no vendor task was created", not tasks(job_id), str(tasks(job_id)))
+
+
 def callbacks(task_id):
     return [c for c in sim("GET", "/_sim/render/log")["callbacks"] if c["id"] == task_id]
 
@@ -312,6 +343,7 @@ def main():
         tf.fleet("start", bindir)
         started = True
         test_happy_paths()
+        test_offline_i2v()
         test_refused_signatures()
         test_duplicates()
         test_sweeper()
