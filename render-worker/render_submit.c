@@ -26,8 +26,6 @@
 #include "storage.h"
 #include "banned.h"
 
-#define SUBMIT_TIMEOUT_MS 60000
-
 static int (*draw)(const char *prompt, int width, int height, const char *out_path, char *err, size_t errlen);
 static int (*make_clip)(const char *still_path, int width, int height, int fps, long duration_ms,
 			const char *out_path, char *err, size_t errlen);
@@ -190,7 +188,7 @@ static void start_remote(struct task *t, struct render_data *rd)
 	const struct http_client_request hr = { .method = rq.method, .url = rq.url,
 						.headers = (const char *const *)rq.headers, .n_headers = rq.n_headers,
 						.body = rq.body, .body_len = strlen(rq.body),
-						.timeout_ms = SUBMIT_TIMEOUT_MS, .max_response = 1 << 20,
+						.timeout_ms = st->vendors->submit_timeout_s * 1000, .max_response = 1 << 20,
 						.vendor = rd->provider->name };
 	http_client_start(st->http, &hr, on_answer, t);
 	free(rq.url);
