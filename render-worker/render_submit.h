@@ -1,7 +1,7 @@
 /*
  * The slow part of a render task, started on the loop: the offline keyframe
- * drawn on the thread pool, or a vendor submission sent with the HTTP client.
- * Either ends in worker_task_done.
+ * (and with motion i2v its clip) made on the thread pool, or a vendor
+ * submission sent with the HTTP client. Either ends in worker_task_done.
  */
 #ifndef REEL_RENDER_SUBMIT_H
 #define REEL_RENDER_SUBMIT_H
