@@ -234,6 +234,10 @@ def new_task(route, h, video, webhook, extra=None):
 
 
 def finished(task):
+    # A task whose forged or expired callback is scripted stays unfinished to polls until that callback has been
+    # answered, so the sweeper never finishes it first.
+    if task["behaviour"].get("callback") in ("forged", "expired") and not task.get("refused_sent"):
+        return task["canceled"]
     return task["canceled"] or time.time() >= task["done_at"]
 
 
@@ -313,9 +317,11 @@ def deliver(task):
             send(task, "forged", secret="whsec_" + base64.b64encode(b"another secret of 32 bytes!!!!!").decode())
         else:
             send(task, "forged", seed=b"\x08" * 32)
+        task["refused_sent"] = True
         return
     if kind == "expired":
         send(task, "expired", stamp=time.time() - 3600)
+        task["refused_sent"] = True
         return
     if kind == "late":
         time.sleep(task["behaviour"].get("late_ms", 6000) / 1000.0)
