@@ -160,7 +160,7 @@ static void post(struct attempt *a, const char *ip)
 	const char *headers[] = { "Content-Type: application/json", "User-Agent: reelforge-webhooks/1",
 				  id_h, ts_h, sig_h };
 	const struct http_client_request rq = { "POST", a->url, headers, ARRAY_SIZE(headers), a->payload, len,
-						ws->timeout_ms, 64 * 1024, to[0] ? to : NULL, "webhook" };
+						ws->timeout_ms, 64 * 1024, to[0] ? to : NULL, "webhook", NULL };
 	a->call = http_client_start(ws->http, &rq, on_answer, a);
 }
 

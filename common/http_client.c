@@ -6,15 +6,21 @@
  * their callbacks run. No thread of ours waits on the network; libcurl's own
  * resolver thread is the only other one. Poll handles are freed in their
  * close callbacks, and the client itself once its timer handle has closed.
+ * A body may go to a file instead of memory (body_path): libcurl hands over
+ * its receive buffer a chunk at a time, so a download of any size costs a
+ * stdio buffer; the size cap counts the bytes as they arrive.
  */
 #include "http_client.h"
 
 #include <assert.h>
 #include <ctype.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "metrics.h"
@@ -44,6 +50,9 @@ struct http_client_call {
 	char *resp_headers[MAX_HEADERS];
 	size_t n_resp_headers;
 	bool too_large;
+	FILE *file;                     /* the body's file in body_path mode, open while the call runs */
+	char *path;                     /* that file's path, removed unless the call ends DONE */
+	char file_error[160];           /* why the file could not be opened or written, or "" */
 	uint64_t started_ms;
 	char vendor[64];                /* metrics label */
 	char error[CURL_ERROR_SIZE];
@@ -78,13 +87,37 @@ static void free_call(struct http_client_call *call)
 	for (size_t i = 0; i < call->n_resp_headers; i++)
 		free(call->resp_headers[i]);
 	free(call->body);
+	free(call->path);
 	free(call);
+}
+
+/* Closes the body's file; false when its last bytes could not be written. */
+static bool close_file(struct http_client_call *call)
+{
+	bool ok = true;
+	if (call->file && fclose(call->file) != 0) {
+		ok = false;
+		snprintf(call->file_error, sizeof(call->file_error), "the answer could not be written: %s",
+			 strerror(errno));
+	}
+	call->file = NULL;
+	return ok;
+}
+
+/* Ends the body's file: kept only after a complete answer. */
+static void end_file(struct http_client_call *call, bool keep)
+{
+	close_file(call);
+	if (call->path && !keep)
+		unlink(call->path);
 }
 
 static enum http_client_outcome outcome_of(const struct http_client_call *call, CURLcode code)
 {
-	if (call->too_large)
+	if (call->too_large || code == CURLE_FILESIZE_EXCEEDED)
 		return HTTP_CLIENT_TOO_LARGE;
+	if (call->file_error[0])
+		return HTTP_CLIENT_FAILED;
 	if (code == CURLE_OPERATION_TIMEDOUT)
 		return HTTP_CLIENT_TIMEOUT;
 	return code == CURLE_OK ? HTTP_CLIENT_DONE : HTTP_CLIENT_FAILED;
@@ -138,12 +171,16 @@ static void complete(struct http_client_call *call, CURLcode code)
 	long status = 0;
 	struct http_client_response r = { 0 };
 	curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (call->path)
+		close_file(call);
 	r.outcome = outcome_of(call, code);
 	r.status = r.outcome == HTTP_CLIENT_FAILED ? 0 : (int)status;
 	if (r.outcome == HTTP_CLIENT_DONE)
 		r.error = "";
 	else if (r.outcome == HTTP_CLIENT_TOO_LARGE)
 		r.error = "the answer is larger than allowed";
+	else if (call->file_error[0])
+		r.error = call->file_error;
 	else
 		r.error = call->error[0] ? call->error : curl_easy_strerror(code);
 	r.body = call->body ? call->body : "";
@@ -153,6 +190,7 @@ static void complete(struct http_client_call *call, CURLcode code)
 	r.elapsed_ms = now_ms() - call->started_ms;
 	count_call(call, &r);
 	unlink_call(call);
+	end_file(call, r.outcome == HTTP_CLIENT_DONE);
 	call->cb(&r, call->arg);
 	free_call(call);
 }
@@ -278,6 +316,7 @@ void http_client_free(struct http_client *c)
 void http_client_cancel(struct http_client_call *call)
 {
 	unlink_call(call);
+	end_file(call, false);
 	free_call(call);
 }
 
@@ -293,6 +332,16 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
 	if (call->body_len + len > call->max_response) {
 		call->too_large = true;
 		return 0; /* makes libcurl abort the transfer */
+	}
+	if (call->path) {
+		if (!call->file || fwrite(data, 1, len, call->file) != len) {
+			if (!call->file_error[0])
+				snprintf(call->file_error, sizeof(call->file_error), "the answer could not be written: %s",
+					 strerror(errno));
+			return 0;
+		}
+		call->body_len += len;
+		return len;
 	}
 	if (call->body_len + len + 1 > call->body_cap) {
 		call->body_cap = (call->body_len + len + 1) * 2;
@@ -348,6 +397,8 @@ static void set_request(struct http_client_call *call, const struct http_client_
 	}
 	if (rq->method)
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, rq->method);
+	/* An announced Content-Length over the cap is refused before any byte. */
+	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)call->max_response);
 	/* No "Expect: 100-continue" round trip before a body. */
 	call->headers = curl_slist_append(call->headers, "Expect:");
 	for (size_t i = 0; i < rq->n_headers; i++)
@@ -360,6 +411,16 @@ static void set_request(struct http_client_call *call, const struct http_client_
 	}
 }
 
+/* A file that cannot be opened fails the call when it ends, like any other failure. */
+static void open_file(struct http_client_call *call, const char *path)
+{
+	call->path = xstrdup(path);
+	call->file = fopen(path, "wbe");
+	if (!call->file)
+		snprintf(call->file_error, sizeof(call->file_error), "the answer's file could not be created: %s",
+			 strerror(errno));
+}
+
 struct http_client_call *http_client_start(struct http_client *c, const struct http_client_request *rq,
 					   http_client_fn cb, void *arg)
 {
@@ -370,6 +431,8 @@ struct http_client_call *http_client_start(struct http_client *c, const struct h
 	call->max_response = rq->max_response ? rq->max_response : DEFAULT_MAX_RESPONSE;
 	call->started_ms = now_ms();
 	set_vendor(call, rq);
+	if (rq->body_path)
+		open_file(call, rq->body_path);
 	call->easy = curl_easy_init();
 	if (!call->easy)
 		abort();

@@ -33,14 +33,17 @@ struct http_client_request {
 	size_t max_response;         /* body size cap; 0 means 8 MiB */
 	const char *resolve;         /* "host:port:address" the host is pinned to (CURLOPT_RESOLVE), or NULL */
 	const char *vendor;          /* the metrics' vendor label ("openai", "fal"...); NULL = the URL's host */
+	const char *body_path;       /* stream the body into this file (created or truncated) instead of memory:
+				      * memory stays flat, max_response still caps it, and the file is removed
+				      * unless the outcome is HTTP_CLIENT_DONE; NULL keeps the body in memory */
 };
 
 struct http_client_response {
 	enum http_client_outcome outcome;
 	int status;                  /* HTTP status, 0 without an answer */
 	const char *error;           /* what went wrong when outcome != DONE, else "" */
-	const char *body;            /* NUL-terminated (may hold NULs), "" when empty */
-	size_t body_len;
+	const char *body;            /* NUL-terminated (may hold NULs), "" when empty or written to body_path */
+	size_t body_len;             /* the body's size, in memory or in body_path */
 	char **headers;              /* the final answer's "name: value" lines, names lower-cased */
 	size_t n_headers;
 	uint64_t elapsed_ms;         /* from start to the end of the exchange */

@@ -49,6 +49,8 @@ const struct config_option vendors_options[] = {
 	I("REEL_RENDER_MAX_AGE_S", "3600", max_age_s, 1, 604800, "age at which an unfinished vendor task fails"),
 	I("REEL_RENDER_POLL_MS", "1000", poll_ms, 20, 600000, "sweeper period, and ComfyUI polling"),
 	I("REEL_WEBHOOK_TOLERANCE_S", "300", tolerance_s, 1, 86400, "accepted clock skew of signed callbacks"),
+	I("REEL_RENDER_SUBMIT_TIMEOUT_S", "60", submit_timeout_s, 1, 600,
+	  "wait for a vendor to accept a render task before retrying it"),
 };
 const size_t vendors_n_options = ARRAY_SIZE(vendors_options);
 

@@ -41,6 +41,7 @@ struct vendors {
 	long callback_timeout_s;    /* until the sweeper polls a task */
 	long max_age_s;             /* until the sweeper fails it */
 	long poll_ms;               /* how often ComfyUI tasks are polled, and the sweeper runs */
+	long submit_timeout_s;      /* a render submission unanswered this long is retried */
 	long tolerance_s;           /* accepted age of a signed callback */
 };
 

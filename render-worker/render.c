@@ -6,7 +6,8 @@
  * recorded as a provider_tasks row (vendor, task id, deadline) in the batch
  * transaction, and the webhook-receiver finishes the shot when the vendor
  * calls back. With motion i2v a shot comes back here once its keyframe is
- * stored, for the clip.
+ * stored, for the clip; the offline provider makes its clip right after the
+ * keyframe, in the same task.
  */
 #include "render.h"
 
@@ -98,30 +99,36 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 			  "replicate, fal, comfyui)", rd->provider_name);
 		return 0;
 	}
-	/* The clip step: the keyframe is stored, the clip not yet. Offline has no clip (merge moves the still). */
-	rd->shot.video = rd->provider && motion && strcmp(motion, "i2v") == 0 && rd->shot.image_key &&
-			 strcmp(PQgetvalue(r, row, 9), "f") == 0 &&
-			 vendors_has_i2v(st->vendors, rd->provider->name);
+	/* The clip step: the keyframe is stored, the clip not yet. Offline draws both in one step. */
+	bool i2v = motion && strcmp(motion, "i2v") == 0;
+	rd->shot.video = rd->provider ? i2v && rd->shot.image_key && strcmp(PQgetvalue(r, row, 9), "f") == 0 &&
+						vendors_has_i2v(st->vendors, rd->provider->name)
+				      : i2v && !st->skip_media;
 	if (!rd->provider && st->skip_media)
 		t->claim = CLAIM_READY;
 	return 0;
 }
 
-/* Offline keyframes: the shot is rendered and moves on to narration. */
+/* Offline keyframes (and i2v clips): the shot is rendered and moves on to narration. */
 static int commit_drawn(struct worker *w, struct task **tasks, size_t n)
 {
-	static const char sql[] = "UPDATE shots s SET status = 'rendered', image_key = u.key, updated_at = now() "
-				  "FROM unnest($1::uuid[], $2::int[], $3::text[]) WITH ORDINALITY AS u(job_id, idx, key, n) "
-				  "WHERE s.job_id = u.job_id AND s.idx = u.idx AND s.status = 'rendering' RETURNING u.n";
-	const char **keys = xmalloc(n * sizeof(*keys));
+	static const char sql[] =
+		"UPDATE shots s SET status = 'rendered', image_key = u.key, video_key = u.vkey, "
+		"updated_at = now() FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[]) WITH ORDINALITY "
+		"AS u(job_id, idx, key, vkey, n) WHERE s.job_id = u.job_id AND s.idx = u.idx AND s.status = 'rendering' "
+		"RETURNING u.n";
+	const char **keys = xmalloc(n * sizeof(*keys)), **vkeys = xmalloc(n * sizeof(*vkeys));
 	for (size_t i = 0; i < n; i++) {
 		const struct render_data *rd = tasks[i]->data;
 		keys[i] = rd->key[0] ? rd->key : NULL;
+		vkeys[i] = rd->video_key[0] ? rd->video_key : NULL;
 	}
-	char *key_array = db_text_array(keys, n);
-	PGresult *r = worker_query_tasks(w, sql, tasks, n, true, (const char *const[]){ key_array }, 1);
-	free(key_array);
+	char *arrays[2] = { db_text_array(keys, n), db_text_array(vkeys, n) };
+	PGresult *r = worker_query_tasks(w, sql, tasks, n, true, (const char *const *)arrays, 2);
+	free(arrays[0]);
+	free(arrays[1]);
 	free(keys);
+	free(vkeys);
 	if (!r)
 		return -1;
 	/* Tasks without a row lost to a duplicate delivery that got there first. */

@@ -6,7 +6,8 @@
  * are sorted by what helps: 429/5xx, timeouts and unreachable vendors are
  * retried by the worker loop with backoff (at least the vendor's
  * Retry-After); a refused key fails the job at once, naming the variable;
- * other refusals fail the shot. The offline drawer runs on the thread pool.
+ * other refusals fail the shot. The offline drawer (and with motion i2v its
+ * clip maker) runs on the thread pool.
  */
 #include "render_submit.h"
 
@@ -19,26 +20,28 @@
 
 #include "http_client.h"
 #include "log.h"
+#include "media.h"
 #include "plugin.h"
 #include "retry.h"
 #include "storage.h"
 #include "banned.h"
 
-#define SUBMIT_TIMEOUT_MS 60000
-
 static int (*draw)(const char *prompt, int width, int height, const char *out_path, char *err, size_t errlen);
+static int (*make_clip)(const char *still_path, int width, int height, int fps, long duration_ms,
+			const char *out_path, char *err, size_t errlen);
 
 /* The offline drawer lives in the render-worker plugin (libavfilter and its
  * many libraries), loaded only when keyframes are really drawn. */
 static int load_drawer(char *err, size_t errlen)
 {
-	static const char *const symbols[] = { "keyframe_draw", "keyframe_font" };
-	void *addrs[2];
+	static const char *const symbols[] = { "keyframe_draw", "keyframe_font", "motion_clip_make" };
+	void *addrs[3];
 	const char *(*font)(void);
 	if (draw)
 		return 0;
-	if (plugin_load("render-worker", symbols, addrs, 2, err, errlen) < 0)
+	if (plugin_load("render-worker", symbols, addrs, 3, err, errlen) < 0)
 		return -1;
+	*(void **)&make_clip = addrs[2];
 	*(void **)&font = addrs[1];
 	if (!font())
 		return errorf(err, errlen, "no CJK-capable font found for the offline renderer (install fonts-noto-cjk)");
@@ -68,6 +71,23 @@ int render_submit_init(struct render_state *st, bool offline_default, char *err,
 	return 0;
 }
 
+/* Offline i2v: the keyframe at still moves slowly for the narration's length. */
+static void do_clip(struct task *t, struct render_data *rd, const char *still)
+{
+	struct render_state *st = worker_app(t->worker);
+	char *tmp = storage_temp(st->storage, ".mp4"), err[512];
+	snprintf(rd->video_key, sizeof(rd->video_key), "jobs/%s/shot-%d.mp4", t->env.job, t->env.shot);
+	if (make_clip(still, rd->shot.frame_w, rd->shot.frame_h, MEDIA_FPS, rd->shot.est_ms, tmp, err, sizeof(err)) < 0)
+		task_fail(t, "render_failed", "the clip could not be made: %s", err);
+	else if (storage_put(st->storage, rd->video_key, tmp, err, sizeof(err)) < 0)
+		task_fail(t, "storage_failed", "the clip could not be stored: %s", err);
+	if (t->result != WORK_OK) {
+		rd->video_key[0] = '\0';
+		unlink(tmp);
+	}
+	free(tmp);
+}
+
 static void do_draw(uv_work_t *req)
 {
 	struct task *t = req->data;
@@ -79,7 +99,9 @@ static void do_draw(uv_work_t *req)
 	snprintf(rd->key, sizeof(rd->key), "jobs/%s/shot-%d.jpg", t->env.job, t->env.shot);
 	if (draw(rd->shot.prompt, rd->shot.frame_w, rd->shot.frame_h, tmp, err, sizeof(err)) < 0)
 		task_fail(t, "render_failed", "the keyframe could not be drawn: %s", err);
-	else if (storage_put(st->storage, rd->key, tmp, err, sizeof(err)) < 0)
+	else if (rd->shot.video)
+		do_clip(t, rd, tmp);
+	if (t->result == WORK_OK && storage_put(st->storage, rd->key, tmp, err, sizeof(err)) < 0)
 		task_fail(t, "storage_failed", "the keyframe could not be stored: %s", err);
 	if (t->result != WORK_OK) {
 		rd->key[0] = '\0';
@@ -166,7 +188,7 @@ static void start_remote(struct task *t, struct render_data *rd)
 	const struct http_client_request hr = { .method = rq.method, .url = rq.url,
 						.headers = (const char *const *)rq.headers, .n_headers = rq.n_headers,
 						.body = rq.body, .body_len = strlen(rq.body),
-						.timeout_ms = SUBMIT_TIMEOUT_MS, .max_response = 1 << 20,
+						.timeout_ms = st->vendors->submit_timeout_s * 1000, .max_response = 1 << 20,
 						.vendor = rd->provider->name };
 	http_client_start(st->http, &hr, on_answer, t);
 	free(rq.url);

@@ -1,7 +1,7 @@
 /*
  * The slow part of a render task, started on the loop: the offline keyframe
- * drawn on the thread pool, or a vendor submission sent with the HTTP client.
- * Either ends in worker_task_done.
+ * (and with motion i2v its clip) made on the thread pool, or a vendor
+ * submission sent with the HTTP client. Either ends in worker_task_done.
  */
 #ifndef REEL_RENDER_SUBMIT_H
 #define REEL_RENDER_SUBMIT_H
@@ -17,6 +17,7 @@ struct render_data {
 	const struct render_provider *provider; /* NULL: offline */
 	const char *provider_name;
 	char key[128];             /* offline: where the keyframe was stored */
+	char video_key[128];       /* offline i2v: where the clip was stored, else "" */
 	struct vendor_result sub;  /* remote: the vendor's task as its answer described it */
 	uv_work_t work;            /* offline: the drawing on the thread pool */
 };

@@ -1,10 +1,12 @@
 /*
  * DESIGN: a download is a chain on the loop: check the URL's scheme and host
  * -> resolve it (uv_getaddrinfo) and refuse private addresses unless the
- * host is a configured vendor's -> download with the resolved address
- * pinned and the size capped -> check the status and content type -> write
- * a temporary file -> probe it on the thread pool -> done. Each step fails
- * into done with a reason; only network failures are retryable.
+ * host is a configured vendor's -> stream the body into a temporary file in
+ * the storage root with the resolved address pinned and the size capped as
+ * the bytes arrive (memory stays flat whatever the size) -> check the status,
+ * the content type and the file's first bytes -> probe it on the thread pool
+ * -> done, and the caller renames the file into place. Each step fails into
+ * done with a reason, removing the file; only network failures are retryable.
  */
 #include "fetch.h"
 
@@ -107,7 +109,13 @@ static void probe_done(uv_work_t *req, int status)
 		finish(f);
 }
 
-/* Writes the bytes to a temporary file and probes it on the thread pool. */
+static void start_probe(struct fetch *f)
+{
+	f->work.data = f;
+	uv_queue_work(f->rc->d->loop, &f->work, probe_work, probe_done);
+}
+
+/* Writes decoded bytes (a data: URI's) to a temporary file and probes it. */
 static void keep(struct fetch *f, const char *data, size_t len)
 {
 	f->r.tmp_path = storage_temp(f->rc->d->storage, ".part");
@@ -119,8 +127,24 @@ static void keep(struct fetch *f, const char *data, size_t len)
 		refuse(f, true, "the vendor's output could not be written to storage");
 		return;
 	}
-	f->work.data = f;
-	uv_queue_work(f->rc->d->loop, &f->work, probe_work, probe_done);
+	start_probe(f);
+}
+
+/* The file's first bytes name a format the probe accepts: cheaper than
+ * opening a demuxer, and a page or a script never reaches libavformat. */
+static bool magic_ok(const char *path, bool video)
+{
+	unsigned char b[12] = { 0 };
+	FILE *in = fopen(path, "rb");
+	size_t n = in ? fread(b, 1, sizeof(b), in) : 0;
+	if (in)
+		fclose(in);
+	if (n < sizeof(b))
+		return false;
+	if (video)
+		return memcmp(b + 4, "ftyp", 4) == 0 /* MP4, MOV */ || memcmp(b, "\x1a\x45\xdf\xa3", 4) == 0 /* WebM */;
+	return memcmp(b, "\x89PNG", 4) == 0 || memcmp(b, "\xff\xd8\xff", 3) == 0 ||
+	       (memcmp(b, "RIFF", 4) == 0 && memcmp(b + 8, "WEBP", 4) == 0);
 }
 
 static bool media_type(const char *ctype, bool video)
@@ -145,18 +169,24 @@ static void on_download(const struct http_client_response *r, void *arg)
 	else if (!media_type(ctype, f->video))
 		refuse(f, false, "the vendor's output is not %s (Content-Type: %.80s)", f->video ? "a video" : "an image",
 		       ctype ? ctype : "none");
+	else if (!magic_ok(f->r.tmp_path, f->video))
+		refuse(f, false, "the vendor's output was refused: its first bytes are not those of %s",
+		       f->video ? "an MP4 or WebM video" : "a PNG, JPEG or WebP image");
 	else
-		keep(f, r->body, r->body_len);
+		start_probe(f);
 }
 
 static void download(struct fetch *f, const char *pinned)
 {
 	char *resolve = pinned ? xasprintf("%s:%s:%s", f->host, f->port, pinned) : NULL;
+	f->r.tmp_path = storage_temp(f->rc->d->storage, ".part");
 	const struct http_client_request rq = { .url = f->url, .timeout_ms = 300000,
 						.max_response = (size_t)f->rc->v->download_max_mb << 20,
-						.resolve = resolve };
-	http_client_start(f->rc->http, &rq, on_download, f);
+						.resolve = resolve, .body_path = f->r.tmp_path };
+	bool started = http_client_start(f->rc->http, &rq, on_download, f) != NULL;
 	free(resolve);
+	if (!started)
+		refuse(f, true, "the vendor's output could not be downloaded: the HTTP client refused the request");
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)

@@ -2,8 +2,9 @@
  * Downloads of vendor outputs, which are untrusted: data: URIs, or http(s)
  * from public addresses only (a private one only when it is the host of a
  * configured vendor URL or REEL_ALLOW_PRIVATE_WEBHOOKS=1, and the address
- * checked is the address connected to), capped in size, the content type
- * checked, then probed on the thread pool (probe.h).
+ * checked is the address connected to), streamed into a temporary file and
+ * capped in size as it arrives, the content type and first bytes checked,
+ * then probed on the thread pool (probe.h).
  */
 #ifndef REEL_FETCH_H
 #define REEL_FETCH_H

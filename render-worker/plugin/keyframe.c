@@ -47,7 +47,7 @@ static const char *const font_paths[] = {
 
 /* Paths are pasted into a filter graph description; anything outside this set
  * would need two levels of escaping, so such paths are simply not used. */
-static int is_plain_path(const char *s)
+int keyframe__plain_path(const char *s)
 {
 	if (!*s || strlen(s) > 512)
 		return 0;
@@ -63,7 +63,7 @@ static int is_plain_path(const char *s)
 const char *keyframe_font(void)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(font_paths); i++)
-		if (is_plain_path(font_paths[i]) && access(font_paths[i], R_OK) == 0)
+		if (keyframe__plain_path(font_paths[i]) && access(font_paths[i], R_OK) == 0)
 			return font_paths[i];
 	return NULL;
 }
@@ -415,7 +415,7 @@ static void make_layout(const uint32_t *cps, size_t n, int w, int h, struct layo
 static int write_textfile(const char *text, char *path, size_t pathlen, char *err, size_t errlen)
 {
 	const char *dir = getenv("TMPDIR");
-	if (!dir || !is_plain_path(dir) || strlen(dir) > 256)
+	if (!dir || !keyframe__plain_path(dir) || strlen(dir) > 256)
 		dir = "/tmp";
 	snprintf(path, pathlen, "%s/reelforge-kf-XXXXXX", dir);
 	int fd = mkostemp(path, O_CLOEXEC);
@@ -473,20 +473,17 @@ static int av_fail(char *err, size_t errlen, const char *what, int ret)
 	return errorf(err, errlen, "keyframe: %s: %s", what, buf);
 }
 
-/* Builds the graph, pulls its first frame into *out (caller frees). */
-static int run_graph(const char *desc, AVFrame **out, char *err, size_t errlen)
+int keyframe__graph_open(const char *desc, AVFilterGraph **out, AVFilterContext **sink, char *err, size_t errlen)
 {
 	AVFilterGraph *graph = avfilter_graph_alloc();
-	AVFilterContext *sink = NULL;
 	AVFilterInOut *inputs = NULL;
-	AVFrame *frame = NULL;
 	int ret;
 
 	if (!graph)
 		return errorf(err, errlen, "keyframe: out of memory");
 	/* The worker already runs several draws at once on its thread pool. */
 	graph->nb_threads = 1;
-	ret = avfilter_graph_create_filter(&sink, avfilter_get_by_name("buffersink"), "out",
+	ret = avfilter_graph_create_filter(sink, avfilter_get_by_name("buffersink"), "out",
 					   NULL, NULL, graph);
 	if (ret < 0)
 		goto fail;
@@ -495,30 +492,41 @@ static int run_graph(const char *desc, AVFrame **out, char *err, size_t errlen)
 		ret = AVERROR(ENOMEM);
 		goto fail;
 	}
-	inputs->filter_ctx = sink;
+	inputs->filter_ctx = *sink;
 	ret = avfilter_graph_parse_ptr(graph, desc, &inputs, NULL, NULL);
 	if (ret < 0)
 		goto fail;
 	ret = avfilter_graph_config(graph, NULL);
 	if (ret < 0)
 		goto fail;
-	frame = av_frame_alloc();
-	if (!frame) {
-		ret = AVERROR(ENOMEM);
-		goto fail;
-	}
-	ret = av_buffersink_get_frame(sink, frame);
-	if (ret < 0)
-		goto fail;
 	avfilter_inout_free(&inputs);
-	avfilter_graph_free(&graph);
-	*out = frame;
+	*out = graph;
 	return 0;
 fail:
-	av_frame_free(&frame);
 	avfilter_inout_free(&inputs);
 	avfilter_graph_free(&graph);
 	return av_fail(err, errlen, "filter graph", ret);
+}
+
+/* Builds the graph, pulls its first frame into *out (caller frees). */
+static int run_graph(const char *desc, AVFrame **out, char *err, size_t errlen)
+{
+	AVFilterGraph *graph;
+	AVFilterContext *sink;
+	AVFrame *frame;
+	int ret;
+
+	if (keyframe__graph_open(desc, &graph, &sink, err, errlen) < 0)
+		return -1;
+	frame = av_frame_alloc();
+	ret = frame ? av_buffersink_get_frame(sink, frame) : AVERROR(ENOMEM);
+	avfilter_graph_free(&graph);
+	if (ret < 0) {
+		av_frame_free(&frame);
+		return av_fail(err, errlen, "filter graph", ret);
+	}
+	*out = frame;
+	return 0;
 }
 
 static int encode_jpeg(AVFrame *frame, AVPacket *pkt, char *err, size_t errlen)

@@ -27,4 +27,14 @@ const char *keyframe_font(void);
 int keyframe_draw(const char *prompt, int width, int height, const char *out_path,
 		  char *err, size_t errlen) WARN_UNUSED;
 
+struct AVFilterGraph;
+struct AVFilterContext;
+/* Shared with motion_clip.c: true when s may be pasted into a filter graph
+ * description as it is (letters, digits, "/._+-"). */
+int keyframe__plain_path(const char *s);
+/* Shared with motion_clip.c: a configured single-threaded graph from desc
+ * whose open output feeds *sink; the caller frees *graph. 0 or -1 with err. */
+int keyframe__graph_open(const char *desc, struct AVFilterGraph **graph, struct AVFilterContext **sink,
+			 char *err, size_t errlen) WARN_UNUSED;
+
 #endif

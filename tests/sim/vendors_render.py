@@ -10,7 +10,8 @@ Routes (under the simulator's address):
     /fal/...                fal queue (FAL_QUEUE_BASE_URL = http://HOST:PORT/fal),
                             JWKS at /fal/.well-known/jwks.json
     /comfy/...              ComfyUI (COMFYUI_URL = http://HOST:PORT/comfy)
-    /media/NAME             outputs: image.png, clip.mp4, oversize.png, page.html, fake.png
+    /media/NAME             outputs: image.png, clip.mp4, big.mp4 (a real clip padded to 56 MiB),
+                            oversize.png (80 MiB streamed with no Content-Length), page.html, fake.png
 
 Control (JSON):
     POST /_sim/render/script {"route": "replicate"|"fal"|"comfyui", "answers": [B, ...], "default": B}
@@ -18,8 +19,10 @@ Control (JSON):
     GET  /_sim/render/log    {"submissions": [...], "callbacks": [...], "polls": [...], "cancels": [...]}
 
 B (a behaviour for one submission): {"callback": "ok" | "twice" | "late" | "never" | "forged" | "expired" |
-    "failed" | "out_of_order", "delay_ms": 200, "late_ms": 6000, "output": "image" | "oversize" | "page" |
-    "fake" | "private" | "data", "submit_status": 201}
+    "failed" | "out_of_order", "delay_ms": 200, "late_ms": 6000, "output": "image" | "big" | "oversize" |
+    "page" | "fake" | "private" | "data", "submit_status": 201, "retry_after": "3", "submit_hang_ms": 0}
+    submit_status >= 400 refuses the submission (with a Retry-After header when retry_after is set);
+    submit_hang_ms holds the submission's answer that long (a vendor that hangs), then accepts it.
 """
 import base64
 import hashlib
@@ -147,9 +150,44 @@ def make_media(name):
     return data
 
 
+BIG_MB = 56
+OVERSIZE_MB = 80  # over the receiver's cap in the tests (REEL_DOWNLOAD_MAX_MB=64)
+
+
+def big_clip():
+    """A real clip followed by a top-level MP4 'free' box: a valid file of BIG_MB MiB that demuxers skip through."""
+    with LOCK:
+        if "big.mp4" in MEDIA:
+            return MEDIA["big.mp4"]
+    clip = media("clip.mp4")
+    pad = (BIG_MB << 20) - len(clip)
+    data = clip + pad.to_bytes(4, "big") + b"free" + os.urandom(pad - 8)
+    with LOCK:
+        MEDIA["big.mp4"] = data
+    return data
+
+
+def stream_oversize(h):
+    """A PNG signature then zeros, with no Content-Length: only counting the bytes as they arrive catches it."""
+    h.send_response(200)
+    h.send_header("Content-Type", "image/png")
+    h.send_header("Connection", "close")
+    h.end_headers()
+    h.close_connection = True
+    chunk = b"\0" * (1 << 20)
+    try:
+        h.wfile.write(b"\x89PNG\r\n\x1a\n")
+        for _ in range(OVERSIZE_MB):
+            h.wfile.write(chunk)
+    except OSError:
+        pass  # the receiver hung up at its cap, as it should
+
+
 def serve_media(h, name):
-    if name == "oversize.png":  # larger than the receiver's cap in the tests (REEL_DOWNLOAD_MAX_MB=1)
-        return h.send(200, b"\x89PNG\r\n\x1a\n" + b"\0" * (3 << 20), ctype="image/png")
+    if name == "oversize.png":
+        return stream_oversize(h)
+    if name == "big.mp4":
+        return h.send(200, big_clip(), ctype="video/mp4")
     if name == "page.html":
         return h.send(200, b"<html><body>Not an image</body></html>", ctype="text/html")
     if name == "fake.png":
@@ -170,7 +208,7 @@ def output_url(h, task):
         return f"data:{mime};base64," + base64.b64encode(data).decode()
     if kind == "private":  # a loopback address that is no configured vendor's host
         return f"http://127.0.0.2:{host.rsplit(':', 1)[1]}/media/{name}"
-    names = {"oversize": "oversize.png", "page": "page.html", "fake": "fake.png"}
+    names = {"oversize": "oversize.png", "page": "page.html", "fake": "fake.png", "big": "big.mp4"}
     return f"http://{host}/media/{names.get(kind, name)}"
 
 
@@ -196,6 +234,10 @@ def new_task(route, h, video, webhook, extra=None):
 
 
 def finished(task):
+    # A task whose forged or expired callback is scripted stays unfinished to polls until that callback has been
+    # answered, so the sweeper never finishes it first.
+    if task["behaviour"].get("callback") in ("forged", "expired") and not task.get("refused_sent"):
+        return task["canceled"]
     return task["canceled"] or time.time() >= task["done_at"]
 
 
@@ -275,9 +317,11 @@ def deliver(task):
             send(task, "forged", secret="whsec_" + base64.b64encode(b"another secret of 32 bytes!!!!!").decode())
         else:
             send(task, "forged", seed=b"\x08" * 32)
+        task["refused_sent"] = True
         return
     if kind == "expired":
         send(task, "expired", stamp=time.time() - 3600)
+        task["refused_sent"] = True
         return
     if kind == "late":
         time.sleep(task["behaviour"].get("late_ms", 6000) / 1000.0)
@@ -313,6 +357,30 @@ def read_json(raw):
         return None
 
 
+def answer_late(h, status, body):
+    """Answers a submission; the worker may have given up on a hung one already."""
+    try:
+        h.send(status, body)
+    except OSError:
+        pass
+
+
+def submit_fault(h, task):
+    """Answers a scripted submit failure (True), after any scripted hang; False to accept the task."""
+    b = task["behaviour"]
+    if b.get("submit_hang_ms"):
+        time.sleep(b["submit_hang_ms"] / 1000.0)
+    status = b.get("submit_status", 0)
+    if status < 400:
+        return False
+    headers = {"Retry-After": str(b["retry_after"])} if b.get("retry_after") is not None else None
+    try:
+        h.send(status, {"detail": "simulated failure", "status": status}, headers=headers)
+    except OSError:
+        pass
+    return True
+
+
 # ---- Replicate ----
 
 def replicate(h, method, path, raw):
@@ -329,11 +397,10 @@ def replicate(h, method, path, raw):
         video = any(isinstance(v, str) and v.startswith("data:image") for v in inp.values())
         task = new_task("replicate", h, video, req["webhook"], {"model": model, "base": base})
         log("submissions", {"route": "replicate", "id": task["id"], "path": path, "body": req, "video": video})
-        status = task["behaviour"].get("submit_status", 201)
-        if status >= 400:
-            return h.send(status, {"detail": "simulated failure", "status": status})
+        if submit_fault(h, task):
+            return None
         schedule(task)
-        return h.send(201, replicate_prediction(task, "starting"))
+        return answer_late(h, 201, replicate_prediction(task, "starting"))
     task = STATE["tasks"].get(parts[2]) if len(parts) >= 3 and parts[1] == "predictions" else None
     if not task:
         return h.send(404, {"title": "Not found", "status": 404, "detail": "no such prediction"})
@@ -364,12 +431,11 @@ def fal(h, method, path, raw, query):
         task = new_task("fal", h, video, hook, {"model": "/".join(parts)})
         log("submissions", {"route": "fal", "id": task["id"], "path": path, "body": req, "video": video,
                             "webhook": hook})
-        status = task["behaviour"].get("submit_status", 200)
-        if status >= 400:
-            return h.send(status, {"detail": "simulated failure"})
+        if submit_fault(h, task):
+            return None
         schedule(task)
         rid = task["id"]
-        return h.send(200, {"request_id": rid, "response_url": f"{base}/requests/{rid}",
+        return answer_late(h, 200, {"request_id": rid, "response_url": f"{base}/requests/{rid}",
                             "status_url": f"{base}/requests/{rid}/status",
                             "cancel_url": f"{base}/requests/{rid}/cancel", "queue_position": 0})
     rid = parts[3] if len(parts) >= 4 and parts[2] == "requests" else None

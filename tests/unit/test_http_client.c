@@ -2,12 +2,15 @@
  * Unit tests for common/http_client: the client and a common/http_server on
  * an ephemeral port share one libuv loop in the test process, so answers,
  * headers, timeouts, size caps, cancellation and many calls at once are
- * checked over real sockets.
+ * checked over real sockets, and bodies streamed into files (body_path)
+ * arrive whole, capped, and leave no file behind when the call fails.
  */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "http_client.h"
@@ -50,6 +53,19 @@ static void h_big(struct http_exchange *x, void *arg)
 	free(body);
 }
 
+/* 64 chunks of 4 KiB with no Content-Length: only counting the bytes catches an oversize answer. */
+static void h_chunked(struct http_exchange *x, void *arg)
+{
+	char chunk[4096];
+	(void)arg;
+	memset(chunk, 'c', sizeof(chunk));
+	http_stream_start(x, 200, "application/octet-stream");
+	for (int i = 0; i < 64; i++)
+		if (http_stream_write(x, chunk, sizeof(chunk)) < 0)
+			return;
+	http_stream_end(x);
+}
+
 static void h_busy(struct http_exchange *x, void *arg)
 {
 	(void)arg;
@@ -87,7 +103,7 @@ static void h_slow(struct http_exchange *x, void *arg)
 
 static const struct http_route routes[] = {
 	{ "GET", "/hello", h_hello }, { "POST", "/echo", h_echo }, { "GET", "/big", h_big },
-	{ "GET", "/busy", h_busy },   { "GET", "/slow", h_slow },
+	{ "GET", "/busy", h_busy },   { "GET", "/slow", h_slow }, { "GET", "/chunked", h_chunked },
 };
 
 struct result {
@@ -293,6 +309,81 @@ START_TEST(test_free_with_calls_in_flight)
 }
 END_TEST
 
+/* A fresh path in the test's temporary folder; the caller frees. */
+static char *temp_path(const char *name)
+{
+	const char *dir = getenv("TMPDIR");
+	return xasprintf("%s/reel-http-client-%d-%s", dir && *dir ? dir : "/tmp", (int)getpid(), name);
+}
+
+/* The file's size, or -1 when it does not exist. */
+static long file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+START_TEST(test_body_to_file)
+{
+	char *u = url("/big"), *path = temp_path("big"), buf[100001];
+	struct result r = fetch((struct http_client_request){ .url = u, .body_path = path, .max_response = 200000 });
+	ck_assert_int_eq(r.outcome, HTTP_CLIENT_DONE);
+	ck_assert_str_eq(r.body, ""); /* nothing held in memory */
+	ck_assert_uint_eq(r.body_len, 100000);
+	FILE *f = fopen(path, "rb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fread(buf, 1, sizeof(buf), f), 100000);
+	fclose(f);
+	for (size_t i = 0; i < 100000; i++)
+		ck_assert_int_eq(buf[i], 'a');
+	unlink(path);
+	free(path);
+	free(u);
+}
+END_TEST
+
+START_TEST(test_body_to_file_capped)
+{
+	char *announced = url("/big"), *streamed = url("/chunked"), *path = temp_path("capped");
+	struct result r = fetch((struct http_client_request){ .url = announced, .body_path = path, .max_response = 1000 });
+	ck_assert_int_eq(r.outcome, HTTP_CLIENT_TOO_LARGE);
+	ck_assert_int_eq(file_size(path), -1);
+	r = fetch((struct http_client_request){ .url = streamed, .body_path = path, .max_response = 100000 });
+	ck_assert_int_eq(r.outcome, HTTP_CLIENT_TOO_LARGE);
+	ck_assert_uint_le(r.body_len, 100000);
+	ck_assert_int_eq(file_size(path), -1);
+	r = fetch((struct http_client_request){ .url = streamed, .body_path = path, .max_response = 64 * 4096 });
+	ck_assert_int_eq(r.outcome, HTTP_CLIENT_DONE);
+	ck_assert_int_eq(file_size(path), 64 * 4096);
+	unlink(path);
+	free(path);
+	free(announced);
+	free(streamed);
+}
+END_TEST
+
+START_TEST(test_body_to_file_failures)
+{
+	char *slow = url("/slow?ms=3000"), *hello = url("/hello"), *path = temp_path("failed");
+	struct result r = fetch((struct http_client_request){ .url = slow, .body_path = path, .timeout_ms = 200 });
+	ck_assert_int_eq(r.outcome, HTTP_CLIENT_TIMEOUT);
+	ck_assert_int_eq(file_size(path), -1);
+	r = fetch((struct http_client_request){ .url = hello, .body_path = "/nonexistent-dir/x/body" });
+	ck_assert_int_eq(r.outcome, HTTP_CLIENT_FAILED);
+	ck_assert_int_eq(r.status, 0);
+	struct result canceled = { 0 };
+	struct http_client_call *c = http_client_start(cli, &(struct http_client_request){ .url = slow, .body_path = path },
+						       on_done, &canceled);
+	ck_assert_int_eq(file_size(path), 0);
+	http_client_cancel(c);
+	ck_assert_int_eq(file_size(path), -1);
+	ck_assert_int_eq(canceled.calls, 0);
+	free(path);
+	free(slow);
+	free(hello);
+}
+END_TEST
+
 static Suite *http_client_suite(void)
 {
 	Suite *s = suite_create("http_client");
@@ -309,6 +400,9 @@ static Suite *http_client_suite(void)
 	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_many_at_once);
 	tcase_add_test(tc, test_free_with_calls_in_flight);
+	tcase_add_test(tc, test_body_to_file);
+	tcase_add_test(tc, test_body_to_file_capped);
+	tcase_add_test(tc, test_body_to_file_failures);
 	suite_add_tcase(s, tc);
 	return s;
 }
