@@ -19,7 +19,7 @@ Control (JSON):
 
 B (a behaviour for one submission): {"callback": "ok" | "twice" | "late" | "never" | "forged" | "expired" |
     "failed" | "out_of_order", "delay_ms": 200, "late_ms": 6000, "output": "image" | "oversize" | "page" |
-    "fake" | "private" | "data", "submit_status": 201}
+    "fake" | "private" | "data", "submit_status": 201, "retry_after": "1" (with a failing submit_status)}
 """
 import base64
 import hashlib
@@ -188,6 +188,12 @@ def new_task(route, h, video, webhook, extra=None):
     return task
 
 
+def retry_after(task):
+    """The Retry-After header a refused submission carries, when scripted ("retry_after": "1")."""
+    ra = task["behaviour"].get("retry_after")
+    return {"Retry-After": str(ra)} if ra is not None else None
+
+
 def finished(task):
     return task["canceled"] or time.time() >= task["done_at"]
 
@@ -324,7 +330,7 @@ def replicate(h, method, path, raw):
         log("submissions", {"route": "replicate", "id": task["id"], "path": path, "body": req, "video": video})
         status = task["behaviour"].get("submit_status", 201)
         if status >= 400:
-            return h.send(status, {"detail": "simulated failure", "status": status})
+            return h.send(status, {"detail": "simulated failure", "status": status}, retry_after(task))
         schedule(task)
         return h.send(201, replicate_prediction(task, "starting"))
     task = STATE["tasks"].get(parts[2]) if len(parts) >= 3 and parts[1] == "predictions" else None
@@ -359,7 +365,7 @@ def fal(h, method, path, raw, query):
                             "webhook": hook})
         status = task["behaviour"].get("submit_status", 200)
         if status >= 400:
-            return h.send(status, {"detail": "simulated failure"})
+            return h.send(status, {"detail": "simulated failure"}, retry_after(task))
         schedule(task)
         rid = task["id"]
         return h.send(200, {"request_id": rid, "response_url": f"{base}/requests/{rid}",
