@@ -37,7 +37,7 @@ TTS_MALFORMED = [{"kind": "corrupt"}, {"kind": "empty"}]
 RENDER_FAULTS = [{"callback": "never"}, {"callback": "forged"}, {"callback": "twice"}, {"callback": "failed"},
                  {"callback": "late", "late_ms": 4000}, {"submit_status": 500},
                  {"submit_status": 429, "retry_after": "1"}, {"callback": "expired"},
-                 {"callback": "ok", "delay_ms": 30000},  # a hang: polled "starting" until REEL_RENDER_MAX_AGE_S
+                 {"callback": "ok", "delay_ms": 60000},  # a hang: polled "starting" until REEL_RENDER_MAX_AGE_S
                  {"callback": "out_of_order"}]
 GOOD = {"openai": {"kind": "storyboard"}, "openai_tts": {"kind": "audio"}, "render": {"callback": "ok"}}
 
@@ -74,13 +74,15 @@ class VendorFaults:
         self.replayed = {"sent": 0, "answered": 0, "unreached": 0, "wrong": []}
 
     def env(self):
+        """The vendors' addresses and keys, and short deadlines; a render task may take 30 s, as the
+        simulator answers slowly on a loaded machine and webhook-receiver is killed along the way."""
         u = self.url
         return dict(self.sim.env(), OPENAI_API_KEY="sk-sim", REEL_PARSE_TIMEOUT_S=str(TIMEOUT_S),
                     REEL_TTS_TIMEOUT_S=str(TIMEOUT_S), REEL_TTS_OPENAI_FORMAT="wav", REEL_PUBLIC_URL=self.public,
                     REPLICATE_BASE_URL=f"{u}/v1", REPLICATE_API_TOKEN="r8_test",
                     REPLICATE_WEBHOOK_SECRET=vendors_render.REPLICATE_SECRET, REPLICATE_MODEL="acme/flux",
                     FAL_QUEUE_BASE_URL=f"{u}/fal", FAL_KEY="fal_test", FAL_JWKS_URL=f"{u}/fal/.well-known/jwks.json",
-                    REEL_RENDER_CALLBACK_TIMEOUT_S="3", REEL_RENDER_POLL_MS="500", REEL_RENDER_MAX_AGE_S="10")
+                    REEL_RENDER_CALLBACK_TIMEOUT_S="3", REEL_RENDER_POLL_MS="500", REEL_RENDER_MAX_AGE_S="30")
 
     @staticmethod
     def providers(n):
