@@ -184,7 +184,7 @@ test-faults: tests
 # Hostile input: libFuzzer targets (tests/fuzz/fuzz_*.c), each run for FUZZ_SECONDS
 # from the seeds in tests/fuzz/corpus/<target>; what they find new is kept in build/fuzz/corpus.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := http job_request storyboard webhook vendor_callbacks
+FUZZ_TARGETS := http job_request storyboard webhook replicate fal comfyui
 FUZZ_BINS := $(FUZZ_TARGETS:%=build/fuzz/fuzz/fuzz_%)
 .PHONY: fuzz fuzz-bins
 fuzz:

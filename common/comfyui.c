@@ -83,12 +83,15 @@ static void add_file(struct vendor_result *out, const cJSON *f, const char *base
 	const char *name = json_str(f, "filename"), *sub = json_str(f, "subfolder"), *type = json_str(f, "type");
 	if (!name)
 		return;
+	/* Every value is escaped: a history answer must not add parameters or a fragment to the URL. */
 	char *n = curl_easy_escape(NULL, name, 0), *s = curl_easy_escape(NULL, sub ? sub : "", 0);
-	char *url = xasprintf("%s/view?filename=%s&subfolder=%s&type=%s", base, n, s, type ? type : "output");
+	char *ty = curl_easy_escape(NULL, type ? type : "output", 0);
+	char *url = xasprintf("%s/view?filename=%s&subfolder=%s&type=%s", base, n, s, ty);
 	vendor_result_add_output(out, url);
 	free(url);
 	curl_free(n);
 	curl_free(s);
+	curl_free(ty);
 }
 
 int comfyui_read_history(const char *body, size_t len, const char *prompt_id, const char *base,

@@ -129,7 +129,7 @@ int fal_read_queue(const char *body, size_t len, struct vendor_result *out, char
 {
 	cJSON *j = json_parse(body, len);
 	const char *id = json_str(j, "request_id"), *status = json_str(j, "status");
-	if (!id || strlen(id) >= sizeof(out->id)) {
+	if (!id || !*id || strlen(id) >= sizeof(out->id)) {
 		cJSON_Delete(j);
 		return errorf(err, errlen, "not a fal queue answer (no request_id)");
 	}
@@ -168,7 +168,7 @@ int fal_read_webhook(const char *body, size_t len, struct vendor_result *out, ch
 	cJSON *j = json_parse(body, len);
 	const char *id = json_str(j, "request_id"), *status = json_str(j, "status");
 	const cJSON *payload = cJSON_GetObjectItemCaseSensitive(j, "payload");
-	if (!id || !status || strlen(id) >= sizeof(out->id)) {
+	if (!id || !*id || !status || strlen(id) >= sizeof(out->id)) {
 		cJSON_Delete(j);
 		return errorf(err, errlen, "not a fal webhook (no request_id or status)");
 	}

@@ -75,7 +75,7 @@ int replicate_read(const char *body, size_t len, struct vendor_result *out, char
 	cJSON *j = json_parse(body, len);
 	const char *id = json_str(j, "id"), *status = json_str(j, "status"), *error = json_str(j, "error");
 	const cJSON *urls = cJSON_GetObjectItemCaseSensitive(j, "urls");
-	if (!id || !status || strlen(id) >= sizeof(out->id)) {
+	if (!id || !*id || !status || strlen(id) >= sizeof(out->id)) {
 		cJSON_Delete(j);
 		return errorf(err, errlen, "not a Replicate prediction (no id or status)");
 	}
@@ -84,7 +84,8 @@ int replicate_read(const char *body, size_t len, struct vendor_result *out, char
 	if (out->state == VENDOR_SUCCEEDED)
 		add_outputs(out, cJSON_GetObjectItemCaseSensitive(j, "output"));
 	if (out->state == VENDOR_FAILED)
-		snprintf(out->error, sizeof(out->error), "%s", error ? error : status);
+		/* An empty error would leave the job failing without a reason. */
+		snprintf(out->error, sizeof(out->error), "%s", error && *error ? error : status);
 	out->get_url = dup_or_null(json_str(urls, "get"));
 	out->cancel_url = dup_or_null(json_str(urls, "cancel"));
 	cJSON_Delete(j);

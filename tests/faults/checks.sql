@@ -40,3 +40,7 @@ WITH ranked AS (
 stepped AS (SELECT *, lag(r) OVER w AS prev_r, lag(final) OVER w AS prev_final FROM ranked
 	    WINDOW w AS (PARTITION BY job_id ORDER BY seq))
 SELECT 'job events out of order', count(DISTINCT job_id) FROM stepped WHERE r < prev_r OR prev_final;
+
+-- A job that ends failed or paused tells its user why (jobs.error's message).
+SELECT 'failed or paused job without a reason', count(*) FROM jobs
+WHERE status IN ('failed', 'paused') AND coalesce(btrim(error->>'message'), '') = '';

@@ -2,7 +2,9 @@
 """The fault suite: the whole fleet on the embedded default (offline providers,
 720p frames, media skipped unless --media) runs a batch of jobs while daemons
 are SIGKILLed and restarted every few seconds, the dev broker is restarted
-EMPTY on the same port once and PostgreSQL is restarted once. Then the SQL of
+EMPTY on the same port once and PostgreSQL is restarted once, and the vendors
+(simulated, tests/faults/vendor_faults.py) fail, hang, misbehave and are
+impersonated all along unless --no-vendors. Then the SQL of
 tests/faults/checks.sql must find no broken promise, every accepted job must
 exist exactly once, and the figures are printed. Exit 1 on any failure.
 
@@ -22,6 +24,8 @@ import urllib.error
 import urllib.request
 import uuid
 
+import vendor_faults
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUN = os.path.join(ROOT, ".run", "faults")
 PORT_OFFSET = int(os.environ.get("REEL_TEST_PORT_OFFSET", "300"))
@@ -40,6 +44,9 @@ FAULT_ENV = {"REEL_PARSE_DEADLINE_S": "8", "REEL_RENDER_DEADLINE_S": "8", "REEL_
              "REEL_MAX_JOBS_IN_FLIGHT": "100000"}
 
 figures = {"jobs": 0, "kills": 0, "restarts": 0, "faults": 0}
+VENDORS = {}  # "faults": the VendorFaults of this run, when vendors are simulated
+# What one daemon runs with beyond FAULT_ENV: tts-worker speaks for real, so vendor audio is fetched and decoded.
+DAEMON_ENV = {}
 
 
 def say(msg):
@@ -83,6 +90,8 @@ def submit(n):
     key = str(uuid.uuid4())
     body = {"template": "storyboard", "input": {"text": STORY.format(n=n)},
             "options": {"resolution": "720p", "max_shots": 3, "subtitles": "off"}}
+    if VENDORS:
+        body["options"]["providers"] = vendor_faults.VendorFaults.providers(n)
     for _ in range(200):
         try:
             code, job = http("POST", "/v1/jobs", body, {"Idempotency-Key": key})
@@ -99,7 +108,7 @@ def pid_file(name):
 
 
 def start_daemon(bindir, name, **extra):
-    env = dict(fleet_env(), **extra)
+    env = dict(fleet_env(), **DAEMON_ENV.get(name, {}), **extra)
     env["REEL_HTTP_ADDR"] = f"127.0.0.1:{DAEMON_PORTS[name] + PORT_OFFSET}"
     env.setdefault("REEL_KAFKA_SESSION_TIMEOUT_MS", "6000")
     log = open(os.path.join(RUN, "logs", f"{name}.log"), "ab")
@@ -128,8 +137,14 @@ def restart_broker(bindir):
     port = addr.split(",")[0].rsplit(":", 1)[1]
     kill_pid(pid_file("devbroker"))
     log = open(os.path.join(RUN, "logs", "devbroker.log"), "ab")
-    p = subprocess.Popen([os.path.join(bindir, "reel-devbroker"), "--port", port], stdout=log, stderr=log,
-                         start_new_session=True)
+    for _ in range(40):  # the killed broker (not our child) may still hold the port for a moment
+        p = subprocess.Popen([os.path.join(bindir, "reel-devbroker"), "--port", port], stdout=log, stderr=log,
+                             start_new_session=True)
+        try:
+            p.wait(1.0)
+        except subprocess.TimeoutExpired:
+            break
+        time.sleep(0.25)
     with open(pid_file("devbroker"), "w") as f:
         f.write(str(p.pid))
     figures["restarts"] += 1
@@ -243,7 +258,18 @@ def run_checks(ids):
     duplicated = len(in_db - set(ids)) + len(ids) - len(set(ids))
     duplicated += int(sql("SELECT count(*) FROM (SELECT job_id FROM job_events WHERE shot IS NULL AND kind = 'done' "
                           "GROUP BY job_id HAVING count(*) > 1) x")[0][0])
+    for status, reason, n in sql("SELECT status, coalesce(error->>'message', ''), count(*) FROM jobs "
+                                 "WHERE status IN ('failed', 'paused') GROUP BY 1, 2 ORDER BY 3 DESC"):
+        say(f"  {status} ({n}): {reason}")
     return ok and lost == 0 and duplicated == 0, lost, duplicated
+
+
+def start_vendors(jobs):
+    """The simulator, scripted with the vendor faults; the fleet's environment points at it."""
+    vf = vendor_faults.VendorFaults(RUN, f"http://127.0.0.1:{DAEMON_PORTS['webhook-receiver'] + PORT_OFFSET}", jobs)
+    VENDORS["faults"] = vf
+    FAULT_ENV.update(vf.env())
+    DAEMON_ENV["tts-worker"] = {"REEL_OFFLINE_SKIP_MEDIA": "0"}
 
 
 def main():
@@ -254,6 +280,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--spread", type=float, default=30, help="seconds over which the jobs are submitted")
     ap.add_argument("--media", action="store_true", help="draw, speak and encode for real (slow)")
+    ap.add_argument("--no-vendors", action="store_true", help="offline providers only, no vendor faults")
     args = ap.parse_args()
     if not args.media:
         FAULT_ENV["REEL_OFFLINE_SKIP_MEDIA"] = "1"
@@ -262,9 +289,16 @@ def main():
     stop = threading.Event()
     ok = False
     try:
+        if not args.no_vendors:
+            start_vendors(args.jobs)
         fleet("start", args.bin)
+        if VENDORS and not args.media:  # fleet.sh started it skipping media like the others
+            kill_pid(pid_file("tts-worker"))
+            start_daemon(args.bin, "tts-worker")
         t = threading.Thread(target=chaos, args=(args.bin, stop, args.kill_every), daemon=True)
         t.start()
+        if VENDORS:
+            threading.Thread(target=VENDORS["faults"].forger, args=(sql, stop), daemon=True).start()
         ids = []
         for n in range(args.jobs):  # spread over the faults, so some jobs meet each of them
             ids.append(submit(n))
@@ -279,6 +313,11 @@ def main():
         time.sleep(1)
         ok, lost, duplicated = run_checks(ids)
         ok &= finished
+        if VENDORS:
+            vendors_ok, vendor_faults_n, calls = VENDORS["faults"].check(sql, say)
+            ok &= vendors_ok
+            figures["faults"] += vendor_faults_n
+            say(f"  vendor calls {calls}")
         say(f"{'PASS' if figures.get('pg_readyz_ok') else 'FAIL'}: /readyz answers 503 while PostgreSQL is down")
         ok &= bool(figures.get("pg_readyz_ok"))
         for name in ("render-worker", "api-gateway"):
@@ -296,6 +335,8 @@ def main():
             fleet("stop")
         except subprocess.CalledProcessError:
             pass
+        if VENDORS:
+            VENDORS["faults"].stop()
     say("fault suite: " + ("PASS" if ok else "FAIL"))
     return 0 if ok else 1
 

@@ -365,6 +365,12 @@ def answer_late(h, status, body):
         pass
 
 
+def retry_after(task):
+    """The Retry-After header a refused submission carries, when scripted ("retry_after": "1")."""
+    ra = task["behaviour"].get("retry_after")
+    return {"Retry-After": str(ra)} if ra is not None else None
+
+
 def submit_fault(h, task):
     """Answers a scripted submit failure (True), after any scripted hang; False to accept the task."""
     b = task["behaviour"]
@@ -373,7 +379,7 @@ def submit_fault(h, task):
     status = b.get("submit_status", 0)
     if status < 400:
         return False
-    headers = {"Retry-After": str(b["retry_after"])} if b.get("retry_after") is not None else None
+    headers = retry_after(task)
     try:
         h.send(status, {"detail": "simulated failure", "status": status}, headers=headers)
     except OSError:

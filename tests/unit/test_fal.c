@@ -123,6 +123,9 @@ START_TEST(test_bodies)
 	ck_assert_uint_eq(r.n_outputs, 2);
 	vendor_result_release(&r);
 	ck_assert_int_eq(fal_read_webhook("{}", 2, &r, err, sizeof(err)), -1);
+	/* An empty request_id names no request. */
+	ck_assert_int_eq(fal_read_webhook("{\"request_id\":\"\",\"status\":\"OK\"}", 31, &r, err, sizeof(err)), -1);
+	ck_assert_int_eq(fal_read_queue("{\"request_id\":\"\"}", 17, &r, err, sizeof(err)), -1);
 	char *url = fal_submit_url("https://queue.fal.run", "fal-ai/flux/dev", "https://h/webhooks/fal?job=1&shot=2");
 	ck_assert_str_eq(url, "https://queue.fal.run/fal-ai/flux/dev?fal_webhook=https%3A%2F%2Fh%2Fwebhooks%2Ffal%3Fjob%3D1%26shot%3D2");
 	free(url);

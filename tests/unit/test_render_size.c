@@ -112,6 +112,12 @@ START_TEST(test_comfyui_history)
 	ck_assert_int_eq(comfyui_read_history(bad, strlen(bad), "p-1", "http://c", &r, err, sizeof(err)), 0);
 	ck_assert_int_eq(r.state, VENDOR_FAILED);
 	vendor_result_release(&r);
+	/* A type that would add a parameter or a fragment is escaped like the other values. */
+	const char *sly = "{\"p-1\":{\"outputs\":{\"9\":{\"images\":[{\"filename\":\"a.png\",\"subfolder\":\"\","
+			  "\"type\":\"output&filename=b.png#x\"}]}},\"status\":{\"completed\":true}}}";
+	ck_assert_int_eq(comfyui_read_history(sly, strlen(sly), "p-1", "http://c", &r, err, sizeof(err)), 0);
+	ck_assert_str_eq(r.outputs[0], "http://c/view?filename=a.png&subfolder=&type=output%26filename%3Db.png%23x");
+	vendor_result_release(&r);
 }
 END_TEST
 

@@ -104,8 +104,15 @@ START_TEST(test_read_predictions)
 	read_ok("{\"id\":\"f\",\"status\":\"aborted\"}", &r);
 	ck_assert_int_eq(r.state, VENDOR_FAILED);
 	vendor_result_release(&r);
+	/* An empty error still gives the job a reason: the status. */
+	read_ok("{\"id\":\"g\",\"status\":\"failed\",\"error\":\"\"}", &r);
+	ck_assert_int_eq(r.state, VENDOR_FAILED);
+	ck_assert_str_eq(r.error, "failed");
+	vendor_result_release(&r);
 	ck_assert_int_eq(replicate_read("{\"status\":\"succeeded\"}", 22, &r, err, sizeof(err)), -1);
 	ck_assert_int_eq(replicate_read("[1,2", 4, &r, err, sizeof(err)), -1);
+	/* An empty id names no prediction (found by fuzz_replicate). */
+	ck_assert_int_eq(replicate_read("{\"id\":\"\",\"status\":\"succeeded\"}", 30, &r, err, sizeof(err)), -1);
 }
 END_TEST
 
