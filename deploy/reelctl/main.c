@@ -7,6 +7,7 @@
  *   reelctl requeue [--dry-run] [JOB...]        re-announce stuck jobs through the outbox (ops.c)
  *   reelctl submit FILE [--wait]                create a job over HTTP, follow it (submit.c)
  *   reelctl dlq list [--all] | replay ID|--all  dead letters (dlq.c)
+ *   reelctl voices add|list|remove ...          the voice catalogue (voices.c)
  * Each but submit reads REEL_DATABASE_URL; `reelctl COMMAND --help` explains one.
  */
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "reelctl.h"
+#include "voices.h"
 #include "banned.h"
 
 static int usage(FILE *to)
@@ -30,6 +32,7 @@ static int usage(FILE *to)
 		    "       reelctl requeue [--dry-run] [JOB...]\n"
 		    "       reelctl submit FILE [--wait]\n"
 		    "       reelctl dlq list [--all] | reelctl dlq replay ID|--all\n"
+		    "       reelctl voices add|list|remove ...\n"
 		    "Every subcommand but submit uses REEL_DATABASE_URL; reelctl COMMAND --help explains it.\n");
 	return to == stdout ? 0 : 2;
 }
@@ -127,6 +130,7 @@ static const struct command {
 } commands[] = {
 	{ "migrate", cmd_migrate },    { "mint-key", cmd_mint },        { "revoke-key", cmd_revoke },
 	{ "timeline", reelctl_timeline }, { "requeue", reelctl_requeue }, { "dlq", dlq_command },
+	{ "voices", voices_command },
 };
 
 int main(int argc, char **argv)
