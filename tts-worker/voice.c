@@ -71,7 +71,9 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row);
 
 /* Shots past narration, or whose job is not producing, are not claimed. The
  * claim that really speaks also reads who is cast: the storyboard's
- * characters, else the job's speakers in order of appearance. */
+ * characters, then the job's other speakers in order of appearance (a
+ * storyboard without characters, as the offline screenplay reading makes,
+ * still gives each speaker a voice of their own). */
 #define CLAIM_HEAD                                                                                              \
 	"UPDATE shots s SET status = 'voicing', updated_at = now() "                                            \
 	"FROM jobs j, unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS u(job_id, idx, n) "                      \
@@ -101,10 +103,13 @@ static int claim(struct worker *w, struct task **tasks, size_t n)
 {
 	static const char skip_sql[] = CLAIM_HEAD;
 	static const char sql[] =
-		CLAIM_HEAD ", s.speaker, coalesce(j.storyboard->'characters', "
-			   "  (SELECT jsonb_agg(jsonb_build_object('name', x.speaker) ORDER BY x.first) "
-			   "   FROM (SELECT o.speaker, min(o.idx) AS first FROM shots o "
-			   "         WHERE o.job_id = s.job_id AND o.speaker IS NOT NULL GROUP BY o.speaker) x)), "
+		CLAIM_HEAD ", s.speaker, (WITH sc AS (SELECT CASE jsonb_typeof(j.storyboard->'characters') "
+			   "  WHEN 'array' THEN j.storyboard->'characters' ELSE '[]'::jsonb END AS a) "
+			   "SELECT sc.a || coalesce((SELECT jsonb_agg(jsonb_build_object('name', x.speaker) "
+			   "  ORDER BY x.first) FROM (SELECT o.speaker, min(o.idx) AS first FROM shots o "
+			   "        WHERE o.job_id = s.job_id AND o.speaker IS NOT NULL GROUP BY o.speaker) x "
+			   "  WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(sc.a) e "
+			   "                    WHERE lower(e->>'name') = lower(x.speaker))), '[]'::jsonb) FROM sc), "
 			   "j.options#>>'{providers,tts}'";
 	if (!worker_skip_media(w) && refresh_cast(w, worker_app(w)) < 0)
 		return -1;
