@@ -104,6 +104,18 @@ static int cmd_mint(struct db *db, int argc, char **argv)
 	return 0;
 }
 
+long reelctl_change(struct db *db, const char *command, const char *sql, int nparams, const char *const *params)
+{
+	PGresult *r = db_exec(db, sql, nparams, params);
+	if (!r) {
+		fprintf(stderr, "reelctl %s: %s\n", command, db_last_error(db));
+		return -1;
+	}
+	long n = db_affected(r);
+	PQclear(r);
+	return n;
+}
+
 static int cmd_revoke(struct db *db, int argc, char **argv)
 {
 	static const char sql[] = "UPDATE api_keys SET revoked_at = now() WHERE prefix = $1 AND revoked_at IS NULL";
@@ -112,13 +124,9 @@ static int cmd_revoke(struct db *db, int argc, char **argv)
 	if (argc != 3)
 		return usage(stderr);
 	const char *params[] = { argv[2] };
-	PGresult *r = db_exec(db, sql, 1, params);
-	if (!r) {
-		fprintf(stderr, "reelctl revoke-key: %s\n", db_last_error(db));
+	long n = reelctl_change(db, "revoke-key", sql, 1, params);
+	if (n < 0)
 		return 1;
-	}
-	long n = db_affected(r);
-	PQclear(r);
 	printf(n ? "revoked %s\n" : "no active key %s\n", argv[2]);
 	return n ? 0 : 1;
 }

@@ -135,13 +135,9 @@ static int remove_voice(struct db *db, int argc, char **argv)
 		fputs(help, stderr);
 		return 2;
 	}
-	PGresult *r = db_exec(db, sql, 2, v);
-	if (!r) {
-		fprintf(stderr, "reelctl voices remove: %s\n", db_last_error(db));
+	long n = reelctl_change(db, "voices remove", sql, 2, v);
+	if (n < 0)
 		return 1;
-	}
-	long n = db_affected(r);
-	PQclear(r);
 	printf(n ? "removed %s voice %s\n" : "no %s voice %s\n", v[0], v[1]);
 	return n ? 0 : 1;
 }
