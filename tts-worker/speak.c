@@ -2,8 +2,10 @@
  * DESIGN: a shot is a chain of callbacks. With a vendor: split the narration
  * under the vendor's limit, send the parts one after another on the loop
  * (http_client), keep each answer, then decode, trim, join and store on the
- * thread pool, and call worker_task_done. A retry resumes at the first part
- * not yet answered. With espeak the whole shot runs on the thread pool.
+ * thread pool, and call worker_task_done. A retry comes back as a new
+ * message (common/reconcile) and speaks every part again; each call of each
+ * attempt is recorded for provider_calls. With espeak the whole shot runs
+ * on the thread pool.
  * Failures are sorted by what helps: 429/5xx, timeouts and unreachable
  * servers are retried by the worker loop with backoff (at least the vendor's
  * Retry-After); a refused key fails the job at once naming the variable;
