@@ -119,10 +119,18 @@ def jwks():
 
 # ---- media, made once with the ffmpeg program ----
 
+MEDIA_LOCK = threading.Lock()
+
+
 def media(name):
-    with LOCK:
+    # One maker at a time: a burst of first requests must not start one ffmpeg each.
+    with MEDIA_LOCK:
         if name in MEDIA:
             return MEDIA[name]
+        return make_media(name)
+
+
+def make_media(name):
     folder = tempfile.mkdtemp(prefix="reel-sim-media-")
     path = os.path.join(folder, name)
     if name == "image.png":
@@ -135,8 +143,7 @@ def media(name):
     subprocess.run(["ffmpeg", "-v", "error", "-y"] + args, check=True)
     with open(path, "rb") as f:
         data = f.read()
-    with LOCK:
-        MEDIA[name] = data
+    MEDIA[name] = data
     return data
 
 
