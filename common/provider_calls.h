@@ -33,8 +33,8 @@ struct provider_call {
 
 /* Inserts the n calls of stage as provider_calls rows in one statement of
  * the open transaction. 0 (also when n is 0) or -1 on a failed statement. */
-int provider_calls_insert(struct db *db, const char *stage, const struct provider_call *const *calls,
-			  size_t n) WARN_UNUSED;
+int provider_calls_insert(struct db *db, const char *stage, const struct provider_call *const *calls, size_t n)
+	WARN_UNUSED;
 /* Sets c's error from a printf format (truncated to fit). */
 void provider_calls_error(struct provider_call *c, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
