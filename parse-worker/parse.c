@@ -177,55 +177,17 @@ static PGresult *advance_jobs(struct worker *w, struct task **tasks, size_t n)
 /* provider_calls rows for every vendor call of the tasks; 0 when there are none. */
 static int record_calls(struct db *db, struct task **tasks, size_t n)
 {
-	static const char sql[] =
-		"INSERT INTO provider_calls (job_id, stage, provider, model, purpose, attempt, http_status, outcome, "
-		"tokens_in, tokens_out, latency_ms, cost_usd) "
-		"SELECT u.j, 'parse', u.p, u.m, u.pu, u.a, nullif(u.s, 0), u.o, u.ti, u.tout, u.l, u.c "
-		"FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::text[], "
-		"$8::bigint[], $9::bigint[], $10::bigint[], $11::numeric[]) AS u(j, p, m, pu, a, s, o, ti, tout, l, c)";
 	size_t total = 0, k = 0;
 	for (size_t i = 0; i < n; i++)
 		total += ((struct parse_data *)tasks[i]->data)->n_calls;
-	if (total == 0)
-		return 0;
-	const char **text[5];
-	int64_t *num[5];
-	char **cost = xmalloc(total * sizeof(*cost));
-	for (int c = 0; c < 5; c++) {
-		text[c] = xmalloc(total * sizeof(char *));
-		num[c] = xmalloc(total * sizeof(int64_t));
-	}
+	const struct provider_call **calls = xmalloc((total ? total : 1) * sizeof(*calls));
 	for (size_t i = 0; i < n; i++) {
 		const struct parse_data *pd = tasks[i]->data;
-		for (size_t c = 0; c < pd->n_calls; c++, k++) {
-			const struct parse_call_record *rec = &pd->calls[c];
-			text[0][k] = tasks[i]->env.job;
-			text[1][k] = rec->provider;
-			text[2][k] = rec->model;
-			text[3][k] = rec->purpose;
-			text[4][k] = rec->outcome;
-			num[0][k] = rec->attempt;
-			num[1][k] = rec->http_status;
-			num[2][k] = rec->tokens_in;
-			num[3][k] = rec->tokens_out;
-			num[4][k] = rec->latency_ms;
-			cost[k] = xasprintf("%.8f", rec->cost_usd);
-		}
+		for (size_t c = 0; c < pd->n_calls; c++)
+			calls[k++] = &pd->calls[c];
 	}
-	char *a[11] = { db_text_array(text[0], total), db_text_array(text[1], total), db_text_array(text[2], total),
-			db_text_array(text[3], total), db_int_array(num[0], total), db_int_array(num[1], total),
-			db_text_array(text[4], total), db_int_array(num[2], total), db_int_array(num[3], total),
-			db_int_array(num[4], total), db_text_array((const char *const *)cost, total) };
-	int rc = db_run(db, sql, 11, (const char *const *)a);
-	for (int i = 0; i < 11; i++)
-		free(a[i]);
-	for (size_t i = 0; i < total; i++)
-		free(cost[i]);
-	free(cost);
-	for (int c = 0; c < 5; c++) {
-		free(text[c]);
-		free(num[c]);
-	}
+	int rc = provider_calls_insert(db, "parse", calls, total);
+	free(calls);
 	return rc;
 }
 

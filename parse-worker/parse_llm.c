@@ -43,19 +43,19 @@ static void verdict(struct task *t, enum work_result result, const char *code, c
 	worker_task_done(t);
 }
 
-static struct parse_call_record *record(struct parse_state *ps, struct parse_data *pd, struct task *t,
-					const struct http_client_response *r)
+static struct provider_call *record(struct parse_state *ps, struct parse_data *pd, struct task *t,
+				     const struct http_client_response *r)
 {
 	pd->calls = xrealloc(pd->calls, (pd->n_calls + 1) * sizeof(*pd->calls));
-	struct parse_call_record *c = &pd->calls[pd->n_calls++];
-	*c = (struct parse_call_record){ .provider = pd->provider->name, .purpose = pd->purpose,
-					 .attempt = t->work_attempts, .http_status = r->status,
-					 .latency_ms = (long)r->elapsed_ms };
+	struct provider_call *c = &pd->calls[pd->n_calls++];
+	*c = (struct provider_call){ .job = t->env.job, .shot = -1, .provider = pd->provider->name,
+				     .purpose = pd->purpose, .attempt = t->work_attempts, .http_status = r->status,
+				     .latency_ms = (long)r->elapsed_ms };
 	snprintf(c->model, sizeof(c->model), "%s", pd->provider->model(ps->settings));
 	return c;
 }
 
-static void count_tokens(struct parse_state *ps, struct parse_data *pd, struct parse_call_record *c,
+static void count_tokens(struct parse_state *ps, struct parse_data *pd, struct provider_call *c,
 			 const struct parse_answer *a)
 {
 	double in, out;
@@ -91,7 +91,7 @@ static void unfence(char *text)
 	text[end - start] = '\0';
 }
 
-static void take_storyboard(struct parse_state *ps, struct task *t, struct parse_call_record *c, char *text)
+static void take_storyboard(struct parse_state *ps, struct task *t, struct provider_call *c, char *text)
 {
 	struct parse_data *pd = t->data;
 	struct storyboard_limits lim = { pd->job.max_shots, pd->job.language };
@@ -126,7 +126,7 @@ static void take_storyboard(struct parse_state *ps, struct task *t, struct parse
 	free(why);
 }
 
-static void on_success(struct parse_state *ps, struct task *t, struct parse_call_record *c,
+static void on_success(struct parse_state *ps, struct task *t, struct provider_call *c,
 		       const struct http_client_response *r)
 {
 	struct parse_data *pd = t->data;
@@ -165,7 +165,7 @@ static bool transient(const struct http_client_response *r)
 	return retry_status_transient(r->status);
 }
 
-static void on_error_status(struct parse_state *ps, struct task *t, struct parse_call_record *c,
+static void on_error_status(struct parse_state *ps, struct task *t, struct provider_call *c,
 			    const struct http_client_response *r)
 {
 	struct parse_data *pd = t->data;
@@ -199,7 +199,7 @@ static void on_answer(const struct http_client_response *r, void *arg)
 	free(arg);
 	pd->call = NULL;
 	task_log(ctx.t);
-	struct parse_call_record *c = record(ctx.ps, pd, ctx.t, r);
+	struct provider_call *c = record(ctx.ps, pd, ctx.t, r);
 	switch (r->outcome) {
 	case HTTP_CLIENT_TIMEOUT:
 		c->outcome = "timeout";

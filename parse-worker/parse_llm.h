@@ -12,6 +12,7 @@
 
 #include "http_client.h"
 #include "parse_provider.h"
+#include "provider_calls.h"
 #include "storyboard.h"
 #include "worker.h"
 
@@ -22,26 +23,13 @@ struct parse_state {
 	struct http_client *http;
 };
 
-/* One vendor call, for provider_calls. */
-struct parse_call_record {
-	const char *provider;
-	char model[96];
-	const char *purpose;  /* storyboard | repair */
-	int attempt;
-	int http_status;      /* 0 without an answer */
-	const char *outcome;  /* ok, invalid, truncated, empty, rate_limited, server_error, timeout, oversize, auth, rejected, failed */
-	long tokens_in, tokens_out;
-	long latency_ms;
-	double cost_usd;
-};
-
 /* A parse task's state (task->data). */
 struct parse_data {
 	struct parse_job job;
 	const struct parse_provider *provider;
 	struct storyboard board;     /* the result, prompts finished */
 	char *meta_json;             /* jobs.storyboard */
-	struct parse_call_record *calls;
+	struct provider_call *calls;
 	size_t n_calls;
 	/* The conversation of the current attempt. */
 	struct http_client_call *call;

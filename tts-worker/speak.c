@@ -2,8 +2,10 @@
  * DESIGN: a shot is a chain of callbacks. With a vendor: split the narration
  * under the vendor's limit, send the parts one after another on the loop
  * (http_client), keep each answer, then decode, trim, join and store on the
- * thread pool, and call worker_task_done. A retry resumes at the first part
- * not yet answered. With espeak the whole shot runs on the thread pool.
+ * thread pool, and call worker_task_done. A retry comes back as a new
+ * message (common/reconcile) and speaks every part again; each call of each
+ * attempt is recorded for provider_calls. With espeak the whole shot runs
+ * on the thread pool.
  * Failures are sorted by what helps: 429/5xx, timeouts and unreachable
  * servers are retried by the worker loop with backoff (at least the vendor's
  * Retry-After); a refused key fails the job at once naming the variable;
@@ -134,6 +136,31 @@ static void queue_work(struct task *t, uv_work_cb fn)
 	uv_queue_work(worker_loop(t->worker), &sd->work, fn, after_work);
 }
 
+/* The usage record of the call r answers; its outcome is set by the caller. */
+static struct provider_call *record(struct speak_state *st, struct task *t, const struct http_client_response *r)
+{
+	struct speak_data *sd = t->data;
+	sd->calls = xrealloc(sd->calls, (sd->n_calls + 1) * sizeof(*sd->calls));
+	struct provider_call *c = &sd->calls[sd->n_calls++];
+	*c = (struct provider_call){ .job = t->env.job, .shot = t->env.shot, .provider = sd->vendor->name,
+				     .purpose = "speech", .attempt = t->work_attempts,
+				     .http_status = r->outcome == HTTP_CLIENT_DONE ? r->status : 0,
+				     .characters = (long)narration_chars(sd->parts[sd->done]),
+				     .latency_ms = (long)r->elapsed_ms, .outcome = "ok" };
+	snprintf(c->model, sizeof(c->model), "%s", sd->vendor->model(st->settings));
+	return c;
+}
+
+/* Ends the attempt after a failed call, whose record keeps the reason task_fail wrote. */
+static void end_call(struct task *t, const char *outcome, enum work_result result)
+{
+	struct speak_data *sd = t->data;
+	struct provider_call *c = &sd->calls[sd->n_calls - 1];
+	c->outcome = outcome;
+	provider_calls_error(c, "%s", t->error);
+	end(t, result);
+}
+
 static void on_error_status(struct task *t, const struct http_client_response *r)
 {
 	struct speak_data *sd = t->data;
@@ -143,16 +170,16 @@ static void on_error_status(struct task *t, const struct http_client_response *r
 	if (r->status == 401 || r->status == 403) {
 		task_fail(t, "provider_auth", "the %s provider refused the key in %s (HTTP %d: %s)", name,
 			  sd->vendor->key_var, r->status, msg);
-		return end(t, WORK_FAIL);
+		return end_call(t, "auth", WORK_FAIL);
 	}
 	if (retry_status_transient(r->status)) {
 		t->retry_after_ms = asked_wait_ms(r);
 		task_fail(t, r->status == 429 ? "provider_rate_limited" : "provider_unavailable",
 			  "the %s provider answered HTTP %d: %s", name, r->status, msg);
-		return end(t, WORK_RETRY);
+		return end_call(t, r->status == 429 ? "rate_limited" : "server_error", WORK_RETRY);
 	}
 	task_fail(t, "provider_rejected", "the %s provider refused the request (HTTP %d: %s)", name, r->status, msg);
-	end(t, WORK_FAIL);
+	end_call(t, "rejected", WORK_FAIL);
 }
 
 static void on_answer(const struct http_client_response *r, void *arg)
@@ -163,19 +190,20 @@ static void on_answer(const struct http_client_response *r, void *arg)
 	char why[300];
 	sd->call = NULL;
 	task_log(t);
+	record(st, t, r);
 	switch (r->outcome) {
 	case HTTP_CLIENT_TIMEOUT:
 		task_fail(t, "provider_timeout", "the %s provider did not answer within %ld s (REEL_TTS_TIMEOUT_S)",
 			  sd->vendor->name, st->settings->timeout_s);
-		return end(t, WORK_RETRY);
+		return end_call(t, "timeout", WORK_RETRY);
 	case HTTP_CLIENT_TOO_LARGE:
 		task_fail(t, "answer_too_large", "the %s answer was larger than %ld KB (REEL_TTS_MAX_AUDIO_KB)",
 			  sd->vendor->name, st->settings->max_audio_kb);
-		return end(t, WORK_FAIL);
+		return end_call(t, "oversize", WORK_FAIL);
 	case HTTP_CLIENT_FAILED:
 		task_fail(t, "provider_unreachable", "the %s provider could not be reached: %s", sd->vendor->name,
 			  r->error);
-		return end(t, WORK_RETRY);
+		return end_call(t, "failed", WORK_RETRY);
 	case HTTP_CLIENT_DONE:
 		break;
 	}
@@ -185,12 +213,12 @@ static void on_answer(const struct http_client_response *r, void *arg)
 	if (sd->vendor->read(st->settings, r->body, r->body_len, a, why, sizeof(why)) < 0) {
 		tts_audio_release(a);
 		task_fail(t, "bad_audio", "the %s provider answered in an unknown shape: %s", sd->vendor->name, why);
-		return end(t, WORK_FAIL);
+		return end_call(t, "invalid", WORK_FAIL);
 	}
 	if (a->len == 0) {
 		tts_audio_release(a);
 		task_fail(t, "bad_audio", "the %s provider returned an empty audio body", sd->vendor->name);
-		return end(t, WORK_FAIL);
+		return end_call(t, "empty", WORK_FAIL);
 	}
 	sd->done++;
 	send_part(st, t);
@@ -255,5 +283,6 @@ void speak_data_free(struct speak_data *sd)
 	free(sd->language);
 	free(sd->voice);
 	free(sd->timings);
+	free(sd->calls);
 	free(sd);
 }

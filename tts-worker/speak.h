@@ -11,6 +11,7 @@
 
 #include "cast.h"
 #include "http_client.h"
+#include "provider_calls.h"
 #include "tts.h"
 #include "tts_config.h"
 #include "worker.h"
@@ -21,6 +22,7 @@ struct speak_state {
 	struct http_client *http;
 	const char *provider; /* REEL_TTS_PROVIDER */
 	struct cast cast;
+	uint64_t cast_at; /* uv_now() when cast was read */
 	const struct tts_provider *espeak; /* from the plugin; NULL when media is skipped */
 	int (*assemble)(struct tts_part *, size_t, const char *, struct tts_result *, char *, size_t);
 };
@@ -39,6 +41,8 @@ struct speak_data {
 	struct tts_audio *audio; /* one per part */
 	struct http_client_call *call;
 	uv_work_t work;
+	struct provider_call *calls; /* this attempt's vendor calls, for provider_calls */
+	size_t n_calls;
 };
 
 /* ops->start: speaks t's shot, calling worker_task_done(t) at the end. */

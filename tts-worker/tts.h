@@ -67,6 +67,8 @@ struct tts_vendor {
 	const char *key_var; /* the key's variable, named when the vendor refuses it */
 	/* The most characters one request may carry. */
 	long (*max_chars)(const struct tts_settings *s);
+	/* The model asked for, as provider_calls records it. */
+	const char *(*model)(const struct tts_settings *s);
 	/* The request speaking text with voice (NULL: the vendor's default). */
 	void (*build)(const struct tts_settings *s, const char *text, const char *language, const char *voice,
 		      struct tts_http *out);

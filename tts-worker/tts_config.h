@@ -16,6 +16,7 @@ struct tts_settings {
 	long fish_max_chars, openai_max_chars, elevenlabs_max_chars; /* REEL_TTS_<VENDOR>_MAX_CHARS */
 	long timeout_s;                                              /* REEL_TTS_TIMEOUT_S: one vendor call */
 	long max_audio_kb; /* REEL_TTS_MAX_AUDIO_KB: a larger answer is refused */
+	long voices_refresh_s; /* REEL_TTS_VOICES_REFRESH_S: how old the voice catalogue may grow */
 };
 
 extern const struct config_option tts_config_options[];

@@ -17,6 +17,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "plugin.h"
+#include "provider_calls.h"
 #include "speak.h"
 #include "storage.h"
 #include "tts.h"
@@ -56,6 +57,7 @@ static int init(struct worker *w, const char *name, char *err, size_t errlen)
 		return 0;
 	if (cast_load(&st->cast, worker_db(w), err, errlen) < 0 || load_plugin(st, err, errlen) < 0)
 		return -1;
+	st->cast_at = uv_now(worker_loop(w));
 	st->http = http_client_new(worker_loop(w));
 	return 0;
 }
@@ -69,7 +71,9 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row);
 
 /* Shots past narration, or whose job is not producing, are not claimed. The
  * claim that really speaks also reads who is cast: the storyboard's
- * characters, else the job's speakers in order of appearance. */
+ * characters, then the job's other speakers in order of appearance (a
+ * storyboard without characters, as the offline screenplay reading makes,
+ * still gives each speaker a voice of their own). */
 #define CLAIM_HEAD                                                                                              \
 	"UPDATE shots s SET status = 'voicing', updated_at = now() "                                            \
 	"FROM jobs j, unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS u(job_id, idx, n) "                      \
@@ -77,15 +81,38 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row);
 	"AND s.status IN ('rendered', 'voicing') "                                                              \
 	"RETURNING u.n, s.narration, j.options->>'language', j.options->>'voice', s.est_duration_ms"
 
+/* Voices an operator adds or removes (reelctl voices) are cast without a
+ * restart: the catalogue is read again once it is older than
+ * REEL_TTS_VOICES_REFRESH_S, in the claim's transaction. */
+static int refresh_cast(struct worker *w, struct speak_state *st)
+{
+	uint64_t now = uv_now(worker_loop(w));
+	struct cast fresh = { 0 };
+	char err[256];
+	if (now - st->cast_at < (uint64_t)st->settings->voices_refresh_s * 1000)
+		return 0;
+	if (cast_load(&fresh, worker_db(w), err, sizeof(err)) < 0)
+		return log_error("%s", err);
+	cast_release(&st->cast);
+	st->cast = fresh;
+	st->cast_at = now;
+	return 0;
+}
+
 static int claim(struct worker *w, struct task **tasks, size_t n)
 {
 	static const char skip_sql[] = CLAIM_HEAD;
 	static const char sql[] =
-		CLAIM_HEAD ", s.speaker, coalesce(j.storyboard->'characters', "
-			   "  (SELECT jsonb_agg(jsonb_build_object('name', x.speaker) ORDER BY x.first) "
-			   "   FROM (SELECT o.speaker, min(o.idx) AS first FROM shots o "
-			   "         WHERE o.job_id = s.job_id AND o.speaker IS NOT NULL GROUP BY o.speaker) x)), "
+		CLAIM_HEAD ", s.speaker, (WITH sc AS (SELECT CASE jsonb_typeof(j.storyboard->'characters') "
+			   "  WHEN 'array' THEN j.storyboard->'characters' ELSE '[]'::jsonb END AS a) "
+			   "SELECT sc.a || coalesce((SELECT jsonb_agg(jsonb_build_object('name', x.speaker) "
+			   "  ORDER BY x.first) FROM (SELECT o.speaker, min(o.idx) AS first FROM shots o "
+			   "        WHERE o.job_id = s.job_id AND o.speaker IS NOT NULL GROUP BY o.speaker) x "
+			   "  WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(sc.a) e "
+			   "                    WHERE lower(e->>'name') = lower(x.speaker))), '[]'::jsonb) FROM sc), "
 			   "j.options#>>'{providers,tts}'";
+	if (!worker_skip_media(w) && refresh_cast(w, worker_app(w)) < 0)
+		return -1;
 	PGresult *r = worker_query_tasks(w, worker_skip_media(w) ? skip_sql : sql, tasks, n, true, NULL, 0);
 	return worker_claim_rows(w, r, tasks, n, take_row);
 }
@@ -203,6 +230,22 @@ static int lock_jobs(struct worker *w, struct task **tasks, size_t n)
 	return r ? 0 : -1;
 }
 
+/* provider_calls rows for the vendor calls of the tasks' attempts; tasks
+ * that were never claimed have no data. */
+static int record_calls(struct worker *w, struct task **tasks, size_t n)
+{
+	size_t total = 0, k = 0;
+	for (size_t i = 0; i < n; i++)
+		total += tasks[i]->data ? ((struct speak_data *)tasks[i]->data)->n_calls : 0;
+	const struct provider_call **calls = xmalloc((total ? total : 1) * sizeof(*calls));
+	for (size_t i = 0; i < n; i++)
+		for (size_t c = 0; tasks[i]->data && c < ((struct speak_data *)tasks[i]->data)->n_calls; c++)
+			calls[k++] = &((struct speak_data *)tasks[i]->data)->calls[c];
+	int rc = provider_calls_insert(worker_db(w), "tts", calls, total);
+	free(calls);
+	return rc;
+}
+
 static int commit(struct worker *w, struct task **tasks, size_t n)
 {
 	struct task **complete;
@@ -210,7 +253,7 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
 	char detail[64];
 	int rc = 0;
 	PGresult *r;
-	if (lock_jobs(w, tasks, n) < 0 || !(r = mark_ready(w, tasks, n)))
+	if (lock_jobs(w, tasks, n) < 0 || record_calls(w, tasks, n) < 0 || !(r = mark_ready(w, tasks, n)))
 		return -1;
 	complete = xmalloc(n * sizeof(*complete));
 	/* Tasks without a row lost to a duplicate delivery that got there first. */
@@ -233,10 +276,20 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
  * any other failure pauses the job on this shot. */
 static int fail(struct worker *w, struct task *t)
 {
+	struct task *one[] = { t };
+	if (record_calls(w, one, 1) < 0)
+		return -1;
 	if (strcmp(t->error_code, "provider_auth") == 0)
 		return jobs_fail(worker_db(w), worker_events(w), t->env.job, "tts", t->error_code, t->error, false);
 	return jobs_pause_for_shot(worker_db(w), worker_events(w), t->env.job, t->env.shot, "tts", t->error_code,
 				   t->error);
+}
+
+/* A retry starts afresh from a new message: this attempt's calls are written now. */
+static int defer(struct worker *w, struct task *t)
+{
+	struct task *one[] = { t };
+	return record_calls(w, one, 1);
 }
 
 static void release(struct task *t)
@@ -263,5 +316,6 @@ const struct stage_ops voice_ops = {
 	.stop = stop,
 	.commit = commit,
 	.fail = fail,
+	.defer = defer,
 	.release = release,
 };

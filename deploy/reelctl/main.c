@@ -7,6 +7,7 @@
  *   reelctl requeue [--dry-run] [JOB...]        re-announce stuck jobs through the outbox (ops.c)
  *   reelctl submit FILE [--wait]                create a job over HTTP, follow it (submit.c)
  *   reelctl dlq list [--all] | replay ID|--all  dead letters (dlq.c)
+ *   reelctl voices add|list|remove ...          the voice catalogue (voices.c)
  * Each but submit reads REEL_DATABASE_URL; `reelctl COMMAND --help` explains one.
  */
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "reelctl.h"
+#include "voices.h"
 #include "banned.h"
 
 static int usage(FILE *to)
@@ -30,6 +32,7 @@ static int usage(FILE *to)
 		    "       reelctl requeue [--dry-run] [JOB...]\n"
 		    "       reelctl submit FILE [--wait]\n"
 		    "       reelctl dlq list [--all] | reelctl dlq replay ID|--all\n"
+		    "       reelctl voices add|list|remove ...\n"
 		    "Every subcommand but submit uses REEL_DATABASE_URL; reelctl COMMAND --help explains it.\n");
 	return to == stdout ? 0 : 2;
 }
@@ -101,6 +104,18 @@ static int cmd_mint(struct db *db, int argc, char **argv)
 	return 0;
 }
 
+long reelctl_change(struct db *db, const char *command, const char *sql, int nparams, const char *const *params)
+{
+	PGresult *r = db_exec(db, sql, nparams, params);
+	if (!r) {
+		fprintf(stderr, "reelctl %s: %s\n", command, db_last_error(db));
+		return -1;
+	}
+	long n = db_affected(r);
+	PQclear(r);
+	return n;
+}
+
 static int cmd_revoke(struct db *db, int argc, char **argv)
 {
 	static const char sql[] = "UPDATE api_keys SET revoked_at = now() WHERE prefix = $1 AND revoked_at IS NULL";
@@ -109,13 +124,9 @@ static int cmd_revoke(struct db *db, int argc, char **argv)
 	if (argc != 3)
 		return usage(stderr);
 	const char *params[] = { argv[2] };
-	PGresult *r = db_exec(db, sql, 1, params);
-	if (!r) {
-		fprintf(stderr, "reelctl revoke-key: %s\n", db_last_error(db));
+	long n = reelctl_change(db, "revoke-key", sql, 1, params);
+	if (n < 0)
 		return 1;
-	}
-	long n = db_affected(r);
-	PQclear(r);
 	printf(n ? "revoked %s\n" : "no active key %s\n", argv[2]);
 	return n ? 0 : 1;
 }
@@ -127,6 +138,7 @@ static const struct command {
 } commands[] = {
 	{ "migrate", cmd_migrate },    { "mint-key", cmd_mint },        { "revoke-key", cmd_revoke },
 	{ "timeline", reelctl_timeline }, { "requeue", reelctl_requeue }, { "dlq", dlq_command },
+	{ "voices", voices_command },
 };
 
 int main(int argc, char **argv)

@@ -17,7 +17,10 @@ ElevenLabs and estimated timings from the rest; corrupt and empty audio fail
 the shot with a readable error and pause the job; a refused key fails the job
 at once naming the variable; 429 with Retry-After and a timeout are retried;
 every tts message delivered three times still gives exactly one merge message
-per job, counted on the reel.merge topic with librdkafka (kafka_probe.py)."""
+per job, counted on the reel.merge topic with librdkafka (kafka_probe.py);
+every vendor call (failed ones too) is a provider_calls row; Fish Audio voices
+registered with `reelctl voices` are listed by GET /v1/voices and cast, also
+when added while tts-worker runs."""
 import argparse
 import json
 import os
@@ -170,6 +173,16 @@ def shots_of(job_id):
              "duration_ms": int(r[5]), "timings": json.loads(r[6]), "error": r[7]} for r in rows]
 
 
+def calls_of(job_id):
+    """The job's provider_calls rows of the tts stage, in the order they were written."""
+    rows = sql("SELECT provider, model, purpose, shot, attempt, coalesce(http_status, 0), outcome, characters, "
+               f"latency_ms, coalesce(error, '') FROM provider_calls WHERE job_id = '{job_id}' AND stage = 'tts' "
+               "ORDER BY id")
+    return [{"provider": r[0], "model": r[1], "purpose": r[2], "shot": int(r[3]), "attempt": int(r[4]),
+             "status": int(r[5]), "outcome": r[6], "characters": int(r[7]), "latency_ms": int(r[8]), "error": r[9]}
+            for r in rows]
+
+
 def probe_wav(key):
     path = os.path.join(RUN, "storage", key)
     out = subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-of", "json", path], capture_output=True,
@@ -255,6 +268,15 @@ def phase_providers(bindir, sim):
         rate = {"fish": 44100, "openai": 24000, "elevenlabs": 44100}[p]
         expect = sum(spoken_ms(text_of(r), voices[p], rate) for r in mine) - 10 * (len(mine) - 1)
         check_shot_audio(p, shot, expect, 40)
+    models = {"fish": "s1", "openai": "tts-1", "elevenlabs": "eleven_multilingual_v2"}
+    for p in ("fish", "openai", "elevenlabs"):
+        calls = calls_of(jobs[p])
+        sent = [len(text_of(r)) for r in reqs if text_of(r) and text_of(r) in STORY[p]]
+        check(f"{p}: a provider_calls row per call, with model, status and the characters sent",
+              [(c["provider"], c["model"], c["purpose"], c["shot"], c["status"], c["outcome"], c["characters"],
+                c["error"]) for c in calls] == [(p, models[p], "speech", 0, 200, "ok", n, "") for n in sent] and
+              sent and all(c["latency_ms"] >= 0 for c in calls), f"{calls} {sent}")
+    check("espeak: no provider_calls rows for the offline voice", calls_of(jobs["espeak"]) == [])
     check_shot_audio("espeak", shots_of(jobs["espeak"])[0])
     check("espeak: no vendor was called for the offline job",
           not [r for r in reqs if text_of(r) == STORY["espeak"]])
@@ -292,6 +314,10 @@ def phase_providers(bindir, sim):
           " ".join(parts) == long_text and all(p.endswith(".") for p in parts), str(parts))
     expect = sum(spoken_ms(p, None, 44100) for p in parts) - 10 * (len(parts) - 1)
     check_shot_audio("long", shot, expect, 15)
+    calls = calls_of(jobs["long"])
+    check("long: one provider_calls row per part, counting each part's characters",
+          [c["characters"] for c in calls] == [len(p) for p in parts] and
+          all(c["outcome"] == "ok" for c in calls), str(calls))
     check("long: estimated timings cover every sentence",
           len(shot["timings"]) == len(long_text.split(". ")), json.dumps(shot["timings"])[:300])
     return jobs
@@ -336,6 +362,16 @@ def phase_failures(bindir, sim):
     check("refused: the job failed", results.get(jobs["refused"]) == "failed", str(results.get(jobs["refused"])))
     check("refused: the error names ELEVENLABS_API_KEY", "ELEVENLABS_API_KEY" in err.get("message", ""), str(err))
     check("refused: at once, with one call and no retry", len(calls) == 1, str(len(calls)))
+    usage = {k: calls_of(jobs[k]) for k in ("corrupt", "empty", "refused")}
+    check("refused: its provider_calls row says auth, HTTP 401, and names the key",
+          [(c["provider"], c["status"], c["outcome"]) for c in usage["refused"]] == [("elevenlabs", 401, "auth")] and
+          "ELEVENLABS_API_KEY" in usage["refused"][0]["error"], str(usage["refused"]))
+    check("empty: its provider_calls row says empty, with the reason",
+          [(c["status"], c["outcome"]) for c in usage["empty"]] == [(200, "empty")] and
+          "empty audio body" in usage["empty"][0]["error"], str(usage["empty"]))
+    check("corrupt: the call itself is recorded as answered (the decode failed afterwards)",
+          [(c["provider"], c["status"], c["outcome"]) for c in usage["corrupt"]] == [("fish", 200, "ok")],
+          str(usage["corrupt"]))
 
     jobs = {k: submit(texts[k], max_shots=1) for k in ("retry", "timeout", "exhausted")}
     if not wait_rendered(list(jobs.values())):
@@ -357,14 +393,27 @@ def phase_failures(bindir, sim):
     if len(calls) == 2:
         check("retry: the second call waited for Retry-After (1 s)", calls[1]["at"] - calls[0]["at"] >= 1.0,
               str(calls[1]["at"] - calls[0]["at"]))
+    usage = calls_of(jobs["retry"])
+    check("retry: provider_calls holds the 429 (attempt 1, with its reason) and the answer (attempt 2)",
+          [(c["status"], c["outcome"], c["attempt"]) for c in usage] == [(429, "rate_limited", 1), (200, "ok", 2)] and
+          "HTTP 429" in usage[0]["error"] and usage[1]["error"] == "", str(usage))
     calls = [r for r in sim.requests("openai_tts") if text_of(r) == texts["timeout"]]
     check("timeout: the slow answer was given up on and asked again", len(calls) >= 2, str(len(calls)))
+    usage = calls_of(jobs["timeout"])
+    check("timeout: provider_calls holds the timeout without an HTTP status, then the answer",
+          usage and (usage[0]["status"], usage[0]["outcome"]) == (0, "timeout") and
+          "REEL_TTS_TIMEOUT_S" in usage[0]["error"] and usage[0]["latency_ms"] >= 2900 and
+          usage[-1]["outcome"] == "ok", str(usage))
     log = open(worker.log.name).read()
     check("timeout: the retry names REEL_TTS_TIMEOUT_S", "did not answer within 3 s (REEL_TTS_TIMEOUT_S)" in log)
     paused_with("exhausted", jobs["exhausted"], results.get(jobs["exhausted"]), "(gave up after 3 attempts)")
     calls = [r for r in sim.requests("elevenlabs") if text_of(r) == texts["exhausted"]]
     check("exhausted: three attempts, all answered 503", [c.get("status") for c in calls] == [503] * 3,
           str([c.get("status") for c in calls]))
+    usage = calls_of(jobs["exhausted"])
+    check("exhausted: three provider_calls rows, server_error, attempts 1 to 3",
+          [(c["status"], c["outcome"], c["attempt"]) for c in usage] == [(503, "server_error", a) for a in (1, 2, 3)],
+          str(usage))
 
 
 def phase_redelivery(bindir, sim):
@@ -401,6 +450,94 @@ def phase_redelivery(bindir, sim):
           2 <= stats["max_in_flight"] <= 4, str(stats["max_in_flight"]))
 
 
+def voices(bindir, *args):
+    out = tf.reelctl(bindir, "voices", *args)
+    return out.returncode, out.stdout + out.stderr
+
+
+def listed(**filters):
+    query = "&".join(f"{k}={v}" for k, v in filters.items())
+    code, _, body = tf.http("GET", "/v1/voices?" + query)
+    return [v["id"] for v in json.loads(body)["items"]] if code == 200 else code
+
+
+def script_job(text):
+    code, _, body = tf.http("POST", "/v1/jobs", {"template": "script", "input": {"text": text},
+                                                 "options": {"providers": {"tts": "fish"}}})
+    job = json.loads(body)
+    if not check("script create answers 202", code == 202 and job.get("id"), body[:200]):
+        raise SystemExit(1)
+    return job["id"]
+
+
+def fish_voices_of(sim, job_id):
+    """The reference_id each speaker's lines were spoken with (None: the narrator's default)."""
+    reqs = sim.requests("fish")
+    used = {}
+    for s in shots_of(job_id):
+        r = [q for q in reqs if text_of(q) == s["narration"]]
+        used[s["speaker"] or "narrator"] = r[0]["body"].get("reference_id") if r else "(not spoken)"
+    return used
+
+
+def phase_voices(bindir, sim):
+    """Fish Audio voices registered with reelctl: refused when malformed, listed by the gateway, cast to
+    characters; a catalogue changed while tts-worker runs is cast after REEL_TTS_VOICES_REFRESH_S."""
+    bad = [(["add", "--provider", "fishy", "--id", "v1", "--name", "V", "--language", "en"], "--provider"),
+           (["add", "--provider", "fish", "--id", "v1", "--name", "V", "--language", "en us"], "--language"),
+           (["add", "--provider", "fish", "--id", "v1", "--name", "V", "--language", "en", "--gender", "robot"],
+            "--gender"),
+           (["add", "--provider", "fish", "--name", "V", "--language", "en"], "--id")]
+    for args, field in bad:
+        rc, out = voices(bindir, *args)
+        check(f"voices add refuses a bad {field}, naming it", rc == 2 and field in out, f"{rc} {out}")
+    check("voices: nothing was written for the refused adds", listed(provider="fish") == [], str(listed(provider="fish")))
+    for vid, name, gender in (("e2e-fish-f1", "Fern", "female"), ("e2e-fish-m1", "Moss", "male")):
+        rc, out = voices(bindir, "add", "--provider", "fish", "--id", vid, "--name", name, "--language", "en",
+                         "--gender", gender, "--description", f"{name}, a voice model of this test")
+        check(f"voices add {vid}", rc == 0 and out.startswith("added fish voice"), out)
+    rc, out = voices(bindir, "add", "--provider", "fish", "--id", "e2e-fish-m1", "--name", "Moss", "--language", "en",
+                     "--gender", "male", "--description", "calm")
+    check("voices add of an existing voice updates it", rc == 0 and out.startswith("updated") and
+          sql("SELECT description FROM voices WHERE id = 'e2e-fish-m1'") == [["calm"]], out)
+    rc, out = voices(bindir, "list", "--provider", "fish")
+    check("voices list shows the fish voices", rc == 0 and "e2e-fish-f1" in out and "e2e-fish-m1" in out and
+          "alloy" not in out, out)
+    check("GET /v1/voices?provider=fish lists them", listed(provider="fish") == ["e2e-fish-f1", "e2e-fish-m1"],
+          str(listed(provider="fish")))
+    check("GET /v1/voices filters them by gender", listed(provider="fish", gender="female") == ["e2e-fish-f1"],
+          str(listed(provider="fish", gender="female")))
+    sim.reset()
+    worker = TTSWorker(bindir, sim, REEL_TTS_VOICES_REFRESH_S="1")
+    first = script_job("INT. HARBOUR - DAWN\n\nGulls circle over the boats.\n\n"
+                       "MARA: The nets are dry already.\n\nTOM: Then we sail at noon.")
+    wait_final([first])
+    used = fish_voices_of(sim, first)
+    check("voices: the two characters speak with the two registered fish voices, the narrator with the default",
+          used.get("MARA") == "e2e-fish-f1" and used.get("TOM") == "e2e-fish-m1" and used.get("narrator") is None,
+          str(used))
+    rc, out = voices(bindir, "remove", "--provider", "fish", "--id", "e2e-fish-f1")
+    check("voices remove", rc == 0 and out.startswith("removed"), out)
+    rc, out = voices(bindir, "remove", "--provider", "fish", "--id", "e2e-fish-f1")
+    check("voices remove of an absent voice exits 1", rc == 1 and "no fish voice" in out, out)
+    voices(bindir, "add", "--provider", "fish", "--id", "e2e-fish-f2", "--name", "Fay", "--language", "en",
+           "--gender", "female")
+    check("GET /v1/voices shows the change", listed(provider="fish") == ["e2e-fish-f2", "e2e-fish-m1"],
+          str(listed(provider="fish")))
+    time.sleep(1.5)  # REEL_TTS_VOICES_REFRESH_S=1
+    second = script_job("INT. HARBOUR - NOON\n\nThe wind turns.\n\n"
+                        "MARA: Hold the rope.\n\nTOM: I have it.")
+    status = wait_final([second, first])
+    worker.stop()
+    check("voices: both jobs voiced", set(status.values()) == {"merging"}, str(status))
+    used = fish_voices_of(sim, second)
+    check("voices: the running tts-worker cast the changed catalogue", used.get("MARA") == "e2e-fish-f2" and
+          used.get("TOM") == "e2e-fish-m1", str(used))
+    check("voices: every fish call of the two jobs has its provider_calls row",
+          len(calls_of(first)) + len(calls_of(second)) == len([r for r in sim.requests("fish")]),
+          f"{len(calls_of(first)) + len(calls_of(second))} vs {len(sim.requests('fish'))}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -420,6 +557,7 @@ def main():
         phase_providers(bindir, sim)
         phase_failures(bindir, sim)
         phase_redelivery(bindir, sim)
+        phase_voices(bindir, sim)
     finally:
         if started or os.path.exists(os.path.join(RUN, "pids")):
             tf.fleet("stop", bindir)

@@ -22,6 +22,11 @@ static long max_chars(const struct tts_settings *s)
 	return s->elevenlabs_max_chars;
 }
 
+static const char *model(const struct tts_settings *s)
+{
+	return s->elevenlabs_model;
+}
+
 /* The voice as one URL path segment: anything but [A-Za-z0-9_-]
  * percent-encoded. */
 static char *path_segment(const char *s)
@@ -148,6 +153,7 @@ const struct tts_vendor tts_elevenlabs = {
 	.name = "elevenlabs",
 	.key_var = "ELEVENLABS_API_KEY",
 	.max_chars = max_chars,
+	.model = model,
 	.build = build,
 	.read = read_answer,
 	.error_text = tts_vendor_error_text,

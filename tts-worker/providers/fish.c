@@ -17,6 +17,11 @@ static long max_chars(const struct tts_settings *s)
 	return s->fish_max_chars;
 }
 
+static const char *model(const struct tts_settings *s)
+{
+	return s->fish_model;
+}
+
 static void build(const struct tts_settings *s, const char *text, const char *language, const char *voice,
 		  struct tts_http *out)
 {
@@ -50,6 +55,7 @@ const struct tts_vendor tts_fish = {
 	.name = "fish",
 	.key_var = "FISH_API_KEY",
 	.max_chars = max_chars,
+	.model = model,
 	.build = build,
 	.read = read_answer,
 	.error_text = tts_vendor_error_text,

@@ -18,6 +18,11 @@ static long max_chars(const struct tts_settings *s)
 	return s->openai_max_chars;
 }
 
+static const char *model(const struct tts_settings *s)
+{
+	return s->openai_model;
+}
+
 static void build(const struct tts_settings *s, const char *text, const char *language, const char *voice,
 		  struct tts_http *out)
 {
@@ -47,6 +52,7 @@ const struct tts_vendor tts_openai = {
 	.name = "openai",
 	.key_var = "OPENAI_API_KEY",
 	.max_chars = max_chars,
+	.model = model,
 	.build = build,
 	.read = read_answer,
 	.error_text = tts_vendor_error_text,
