@@ -250,7 +250,9 @@ static void enqueue(struct worker *w, struct item *it)
 static void finish(struct worker *w, struct item *it)
 {
 	int64_t next;
-	if (offsets_finish(w->offsets, it->partition, it->offset, &next) == 1)
+	/* After the grace the consumer is gone but the producer's last flush still
+	 * acknowledges: the offset is then not stored and the message comes again. */
+	if (offsets_finish(w->offsets, it->partition, it->offset, &next) == 1 && w->consumer)
 		kafka_consumer_store(w->consumer, it->partition, next);
 	uint64_t took = now_ms() - it->taken_ms;
 	metrics_observe(w->m_latency, (double)took / 1000.0);
