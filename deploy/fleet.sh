@@ -75,7 +75,9 @@ stop_postgres() {
 start_broker() {
 	local bin=$1
 	rm -f "$run/kafka.addr"
-	"$bin/reel-devbroker" --addr-file "$run/kafka.addr" >"$run/logs/devbroker.log" 2>&1 &
+	# REEL_DEVBROKER_LOG_LEVEL: the broker's own level (its debug traces every request).
+	"$bin/reel-devbroker" ${REEL_DEVBROKER_LOG_LEVEL:+--log-level "$REEL_DEVBROKER_LOG_LEVEL"} \
+		--addr-file "$run/kafka.addr" >"$run/logs/devbroker.log" 2>&1 &
 	echo $! >"$run/pids/devbroker"
 	for _ in $(seq 1 100); do
 		[[ -s $run/kafka.addr ]] && { cat "$run/kafka.addr"; return; }
