@@ -139,6 +139,10 @@ start() {
 		echo "export REEL_DATABASE_URL='$REEL_DATABASE_URL'"
 		echo "export REEL_KAFKA_BROKERS='$REEL_KAFKA_BROKERS'"
 		echo "export REEL_STORAGE_URL='$REEL_STORAGE_URL'"
+		# Daemons started beside the fleet (tests, restarts) need the short session too.
+		if [[ -n ${REEL_KAFKA_SESSION_TIMEOUT_MS:-} ]]; then
+			echo "export REEL_KAFKA_SESSION_TIMEOUT_MS='$REEL_KAFKA_SESSION_TIMEOUT_MS'"
+		fi
 	} >"$run/env"
 	"$bin/reelctl" migrate "$root/deploy/migrations" >&2
 	for d in $(instance_names); do
