@@ -147,8 +147,8 @@ unit: tests
 # each file's output printed whole when it ends, times and failures at the end),
 # longest first so the lanes end together; files not named here come after.
 TEST_LANES ?= 2
-E2E_FIRST := $(addprefix tests/e2e/,test_ops.py test_tts.py test_render.py test_parse.py test_merge.py \
-	test_fleet.py test_api.py test_live.py test_reliability.py)
+E2E_FIRST := $(addprefix tests/e2e/,test_ops.py test_parse.py test_render.py test_api.py test_tts.py \
+	test_fleet.py test_live.py test_merge.py test_reliability.py)
 E2E_FILES := $(filter $(wildcard tests/e2e/test_*.py),$(E2E_FIRST)) \
 	$(filter-out $(E2E_FIRST),$(wildcard tests/e2e/test_*.py))
 LANES := python3 tests/e2e/run_lanes.py --lanes $(TEST_LANES) --bin $(BUILD)/bin
@@ -159,11 +159,11 @@ e2e: tests
 # short form share the lanes: none of them waits for another.
 test: deps
 	$(MAKE) -j2 SANITIZE=1 tests
-	@$(subst build/rel,build/san,$(LANES)) \
+	@$(subst build/rel,build/san,$(LANES)) $(wordlist 1,3,$(E2E_FILES)) \
+		"bash tests/unit/run.sh $(subst build/rel,build/san,$(UNIT_BINS))" \
 		"python3 tests/faults/run_faults.py --bin build/san/bin --jobs 40 --spread 15" \
-		$(E2E_FILES) \
-		"python3 tests/bench/bench.py --bin build/san/bin --smoke" \
-		"bash tests/unit/run.sh $(subst build/rel,build/san,$(UNIT_BINS))"
+		$(wordlist 4,$(words $(E2E_FILES)),$(E2E_FILES)) \
+		"python3 tests/bench/bench.py --bin build/san/bin --smoke"
 
 run: deps all
 	@bash deploy/fleet.sh run $(BUILD)/bin
