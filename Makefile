@@ -142,17 +142,28 @@ tests: $(BINS) $(UNIT_BINS) $(LOADGEN) $(VENDOR_STUB)
 unit: tests
 	@bash tests/unit/run.sh $(UNIT_BINS)
 
-# Every tests/e2e/test_*.py starts its own fleet and takes --bin.
+# Every tests/e2e/test_*.py starts its own fleet and takes --bin. They run in
+# TEST_LANES parallel lanes (tests/e2e/run_lanes.py: ports shifted per lane,
+# each file's output printed whole when it ends, times and failures at the end),
+# longest first so the lanes end together; files not named here come after.
+TEST_LANES ?= 2
+E2E_FIRST := $(addprefix tests/e2e/,test_ops.py test_parse.py test_render.py test_api.py test_tts.py \
+	test_fleet.py test_live.py test_merge.py test_reliability.py)
+E2E_FILES := $(filter $(wildcard tests/e2e/test_*.py),$(E2E_FIRST)) \
+	$(filter-out $(E2E_FIRST),$(wildcard tests/e2e/test_*.py))
+LANES := python3 tests/e2e/run_lanes.py --lanes $(TEST_LANES) --bin $(BUILD)/bin
 e2e: tests
-	@failed=; for t in tests/e2e/test_*.py; do echo "== $$t"; python3 $$t --bin $(BUILD)/bin || failed="$$failed $$t"; done; \
-	if [ -n "$$failed" ]; then echo "end-to-end tests failed:$$failed"; exit 1; fi
+	@$(LANES) $(E2E_FILES)
 
+# The unit tests, the end-to-end files, the bench smoke and the fault suite's
+# short form share the lanes: none of them waits for another.
 test: deps
 	$(MAKE) -j2 SANITIZE=1 tests
-	@bash tests/unit/run.sh $(subst build/rel,build/san,$(UNIT_BINS))
-	$(MAKE) SANITIZE=1 e2e
-	$(MAKE) SANITIZE=1 bench-smoke
-	$(MAKE) SANITIZE=1 test-faults FAULT_JOBS=40 FAULT_SPREAD=15
+	@$(subst build/rel,build/san,$(LANES)) $(wordlist 1,3,$(E2E_FILES)) \
+		"bash tests/unit/run.sh $(subst build/rel,build/san,$(UNIT_BINS))" \
+		"python3 tests/faults/run_faults.py --bin build/san/bin --jobs 40 --spread 15" \
+		$(wordlist 4,$(words $(E2E_FILES)),$(E2E_FILES)) \
+		"python3 tests/bench/bench.py --bin build/san/bin --smoke"
 
 run: deps all
 	@bash deploy/fleet.sh run $(BUILD)/bin

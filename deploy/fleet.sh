@@ -75,7 +75,9 @@ stop_postgres() {
 start_broker() {
 	local bin=$1
 	rm -f "$run/kafka.addr"
-	"$bin/reel-devbroker" --addr-file "$run/kafka.addr" >"$run/logs/devbroker.log" 2>&1 &
+	# REEL_DEVBROKER_LOG_LEVEL: the broker's own level (its debug traces every request).
+	"$bin/reel-devbroker" ${REEL_DEVBROKER_LOG_LEVEL:+--log-level "$REEL_DEVBROKER_LOG_LEVEL"} \
+		--addr-file "$run/kafka.addr" >"$run/logs/devbroker.log" 2>&1 &
 	echo $! >"$run/pids/devbroker"
 	for _ in $(seq 1 100); do
 		[[ -s $run/kafka.addr ]] && { cat "$run/kafka.addr"; return; }
@@ -137,6 +139,10 @@ start() {
 		echo "export REEL_DATABASE_URL='$REEL_DATABASE_URL'"
 		echo "export REEL_KAFKA_BROKERS='$REEL_KAFKA_BROKERS'"
 		echo "export REEL_STORAGE_URL='$REEL_STORAGE_URL'"
+		# Daemons started beside the fleet (tests, restarts) need the short session too.
+		if [[ -n ${REEL_KAFKA_SESSION_TIMEOUT_MS:-} ]]; then
+			echo "export REEL_KAFKA_SESSION_TIMEOUT_MS='$REEL_KAFKA_SESSION_TIMEOUT_MS'"
+		fi
 	} >"$run/env"
 	"$bin/reelctl" migrate "$root/deploy/migrations" >&2
 	for d in $(instance_names); do

@@ -15,6 +15,7 @@ import hmac
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -203,7 +204,15 @@ def check_downloads(label, job):
 
 
 JWT_SECRET = "e2e-secret-of-at-least-thirty-two-bytes!"
-AUTH_PORT = 8190
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+AUTH_PORT = free_port()  # the second gateway's: free beside other lanes' and checkouts' fleets
 
 
 def b64url(data):

@@ -502,7 +502,8 @@ def main():
     bindir = os.path.abspath(args.bin)
     tf.fresh_run(bindir)
     sim, sim_port = start_sim()
-    os.environ.update(REEL_WORKER_INSTANCES=str(INSTANCES), REEL_LOG_LEVEL="debug",
+    # Debug logs for the daemons, not the dev broker: it would trace every fetch (GBs, a core).
+    os.environ.update(REEL_WORKER_INSTANCES=str(INSTANCES), REEL_LOG_LEVEL="debug", REEL_DEVBROKER_LOG_LEVEL="info",
                       OPENAI_BASE_URL=f"http://127.0.0.1:{sim_port}/v1", OPENAI_API_KEY="sk-ops-test")
     # The reconciler would re-announce the stuck job test_requeue writes before
     # reelctl does (its own test is test_reliability.py): give it nothing due here.

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Runs every unit test binary given; fails when any of them fails.
+# Runs every unit test binary given, printing each one's elapsed seconds;
+# fails when any of them fails, naming them at the end.
 set -u
-failed=0
+failed=()
+start=$SECONDS
 for t in "$@"; do
 	echo "== $(basename "$t")"
+	t0=$SECONDS
 	if ! "$t"; then
 		echo "FAILED: $t"
-		failed=$((failed + 1))
+		failed+=("$(basename "$t")")
 	fi
+	echo "== $(basename "$t"): $((SECONDS - t0)) s"
 done
-echo "unit test binaries: $#, failed: $failed"
-[[ $failed -eq 0 ]]
+echo "unit test binaries: $#, failed: ${#failed[@]}${failed[*]:+ (${failed[*]})}, $((SECONDS - start)) s"
+[[ ${#failed[@]} -eq 0 ]]
