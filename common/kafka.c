@@ -3,7 +3,10 @@
  * client enables an IO event on the queue we poll (the main queue for the
  * producer's delivery reports, the consumer queue for messages), which writes
  * a byte to a pipe when the queue becomes non-empty; a uv_poll on the pipe
- * wakes the loop, which then drains the queue with zero timeouts. Offsets are
+ * wakes the loop, which then drains the queue with zero timeouts. A timer also
+ * wakes it every second: librdkafka makes a consumer that has not polled for
+ * max.poll.interval.ms (5 minutes) leave its group, and an idle queue never
+ * writes to the pipe. Offsets are
  * stored explicitly (enable.auto.offset.store=false) and committed by
  * librdkafka's auto-commit, so nothing is committed that was not stored.
  */
@@ -19,9 +22,13 @@
 #include "metrics.h"
 #include "banned.h"
 
+#define WAKE_TICK_MS 1000
+
 struct wakeup {
 	int fds[2];
 	uv_poll_t poll;
+	uv_timer_t tick;
+	int open_handles; /* freed when both are closed */
 	void (*fn)(void *arg);
 	void *arg;
 };
@@ -85,6 +92,8 @@ static rd_kafka_conf_t *base_conf(const struct kafka_settings *s, char *err, siz
 static void on_wake_closed(uv_handle_t *h)
 {
 	struct wakeup *w = h->data;
+	if (--w->open_handles > 0)
+		return;
 	close(w->fds[0]);
 	close(w->fds[1]);
 	free(w);
@@ -101,6 +110,12 @@ static void on_wake_readable(uv_poll_t *h, int status, int events)
 	w->fn(w->arg);
 }
 
+static void on_wake_tick(uv_timer_t *t)
+{
+	struct wakeup *w = t->data;
+	w->fn(w->arg);
+}
+
 static struct wakeup *wakeup_new(uv_loop_t *loop, rd_kafka_queue_t *q, void (*fn)(void *), void *arg)
 {
 	struct wakeup *w = xcalloc(1, sizeof(*w));
@@ -113,6 +128,10 @@ static struct wakeup *wakeup_new(uv_loop_t *loop, rd_kafka_queue_t *q, void (*fn
 	uv_poll_init(loop, &w->poll, w->fds[0]);
 	w->poll.data = w;
 	uv_poll_start(&w->poll, UV_READABLE, on_wake_readable);
+	uv_timer_init(loop, &w->tick);
+	w->tick.data = w;
+	uv_timer_start(&w->tick, on_wake_tick, WAKE_TICK_MS, WAKE_TICK_MS);
+	w->open_handles = 2;
 	rd_kafka_queue_io_event_enable(q, w->fds[1], "1", 1);
 	return w;
 }
@@ -124,6 +143,7 @@ static void wakeup_free(struct wakeup *w, rd_kafka_queue_t *q)
 	rd_kafka_queue_io_event_enable(q, -1, NULL, 0);
 	uv_poll_stop(&w->poll);
 	uv_close((uv_handle_t *)&w->poll, on_wake_closed);
+	uv_close((uv_handle_t *)&w->tick, on_wake_closed);
 }
 
 static void count_delivery(const rd_kafka_message_t *m)
