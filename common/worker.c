@@ -372,6 +372,10 @@ void worker_task_done(struct task *t)
 	struct item *it = (struct item *)t;
 	struct worker *w = t->worker;
 	release_slot(w);
+	if (!w->consumer) { /* closed after the grace: nothing is committed, the message is redelivered */
+		enqueue(w, it);
+		return;
+	}
 	log_set_ctx(&it->log);
 	if (t->result == WORK_RETRY && retry_allowed(&w->retry_policy, t->work_attempts)) {
 		uint64_t delay = retry_delay_ms(&w->retry_policy, t->work_attempts, (int64_t)t->retry_after_ms);
@@ -434,7 +438,7 @@ static void release_slot(struct worker *w)
 {
 	struct item *it = w->waiting;
 	w->working--;
-	if (!it)
+	if (!it || !w->consumer) /* a closed worker starts no more work */
 		return;
 	w->waiting = it->next;
 	if (!w->waiting)
@@ -638,6 +642,22 @@ static void drain(void *arg)
 	metrics_set(w->m_in_flight, (double)w->in_flight);
 }
 
+/* Frees the items of a list; their messages were never acknowledged and are redelivered. */
+static void drop_items(struct worker *w, struct item *it)
+{
+	while (it) {
+		struct item *next = it->next;
+		if (w->spec->ops->release)
+			w->spec->ops->release(&it->t);
+		free(it);
+		w->in_flight--;
+		it = next;
+	}
+}
+
+/* Also at the grace's end: ops->stop tells the work still running on the
+ * thread pool to stop soon; the loop runs until it has returned (a queued
+ * work request keeps it alive), and worker_main frees what is left after. */
 static void close_worker(struct worker *w)
 {
 	uv_timer_stop(&w->grace_timer);
@@ -777,6 +797,8 @@ int worker_main(int argc, char **argv, const struct worker_spec *spec)
 	init_metrics(&w);
 	init_handles(&w);
 	daemon_run(&w.d);
+	drop_items(&w, w.todo);
+	drop_items(&w, w.waiting);
 	offsets_free(w.offsets);
 	if (spec->options)
 		config_release(spec->options, spec->n_options, spec->config);

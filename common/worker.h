@@ -59,8 +59,10 @@ struct stage_ops {
 	 * t->result is set (usually from an HTTP callback). Up to
 	 * REEL_<STAGE>_CONCURRENCY tasks wait at once. */
 	void (*start)(struct task *t);
-	/* At shutdown, before the loop closes: stops what start began and closes
-	 * the stage's own loop handles. May be NULL. */
+	/* At shutdown, before the loop closes (the grace is over, or nothing is
+	 * in flight): stops what start began, tells work still running on the
+	 * thread pool to return soon (its result is not committed and its
+	 * message is redelivered) and closes the stage's own loop handles. May be NULL. */
 	void (*stop)(struct worker *w);
 	/* In the batch transaction: writes the results of tasks and stages the
 	 * next messages. -1 on a failed statement. */

@@ -311,9 +311,12 @@ static int encode(struct task *t, struct merge_data *md, struct files *f, char *
 			 md->stats.loudness);
 		return 0;
 	}
-	if (!strcmp(err, "canceled"))
+	if (!strcmp(err, "canceled") && atomic_load(&md->watch.cancel) == MERGE_WATCH_SHUTDOWN) {
+		task_fail(t, "shutdown", "the merge-worker stopped the encode to shut down");
+		t->result = WORK_RETRY; /* not committed: the message goes to the next merge-worker */
+	} else if (!strcmp(err, "canceled")) {
 		task_fail(t, "canceled", "the job was canceled while its video was being encoded");
-	else {
+	} else {
 		hide_root(md, err);
 		task_fail(t, "merge_failed", "the video could not be assembled: %s", err);
 	}
@@ -467,6 +470,13 @@ static void free_data(struct merge_data *md)
 	free(md);
 }
 
+/* Running encodes stop within a frame; the worker waits for them before it exits. */
+static void stop(struct worker *w)
+{
+	(void)w;
+	merge_watch_stop();
+}
+
 static void release(struct task *t)
 {
 	free_data(t->data);
@@ -479,5 +489,6 @@ const struct stage_ops merge_ops = {
 	.work = work,
 	.commit = commit,
 	.fail = fail,
+	.stop = stop,
 	.release = release,
 };

@@ -130,6 +130,19 @@ static void on_tick(uv_timer_t *t)
 	check_canceled(db);
 }
 
+void merge_watch_stop(void)
+{
+	for (struct merge_watch_item *it = items; it; it = it->next) {
+		int running = 0;
+
+		if (atomic_compare_exchange_strong(&it->cancel, &running, MERGE_WATCH_SHUTDOWN))
+			log_info("shutting down; stopping the encode of job %s (its message is redelivered)", it->job);
+	}
+	if (worker)
+		uv_close((uv_handle_t *)&timer, NULL);
+	worker = NULL;
+}
+
 void merge_watch_start(struct worker *w)
 {
 	worker = w;

@@ -266,6 +266,8 @@ static int lay_narration(const struct assemble_spec *sp, const int64_t *starts, 
 		const char *path = sp->shots[k].audio_path;
 		int64_t got;
 
+		if (sp->cancel && atomic_load(sp->cancel)) /* a long soundtrack must not hold up a shutdown */
+			return errorf(err, errlen, "canceled");
 		if (path && *path &&
 		    decode_into(path, voice, starts[k], starts[k + 1] - starts[k], &got, err, errlen) < 0)
 			return -1;

@@ -7,16 +7,21 @@ streams for the aspect ratio and resolution asked, audio and video lengths,
 loudness with music (the ffmpeg program's ebur128), cut boundaries against
 the narration, poster, SRT and WebVTT, the manifest's checksums, progress
 events; then a re-merge reusing the cached segments and taking the timings
-written to shots.timings, a cancel stopping an encode, and a bad music
-option failing the job with a readable error."""
+written to shots.timings, a cancel stopping an encode, a bad music option failing the job with a
+readable error, and a SIGTERM during an encode: the worker stops the
+encode, frees it and exits within its grace without a sanitizer report,
+and the job is finished by the next merge-worker."""
 import argparse
+import glob
 import hashlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_fleet as tf  # noqa: E402
@@ -232,9 +237,124 @@ def test_bad_music():
     check("the error does not show server paths", tf.RUN not in (err.get("message") or ""), str(err))
 
 
+GRACE_S = 3  # the restarted merge-worker's REEL_SHUTDOWN_GRACE_S: far shorter than the encode
+
+
+def merge_pid():
+    return int(open(os.path.join(tf.RUN, "pids", "merge-worker")).read())
+
+
+def gone(pid, proc):
+    """Whether the process has exited (our own child is reaped)."""
+    if proc is not None:
+        return proc.poll() is not None
+    try:
+        os.kill(pid, 0)
+        return False
+    except ProcessLookupError:
+        return True
+
+
+def stop_merge_worker(pid, timeout, proc=None):
+    """SIGTERM; the seconds until the process was gone, or None if still there after timeout."""
+    t0 = time.time()
+    os.kill(pid, signal.SIGTERM)
+    while time.time() < t0 + timeout:
+        if gone(pid, proc):
+            return time.time() - t0
+        time.sleep(0.05)
+    return None
+
+
+def start_merge_worker(bindir, **env):
+    """A merge-worker as deploy/fleet.sh starts it, appending to its log; its pid file is updated."""
+    full = {**os.environ, **tf.fleet_env(), "REEL_HTTP_ADDR": f"127.0.0.1:{9104 + tf.PORT_OFFSET}",
+            "REEL_KAFKA_SESSION_TIMEOUT_MS": "6000", "ASAN_OPTIONS": f"log_path={tf.RUN}/sanitizer:detect_leaks=1",
+            "UBSAN_OPTIONS": f"log_path={tf.RUN}/sanitizer:print_stacktrace=1", **env}
+    log = open(os.path.join(tf.RUN, "logs", "merge-worker.log"), "a")
+    proc = subprocess.Popen([os.path.join(bindir, "merge-worker")], env=full, stdout=log, stderr=log,
+                            start_new_session=True)
+    log.close()  # the child holds its own copy
+    with open(os.path.join(tf.RUN, "pids", "merge-worker"), "w") as f:
+        f.write(str(proc.pid))
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{9104 + tf.PORT_OFFSET}/readyz", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        time.sleep(0.1)
+    return proc
+
+
+def merge_progress_seen(job):
+    return sql(f"SELECT count(*) FROM job_events WHERE job_id = '{job}' AND kind = 'progress' "
+               f"AND detail->>'stage' = 'merge' AND (detail->>'percent')::int > 0")[0][0] != "0"
+
+
+def sanitizer_reports(pid):
+    return glob.glob(os.path.join(tf.RUN, f"sanitizer.{pid}"))
+
+
+def wait_encoding(job):
+    """Waits until the job's encode has reported progress; whether it is still merging then."""
+    deadline = time.time() + 300
+    while time.time() < deadline and not merge_progress_seen(job):
+        time.sleep(0.1)
+    status = sql(f"SELECT status FROM jobs WHERE id = '{job}'")[0][0]
+    return check(f"the encode of {job} is running", status == "merging" and merge_progress_seen(job), status)
+
+
+def merge_log():
+    return open(os.path.join(tf.RUN, "logs", "merge-worker.log"), errors="replace").read()
+
+
+def test_shutdown_during_encode(bindir):
+    """One merge-worker of our own with a short grace sees (a) a job canceled mid-encode and (b) a SIGTERM
+    mid-encode; under LeakSanitizer it must exit soon after its grace without a report."""
+    elapsed = stop_merge_worker(merge_pid(), 60)
+    check("the fleet's idle merge-worker stops on SIGTERM", elapsed is not None)
+    proc = start_merge_worker(bindir, REEL_SHUTDOWN_GRACE_S=str(GRACE_S))
+    canceled = submit(LONG_STORY, {"resolution": "1080p"})
+    if wait_encoding(canceled):
+        http("POST", f"/v1/jobs/{canceled}/cancel", {})
+        deadline = time.time() + 30
+        while time.time() < deadline and f"job {canceled} left merging" not in merge_log():
+            time.sleep(0.1)
+        check("(a) the canceled job's encode is stopped", f"job {canceled} left merging" in merge_log())
+    job = submit(LONG_STORY, {"resolution": "720p"})
+    if not wait_encoding(job):
+        return
+    elapsed = stop_merge_worker(proc.pid, GRACE_S + 60, proc)
+    print(f"merge-worker exited {elapsed} s after SIGTERM (grace {GRACE_S} s)", flush=True)
+    if elapsed is None:
+        proc.kill()
+        proc.wait()
+    check("(b) SIGTERM during an encode: the worker exits soon after its grace, exit code 0",
+          elapsed is not None and elapsed < GRACE_S + 15 and proc.returncode == 0,
+          f"{elapsed} s, code {proc.returncode}")
+    reports = sanitizer_reports(proc.pid)
+    for r in reports:
+        print(open(r, errors="replace").read()[:3000])
+    check("(a, b) no sanitizer report: the stopped encoders were freed", not reports, str(reports))
+    check("(b) the running encode was stopped for the shutdown",
+          f"shutting down; stopping the encode of job {job}" in merge_log())
+    check("(b) the stopped encode neither fails nor cancels the job",
+          sql(f"SELECT status FROM jobs WHERE id = '{job}'")[0][0] == "merging")
+    proc = start_merge_worker(bindir)
+    done = tf.wait_done(job, 900)
+    check("(b) the next merge-worker finishes the job", done.get("status") == "done", json.dumps(done)[:300])
+    elapsed = stop_merge_worker(proc.pid, 60, proc)
+    check("the idle merge-worker then stops with exit code 0, no sanitizer report",
+          elapsed is not None and proc.returncode == 0 and not sanitizer_reports(proc.pid),
+          f"{elapsed} s, code {proc.returncode}, {sanitizer_reports(proc.pid)}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
+    ap.add_argument("--only", help="run one part: shutdown")
     args = ap.parse_args()
     bindir = os.path.abspath(args.bin)
     tf.fresh_run(bindir)
@@ -242,10 +362,12 @@ def main():
     try:
         tf.fleet("start", bindir)
         started = True
-        test_options()
-        test_cut_and_remerge()
-        test_cancel()
-        test_bad_music()
+        if not args.only:
+            test_options()
+            test_cut_and_remerge()
+            test_cancel()
+            test_bad_music()
+        test_shutdown_during_encode(bindir)
     finally:
         if started or os.path.exists(os.path.join(tf.RUN, "pids")):
             tf.fleet("stop", bindir)

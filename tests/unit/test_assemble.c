@@ -346,6 +346,82 @@ START_TEST(test_cancel)
 }
 END_TEST
 
+/* What a watcher on another thread does (merge-worker's loop): raise the flag once the encode is well on. */
+struct canceler {
+	atomic_int permille; /* the encode's progress */
+	atomic_int cancel;
+};
+
+/* Holds the encoding thread once past the mark until the flag is up, so the
+ * cancel lands mid-encode however the threads are scheduled. */
+static void on_progress_permille(void *arg, double fraction)
+{
+	struct canceler *c = arg;
+
+	atomic_store(&c->permille, (int)(fraction * 1000));
+	while (fraction >= 0.42 && !atomic_load(&c->cancel))
+		usleep(1000);
+}
+
+static void *cancel_midway(void *arg)
+{
+	struct canceler *c = arg;
+
+	while (atomic_load(&c->permille) < 420) /* in the crossfade, or about */
+		usleep(1000);
+	atomic_store(&c->cancel, 1);
+	return NULL;
+}
+
+/* Every file in dir whose name contains part, as a count. */
+static int files_with(const char *path, const char *part)
+{
+	char cmd[256], line[64] = "";
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "find '%s' -name '*%s*' | wc -l", path, part);
+	f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	pclose(f);
+	return atoi(line);
+}
+
+/* A cancel from another thread mid-crossfade: the encode stops, and leaves
+ * no output, work folder or partial segment; LeakSanitizer (this test's
+ * process) finds every encoder, filter graph and muxer freed. */
+START_TEST(test_cancel_from_another_thread)
+{
+	char *png = path_in_dir("t.png"), *out = path_in_dir("t.mp4"), *cache = path_in_dir("cache"), err[256] = "";
+	struct assemble_shot shots[] = { { .image_path = png, .duration_ms = 2000 },
+					 { .image_path = png, .duration_ms = 2000, .camera = "pan_left" } };
+	struct canceler c = { 0 };
+	struct assemble_spec sp;
+	pthread_t th;
+
+	write_still(png, AV_CODEC_ID_PNG, 100, 100, 20);
+	ck_assert_int_eq(mkdir(cache, 0755), 0);
+	spec_init(&sp, shots, 2, out);
+	sp.transition = "fade";
+	sp.transition_ms = 500;
+	sp.cache_dir = cache;
+	sp.cancel = &c.cancel;
+	sp.progress = on_progress_permille;
+	sp.progress_arg = &c;
+	ck_assert_int_eq(pthread_create(&th, NULL, cancel_midway, &c), 0);
+	ck_assert_int_eq(assemble_mp4(&sp, NULL, err, sizeof(err)), -1);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	ck_assert_str_eq(err, "canceled");
+	ck_assert_int_lt(atomic_load(&c.permille), 1000);
+	ck_assert_int_ne(access(out, F_OK), 0);
+	ck_assert_int_eq(files_with(dir, "assemble-"), 0);
+	ck_assert_int_eq(files_with(cache, ".tmp"), 0);
+	free(png);
+	free(out);
+	free(cache);
+}
+END_TEST
+
 /* Re-merge after one shot changed: only its segment (and crossfades beside it) is encoded again. */
 START_TEST(test_remerge)
 {
@@ -492,6 +568,7 @@ static Suite *assemble_suite(void)
 	tcase_add_test(tc, test_bad_inputs);
 	tcase_add_test(tc, test_bad_settings);
 	tcase_add_test(tc, test_cancel);
+	tcase_add_test(tc, test_cancel_from_another_thread);
 	tcase_add_test(tc, test_remerge);
 	tcase_add_test(tc, test_poster_and_digest);
 	tcase_add_test(tc, test_concurrent);
