@@ -66,6 +66,7 @@ struct item {
 	uv_work_t work_req;
 	struct log_ctx log;
 	struct item *next;   /* in todo or waiting list */
+	struct item *live_next, **live_pprev; /* every held item, whatever its phase */
 };
 
 struct worker {
@@ -81,6 +82,7 @@ struct worker {
 	struct retry_policy retry_policy;
 	struct item *todo, **todo_tail;
 	struct item *waiting, **waiting_tail; /* claimed, waiting for a work slot */
+	struct item *live;   /* every item held, freed at exit whatever it was doing */
 	size_t in_flight;    /* messages held */
 	size_t working;      /* items whose slow work runs */
 	uv_check_t check;
@@ -247,6 +249,17 @@ static void enqueue(struct worker *w, struct item *it)
 	w->todo_tail = &it->next;
 }
 
+static void free_item(struct worker *w, struct item *it)
+{
+	*it->live_pprev = it->live_next;
+	if (it->live_next)
+		it->live_next->live_pprev = it->live_pprev;
+	if (w->spec->ops->release)
+		w->spec->ops->release(&it->t);
+	free(it);
+	w->in_flight--;
+}
+
 static void finish(struct worker *w, struct item *it)
 {
 	int64_t next;
@@ -262,10 +275,7 @@ static void finish(struct worker *w, struct item *it)
 			  (long long)it->offset, (unsigned long long)took);
 		log_set_ctx(NULL);
 	}
-	if (w->spec->ops->release)
-		w->spec->ops->release(&it->t);
-	free(it);
-	w->in_flight--;
+	free_item(w, it);
 	metrics_add(w->m_done, 1);
 	if (!w->d.stopping)
 		drain(w); /* when stopping, on_check closes the worker once nothing is in flight */
@@ -604,6 +614,11 @@ static void accept_message(struct worker *w, rd_kafka_message_t *m)
 	it->offset = m->offset;
 	it->taken_ms = now_ms();
 	it->t.worker = w;
+	it->live_next = w->live;
+	it->live_pprev = &w->live;
+	if (w->live)
+		w->live->live_pprev = &it->live_next;
+	w->live = it;
 	offsets_begin(w->offsets, m->partition, m->offset);
 	w->in_flight++;
 	metrics_add(w->m_consumed, 1);
@@ -642,17 +657,12 @@ static void drain(void *arg)
 	metrics_set(w->m_in_flight, (double)w->in_flight);
 }
 
-/* Frees the items of a list; their messages were never acknowledged and are redelivered. */
-static void drop_items(struct worker *w, struct item *it)
+/* At exit, the items still held: parked, waiting, or whose vendor call ops->stop
+ * canceled. Their messages were never acknowledged and are redelivered. */
+static void drop_items(struct worker *w)
 {
-	while (it) {
-		struct item *next = it->next;
-		if (w->spec->ops->release)
-			w->spec->ops->release(&it->t);
-		free(it);
-		w->in_flight--;
-		it = next;
-	}
+	while (w->live)
+		free_item(w, w->live);
 }
 
 /* Also at the grace's end: ops->stop tells the work still running on the
@@ -797,8 +807,7 @@ int worker_main(int argc, char **argv, const struct worker_spec *spec)
 	init_metrics(&w);
 	init_handles(&w);
 	daemon_run(&w.d);
-	drop_items(&w, w.todo);
-	drop_items(&w, w.waiting);
+	drop_items(&w);
 	offsets_free(w.offsets);
 	if (spec->options)
 		config_release(spec->options, spec->n_options, spec->config);
