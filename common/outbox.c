@@ -66,16 +66,17 @@ static void msg_free(struct outbox_msg *m)
 
 static const char delete_sql[] = "DELETE FROM outbox WHERE id = ANY($1::bigint[])";
 
-/* Outside a transaction, when nothing else is going to the database. */
+/* When nothing else is going to the database. The acks that a transaction
+ * in flight on another connection deletes stay for its outbox_written. */
 static void delete_acked(struct outbox *ob)
 {
 	char *ids;
-	if (!ob->n_acked)
+	if (ob->n_acked == ob->n_deleting)
 		return;
-	ids = db_int_array(ob->acked, ob->n_acked);
+	ids = db_int_array(ob->acked + ob->n_deleting, ob->n_acked - ob->n_deleting);
 	const char *params[] = { ids };
 	if (db_run(ob->db, delete_sql, 1, params) == 0)
-		ob->n_acked = 0;
+		ob->n_acked = ob->n_deleting;
 	free(ids);
 }
 
