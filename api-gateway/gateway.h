@@ -1,8 +1,7 @@
 /*
  * api-gateway's state and its route handlers. Creates are committed in
- * groups: the requests that arrive while a commit lane is free share one
- * transaction, and up to GATEWAY_LANES groups commit at once off the loop
- * (lanes.h), so the gateway pays one commit for a burst of jobs.
+ * groups: every request that arrives in one loop iteration shares one
+ * transaction, so the gateway pays one commit for a burst of jobs.
  */
 #ifndef REEL_GATEWAY_H
 #define REEL_GATEWAY_H
@@ -14,8 +13,6 @@
 #include "json.h"
 
 struct pending_create;
-
-#define GATEWAY_LANES 3 /* groups of creates committing at once */
 
 /* The gateway's own options (main.c's table). */
 struct gateway_config {
@@ -41,7 +38,6 @@ struct gateway_config {
 
 struct auth;
 struct job_cache;
-struct lanes;
 struct live;
 struct sse_hub;
 struct ratelimit;
@@ -54,9 +50,6 @@ struct gateway {
 	uv_check_t flush;                 /* runs the group transaction once per loop iteration */
 	struct pending_create *pending;   /* creates waiting for it, in arrival order */
 	struct pending_create **pending_tail;
-	struct pending_create *committing[GATEWAY_LANES]; /* the groups in the lanes */
-	struct lanes *lanes;              /* the connections groups commit on */
-	bool stopping;                    /* creates are refused, the last groups finish */
 	char *openapi;                    /* the document's text, read at start */
 	size_t openapi_len;
 	struct sse_hub *sse;              /* open event streams by job */

@@ -13,7 +13,6 @@
 #include "idempotency.h"
 #include "job_cache.h"
 #include "job_request.h"
-#include "lanes.h"
 #include "events.h"
 #include "json.h"
 #include "live.h"
@@ -57,32 +56,13 @@ static void enqueue(struct gateway *g, struct pending_create *pc)
 	g->pending_tail = &pc->next;
 }
 
-static long count_owner(const struct pending_create *list, const char *owner)
-{
-	long n = 0;
-	for (const struct pending_create *pc = list; pc; pc = pc->next)
-		n += !strcmp(pc->owner, owner);
-	return n;
-}
-
-/* Creates of owner not committed yet: waiting for a lane or in one. */
+/* Creates of owner waiting for this iteration's group commit. */
 static long queued_for(const struct gateway *g, const char *owner)
 {
-	long n = count_owner(g->pending, owner);
-	for (size_t i = 0; i < GATEWAY_LANES; i++)
-		n += count_owner(g->committing[i], owner);
+	long n = 0;
+	for (const struct pending_create *pc = g->pending; pc; pc = pc->next)
+		n += !strcmp(pc->owner, owner);
 	return n;
-}
-
-/* A version 4 UUID: the job's id, chosen here so that a group's events and
- * outbox rows are staged before its transaction leaves the loop. */
-static void new_job_id(char *out)
-{
-	char hex[33];
-	random_hex(hex, 16);
-	hex[12] = '4';
-	hex[16] = "89ab"[hex[16] % 4];
-	snprintf(out, ENVELOPE_ID_MAX, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
 
 /* A create with an Idempotency-Key runs alone, in the transaction that
@@ -130,11 +110,6 @@ void gateway_create_job(struct http_exchange *x, void *arg)
 		free(pc);
 		return;
 	}
-	if (g->stopping) { /* so that the groups in flight are the last */
-		http_problem(x, 503, "unavailable", "The gateway is stopping", "try again on another gateway", NULL);
-		free(pc);
-		return;
-	}
 	if (job_request_parse(rq->body, rq->body_len, &pc->rq, &p) < 0) {
 		api_problem_send(x, &p);
 		free(pc);
@@ -146,7 +121,6 @@ void gateway_create_job(struct http_exchange *x, void *arg)
 	}
 	pc->g = g;
 	pc->x = x;
-	new_job_id(pc->id);
 	random_hex(pc->trace, 16);
 	http_on_abort(x, on_client_gone, pc);
 	const char *hook = json_str(pc->rq.options, "webhook_url");
@@ -156,49 +130,47 @@ void gateway_create_job(struct http_exchange *x, void *arg)
 		proceed(pc);
 }
 
-/* Inserts every job of list with one statement; created_at comes back in order. */
-static int insert_jobs(struct db *db, struct pending_create *list, size_t n)
+/* Inserts every pending job with one statement; ids come back in order. */
+static int insert_jobs(struct daemon *d, struct pending_create *list, size_t n)
 {
-	static const char sql[] = "INSERT INTO jobs (id, owner, template, input, options, trace) "
-				  "SELECT id::uuid, o, t, i::jsonb, p::jsonb, tr FROM unnest($1::text[], $2::text[], "
-				  "$3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS u(id, o, t, i, p, tr, n) "
-				  "ORDER BY n "
-				  "RETURNING to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
-	enum { COLS = 6 };
-	const char **cols[COLS];
-	char *arrays[COLS];
+	static const char sql[] = "INSERT INTO jobs (owner, template, input, options, trace) "
+				  "SELECT o, t, i::jsonb, p::jsonb, tr FROM unnest($1::text[], $2::text[], $3::text[], "
+				  "$4::text[], $5::text[]) WITH ORDINALITY AS u(o, t, i, p, tr, n) ORDER BY n "
+				  "RETURNING id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+	const char **cols[5];
+	char *arrays[5];
 	size_t k = 0;
 	int rc = -1;
-	for (int c = 0; c < COLS; c++)
+	for (int c = 0; c < 5; c++)
 		cols[c] = xmalloc(n * sizeof(char *));
 	for (struct pending_create *pc = list; pc; pc = pc->next, k++) {
-		cols[0][k] = pc->id;
-		cols[1][k] = pc->owner;
-		cols[2][k] = pc->rq.template;
-		cols[3][k] = pc->input_text;
-		cols[4][k] = pc->options_text;
-		cols[5][k] = pc->trace;
+		cols[0][k] = pc->owner;
+		cols[1][k] = pc->rq.template;
+		cols[2][k] = pc->input_text = json_print(pc->rq.input);
+		cols[3][k] = pc->options_text = json_print(pc->rq.options);
+		cols[4][k] = pc->trace;
 	}
-	for (int c = 0; c < COLS; c++)
+	for (int c = 0; c < 5; c++)
 		arrays[c] = db_text_array(cols[c], n);
-	const char *params[] = { arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5] };
-	PGresult *r = db_exec(db, sql, COLS, params);
+	const char *params[] = { arrays[0], arrays[1], arrays[2], arrays[3], arrays[4] };
+	PGresult *r = db_exec(d->db, sql, 5, params);
 	if (r && (size_t)PQntuples(r) == n) {
 		k = 0;
-		for (struct pending_create *pc = list; pc; pc = pc->next, k++)
-			strlcpy_(pc->created_at, PQgetvalue(r, (int)k, 0), sizeof(pc->created_at));
+		for (struct pending_create *pc = list; pc; pc = pc->next, k++) {
+			strlcpy_(pc->id, PQgetvalue(r, (int)k, 0), sizeof(pc->id));
+			strlcpy_(pc->created_at, PQgetvalue(r, (int)k, 1), sizeof(pc->created_at));
+		}
 		rc = 0;
 	}
 	PQclear(r);
-	for (int c = 0; c < COLS; c++) {
+	for (int c = 0; c < 5; c++) {
 		free(arrays[c]);
 		free(cols[c]);
 	}
 	return rc;
 }
 
-/* Stages the job's first event and its parse message, and the texts to store. */
-static void announce(struct events *events, struct outbox *outbox, struct pending_create *pc)
+static void announce(struct daemon *d, struct pending_create *pc)
 {
 	struct envelope env = { .shot = -1, .attempt = 1 };
 	char value[256];
@@ -206,10 +178,8 @@ static void announce(struct events *events, struct outbox *outbox, struct pendin
 	strlcpy_(env.trace, pc->trace, sizeof(env.trace));
 	if (envelope_encode(&env, value, sizeof(value)) < 0)
 		abort(); /* a uuid and a 32-char trace always fit */
-	events_add(events, pc->id, -1, "queued", NULL);
-	outbox_add(outbox, "parse", pc->id, value, NULL, NULL);
-	pc->input_text = json_print(pc->rq.input);
-	pc->options_text = json_print(pc->rq.options);
+	events_add(d->events, pc->id, -1, "queued", NULL);
+	outbox_add(d->outbox, "parse", pc->id, value, NULL, NULL);
 }
 
 /* The job's first log line carries the trace every later stage logs with. */
@@ -221,6 +191,29 @@ static void log_created(const struct pending_create *pc)
 	log_set_ctx(&ctx);
 	log_info("job created");
 	log_set_ctx(NULL);
+}
+
+static int commit_group(struct daemon *d, struct pending_create *list)
+{
+	size_t n = 0;
+	for (struct pending_create *pc = list; pc; pc = pc->next)
+		n++;
+	if (db_begin(d->db) < 0) {
+		daemon_db_lost(d);
+		return -1;
+	}
+	if (insert_jobs(d, list, n) < 0) {
+		daemon_rollback(d);
+		return -1;
+	}
+	for (struct pending_create *pc = list; pc; pc = pc->next)
+		announce(d, pc);
+	if (daemon_commit(d) < 0)
+		return -1;
+	outbox_publish(d->outbox);
+	for (struct pending_create *pc = list; pc; pc = pc->next)
+		log_created(pc);
+	return 0;
 }
 
 static void answer(struct pending_create *pc, int ok)
@@ -242,64 +235,22 @@ static void answer(struct pending_create *pc, int ok)
 	free(body);
 }
 
-/* On a lane's thread: the group's job rows. */
-static int insert_group(struct db *db, void *arg)
-{
-	struct pending_create *list = arg;
-	size_t n = 0;
-	for (struct pending_create *pc = list; pc; pc = pc->next)
-		n++;
-	return insert_jobs(db, list, n);
-}
-
-/* The last group answered after a stop: the gateway shuts down. */
-static void finish_stop(struct gateway *g)
-{
-	if (!g->stopping || g->pending || !lanes_idle(g->lanes))
-		return;
-	uv_close((uv_handle_t *)&g->flush, NULL);
-	lanes_free(g->lanes);
-	g->lanes = NULL;
-	gateway_live_stop(g); /* streams end before the server closes their connections */
-	daemon_shutdown(g->d);
-}
-
-static void on_committed(void *arg, bool ok)
-{
-	struct pending_create *list = arg, *next;
-	struct gateway *g = list->g;
-	for (size_t i = 0; i < GATEWAY_LANES; i++)
-		if (g->committing[i] == list)
-			g->committing[i] = NULL;
-	for (struct pending_create *pc = list; pc; pc = next) {
-		next = pc->next;
-		if (ok)
-			log_created(pc);
-		answer(pc, ok);
-		pending_free(pc);
-	}
-	finish_stop(g);
-}
-
-/* Hands the creates that arrived since the last group to a free lane;
- * while every lane is busy they wait and the next group grows. */
 static void on_flush(uv_check_t *h)
 {
 	struct gateway *g = h->data;
-	struct pending_create *list = g->pending;
-	struct lane *l;
-	if (!list || !(l = lanes_take(g->lanes)))
+	struct pending_create *list = g->pending, *next;
+	if (!list)
 		return;
 	g->pending = NULL;
 	g->pending_tail = &g->pending;
-	for (size_t i = 0; i < GATEWAY_LANES; i++)
-		if (!g->committing[i]) {
-			g->committing[i] = list;
-			break;
-		}
-	for (struct pending_create *pc = list; pc; pc = pc->next)
-		announce(l->events, l->outbox, pc);
-	lanes_run(g->lanes, l, insert_group, on_committed, list);
+	int ok = commit_group(g->d, list) == 0;
+	if (ok)
+		log_debug("created a group of jobs in one transaction");
+	for (struct pending_create *pc = list; pc; pc = next) {
+		next = pc->next;
+		answer(pc, ok);
+		pending_free(pc);
+	}
 }
 
 /* A create with an Idempotency-Key runs alone, in the transaction that
@@ -308,11 +259,11 @@ static void create_keyed(struct daemon *d, const char *owner, void *arg, struct 
 {
 	struct pending_create *pc = arg;
 	(void)owner;
-	announce(d->events, d->outbox, pc);
-	if (insert_jobs(d->db, pc, 1) < 0) {
+	if (insert_jobs(d, pc, 1) < 0) {
 		api_problem_unavailable(&a->problem);
 		return;
 	}
+	announce(d, pc);
 	a->status = 202;
 	a->body = job_view_new(pc->id, pc->rq.template, pc->rq.options, pc->created_at);
 	a->location = xasprintf("/v1/jobs/%s", pc->id);
@@ -322,9 +273,10 @@ static void create_keyed(struct daemon *d, const char *owner, void *arg, struct 
 static void on_stop(struct daemon *d)
 {
 	struct gateway *g = d->app;
-	g->stopping = true; /* answer what was accepted, then stop (finish_stop) */
-	on_flush(&g->flush);
-	finish_stop(g);
+	on_flush(&g->flush); /* answer what was accepted before stopping */
+	uv_close((uv_handle_t *)&g->flush, NULL);
+	gateway_live_stop(g); /* streams end before the server closes their connections */
+	daemon_shutdown(d);
 }
 
 void gateway_start(struct daemon *d)
@@ -340,7 +292,6 @@ void gateway_start(struct daemon *d)
 	}
 	d->on_stop = on_stop;
 	g->pending_tail = &g->pending;
-	g->lanes = lanes_new(d, GATEWAY_LANES);
 	uv_check_init(d->loop, &g->flush);
 	g->flush.data = g;
 	uv_check_start(&g->flush, on_flush);

@@ -66,17 +66,16 @@ static void msg_free(struct outbox_msg *m)
 
 static const char delete_sql[] = "DELETE FROM outbox WHERE id = ANY($1::bigint[])";
 
-/* When nothing else is going to the database. The acks that a transaction
- * in flight on another connection deletes stay for its outbox_written. */
+/* Outside a transaction, when nothing else is going to the database. */
 static void delete_acked(struct outbox *ob)
 {
 	char *ids;
-	if (ob->n_acked == ob->n_deleting)
+	if (!ob->n_acked)
 		return;
-	ids = db_int_array(ob->acked + ob->n_deleting, ob->n_acked - ob->n_deleting);
+	ids = db_int_array(ob->acked, ob->n_acked);
 	const char *params[] = { ids };
 	if (db_run(ob->db, delete_sql, 1, params) == 0)
-		ob->n_acked = ob->n_deleting;
+		ob->n_acked = 0;
 	free(ids);
 }
 
