@@ -22,12 +22,13 @@ enum { J_STATUS, J_TEMPLATE, J_ERROR, J_OUTPUT, J_CREATED, J_UPDATED, J_TOTAL, J
 static PGresult *load_job(struct db *db, const char *id, const char *owner)
 {
 	static const char sql[] =
-		"SELECT j.status, j.template, j.error::text, j.output::text, " JOB_STAGES_TS("j.created_at") ", "
-		JOB_STAGES_TS("j.updated_at") ", j.shots_total, j.shots_ready, j.options::text, t.*, "
-		"s.idx, s.status, s.prompt, s.narration, s.speaker, coalesce(s.duration_ms, s.est_duration_ms), "
-		"s.image_key, s.video_key, s.audio_key, s.error::text "
-		"FROM jobs j CROSS JOIN LATERAL (SELECT " JOB_STAGES_SELECT " FROM job_events WHERE job_id = j.id) t "
-		"LEFT JOIN shots s ON s.job_id = j.id WHERE j.id = $1 AND j.owner = $2 ORDER BY s.idx";
+		"WITH j AS MATERIALIZED (SELECT status, template, error::text, output::text, "
+		JOB_STAGES_TS("created_at") ", " JOB_STAGES_TS("updated_at") ", shots_total, shots_ready, "
+		"options::text FROM jobs WHERE id = $1 AND owner = $2), "
+		"t AS MATERIALIZED (SELECT " JOB_STAGES_SELECT " FROM job_events WHERE job_id = $1 AND EXISTS (SELECT FROM j)) "
+		"SELECT j.*, t.*, s.idx, s.status, s.prompt, s.narration, s.speaker, "
+		"coalesce(s.duration_ms, s.est_duration_ms), s.image_key, s.video_key, s.audio_key, s.error::text "
+		"FROM j CROSS JOIN t LEFT JOIN shots s ON s.job_id = $1 ORDER BY s.idx";
 	const char *params[] = { id, owner };
 	return db_exec(db, sql, 2, params);
 }
