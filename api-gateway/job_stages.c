@@ -11,36 +11,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
+#include "util.h"
 #include "banned.h"
 
-#define TS(e) "to_char(" e " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-
 enum { T_QUEUED, T_PARSING, T_PARSED, T_PRODUCING, T_RENDER_FIRST, T_RENDER_LAST, T_READY_FIRST, T_READY_LAST,
-       T_MERGING, T_MERGE_PROGRESS, T_DONE, T_MERGE_PERCENT };
+       T_MERGING, T_MERGE_PROGRESS, T_DONE, T_MERGE_PERCENT, T_COUNT };
 
-static PGresult *load_timings(struct db *db, const char *id)
-{
-	static const char sql[] =
-		"SELECT " TS("min(at) FILTER (WHERE kind = 'queued' AND shot IS NULL)") ", "
-		TS("min(at) FILTER (WHERE kind = 'parsing' AND shot IS NULL)") ", "
-		TS("min(at) FILTER (WHERE kind IN ('producing', 'review') AND shot IS NULL)") ", "
-		TS("min(at) FILTER (WHERE kind = 'producing' AND shot IS NULL)") ", "
-		TS("min(at) FILTER (WHERE kind = 'rendered')") ", " TS("max(at) FILTER (WHERE kind = 'rendered')") ", "
-		TS("min(at) FILTER (WHERE kind = 'ready')") ", " TS("max(at) FILTER (WHERE kind = 'ready')") ", "
-		TS("max(at) FILTER (WHERE kind = 'merging' AND shot IS NULL)") ", "
-		TS("min(at) FILTER (WHERE kind = 'progress' AND detail->>'stage' = 'merge')") ", "
-		TS("max(at) FILTER (WHERE kind = 'done' AND shot IS NULL)") ", "
-		"(array_agg(detail->>'percent' ORDER BY seq DESC) FILTER (WHERE kind = 'progress' "
-		" AND detail->>'stage' = 'merge'))[1] "
-		"FROM job_events WHERE job_id = $1";
-	const char *params[] = { id };
-	return db_exec(db, sql, 1, params);
-}
+_Static_assert(T_COUNT == JOB_STAGES_COLS, "JOB_STAGES_SELECT lists every timing");
 
-static const char *cell(PGresult *t, int col)
+/* The timings of one job: a view of row 0 of a result from its first timing column. */
+struct timings {
+	PGresult *r;
+	int col;
+};
+
+static const char *cell(const struct timings *t, int which)
 {
-	return PQgetisnull(t, 0, col) ? NULL : PQgetvalue(t, 0, col);
+	return PQgetisnull(t->r, 0, t->col + which) ? NULL : PQgetvalue(t->r, 0, t->col + which);
 }
 
 static void add_time(cJSON *o, const char *name, const char *value)
@@ -84,11 +71,11 @@ static void add_stage(cJSON *stages, const char *name, const char *st, int perce
 }
 
 /* How many shots passed render and tts (skipped ones count as passed). */
-static void count_passed(PGresult *shots, int *rendered, int *voiced)
+static void count_passed(PGresult *r, int scol, int nshots, int *rendered, int *voiced)
 {
 	*rendered = *voiced = 0;
-	for (int i = 0; i < PQntuples(shots); i++) {
-		const char *s = PQgetvalue(shots, i, 1);
+	for (int i = 0; i < nshots; i++) {
+		const char *s = PQgetvalue(r, i, scol);
 		*rendered += is(s, "rendered") || is(s, "voicing") || is(s, "ready") || is(s, "skipped");
 		*voiced += is(s, "ready") || is(s, "skipped");
 	}
@@ -99,13 +86,11 @@ static const char *merge_state(const char *status)
 	return is(status, "done") ? "done" : is(status, "merging") ? "running" : "waiting";
 }
 
-int job_stages_add(struct db *db, const char *id, const char *status, PGresult *shots, cJSON *job)
+void job_stages_add(cJSON *job, const char *status, PGresult *r, int tcol, int scol, int nshots)
 {
-	PGresult *t = load_timings(db, id);
-	int total = PQntuples(shots), rendered, voiced;
-	if (!t)
-		return -1;
-	count_passed(shots, &rendered, &voiced);
+	const struct timings tm = { r, tcol }, *t = &tm;
+	int total = nshots, rendered, voiced;
+	count_passed(r, scol, nshots, &rendered, &voiced);
 	int parsed = total > 0 || cell(t, T_PARSED), merged = is(status, "done");
 	const char *pct = is(status, "merging") ? cell(t, T_MERGE_PERCENT) : NULL;
 	const char *merge_started = cell(t, T_MERGE_PROGRESS) ? cell(t, T_MERGE_PROGRESS) : cell(t, T_MERGING);
@@ -124,8 +109,6 @@ int job_stages_add(struct db *db, const char *id, const char *status, PGresult *
 	add_timing(timings, "tts", cell(t, T_RENDER_FIRST), cell(t, T_READY_FIRST),
 		   total && voiced == total ? cell(t, T_READY_LAST) : NULL);
 	add_timing(timings, "merge", cell(t, T_MERGING), merge_started, merged ? cell(t, T_DONE) : NULL);
-	PQclear(t);
-	return 0;
 }
 
 void job_stages_add_new(cJSON *job, const char *created_at)

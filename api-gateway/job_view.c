@@ -12,23 +12,31 @@
 #include "storage.h"
 #include "banned.h"
 
+/* Columns of the one statement: the job, its stage timings, then a shot per
+ * row (the job's columns repeat; one row of NULL shot columns when it has none). */
+enum { J_STATUS, J_TEMPLATE, J_ERROR, J_OUTPUT, J_CREATED, J_UPDATED, J_TOTAL, J_READY, J_OPTIONS, J_TIMINGS,
+       S_INDEX = J_TIMINGS + JOB_STAGES_COLS, S_STATUS, S_PROMPT, S_NARRATION, S_SPEAKER, S_DURATION, S_IMAGE,
+       S_VIDEO, S_AUDIO, S_ERROR };
+
+/* The whole resource in one round trip, so a cache miss costs one query. */
 static PGresult *load_job(struct db *db, const char *id, const char *owner)
 {
 	static const char sql[] =
-		"SELECT status, template, error::text, output::text, "
-		"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
-		"to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
-		"shots_total, shots_ready, options::text FROM jobs WHERE id = $1 AND owner = $2";
+		"WITH j AS MATERIALIZED (SELECT status, template, error::text, output::text, "
+		JOB_STAGES_TS("created_at") ", " JOB_STAGES_TS("updated_at") ", shots_total, shots_ready, "
+		"options::text FROM jobs WHERE id = $1 AND owner = $2), "
+		"t AS MATERIALIZED (SELECT " JOB_STAGES_SELECT " FROM job_events WHERE job_id = $1 AND EXISTS (SELECT FROM j)) "
+		"SELECT j.*, t.*, s.idx, s.status, s.prompt, s.narration, s.speaker, "
+		"coalesce(s.duration_ms, s.est_duration_ms), s.image_key, s.video_key, s.audio_key, s.error::text "
+		"FROM j CROSS JOIN t LEFT JOIN shots s ON s.job_id = $1 ORDER BY s.idx";
 	const char *params[] = { id, owner };
 	return db_exec(db, sql, 2, params);
 }
 
-static PGresult *load_shots(struct db *db, const char *id)
+/* Rows that carry a shot: all of them, unless the one row has none. */
+static int shot_count(PGresult *r)
 {
-	static const char sql[] = "SELECT idx, status, prompt, narration, speaker, coalesce(duration_ms, est_duration_ms), "
-				  "image_key, video_key, audio_key, error::text FROM shots WHERE job_id = $1 ORDER BY idx";
-	const char *params[] = { id };
-	return db_exec(db, sql, 1, params);
+	return PQgetisnull(r, 0, S_INDEX) ? 0 : PQntuples(r);
 }
 
 static void add_text_or_null(cJSON *o, const char *name, PGresult *r, int row, int col)
@@ -56,21 +64,21 @@ static void add_url_or_null(cJSON *o, const char *name, const struct gateway *g,
 	free(url);
 }
 
-static cJSON *render_shots(const struct gateway *g, PGresult *s)
+static cJSON *render_shots(const struct gateway *g, PGresult *s, int n)
 {
 	cJSON *arr = cJSON_CreateArray();
-	for (int i = 0; i < PQntuples(s); i++) {
+	for (int i = 0; i < n; i++) {
 		cJSON *o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "index", atoi(PQgetvalue(s, i, 0)));
-		cJSON_AddStringToObject(o, "status", PQgetvalue(s, i, 1));
-		cJSON_AddStringToObject(o, "prompt", PQgetvalue(s, i, 2));
-		cJSON_AddStringToObject(o, "narration", PQgetvalue(s, i, 3));
-		add_text_or_null(o, "speaker", s, i, 4);
-		cJSON_AddNumberToObject(o, "duration_ms", atoi(PQgetvalue(s, i, 5)));
-		add_url_or_null(o, "image_url", g, s, i, 6);
-		add_url_or_null(o, "video_url", g, s, i, 7);
-		add_url_or_null(o, "audio_url", g, s, i, 8);
-		add_json_or_null(o, "error", s, i, 9);
+		cJSON_AddNumberToObject(o, "index", atoi(PQgetvalue(s, i, S_INDEX)));
+		cJSON_AddStringToObject(o, "status", PQgetvalue(s, i, S_STATUS));
+		cJSON_AddStringToObject(o, "prompt", PQgetvalue(s, i, S_PROMPT));
+		cJSON_AddStringToObject(o, "narration", PQgetvalue(s, i, S_NARRATION));
+		add_text_or_null(o, "speaker", s, i, S_SPEAKER);
+		cJSON_AddNumberToObject(o, "duration_ms", atoi(PQgetvalue(s, i, S_DURATION)));
+		add_url_or_null(o, "image_url", g, s, i, S_IMAGE);
+		add_url_or_null(o, "video_url", g, s, i, S_VIDEO);
+		add_url_or_null(o, "audio_url", g, s, i, S_AUDIO);
+		add_json_or_null(o, "error", s, i, S_ERROR);
 		cJSON_AddItemToArray(arr, o);
 	}
 	return arr;
@@ -104,9 +112,9 @@ static cJSON *render_output(const struct gateway *g, const char *id, PGresult *j
 {
 	cJSON *out, *o;
 	const char *key;
-	if (PQgetisnull(j, 0, 3))
+	if (PQgetisnull(j, 0, J_OUTPUT))
 		return cJSON_CreateNull();
-	out = cJSON_Parse(PQgetvalue(j, 0, 3));
+	out = cJSON_Parse(PQgetvalue(j, 0, J_OUTPUT));
 	o = cJSON_CreateObject();
 	add_output_url(o, g, out, "video_key", "video_url");
 	add_output_url(o, g, out, "poster_key", "poster_url");
@@ -145,28 +153,26 @@ static void add_links(cJSON *o, const char *id)
 	}
 }
 
-static char *render(const struct gateway *g, const char *id, PGresult *j, PGresult *s)
+static char *render(const struct gateway *g, const char *id, PGresult *j)
 {
 	cJSON *o = cJSON_CreateObject(), *progress;
-	int total = atoi(PQgetvalue(j, 0, 6)), ready = atoi(PQgetvalue(j, 0, 7));
+	const char *status = PQgetvalue(j, 0, J_STATUS);
+	int total = atoi(PQgetvalue(j, 0, J_TOTAL)), ready = atoi(PQgetvalue(j, 0, J_READY)), n = shot_count(j);
 	cJSON_AddStringToObject(o, "id", id);
-	cJSON_AddStringToObject(o, "status", PQgetvalue(j, 0, 0));
-	cJSON_AddStringToObject(o, "template", PQgetvalue(j, 0, 1));
-	add_json_or_null(o, "error", j, 0, 2);
-	cJSON_AddStringToObject(o, "created_at", PQgetvalue(j, 0, 4));
-	cJSON_AddStringToObject(o, "updated_at", PQgetvalue(j, 0, 5));
-	add_json_or_null(o, "options", j, 0, 8);
+	cJSON_AddStringToObject(o, "status", status);
+	cJSON_AddStringToObject(o, "template", PQgetvalue(j, 0, J_TEMPLATE));
+	add_json_or_null(o, "error", j, 0, J_ERROR);
+	cJSON_AddStringToObject(o, "created_at", PQgetvalue(j, 0, J_CREATED));
+	cJSON_AddStringToObject(o, "updated_at", PQgetvalue(j, 0, J_UPDATED));
+	add_json_or_null(o, "options", j, 0, J_OPTIONS);
 	progress = cJSON_AddObjectToObject(o, "progress");
 	cJSON_AddNumberToObject(progress, "shots_total", total);
 	cJSON_AddNumberToObject(progress, "shots_ready", ready);
-	cJSON_AddNumberToObject(progress, "percent", job_view_percent(PQgetvalue(j, 0, 0), total, ready));
-	cJSON_AddItemToObject(o, "shots", render_shots(g, s));
+	cJSON_AddNumberToObject(progress, "percent", job_view_percent(status, total, ready));
+	cJSON_AddItemToObject(o, "shots", render_shots(g, j, n));
 	cJSON_AddItemToObject(o, "output", render_output(g, id, j));
 	add_links(o, id);
-	if (job_stages_add(g->d->db, id, PQgetvalue(j, 0, 0), s, o) < 0) {
-		cJSON_Delete(o);
-		return NULL;
-	}
+	job_stages_add(o, status, j, J_TIMINGS, S_STATUS, n);
 	char *text = json_print(o);
 	cJSON_Delete(o);
 	return text;
@@ -174,18 +180,17 @@ static char *render(const struct gateway *g, const char *id, PGresult *j, PGresu
 
 char *job_view_render(struct daemon *d, const char *id, const char *owner, int *found)
 {
-	PGresult *j = load_job(d->db, id, owner), *s = NULL;
+	PGresult *j = load_job(d->db, id, owner);
 	char *text = NULL;
 	*found = -1;
 	if (!j)
 		return NULL;
 	if (PQntuples(j) == 0) {
 		*found = 0;
-	} else if ((s = load_shots(d->db, id))) {
-		text = render(d->app, id, j, s);
-		*found = text ? 1 : -1;
+	} else {
+		text = render(d->app, id, j);
+		*found = 1;
 	}
-	PQclear(s);
 	PQclear(j);
 	return text;
 }
