@@ -155,11 +155,13 @@ LANES := python3 tests/e2e/run_lanes.py --lanes $(TEST_LANES) --bin $(BUILD)/bin
 e2e: tests
 	@$(LANES) $(E2E_FILES)
 
-# The unit tests, the end-to-end files, the bench smoke and the fault suite's
-# short form share the lanes: none of them waits for another.
+# The unit tests, the end-to-end files, the bench smoke, the fault suite's
+# short form and the fuzz targets (FUZZ_SECONDS each) share the lanes: none of
+# them waits for another.
 test: deps
 	$(MAKE) -j2 SANITIZE=1 tests
-	@$(subst build/rel,build/san,$(LANES)) $(wordlist 1,3,$(E2E_FILES)) \
+	@$(subst build/rel,build/san,$(LANES)) $(wordlist 1,1,$(E2E_FILES)) "$(MAKE) --no-print-directory fuzz" \
+		$(wordlist 2,3,$(E2E_FILES)) \
 		"bash tests/unit/run.sh $(subst build/rel,build/san,$(UNIT_BINS))" \
 		"python3 tests/faults/run_faults.py --bin build/san/bin --jobs 40 --spread 15" \
 		$(wordlist 4,$(words $(E2E_FILES)),$(E2E_FILES)) \
