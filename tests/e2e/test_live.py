@@ -119,10 +119,15 @@ def test_sse_real_job():
     ids = [int(e["id"]) for e in events]
     rows = tf.sql(f"SELECT seq, kind FROM job_events WHERE job_id = '{job}' ORDER BY seq")
     check("sse: the stream ends with done", events and events[-1].get("event") == "done", str(events[-1:]))
-    check("sse: every job_events row once, in order", ids == [int(r[0]) for r in rows], f"{ids} vs {rows}")
+    # seq comes from a sequence, so a row whose transaction committed after a higher seq's arrives
+    # after it (a "late" row, see api-gateway/live.c): each row once, otherwise in seq order.
+    seqs = [int(r[0]) for r in rows]
+    check("sse: every job_events row once", sorted(ids) == seqs and len(set(ids)) == len(ids), f"{ids} vs {rows}")
+    out_of_order = [b for a, b in zip(ids, ids[1:]) if b < a]
+    check("sse: in seq order but for late rows (at most a few)", len(out_of_order) <= 3, f"{ids}")
     data = [json.loads(e["data"]) for e in events]
     check("sse: data is the row as JSON", all(d["job_id"] == job and d["seq"] == i for d, i in zip(data, ids))
-          and [d["kind"] for d in data] == [r[1] for r in rows], str(data[:2]))
+          and all(d["kind"] == dict((int(r[0]), r[1]) for r in rows).get(d["seq"]) for d in data), str(data[:2]))
     kinds = [e["event"] for e in events]
     check("sse: events name every stage", all(k in kinds for k in ("queued", "parsing", "producing", "merging")))
     return job
