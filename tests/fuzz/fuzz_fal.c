@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fal.h"
+#include "fuzz_lines.h"
 #include "util.h"
 
 /* The simulator's signing key (tests/sim/vendors_render.py, seed 0x07 * 32). */
@@ -31,24 +32,13 @@ static struct fal_keys *sim_keys(void)
 	return keys;
 }
 
-static char *line(char **p)
-{
-	char *s = *p, *nl = s ? strchr(s, '\n') : NULL;
-	if (!s)
-		return NULL;
-	if (nl)
-		*nl++ = '\0';
-	*p = nl;
-	return s;
-}
-
 /* Random bytes never carry a valid signature of the simulator's key. */
 static void check_signature(const char *data, size_t size)
 {
 	char *text = xmalloc(size + 1), *p = text, why[256];
 	memcpy(text, data, size);
 	text[size] = '\0';
-	char *rid = line(&p), *uid = line(&p), *ts = line(&p), *sig = line(&p);
+	char *rid = fuzz_line(&p), *uid = fuzz_line(&p), *ts = fuzz_line(&p), *sig = fuzz_line(&p);
 	const char *body = p ? p : "";
 	size_t len = p ? size - (size_t)(p - text) : 0;
 	int rc = fal_verify(sim_keys(), rid, uid, ts, sig, body, len, NOW, 300, why, sizeof(why));

@@ -11,24 +11,13 @@
 #include <string.h>
 
 #include "replicate.h"
+#include "fuzz_lines.h"
 #include "util.h"
 
 #define SECRET "whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
 #define NOW 1700000000
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Cuts the next line off *p (NUL-terminated in place); NULL when none is left. */
-static char *line(char **p)
-{
-	char *s = *p, *nl = s ? strchr(s, '\n') : NULL;
-	if (!s)
-		return NULL;
-	if (nl)
-		*nl++ = '\0';
-	*p = nl;
-	return s;
-}
 
 /* What the receiver checks before it parses: a forged signature never passes,
  * and our own signature over the same bytes does. */
@@ -68,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *text = xmalloc(size + 1), *p = text;
 	memcpy(text, data, size);
 	text[size] = '\0';
-	char *id = line(&p), *ts = line(&p), *sig = line(&p);
+	char *id = fuzz_line(&p), *ts = fuzz_line(&p), *sig = fuzz_line(&p);
 	/* The body keeps its embedded NULs: the receiver passes length and bytes. */
 	const char *body = p ? p : "";
 	size_t len = p ? size - (size_t)(p - text) : 0;
