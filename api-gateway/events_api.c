@@ -60,19 +60,20 @@ static bool is_final_status(const char *status)
 	return !strcmp(status, "done") || !strcmp(status, "failed") || !strcmp(status, "canceled");
 }
 
-/* Sends the rows after seq; 1 when the stream ended (final event or peer
- * gone), 0 to go on following, -1 on a database error (stream still open). */
-static int catch_up(struct daemon *d, struct sse_stream *s, const char *id, int64_t seq)
+/* Sends the rows after seq, up to upto; 1 when the stream ended (final event
+ * or peer gone), 0 to go on following, -1 on a database error (stream still open). */
+static int catch_up(struct daemon *d, struct sse_stream *s, const char *id, int64_t seq, int64_t upto)
 {
 	struct gateway *g = d->app;
 	static const char sql[] = "SELECT seq, coalesce(shot, -1), kind, detail::text, "
 				  "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') "
-				  "FROM job_events WHERE job_id = $1 AND seq > $2 ORDER BY seq";
-	char after[24];
-	const char *params[] = { id, after };
+				  "FROM job_events WHERE job_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq";
+	char after[24], last[24];
+	const char *params[] = { id, after, last };
 	int rc = 0;
 	snprintf(after, sizeof(after), "%lld", (long long)seq);
-	PGresult *r = db_exec(d->db, sql, 2, params);
+	snprintf(last, sizeof(last), "%lld", (long long)upto);
+	PGresult *r = db_exec(d->db, sql, 3, params);
 	if (!r)
 		return -1;
 	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
@@ -125,12 +126,15 @@ void gateway_job_events(struct http_exchange *x, void *arg)
 	}
 	live_prepare(g->live, d->db);
 	struct sse_stream *s = sse_open(g->sse, x, from);
-	int rc = catch_up(d, s, id, from);
+	/* A followed job's rows above the horizon come through the hub, in order;
+	 * a final job's stream has only its catch-up, so that reads them all. */
+	bool final = is_final_status(status);
+	int rc = catch_up(d, s, id, from, final ? INT64_MAX : live_horizon(g->live));
 	if (rc == 1)
 		return;
 	/* A job already final ends after its catch-up; a failed read ends the
 	 * stream too, and the client resumes from the last id it got. */
-	if (rc < 0 || is_final_status(status))
+	if (rc < 0 || final)
 		sse_end(s);
 	else
 		sse_follow(s, id);

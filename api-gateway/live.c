@@ -8,10 +8,13 @@
  *   query (blocking, like every statement of ours: loopback, sub-millisecond)
  *   and dispatched to the streams of their jobs.
  * - seq comes from a sequence, so a transaction can commit after another
- *   that took a higher seq. A hole in the seqs read is remembered for
- *   GAP_WAIT_MS and asked for again with every later read; a row that fills
- *   it is "late" and still reaches the streams that passed its seq. Holes of
- *   rolled-back inserts simply expire.
+ *   that took a higher seq. Rows above a hole younger than HOLD_MS are held
+ *   back (not handed out, the position not moved past the hole; a timer
+ *   reads again when the hole is that old), so streams get rows in seq order
+ *   and a resume after the last id loses nothing. A hole older than that is
+ *   passed, remembered for GAP_WAIT_MS and asked for again with every later
+ *   read; a row that fills it then is "late" and still reaches the streams
+ *   that passed its seq. Holes of rolled-back inserts simply expire.
  * - While no stream is open and the job cache is empty the rows are not
  *   read at all (the gateway of a busy fleet would read every event for
  *   nobody); the first new stream or cache entry moves the position to the
@@ -37,6 +40,7 @@
 #include "banned.h"
 
 #define BATCH 1000
+#define HOLD_MS 1000
 #define GAP_WAIT_MS 10000
 #define GAPS_MAX 256
 #define RETRY_MAX_MS 5000
@@ -54,6 +58,8 @@ struct live {
 	struct job_cache *cache; /* dropped per job as its rows are read; NULL without one */
 	uv_poll_t *poll;        /* NULL while disconnected; freed in its close callback */
 	uv_timer_t retry;
+	uv_timer_t hold;        /* reads again when a held-back hole is HOLD_MS old */
+	int open_timers;        /* lv is freed when both timers are closed */
 	unsigned delay_ms;
 	int64_t last_seen;      /* the highest seq read */
 	bool synced;            /* last_seen is followed (some stream was open since it was set) */
@@ -93,11 +99,23 @@ bool live_awaits(const struct live *lv, int64_t seq)
 	return gap_index(lv, seq) >= 0;
 }
 
-static void note_gaps(struct live *lv, int64_t from, int64_t to)
+/* Notes the holes in [from, to) not noted yet; the time until the youngest
+ * of them is HOLD_MS old, 0 when all are older (or none is left to note). */
+static uint64_t note_gaps(struct live *lv, int64_t from, int64_t to)
 {
-	uint64_t now = uv_now(lv->loop);
-	for (int64_t s = from; s < to && lv->n_gaps < GAPS_MAX; s++)
-		lv->gaps[lv->n_gaps++] = (struct gap){ s, now };
+	uint64_t now = uv_now(lv->loop), wait = 0;
+	for (int64_t s = from; s < to; s++) {
+		long i = gap_index(lv, s);
+		if (i < 0 && lv->n_gaps == GAPS_MAX)
+			break;
+		if (i < 0) {
+			i = (long)lv->n_gaps;
+			lv->gaps[lv->n_gaps++] = (struct gap){ s, now };
+		}
+		if (now - lv->gaps[i].since < HOLD_MS && HOLD_MS - (now - lv->gaps[i].since) > wait)
+			wait = HOLD_MS - (now - lv->gaps[i].since);
+	}
+	return wait;
 }
 
 static void expire_gaps(struct live *lv)
@@ -124,27 +142,37 @@ static bool followed(const struct live *lv)
 	return sse_hub_count(lv->hub) > 0 || (lv->cache && job_cache_expire(lv->cache, now_ms()) > 0);
 }
 
-static void dispatch_row(struct live *lv, PGresult *r, int i)
+static void on_hold_over(uv_timer_t *t);
+
+/* Hands out row i unless a young hole below it holds it back (then true: the
+ * rows after it wait too, and the hold timer is armed). */
+static bool dispatch_row(struct live *lv, PGresult *r, int i)
 {
 	int64_t seq = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-	if (lv->cache)
-		job_cache_drop(lv->cache, PQgetvalue(r, i, 1)); /* even a row seen before: dropping twice is harmless */
 	bool late = seq <= lv->last_seen && fill_gap(lv, seq);
 	if (seq > lv->last_seen) {
-		note_gaps(lv, lv->last_seen + 1, seq);
+		uint64_t wait = note_gaps(lv, lv->last_seen + 1, seq);
+		if (wait > 0) {
+			if (!uv_is_active((uv_handle_t *)&lv->hold))
+				uv_timer_start(&lv->hold, on_hold_over, wait, 0);
+			return true;
+		}
+		fill_gap(lv, seq); /* a hole it filled while held */
 		lv->last_seen = seq;
 	} else if (!late) {
-		return; /* already handed out */
+		return false; /* already handed out */
 	}
 	const struct sse_event ev = { seq, PQgetvalue(r, i, 1), atoi(PQgetvalue(r, i, 2)), PQgetvalue(r, i, 3),
 				      PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4), PQgetvalue(r, i, 5) };
 	sse_dispatch(lv->hub, &ev, late);
+	return false;
 }
 
 /* Reads and dispatches every row after last_seen, and the gaps; -1 when the connection failed. */
 static int fetch(struct live *lv)
 {
 	int n;
+	bool held = false;
 	if (!followed(lv)) {
 		lv->synced = false;
 		return 0;
@@ -159,10 +187,13 @@ static int fetch(struct live *lv)
 		if (!r)
 			return db_ok(lv->db) ? 0 : -1;
 		n = PQntuples(r);
-		for (int i = 0; i < n; i++)
-			dispatch_row(lv, r, i);
+		for (int i = 0; i < n; i++) {
+			if (lv->cache) /* held rows too: the job's resource changed all the same */
+				job_cache_drop(lv->cache, PQgetvalue(r, i, 1));
+			held = held || dispatch_row(lv, r, i);
+		}
 		PQclear(r);
-	} while (n == BATCH && followed(lv));
+	} while (n == BATCH && !held && followed(lv));
 	return 0;
 }
 
@@ -225,6 +256,18 @@ static void on_readable(uv_poll_t *p, int status, int events)
 	}
 	if (wh && lv->on_webhooks)
 		lv->on_webhooks(lv->arg);
+}
+
+static void on_hold_over(uv_timer_t *t)
+{
+	struct live *lv = t->data;
+	if (lv->poll && fetch(lv) < 0)
+		lost(lv);
+}
+
+int64_t live_horizon(const struct live *lv)
+{
+	return lv->last_seen;
 }
 
 static void on_poll_closed(uv_handle_t *h)
@@ -312,6 +355,9 @@ struct live *live_new(uv_loop_t *loop, const char *conninfo, struct sse_hub *hub
 	lv->arg = arg;
 	uv_timer_init(loop, &lv->retry);
 	lv->retry.data = lv;
+	uv_timer_init(loop, &lv->hold);
+	lv->hold.data = lv;
+	lv->open_timers = 2;
 	if (connect_listen(lv) == 0)
 		start_poll(lv);
 	else
@@ -334,9 +380,11 @@ bool live_following(const struct live *lv)
 	return lv->poll != NULL && lv->synced;
 }
 
-static void on_retry_closed(uv_handle_t *h)
+static void on_timer_closed(uv_handle_t *h)
 {
 	struct live *lv = h->data;
+	if (--lv->open_timers > 0)
+		return;
 	db_free(lv->db);
 	free(lv->conninfo);
 	free(lv);
@@ -347,5 +395,6 @@ void live_free(struct live *lv)
 	if (!lv)
 		return;
 	stop_poll(lv);
-	uv_close((uv_handle_t *)&lv->retry, on_retry_closed);
+	uv_close((uv_handle_t *)&lv->retry, on_timer_closed);
+	uv_close((uv_handle_t *)&lv->hold, on_timer_closed);
 }

@@ -28,6 +28,9 @@ void live_free(struct live *lv);
  * was open, notifications were not followed, so the read position moves to
  * the newest row now (the new stream's own catch-up covers what came before). */
 void live_prepare(struct live *lv, struct db *db);
+/* The highest seq handed out to streams: rows above it come through the
+ * hub, in seq order (a catch-up of a followed job reads up to it). */
+int64_t live_horizon(const struct live *lv);
 /* Whether seq is a hole the connection still waits for (a late row to come). */
 bool live_awaits(const struct live *lv, int64_t seq);
 /* True while the LISTEN connection is up. */

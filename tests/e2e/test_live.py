@@ -119,8 +119,9 @@ def test_sse_real_job():
     ids = [int(e["id"]) for e in events]
     rows = tf.sql(f"SELECT seq, kind FROM job_events WHERE job_id = '{job}' ORDER BY seq")
     check("sse: the stream ends with done", events and events[-1].get("event") == "done", str(events[-1:]))
-    # seq comes from a sequence, so a row whose transaction committed after a higher seq's arrives
-    # after it (a "late" row, see api-gateway/live.c): each row once, otherwise in seq order.
+    # seq comes from a sequence: the gateway holds rows above a hole for a second, then a row whose
+    # transaction committed later still arrives, late (api-gateway/live.c): each row once, in seq
+    # order but for such late rows.
     seqs = [int(r[0]) for r in rows]
     check("sse: every job_events row once", sorted(ids) == seqs and len(set(ids)) == len(ids), f"{ids} vs {rows}")
     out_of_order = [b for a, b in zip(ids, ids[1:]) if b < a]
@@ -219,6 +220,33 @@ def test_sse_late_commit():
     ev = s.next_event()
     check("sse late commit: no repeat afterwards", ev and int(ev["id"]) == nxt, str(ev))
     s.close()
+
+
+def test_sse_hold_back():
+    """A lower seq that commits soon after a higher one (within the gateway's hold): the stream
+    gets them in seq order, so resuming after the higher id loses nothing."""
+    job = stalled_job()
+    s = Stream(GW_PORT, job)
+    slow = subprocess.Popen(["psql", tf.fleet_env()["REEL_DATABASE_URL"], "-qtAX"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    slow.stdin.write(f"BEGIN; INSERT INTO job_events (job_id, shot, kind) VALUES ('{job}', 0, 'rendered') "
+                     f"RETURNING seq;\n")
+    slow.stdin.flush()
+    low = int(slow.stdout.readline())
+    high = insert_event(job, "ready", 1)
+    time.sleep(0.1)
+    slow.stdin.write("COMMIT;\n")
+    slow.stdin.close()
+    slow.wait(timeout=30)
+    got = [s.next_event(), s.next_event()]
+    s.close()
+    check("sse hold-back: a lower seq committed just after a higher one comes first",
+          all(got) and [int(e["id"]) for e in got] == [low, high], f"{got} {low} {high}")
+    r = Stream(GW_PORT, job, last_id=high)
+    nxt = insert_event(job, "done")
+    ev = r.next_event()
+    check("sse hold-back: a resume after the higher id gets the next row", ev and int(ev["id"]) == nxt, str(ev))
+    r.close()
 
 
 def test_sse_pg_restart():
@@ -534,6 +562,7 @@ def main():
         test_malformed()
         test_sse_fanout_resume_heartbeat()
         test_sse_real_job()
+        test_sse_hold_back()
         test_sse_late_commit()
         test_auth_limits(bindir)
         test_webhooks()
