@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import os
+import signal
 import shutil
 import socket
 import subprocess
@@ -108,6 +109,20 @@ def test_bad_inputs():
     after = sql("SELECT count(*) FROM jobs")[0][0]
     check("bad inputs wrote no job rows", before == after, f"{before} -> {after}")
     check("bad inputs wrote no outbox rows", sql("SELECT count(*) FROM outbox")[0][0] == "0")
+
+
+def stop_fleet_daemon(name):
+    """SIGTERMs a daemon the fleet started and waits (up to 30 s) until it is gone."""
+    pid_file = os.path.join(RUN, "pids", name)
+    pid = int(open(pid_file).read())
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(300):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    os.remove(pid_file)
 
 
 def run_daemon(bindir, name, **env):

@@ -197,22 +197,31 @@ def test_sse_fanout_resume_heartbeat():
     conn.close()
 
 
-def test_sse_late_commit():
-    """A transaction that took a lower seq commits after one with a higher seq:
-    the stream still gets the lower one, once."""
-    job = stalled_job()
-    s = Stream(GW_PORT, job)
+def open_event_insert(job):
+    """A psql session that inserted a row for job in a transaction it keeps open; the row's seq."""
     slow = subprocess.Popen(["psql", tf.fleet_env()["REEL_DATABASE_URL"], "-qtAX"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
     slow.stdin.write(f"BEGIN; INSERT INTO job_events (job_id, shot, kind) VALUES ('{job}', 0, 'rendered') "
                      f"RETURNING seq;\n")
     slow.stdin.flush()
-    low = int(slow.stdout.readline())
-    high = insert_event(job, "ready", 1)
-    first = s.next_event()
+    return slow, int(slow.stdout.readline())
+
+
+def commit_event_insert(slow):
     slow.stdin.write("COMMIT;\n")
     slow.stdin.close()
     slow.wait(timeout=30)
+
+
+def test_sse_late_commit():
+    """A transaction that took a lower seq commits after one with a higher seq:
+    the stream still gets the lower one, once."""
+    job = stalled_job()
+    s = Stream(GW_PORT, job)
+    slow, low = open_event_insert(job)
+    high = insert_event(job, "ready", 1)
+    first = s.next_event()
+    commit_event_insert(slow)
     second = s.next_event()
     check("sse late commit: the higher seq first, then the late lower one",
           first and second and [int(first["id"]), int(second["id"])] == [high, low], f"{first} {second} {low} {high}")
@@ -227,17 +236,10 @@ def test_sse_hold_back():
     gets them in seq order, so resuming after the higher id loses nothing."""
     job = stalled_job()
     s = Stream(GW_PORT, job)
-    slow = subprocess.Popen(["psql", tf.fleet_env()["REEL_DATABASE_URL"], "-qtAX"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
-    slow.stdin.write(f"BEGIN; INSERT INTO job_events (job_id, shot, kind) VALUES ('{job}', 0, 'rendered') "
-                     f"RETURNING seq;\n")
-    slow.stdin.flush()
-    low = int(slow.stdout.readline())
+    slow, low = open_event_insert(job)
     high = insert_event(job, "ready", 1)
     time.sleep(0.1)
-    slow.stdin.write("COMMIT;\n")
-    slow.stdin.close()
-    slow.wait(timeout=30)
+    commit_event_insert(slow)
     got = [s.next_event(), s.next_event()]
     s.close()
     check("sse hold-back: a lower seq committed just after a higher one comes first",

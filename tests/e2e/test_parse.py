@@ -59,16 +59,7 @@ def sim_requests():
 
 def stop_fleet_parse_worker():
     """The fleet's parse-worker (offline) goes; each case starts its own."""
-    pid_file = os.path.join(RUN, "pids", "parse-worker")
-    pid = int(open(pid_file).read())
-    os.kill(pid, signal.SIGTERM)
-    for _ in range(300):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    os.remove(pid_file)
+    tf.stop_fleet_daemon("parse-worker")
 
 
 def start_parse_worker(bindir, case, **env):

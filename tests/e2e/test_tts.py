@@ -113,19 +113,6 @@ class TTSWorker:
         return self.proc.returncode
 
 
-def stop_fleet_daemon(name):
-    pid_file = os.path.join(RUN, "pids", name)
-    pid = int(open(pid_file).read())
-    os.kill(pid, signal.SIGTERM)
-    for _ in range(300):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    os.remove(pid_file)
-
-
 def submit(text, **options):
     code, _, body = tf.http("POST", "/v1/jobs", {"template": "storyboard", "input": {"text": text},
                                                  "options": options})
@@ -551,9 +538,9 @@ def main():
         sim.reset()
         tf.fleet("start", bindir)
         started = True
-        stop_fleet_daemon("tts-worker")
+        tf.stop_fleet_daemon("tts-worker")
         # The merge stage is test_fleet.py's; here its jobs wait in merging, their merge messages on reel.merge.
-        stop_fleet_daemon("merge-worker")
+        tf.stop_fleet_daemon("merge-worker")
         phase_providers(bindir, sim)
         phase_failures(bindir, sim)
         phase_redelivery(bindir, sim)
