@@ -124,8 +124,13 @@ def kill_pid(path):
         os.kill(pid, 9)
         try:
             os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
+        except ChildProcessError:  # not ours (started by fleet.sh): wait until it is gone and its ports free
+            for _ in range(100):
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.1)
         return True
     except (FileNotFoundError, ProcessLookupError, ValueError):
         return False
