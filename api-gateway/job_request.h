@@ -1,7 +1,7 @@
 /*
  * The body of POST /v1/jobs: parsed, validated and normalised, or refused
  * with the problem that names the field at fault. Templates, inputs and
- * options are those of ARCHITECTURE.md and the shared job-options contract;
+ * options are those of docs/api.md and docs/architecture.md;
  * unknown members are refused at every level.
  */
 #ifndef REEL_JOB_REQUEST_H

@@ -1,5 +1,5 @@
 /*
- * The job resource of ARCHITECTURE.md, rendered from the jobs and shots rows.
+ * The job resource of docs/architecture.md, rendered from the jobs and shots rows.
  */
 #include "gateway.h"
 

@@ -16,7 +16,7 @@
 
 struct daemon;
 
-/* The options every daemon reads (ARCHITECTURE.md, Configuration). */
+/* The options every daemon reads (docs/architecture.md, Configuration). */
 struct daemon_config {
 	char *database_url;
 	char *kafka_brokers;
