@@ -58,7 +58,7 @@ static int claim(struct worker *w, struct task **tasks, size_t n)
 		"WHERE p.job_id = s.job_id AND p.shot = s.idx AND p.stage = 'render' AND p.status IN ('submitted', 'retry')) "
 		"RETURNING u.n, s.prompt, j.options->>'aspect_ratio', j.options->>'resolution', j.options->>'motion', "
 		"j.options->'providers'->>'render', coalesce(s.seed, j.seed), s.est_duration_ms, s.image_key, "
-		"s.video_key IS NOT NULL";
+		"s.video_key";
 	return worker_claim_rows(w, worker_query_tasks(w, sql, tasks, n, true, NULL, 0), tasks, n, take_row);
 }
 
@@ -84,6 +84,20 @@ static void read_shot(struct render_shot *s, struct task *t, PGresult *r, int ro
 	s->index = t->env.shot;
 }
 
+/* A shot whose picture (and clip) is already stored, as after a retry or a
+ * redelivered message, keeps it: nothing is drawn or bought again. */
+static int keep_stored(struct task *t, struct render_data *rd, const char *video_key)
+{
+	rd->kept = true;
+	strlcpy_(rd->key, rd->shot.image_key, sizeof(rd->key));
+	strlcpy_(rd->video_key, video_key ? video_key : "", sizeof(rd->video_key));
+	t->claim = CLAIM_READY;
+	task_log(t);
+	log_info("the shot's result is already stored: kept, not rendered again");
+	log_set_ctx(NULL);
+	return 0;
+}
+
 static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 {
 	struct render_state *st = worker_app(w);
@@ -101,15 +115,17 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	}
 	/* The clip step: the keyframe is stored, the clip not yet. Offline draws both in one step. */
 	bool i2v = motion && strcmp(motion, "i2v") == 0;
-	rd->shot.video = rd->provider ? i2v && rd->shot.image_key && strcmp(PQgetvalue(r, row, 9), "f") == 0 &&
-						vendors_has_i2v(st->vendors, rd->provider->name)
-				      : i2v && !st->skip_media;
+	bool wants_clip = rd->provider ? i2v && vendors_has_i2v(st->vendors, rd->provider->name) : i2v && !st->skip_media;
+	const char *video_key = text_or_null(r, row, 9);
+	if (rd->shot.image_key && (video_key || !wants_clip))
+		return keep_stored(t, rd, video_key);
+	rd->shot.video = rd->provider ? wants_clip && rd->shot.image_key : wants_clip;
 	if (!rd->provider && st->skip_media)
 		t->claim = CLAIM_READY;
 	return 0;
 }
 
-/* Offline keyframes (and i2v clips): the shot is rendered and moves on to narration. */
+/* Offline keyframes (and i2v clips), and results kept from before: the shot is rendered and moves on to narration. */
 static int commit_drawn(struct worker *w, struct task **tasks, size_t n)
 {
 	static const char sql[] =
@@ -205,7 +221,7 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct render_data *rd = tasks[i]->data;
-		if (rd->provider)
+		if (rd->provider && !rd->kept)
 			sent[n_sent++] = tasks[i];
 		else
 			drawn[n_drawn++] = tasks[i];

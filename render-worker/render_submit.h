@@ -16,8 +16,9 @@ struct render_data {
 	struct render_shot shot;
 	const struct render_provider *provider; /* NULL: offline */
 	const char *provider_name;
-	char key[128];             /* offline: where the keyframe was stored */
-	char video_key[128];       /* offline i2v: where the clip was stored, else "" */
+	char key[128];             /* offline or kept: where the keyframe is stored */
+	char video_key[128];       /* offline i2v or kept: where the clip is stored, else "" */
+	bool kept;                 /* the result was stored already: committed as it is, nothing sent */
 	struct vendor_result sub;  /* remote: the vendor's task as its answer described it */
 	uv_work_t work;            /* offline: the drawing on the thread pool */
 };
