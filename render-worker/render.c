@@ -4,8 +4,8 @@
  * frame, seed and motion. The offline provider's keyframes are committed
  * here and the shots move on to narration; a remote vendor's submission is
  * recorded as a provider_tasks row (vendor, task id, deadline) in the batch
- * transaction, and the webhook-receiver finishes the shot when the vendor
- * calls back. With motion i2v a shot comes back here once its keyframe is
+ * transaction with its provider_calls row (what the job paid for), and the
+ * webhook-receiver finishes the shot when the vendor calls back. With motion i2v a shot comes back here once its keyframe is
  * stored, for the clip; the offline provider makes its clip right after the
  * keyframe, in the same task.
  */
@@ -22,6 +22,7 @@
 #include "json.h"
 #include "log.h"
 #include "media.h"
+#include "provider_calls.h"
 #include "render_submit.h"
 #include "banned.h"
 
@@ -58,7 +59,8 @@ static int claim(struct worker *w, struct task **tasks, size_t n)
 		"WHERE p.job_id = s.job_id AND p.shot = s.idx AND p.stage = 'render' AND p.status IN ('submitted', 'retry')) "
 		"RETURNING u.n, s.prompt, j.options->>'aspect_ratio', j.options->>'resolution', j.options->>'motion', "
 		"j.options->'providers'->>'render', coalesce(s.seed, j.seed), s.est_duration_ms, s.image_key, "
-		"s.video_key";
+		"s.video_key, s.attempts, (SELECT count(*) FROM provider_tasks p WHERE p.job_id = s.job_id "
+		"AND p.shot = s.idx AND p.stage = 'render')";
 	return worker_claim_rows(w, worker_query_tasks(w, sql, tasks, n, true, NULL, 0), tasks, n, take_row);
 }
 
@@ -82,6 +84,7 @@ static void read_shot(struct render_shot *s, struct task *t, PGresult *r, int ro
 	s->image_key = text_or_null(r, row, 8) ? xstrdup(PQgetvalue(r, row, 8)) : NULL;
 	snprintf(s->job, sizeof(s->job), "%s", t->env.job);
 	s->index = t->env.shot;
+	s->generation = atoi(PQgetvalue(r, row, 11));
 }
 
 /* A shot whose picture (and clip) is already stored, as after a retry or a
@@ -120,6 +123,9 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	if (rd->shot.image_key && (video_key || !wants_clip))
 		return keep_stored(t, rd, video_key);
 	rd->shot.video = rd->provider ? wants_clip && rd->shot.image_key : wants_clip;
+	/* An earlier attempt may have reached the vendor without its id being stored. */
+	rd->attempt = atoi(PQgetvalue(r, row, 10));
+	rd->look_first = rd->attempt > 1;
 	if (!rd->provider && st->skip_media)
 		t->claim = CLAIM_READY;
 	return 0;
@@ -176,6 +182,43 @@ static char *task_meta(const struct render_state *st, const struct render_data *
 	return text;
 }
 
+static const char *model_of(const struct vendors *v, const struct render_data *rd)
+{
+	const char *name = rd->provider->name, *model = "workflow";
+	if (strcmp(name, "replicate") == 0)
+		model = rd->shot.video ? v->replicate_i2v_model : v->replicate_model;
+	else if (strcmp(name, "fal") == 0)
+		model = rd->shot.video ? v->fal_i2v_model : v->fal_model;
+	return model ? model : "";
+}
+
+/* One provider_calls row per submission the vendor accepted: what the job
+ * paid for. A submission adopted after a lookup was paid for before. */
+static int record_calls(struct worker *w, struct task **tasks, size_t n)
+{
+	const struct render_state *st = worker_app(w);
+	struct provider_call *rows = xcalloc(n, sizeof(*rows));
+	const struct provider_call **calls = xmalloc(n * sizeof(*calls));
+	uint64_t now = uv_now(worker_loop(w));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct render_data *rd = tasks[i]->data;
+		struct provider_call *c = &rows[k];
+		if (rd->adopted)
+			continue;
+		*c = (struct provider_call){ .job = tasks[i]->env.job, .shot = tasks[i]->env.shot,
+					     .provider = rd->provider->name, .purpose = rd->shot.video ? "video" : "image",
+					     .attempt = rd->attempt, .http_status = rd->http_status, .outcome = "ok",
+					     .latency_ms = (long)(now - rd->sent_at) };
+		strlcpy_(c->model, model_of(st->vendors, rd), sizeof(c->model));
+		calls[k++] = c;
+	}
+	int rc = provider_calls_insert(worker_db(w), "render", calls, k);
+	free(calls);
+	free(rows);
+	return rc;
+}
+
 /* Vendor submissions: one provider_tasks row each; the shot stays rendering. */
 static int commit_submitted(struct worker *w, struct task **tasks, size_t n)
 {
@@ -211,7 +254,7 @@ static int commit_submitted(struct worker *w, struct task **tasks, size_t n)
 		free(detail);
 	}
 	PQclear(r);
-	return r ? 0 : -1;
+	return r ? record_calls(w, tasks, n) : -1;
 }
 
 static int commit(struct worker *w, struct task **tasks, size_t n)
