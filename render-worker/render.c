@@ -156,7 +156,8 @@ static int commit_drawn(struct worker *w, struct task **tasks, size_t n)
 	/* Tasks without a row lost to a duplicate delivery that got there first. */
 	for (int row = 0; row < PQntuples(r); row++) {
 		struct task *t = worker_row_task(r, row, tasks, n);
-		events_add(worker_events(w), t->env.job, t->env.shot, "rendered", NULL);
+		if (!((const struct render_data *)t->data)->kept) /* a kept result was announced when it was made */
+			events_add(worker_events(w), t->env.job, t->env.shot, "rendered", NULL);
 		worker_emit(w, t, "tts", t->env.shot);
 	}
 	PQclear(r);
