@@ -193,8 +193,9 @@ static const char *model_of(const struct vendors *v, const struct render_data *r
 	return model ? model : "";
 }
 
-/* One provider_calls row per submission the vendor accepted: what the job
- * paid for. A submission adopted after a lookup was paid for before. */
+/* One provider_calls row per vendor task, what the job paid for: a
+ * submission the vendor accepted, or one found again after its answer was
+ * lost (no row was written for it then). */
 static int record_calls(struct worker *w, struct task **tasks, size_t n)
 {
 	const struct render_state *st = worker_app(w);
@@ -205,8 +206,6 @@ static int record_calls(struct worker *w, struct task **tasks, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const struct render_data *rd = tasks[i]->data;
 		struct provider_call *c = &rows[k];
-		if (rd->adopted)
-			continue;
 		*c = (struct provider_call){ .job = tasks[i]->env.job, .shot = tasks[i]->env.shot,
 					     .provider = rd->provider->name, .purpose = rd->shot.video ? "video" : "image",
 					     .attempt = rd->attempt, .http_status = rd->http_status, .outcome = "ok",

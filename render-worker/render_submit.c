@@ -227,7 +227,7 @@ static void on_found(const struct http_client_response *r, void *arg)
 	if (rc == 1) {
 		log_info("%s already has this shot's submission %s: adopted, not sent again", rd->provider->name,
 			 rd->sub.id);
-		rd->adopted = true;
+		rd->http_status = r->status;
 		t->result = WORK_OK;
 		worker_task_done(t);
 	} else if (rc < 0) {

@@ -22,7 +22,6 @@ struct render_data {
 	int attempt;               /* the shot's render attempt, counted in the claim */
 	bool look_first;           /* a retry: look for the earlier submission at the vendor before sending */
 	int http_status;           /* remote: the submission's answer, for its provider_calls row */
-	bool adopted;              /* remote: sub is an earlier submission found at the vendor, not a new one */
 	int pages;                 /* lookup answers read so far */
 	uint64_t sent_at;          /* remote: when the submission went out (loop ms), for its provider_calls row */
 	struct vendor_result sub;  /* remote: the vendor's task as its answer described it */

@@ -439,7 +439,7 @@ def replicate_list(h, base):
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(h.path).query)
     start = int(query.get("cursor", ["0"])[0])
     with LOCK:
-        mine = sorted((t for t in STATE["tasks"].values() if t["route"] == "replicate"),
+        mine = sorted((t for t in STATE["tasks"].values() if t["route"] == "replicate" and paid(t)),
                       key=lambda t: t["created"], reverse=True)
     page = mine[start:start + REPLICATE_PAGE]
     log("lookups", {"route": "replicate", "cursor": start})
