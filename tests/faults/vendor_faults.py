@@ -36,13 +36,15 @@ TTS_FAULTS = [{"kind": "error", "status": 500}, {"kind": "error", "status": 429,
               {"delay_ms": TIMEOUT_S * 2000}, {"kind": "error", "status": 502}]
 # Malformed audio pauses its job at once (not retried): a few, so some jobs end paused with the reason.
 TTS_MALFORMED = [{"kind": "corrupt"}, {"kind": "empty"}]
-RENDER_FAULTS = [{"callback": "never"}, {"callback": "forged"}, {"callback": "twice"}, {"callback": "failed"},
+# The hang comes second, so that even a short run meets it on Replicate.
+RENDER_FAULTS = [{"callback": "never"},
+                 {"submit_hang_ms": 4000},  # past REEL_RENDER_SUBMIT_TIMEOUT_S: given up; Replicate finds it
+                                            # again, fal sends it again
+                 {"callback": "forged"}, {"callback": "twice"}, {"callback": "failed"},
                  {"callback": "late", "late_ms": 4000}, {"submit_status": 500},
                  {"submit_status": 429, "retry_after": "1"}, {"callback": "expired"},
                  {"callback": "ok", "delay_ms": 60000},  # a hang: polled "starting" until REEL_RENDER_MAX_AGE_S
-                 {"callback": "out_of_order"},
-                 {"submit_hang_ms": 4000}]  # past REEL_RENDER_SUBMIT_TIMEOUT_S: given up; Replicate
-                                            # finds it again, fal sends it again
+                 {"callback": "out_of_order"}]
 GOOD = {"openai": {"kind": "storyboard"}, "openai_tts": {"kind": "audio"}, "render": {"callback": "ok"}}
 
 
