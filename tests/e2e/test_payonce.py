@@ -5,10 +5,11 @@ speaks with its Fish Audio. Every speech call fails with a 503 until the
 attempts run out, so the job pauses at speech with every keyframe bought;
 `retry` then finishes it with no keyframe bought again: the simulator's
 billed submissions and the provider_calls rows of the render stage stay at
-one per shot, and the stored pictures are the same files. The shot whose
-speech failed for good goes back through render-worker, which finds its
-picture stored and keeps it (a redelivered render message meets the same
-check)."""
+one per shot, and the stored pictures are the same files. Shots whose
+speech failed go straight back to speech; shots caught between stages, and
+one failed shot put back to pending by hand as a redelivered render message
+would find it, go through render-worker, which finds their pictures stored
+and keeps them."""
 import argparse
 import json
 import os
@@ -79,6 +80,13 @@ def test_pause_at_speech_then_retry():
     tf.check("paused at speech: every shot has its picture", all(before.values()) and len(before) == n, str(before))
     once_each("paused at speech", job_id, n)
 
+    # One failed shot is put back to pending by hand, as a redelivered render message would find a shot whose
+    # picture is stored: render-worker must keep it. Failed speech goes straight back to speech.
+    failed = [int(r[0]) for r in tf.sql(f"SELECT idx FROM shots WHERE job_id = '{job_id}' AND status = 'failed' "
+                                        f"ORDER BY idx")]
+    tf.check("paused at speech: a shot failed at speech", failed, str(tr.shots(job_id)))
+    if failed:
+        tf.sql(f"UPDATE shots SET status = 'pending' WHERE job_id = '{job_id}' AND idx = {failed[0]}")
     speech({"kind": "audio"})
     code, _, body = tf.http("POST", f"/v1/jobs/{job_id}/retry", {})
     tf.check("retry: 200", code == 200, body[:200])
@@ -88,9 +96,12 @@ def test_pause_at_speech_then_retry():
     tf.check("after retry: the shots kept their pictures", pictures(job_id) == before, str(pictures(job_id)))
     tf.check("after retry: each shot was announced rendered once",
              tr.events(job_id, "rendered") == n, str(tr.events(job_id, "rendered")))
-    log = open(os.path.join(RUN, "logs", "render-worker.log")).read()
-    tf.check("after retry: render-worker kept the failed shot's stored picture",
-             "already stored: kept, not rendered again" in log)
+    kept = [json.loads(line).get("shot") for line in open(os.path.join(RUN, "logs", "render-worker.log"))
+            if "already stored: kept, not rendered again" in line]
+    tf.check("after retry: render-worker kept the stored picture of the shot sent back to it",
+             failed and failed[0] in kept, f"{kept} {failed}")
+    tf.check("after retry: the other shots whose speech failed went straight back to speech",
+             not set(failed[1:]) & set(kept), f"{kept} {failed}")
 
 
 def main():
