@@ -62,10 +62,11 @@ struct render_provider {
 		    size_t errlen);
 	/* True when it sends callbacks; false when the sweeper must poll it from the start. */
 	bool callbacks;
-	/* Where to look for an earlier submission of the shot's task key before
-	 * sending it again (a submission timed out, or the worker died before
-	 * storing the vendor's id); NULL when the vendor offers no way to find one. */
-	char *(*find_url)(const struct render_state *st, const char *key);
+	/* The GET that looks for an earlier submission of the shot's task key
+	 * before it is sent again (a submission timed out, or the worker died
+	 * before storing the vendor's id): the first place to look, or next (taken
+	 * over) when found said where to look on. NULL when the vendor offers no way. */
+	void (*find)(const struct render_state *st, const char *key, char *next, struct render_request *out);
 	/* Reads a lookup answer: 1 with out filled when a live or finished
 	 * submission of key is there; 0 when not, with *next the URL to look at
 	 * next (another page) or NULL; -1 with err when the answer is unreadable. */

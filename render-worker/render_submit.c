@@ -179,6 +179,23 @@ static void on_answer(const struct http_client_response *r, void *arg)
 	log_set_ctx(NULL);
 }
 
+/* Sends rq (built by the provider) on the loop; its strings are freed here. */
+static void send_request(struct task *t, struct render_request *rq, size_t max_response, http_client_fn cb)
+{
+	struct render_state *st = worker_app(t->worker);
+	struct render_data *rd = t->data;
+	const struct http_client_request hr = { .method = rq->method, .url = rq->url,
+						.headers = (const char *const *)rq->headers, .n_headers = rq->n_headers,
+						.body = rq->body, .body_len = rq->body ? strlen(rq->body) : 0,
+						.timeout_ms = st->vendors->submit_timeout_s * 1000,
+						.max_response = max_response, .vendor = rd->provider->name };
+	http_client_start(st->http, &hr, cb, t);
+	free(rq->url);
+	free(rq->body);
+	for (size_t i = 0; i < rq->n_headers; i++)
+		free(rq->headers[i]);
+}
+
 static void submit(struct task *t, struct render_data *rd)
 {
 	struct render_state *st = worker_app(t->worker);
@@ -195,20 +212,11 @@ static void submit(struct task *t, struct render_data *rd)
 		verdict(t, WORK_FAIL, "render_failed", "%s: %s", rd->provider->name, err);
 		return;
 	}
-	const struct http_client_request hr = { .method = rq.method, .url = rq.url,
-						.headers = (const char *const *)rq.headers, .n_headers = rq.n_headers,
-						.body = rq.body, .body_len = strlen(rq.body),
-						.timeout_ms = st->vendors->submit_timeout_s * 1000, .max_response = 1 << 20,
-						.vendor = rd->provider->name };
 	rd->sent_at = uv_now(worker_loop(t->worker));
-	http_client_start(st->http, &hr, on_answer, t);
-	free(rq.url);
-	free(rq.body);
-	for (size_t i = 0; i < rq.n_headers; i++)
-		free(rq.headers[i]);
+	send_request(t, &rq, 1 << 20, on_answer);
 }
 
-static void look_up(struct task *t, struct render_data *rd, char *url);
+static void look_up(struct task *t, struct render_data *rd, char *next);
 
 /* A lookup answer: the earlier submission is adopted when found, else the shot is sent. */
 static void on_found(const struct http_client_response *r, void *arg)
@@ -244,34 +252,23 @@ static void on_found(const struct http_client_response *r, void *arg)
 	log_set_ctx(NULL);
 }
 
-/* Asks the vendor for url (taken over) on the way to finding an earlier submission. */
-static void look_up(struct task *t, struct render_data *rd, char *url)
+/* Asks the vendor where the provider says (next taken over, or NULL for the first place). */
+static void look_up(struct task *t, struct render_data *rd, char *next)
 {
-	struct render_state *st = worker_app(t->worker);
 	struct render_request rq = { 0 };
-	render_json_headers(&rq, strcmp(rd->provider->name, "replicate") == 0 ? "Bearer" : NULL,
-			    st->vendors->replicate_token);
-	const struct http_client_request hr = { .method = "GET", .url = url,
-						.headers = (const char *const *)rq.headers, .n_headers = rq.n_headers,
-						.timeout_ms = st->vendors->submit_timeout_s * 1000, .max_response = 4 << 20,
-						.vendor = rd->provider->name };
-	http_client_start(st->http, &hr, on_found, t);
-	free(url);
-	for (size_t i = 0; i < rq.n_headers; i++)
-		free(rq.headers[i]);
+	char key[RENDER_TASK_KEY_LEN];
+	render_task_key(&rd->shot, key);
+	rd->provider->find(worker_app(t->worker), key, next, &rq);
+	send_request(t, &rq, 4 << 20, on_found);
 }
 
 static void start_remote(struct task *t, struct render_data *rd)
 {
-	struct render_state *st = worker_app(t->worker);
-	char key[RENDER_TASK_KEY_LEN];
 	rd->pages = 0;
-	if (!rd->look_first || !rd->provider->find_url) {
+	if (rd->look_first && rd->provider->find)
+		look_up(t, rd, NULL);
+	else
 		submit(t, rd);
-		return;
-	}
-	render_task_key(&rd->shot, key);
-	look_up(t, rd, rd->provider->find_url(st, key));
 }
 
 void render_submit_start(struct task *t)

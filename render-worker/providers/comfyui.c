@@ -71,9 +71,11 @@ static int read_answer(const struct render_state *st, const char *body, size_t l
 }
 
 /* The prompt_id is our task key: a finished prompt is in /history/{key}, a waiting or running one in /queue. */
-static char *find_url(const struct render_state *st, const char *key)
+static void find(const struct render_state *st, const char *key, char *next, struct render_request *out)
 {
-	return xasprintf("%s/history/%s", st->vendors->comfyui_url, key);
+	out->method = "GET";
+	out->url = next ? next : xasprintf("%s/history/%s", st->vendors->comfyui_url, key);
+	render_json_headers(out, NULL, NULL);
 }
 
 /* True when a /queue list ([[number, prompt_id, ...], ...]) holds key. */
@@ -119,6 +121,6 @@ const struct render_provider render_comfyui = {
 	.build = build,
 	.read = read_answer,
 	.callbacks = false,
-	.find_url = find_url,
+	.find = find,
 	.found = found,
 };

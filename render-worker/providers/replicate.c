@@ -65,10 +65,12 @@ static int read_answer(const struct render_state *st, const char *body, size_t l
 	return replicate_read(body, len, out, err, errlen);
 }
 
-static char *find_url(const struct render_state *st, const char *key)
+static void find(const struct render_state *st, const char *key, char *next, struct render_request *out)
 {
 	(void)key;
-	return xasprintf("%s/predictions", st->vendors->replicate_base_url);
+	out->method = "GET";
+	out->url = next ? next : xasprintf("%s/predictions", st->vendors->replicate_base_url);
+	render_json_headers(out, "Bearer", st->vendors->replicate_token);
 }
 
 /* One page of GET /predictions (newest first): ours carries task=key in its webhook. */
@@ -108,6 +110,6 @@ const struct render_provider render_replicate = {
 	.build = build,
 	.read = read_answer,
 	.callbacks = true,
-	.find_url = find_url,
+	.find = find,
 	.found = found,
 };

@@ -47,8 +47,9 @@ START_TEST(test_task_key)
 }
 END_TEST
 
-static char replicate_base[] = "http://r/v1", comfyui_url[] = "http://c";
-static struct vendors vendors = { .replicate_base_url = replicate_base, .comfyui_url = comfyui_url };
+static char replicate_base[] = "http://r/v1", replicate_token[] = "r8", comfyui_url[] = "http://c";
+static struct vendors vendors = { .replicate_base_url = replicate_base, .replicate_token = replicate_token,
+				  .comfyui_url = comfyui_url };
 static const struct render_state state = { .vendors = &vendors };
 
 START_TEST(test_replicate_found)
@@ -71,9 +72,15 @@ START_TEST(test_replicate_found)
 	ck_assert_int_eq(render_replicate.found(&state, "K3", last, strlen(last), &r, &next, err, sizeof(err)), 0);
 	ck_assert_ptr_null(next);
 	ck_assert_int_eq(render_replicate.found(&state, "K3", "{}", 2, &r, &next, err, sizeof(err)), -1);
-	char *url = render_replicate.find_url(&state, "K1");
-	ck_assert_str_eq(url, "http://r/v1/predictions");
-	free(url);
+	struct render_request rq = { 0 };
+	render_replicate.find(&state, "K1", NULL, &rq);
+	ck_assert_str_eq(rq.method, "GET");
+	ck_assert_str_eq(rq.url, "http://r/v1/predictions");
+	ck_assert_uint_eq(rq.n_headers, 2);
+	ck_assert_str_eq(rq.headers[1], "Authorization: Bearer r8");
+	free(rq.url);
+	for (size_t i = 0; i < rq.n_headers; i++)
+		free(rq.headers[i]);
 }
 END_TEST
 
