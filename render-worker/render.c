@@ -5,9 +5,10 @@
  * here and the shots move on to narration; a remote vendor's submission is
  * recorded as a provider_tasks row (vendor, task id, deadline) in the batch
  * transaction with its provider_calls row (what the job paid for), and the
- * webhook-receiver finishes the shot when the vendor calls back. With motion i2v a shot comes back here once its keyframe is
- * stored, for the clip; the offline provider makes its clip right after the
- * keyframe, in the same task.
+ * webhook-receiver finishes the shot when the vendor calls back. With motion
+ * i2v a shot comes back here once its keyframe is stored, for the clip; the
+ * offline provider makes its clip right after the keyframe, in the same task.
+ * A shot whose result is stored already is kept, never rendered again.
  */
 #include "render.h"
 
@@ -131,7 +132,8 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	return 0;
 }
 
-/* Offline keyframes (and i2v clips), and results kept from before: the shot is rendered and moves on to narration. */
+/* Offline keyframes (and i2v clips), and results kept from before: the shot
+ * is rendered and moves on to narration. */
 static int commit_drawn(struct worker *w, struct task **tasks, size_t n)
 {
 	static const char sql[] =
@@ -202,18 +204,17 @@ static int record_calls(struct worker *w, struct task **tasks, size_t n)
 	struct provider_call *rows = xcalloc(n, sizeof(*rows));
 	const struct provider_call **calls = xmalloc(n * sizeof(*calls));
 	uint64_t now = uv_now(worker_loop(w));
-	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct render_data *rd = tasks[i]->data;
-		struct provider_call *c = &rows[k];
-		*c = (struct provider_call){ .job = tasks[i]->env.job, .shot = tasks[i]->env.shot,
-					     .provider = rd->provider->name, .purpose = rd->shot.video ? "video" : "image",
-					     .attempt = rd->attempt, .http_status = rd->http_status, .outcome = "ok",
-					     .latency_ms = (long)(now - rd->sent_at) };
-		strlcpy_(c->model, model_of(st->vendors, rd), sizeof(c->model));
-		calls[k++] = c;
+		rows[i] = (struct provider_call){ .job = tasks[i]->env.job, .shot = tasks[i]->env.shot,
+						  .provider = rd->provider->name,
+						  .purpose = rd->shot.video ? "video" : "image", .attempt = rd->attempt,
+						  .http_status = rd->http_status, .outcome = "ok",
+						  .latency_ms = (long)(now - rd->sent_at) };
+		strlcpy_(rows[i].model, model_of(st->vendors, rd), sizeof(rows[i].model));
+		calls[i] = &rows[i];
 	}
-	int rc = provider_calls_insert(worker_db(w), "render", calls, k);
+	int rc = provider_calls_insert(worker_db(w), "render", calls, n);
 	free(calls);
 	free(rows);
 	return rc;

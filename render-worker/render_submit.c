@@ -212,7 +212,6 @@ static void submit(struct task *t, struct render_data *rd)
 		verdict(t, WORK_FAIL, "render_failed", "%s: %s", rd->provider->name, err);
 		return;
 	}
-	rd->sent_at = uv_now(worker_loop(t->worker));
 	send_request(t, &rq, 1 << 20, on_answer);
 }
 
@@ -265,6 +264,7 @@ static void look_up(struct task *t, struct render_data *rd, char *next)
 static void start_remote(struct task *t, struct render_data *rd)
 {
 	rd->pages = 0;
+	rd->sent_at = uv_now(worker_loop(t->worker));
 	if (rd->look_first && rd->provider->find)
 		look_up(t, rd, NULL);
 	else

@@ -23,7 +23,7 @@ struct render_data {
 	bool look_first;           /* a retry: look for the earlier submission at the vendor before sending */
 	int http_status;           /* remote: the submission's answer, for its provider_calls row */
 	int pages;                 /* lookup answers read so far */
-	uint64_t sent_at;          /* remote: when the submission went out (loop ms), for its provider_calls row */
+	uint64_t sent_at;          /* remote: when the task started at the vendor (loop ms), for its provider_calls row */
 	struct vendor_result sub;  /* remote: the vendor's task as its answer described it */
 	uv_work_t work;            /* offline: the drawing on the thread pool */
 };
