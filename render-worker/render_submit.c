@@ -10,8 +10,8 @@
  * have reached the vendor, its id lost to a timeout or a crash) is first
  * looked for at vendors that make that possible (Replicate, ComfyUI) under
  * its task key, and an earlier submission found is adopted instead of paid
- * for again. The offline drawer (and with motion i2v its
- * clip maker) runs on the thread pool.
+ * for again; a lookup that fails is retried, never skipped. The offline
+ * drawer (and with motion i2v its clip maker) runs on the thread pool.
  */
 #include "render_submit.h"
 
