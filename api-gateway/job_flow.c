@@ -141,20 +141,38 @@ static int failed_shots(struct db *db, const char *id)
 	return job_flow_int(db, sql, 1, params, &n) < 0 ? -1 : n;
 }
 
-/* Shots that were waiting or between stages go back to pending, each with a render message. */
-static int restart_shots(struct daemon *d, const struct job_row *j)
+/* Sends each returned shot index to stage; -1 when the statement failed. */
+static int restart(struct daemon *d, const struct job_row *j, const char *sql, const char *stage)
 {
-	static const char sql[] = "UPDATE shots SET status = 'pending', attempts = 0, error = NULL, updated_at = now() "
-				  "WHERE job_id = $1 AND status IN ('pending', 'rendering', 'rendered', 'voicing') "
-				  "RETURNING idx";
 	const char *params[] = { j->id };
 	PGresult *r = db_exec(d->db, sql, 1, params);
 	if (!r)
 		return -1;
 	for (int i = 0; i < PQntuples(r); i++)
-		job_flow_emit(d, j, "render", atoi(PQgetvalue(r, i, 0)));
+		job_flow_emit(d, j, stage, atoi(PQgetvalue(r, i, 0)));
 	PQclear(r);
 	return 0;
+}
+
+/* Shots caught in speech (voicing, or failed at speech and marked so by
+ * retry) go straight back to tts-worker: their picture is done. The other
+ * unfinished shots go back to pending with a render message; render-worker
+ * keeps a picture (and clip) it finds stored and sends the shot on to
+ * speech without calling a vendor, so a job paused by its speech never buys
+ * its keyframes again. A shot whose vendor task is still open is left to
+ * it: the callback finishes the shot. */
+static int restart_shots(struct daemon *d, const struct job_row *j)
+{
+	static const char to_render[] =
+		"UPDATE shots SET status = 'pending', attempts = 0, error = NULL, updated_at = now() "
+		"WHERE job_id = $1 AND status IN ('pending', 'rendering', 'rendered') AND NOT EXISTS "
+		"(SELECT 1 FROM provider_tasks p WHERE p.job_id = shots.job_id AND p.shot = shots.idx "
+		"AND p.stage = 'render' AND p.status IN ('submitted', 'retry')) RETURNING idx";
+	static const char to_speech[] = "UPDATE shots SET status = 'rendered', attempts = 0, error = NULL, "
+					"updated_at = now() WHERE job_id = $1 AND status = 'voicing' RETURNING idx";
+	if (restart(d, j, to_render, "render") < 0)
+		return -1;
+	return restart(d, j, to_speech, "tts");
 }
 
 int job_flow_resume(struct daemon *d, struct job_row *j, const char *action)
@@ -177,8 +195,16 @@ int job_flow_resume(struct daemon *d, struct job_row *j, const char *action)
 
 int job_flow_edit_shot(struct daemon *d, const char *id, const struct action_edit *e)
 {
-	static const char sql[] = "UPDATE shots SET prompt = coalesce($3, prompt), narration = coalesce($4, narration), "
-				  "updated_at = now() WHERE job_id = $1 AND idx = $2";
+	/* A new prompt makes the stored picture and clip of an unfinished shot
+	 * stale: they are dropped, so it is rendered again. A ready shot keeps
+	 * them for its video until regenerate. */
+#define STALE "$3 IS DISTINCT FROM prompt AND $3 IS NOT NULL AND status <> 'ready'"
+	static const char sql[] =
+		"UPDATE shots SET prompt = coalesce($3, prompt), narration = coalesce($4, narration), "
+		"image_key = CASE WHEN " STALE " THEN NULL ELSE image_key END, "
+		"video_key = CASE WHEN " STALE " THEN NULL ELSE video_key END, "
+		"updated_at = now() WHERE job_id = $1 AND idx = $2";
+#undef STALE
 	char idx[16], detail[64];
 	snprintf(idx, sizeof(idx), "%ld", e->index);
 	const char *params[] = { id, idx, e->prompt, e->narration };

@@ -88,8 +88,11 @@ void gateway_approve_job(struct http_exchange *x, void *arg)
 
 static void on_retry(struct daemon *d, const char *owner, void *arg, struct api_answer *a)
 {
-	static const char sql[] = "UPDATE shots SET status = 'pending', attempts = 0, error = NULL, updated_at = now() "
-				  "WHERE job_id = $1 AND status = 'failed'";
+	/* A shot that failed at speech has its picture (and clip): marked as
+	 * caught in speech, only its speech is made again (job_flow_resume). */
+	static const char sql[] =
+		"UPDATE shots SET status = CASE WHEN error->>'stage' = 'tts' AND image_key IS NOT NULL THEN 'voicing' "
+		"ELSE 'pending' END, attempts = 0, error = NULL, updated_at = now() WHERE job_id = $1 AND status = 'failed'";
 	static const char *const allowed[] = { "failed", "paused", NULL };
 	const struct job_action *act = arg;
 	struct job_row j;

@@ -81,11 +81,12 @@ void gateway_patch_shot(struct http_exchange *x, void *arg)
 	job_flow_start(x, arg, 1, parse_patch, on_patch);
 }
 
-/* Puts a ready, skipped or failed shot back to pending, with its event. */
+/* Puts a ready, skipped or failed shot back to pending, with its event. Its
+ * picture and clip are dropped: regenerate asks for new ones (and pays for them). */
 static int reset_shot(struct daemon *d, const struct job_row *j, int shot)
 {
-	static const char sql[] = "UPDATE shots SET status = 'pending', attempts = 0, error = NULL, updated_at = now() "
-				  "WHERE job_id = $1 AND idx = $2";
+	static const char sql[] = "UPDATE shots SET status = 'pending', attempts = 0, error = NULL, image_key = NULL, "
+				  "video_key = NULL, updated_at = now() WHERE job_id = $1 AND idx = $2";
 	char idx[16];
 	snprintf(idx, sizeof(idx), "%d", shot);
 	const char *params[] = { j->id, idx };

@@ -73,6 +73,8 @@ char *comfyui_prompt_body(const char *workflow, size_t len, const struct comfyui
 	cJSON *body = cJSON_CreateObject();
 	cJSON_AddItemToObject(body, "prompt", graph);
 	cJSON_AddStringToObject(body, "client_id", client_id);
+	if (v->prompt_id)
+		cJSON_AddStringToObject(body, "prompt_id", v->prompt_id);
 	char *text = json_print(body);
 	cJSON_Delete(body);
 	return text;

@@ -15,6 +15,7 @@
 /* What fills a workflow's placeholders. */
 struct comfyui_vars {
 	const char *prompt, *negative, *image; /* image: an uploaded input file name, or NULL */
+	const char *prompt_id;                 /* the client's own prompt_id, or NULL for one ComfyUI draws */
 	long seed, width, height, frames;
 };
 

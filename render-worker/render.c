@@ -4,10 +4,11 @@
  * frame, seed and motion. The offline provider's keyframes are committed
  * here and the shots move on to narration; a remote vendor's submission is
  * recorded as a provider_tasks row (vendor, task id, deadline) in the batch
- * transaction, and the webhook-receiver finishes the shot when the vendor
- * calls back. With motion i2v a shot comes back here once its keyframe is
- * stored, for the clip; the offline provider makes its clip right after the
- * keyframe, in the same task.
+ * transaction with its provider_calls row (what the job paid for), and the
+ * webhook-receiver finishes the shot when the vendor calls back. With motion
+ * i2v a shot comes back here once its keyframe is stored, for the clip; the
+ * offline provider makes its clip right after the keyframe, in the same task.
+ * A shot whose result is stored already is kept, never rendered again.
  */
 #include "render.h"
 
@@ -22,6 +23,7 @@
 #include "json.h"
 #include "log.h"
 #include "media.h"
+#include "provider_calls.h"
 #include "render_submit.h"
 #include "banned.h"
 
@@ -58,7 +60,8 @@ static int claim(struct worker *w, struct task **tasks, size_t n)
 		"WHERE p.job_id = s.job_id AND p.shot = s.idx AND p.stage = 'render' AND p.status IN ('submitted', 'retry')) "
 		"RETURNING u.n, s.prompt, j.options->>'aspect_ratio', j.options->>'resolution', j.options->>'motion', "
 		"j.options->'providers'->>'render', coalesce(s.seed, j.seed), s.est_duration_ms, s.image_key, "
-		"s.video_key IS NOT NULL";
+		"s.video_key, s.attempts, (SELECT count(*) FROM provider_tasks p WHERE p.job_id = s.job_id "
+		"AND p.shot = s.idx AND p.stage = 'render')";
 	return worker_claim_rows(w, worker_query_tasks(w, sql, tasks, n, true, NULL, 0), tasks, n, take_row);
 }
 
@@ -82,6 +85,21 @@ static void read_shot(struct render_shot *s, struct task *t, PGresult *r, int ro
 	s->image_key = text_or_null(r, row, 8) ? xstrdup(PQgetvalue(r, row, 8)) : NULL;
 	snprintf(s->job, sizeof(s->job), "%s", t->env.job);
 	s->index = t->env.shot;
+	s->generation = atoi(PQgetvalue(r, row, 11));
+}
+
+/* A shot whose picture (and clip) is already stored, as after a retry or a
+ * redelivered message, keeps it: nothing is drawn or bought again. */
+static int keep_stored(struct task *t, struct render_data *rd, const char *video_key)
+{
+	rd->kept = true;
+	strlcpy_(rd->key, rd->shot.image_key, sizeof(rd->key));
+	strlcpy_(rd->video_key, video_key ? video_key : "", sizeof(rd->video_key));
+	t->claim = CLAIM_READY;
+	task_log(t);
+	log_info("the shot's result is already stored: kept, not rendered again");
+	log_set_ctx(NULL);
+	return 0;
 }
 
 static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
@@ -101,15 +119,21 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	}
 	/* The clip step: the keyframe is stored, the clip not yet. Offline draws both in one step. */
 	bool i2v = motion && strcmp(motion, "i2v") == 0;
-	rd->shot.video = rd->provider ? i2v && rd->shot.image_key && strcmp(PQgetvalue(r, row, 9), "f") == 0 &&
-						vendors_has_i2v(st->vendors, rd->provider->name)
-				      : i2v && !st->skip_media;
+	bool wants_clip = rd->provider ? i2v && vendors_has_i2v(st->vendors, rd->provider->name) : i2v && !st->skip_media;
+	const char *video_key = text_or_null(r, row, 9);
+	if (rd->shot.image_key && (video_key || !wants_clip))
+		return keep_stored(t, rd, video_key);
+	rd->shot.video = rd->provider ? wants_clip && rd->shot.image_key : wants_clip;
+	/* An earlier attempt may have reached the vendor without its id being stored. */
+	rd->attempt = atoi(PQgetvalue(r, row, 10));
+	rd->look_first = rd->attempt > 1;
 	if (!rd->provider && st->skip_media)
 		t->claim = CLAIM_READY;
 	return 0;
 }
 
-/* Offline keyframes (and i2v clips): the shot is rendered and moves on to narration. */
+/* Offline keyframes (and i2v clips), and results kept from before: the shot
+ * is rendered and moves on to narration. */
 static int commit_drawn(struct worker *w, struct task **tasks, size_t n)
 {
 	static const char sql[] =
@@ -134,7 +158,8 @@ static int commit_drawn(struct worker *w, struct task **tasks, size_t n)
 	/* Tasks without a row lost to a duplicate delivery that got there first. */
 	for (int row = 0; row < PQntuples(r); row++) {
 		struct task *t = worker_row_task(r, row, tasks, n);
-		events_add(worker_events(w), t->env.job, t->env.shot, "rendered", NULL);
+		if (!((const struct render_data *)t->data)->kept) /* a kept result was announced when it was made */
+			events_add(worker_events(w), t->env.job, t->env.shot, "rendered", NULL);
 		worker_emit(w, t, "tts", t->env.shot);
 	}
 	PQclear(r);
@@ -158,6 +183,41 @@ static char *task_meta(const struct render_state *st, const struct render_data *
 	char *text = json_print(m);
 	cJSON_Delete(m);
 	return text;
+}
+
+static const char *model_of(const struct vendors *v, const struct render_data *rd)
+{
+	const char *name = rd->provider->name, *model = "workflow";
+	if (strcmp(name, "replicate") == 0)
+		model = rd->shot.video ? v->replicate_i2v_model : v->replicate_model;
+	else if (strcmp(name, "fal") == 0)
+		model = rd->shot.video ? v->fal_i2v_model : v->fal_model;
+	return model ? model : "";
+}
+
+/* One provider_calls row per vendor task, what the job paid for: a
+ * submission the vendor accepted, or one found again after its answer was
+ * lost (no row was written for it then). */
+static int record_calls(struct worker *w, struct task **tasks, size_t n)
+{
+	const struct render_state *st = worker_app(w);
+	struct provider_call *rows = xcalloc(n, sizeof(*rows));
+	const struct provider_call **calls = xmalloc(n * sizeof(*calls));
+	uint64_t now = uv_now(worker_loop(w));
+	for (size_t i = 0; i < n; i++) {
+		const struct render_data *rd = tasks[i]->data;
+		rows[i] = (struct provider_call){ .job = tasks[i]->env.job, .shot = tasks[i]->env.shot,
+						  .provider = rd->provider->name,
+						  .purpose = rd->shot.video ? "video" : "image", .attempt = rd->attempt,
+						  .http_status = rd->http_status, .outcome = "ok",
+						  .latency_ms = (long)(now - rd->sent_at) };
+		strlcpy_(rows[i].model, model_of(st->vendors, rd), sizeof(rows[i].model));
+		calls[i] = &rows[i];
+	}
+	int rc = provider_calls_insert(worker_db(w), "render", calls, n);
+	free(calls);
+	free(rows);
+	return rc;
 }
 
 /* Vendor submissions: one provider_tasks row each; the shot stays rendering. */
@@ -195,7 +255,7 @@ static int commit_submitted(struct worker *w, struct task **tasks, size_t n)
 		free(detail);
 	}
 	PQclear(r);
-	return r ? 0 : -1;
+	return r ? record_calls(w, tasks, n) : -1;
 }
 
 static int commit(struct worker *w, struct task **tasks, size_t n)
@@ -205,7 +265,7 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct render_data *rd = tasks[i]->data;
-		if (rd->provider)
+		if (rd->provider && !rd->kept)
 			sent[n_sent++] = tasks[i];
 		else
 			drawn[n_drawn++] = tasks[i];

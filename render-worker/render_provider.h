@@ -38,6 +38,7 @@ struct render_shot {
 	char aspect[8];      /* "9:16"... */
 	char job[64];
 	int index;
+	int generation;      /* how many vendor tasks the shot has recorded: each one makes the next key new */
 };
 
 /* A submission a provider built; render_submit frees the strings. */
@@ -61,6 +62,16 @@ struct render_provider {
 		    size_t errlen);
 	/* True when it sends callbacks; false when the sweeper must poll it from the start. */
 	bool callbacks;
+	/* The GET that looks for an earlier submission of the shot's task key
+	 * before it is sent again (a submission timed out, or the worker died
+	 * before storing the vendor's id): the first place to look, or next (taken
+	 * over) when found said where to look on. NULL when the vendor offers no way. */
+	void (*find)(const struct render_state *st, const char *key, char *next, struct render_request *out);
+	/* Reads a lookup answer: 1 with out filled when a live or finished
+	 * submission of key is there; 0 when not, with *next the URL to look at
+	 * next (another page) or NULL; -1 with err when the answer is unreadable. */
+	int (*found)(const struct render_state *st, const char *key, const char *body, size_t len,
+		     struct vendor_result *out, char **next, char *err, size_t errlen);
 };
 
 extern const struct render_provider render_replicate, render_fal, render_comfyui;
@@ -71,6 +82,13 @@ const struct render_provider *render_provider_find(const char *name);
 char *render_image_data_uri(const struct render_state *st, const struct render_shot *s, char *err, size_t errlen);
 /* The stored keyframe of s as bare base64; NULL with err. The caller frees. */
 char *render_image_base64(const struct render_state *st, const struct render_shot *s, char *err, size_t errlen);
+#define RENDER_TASK_KEY_LEN 37 /* a UUID and its NUL */
+
+/* The key of a shot's submission: the same for every attempt until a vendor
+ * task of the shot is recorded (job, shot, image or clip, prompt, seed and
+ * generation), so a lost submission is found under it but a recorded one
+ * never again; shaped as a UUID so that ComfyUI takes it as the prompt_id. */
+void render_task_key(const struct render_shot *s, char out[RENDER_TASK_KEY_LEN]);
 /* Adds the JSON content type and, when scheme and secret are set, "Authorization: <scheme> <secret>". */
 void render_json_headers(struct render_request *out, const char *scheme, const char *secret);
 

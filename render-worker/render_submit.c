@@ -6,8 +6,12 @@
  * are sorted by what helps: 429/5xx, timeouts and unreachable vendors are
  * retried by the worker loop with backoff (at least the vendor's
  * Retry-After); a refused key fails the job at once, naming the variable;
- * other refusals fail the shot. The offline drawer (and with motion i2v its
- * clip maker) runs on the thread pool.
+ * other refusals fail the shot. A retried shot (its earlier attempt may
+ * have reached the vendor, its id lost to a timeout or a crash) is first
+ * looked for at vendors that make that possible (Replicate, ComfyUI) under
+ * its task key, and an earlier submission found is adopted instead of paid
+ * for again; a lookup that fails is retried, never skipped. The offline
+ * drawer (and with motion i2v its clip maker) runs on the thread pool.
  */
 #include "render_submit.h"
 
@@ -25,6 +29,9 @@
 #include "retry.h"
 #include "storage.h"
 #include "banned.h"
+
+/* Pages of a vendor's list read while looking for a lost submission: it is recent, so near the top. */
+#define FIND_MAX_PAGES 5
 
 static int (*draw)(const char *prompt, int width, int height, const char *out_path, char *err, size_t errlen);
 static int (*make_clip)(const char *still_path, int width, int height, int fps, long duration_ms,
@@ -165,19 +172,39 @@ static void on_answer(const struct http_client_response *r, void *arg)
 	else if (rd->sub.state == VENDOR_FAILED)
 		verdict(t, WORK_RETRY, "render_failed", "%s failed the shot at once: %s", p->name, rd->sub.error);
 	else {
+		rd->http_status = r->status;
 		t->result = WORK_OK;
 		worker_task_done(t);
 	}
 	log_set_ctx(NULL);
 }
 
-static void start_remote(struct task *t, struct render_data *rd)
+/* Sends rq (built by the provider) on the loop; its strings are freed here. */
+static void send_request(struct task *t, struct render_request *rq, size_t max_response, http_client_fn cb)
+{
+	struct render_state *st = worker_app(t->worker);
+	struct render_data *rd = t->data;
+	const struct http_client_request hr = { .method = rq->method, .url = rq->url,
+						.headers = (const char *const *)rq->headers, .n_headers = rq->n_headers,
+						.body = rq->body, .body_len = rq->body ? strlen(rq->body) : 0,
+						.timeout_ms = st->vendors->submit_timeout_s * 1000,
+						.max_response = max_response, .vendor = rd->provider->name };
+	http_client_start(st->http, &hr, cb, t);
+	free(rq->url);
+	free(rq->body);
+	for (size_t i = 0; i < rq->n_headers; i++)
+		free(rq->headers[i]);
+}
+
+static void submit(struct task *t, struct render_data *rd)
 {
 	struct render_state *st = worker_app(t->worker);
 	struct render_request rq = { 0 };
-	char err[512];
-	char *webhook = xasprintf("%s/webhooks/%s?job=%s&shot=%d", st->public_url, rd->provider->name, t->env.job,
-				  t->env.shot);
+	char err[512], key[RENDER_TASK_KEY_LEN];
+	render_task_key(&rd->shot, key);
+	/* The task key in the callback URL is how a lost prediction is found again (Replicate keeps the URL). */
+	char *webhook = xasprintf("%s/webhooks/%s?job=%s&shot=%d&task=%s", st->public_url, rd->provider->name,
+				  t->env.job, t->env.shot, key);
 	vendor_result_release(&rd->sub);
 	int rc = rd->provider->build(st, &rd->shot, webhook, &rq, err, sizeof(err));
 	free(webhook);
@@ -185,16 +212,63 @@ static void start_remote(struct task *t, struct render_data *rd)
 		verdict(t, WORK_FAIL, "render_failed", "%s: %s", rd->provider->name, err);
 		return;
 	}
-	const struct http_client_request hr = { .method = rq.method, .url = rq.url,
-						.headers = (const char *const *)rq.headers, .n_headers = rq.n_headers,
-						.body = rq.body, .body_len = strlen(rq.body),
-						.timeout_ms = st->vendors->submit_timeout_s * 1000, .max_response = 1 << 20,
-						.vendor = rd->provider->name };
-	http_client_start(st->http, &hr, on_answer, t);
-	free(rq.url);
-	free(rq.body);
-	for (size_t i = 0; i < rq.n_headers; i++)
-		free(rq.headers[i]);
+	send_request(t, &rq, 1 << 20, on_answer);
+}
+
+static void look_up(struct task *t, struct render_data *rd, char *next);
+
+/* A lookup answer: the earlier submission is adopted when found, else the shot is sent. */
+static void on_found(const struct http_client_response *r, void *arg)
+{
+	struct task *t = arg;
+	struct render_data *rd = t->data;
+	char err[512], key[RENDER_TASK_KEY_LEN], *next = NULL;
+	int rc = -1;
+	task_log(t);
+	render_task_key(&rd->shot, key);
+	if (r->outcome != HTTP_CLIENT_DONE || r->status != 200)
+		snprintf(err, sizeof(err), "HTTP %d %s", r->status, r->error);
+	else
+		rc = rd->provider->found(worker_app(t->worker), key, r->body, r->body_len, &rd->sub, &next, err,
+					 sizeof(err));
+	if (rc == 1) {
+		log_info("%s already has this shot's submission %s: adopted, not sent again", rd->provider->name,
+			 rd->sub.id);
+		rd->http_status = r->status;
+		t->result = WORK_OK;
+		worker_task_done(t);
+	} else if (rc < 0) {
+		/* Sending blindly could pay twice: the lookup is retried like a failed submission. */
+		verdict(t, WORK_RETRY, "provider_unreachable", "%s: looking for an earlier submission failed: %s",
+			rd->provider->name, err);
+	} else if (next && ++rd->pages < FIND_MAX_PAGES) {
+		look_up(t, rd, next);
+		next = NULL;
+	} else {
+		submit(t, rd);
+	}
+	free(next);
+	log_set_ctx(NULL);
+}
+
+/* Asks the vendor where the provider says (next taken over, or NULL for the first place). */
+static void look_up(struct task *t, struct render_data *rd, char *next)
+{
+	struct render_request rq = { 0 };
+	char key[RENDER_TASK_KEY_LEN];
+	render_task_key(&rd->shot, key);
+	rd->provider->find(worker_app(t->worker), key, next, &rq);
+	send_request(t, &rq, 4 << 20, on_found);
+}
+
+static void start_remote(struct task *t, struct render_data *rd)
+{
+	rd->pages = 0;
+	rd->sent_at = uv_now(worker_loop(t->worker));
+	if (rd->look_first && rd->provider->find)
+		look_up(t, rd, NULL);
+	else
+		submit(t, rd);
 }
 
 void render_submit_start(struct task *t)

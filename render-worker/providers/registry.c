@@ -1,7 +1,7 @@
 /*
  * The remote render providers by name, and what several of them share:
- * the keyframe read back from storage for image-to-video models, and the
- * Authorization header.
+ * the keyframe read back from storage for image-to-video models, the
+ * Authorization header and the task key that finds a lost submission.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,4 +57,14 @@ void render_json_headers(struct render_request *out, const char *scheme, const c
 	out->headers[out->n_headers++] = xstrdup("Content-Type: application/json");
 	if (scheme && secret && *secret)
 		out->headers[out->n_headers++] = xasprintf("Authorization: %s %s", scheme, secret);
+}
+
+void render_task_key(const struct render_shot *s, char out[RENDER_TASK_KEY_LEN])
+{
+	char seed[48];
+	snprintf(seed, sizeof(seed), "%ld/%d", s->seed, s->generation);
+	uint32_t h = str_hash(s->prompt) ^ str_hash(seed) * 31u;
+	/* The job's UUID with its last group made of the shot, the kind and the hash. */
+	snprintf(out, RENDER_TASK_KEY_LEN, "%.24s%04x%x%07x", s->job, (unsigned)s->index & 0xffffu, s->video ? 1u : 0u,
+		 (unsigned)(h & 0xfffffffu));
 }

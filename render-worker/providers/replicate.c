@@ -2,6 +2,8 @@
  * The replicate render provider: a prediction of REPLICATE_MODEL for the
  * keyframe, of REPLICATE_I2V_MODEL for the clip, each with our webhook and
  * the completed-only event filter (shared/reference/providers.md, section 3).
+ * Replicate takes no idempotency key; a lost prediction is found by listing
+ * GET /predictions and matching the task key our webhook URL carries.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,10 +65,51 @@ static int read_answer(const struct render_state *st, const char *body, size_t l
 	return replicate_read(body, len, out, err, errlen);
 }
 
+static void find(const struct render_state *st, const char *key, char *next, struct render_request *out)
+{
+	(void)key;
+	out->method = "GET";
+	out->url = next ? next : xasprintf("%s/predictions", st->vendors->replicate_base_url);
+	render_json_headers(out, "Bearer", st->vendors->replicate_token);
+}
+
+/* One page of GET /predictions (newest first): ours carries task=key in its webhook. */
+static int found(const struct render_state *st, const char *key, const char *body, size_t len,
+		 struct vendor_result *out, char **next, char *err, size_t errlen)
+{
+	cJSON *j = json_parse(body, len), *results = cJSON_GetObjectItemCaseSensitive(j, "results"), *p;
+	char needle[64];
+	int rc = 0;
+	(void)st;
+	*next = NULL;
+	if (!cJSON_IsArray(results)) {
+		cJSON_Delete(j);
+		return errorf(err, errlen, "not a Replicate prediction list (no results)");
+	}
+	snprintf(needle, sizeof(needle), "task=%s", key);
+	cJSON_ArrayForEach(p, results)
+	{
+		const char *hook = json_str(p, "webhook");
+		if (!hook || !strstr(hook, needle))
+			continue;
+		char *text = json_print(p);
+		rc = replicate_read(text, strlen(text), out, err, errlen) < 0 ? -1 : 1;
+		free(text);
+		break;
+	}
+	const char *more = json_str(j, "next");
+	if (rc == 0 && more && *more)
+		*next = xstrdup(more);
+	cJSON_Delete(j);
+	return rc;
+}
+
 const struct render_provider render_replicate = {
 	.name = "replicate",
 	.key_var = "REPLICATE_API_TOKEN",
 	.build = build,
 	.read = read_answer,
 	.callbacks = true,
+	.find = find,
+	.found = found,
 };

@@ -6,7 +6,8 @@ that never come, come twice, late, expired or forged. Jobs pick their vendors
 by number, so every mix of offline and vendor stages runs under the kills.
 Meanwhile a forger posts callbacks to webhook-receiver that are not the
 vendors': wrong signatures, stale timestamps, and replays of deliveries
-already received; none may change anything."""
+already received; none may change anything. Afterwards no picture may have
+been paid for twice outside the documented cases (VendorFaults.paid_twice)."""
 import base64
 import json
 import os
@@ -15,6 +16,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -34,12 +36,15 @@ TTS_FAULTS = [{"kind": "error", "status": 500}, {"kind": "error", "status": 429,
               {"delay_ms": TIMEOUT_S * 2000}, {"kind": "error", "status": 502}]
 # Malformed audio pauses its job at once (not retried): a few, so some jobs end paused with the reason.
 TTS_MALFORMED = [{"kind": "corrupt"}, {"kind": "empty"}]
-RENDER_FAULTS = [{"callback": "never"}, {"callback": "forged"}, {"callback": "twice"}, {"callback": "failed"},
+# The hang comes second, so that even a short run meets it on Replicate.
+RENDER_FAULTS = [{"callback": "never"},
+                 {"submit_hang_ms": 4000},  # past REEL_RENDER_SUBMIT_TIMEOUT_S: given up; Replicate finds it
+                                            # again, fal sends it again
+                 {"callback": "forged"}, {"callback": "twice"}, {"callback": "failed"},
                  {"callback": "late", "late_ms": 4000}, {"submit_status": 500},
                  {"submit_status": 429, "retry_after": "1"}, {"callback": "expired"},
                  {"callback": "ok", "delay_ms": 60000},  # a hang: polled "starting" until REEL_RENDER_MAX_AGE_S
-                 {"callback": "out_of_order"},
-                 {"submit_hang_ms": 4000}]  # longer than REEL_RENDER_SUBMIT_TIMEOUT_S: given up, submitted again
+                 {"callback": "out_of_order"}]
 GOOD = {"openai": {"kind": "storyboard"}, "openai_tts": {"kind": "audio"}, "render": {"callback": "ok"}}
 
 
@@ -201,10 +206,47 @@ class VendorFaults:
                   ("nothing of a forged or replayed callback in the database", marked == 0, marked)]
         used, faults = self.injected()
         checks.append(("every kind of vendor fault was served", all(faults[r] > 0 for r in used), faults))
+        twice = self.paid_twice(sql)
+        checks.append(("no picture paid for twice outside the documented cases", not twice, twice[:10]))
         for name, good, detail in checks:
             say(f"{'PASS' if good else 'FAIL'}: {name}: {detail}")
             ok &= bool(good)
         return ok, sum(faults.values()), used
+
+    def paid_twice(self, sql):
+        """Pictures (a shot's keyframe or clip) the vendor billed more often than the documented cases allow.
+
+        Billed: the simulator's accepted submissions, and the provider_calls rows of the render stage, which
+        must name exactly the tasks of provider_tasks, each one billed. A picture is bought once, plus once
+        more for each of its vendor tasks that ended without a result (failed, timed out after
+        REEL_RENDER_MAX_AGE_S, canceled: a new one is needed), plus, for fal only, once for each submission
+        whose answer was lost (a hang past REEL_RENDER_SUBMIT_TIMEOUT_S, or render-worker killed before it
+        stored the request id): fal offers no way to find a request by anything of ours, while a lost
+        Replicate prediction is found by its webhook URL and adopted, so it never counts."""
+        billed = {}
+        for sub in self.sim.call("GET", "/_sim/render/log")["submissions"]:
+            q = urllib.parse.parse_qs(urllib.parse.urlsplit(sub.get("webhook") or "").query)
+            if sub.get("paid") and q.get("job") and q.get("shot"):
+                key = (q["job"][0], int(q["shot"][0]), "video" if sub["video"] else "image")
+                billed.setdefault(key, []).append((sub["route"], sub["id"]))
+        tasks, unfinished, calls = {}, {}, {}
+        for job, shot, kind, provider, ext, status in sql(
+                "SELECT job_id, shot, kind, provider, external_id, status FROM provider_tasks WHERE stage = 'render'"):
+            key = (job, int(shot), kind)
+            tasks.setdefault(key, set()).add((provider, ext))
+            unfinished[key] = unfinished.get(key, 0) + (status != "done")
+        for job, shot, kind, n in sql("SELECT job_id, shot, purpose, count(*) FROM provider_calls "
+                                      "WHERE stage = 'render' GROUP BY 1, 2, 3"):
+            calls[(job, int(shot), kind)] = int(n)
+        wrong = []
+        for key in set(billed) | set(tasks) | set(calls):
+            subs, known = billed.get(key, []), tasks.get(key, set())
+            lost_fal = sum(1 for sub in subs if sub[0] == "fal" and sub not in known)
+            allowed = 1 + unfinished.get(key, 0) + lost_fal
+            if len(subs) > allowed or not known <= set(subs) or calls.get(key, 0) != len(known):
+                wrong.append(f"{key}: billed {len(subs)} (allowed {allowed}), tasks {len(known)}, "
+                             f"provider_calls {calls.get(key, 0)}")
+        return wrong
 
     def stop(self):
         self.sim.stop()

@@ -6,17 +6,21 @@ or misbehaves as the test asks. Real PNG and MP4 files are made with the
 ffmpeg program; oversize and non-media downloads are served too.
 
 Routes (under the simulator's address):
-    /v1/...                 Replicate (REPLICATE_BASE_URL = http://HOST:PORT/v1)
+    /v1/...                 Replicate (REPLICATE_BASE_URL = http://HOST:PORT/v1), with GET /v1/predictions
+                            listing them newest first (each with its webhook URL), paginated by `next`
     /fal/...                fal queue (FAL_QUEUE_BASE_URL = http://HOST:PORT/fal),
                             JWKS at /fal/.well-known/jwks.json
-    /comfy/...              ComfyUI (COMFYUI_URL = http://HOST:PORT/comfy)
+    /comfy/...              ComfyUI (COMFYUI_URL = http://HOST:PORT/comfy), honouring a client's prompt_id;
+                            GET /comfy/queue lists unfinished prompts
     /media/NAME             outputs: image.png, clip.mp4, big.mp4 (a real clip padded to 56 MiB),
                             oversize.png (80 MiB streamed with no Content-Length), page.html, fake.png
 
 Control (JSON):
     POST /_sim/render/script {"route": "replicate"|"fal"|"comfyui", "answers": [B, ...], "default": B}
     POST /_sim/render/reset
-    GET  /_sim/render/log    {"submissions": [...], "callbacks": [...], "polls": [...], "cancels": [...]}
+    GET  /_sim/render/log    {"submissions": [...], "callbacks": [...], "polls": [...], "cancels": [...],
+                              "lookups": [...]}; a submission's "paid" says whether the vendor bills it
+                              (it accepted it, also when its answer hung past our timeout)
 
 B (a behaviour for one submission): {"callback": "ok" | "twice" | "late" | "never" | "forged" | "expired" |
     "failed" | "out_of_order", "delay_ms": 200, "late_ms": 6000, "output": "image" | "big" | "oversize" |
@@ -44,7 +48,7 @@ FAL_USER = "user-sim"
 
 LOCK = threading.Lock()
 STATE = {"scripts": {}, "defaults": {}, "tasks": {}, "log": {"submissions": [], "callbacks": [], "polls": [],
-                                                               "cancels": []}}
+                                                               "cancels": [], "lookups": []}}
 MEDIA = {}
 
 
@@ -270,6 +274,7 @@ def replicate_prediction(task, status=None):
         out = task["output"] if task["video"] else [task["output"]]
     base = task["base"]
     return {"id": task["id"], "model": task["model"], "version": "sim", "input": {}, "logs": "",
+            "webhook": task["webhook"], "webhook_events_filter": ["completed"],
             "output": out, "error": "CUDA out of memory (simulated)" if status == "failed" else None,
             "status": status, "created_at": "2026-01-01T00:00:00Z", "data_removed": False, "source": "api",
             "urls": {"get": f"{base}/predictions/{task['id']}", "cancel": f"{base}/predictions/{task['id']}/cancel"}}
@@ -371,6 +376,11 @@ def retry_after(task):
     return {"Retry-After": str(ra)} if ra is not None else None
 
 
+def paid(task):
+    """Whether the vendor bills the submission: it accepted it (a hung answer was accepted too)."""
+    return task["behaviour"].get("submit_status", 0) < 400
+
+
 def submit_fault(h, task):
     """Answers a scripted submit failure (True), after any scripted hang; False to accept the task."""
     b = task["behaviour"]
@@ -402,11 +412,14 @@ def replicate(h, method, path, raw):
         model = req.get("version") or f"{parts[2]}/{parts[3]}"
         video = any(isinstance(v, str) and v.startswith("data:image") for v in inp.values())
         task = new_task("replicate", h, video, req["webhook"], {"model": model, "base": base})
-        log("submissions", {"route": "replicate", "id": task["id"], "path": path, "body": req, "video": video})
+        log("submissions", {"route": "replicate", "id": task["id"], "path": path, "body": req, "video": video,
+                            "webhook": req["webhook"], "paid": paid(task)})
         if submit_fault(h, task):
             return None
         schedule(task)
         return answer_late(h, 201, replicate_prediction(task, "starting"))
+    if method == "GET" and path == "/v1/predictions":
+        return replicate_list(h, base)
     task = STATE["tasks"].get(parts[2]) if len(parts) >= 3 and parts[1] == "predictions" else None
     if not task:
         return h.send(404, {"title": "Not found", "status": 404, "detail": "no such prediction"})
@@ -416,6 +429,23 @@ def replicate(h, method, path, raw):
         return h.send(200, replicate_prediction(task))
     log("polls", {"route": "replicate", "id": task["id"]})
     return h.send(200, replicate_prediction(task))
+
+
+REPLICATE_PAGE = 10
+
+
+def replicate_list(h, base):
+    """GET /v1/predictions: newest first, REPLICATE_PAGE a page, `next` naming the following page."""
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(h.path).query)
+    start = int(query.get("cursor", ["0"])[0])
+    with LOCK:
+        mine = sorted((t for t in STATE["tasks"].values() if t["route"] == "replicate" and paid(t)),
+                      key=lambda t: t["created"], reverse=True)
+    page = mine[start:start + REPLICATE_PAGE]
+    log("lookups", {"route": "replicate", "cursor": start})
+    more = start + REPLICATE_PAGE < len(mine)
+    return h.send(200, {"results": [replicate_prediction(t) for t in page], "previous": None,
+                        "next": f"{base}/predictions?cursor={start + REPLICATE_PAGE}" if more else None})
 
 
 # ---- fal ----
@@ -436,7 +466,7 @@ def fal(h, method, path, raw, query):
         video = bool(req.get("image_url"))
         task = new_task("fal", h, video, hook, {"model": "/".join(parts)})
         log("submissions", {"route": "fal", "id": task["id"], "path": path, "body": req, "video": video,
-                            "webhook": hook})
+                            "webhook": hook, "paid": paid(task)})
         if submit_fault(h, task):
             return None
         schedule(task)
@@ -472,8 +502,13 @@ def comfy(h, method, path, raw, query):
             return h.send(400, {"error": {"type": "no_prompt", "message": "No prompt provided", "details": "",
                                           "extra_info": {}}, "node_errors": {}})
         video = any(isinstance(n, dict) and n.get("class_type") == "LoadImageBase64" for n in graph.values())
-        task = new_task("comfyui", h, video, None)
-        log("submissions", {"route": "comfyui", "id": task["id"], "path": path, "body": req, "video": video})
+        pid = req.get("prompt_id")
+        if pid is not None and (not isinstance(pid, str) or pid in STATE["tasks"]):
+            return h.send(400, {"error": {"type": "invalid_prompt", "message": "prompt_id already used",
+                                          "details": str(pid), "extra_info": {}}, "node_errors": {}})
+        task = new_task("comfyui", h, video, None, {"id": pid} if pid else None)
+        log("submissions", {"route": "comfyui", "id": task["id"], "path": path, "body": req, "video": video,
+                            "paid": True})
         return h.send(200, {"prompt_id": task["id"], "number": 1, "node_errors": {}})
     if path.startswith("/comfy/history/"):
         task = STATE["tasks"].get(path.rsplit("/", 1)[1])
@@ -490,6 +525,12 @@ def comfy(h, method, path, raw, query):
             entry = {"outputs": {"9": {"gifs" if task["video"] else "images": files}},
                      "status": {"status_str": "success", "completed": True, "messages": []}}
         return h.send(200, {task["id"]: dict(entry, prompt=[1, task["id"], {}, {}, ["9"]])})
+    if method == "GET" and path == "/comfy/queue":
+        log("lookups", {"route": "comfyui"})
+        with LOCK:
+            waiting = [t for t in STATE["tasks"].values() if t["route"] == "comfyui" and not finished(t)]
+        return h.send(200, {"queue_running": [[1, t["id"], {}, {}, ["9"]] for t in waiting],
+                            "queue_pending": []})
     if path == "/comfy/view":
         name = urllib.parse.parse_qs(query).get("filename", [""])[0]
         return serve_media(h, name)
