@@ -62,14 +62,20 @@ pg_home() {
 	ln -sfn "$target" "$link"
 }
 
+# The cluster's data directory by its real path: postgres may not pass
+# through the checkout to the .run/pg link.
+pg_data() {
+	echo "$(cd "$run/pg" 2>/dev/null && pwd -P)/data"
+}
+
 # Sets db. Settings are written on every start, so a changed REEL_PG_PORT
 # applies to an existing cluster too; the server must turn out to be ours.
 start_postgres() {
 	local bin data sock
 	bin=$(pg_bin)
 	pg_home
-	sock=$(cd "$run/pg" && pwd -P)
-	data=$sock/data
+	data=$(pg_data)
+	sock=${data%/data}
 	if [[ ! -f $data/PG_VERSION ]]; then
 		as_postgres "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$run/pg/initdb.log"
 		cat >>"$data/postgresql.conf" <<CONF
@@ -88,8 +94,8 @@ CONF
 		echo "include_if_exists = 'reelforge.conf'" >>"$data/postgresql.conf"
 	printf "port = %s\nunix_socket_directories = '%s'\n" "$pg_port" "$sock" >"$data/reelforge.conf"
 	chown postgres: "$data/reelforge.conf" 2>/dev/null || true
-	as_postgres "$bin/pg_ctl" -D "$data" -l "$run/pg/server.log" -w -t 60 start >/dev/null ||
-		die "PostgreSQL did not start on port $pg_port (see $run/pg/server.log)"
+	as_postgres "$bin/pg_ctl" -D "$data" -l "$sock/server.log" -w -t 60 start >/dev/null ||
+		die "PostgreSQL did not start on port $pg_port (see $sock/server.log)"
 	local served
 	served=$(as_postgres "$bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -qtAc "SHOW data_directory")
 	[[ $served == "$data" ]] || die "port $pg_port serves another cluster ($served), not $data"
@@ -100,7 +106,8 @@ CONF
 }
 
 stop_postgres() {
-	local data=$run/pg/data
+	local data
+	data=$(pg_data)
 	[[ -f $data/postmaster.pid ]] || return 0
 	as_postgres "$(pg_bin)/pg_ctl" -D "$data" -m fast -w stop >/dev/null || true
 }
@@ -110,7 +117,9 @@ start_broker() {
 	local bin=$1
 	rm -f "$run/kafka.addr"
 	# REEL_DEVBROKER_LOG_LEVEL: the broker's own level (its debug traces every request).
-	"$bin/reel-devbroker" ${REEL_DEVBROKER_LOG_LEVEL:+--log-level "$REEL_DEVBROKER_LOG_LEVEL"} \
+	# In a session of its own, as pg_ctl puts PostgreSQL: a Ctrl-C reaches the
+	# daemons, which drain through the broker, and stop ends the broker after them.
+	setsid "$bin/reel-devbroker" ${REEL_DEVBROKER_LOG_LEVEL:+--log-level "$REEL_DEVBROKER_LOG_LEVEL"} \
 		--addr-file "$run/kafka.addr" >"$run/logs/devbroker.log" 2>&1 &
 	echo $! >"$run/pids/devbroker"
 	for _ in $(seq 1 100); do
@@ -179,7 +188,7 @@ port_taken() {
 check_ports() {
 	local d port
 	if [[ -z ${REEL_DATABASE_URL:-} ]]; then
-		if as_postgres "$(pg_bin)/pg_ctl" -D "$run/pg/data" status >/dev/null 2>&1; then
+		if as_postgres "$(pg_bin)/pg_ctl" -D "$(pg_data)" status >/dev/null 2>&1; then
 			die "PostgreSQL of $run is still running; stop that fleet first: $0 stop"
 		fi
 		check_port "$pg_port" PostgreSQL
@@ -247,18 +256,23 @@ stop_pid() {
 	[[ -f $f ]] || return 0
 	pid=$(cat "$f")
 	if kill -TERM "$pid" 2>/dev/null; then
-		for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		# By the clock: on a loaded machine 100 rounds of `sleep 0.1` take far longer.
+		local end=$((SECONDS + 10))
+		while ((SECONDS < end)) && kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
 	rm -f "$f"
 }
 
+# Waits for its own stoppers only: the daemons may be this shell's children.
 stop() {
-	local f
+	local f stoppers=()
 	for f in "$run"/pids/*; do
-		[[ -e $f && $(basename "$f") != devbroker ]] && stop_pid "$f" &
+		[[ -e $f && $(basename "$f") != devbroker ]] || continue
+		stop_pid "$f" &
+		stoppers+=($!)
 	done
-	wait
+	((${#stoppers[@]} == 0)) || wait "${stoppers[@]}"
 	stop_pid "$run/pids/devbroker"
 	stop_postgres
 }
@@ -301,8 +315,8 @@ stop) stop ;;
 run)
 	start "${2:?bin dir}"
 	submit_sample || say "the sample job did not finish; the fleet keeps running"
-	say "serving on http://$(daemon_addr api-gateway) — Ctrl-C stops everything"
 	trap 'exit 0' INT TERM
+	say "serving on http://$(daemon_addr api-gateway) — Ctrl-C stops everything"
 	sleep infinity & # waited for in the background, as above
 	echo $! >"$run/pids/sleep"
 	wait $!

@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_fleet as tf  # noqa: E402  (helpers: check, free_port, summary)
@@ -34,9 +33,9 @@ GRACE_S = 10 + 5  # fleet.sh's drain grace per daemon, plus PostgreSQL's fast st
 
 
 def fleet_env(run, **extra):
-    return dict(os.environ, REEL_RUN_DIR=run, REEL_PORT_OFFSET=str(tf.PORT_OFFSET), REEL_PG_PORT=tf.PG_PORT,
-                ASAN_OPTIONS=f"log_path={RUN}/sanitizer:detect_leaks=1",
-                UBSAN_OPTIONS=f"log_path={RUN}/sanitizer:print_stacktrace=1", **extra)
+    return {**os.environ, "REEL_RUN_DIR": run, "REEL_PORT_OFFSET": str(tf.PORT_OFFSET), "REEL_PG_PORT": tf.PG_PORT,
+            "ASAN_OPTIONS": f"log_path={RUN}/sanitizer:detect_leaks=1",
+            "UBSAN_OPTIONS": f"log_path={RUN}/sanitizer:print_stacktrace=1", **extra}
 
 
 def fleet(cmd, bindir, run=RUN, **extra):
@@ -104,6 +103,7 @@ def test_refused_start(bindir):
 
 def test_port_held(bindir, port, what):
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past the TIME_WAITs of earlier fleets
         s.bind(("127.0.0.1", port))
         s.listen()
         t0 = time.monotonic()
@@ -225,8 +225,8 @@ def test_private_dir(bindir):
         check("pg port: the cluster listens on it and kept its data",
               psql(url, f"SELECT current_setting('port'), count(*) FROM jobs WHERE id = '{job_id}'")
               == f"{moved_port}|1", url)
-        with urllib.request.urlopen(f"http://127.0.0.1:{GATEWAY_PORT}/v1/jobs/{job_id}", timeout=10) as r:
-            check("pg port: the gateway serves the earlier job", r.status == 200)
+        code, _, _ = tf.http("GET", f"/v1/jobs/{job_id}")
+        check("pg port: the gateway serves the earlier job", code == 200, str(code))
         code, err = fleet("stop", bindir, run)
         check("pg port: stops", code == 0, err)
         check_nothing_left("private dir", run, moved_port)
