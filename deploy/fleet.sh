@@ -251,29 +251,33 @@ start() {
 	say "fleet up: gateway http://$(daemon_addr api-gateway), kafka $REEL_KAFKA_BROKERS, logs in $run/logs"
 }
 
-stop_pid() {
-	local f=$1 pid
-	[[ -f $f ]] || return 0
-	pid=$(cat "$f")
-	if kill -TERM "$pid" 2>/dev/null; then
-		# By the clock: on a loaded machine 100 rounds of `sleep 0.1` take far longer.
-		local end=$((SECONDS + 10))
-		while ((SECONDS < end)) && kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	rm -f "$f"
+# Stops the processes of these pid files: SIGTERM to all at once, up to 10 s
+# (the drain grace) for them to finish by the clock, then SIGKILL. No subshell
+# per process: forks are slow on a loaded machine, and the daemons may be this
+# shell's own children (a bare `wait` would wait for them all).
+stop_pids() {
+	local f i pid pids=() end=$((SECONDS + 10))
+	for f in "$@"; do
+		[[ -f $f ]] || continue
+		pid=$(<"$f")
+		kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+		rm -f "$f"
+	done
+	while ((${#pids[@]} > 0 && SECONDS < end)); do
+		sleep 0.1
+		for i in "${!pids[@]}"; do kill -0 "${pids[i]}" 2>/dev/null || unset "pids[i]"; done
+	done
+	((${#pids[@]} == 0)) || kill -KILL "${pids[@]}" 2>/dev/null || true
 }
 
-# Waits for its own stoppers only: the daemons may be this shell's children.
+# The daemons first, while the broker and PostgreSQL they drain through still run.
 stop() {
-	local f stoppers=()
+	local f daemons=()
 	for f in "$run"/pids/*; do
-		[[ -e $f && $(basename "$f") != devbroker ]] || continue
-		stop_pid "$f" &
-		stoppers+=($!)
+		[[ -e $f && $(basename "$f") != devbroker ]] && daemons+=("$f")
 	done
-	((${#stoppers[@]} == 0)) || wait "${stoppers[@]}"
-	stop_pid "$run/pids/devbroker"
+	stop_pids "${daemons[@]}"
+	stop_pids "$run/pids/devbroker"
 	stop_postgres
 }
 
