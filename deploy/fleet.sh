@@ -17,7 +17,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-run=${REEL_RUN_DIR:-$root/.run}
+run=$(realpath -m "${REEL_RUN_DIR:-$root/.run}") # absolute: its path names its cluster as root
 pg_port=${REEL_PG_PORT:-54329}
 port_offset=${REEL_PORT_OFFSET:-0}
 instances=${REEL_WORKER_INSTANCES:-1}
@@ -54,7 +54,7 @@ pg_home() {
 		chown -R postgres: "$target"
 	elif [[ ! -L $link && -d $target ]]; then
 		[[ -f $target/data/postmaster.pid ]] &&
-			as_postgres "$(pg_bin)/pg_ctl" -D "$target/data" -m fast -w stop >/dev/null 2>&1
+			{ as_postgres "$(pg_bin)/pg_ctl" -D "$target/data" -m fast -w stop >/dev/null 2>&1 || true; }
 		rm -rf "$target"
 	fi
 	mkdir -p -m 0700 "$target"

@@ -22,9 +22,9 @@ static const char submit_help[] =
 	"Creates a job from FILE: a JSON file is sent as the request body as it is, any other file is the\n"
 	"input text of a storyboard (or --template script) job. Prints the job id; with --wait shows a\n"
 	"progress bar until the job is done (prints the video URL, exit 0) or failed or canceled (exit 1).\n"
-	"GATEWAY defaults to $REEL_GATEWAY_URL, else http://127.0.0.1:8080 shifted by $REEL_PORT_OFFSET as\n"
-	"deploy/fleet.sh shifts it; $REEL_API_KEY (rk_...) or\n"
-	"$REEL_TOKEN (a JWT) is sent as the bearer credential when set.\n";
+	"GATEWAY defaults to $REEL_GATEWAY_URL, else the local fleet's http://127.0.0.1:8080 plus\n"
+	"$REEL_PORT_OFFSET (as deploy/fleet.sh shifts it); $REEL_API_KEY (rk_...) or $REEL_TOKEN (a JWT)\n"
+	"is sent as the bearer credential when set.\n";
 
 struct answer {
 	char *body;
@@ -162,8 +162,8 @@ static char *default_gateway(void)
 		errno = 0;
 		n = strtol(offset, &end, 10);
 		if (errno || *end || n < -8079 || n > 65535 - 8080) {
-			fprintf(stderr, "reelctl submit: bad value for REEL_PORT_OFFSET: \"%s\" (the gateway's port 8080 + it "
-					"must be 1-65535)\n", offset);
+			fprintf(stderr, "reelctl submit: bad value for REEL_PORT_OFFSET: \"%s\" (8080 plus it must be a port)\n",
+				offset);
 			return NULL;
 		}
 	}
@@ -182,17 +182,16 @@ int reelctl_submit(int argc, char **argv)
 	}
 	if (!gateway)
 		gateway = getenv("REEL_GATEWAY_URL");
-	char *fallback = gateway && *gateway ? NULL : default_gateway();
-	if (!(gateway && *gateway) && !fallback)
-		return 2;
-	char *body = request_body(argv[2], template ? template : "storyboard");
+	char *base = gateway && *gateway ? xstrdup(gateway) : default_gateway();
+	char *body = base ? request_body(argv[2], template ? template : "storyboard") : NULL;
 	if (!body) {
-		fprintf(stderr, "reelctl submit: cannot read %s\n", argv[2]);
-		free(fallback);
+		if (base)
+			fprintf(stderr, "reelctl submit: cannot read %s\n", argv[2]);
+		free(base);
 		return 2;
 	}
-	char *url = xasprintf("%s/v1/jobs", fallback ? fallback : gateway);
-	free(fallback);
+	char *url = xasprintf("%s/v1/jobs", base);
+	free(base);
 	cJSON *job = call("POST", url, body);
 	int rc = 1;
 	free(body);
