@@ -47,7 +47,8 @@ pg_home() {
 	local link=$run/pg target
 	[[ $(id -u) -eq 0 ]] || { mkdir -p "$link"; return; }
 	target=/var/lib/reelforge/pg-$(printf '%s' "$run" | sha256sum | cut -c1-16)
-	mkdir -p -m 0755 /var/lib/reelforge
+	mkdir -p /var/lib/reelforge
+	chmod 0755 /var/lib/reelforge
 	if [[ -d $link && ! -L $link ]]; then # a cluster from before this layout
 		rm -rf "$target"
 		mv "$link" "$target"
@@ -57,8 +58,9 @@ pg_home() {
 			{ as_postgres "$(pg_bin)/pg_ctl" -D "$target/data" -m fast -w stop >/dev/null 2>&1 || true; }
 		rm -rf "$target"
 	fi
-	mkdir -p -m 0700 "$target"
+	mkdir -p "$target"
 	chown postgres: "$target"
+	chmod 0700 "$target"
 	ln -sfn "$target" "$link"
 }
 
@@ -209,7 +211,7 @@ check_port() {
 live_pids() {
 	local f
 	for f in "$run"/pids/*; do
-		[[ -e $f ]] && kill -0 "$(cat "$f")" 2>/dev/null && echo "$(basename "$f")"
+		[[ -e $f ]] && kill -0 "$(cat "$f")" 2>/dev/null && basename "$f"
 	done
 	return 0
 }
