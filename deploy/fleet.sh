@@ -17,7 +17,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-run=${REEL_RUN_DIR:-$root/.run}
+run=$(realpath -m "${REEL_RUN_DIR:-$root/.run}") # absolute: its path names its cluster as root
 pg_port=${REEL_PG_PORT:-54329}
 port_offset=${REEL_PORT_OFFSET:-0}
 instances=${REEL_WORKER_INSTANCES:-1}
@@ -38,17 +38,50 @@ pg_bin() {
 	echo "$d"
 }
 
+# As root, PostgreSQL runs as `postgres`, which may not enter the checkout (a
+# 0700 home): the cluster lives in /var/lib/reelforge/pg-<hash of the run
+# dir's path>, owned by postgres, and .run/pg links to it. A run dir without
+# that link is a new one, so a cluster left there by an earlier run dir of the
+# same path is stale and goes. As another user, .run/pg is a plain directory.
+pg_home() {
+	local link=$run/pg target
+	[[ $(id -u) -eq 0 ]] || { mkdir -p "$link"; return; }
+	target=/var/lib/reelforge/pg-$(printf '%s' "$run" | sha256sum | cut -c1-16)
+	mkdir -p /var/lib/reelforge
+	chmod 0755 /var/lib/reelforge
+	if [[ -d $link && ! -L $link ]]; then # a cluster from before this layout
+		rm -rf "$target"
+		mv "$link" "$target"
+		chown -R postgres: "$target"
+	elif [[ ! -L $link && -d $target ]]; then
+		[[ -f $target/data/postmaster.pid ]] &&
+			{ as_postgres "$(pg_bin)/pg_ctl" -D "$target/data" -m fast -w stop >/dev/null 2>&1 || true; }
+		rm -rf "$target"
+	fi
+	mkdir -p "$target"
+	chown postgres: "$target"
+	chmod 0700 "$target"
+	ln -sfn "$target" "$link"
+}
+
+# The cluster's data directory by its real path: postgres may not pass
+# through the checkout to the .run/pg link.
+pg_data() {
+	echo "$(cd "$run/pg" 2>/dev/null && pwd -P)/data"
+}
+
+# Sets db. Settings are written on every start, so a changed REEL_PG_PORT
+# applies to an existing cluster too; the server must turn out to be ours.
 start_postgres() {
-	local bin data=$run/pg/data
+	local bin data sock
 	bin=$(pg_bin)
-	mkdir -p "$run/pg"
-	[[ $(id -u) -eq 0 ]] && chown postgres "$run/pg"
+	pg_home
+	data=$(pg_data)
+	sock=${data%/data}
 	if [[ ! -f $data/PG_VERSION ]]; then
 		as_postgres "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$run/pg/initdb.log"
 		cat >>"$data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
-port = $pg_port
-unix_socket_directories = '$run/pg'
 fsync = on
 synchronous_commit = on
 max_connections = 200
@@ -59,28 +92,40 @@ log_lock_waits = on
 deadlock_timeout = 5ms
 CONF
 	fi
-	as_postgres "$bin/pg_ctl" -D "$data" -l "$run/pg/server.log" -w -t 60 start >/dev/null
+	grep -qx "include_if_exists = 'reelforge.conf'" "$data/postgresql.conf" ||
+		echo "include_if_exists = 'reelforge.conf'" >>"$data/postgresql.conf"
+	printf "port = %s\nunix_socket_directories = '%s'\n" "$pg_port" "$sock" >"$data/reelforge.conf"
+	chown postgres: "$data/reelforge.conf" 2>/dev/null || true
+	as_postgres "$bin/pg_ctl" -D "$data" -l "$sock/server.log" -w -t 60 start >/dev/null ||
+		die "PostgreSQL did not start on port $pg_port (see $sock/server.log)"
+	local served
+	served=$(as_postgres "$bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -qtAc "SHOW data_directory")
+	[[ $served == "$data" ]] || die "port $pg_port serves another cluster ($served), not $data"
 	as_postgres "$bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -qtAc \
 		"SELECT 1 FROM pg_database WHERE datname = 'reelforge'" | grep -q 1 ||
 		as_postgres "$bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres reelforge
-	echo "postgresql://postgres@127.0.0.1:$pg_port/reelforge"
+	db=postgresql://postgres@127.0.0.1:$pg_port/reelforge
 }
 
 stop_postgres() {
-	local data=$run/pg/data
+	local data
+	data=$(pg_data)
 	[[ -f $data/postmaster.pid ]] || return 0
 	as_postgres "$(pg_bin)/pg_ctl" -D "$data" -m fast -w stop >/dev/null || true
 }
 
+# Sets brokers.
 start_broker() {
 	local bin=$1
 	rm -f "$run/kafka.addr"
 	# REEL_DEVBROKER_LOG_LEVEL: the broker's own level (its debug traces every request).
-	"$bin/reel-devbroker" ${REEL_DEVBROKER_LOG_LEVEL:+--log-level "$REEL_DEVBROKER_LOG_LEVEL"} \
+	# In a session of its own, as pg_ctl puts PostgreSQL: a Ctrl-C reaches the
+	# daemons, which drain through the broker, and stop ends the broker after them.
+	setsid "$bin/reel-devbroker" ${REEL_DEVBROKER_LOG_LEVEL:+--log-level "$REEL_DEVBROKER_LOG_LEVEL"} \
 		--addr-file "$run/kafka.addr" >"$run/logs/devbroker.log" 2>&1 &
 	echo $! >"$run/pids/devbroker"
 	for _ in $(seq 1 100); do
-		[[ -s $run/kafka.addr ]] && { cat "$run/kafka.addr"; return; }
+		[[ -s $run/kafka.addr ]] && { brokers=$(cat "$run/kafka.addr"); return; }
 		sleep 0.1
 	done
 	die "the dev broker did not start (see $run/logs/devbroker.log)"
@@ -90,7 +135,10 @@ wait_ready() {
 	local name=$1 addr=$2
 	for _ in $(seq 1 300); do
 		if curl -fsS "http://$addr/readyz" >/dev/null 2>&1; then return 0; fi
-		kill -0 "$(cat "$run/pids/$name")" 2>/dev/null || die "$name exited at start (see $run/logs/$name.log)"
+		if ! kill -0 "$(cat "$run/pids/$name")" 2>/dev/null; then
+			tail -n 3 "$run/logs/$name.log" >&2
+			die "$name exited at start (see $run/logs/$name.log)"
+		fi
 		sleep 0.1
 	done
 	die "$name is not ready (see $run/logs/$name.log)"
@@ -121,14 +169,66 @@ daemon_addr() {
 	echo "127.0.0.1:$((port + port_offset + 10 * i))"
 }
 
+# "name (pid N)" of the process listening on a TCP port, when ss can see it
+# (as another user, only that user's own processes).
+port_holder() {
+	ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'users:(("[^"]*",pid=[0-9]*' | head -n 1 |
+		sed -E 's/users:\(\("([^"]*)",pid=([0-9]*)/\1 (pid \2)/'
+}
+
+port_taken() {
+	if command -v ss >/dev/null; then
+		[[ -n $(ss -Hltn "sport = :$1") ]]
+	else
+		(: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+	fi
+}
+
+# Stops the start before anything runs when a port it needs is held, naming
+# the port and its holder: the fleet never shares a port, nor attaches to a
+# database it did not start.
+check_ports() {
+	local d port
+	if [[ -z ${REEL_DATABASE_URL:-} ]]; then
+		if as_postgres "$(pg_bin)/pg_ctl" -D "$(pg_data)" status >/dev/null 2>&1; then
+			die "PostgreSQL of $run is still running; stop that fleet first: $0 stop"
+		fi
+		check_port "$pg_port" PostgreSQL
+	fi
+	for d in $(instance_names); do
+		port=$(daemon_addr "$d")
+		check_port "${port##*:}" "$d"
+	done
+}
+
+check_port() {
+	local port=$1 what=$2 holder
+	port_taken "$port" || return 0
+	holder=$(port_holder "$port" || true)
+	die "port $port ($what) is already in use${holder:+ by $holder}; stop it, or move the fleet with REEL_PORT_OFFSET / REEL_PG_PORT"
+}
+
+live_pids() {
+	local f
+	for f in "$run"/pids/*; do
+		[[ -e $f ]] && kill -0 "$(cat "$f")" 2>/dev/null && basename "$f"
+	done
+	return 0
+}
+
 start() {
-	local bin=$1
+	local bin=$1 left
 	[[ -x $bin/api-gateway ]] || die "no daemons in $bin (run make first)"
 	mkdir -p "$run/logs" "$run/pids" "$run/storage"
+	left=$(live_pids)
+	[[ -z $left ]] || die "a fleet of $run is still running (${left//$'\n'/ }); stop it first: $0 stop"
+	check_ports
+	# From here on, a failure or a signal stops whatever this start began.
+	stop_at_exit=1
 	local db=${REEL_DATABASE_URL:-} brokers=${REEL_KAFKA_BROKERS:-}
-	[[ -n $db ]] || db=$(start_postgres)
+	[[ -n $db ]] || start_postgres
 	if [[ -z $brokers ]]; then
-		brokers=$(start_broker "$bin")
+		start_broker "$bin"
 		# The dev broker reassigns partitions only after a leaving or joining
 		# member's session times out (45 s by default): keep it short here.
 		export REEL_KAFKA_SESSION_TIMEOUT_MS=${REEL_KAFKA_SESSION_TIMEOUT_MS:-6000}
@@ -153,43 +253,81 @@ start() {
 	say "fleet up: gateway http://$(daemon_addr api-gateway), kafka $REEL_KAFKA_BROKERS, logs in $run/logs"
 }
 
-stop_pid() {
-	local f=$1 pid
-	[[ -f $f ]] || return 0
-	pid=$(cat "$f")
-	if kill -TERM "$pid" 2>/dev/null; then
-		for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	rm -f "$f"
+# Stops the processes of these pid files: SIGTERM to all at once, up to 10 s
+# (the drain grace) for them to finish by the clock, then SIGKILL. No subshell
+# per process: forks are slow on a loaded machine, and the daemons may be this
+# shell's own children (a bare `wait` would wait for them all).
+stop_pids() {
+	local f i pid pids=() end=$((SECONDS + 10))
+	for f in "$@"; do
+		[[ -f $f ]] || continue
+		pid=$(<"$f")
+		kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+		rm -f "$f"
+	done
+	while ((${#pids[@]} > 0 && SECONDS < end)); do
+		sleep 0.1
+		for i in "${!pids[@]}"; do kill -0 "${pids[i]}" 2>/dev/null || unset "pids[i]"; done
+	done
+	((${#pids[@]} == 0)) || kill -KILL "${pids[@]}" 2>/dev/null || true
 }
 
+# The daemons first, while the broker and PostgreSQL they drain through still run.
 stop() {
-	local f
+	local f daemons=()
 	for f in "$run"/pids/*; do
-		[[ -e $f && $(basename "$f") != devbroker ]] && stop_pid "$f" &
+		[[ -e $f && $(basename "$f") != devbroker ]] && daemons+=("$f")
 	done
-	wait
-	stop_pid "$run/pids/devbroker"
+	stop_pids "${daemons[@]}"
+	stop_pids "$run/pids/devbroker"
 	stop_postgres
 }
 
+# In the background, so that a signal to this script stops the fleet at once
+# rather than when the job ends; stop ends the submission with the rest.
 submit_sample() {
-	python3 "$root/deploy/submit.py" --gateway "http://$(daemon_addr api-gateway)" "$root/deploy/sample-story.txt"
+	python3 "$root/deploy/submit.py" --gateway "http://$(daemon_addr api-gateway)" "$root/deploy/sample-story.txt" &
+	echo $! >"$run/pids/submit"
+	local rc=0
+	wait $! || rc=$?
+	rm -f "$run/pids/submit"
+	return "$rc"
 }
 
+# stop_at_exit: set once a start has begun something, cleared when `start`
+# leaves a running fleet behind on purpose. A signal ends the script through
+# exit, so this one trap covers failures, Ctrl-C and SIGTERM alike.
+stop_at_exit=0
+on_exit() {
+	local rc=$?
+	trap - EXIT
+	trap '' INT TERM # a second Ctrl-C must not cut the stop short
+	if ((stop_at_exit)); then
+		((rc == 0)) || say "stopping what this start began"
+		stop
+	fi
+	exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 case ${1:-} in
-start) start "${2:?bin dir}" ;;
+start)
+	start "${2:?bin dir}"
+	stop_at_exit=0
+	;;
 stop) stop ;;
 run)
-	trap 'stop; exit 0' INT TERM
 	start "${2:?bin dir}"
 	submit_sample || say "the sample job did not finish; the fleet keeps running"
-	say "serving on http://127.0.0.1:8080 — Ctrl-C stops everything"
-	while sleep 3600; do :; done
+	trap 'exit 0' INT TERM
+	say "serving on http://$(daemon_addr api-gateway) — Ctrl-C stops everything"
+	sleep infinity & # waited for in the background, as above
+	echo $! >"$run/pids/sleep"
+	wait $!
 	;;
 demo)
-	trap stop EXIT
 	start "${2:?bin dir}"
 	submit_sample
 	;;

@@ -10,7 +10,7 @@ packages=(
 	libespeak-ng-dev espeak-ng-data fonts-noto-cjk node-llhttp
 	check libsubunit-dev
 	postgresql postgresql-contrib
-	ffmpeg python3 python3-yaml systemd curl wrk
+	ffmpeg python3 python3-yaml systemd curl wrk iproute2
 	clang libclang-rt-14-dev
 )
 

@@ -6,6 +6,7 @@
  */
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,9 @@ static const char submit_help[] =
 	"Creates a job from FILE: a JSON file is sent as the request body as it is, any other file is the\n"
 	"input text of a storyboard (or --template script) job. Prints the job id; with --wait shows a\n"
 	"progress bar until the job is done (prints the video URL, exit 0) or failed or canceled (exit 1).\n"
-	"GATEWAY defaults to $REEL_GATEWAY_URL, else http://127.0.0.1:8080; $REEL_API_KEY (rk_...) or\n"
-	"$REEL_TOKEN (a JWT) is sent as the bearer credential when set.\n";
+	"GATEWAY defaults to $REEL_GATEWAY_URL, else the local fleet's http://127.0.0.1:8080 plus\n"
+	"$REEL_PORT_OFFSET (as deploy/fleet.sh shifts it); $REEL_API_KEY (rk_...) or $REEL_TOKEN (a JWT)\n"
+	"is sent as the bearer credential when set.\n";
 
 struct answer {
 	char *body;
@@ -150,6 +152,24 @@ static int wait_for(const char *gateway, const char *id, long interval_ms)
 	return rc;
 }
 
+/* The gateway of a local fleet: 8080 plus REEL_PORT_OFFSET, as deploy/fleet.sh places it; NULL if the offset is bad. */
+static char *default_gateway(void)
+{
+	const char *offset = getenv("REEL_PORT_OFFSET");
+	char *end;
+	long n = 0;
+	if (offset && *offset) {
+		errno = 0;
+		n = strtol(offset, &end, 10);
+		if (errno || *end || n < -8079 || n > 65535 - 8080) {
+			fprintf(stderr, "reelctl submit: bad value for REEL_PORT_OFFSET: \"%s\" (8080 plus it must be a port)\n",
+				offset);
+			return NULL;
+		}
+	}
+	return xasprintf("http://127.0.0.1:%ld", 8080 + n);
+}
+
 int reelctl_submit(int argc, char **argv)
 {
 	const char *gateway = reelctl_flag(argc, argv, "--url"), *template = reelctl_flag(argc, argv, "--template");
@@ -162,12 +182,16 @@ int reelctl_submit(int argc, char **argv)
 	}
 	if (!gateway)
 		gateway = getenv("REEL_GATEWAY_URL");
-	char *body = request_body(argv[2], template ? template : "storyboard");
+	char *base = gateway && *gateway ? xstrdup(gateway) : default_gateway();
+	char *body = base ? request_body(argv[2], template ? template : "storyboard") : NULL;
 	if (!body) {
-		fprintf(stderr, "reelctl submit: cannot read %s\n", argv[2]);
+		if (base)
+			fprintf(stderr, "reelctl submit: cannot read %s\n", argv[2]);
+		free(base);
 		return 2;
 	}
-	char *url = xasprintf("%s/v1/jobs", gateway && *gateway ? gateway : "http://127.0.0.1:8080");
+	char *url = xasprintf("%s/v1/jobs", base);
+	free(base);
 	cJSON *job = call("POST", url, body);
 	int rc = 1;
 	free(body);
