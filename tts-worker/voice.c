@@ -15,6 +15,7 @@
 #include "db.h"
 #include "events.h"
 #include "jobs.h"
+#include "json.h"
 #include "log.h"
 #include "plugin.h"
 #include "provider_calls.h"
@@ -201,11 +202,20 @@ static void start(struct task *t)
 	speak_start(worker_app(t->worker), t);
 }
 
-/* The voice that spoke the shot: the one espeak-ng used, else the one cast
- * (NULL: the vendor's default). */
-static const char *spoken_voice(const struct speak_data *sd)
+/* {"provider","id"} of the voice that spoke the shot: the one espeak-ng
+ * used, else the one cast (null: the vendor's default); NULL when media is
+ * skipped and nobody speaks. The caller frees. */
+static char *spoken_voice(struct worker *w, const struct speak_data *sd)
 {
-	return sd->res.voice[0] ? sd->res.voice : sd->voice;
+	if (worker_skip_media(w))
+		return NULL;
+	const char *id = sd->res.voice[0] ? sd->res.voice : sd->voice;
+	cJSON *v = cJSON_CreateObject();
+	cJSON_AddStringToObject(v, "provider", sd->vendor ? sd->vendor->name : "espeak");
+	cJSON_AddItemToObject(v, "id", id ? cJSON_CreateString(id) : cJSON_CreateNull());
+	char *text = json_print(v);
+	cJSON_Delete(v);
+	return text;
 }
 
 /* Marks the shots ready with who spoke them and counts them on their jobs,
@@ -214,11 +224,11 @@ static const char *spoken_voice(const struct speak_data *sd)
 static PGresult *mark_ready(struct worker *w, struct task **tasks, size_t n)
 {
 	static const char sql[] = "WITH u AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], "
-				  "$4::int[], $5::text[], $6::text[], $7::text[]) "
-				  "           WITH ORDINALITY AS u(job_id, idx, key, ms, timings, vp, vid, n)), "
+				  "$4::int[], $5::text[], $6::text[]) "
+				  "           WITH ORDINALITY AS u(job_id, idx, key, ms, timings, voice, n)), "
 				  "s AS (UPDATE shots s SET status = 'ready', audio_key = u.key, "
-				  "duration_ms = u.ms, timings = u.timings::jsonb, voice_provider = u.vp, "
-				  "      voice_id = u.vid, updated_at = now() "
+				  "duration_ms = u.ms, timings = u.timings::jsonb, voice = u.voice::jsonb, "
+				  "      updated_at = now() "
 				  "      FROM u WHERE s.job_id = u.job_id AND s.idx = u.idx AND s.status = "
 				  "'voicing' "
 				  "      RETURNING u.n, s.job_id), "
@@ -229,30 +239,26 @@ static PGresult *mark_ready(struct worker *w, struct task **tasks, size_t n)
 				  "jobs.shots_total AS complete) "
 				  "SELECT s.n, j.complete FROM s JOIN j ON j.id = s.job_id ORDER BY s.n";
 	const char **keys = xmalloc(n * sizeof(*keys)), **timings = xmalloc(n * sizeof(*timings));
-	const char **providers = xmalloc(n * sizeof(*providers)), **voices = xmalloc(n * sizeof(*voices));
+	char **voices = xmalloc(n * sizeof(*voices));
 	int64_t *ms = xmalloc(n * sizeof(*ms));
 	for (size_t i = 0; i < n; i++) {
 		const struct speak_data *sd = tasks[i]->data;
 		keys[i] = sd->key[0] ? sd->key : NULL;
 		timings[i] = sd->timings;
 		ms[i] = sd->res.duration_ms;
-		/* skipped media speaks with nobody */
-		providers[i] = worker_skip_media(w) ? NULL : sd->vendor ? sd->vendor->name : "espeak";
-		voices[i] = worker_skip_media(w) ? NULL : spoken_voice(sd);
+		voices[i] = spoken_voice(w, sd);
 	}
 	char *key_array = db_text_array(keys, n), *ms_array = db_int_array(ms, n);
-	char *timing_array = db_text_array(timings, n), *provider_array = db_text_array(providers, n);
-	char *voice_array = db_text_array(voices, n);
-	PGresult *r = worker_query_tasks(
-		w, sql, tasks, n, true,
-		(const char *const[]){ key_array, ms_array, timing_array, provider_array, voice_array }, 5);
+	char *timing_array = db_text_array(timings, n), *voice_array = db_text_array((const char *const *)voices, n);
+	PGresult *r = worker_query_tasks(w, sql, tasks, n, true,
+					 (const char *const[]){ key_array, ms_array, timing_array, voice_array }, 4);
 	free(key_array);
 	free(timing_array);
-	free(provider_array);
 	free(voice_array);
-	free(timings);
-	free(providers);
+	for (size_t i = 0; i < n; i++)
+		free(voices[i]);
 	free(voices);
+	free(timings);
 	free(ms_array);
 	free(keys);
 	free(ms);

@@ -9,10 +9,10 @@
 -- /v1/voices does not list it and casting does not use it.
 ALTER TABLE voices ADD COLUMN IF NOT EXISTS available boolean NOT NULL DEFAULT true;
 
--- The voice a shot was spoken with, written with its audio: the provider
--- (espeak for the offline voices) and its id (NULL: the vendor's default).
-ALTER TABLE shots ADD COLUMN IF NOT EXISTS voice_provider text;
-ALTER TABLE shots ADD COLUMN IF NOT EXISTS voice_id text;
+-- The voice a shot was spoken with, written with its audio, as the job
+-- resource shows it: {"provider","id"}, provider espeak for the offline
+-- voices, id null for the vendor's default. NULL until the shot is spoken.
+ALTER TABLE shots ADD COLUMN IF NOT EXISTS voice jsonb;
 
 -- espeak-ng names its voices by file: British English is en (or the
 -- Received Pronunciation en-gb-x-rp), French fr, German de, Spanish es,
