@@ -100,7 +100,7 @@ def wait_for(cond, timeout):
     return cond()
 
 
-def phase_catalogue(worker):
+def phase_catalogue(bindir, worker):
     """Voices that do not load are marked at start; every listed espeak voice loads."""
     for vid in MISSING_AT_START:
         check(f"catalogue: tts-worker marked {vid} unavailable at start",
@@ -116,6 +116,11 @@ def phase_catalogue(worker):
     rows = {r[0] for r in sql("SELECT id FROM voices WHERE provider = 'espeak' AND available")}
     check("catalogue: GET /v1/voices lists exactly the available espeak rows", rows == set(listed),
           f"{sorted(rows)} vs {sorted(listed)}")
+    out = tf.reelctl(bindir, "voices", "list", "--provider", "espeak").stdout
+    line = [ln for ln in out.splitlines() if " en-gb+f3 " in ln]
+    check("catalogue: reelctl voices list marks a voice that does not load",
+          line and line[0].endswith("[does not load here]") and "[does not load here]" not in
+          next((ln for ln in out.splitlines() if " en-us+f3 " in ln), "[does not load here]"), out[-1500:])
     english = [v for v in listed.values() if v["language"].startswith("en-")]
     check("catalogue: at least six English voices to cast", len(english) >= 6, str(len(english)))
 
@@ -199,7 +204,7 @@ def main():
         for vid in MISSING_AT_START:
             add_espeak_voice(vid, "en-GB" if vid.startswith("en-gb") else "en-US", "female")
         worker = TTSWorker(bindir)
-        phase_catalogue(worker)
+        phase_catalogue(bindir, worker)
         listed = listed_espeak()
         add_espeak_voice(MISSING_LATER, "en-US", "male")  # sorts first: cast to MARA unless the refresh drops it
         time.sleep(1.5)  # REEL_TTS_VOICES_REFRESH_S=1: the next claim reads the catalogue again
