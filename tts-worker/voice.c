@@ -62,8 +62,8 @@ static int check_offline_voices(struct worker *w, struct speak_state *st, struct
 			log_warn("espeak-ng voice %s does not load here: no longer listed or cast", PQgetvalue(r, row, 0));
 	}
 	if (at_start && dropped.n)
-		log_warn("%zu espeak-ng voice(s) of the catalogue do not load here and are skipped, e.g. %s (%s)",
-			 dropped.n, ids[0], why);
+		log_warn("%zu espeak-ng voice(s) of the catalogue do not load here and are skipped (last: %s)",
+			 dropped.n, why);
 	PQclear(r);
 	free(array);
 	free(ids);
@@ -120,7 +120,9 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row);
 
 /* Voices an operator adds or removes (reelctl voices) are cast without a
  * restart: the catalogue is read again once it is older than
- * REEL_TTS_VOICES_REFRESH_S, in the claim's transaction. */
+ * REEL_TTS_VOICES_REFRESH_S, in the claim's transaction. An espeak voice
+ * never checked before is checked here, on the loop: the plugin remembers
+ * every answer, so only a newly added voice can wait for a synthesis. */
 static int refresh_cast(struct worker *w, struct speak_state *st)
 {
 	uint64_t now = uv_now(worker_loop(w));
