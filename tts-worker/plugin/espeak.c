@@ -226,7 +226,7 @@ static int speak(const char *text, const char *const names[2], struct pcm *pcm, 
 	}
 	if (st != ENS_OK)
 		return status_error(st, err, errlen, "synthesis failed");
-	snprintf(res->voice, sizeof(res->voice), "%s", used);
+	strlcpy_(res->voice, used, sizeof(res->voice)); /* fits: at most 2 * MAX_NAME + 1 */
 	return 0;
 }
 
@@ -283,7 +283,7 @@ static espeak_ng_STATUS voice_status(const char *voice)
 	pthread_mutex_unlock(&engine_lock);
 	pthread_mutex_lock(&checked_lock);
 	if (n_checked < MAX_CHECKED) {
-		snprintf(checked[n_checked].name, sizeof(checked[n_checked].name), "%s", voice);
+		strlcpy_(checked[n_checked].name, voice, sizeof(checked[n_checked].name));
 		checked[n_checked++].status = st;
 	}
 	pthread_mutex_unlock(&checked_lock);
