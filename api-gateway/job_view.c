@@ -16,7 +16,7 @@
  * row (the job's columns repeat; one row of NULL shot columns when it has none). */
 enum { J_STATUS, J_TEMPLATE, J_ERROR, J_OUTPUT, J_CREATED, J_UPDATED, J_TOTAL, J_READY, J_OPTIONS, J_TIMINGS,
        S_INDEX = J_TIMINGS + JOB_STAGES_COLS, S_STATUS, S_PROMPT, S_NARRATION, S_SPEAKER, S_DURATION, S_IMAGE,
-       S_VIDEO, S_AUDIO, S_ERROR };
+       S_VIDEO, S_AUDIO, S_ERROR, S_VOICE };
 
 /* The whole resource in one round trip, so a cache miss costs one query. */
 static PGresult *load_job(struct db *db, const char *id, const char *owner)
@@ -27,7 +27,8 @@ static PGresult *load_job(struct db *db, const char *id, const char *owner)
 		"options::text FROM jobs WHERE id = $1 AND owner = $2), "
 		"t AS MATERIALIZED (SELECT " JOB_STAGES_SELECT " FROM job_events WHERE job_id = $1 AND EXISTS (SELECT FROM j)) "
 		"SELECT j.*, t.*, s.idx, s.status, s.prompt, s.narration, s.speaker, "
-		"coalesce(s.duration_ms, s.est_duration_ms), s.image_key, s.video_key, s.audio_key, s.error::text "
+		"coalesce(s.duration_ms, s.est_duration_ms), s.image_key, s.video_key, s.audio_key, s.error::text, "
+		"s.voice::text "
 		"FROM j CROSS JOIN t LEFT JOIN shots s ON s.job_id = $1 ORDER BY s.idx";
 	const char *params[] = { id, owner };
 	return db_exec(db, sql, 2, params);
@@ -78,6 +79,7 @@ static cJSON *render_shots(const struct gateway *g, PGresult *s, int n)
 		add_url_or_null(o, "image_url", g, s, i, S_IMAGE);
 		add_url_or_null(o, "video_url", g, s, i, S_VIDEO);
 		add_url_or_null(o, "audio_url", g, s, i, S_AUDIO);
+		add_json_or_null(o, "voice", s, i, S_VOICE); /* who spoke it; null before */
 		add_json_or_null(o, "error", s, i, S_ERROR);
 		cJSON_AddItemToArray(arr, o);
 	}

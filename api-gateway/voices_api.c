@@ -1,7 +1,8 @@
 /*
  * GET /v1/voices?provider=&language=&gender=: the voices users can put in
  * options.voice, from the voices table. A language filter matches the tag
- * itself and its regional forms ("en" finds en-US and en-GB).
+ * itself and its regional forms ("en" finds en-US and en-GB). Voices a
+ * tts-worker found it cannot load (voices.available) are not listed.
  */
 #include "gateway.h"
 
@@ -44,7 +45,7 @@ void gateway_list_voices(struct http_exchange *x, void *arg)
 {
 	static const char sql[] =
 		"SELECT provider, id, name, language, gender, description FROM voices "
-		"WHERE ($1::text IS NULL OR provider = $1) AND ($3::text IS NULL OR gender = $3) "
+		"WHERE available AND ($1::text IS NULL OR provider = $1) AND ($3::text IS NULL OR gender = $3) "
 		"AND ($2::text IS NULL OR lower(language) = lower($2) OR lower(language) LIKE lower($2) || '-%') "
 		"ORDER BY provider, language, id";
 	struct daemon *d = arg;

@@ -32,30 +32,47 @@ static long changed(struct db *db, const char *sql, int n, const char *const *pa
 	return k;
 }
 
+/* Marks the shot failed with text; 1 when it was, 0 when it had already
+ * finished, -1 on a failed statement. */
+static long fail_shot(struct db *db, struct events *ev, const char *job, int shot, const char *text)
+{
+	static const char sql[] = "UPDATE shots SET status = 'failed', error = $3::jsonb, updated_at = now() "
+				  "WHERE job_id = $1 AND idx = $2 AND status NOT IN ('ready', 'skipped', 'failed')";
+	char idx[16];
+	const char *params[] = { job, idx, text };
+	snprintf(idx, sizeof(idx), "%d", shot);
+	long k = changed(db, sql, 3, params);
+	if (k == 1)
+		events_add(ev, job, shot, "failed", text);
+	return k;
+}
+
 int jobs_pause_for_shot(struct db *db, struct events *ev, const char *job, int shot, const char *stage,
 			const char *code, const char *message)
 {
-	static const char shot_sql[] = "UPDATE shots SET status = 'failed', error = $3::jsonb, updated_at = now() "
-				       "WHERE job_id = $1 AND idx = $2 AND status NOT IN ('ready', 'skipped', 'failed')";
 	static const char job_sql[] = "UPDATE jobs SET status = 'paused', error = $2::jsonb, updated_at = now() "
 				      "WHERE id = $1 AND status = 'producing'";
-	char *text = jobs_error_json(stage, code, message, true), idx[16];
-	const char *shot_params[] = { job, idx, text }, *job_params[] = { job, text };
-	long k;
-	int rc = -1;
-	snprintf(idx, sizeof(idx), "%d", shot);
-	if ((k = changed(db, shot_sql, 3, shot_params)) >= 0) {
-		rc = 0;
-		if (k == 1) {
-			events_add(ev, job, shot, "failed", text);
-			k = changed(db, job_sql, 2, job_params);
-			if (k == 1)
-				events_add(ev, job, -1, "paused", text);
-			rc = k < 0 ? -1 : 0;
-		}
+	char *text = jobs_error_json(stage, code, message, true);
+	const char *job_params[] = { job, text };
+	long k = fail_shot(db, ev, job, shot, text);
+	if (k == 1) {
+		k = changed(db, job_sql, 2, job_params);
+		if (k == 1)
+			events_add(ev, job, -1, "paused", text);
 	}
 	free(text);
-	return rc;
+	return k < 0 ? -1 : 0;
+}
+
+int jobs_fail_for_shot(struct db *db, struct events *ev, const char *job, int shot, const char *stage,
+		       const char *code, const char *message)
+{
+	char *text = jobs_error_json(stage, code, message, false);
+	long k = fail_shot(db, ev, job, shot, text);
+	free(text);
+	if (k != 1) /* -1, or a duplicate delivery of a shot already finished */
+		return k < 0 ? -1 : 0;
+	return jobs_fail(db, ev, job, stage, code, message, false);
 }
 
 int jobs_fail(struct db *db, struct events *ev, const char *job, const char *stage, const char *code,

@@ -22,5 +22,10 @@ int jobs_fail(struct db *db, struct events *ev, const char *job, const char *sta
  * waiting for the user to retry, skip or edit it. Runs in the caller's transaction. */
 int jobs_pause_for_shot(struct db *db, struct events *ev, const char *job, int shot, const char *stage,
 			const char *code, const char *message) WARN_UNUSED;
+/* A shot that failed in a way no retry can fix: the shot and its job both
+ * fail, with retryable false (nothing happens when the shot has already
+ * finished). Runs in the caller's transaction. */
+int jobs_fail_for_shot(struct db *db, struct events *ev, const char *job, int shot, const char *stage,
+		       const char *code, const char *message) WARN_UNUSED;
 
 #endif

@@ -45,6 +45,20 @@ void cast_release(struct cast *c)
 	*c = (struct cast){ 0 };
 }
 
+void cast_keep_loading(struct cast *c, int (*check)(const char *, char *, size_t), struct cast *dropped, char *err,
+		       size_t errlen)
+{
+	size_t kept = 0;
+	*dropped = (struct cast){ xcalloc(c->n ? c->n : 1, sizeof(*c->v)), 0 };
+	for (size_t i = 0; i < c->n; i++) {
+		if (strncmp(c->v[i].provider, "espeak", 6) || check(c->v[i].id, err, errlen) == 0)
+			c->v[kept++] = c->v[i];
+		else
+			dropped->v[dropped->n++] = c->v[i];
+	}
+	c->n = kept;
+}
+
 static bool has_word(const char *hint, const char *const *words)
 {
 	for (const char *p = hint; *p;) {
@@ -119,6 +133,27 @@ static const struct cast_voice *choose(const struct cast_voice **cand, size_t n,
 	return NULL;
 }
 
+static bool not_narrator(const struct cast_voice *v, const char *narrator)
+{
+	return !narrator || strcmp(v->id, narrator) != 0;
+}
+
+/* The k-th voice in turn among the candidates, leaving the narrator's out
+ * while there is another. */
+static const struct cast_voice *shared_voice(const struct cast_voice **cand, size_t n, const char *narrator, int k)
+{
+	size_t others = 0;
+	for (size_t i = 0; i < n; i++)
+		others += not_narrator(cand[i], narrator);
+	if (others) {
+		size_t want = (size_t)k % others;
+		for (size_t i = 0; i < n; i++)
+			if (not_narrator(cand[i], narrator) && want-- == 0)
+				return cand[i];
+	}
+	return cand[(size_t)k % n]; /* the narrator's is the only voice */
+}
+
 static const char *name_of(const cJSON *character)
 {
 	const char *name = json_str(character, "name");
@@ -144,11 +179,11 @@ char *cast_pick(const struct cast *c, const char *provider, const char *language
 			break;
 		}
 	/* Everyone before the speaker chooses first, in storyboard order. */
-	for (int i = 0; i <= me && n; i++) {
+	for (int i = 0, shared = 0; i <= me && n; i++) {
 		const cJSON *ch = cJSON_GetArrayItem(chars, i);
 		pick = choose(cand, n, used, i < k ? json_str(ch, "voice") : NULL);
 		if (!pick) /* more characters than voices: they share, in turn */
-			pick = cand[(size_t)i % n];
+			pick = shared_voice(cand, n, narrator, shared++);
 	}
 	char *out = pick ? xstrdup(pick->id) : narrator ? xstrdup(narrator) : NULL;
 	free(used);

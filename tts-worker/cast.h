@@ -4,7 +4,8 @@
  * storyboard gets a voice of the catalogue (the voices table), its own hint
  * when that names one, else the first voice nobody else has whose gender
  * matches the hint, so two characters never share a voice while the
- * catalogue has enough.
+ * catalogue has enough; when it has not, the rest share its voices in turn,
+ * never the narrator's while there is another.
  */
 #ifndef REEL_CAST_H
 #define REEL_CAST_H
@@ -28,6 +29,11 @@ struct cast {
 /* Reads the voices table. 0, or -1 with err. */
 int cast_load(struct cast *c, struct db *db, char *err, size_t errlen) WARN_UNUSED;
 void cast_release(struct cast *c);
+/* Moves the offline (espeak) voices that check refuses from c to dropped,
+ * which the caller releases; err holds the last refusal's reason. The
+ * others keep their order. */
+void cast_keep_loading(struct cast *c, int (*check)(const char *, char *, size_t), struct cast *dropped, char *err,
+		       size_t errlen);
 /* The voice for a shot: provider's catalogue voices in language (all of the
  * provider's when none is), narrator the job's voice (may be NULL),
  * characters the storyboard's characters as JSON text (may be NULL), speaker

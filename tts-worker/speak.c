@@ -8,8 +8,9 @@
  * on the thread pool.
  * Failures are sorted by what helps: 429/5xx, timeouts and unreachable
  * servers are retried by the worker loop with backoff (at least the vendor's
- * Retry-After); a refused key fails the job at once naming the variable;
- * another refused request or audio that cannot be decoded fails the shot.
+ * Retry-After); a refused key or a voice that does not exist fails the job
+ * at once; another refused request or audio that cannot be decoded fails
+ * the shot.
  */
 #include "speak.h"
 
@@ -67,7 +68,10 @@ static void espeak_work(uv_work_t *req)
 	struct timing_list tl = { 0 };
 	char *tmp = storage_temp(sd->storage, ".wav"), err[512];
 	task_log(t);
-	if (st->espeak->synthesize(&rq, tmp, &sd->res, err, sizeof(err)) < 0) {
+	int rc = st->espeak->synthesize(&rq, tmp, &sd->res, err, sizeof(err));
+	if (rc == TTS_NO_VOICE) {
+		task_fail(t, "unknown_voice", "the narration could not be spoken: %s", err);
+	} else if (rc != TTS_OK) {
 		task_fail(t, "tts_failed", "the narration could not be spoken: %s", err);
 	} else if (store(t, tmp) == 0) {
 		timing_estimate(&tl, sd->text, PCM_PAD_MS, sd->res.duration_ms - 2 * PCM_PAD_MS);

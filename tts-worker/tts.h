@@ -22,6 +22,14 @@ struct tts_request {
 struct tts_result {
 	int64_t duration_ms; /* exact length of the written audio */
 	int sample_rate;     /* of the written file */
+	char voice[112];     /* the voice that spoke, as the provider names it ("en-us+f3") */
+};
+
+/* What tts_provider.synthesize returns. */
+enum tts_outcome {
+	TTS_OK = 0,
+	TTS_FAILED = -1,   /* may work another time, or with other text */
+	TTS_NO_VOICE = -2, /* the voice or language asked for does not exist here: no retry helps */
 };
 
 /* A word or sentence and when it is spoken, in ms from the start of the audio.
@@ -83,9 +91,14 @@ struct tts_vendor {
 struct tts_provider {
 	const char *name;
 	/* Writes the narration as audio to out_path. Blocking; runs on the thread
-	 * pool, so it must be safe to call from several threads. 0 or -1 with err. */
+	 * pool, so it must be safe to call from several threads. A tts_outcome,
+	 * with err when it is not TTS_OK. */
 	int (*synthesize)(const struct tts_request *rq, const char *out_path, struct tts_result *res, char *err,
 			  size_t errlen);
+	/* 0 when voice (a catalogue id: "en-us+f3") loads on the installed
+	 * engine, else -1 with err. Thread-safe; may wait for a synthesis the
+	 * first time a voice is asked about. */
+	int (*check_voice)(const char *voice, char *err, size_t errlen);
 };
 
 /* "zh" when the text is mostly CJK ideographs, "ja" when it holds kana, else

@@ -15,6 +15,7 @@
 #include "db.h"
 #include "events.h"
 #include "jobs.h"
+#include "json.h"
 #include "log.h"
 #include "plugin.h"
 #include "provider_calls.h"
@@ -34,6 +35,40 @@ static int load_plugin(struct speak_state *st, char *err, size_t errlen)
 	st->espeak = addrs[0];
 	*(void **)&st->assemble = addrs[1];
 	return 0;
+}
+
+/* The catalogue's espeak voices that do not load on this machine's espeak-ng
+ * are left out of c (casting) and marked unavailable in the table, so GET
+ * /v1/voices lists only voices that speak; one that loads again (its data
+ * installed) is listed again. Each change is logged, and at start how many
+ * load. */
+static int check_offline_voices(struct worker *w, struct speak_state *st, struct cast *c, bool at_start)
+{
+	static const char sql[] = "UPDATE voices SET available = NOT (id = ANY($1::text[])) "
+				  "WHERE provider LIKE 'espeak%' AND available = (id = ANY($1::text[])) "
+				  "RETURNING id, available";
+	struct cast dropped;
+	char why[256] = "";
+	cast_keep_loading(c, st->espeak->check_voice, &dropped, why, sizeof(why));
+	const char **ids = xcalloc(dropped.n + 1, sizeof(*ids));
+	for (size_t i = 0; i < dropped.n; i++)
+		ids[i] = dropped.v[i].id;
+	char *array = db_text_array(ids, dropped.n);
+	PGresult *r = db_exec(worker_db(w), sql, 1, (const char *const[]){ array });
+	for (int row = 0; r && row < PQntuples(r); row++) {
+		if (PQgetvalue(r, row, 1)[0] == 't')
+			log_info("espeak-ng voice %s loads again: listed and cast", PQgetvalue(r, row, 0));
+		else
+			log_warn("espeak-ng voice %s does not load here: no longer listed or cast", PQgetvalue(r, row, 0));
+	}
+	if (at_start && dropped.n)
+		log_warn("%zu espeak-ng voice(s) of the catalogue do not load here and are skipped (last: %s)",
+			 dropped.n, why);
+	PQclear(r);
+	free(array);
+	free(ids);
+	cast_release(&dropped);
+	return r ? 0 : -1;
 }
 
 static bool known_provider(const char *name)
@@ -57,6 +92,8 @@ static int init(struct worker *w, const char *name, char *err, size_t errlen)
 		return 0;
 	if (cast_load(&st->cast, worker_db(w), err, errlen) < 0 || load_plugin(st, err, errlen) < 0)
 		return -1;
+	if (check_offline_voices(w, st, &st->cast, true) < 0)
+		return errorf(err, errlen, "cannot mark the voices that do not load: %s", db_last_error(worker_db(w)));
 	st->cast_at = uv_now(worker_loop(w));
 	st->http = http_client_new(worker_loop(w));
 	return 0;
@@ -83,7 +120,9 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row);
 
 /* Voices an operator adds or removes (reelctl voices) are cast without a
  * restart: the catalogue is read again once it is older than
- * REEL_TTS_VOICES_REFRESH_S, in the claim's transaction. */
+ * REEL_TTS_VOICES_REFRESH_S, in the claim's transaction. An espeak voice
+ * never checked before is checked here, on the loop: the plugin remembers
+ * every answer, so only a newly added voice can wait for a synthesis. */
 static int refresh_cast(struct worker *w, struct speak_state *st)
 {
 	uint64_t now = uv_now(worker_loop(w));
@@ -93,6 +132,10 @@ static int refresh_cast(struct worker *w, struct speak_state *st)
 		return 0;
 	if (cast_load(&fresh, worker_db(w), err, sizeof(err)) < 0)
 		return log_error("%s", err);
+	if (check_offline_voices(w, st, &fresh, false) < 0) {
+		cast_release(&fresh);
+		return log_error("cannot mark the voices that do not load: %s", db_last_error(worker_db(w)));
+	}
 	cast_release(&st->cast);
 	st->cast = fresh;
 	st->cast_at = now;
@@ -161,16 +204,33 @@ static void start(struct task *t)
 	speak_start(worker_app(t->worker), t);
 }
 
-/* Marks the shots ready and counts them on their jobs, in one statement.
- * Rows: the task's ordinal, and whether its job now has every shot ready. */
+/* {"provider","id"} of the voice that spoke the shot: the one espeak-ng
+ * used, else the one cast (null: the vendor's default); NULL when media is
+ * skipped and nobody speaks. The caller frees. */
+static char *spoken_voice(struct worker *w, const struct speak_data *sd)
+{
+	if (worker_skip_media(w))
+		return NULL;
+	const char *id = sd->res.voice[0] ? sd->res.voice : sd->voice;
+	cJSON *v = cJSON_CreateObject();
+	cJSON_AddStringToObject(v, "provider", sd->vendor ? sd->vendor->name : "espeak");
+	cJSON_AddItemToObject(v, "id", id ? cJSON_CreateString(id) : cJSON_CreateNull());
+	char *text = json_print(v);
+	cJSON_Delete(v);
+	return text;
+}
+
+/* Marks the shots ready with who spoke them and counts them on their jobs,
+ * in one statement. Rows: the task's ordinal, and whether its job now has
+ * every shot ready. */
 static PGresult *mark_ready(struct worker *w, struct task **tasks, size_t n)
 {
 	static const char sql[] = "WITH u AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], "
-				  "$4::int[], $5::text[]) "
-				  "           WITH ORDINALITY AS u(job_id, idx, key, ms, timings, n)), "
+				  "$4::int[], $5::text[], $6::text[]) "
+				  "           WITH ORDINALITY AS u(job_id, idx, key, ms, timings, voice, n)), "
 				  "s AS (UPDATE shots s SET status = 'ready', audio_key = u.key, "
-				  "duration_ms = u.ms, "
-				  "      timings = u.timings::jsonb, updated_at = now() "
+				  "duration_ms = u.ms, timings = u.timings::jsonb, voice = u.voice::jsonb, "
+				  "      updated_at = now() "
 				  "      FROM u WHERE s.job_id = u.job_id AND s.idx = u.idx AND s.status = "
 				  "'voicing' "
 				  "      RETURNING u.n, s.job_id), "
@@ -181,19 +241,25 @@ static PGresult *mark_ready(struct worker *w, struct task **tasks, size_t n)
 				  "jobs.shots_total AS complete) "
 				  "SELECT s.n, j.complete FROM s JOIN j ON j.id = s.job_id ORDER BY s.n";
 	const char **keys = xmalloc(n * sizeof(*keys)), **timings = xmalloc(n * sizeof(*timings));
+	char **voices = xmalloc(n * sizeof(*voices));
 	int64_t *ms = xmalloc(n * sizeof(*ms));
 	for (size_t i = 0; i < n; i++) {
 		const struct speak_data *sd = tasks[i]->data;
 		keys[i] = sd->key[0] ? sd->key : NULL;
 		timings[i] = sd->timings;
 		ms[i] = sd->res.duration_ms;
+		voices[i] = spoken_voice(w, sd);
 	}
 	char *key_array = db_text_array(keys, n), *ms_array = db_int_array(ms, n);
-	char *timing_array = db_text_array(timings, n);
+	char *timing_array = db_text_array(timings, n), *voice_array = db_text_array((const char *const *)voices, n);
 	PGresult *r = worker_query_tasks(w, sql, tasks, n, true,
-					 (const char *const[]){ key_array, ms_array, timing_array }, 3);
+					 (const char *const[]){ key_array, ms_array, timing_array, voice_array }, 4);
 	free(key_array);
 	free(timing_array);
+	free(voice_array);
+	for (size_t i = 0; i < n; i++)
+		free(voices[i]);
+	free(voices);
 	free(timings);
 	free(ms_array);
 	free(keys);
@@ -272,8 +338,9 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
 	return rc;
 }
 
-/* A refused key fails the whole job at once (every shot would meet it);
- * any other failure pauses the job on this shot. */
+/* A refused key fails the whole job at once (every shot would meet it), and
+ * so does a voice or provider that does not exist, on its shot: a retry
+ * would meet them again. Any other failure pauses the job on this shot. */
 static int fail(struct worker *w, struct task *t)
 {
 	struct task *one[] = { t };
@@ -281,6 +348,9 @@ static int fail(struct worker *w, struct task *t)
 		return -1;
 	if (strcmp(t->error_code, "provider_auth") == 0)
 		return jobs_fail(worker_db(w), worker_events(w), t->env.job, "tts", t->error_code, t->error, false);
+	if (strcmp(t->error_code, "unknown_voice") == 0 || strcmp(t->error_code, "unknown_provider") == 0)
+		return jobs_fail_for_shot(worker_db(w), worker_events(w), t->env.job, t->env.shot, "tts",
+					  t->error_code, t->error);
 	return jobs_pause_for_shot(worker_db(w), worker_events(w), t->env.job, t->env.shot, "tts", t->error_code,
 				   t->error);
 }

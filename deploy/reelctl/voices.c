@@ -108,7 +108,8 @@ static int add(struct db *db, int argc, char **argv)
 static int list(struct db *db, int argc, char **argv)
 {
 	static const char sql[] =
-		"SELECT provider, id, language, coalesce(gender, '-'), name, coalesce(description, '') FROM voices "
+		"SELECT provider, id, language, coalesce(gender, '-'), name, coalesce(description, ''), available "
+		"FROM voices "
 		"WHERE ($1::text IS NULL OR provider = $1) "
 		"AND ($2::text IS NULL OR lower(language) = lower($2) OR lower(language) LIKE lower($2) || '-%') "
 		"ORDER BY provider, id";
@@ -120,9 +121,11 @@ static int list(struct db *db, int argc, char **argv)
 	}
 	printf("%-10s  %-24s  %-8s  %-6s  %s\n", "PROVIDER", "ID", "LANGUAGE", "GENDER", "NAME");
 	for (int i = 0; i < PQntuples(r); i++)
-		printf("%-10s  %-24s  %-8s  %-6s  %s%s%s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+		printf("%-10s  %-24s  %-8s  %-6s  %s%s%s%s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
 		       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), *PQgetvalue(r, i, 5) ? " — " : "",
-		       PQgetvalue(r, i, 5));
+		       PQgetvalue(r, i, 5),
+		       /* tts-worker found it does not load: not listed by GET /v1/voices */
+		       PQgetvalue(r, i, 6)[0] == 'f' ? " [does not load here]" : "");
 	PQclear(r);
 	return 0;
 }

@@ -208,7 +208,7 @@ START_TEST(test_variant_of_language_voice)
 }
 END_TEST
 
-static void expect_failure(const char *text, const char *lang, const char *voice,
+static void expect_failure(int want, const char *text, const char *lang, const char *voice,
 			   const char *out, const char *needle)
 {
 	struct tts_request rq = { .text = text, .language = lang, .voice = voice };
@@ -216,7 +216,7 @@ static void expect_failure(const char *text, const char *lang, const char *voice
 	char err[256] = "", *path = out ? xstrdup(out) : path_in_dir("fail.wav");
 	struct stat st;
 
-	ck_assert_int_eq(tts_provider_espeak.synthesize(&rq, path, &res, err, sizeof(err)), -1);
+	ck_assert_int_eq(tts_provider_espeak.synthesize(&rq, path, &res, err, sizeof(err)), want);
 	ck_assert_msg(strstr(err, needle), "error \"%s\" lacks \"%s\"", err, needle);
 	ck_assert_int_ne(stat(path, &st), 0);
 	free(path);
@@ -224,14 +224,62 @@ static void expect_failure(const char *text, const char *lang, const char *voice
 
 START_TEST(test_failures)
 {
-	expect_failure("", NULL, NULL, NULL, "narration is empty");
-	expect_failure(" \t\r\n ", "en", NULL, NULL, "narration is empty");
-	expect_failure("\xe3\x80\x80\xc2\xa0", NULL, NULL, NULL, "narration is empty");
-	expect_failure(NULL, NULL, NULL, NULL, "narration is empty");
-	expect_failure("Hello.", NULL, "../../etc/passwd", NULL, "invalid espeak-ng voice");
-	expect_failure("Hello.", NULL, "no-such-voice", NULL, "no voice \"no-such-voice\"");
-	expect_failure("Hello.", "en/../x", NULL, NULL, "invalid language");
-	expect_failure("Hello.", "en", NULL, "/nonexistent-dir/x.wav", "cannot create");
+	expect_failure(TTS_FAILED, "", NULL, NULL, NULL, "narration is empty");
+	expect_failure(TTS_FAILED, " \t\r\n ", "en", NULL, NULL, "narration is empty");
+	expect_failure(TTS_FAILED, "\xe3\x80\x80\xc2\xa0", NULL, NULL, NULL, "narration is empty");
+	expect_failure(TTS_FAILED, NULL, NULL, NULL, NULL, "narration is empty");
+	expect_failure(TTS_FAILED, "Hello.", "en", NULL, "/nonexistent-dir/x.wav", "cannot create");
+	/* what no retry can fix says so */
+	expect_failure(TTS_NO_VOICE, "Hello.", NULL, "../../etc/passwd", NULL, "invalid espeak-ng voice");
+	expect_failure(TTS_NO_VOICE, "Hello.", NULL, "no-such-voice", NULL, "no voice \"no-such-voice\"");
+	expect_failure(TTS_NO_VOICE, "Hello.", "en/../x", NULL, NULL, "invalid language");
+	/* 1.51 names British English en or en-gb-x-rp, not en-gb */
+	expect_failure(TTS_NO_VOICE, "Hello.", NULL, "en-gb+f3", NULL, "no voice \"en-gb+f3\"");
+	/* espeak-ng itself would speak a missing variant as the plain voice */
+	expect_failure(TTS_NO_VOICE, "Hello.", NULL, "en-us+nosuchvariant", NULL, "no voice \"en-us+nosuchvariant\"");
+}
+END_TEST
+
+/* The voice that spoke, as the job resource shows it. */
+static void expect_spoken_by(const char *text, const char *lang, const char *voice, const char *want)
+{
+	struct tts_request rq = { .text = text, .language = lang, .voice = voice };
+	struct tts_result res = { 0 };
+	char err[256] = "", *path = path_in_dir("by.wav");
+
+	ck_assert_msg(tts_provider_espeak.synthesize(&rq, path, &res, err, sizeof(err)) == TTS_OK, "%s", err);
+	ck_assert_str_eq(res.voice, want);
+	free(path);
+}
+
+START_TEST(test_spoken_voice)
+{
+	expect_spoken_by("Hello there.", "en", NULL, "en-us");
+	expect_spoken_by("Hello there.", "en", "en-gb-x-rp+m3", "en-gb-x-rp+m3");
+	expect_spoken_by(ZH_SENTENCE, NULL, "+f3", "cmn+f3");
+}
+END_TEST
+
+START_TEST(test_check_voice)
+{
+	/* the voices the migrations seed, under the names 1.51 loads */
+	static const char *const load[] = { "en-us+f3", "en-us+m7", "en-gb-x-rp+f3", "en-gb-x-rp+m3", "cmn+m3",
+					    "fr+f3", "de+m3", "es+f2", "ja+f3", "en" };
+	/* the names 003 seeded, a missing variant, and a path */
+	static const char *const missing[] = { "en-gb+f3", "fr-fr+m3", "de-de+f3", "es-es+m3", "ja-jp+f3",
+					       "en-us+xyz", "../voices/en" };
+	char err[256];
+
+	for (size_t i = 0; i < ARRAY_SIZE(load); i++)
+		ck_assert_msg(tts_provider_espeak.check_voice(load[i], err, sizeof(err)) == 0, "%s: %s", load[i],
+			      err);
+	for (int pass = 0; pass < 2; pass++) /* the second answer is the remembered one */
+		for (size_t i = 0; i < ARRAY_SIZE(missing); i++) {
+			err[0] = '\0';
+			ck_assert_int_eq(tts_provider_espeak.check_voice(missing[i], err, sizeof(err)), -1);
+			ck_assert_msg(strstr(err, "voice"), "%s: %s", missing[i], err);
+		}
+	ck_assert_int_eq(tts_provider_espeak.check_voice("en-us+f3", err, sizeof(err)), 0);
 }
 END_TEST
 
@@ -339,6 +387,8 @@ static Suite *espeak_suite(void)
 	tcase_add_test(tc, test_voice_override);
 	tcase_add_test(tc, test_variant_of_language_voice);
 	tcase_add_test(tc, test_failures);
+	tcase_add_test(tc, test_spoken_voice);
+	tcase_add_test(tc, test_check_voice);
 	tcase_add_test(tc, test_concurrent);
 	tcase_add_test(tc, test_default_data_path);
 	tcase_add_test(tc, test_detect_language);

@@ -278,6 +278,68 @@ START_TEST(test_cast_hints)
 	ck_assert_ptr_null(cast_gender("human robot"));
 }
 
+/* Refuses the ids the test names as not installed. */
+static int fake_check(const char *voice, char *err, size_t errlen)
+{
+	if (strcmp(voice, "en-gb+f3") && strcmp(voice, "de-de+m3"))
+		return 0;
+	return errorf(err, errlen, "espeak-ng has no voice \"%s\"", voice);
+}
+
+START_TEST(test_cast_keeps_loading_voices)
+{
+	static const char *const rows[][3] = { { "espeak", "de-de+m3", "de-DE" }, { "espeak", "en-gb+f3", "en-GB" },
+					       { "espeak", "en-us+f3", "en-US" }, { "fish", "en-gb+f3", "en" },
+					       { "espeak", "en-us+m3", "en-US" } };
+	struct cast c = { xcalloc(ARRAY_SIZE(rows), sizeof(struct cast_voice)), ARRAY_SIZE(rows) }, dropped;
+	char err[128] = "";
+	for (size_t i = 0; i < c.n; i++)
+		c.v[i] = (struct cast_voice){ xstrdup(rows[i][0]), xstrdup(rows[i][1]), xstrdup(rows[i][2]), NULL };
+	cast_keep_loading(&c, fake_check, &dropped, err, sizeof(err));
+	ck_assert_uint_eq(dropped.n, 2);
+	ck_assert_str_eq(dropped.v[0].id, "de-de+m3");
+	ck_assert_str_eq(dropped.v[1].id, "en-gb+f3");
+	ck_assert_str_eq(err, "espeak-ng has no voice \"en-gb+f3\"");
+	/* the others keep their order; a vendor's voice is not espeak's to check */
+	ck_assert_uint_eq(c.n, 3);
+	ck_assert_str_eq(c.v[0].id, "en-us+f3");
+	ck_assert_str_eq(c.v[1].provider, "fish");
+	ck_assert_str_eq(c.v[2].id, "en-us+m3");
+	/* casting never reaches a dropped voice */
+	char *v = cast_pick(&c, "espeak", "en", NULL, "[{\"name\":\"A\",\"voice\":\"en-gb+f3\"}]", "A");
+	ck_assert_str_eq(v, "en-us+f3");
+	free(v);
+	cast_release(&dropped);
+	cast_release(&c);
+}
+END_TEST
+
+/* Five speakers and the catalogue's two English espeak voices: the speakers
+ * share them in turn, never the narrator's while another exists, and every
+ * shot casts alike. */
+START_TEST(test_cast_more_speakers_than_voices)
+{
+	const char *chars = "[{\"name\":\"A\"},{\"name\":\"B\"},{\"name\":\"C\"},{\"name\":\"D\"},"
+			    "{\"name\":\"E\"}]";
+	static const char *const names[] = { "A", "B", "C", "D", "E" };
+	static const char *const want[] = { "en-us+f3", "en-us+m3", "en-us+f3", "en-us+m3", "en-us+f3" };
+	/* the narrator's en-us+m3 leaves en-us+f3 to everyone */
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		char *v = pick("espeak", "en", "en-us+m3", chars, names[i]);
+		ck_assert_str_eq(v, "en-us+f3");
+		free(v);
+	}
+	/* without a narrator's voice: distinct while there are voices, then in turn */
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		char *v = pick("espeak", "en", NULL, chars, names[i]), *again = pick("espeak", "en", NULL, chars, names[i]);
+		ck_assert_str_eq(v, want[i]);
+		ck_assert_str_eq(again, v);
+		free(v);
+		free(again);
+	}
+}
+END_TEST
+
 static Suite *narration_suite(void)
 {
 	Suite *s = suite_create("narration");
@@ -294,6 +356,8 @@ static Suite *narration_suite(void)
 	tcase_add_test(tc, test_shift_clamps);
 	tcase_add_test(tc, test_cast_two_characters_two_voices);
 	tcase_add_test(tc, test_cast_hints);
+	tcase_add_test(tc, test_cast_keeps_loading_voices);
+	tcase_add_test(tc, test_cast_more_speakers_than_voices);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -7,6 +7,11 @@
  * is initialised once (pthread_once) and every voice change plus synthesis
  * holds one mutex. The callback appends samples to the buffer named by the
  * call's user_data. Trimming, resampling and writing run outside the lock.
+ * espeak-ng quietly ignores a variant it does not have ("en-us+xyz" speaks
+ * as en-us), so the installed variants are listed once at start and a voice
+ * whose variant is not among them does not exist. What check_voice found is
+ * remembered (its own mutex), so a catalogue read again waits for no
+ * synthesis.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -24,6 +29,8 @@
 
 #define MAX_AUDIO_S 900 /* refuse narration that speaks longer than this */
 #define MAX_NAME 48
+#define MAX_VARIANTS 256
+#define MAX_CHECKED 512
 
 /* Languages whose espeak-ng voice is not named like the language; a second
  * voice is tried when the first is missing from the installed data. */
@@ -41,6 +48,14 @@ static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t engine_lock = PTHREAD_MUTEX_INITIALIZER;
 static int engine_rate;      /* espeak-ng's output rate; 0 if it failed to start */
 static char engine_err[400]; /* why it failed to start */
+static char *variants[MAX_VARIANTS]; /* the installed variants' file names ("f3"); read-only after start */
+static size_t n_variants;
+static pthread_mutex_t checked_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	char name[MAX_NAME + 1];
+	espeak_ng_STATUS status;
+} checked[MAX_CHECKED]; /* check_voice's answers; when full, new names are asked again each time */
+static size_t n_checked;
 
 static int on_samples(short *wav, int n, espeak_EVENT *events)
 {
@@ -49,6 +64,17 @@ static int on_samples(short *wav, int n, espeak_EVENT *events)
 	if (!pcm || !wav || n <= 0)
 		return 0;
 	return pcm_append(pcm, wav, (size_t)n) ? 0 : 1; /* 1 stops the synthesis */
+}
+
+/* The variants espeak-ng lists as "!v/NAME" (a file of espeak-ng-data/voices/!v). */
+static void list_variants(void)
+{
+	espeak_VOICE spec = { .languages = "variant" };
+	const espeak_VOICE **v = espeak_ListVoices(&spec);
+
+	for (; v && *v && n_variants < MAX_VARIANTS; v++)
+		if ((*v)->identifier && !strncmp((*v)->identifier, "!v/", 3))
+			variants[n_variants++] = xstrdup((*v)->identifier + 3);
 }
 
 static void init_engine(void)
@@ -72,8 +98,9 @@ static void init_engine(void)
 		return;
 	}
 	espeak_SetSynthCallback(on_samples);
+	list_variants();
 	engine_rate = espeak_ng_GetSampleRate();
-	log_info("espeak-ng %s ready: data %s, %d Hz", version, path, engine_rate);
+	log_info("espeak-ng %s ready: data %s, %d Hz, %zu voice variants", version, path, engine_rate, n_variants);
 }
 
 static bool valid_name(const char *s)
@@ -155,18 +182,37 @@ static int status_error(espeak_ng_STATUS st, char *err, size_t errlen, const cha
 	return errorf(err, errlen, "espeak-ng %s: %s", what, msg);
 }
 
+static bool has_variant(const char *name)
+{
+	for (size_t i = 0; i < n_variants; i++)
+		if (!strcmp(variants[i], name))
+			return true;
+	return false;
+}
+
+/* espeak_ng_SetVoiceByName, refusing a variant that is not installed. Holds
+ * the lock. */
+static espeak_ng_STATUS set_voice(const char *name)
+{
+	const char *plus = strchr(name, '+');
+	espeak_ng_STATUS st = espeak_ng_SetVoiceByName(name);
+
+	return st == ENS_OK && plus && !has_variant(plus + 1) ? ENS_VOICE_NOT_FOUND : st;
+}
+
 /* Speaks text into pcm at engine_rate; the only part that holds the lock. */
-static int speak(const char *text, const char *const names[2], struct pcm *pcm, char *err, size_t errlen)
+static int speak(const char *text, const char *const names[2], struct pcm *pcm, struct tts_result *res, char *err,
+		 size_t errlen)
 {
 	espeak_ng_STATUS st;
 	const char *used = names[0];
 
 	pthread_mutex_lock(&engine_lock);
-	st = espeak_ng_SetVoiceByName(used);
+	st = set_voice(used);
 	if (st != ENS_OK && names[1]) {
 		log_warn("espeak-ng voice %s missing, using %s", names[0], names[1]);
 		used = names[1];
-		st = espeak_ng_SetVoiceByName(used);
+		st = set_voice(used);
 	}
 	if (st == ENS_OK)
 		st = espeak_ng_Synthesize(text, strlen(text) + 1, 0, POS_CHARACTER, 0, espeakCHARS_UTF8, NULL, pcm);
@@ -174,10 +220,13 @@ static int speak(const char *text, const char *const names[2], struct pcm *pcm, 
 
 	if (pcm->overflow)
 		return errorf(err, errlen, "narration is too long (more than %d s of speech)", MAX_AUDIO_S);
-	if (st == ENS_VOICE_NOT_FOUND)
-		return errorf(err, errlen, "espeak-ng has no voice \"%s\"", used);
+	if (st == ENS_VOICE_NOT_FOUND) {
+		errorf(err, errlen, "espeak-ng has no voice \"%s\"", used);
+		return TTS_NO_VOICE;
+	}
 	if (st != ENS_OK)
 		return status_error(st, err, errlen, "synthesis failed");
+	strlcpy_(res->voice, used, sizeof(res->voice)); /* fits: at most 2 * MAX_NAME + 1 */
 	return 0;
 }
 
@@ -193,14 +242,15 @@ static int espeak_synthesize(const struct tts_request *rq, const char *out_path,
 	if (!rq->text || is_blank(rq->text))
 		return errorf(err, errlen, "narration is empty");
 	if (pick_voices(rq, names, bufs, err, errlen))
-		return -1;
+		return TTS_NO_VOICE;
 	pthread_once(&engine_once, init_engine);
 	if (!engine_rate)
 		return errorf(err, errlen, "%s", engine_err);
 
 	pcm.limit = (size_t)engine_rate * MAX_AUDIO_S;
-	if (speak(rq->text, names, &pcm, err, errlen))
+	if ((rc = speak(rq->text, names, &pcm, res, err, errlen)) < 0)
 		goto out;
+	rc = -1;
 	if (pcm_trim(&pcm, engine_rate, PCM_PAD_MS, true, &shift)) {
 		errorf(err, errlen, "narration has nothing espeak-ng can speak");
 		goto out;
@@ -215,7 +265,48 @@ out:
 	return rc;
 }
 
+/* Whether voice loads, from the remembered answers or else from the engine. */
+static espeak_ng_STATUS voice_status(const char *voice)
+{
+	espeak_ng_STATUS st = ENS_OK;
+	bool known = false;
+
+	pthread_mutex_lock(&checked_lock);
+	for (size_t i = 0; i < n_checked && !known; i++)
+		if (!strcmp(checked[i].name, voice))
+			st = checked[i].status, known = true;
+	pthread_mutex_unlock(&checked_lock);
+	if (known)
+		return st;
+	pthread_mutex_lock(&engine_lock);
+	st = set_voice(voice);
+	pthread_mutex_unlock(&engine_lock);
+	pthread_mutex_lock(&checked_lock);
+	if (n_checked < MAX_CHECKED) {
+		strlcpy_(checked[n_checked].name, voice, sizeof(checked[n_checked].name));
+		checked[n_checked++].status = st;
+	}
+	pthread_mutex_unlock(&checked_lock);
+	return st;
+}
+
+static int espeak_check_voice(const char *voice, char *err, size_t errlen)
+{
+	espeak_ng_STATUS st;
+
+	if (!valid_name(voice))
+		return errorf(err, errlen, "invalid espeak-ng voice name \"%.*s\"", MAX_NAME, voice);
+	pthread_once(&engine_once, init_engine);
+	if (!engine_rate)
+		return errorf(err, errlen, "%s", engine_err);
+	st = voice_status(voice);
+	if (st == ENS_VOICE_NOT_FOUND)
+		return errorf(err, errlen, "espeak-ng has no voice \"%s\"", voice);
+	return st == ENS_OK ? 0 : status_error(st, err, errlen, "cannot load the voice");
+}
+
 const struct tts_provider tts_provider_espeak = {
 	.name = "espeak",
 	.synthesize = espeak_synthesize,
+	.check_voice = espeak_check_voice,
 };
