@@ -1,7 +1,8 @@
 /*
- * Signed downloads from file:// storage: key and signature checks, path
- * confinement (realpath must land inside the storage root), one byte range
- * per answer, and the read itself. See files.h for the answers it gives.
+ * Signed downloads from storage: key and signature checks, path confinement
+ * on file:// (realpath must land inside the storage root), one byte range
+ * per answer, and the read itself (a ranged GET on S3, for REEL_S3_PROXY).
+ * See files.h for the answers it gives.
  */
 #include "files.h"
 
@@ -167,11 +168,33 @@ static enum range_kind parse_range(const char *h, off_t total, off_t *first, off
 	return RANGE_ONE;
 }
 
-static int read_part(int fd, off_t first, size_t len, struct file_answer *out)
+/* Where the bytes come from: an open file, or (fd < 0) an object in S3 storage. */
+struct source {
+	int fd;
+	const struct storage *st;
+	const char *key;
+};
+
+static int read_object(const struct source *src, off_t first, size_t len, struct file_answer *out)
+{
+	char why[256];
+	if (storage_read(src->st, src->key, first, len, out->body, why, sizeof(why)) == 0) {
+		out->len = len;
+		return 0;
+	}
+	free(out->body);
+	out->body = NULL;
+	return problem(out, 502, "storage-unavailable", "cannot read the object: %s", why);
+}
+
+static int read_part(const struct source *src, off_t first, size_t len, struct file_answer *out)
 {
 	size_t got = 0;
+	int fd = src->fd;
 
 	out->body = xmalloc(len + 1);
+	if (fd < 0)
+		return read_object(src, first, len, out);
 	while (got < len) {
 		ssize_t n = pread(fd, out->body + got, len - got, first + (off_t)got);
 		if (n < 0 && errno == EINTR)
@@ -188,8 +211,8 @@ static int read_part(int fd, off_t first, size_t len, struct file_answer *out)
 	return 0;
 }
 
-/* Picks status, range and bytes for an open regular file of out->total bytes. */
-static int answer_open(int fd, const char *range, struct file_answer *out)
+/* Picks status, range and bytes for a regular file or object of out->total bytes. */
+static int answer_open(const struct source *src, const char *range, struct file_answer *out)
 {
 	long long total = (long long)out->total;
 	off_t first = 0, last = out->total - 1;
@@ -213,7 +236,27 @@ static int answer_open(int fd, const char *range, struct file_answer *out)
 		out->status = 200;
 		break;
 	}
-	return read_part(fd, first, (size_t)(last - first + 1), out);
+	return read_part(src, first, (size_t)(last - first + 1), out);
+}
+
+/* The S3 side of files_answer: the object's size, then the part asked for. */
+static int answer_object(const struct storage *st, const char *key, const char *range, struct file_answer *out)
+{
+	const struct source src = { -1, st, key };
+	char why[256];
+
+	switch (storage_size(st, key, &out->total, why, sizeof(why))) {
+	case 1:
+		out->total = -1;
+		return problem(out, 404, "not-found", "no such file");
+	case 0:
+		break;
+	default:
+		out->total = -1;
+		return problem(out, 502, "storage-unavailable", "%s", why);
+	}
+	strlcpy_(out->content_type, files_content_type(key), sizeof(out->content_type));
+	return answer_open(&src, range, out);
 }
 
 int files_answer(const struct storage *st, const char *secret, const char *key, const char *exp,
@@ -229,6 +272,8 @@ int files_answer(const struct storage *st, const char *secret, const char *key, 
 		return problem(out, 400, "invalid-key", "not a storage key");
 	if (sign_check(secret, key, exp, sig, now, why, sizeof(why)) < 0)
 		return problem(out, 403, strncmp(why, "expired", 7) ? "bad-signature" : "link-expired", "%s", why);
+	if (!storage_is_local(st))
+		return answer_object(st, key, range_header, out);
 	if ((fd = open_inside(st, key, out)) < 0)
 		return -1;
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
@@ -237,7 +282,7 @@ int files_answer(const struct storage *st, const char *secret, const char *key, 
 	}
 	out->total = sb.st_size;
 	strlcpy_(out->content_type, files_content_type(key), sizeof(out->content_type));
-	rc = answer_open(fd, range_header, out);
+	rc = answer_open(&(const struct source){ fd, st, key }, range_header, out);
 	close(fd);
 	return rc;
 }

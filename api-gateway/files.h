@@ -19,7 +19,7 @@
 
 /* One answer, caller-owned; file_answer_release frees its body. */
 struct file_answer {
-	int status;                /* 200, 206, or the problem's status (400, 403, 404, 413, 416, 500) */
+	int status;                /* 200, 206, or the problem's status (400, 403, 404, 413, 416, 500, 502) */
 	char content_type[64];     /* of the file, from its extension (2xx only) */
 	char content_range[96];    /* "bytes a-b/total" on 206, its star form on 416, else "" */
 	char *body;                /* the bytes to send on 2xx, else NULL */

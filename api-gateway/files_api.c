@@ -11,6 +11,7 @@
 #include "files.h"
 #include "log.h"
 #include "sign.h"
+#include "storage.h"
 #include "banned.h"
 
 struct file_request {
@@ -23,6 +24,9 @@ struct file_request {
 
 char *gateway_file_url(const struct gateway *g, const char *key)
 {
+	char *presigned = g->cfg.s3_proxy ? NULL : storage_presign(g->d->storage, key, g->cfg.url_ttl_s);
+	if (presigned)
+		return presigned;
 	return sign_file_url(g->cfg.url_secret, "/v1/files", key, sign_expiry(time(NULL), g->cfg.url_ttl_s));
 }
 

@@ -18,6 +18,7 @@ struct pending_create;
 struct gateway_config {
 	char *url_secret;   /* signs download URLs; random per start when unset */
 	long url_ttl_s;     /* how long a download URL stays valid */
+	bool s3_proxy;      /* REEL_S3_PROXY: /v1/files links even on S3 storage */
 	char *jwt_secret;   /* HS256 secret (Supabase) */
 	char *jwks_file;    /* RS256/ES256 keys (Clerk) */
 	char *jwt_audience; /* required aud, or NULL */

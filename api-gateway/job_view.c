@@ -129,7 +129,7 @@ static cJSON *render_output(const struct gateway *g, const char *id, PGresult *j
 	} else {
 		cJSON_AddNullToObject(o, "manifest_url");
 	}
-	if ((key = json_str(out, "video_key"))) {
+	if ((key = json_str(out, "video_key")) && storage_is_local(g->d->storage)) {
 		char *path = storage_path(g->d->storage, key);
 		if (path)
 			cJSON_AddStringToObject(o, "video_path", path);

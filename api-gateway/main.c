@@ -14,6 +14,8 @@ static const struct config_option options[] = {
 	  "key that signs download URLs (shared by every gateway; random per start when unset)" },
 	{ "REEL_URL_TTL_S", CONFIG_INT, "3600", 0, offsetof(struct gateway, cfg.url_ttl_s), 60, 7 * 86400,
 	  "seconds a download URL stays valid" },
+	{ "REEL_S3_PROXY", CONFIG_BOOL, "0", 0, offsetof(struct gateway, cfg.s3_proxy), 0, 0,
+	  "on S3 storage, hand out the gateway's signed /v1/files links (streamed from the bucket) instead of presigned URLs" },
 	{ "REEL_JWT_SECRET", CONFIG_STRING, NULL, CONFIG_SECRET, offsetof(struct gateway, cfg.jwt_secret), 0, 0,
 	  "HS256 secret of the JWTs users bring (Supabase)" },
 	{ "REEL_JWKS_FILE", CONFIG_STRING, NULL, 0, offsetof(struct gateway, cfg.jwks_file), 0, 0,

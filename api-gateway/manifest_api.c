@@ -37,7 +37,8 @@ static int load_key(struct daemon *d, const char *id, const char *owner, char **
 /* The manifest at key with a url per asset, as text; NULL when unreadable. */
 static char *signed_manifest(const struct gateway *g, const char *key)
 {
-	char *path = storage_key_ok(key) ? storage_path(g->d->storage, key) : NULL;
+	char why[256];
+	char *path = storage_key_ok(key) ? storage_fetch(g->d->storage, key, why, sizeof(why)) : NULL;
 	size_t len = 0;
 	char *text = path ? read_whole_file(path, MANIFEST_MAX, &len) : NULL, *out = NULL;
 	cJSON *m = text ? json_parse(text, len) : NULL, *assets = cJSON_GetObjectItemCaseSensitive(m, "assets");
@@ -55,7 +56,7 @@ static char *signed_manifest(const struct gateway *g, const char *key)
 	}
 	cJSON_Delete(m);
 	free(text);
-	free(path);
+	storage_drop(g->d->storage, path);
 	return out;
 }
 

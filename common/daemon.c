@@ -29,7 +29,20 @@ static const struct config_option shared_options[] = {
 	OPT("REEL_KAFKA_BROKERS", CONFIG_STRING, NULL, CONFIG_REQUIRED, kafka_brokers, "Kafka bootstrap servers"),
 	OPT("REEL_KAFKA_EXTRA", CONFIG_STRING, NULL, CONFIG_SECRET, kafka_extra, "extra librdkafka settings k=v;k=v"),
 	OPT("REEL_TOPIC_PREFIX", CONFIG_STRING, "reel.", 0, topic_prefix, "prefix of every topic name"),
-	OPT("REEL_STORAGE_URL", CONFIG_STRING, NULL, CONFIG_REQUIRED, storage_url, "file:///path for media"),
+	OPT("REEL_STORAGE_URL", CONFIG_STRING, NULL, CONFIG_REQUIRED, storage_url,
+	    "file:///path or s3://BUCKET[/PREFIX] for media"),
+	OPT("REEL_S3_ENDPOINT", CONFIG_STRING, NULL, 0, s3.endpoint,
+	    "S3 endpoint http(s)://host[:port] (else AWS_ENDPOINT_URL_S3, else AWS S3 of the region)"),
+	OPT("REEL_S3_REGION", CONFIG_STRING, NULL, 0, s3.region, "S3 signing region (else AWS_REGION, else us-east-1)"),
+	OPT("REEL_S3_ACCESS_KEY_ID", CONFIG_STRING, NULL, 0, s3.access_key, "S3 access key id (else AWS_ACCESS_KEY_ID)"),
+	OPT("REEL_S3_SECRET_ACCESS_KEY", CONFIG_STRING, NULL, CONFIG_SECRET, s3.secret_key,
+	    "S3 secret access key (else AWS_SECRET_ACCESS_KEY)"),
+	OPT("REEL_S3_PATH_STYLE", CONFIG_BOOL, "0", 0, s3.path_style,
+	    "address the bucket as host/bucket (MinIO, most self-hosted servers) instead of bucket.host"),
+	OPT("REEL_S3_PUBLIC_ENDPOINT", CONFIG_STRING, NULL, 0, s3.public_endpoint,
+	    "endpoint browsers use in presigned links (a CDN, the bucket's public name); else REEL_S3_ENDPOINT"),
+	INT_OPT("REEL_S3_MULTIPART_MB", "64", s3.multipart_mb, 5, 5120,
+		"uploads larger than this go to S3 in parts of this many MiB"),
 	OPT("REEL_HTTP_ADDR", CONFIG_STRING, NULL, 0, http_addr, "health, metrics (and API) listen address"),
 	OPT("REEL_PUBLIC_URL", CONFIG_STRING, "http://127.0.0.1:8081", 0, public_url, "webhook base vendors reach"),
 	OPT("REEL_LOG_LEVEL", CONFIG_STRING, "info", 0, log_level, "debug, info, warn or error"),
@@ -212,7 +225,7 @@ static int connect_services(struct daemon *d, char *err, size_t errlen)
 					   d->cfg.linger_ms, d->cfg.session_ms, d->name };
 	char *topics[ARRAY_SIZE(stages) + 1] = { 0 };
 
-	if (!(d->storage = storage_open(d->cfg.storage_url, err, errlen)))
+	if (!(d->storage = storage_open(d->cfg.storage_url, &d->cfg.s3, err, errlen)))
 		return -1;
 	if (!(d->db = db_open(d->cfg.database_url, err, errlen)))
 		return -1;

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "http_server.h"
+#include "s3.h"
 #include "util.h"
 
 struct daemon;
@@ -23,6 +24,7 @@ struct daemon_config {
 	char *kafka_extra;
 	char *topic_prefix;
 	char *storage_url;
+	struct s3_config s3; /* REEL_S3_*, read when storage_url is s3:// */
 	char *http_addr;
 	char *public_url;
 	char *log_level;

@@ -1,18 +1,22 @@
 /*
  * file:// storage: a root folder with a .tmp folder inside for writers.
+ * s3:// storage: common/s3.c's requests, with temporaries in the local TMPDIR.
  */
 #include "storage.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "banned.h"
 
 struct storage {
-	char *root; /* absolute folder, no trailing slash */
+	char *root;   /* file://: absolute folder, no trailing slash; s3://: the local temporary folder */
+	struct s3 *s3; /* s3:// storage, else NULL */
 };
 
 static int mkdirs(const char *path)
@@ -32,14 +36,42 @@ static int mkdirs(const char *path)
 	return rc;
 }
 
-struct storage *storage_open(const char *url, char *err, size_t errlen)
+static struct storage *open_s3(const char *url, const struct s3_config *cfg, char *err, size_t errlen)
+{
+	static const struct s3_config none = { .multipart_mb = 64 };
+	const char *bucket = url + 5, *slash = strchr(bucket, '/');
+	char *name = xstrndup(bucket, slash ? (size_t)(slash - bucket) : strlen(bucket));
+	char *prefix = xstrdup(slash ? slash + 1 : "");
+	size_t n = strlen(prefix);
+	struct storage *st = NULL;
+	struct s3 *s3;
+	const char *tmp = getenv("TMPDIR");
+
+	while (n > 0 && prefix[n - 1] == '/')
+		prefix[--n] = '\0';
+	if (!storage_key_ok(prefix) && *prefix)
+		errorf(err, errlen, "REEL_STORAGE_URL=%s: the prefix is not a clean path", url);
+	else if ((s3 = s3_new(name, prefix, cfg ? cfg : &none, err, errlen))) {
+		st = xcalloc(1, sizeof(*st));
+		st->s3 = s3;
+		st->root = xstrdup(tmp && *tmp == '/' ? tmp : "/tmp");
+	}
+	free(name);
+	free(prefix);
+	return st;
+}
+
+struct storage *storage_open(const char *url, const struct s3_config *s3, char *err, size_t errlen)
 {
 	struct storage *st;
 	char *tmp;
 	size_t n;
 
+	if (strncmp(url, "s3://", 5) == 0)
+		return open_s3(url, s3, err, errlen);
 	if (strncmp(url, "file://", 7) != 0 || url[7] != '/') {
-		errorf(err, errlen, "REEL_STORAGE_URL=%s: only file:///absolute/path is supported", url);
+		errorf(err, errlen, "REEL_STORAGE_URL=%s: only file:///absolute/path and s3://BUCKET[/PREFIX] are supported",
+		       url);
 		return NULL;
 	}
 	st = xcalloc(1, sizeof(*st));
@@ -63,6 +95,7 @@ void storage_free(struct storage *st)
 	if (!st)
 		return;
 	free(st->root);
+	s3_free(st->s3);
 	free(st);
 }
 
@@ -85,15 +118,50 @@ int storage_key_ok(const char *key)
 	}
 }
 
+bool storage_is_local(const struct storage *st)
+{
+	return !st->s3;
+}
+
 char *storage_path(const struct storage *st, const char *key)
 {
+	assert(!st->s3);
 	return xasprintf("%s/%s", st->root, key);
+}
+
+char *storage_fetch(const struct storage *st, const char *key, char *err, size_t errlen)
+{
+	char *tmp;
+	if (!st->s3)
+		return storage_path(st, key);
+	if (!storage_key_ok(key)) {
+		errorf(err, errlen, "invalid storage key '%s'", key);
+		return NULL;
+	}
+	const char *dot = strrchr(key, '.');
+	/* The key's extension is kept: FFmpeg and the vendors guess formats from it. */
+	tmp = storage_temp(st, dot && !strchr(dot, '/') ? dot : "");
+	if (s3_get_file(st->s3, key, tmp, err, errlen) < 0) {
+		unlink(tmp);
+		free(tmp);
+		return NULL;
+	}
+	return tmp;
+}
+
+void storage_drop(const struct storage *st, char *path)
+{
+	if (path && st->s3)
+		unlink(path);
+	free(path);
 }
 
 char *storage_temp(const struct storage *st, const char *suffix)
 {
 	char id[33];
 	random_hex(id, 16);
+	if (st->s3)
+		return xasprintf("%s/reel-%s%s", st->root, id, suffix);
 	return xasprintf("%s/.tmp/%s%s", st->root, id, suffix);
 }
 
@@ -103,6 +171,12 @@ int storage_put(const struct storage *st, const char *key, const char *src, char
 	int rc = 0;
 	if (!storage_key_ok(key))
 		return errorf(err, errlen, "invalid storage key '%s'", key);
+	if (st->s3) {
+		if (s3_put_file(st->s3, key, src, err, errlen) < 0)
+			return -1;
+		unlink(src);
+		return 0;
+	}
 	dst = storage_path(st, key);
 	slash = strrchr(dst, '/');
 	*slash = '\0';
@@ -117,5 +191,25 @@ int storage_put(const struct storage *st, const char *key, const char *src, char
 
 char *storage_url(const struct storage *st, const char *key)
 {
+	if (st->s3)
+		return s3_url(st->s3, key, 3600);
 	return xasprintf("file://%s/%s", st->root, key);
+}
+
+char *storage_presign(const struct storage *st, const char *key, long ttl_s)
+{
+	return st->s3 ? s3_url(st->s3, key, ttl_s) : NULL;
+}
+
+int storage_size(const struct storage *st, const char *key, off_t *size, char *err, size_t errlen)
+{
+	assert(st->s3);
+	return s3_size(st->s3, key, size, err, errlen);
+}
+
+int storage_read(const struct storage *st, const char *key, off_t first, size_t len, char *buf, char *err,
+		 size_t errlen)
+{
+	assert(st->s3);
+	return s3_read(st->s3, key, first, len, buf, err, errlen);
 }

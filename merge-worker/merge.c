@@ -199,7 +199,7 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 }
 
 /* The music as the assembler takes it: a bundled name, or the path of a storage key. */
-static int music_source(const struct merge_data *md, char **out, char *err, size_t errlen)
+static int music_source(const struct merge_data *md, char **out, bool *fetched, char *err, size_t errlen)
 {
 	*out = NULL;
 	if (!md->music)
@@ -211,27 +211,36 @@ static int music_source(const struct merge_data *md, char **out, char *err, size
 		}
 	if (!storage_key_ok(md->music))
 		return errorf(err, errlen, "options.music \"%s\" is neither a bundled track nor a storage key", md->music);
-	*out = storage_path(md->storage, md->music);
-	if (access(*out, R_OK) < 0)
+	*out = storage_fetch(md->storage, md->music, err, errlen);
+	*fetched = *out != NULL;
+	if (!*out || access(*out, R_OK) < 0)
 		return errorf(err, errlen, "options.music \"%s\": no such file in storage", md->music);
 	return 0;
 }
 
 /* Every path the assembly reads or writes, owned here. */
 struct files {
+	const struct storage *storage;
 	struct assemble_shot *shots;
-	char **owned; /* paths and scripts per shot: image, clip, audio, script */
+	char **owned; /* per shot: image, clip and audio (storage_fetch paths), and script */
 	char *music, *cache, *video, *poster;
+	bool music_fetched; /* music is a storage_fetch path, not a bundled track's name */
 	size_t n;
 };
 
 static void files_release(struct files *f)
 {
 	for (size_t i = 0; i < 4 * f->n; i++)
-		free(f->owned[i]);
+		if (i % 4 == 3)
+			free(f->owned[i]);
+		else
+			storage_drop(f->storage, f->owned[i]);
 	free(f->owned);
 	free(f->shots);
-	free(f->music);
+	if (f->music_fetched)
+		storage_drop(f->storage, f->music);
+	else
+		free(f->music);
 	free(f->cache);
 	if (f->video)
 		unlink(f->video);
@@ -241,15 +250,18 @@ static void files_release(struct files *f)
 	free(f->poster);
 }
 
-static char *path_of(const struct merge_data *md, const char *key)
+/* A local copy of key (the stored file itself on file:// storage); -1 with err when S3 fails. */
+static int fetch(const struct merge_data *md, const char *key, char **out, char *err, size_t errlen)
 {
-	return key ? storage_path(md->storage, key) : NULL;
+	*out = key ? storage_fetch(md->storage, key, err, errlen) : NULL;
+	return key && !*out ? -1 : 0;
 }
 
-static void fill_shots(const struct merge_data *md, const struct subs *subs, struct files *f)
+static int fill_shots(const struct merge_data *md, const struct subs *subs, struct files *f, char *err, size_t errlen)
 {
 	int64_t start = 0;
 
+	f->storage = md->storage;
 	f->n = md->n;
 	f->shots = xcalloc(md->n, sizeof(*f->shots));
 	f->owned = xcalloc(4 * md->n, sizeof(*f->owned));
@@ -257,21 +269,26 @@ static void fill_shots(const struct merge_data *md, const struct subs *subs, str
 		const struct shot_row *r = &md->rows[k];
 		char **o = &f->owned[4 * k];
 
-		o[0] = path_of(md, r->image);
-		o[1] = path_of(md, r->video);
-		o[2] = path_of(md, r->audio);
+		if (fetch(md, r->image, &o[0], err, errlen) < 0 || fetch(md, r->video, &o[1], err, errlen) < 0 ||
+		    fetch(md, r->audio, &o[2], err, errlen) < 0)
+			return -1;
 		if (!strcmp(md->subtitles, "burn"))
 			o[3] = subs_ass(subs, (int)k, start, md->width, md->height);
 		f->shots[k] = (struct assemble_shot){ .image_path = o[0], .video_path = o[1], .audio_path = o[2],
 						      .duration_ms = r->ms, .camera = r->camera, .subtitles = o[3] };
 		start += r->ms;
 	}
+	return 0;
 }
 
-/* storage/cache/merge, made on first use. */
+/* storage/cache/merge, made on first use; on S3 storage a folder in the local TMPDIR
+ * (the cache only saves work, so it need not be shared). */
 static char *cache_dir(const struct merge_data *md)
 {
-	char *parent = storage_path(md->storage, "cache"), *dir = storage_path(md->storage, CACHE_KEY);
+	const char *tmp = getenv("TMPDIR");
+	bool local = storage_is_local(md->storage);
+	char *parent = local ? storage_path(md->storage, "cache") : xasprintf("%s/reel-cache", tmp && *tmp ? tmp : "/tmp");
+	char *dir = local ? storage_path(md->storage, CACHE_KEY) : xasprintf("%s/merge", parent);
 
 	if ((mkdir(parent, 0755) < 0 && errno != EEXIST) || (mkdir(dir, 0755) < 0 && errno != EEXIST)) {
 		log_warn("cannot make %s (%s); merging without the segment cache", dir, strerror(errno));
@@ -285,6 +302,8 @@ static char *cache_dir(const struct merge_data *md)
 /* Local paths in err become storage keys: users see their files, not our disks. */
 static void hide_root(const struct merge_data *md, char *err)
 {
+	if (!storage_is_local(md->storage))
+		return;
 	char *root = storage_path(md->storage, "x");
 	size_t n = strlen(root) - 1;
 	char *p;
@@ -353,12 +372,14 @@ static int store(struct task *t, struct merge_data *md, struct files *f, const s
 	for (size_t k = 0; rc == 0 && k < md->n; k++) {
 		const struct shot_row *r = &md->rows[k];
 
+		char *const *o = &f->owned[4 * k];
+
 		if (r->image)
-			rc = merge_output_note(&out, r->image, -1, err, errlen);
+			rc = merge_output_note(&out, o[0], r->image, -1, err, errlen);
 		if (rc == 0 && r->video)
-			rc = merge_output_note(&out, r->video, -1, err, errlen);
+			rc = merge_output_note(&out, o[1], r->video, -1, err, errlen);
 		if (rc == 0 && r->audio)
-			rc = merge_output_note(&out, r->audio, r->ms, err, errlen);
+			rc = merge_output_note(&out, o[2], r->audio, r->ms, err, errlen);
 	}
 	if (rc == 0) {
 		manifest = merge_output_manifest(&out);
@@ -398,8 +419,9 @@ static void work(struct task *t)
 	for (size_t k = 0, start = 0; strcmp(md->subtitles, "off") && k < md->n; start += md->rows[k++].ms)
 		subs_add_shot(&subs, (int)k, md->rows[k].timings, md->rows[k].narration, (int64_t)start, md->rows[k].ms,
 			      subs_columns(md->width, md->height));
-	fill_shots(md, &subs, &f);
-	if (music_source(md, &f.music, err, sizeof(err)) < 0) {
+	if (fill_shots(md, &subs, &f, err, sizeof(err)) < 0) {
+		task_fail(t, "storage_failed", "a shot's media could not be read: %s", err);
+	} else if (music_source(md, &f.music, &f.music_fetched, err, sizeof(err)) < 0) {
 		task_fail(t, "bad_option", "%s", err);
 	} else {
 		f.cache = cache_dir(md);

@@ -87,13 +87,10 @@ static const char *type_of(const char *key)
 	return "application/octet-stream";
 }
 
-int merge_output_note(struct merge_output *o, const char *key, int64_t duration_ms, char *err, size_t errlen)
+int merge_output_note(struct merge_output *o, const char *path, const char *key, int64_t duration_ms, char *err,
+		      size_t errlen)
 {
-	char *path = storage_path(o->storage, key);
-	int rc = add(o, path, key, type_of(key), duration_ms, err, errlen);
-
-	free(path);
-	return rc;
+	return add(o, path, key, type_of(key), duration_ms, err, errlen);
 }
 
 char *merge_output_manifest(const struct merge_output *o)

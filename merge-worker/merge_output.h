@@ -42,8 +42,9 @@ int merge_output_put(struct merge_output *o, const char *tmp, const char *key, c
 /* Writes text to key through a temporary file. */
 int merge_output_put_text(struct merge_output *o, const char *text, const char *key, const char *type, char *err,
 			  size_t errlen) WARN_UNUSED;
-/* Lists a file already in storage (a shot's image, clip or narration). */
-int merge_output_note(struct merge_output *o, const char *key, int64_t duration_ms, char *err, size_t errlen) WARN_UNUSED;
+/* Lists a file already in storage (a shot's image, clip or narration) as key, hashing its local copy at path. */
+int merge_output_note(struct merge_output *o, const char *path, const char *key, int64_t duration_ms, char *err,
+		      size_t errlen) WARN_UNUSED;
 /* The manifest document {"job","assets":[...]}; the caller frees. */
 char *merge_output_manifest(const struct merge_output *o);
 

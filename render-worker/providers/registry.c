@@ -28,9 +28,9 @@ char *render_image_base64(const struct render_state *st, const struct render_sho
 		errorf(err, errlen, "the shot has no stored keyframe to animate");
 		return NULL;
 	}
-	char *path = storage_path(st->storage, s->image_key);
-	char *bytes = vendors_read_file(path, &len, err, errlen);
-	free(path);
+	char *path = storage_fetch(st->storage, s->image_key, err, errlen);
+	char *bytes = path ? vendors_read_file(path, &len, err, errlen) : NULL;
+	storage_drop(st->storage, path);
 	if (!bytes)
 		return NULL;
 	char *b64 = base64_encode((const unsigned char *)bytes, len);

@@ -46,7 +46,7 @@ static void setup(void)
 	ck_assert_ptr_nonnull(mkdtemp(outside));
 	snprintf(link_root, sizeof(link_root), "%s-link", root);
 	snprintf(url, sizeof(url), "file://%s", root);
-	st = storage_open(url, err, sizeof(err));
+	st = storage_open(url, NULL, err, sizeof(err));
 	ck_assert_msg(st != NULL, "open %s: %s", url, err);
 }
 
@@ -474,7 +474,7 @@ START_TEST(test_root_through_symlink)
 	put("jobs/1/clip.mp4", DATA, DATA_LEN);
 	ck_assert_int_eq(symlink(root, link_root), 0);
 	snprintf(url, sizeof(url), "file://%s/", link_root);
-	via = storage_open(url, err, sizeof(err));
+	via = storage_open(url, NULL, err, sizeof(err));
 	ck_assert_msg(via != NULL, "%s", err);
 	sign_compute(SECRET, "jobs/1/clip.mp4", exp, sig);
 	ck_assert_int_eq(files_answer(via, SECRET, "jobs/1/clip.mp4", exp, sig, NULL, NOW, &a), 0);

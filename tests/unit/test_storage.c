@@ -42,7 +42,7 @@ static struct storage *open_root(void)
 	char url[300], err[256] = "";
 	struct storage *st;
 	snprintf(url, sizeof(url), "file://%s", root);
-	st = storage_open(url, err, sizeof(err));
+	st = storage_open(url, NULL, err, sizeof(err));
 	ck_assert_msg(st != NULL, "open %s: %s", url, err);
 	return st;
 }
@@ -97,7 +97,7 @@ START_TEST(test_open_creates_missing_root)
 	char url[300], tmp[300], err[256] = "";
 	struct storage *st;
 	snprintf(url, sizeof(url), "file://%s/a/b/c/", root);
-	st = storage_open(url, err, sizeof(err));
+	st = storage_open(url, NULL, err, sizeof(err));
 	ck_assert_msg(st != NULL, "%s", err);
 	snprintf(tmp, sizeof(tmp), "%s/a/b/c/.tmp", root);
 	ck_assert(is_dir(tmp));
@@ -111,7 +111,7 @@ START_TEST(test_open_refuses)
 					   "/abs/path", "relative", "" };
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		char err[256] = "";
-		struct storage *st = storage_open(bad[i], err, sizeof(err));
+		struct storage *st = storage_open(bad[i], NULL, err, sizeof(err));
 		ck_assert_msg(st == NULL, "accepted '%s'", bad[i]);
 		ck_assert_msg(strstr(err, "REEL_STORAGE_URL") != NULL, "for '%s' err: %s", bad[i], err);
 	}
@@ -125,7 +125,7 @@ START_TEST(test_open_unwritable)
 	snprintf(file, sizeof(file), "%s/plain", root);
 	write_file(file, "x");
 	snprintf(url, sizeof(url), "file://%s", file);
-	ck_assert_ptr_null(storage_open(url, err, sizeof(err)));
+	ck_assert_ptr_null(storage_open(url, NULL, err, sizeof(err)));
 	ck_assert_msg(strstr(err, "REEL_STORAGE_URL") != NULL, "err: %s", err);
 }
 END_TEST
@@ -150,7 +150,7 @@ START_TEST(test_path_and_url)
 	char *s;
 	/* Trailing slashes on the root are dropped. */
 	snprintf(url, sizeof(url), "file://%s//", root);
-	st = storage_open(url, err, sizeof(err));
+	st = storage_open(url, NULL, err, sizeof(err));
 	ck_assert_msg(st != NULL, "%s", err);
 	s = storage_path(st, "jobs/x/a.jpg");
 	snprintf(want, sizeof(want), "%s/jobs/x/a.jpg", root);
