@@ -28,7 +28,6 @@ struct s3 {
 	char *root;               /* the path before a key: "/bucket/prefix/" or "/prefix/" */
 	char *region, *access_key, *secret_key;
 	char *sigv4;              /* CURLOPT_AWS_SIGV4's "aws:amz:REGION:s3" */
-	char *userpwd;            /* access:secret */
 	off_t part_bytes;
 };
 
@@ -99,7 +98,6 @@ struct s3 *s3_new(const char *bucket, const char *prefix, const struct s3_config
 	s->access_key = xstrdup(id);
 	s->secret_key = xstrdup(secret);
 	s->sigv4 = xasprintf("aws:amz:%s:s3", s->region);
-	s->userpwd = xasprintf("%s:%s", id, secret);
 	s->part_bytes = (off_t)(cfg->multipart_mb < PART_MIN_MB ? PART_MIN_MB : cfg->multipart_mb) << 20;
 	return s;
 }
@@ -115,7 +113,6 @@ void s3_free(struct s3 *s)
 	free(s->access_key);
 	free(s->secret_key);
 	free(s->sigv4);
-	free(s->userpwd);
 	free(s);
 }
 
@@ -184,7 +181,8 @@ static int request(const struct s3 *s, const char *method, const char *key, cons
 	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);
-	curl_easy_setopt(c, CURLOPT_USERPWD, s->userpwd);
+	curl_easy_setopt(c, CURLOPT_USERNAME, s->access_key);
+	curl_easy_setopt(c, CURLOPT_PASSWORD, s->secret_key);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
