@@ -62,7 +62,7 @@ BINS += $(BUILD)/bin/reel-assemble
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps tests unit e2e test run demo bench bench-smoke format clean
+.PHONY: all deps tests unit e2e test test-fresh run demo bench bench-smoke format clean
 all: $(BINS)
 
 deps:
@@ -167,14 +167,25 @@ test: deps
 		$(wordlist 4,$(words $(E2E_FILES)),$(E2E_FILES)) \
 		"python3 tests/bench/bench.py --bin build/san/bin --smoke"
 
-run: deps all
+# run, demo and bench build in a second make, started after deps: this one
+# was parsed before deps could install the libraries and llhttp's sources that
+# the pkg-config flags and the llhttp rules are read from.
+run: deps
+	@$(MAKE) -j2 --no-print-directory all
 	@bash deploy/fleet.sh run $(BUILD)/bin
 
-demo: deps all
+demo: deps
+	@$(MAKE) -j2 --no-print-directory all
 	@bash deploy/fleet.sh demo $(BUILD)/bin
 
-bench: deps all $(LOADGEN) $(VENDOR_STUB)
+bench: deps
+	@$(MAKE) -j2 --no-print-directory all $(LOADGEN) $(VENDOR_STUB)
 	@python3 tests/bench/bench.py --bin $(BUILD)/bin
+
+# The first run on a bare Debian 12 (tests/fresh/run.sh): a debootstrap root
+# with only git and make, this commit cloned into /root, `make demo` there. Needs root.
+test-fresh:
+	@bash tests/fresh/run.sh
 
 bench-smoke: all $(LOADGEN) $(VENDOR_STUB)
 	@python3 tests/bench/bench.py --bin $(BUILD)/bin --smoke
