@@ -116,7 +116,7 @@ static int64_t speak_ok(const char *text, const char *lang, const char *voice, c
 	struct tts_result res = { 0 };
 	char err[256] = "", *path = path_in_dir(name);
 	struct wav w;
-	int rc = tts_provider_espeak.synthesize(&rq, path, &res, err, sizeof(err));
+	int rc = tts_engine_espeak.synthesize(&rq, path, &res, err, sizeof(err));
 
 	ck_assert_msg(rc == 0, "synthesize failed: %s", err);
 	ck_assert_int_eq(res.sample_rate, 48000);
@@ -216,7 +216,7 @@ static void expect_failure(const char *text, const char *lang, const char *voice
 	char err[256] = "", *path = out ? xstrdup(out) : path_in_dir("fail.wav");
 	struct stat st;
 
-	ck_assert_int_eq(tts_provider_espeak.synthesize(&rq, path, &res, err, sizeof(err)), -1);
+	ck_assert_int_eq(tts_engine_espeak.synthesize(&rq, path, &res, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, needle), "error \"%s\" lacks \"%s\"", err, needle);
 	ck_assert_int_ne(stat(path, &st), 0);
 	free(path);
@@ -243,7 +243,7 @@ static void *speak_thread(void *arg)
 	};
 	struct tts_result res = { 0 };
 	char err[256], *path = path_in_dir(name);
-	intptr_t rc = tts_provider_espeak.synthesize(&rq, path, &res, err, sizeof(err));
+	intptr_t rc = tts_engine_espeak.synthesize(&rq, path, &res, err, sizeof(err));
 
 	if (rc)
 		fprintf(stderr, "%s: %s\n", name, err);

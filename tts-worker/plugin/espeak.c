@@ -215,7 +215,7 @@ out:
 	return rc;
 }
 
-const struct tts_provider tts_provider_espeak = {
+const struct tts_engine tts_engine_espeak = {
 	.name = "espeak",
 	.synthesize = espeak_synthesize,
 };
