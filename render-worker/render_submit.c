@@ -151,19 +151,19 @@ static void on_answer(const struct http_client_response *r, void *arg)
 	char err[512];
 	task_log(t);
 	if (r->outcome != HTTP_CLIENT_DONE)
-		verdict(t, WORK_RETRY, "provider_unreachable", "%s did not answer: %s", p->name, r->error);
+		verdict(t, WORK_RETRY, "provider_unreachable", "%s did not answer: %s", p->info.name, r->error);
 	else if (r->status == 401 || r->status == 403)
-		verdict(t, WORK_FAIL, "auth", "%s refused our key (HTTP %d): check %s", p->name, r->status, p->key_var);
+		verdict(t, WORK_FAIL, "auth", "%s refused our key (HTTP %d): check %s", p->info.name, r->status, p->info.key_var);
 	else if (retry_status_transient(r->status)) {
 		int64_t wait = retry_after_ms(http_client_header(r, "retry-after"), time(NULL));
 		t->retry_after_ms = wait > 0 ? (uint64_t)wait : 0;
-		verdict(t, WORK_RETRY, "provider_busy", "%s answered HTTP %d", p->name, r->status);
+		verdict(t, WORK_RETRY, "provider_busy", "%s answered HTTP %d", p->info.name, r->status);
 	} else if (r->status < 200 || r->status > 299)
-		verdict(t, WORK_FAIL, "rejected", "%s refused the shot (HTTP %d): %.300s", p->name, r->status, r->body);
+		verdict(t, WORK_FAIL, "rejected", "%s refused the shot (HTTP %d): %.300s", p->info.name, r->status, r->body);
 	else if (p->read(worker_app(t->worker), r->body, r->body_len, &rd->sub, err, sizeof(err)) < 0)
-		verdict(t, WORK_RETRY, "bad_answer", "%s: %s", p->name, err);
+		verdict(t, WORK_RETRY, "bad_answer", "%s: %s", p->info.name, err);
 	else if (rd->sub.state == VENDOR_FAILED)
-		verdict(t, WORK_RETRY, "render_failed", "%s failed the shot at once: %s", p->name, rd->sub.error);
+		verdict(t, WORK_RETRY, "render_failed", "%s failed the shot at once: %s", p->info.name, rd->sub.error);
 	else {
 		t->result = WORK_OK;
 		worker_task_done(t);
@@ -176,20 +176,20 @@ static void start_remote(struct task *t, struct render_data *rd)
 	struct render_state *st = worker_app(t->worker);
 	struct render_request rq = { 0 };
 	char err[512];
-	char *webhook = xasprintf("%s/webhooks/%s?job=%s&shot=%d", st->public_url, rd->provider->name, t->env.job,
+	char *webhook = xasprintf("%s/webhooks/%s?job=%s&shot=%d", st->public_url, rd->provider->info.name, t->env.job,
 				  t->env.shot);
 	vendor_result_release(&rd->sub);
 	int rc = rd->provider->build(st, &rd->shot, webhook, &rq, err, sizeof(err));
 	free(webhook);
 	if (rc < 0) {
-		verdict(t, WORK_FAIL, "render_failed", "%s: %s", rd->provider->name, err);
+		verdict(t, WORK_FAIL, "render_failed", "%s: %s", rd->provider->info.name, err);
 		return;
 	}
 	const struct http_client_request hr = { .method = rq.method, .url = rq.url,
 						.headers = (const char *const *)rq.headers, .n_headers = rq.n_headers,
 						.body = rq.body, .body_len = strlen(rq.body),
 						.timeout_ms = st->vendors->submit_timeout_s * 1000, .max_response = 1 << 20,
-						.vendor = rd->provider->name };
+						.vendor = rd->provider->info.name };
 	http_client_start(st->http, &hr, on_answer, t);
 	free(rq.url);
 	free(rq.body);

@@ -64,8 +64,7 @@ static int read_answer(const struct render_state *st, const char *body, size_t l
 }
 
 const struct render_provider render_replicate = {
-	.name = "replicate",
-	.key_var = "REPLICATE_API_TOKEN",
+	.info = { .name = "replicate", .summary = "Replicate predictions, finished by its signed webhooks", .key_var = "REPLICATE_API_TOKEN", .options = vendors_replicate_options },
 	.build = build,
 	.read = read_answer,
 	.callbacks = true,
