@@ -185,11 +185,11 @@ test: deps
 		$(wordlist 4,$(words $(E2E_FILES)),$(E2E_FILES)) \
 		"python3 tests/bench/bench.py --bin build/san/bin --smoke"
 
-# docs/configuration.md is generated from the provider registries and the
-# daemons' option tables; config-check also holds the OpenAPI enums,
-# deploy/reelforge.env and the ConfigMap to the registries.
+# docs/configuration.md, the OpenAPI provider enums and the provider blocks of
+# deploy/reelforge.env and the ConfigMap are generated from the provider
+# registries and the daemons' option tables (tools/reel_config.c).
 config-doc: $(REEL_CONFIG)
-	$(REEL_CONFIG) doc > docs/configuration.md
+	$(REEL_CONFIG) write .
 config-check: $(REEL_CONFIG)
 	$(REEL_CONFIG) check .
 
