@@ -50,9 +50,9 @@ struct config_option *parse_config_table(size_t *n)
 	memcpy(all, parse_config_options, sizeof(parse_config_options));
 	*n = parse_config_n_options;
 	for (size_t i = 0; i < parse_registry.n; i++) {
-		size_t k = provider_n_options(parse_registry.list[i]);
-		memcpy(all + *n, parse_registry.list[i]->options, k * sizeof(*all));
-		*n += k;
+		/* An offline provider has no options at all (NULL). */
+		for (const struct config_option *o = parse_registry.list[i]->options; o && o->name; o++)
+			all[(*n)++] = *o;
 	}
 	return all;
 }
