@@ -113,9 +113,18 @@ $(REEL_CONFIG): $(BUILD)/tools/reel_config.o $(call daemon_lib,api-gateway) $(ca
 		$(call daemon_lib,render-worker) $(call daemon_lib,tts-worker) $(call daemon_lib,merge-worker) $(LIBREEL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ldl
+ifeq ($(FUZZ_BUILD),1)
+# The table is the same whatever the build: the fuzz build takes the sanitized one's.
+$(BUILD)/gen/providers_table.c: FORCE
+	$(MAKE) --no-print-directory FUZZ_BUILD=0 SANITIZE=1 build/san/gen/providers_table.c
+	@mkdir -p $(dir $@)
+	cmp -s build/san/gen/providers_table.c $@ || cp build/san/gen/providers_table.c $@
+else
 $(BUILD)/gen/providers_table.c: $(REEL_CONFIG)
 	@mkdir -p $(dir $@)
 	$(REEL_CONFIG) names-c > $@.tmp && mv $@.tmp $@
+endif
+.PHONY: FORCE
 $(BUILD)/gen/providers_table.o: $(BUILD)/gen/providers_table.c
 	@echo "  CC $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
