@@ -203,7 +203,8 @@ static void on_answer(const struct http_client_response *r, void *arg)
 	switch (r->outcome) {
 	case HTTP_CLIENT_TIMEOUT:
 		c->outcome = "timeout";
-		return verdict(ctx.t, WORK_RETRY, "provider_timeout", "the %s provider did not answer within %ld s (REEL_PARSE_TIMEOUT_S)",
+		return verdict(ctx.t, WORK_RETRY, "provider_timeout",
+			       "the %s provider did not answer within %ld s (REEL_PARSE_TIMEOUT_S)",
 			       pd->provider->info.name, ctx.ps->settings->timeout_s);
 	case HTTP_CLIENT_TOO_LARGE:
 		c->outcome = "oversize";

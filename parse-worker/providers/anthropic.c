@@ -115,7 +115,10 @@ static const struct config_option options[] = {
 };
 
 const struct parse_provider parse_anthropic = {
-	.info = { .name = "anthropic", .summary = "Anthropic messages API", .key_var = "ANTHROPIC_API_KEY", .options = options },
+	.info = { .name = "anthropic",
+		  .summary = "Anthropic messages API",
+		  .key_var = "ANTHROPIC_API_KEY",
+		  .options = options },
 	.build = build,
 	.read = read_answer,
 	.error_text = parse_vendor_error_text,

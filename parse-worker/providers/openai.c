@@ -115,7 +115,10 @@ static const struct config_option options[] = {
 };
 
 const struct parse_provider parse_openai = {
-	.info = { .name = "openai", .summary = "OpenAI chat completions (or a server copying its API)", .key_var = "OPENAI_API_KEY", .options = options },
+	.info = { .name = "openai",
+		  .summary = "OpenAI chat completions (or a server copying its API)",
+		  .key_var = "OPENAI_API_KEY",
+		  .options = options },
 	.build = build,
 	.read = read_answer,
 	.error_text = parse_vendor_error_text,

@@ -61,7 +61,10 @@ static int read_answer(const struct render_state *st, const char *body, size_t l
 }
 
 const struct render_provider render_comfyui = {
-	.info = { .name = "comfyui", .summary = "a ComfyUI server running an API-format workflow, polled", .key_var = "COMFYUI_URL", .options = vendors_comfyui_options },
+	.info = { .name = "comfyui",
+		  .summary = "a ComfyUI server running an API-format workflow, polled",
+		  .key_var = "COMFYUI_URL",
+		  .options = vendors_comfyui_options },
 	.build = build,
 	.read = read_answer,
 	.callbacks = false,

@@ -64,7 +64,10 @@ static int read_answer(const struct render_state *st, const char *body, size_t l
 }
 
 const struct render_provider render_replicate = {
-	.info = { .name = "replicate", .summary = "Replicate predictions, finished by its signed webhooks", .key_var = "REPLICATE_API_TOKEN", .options = vendors_replicate_options },
+	.info = { .name = "replicate",
+		  .summary = "Replicate predictions, finished by its signed webhooks",
+		  .key_var = "REPLICATE_API_TOKEN",
+		  .options = vendors_replicate_options },
 	.build = build,
 	.read = read_answer,
 	.callbacks = true,

@@ -21,13 +21,18 @@ struct elevenlabs_settings {
 	long max_chars;
 };
 
-#define OPT(env, type, def, flags, field, min, max, help) PROVIDER_OPT(struct elevenlabs_settings, env, type, def, flags, field, min, max, help)
+#define OPT(env, type, def, flags, field, min, max, help)                                                              \
+	PROVIDER_OPT(struct elevenlabs_settings, env, type, def, flags, field, min, max, help)
 static const struct config_option options[] = {
-	OPT("ELEVENLABS_BASE_URL", CONFIG_STRING, "https://api.elevenlabs.io", 0, base_url, 0, 0, "ElevenLabs API base, without /v1"),
+	OPT("ELEVENLABS_BASE_URL", CONFIG_STRING, "https://api.elevenlabs.io", 0, base_url, 0, 0,
+	    "ElevenLabs API base, without /v1"),
 	OPT("ELEVENLABS_API_KEY", CONFIG_STRING, NULL, CONFIG_SECRET, api_key, 0, 0, "key for the elevenlabs provider"),
-	OPT("REEL_TTS_ELEVENLABS_MODEL", CONFIG_STRING, "eleven_multilingual_v2", 0, model, 0, 0, "ElevenLabs model_id"),
-	OPT("REEL_TTS_ELEVENLABS_FORMAT", CONFIG_STRING, "mp3_44100_128", 0, format, 0, 0, "output_format: codec_samplerate[_bitrate], e.g. mp3_44100_128, pcm_24000"),
-	OPT("REEL_TTS_ELEVENLABS_MAX_CHARS", CONFIG_INT, "5000", 0, max_chars, 20, 100000, "longest text of one ElevenLabs request"),
+	OPT("REEL_TTS_ELEVENLABS_MODEL", CONFIG_STRING, "eleven_multilingual_v2", 0, model, 0, 0,
+	    "ElevenLabs model_id"),
+	OPT("REEL_TTS_ELEVENLABS_FORMAT", CONFIG_STRING, "mp3_44100_128", 0, format, 0, 0,
+	    "output_format: codec_samplerate[_bitrate], e.g. mp3_44100_128, pcm_24000"),
+	OPT("REEL_TTS_ELEVENLABS_MAX_CHARS", CONFIG_INT, "5000", 0, max_chars, 20, 100000,
+	    "longest text of one ElevenLabs request"),
 	{ 0 },
 };
 
@@ -170,8 +175,11 @@ static int read_answer(const void *cfg, const char *body, size_t len, struct tts
 }
 
 const struct tts_provider tts_elevenlabs = {
-	.info = { .name = "elevenlabs", .summary = "ElevenLabs text-to-speech, with word timings", .key_var = "ELEVENLABS_API_KEY",
-		  .options = options, .config_size = sizeof(struct elevenlabs_settings) },
+	.info = { .name = "elevenlabs",
+		  .summary = "ElevenLabs text-to-speech, with word timings",
+		  .key_var = "ELEVENLABS_API_KEY",
+		  .options = options,
+		  .config_size = sizeof(struct elevenlabs_settings) },
 	.max_chars = max_chars,
 	.model = model,
 	.build = build,

@@ -16,7 +16,8 @@ struct fish_settings {
 	long max_chars;
 };
 
-#define OPT(env, type, def, flags, field, min, max, help) PROVIDER_OPT(struct fish_settings, env, type, def, flags, field, min, max, help)
+#define OPT(env, type, def, flags, field, min, max, help)                                                              \
+	PROVIDER_OPT(struct fish_settings, env, type, def, flags, field, min, max, help)
 static const struct config_option options[] = {
 	OPT("FISH_BASE_URL", CONFIG_STRING, "https://api.fish.audio", 0, base_url, 0, 0, "Fish Audio API base, without /v1"),
 	OPT("FISH_API_KEY", CONFIG_STRING, NULL, CONFIG_SECRET, api_key, 0, 0, "key for the fish provider"),

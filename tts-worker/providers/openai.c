@@ -16,13 +16,16 @@ struct openai_settings {
 	long max_chars;
 };
 
-#define OPT(env, type, def, flags, field, min, max, help) PROVIDER_OPT(struct openai_settings, env, type, def, flags, field, min, max, help)
+#define OPT(env, type, def, flags, field, min, max, help)                                                              \
+	PROVIDER_OPT(struct openai_settings, env, type, def, flags, field, min, max, help)
 static const struct config_option options[] = {
-	OPT("OPENAI_BASE_URL", CONFIG_STRING, "https://api.openai.com/v1", 0, base_url, 0, 0, "OpenAI-compatible API base, /v1 included"),
+	OPT("OPENAI_BASE_URL", CONFIG_STRING, "https://api.openai.com/v1", 0, base_url, 0, 0,
+	    "OpenAI-compatible API base, /v1 included"),
 	OPT("OPENAI_API_KEY", CONFIG_STRING, NULL, CONFIG_SECRET, api_key, 0, 0, "key for the openai provider"),
 	OPT("REEL_TTS_OPENAI_MODEL", CONFIG_STRING, "tts-1", 0, model, 0, 0, "OpenAI speech model"),
 	OPT("REEL_TTS_OPENAI_FORMAT", CONFIG_STRING, "mp3", 0, format, 0, 0, "mp3, opus, aac, flac, wav or pcm"),
-	OPT("REEL_TTS_OPENAI_MAX_CHARS", CONFIG_INT, "4096", 0, max_chars, 20, 4096, "longest text of one OpenAI speech request"),
+	OPT("REEL_TTS_OPENAI_MAX_CHARS", CONFIG_INT, "4096", 0, max_chars, 20, 4096,
+	    "longest text of one OpenAI speech request"),
 	{ 0 },
 };
 
