@@ -41,6 +41,8 @@ COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 LLHTTP_OBJ := $(BUILD)/llhttp/llhttp.o $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o
 LIBREEL := $(BUILD)/libreel.a
+REEL_CONFIG := $(BUILD)/bin/reel-config
+PROVIDERS_TABLE := $(BUILD)/gen/providers_table.o
 
 # Per daemon: every .c beside main.c (and under providers/) goes into lib<daemon>.a,
 # so unit tests can link the daemon's modules without its main().
@@ -57,12 +59,12 @@ PLUGINS := $(PLUGIN_DAEMONS:%=$(BUILD)/lib/reel-%.so)
 BINS := $(DAEMONS:%=$(BUILD)/bin/%) $(BUILD)/bin/reel-devbroker $(BUILD)/bin/reelctl $(PLUGINS)
 # The gateway serves this copy at /openapi.json (../share beside its binary).
 BINS += $(BUILD)/share/openapi.json
-BINS += $(BUILD)/bin/reel-assemble
+BINS += $(BUILD)/bin/reel-assemble $(BUILD)/bin/reel-config
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps tests unit e2e test test-fresh run demo bench bench-smoke format clean
+.PHONY: all deps tests unit e2e test test-fresh run demo bench bench-smoke format clean config-doc config-check
 all: $(BINS)
 
 deps:
@@ -97,11 +99,35 @@ define daemon_rules
 $(call daemon_lib,$(1)): $(patsubst %.c,$(BUILD)/%.o,$(call daemon_src,$(1)))
 	@rm -f $$@
 	$$(if $$^,ar rcs $$@ $$^,printf '!<arch>\n' > $$@)
-$(BUILD)/bin/$(1): $(BUILD)/$(1)/main.o $(call daemon_lib,$(1)) $(LIBREEL)
+$(BUILD)/bin/$(1): $(BUILD)/$(1)/main.o $(call daemon_lib,$(1)) $(LIBREEL) $(if $(filter api-gateway,$(1)),$(PROVIDERS_TABLE))
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) $$(EXE_LDFLAGS) -o $$@ $$^ $$(LDLIBS) -ldl
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rules,$(d))))
+
+# The configuration reference (deploy/reel-config/reel_config.c) links every stage's
+# provider registry and the daemons' option tables. The gateway, reelctl and
+# the unit tests link the table of provider names it generates
+# (common/providers.h): they cannot link the workers' code themselves.
+$(REEL_CONFIG): $(BUILD)/deploy/reel-config/reel_config.o $(call daemon_lib,api-gateway) $(call daemon_lib,parse-worker) \
+		$(call daemon_lib,render-worker) $(call daemon_lib,tts-worker) $(call daemon_lib,merge-worker) $(LIBREEL)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ldl
+ifeq ($(FUZZ_BUILD),1)
+# The table is the same whatever the build: the fuzz build takes the sanitized one's.
+$(BUILD)/gen/providers_table.c: FORCE
+	$(MAKE) --no-print-directory FUZZ_BUILD=0 SANITIZE=1 build/san/gen/providers_table.c
+	@mkdir -p $(dir $@)
+	cmp -s build/san/gen/providers_table.c $@ || cp build/san/gen/providers_table.c $@
+else
+$(BUILD)/gen/providers_table.c: $(REEL_CONFIG)
+	@mkdir -p $(dir $@)
+	$(REEL_CONFIG) names-c > $@.tmp && mv $@.tmp $@
+endif
+.PHONY: FORCE
+$(BUILD)/gen/providers_table.o: $(BUILD)/gen/providers_table.c
+	@echo "  CC $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/share/openapi.json: api-gateway/openapi.json
 	@mkdir -p $(dir $@)
@@ -117,11 +143,11 @@ $(BUILD)/bin/reel-assemble: $(BUILD)/tests/bench/reel_assemble.o $(call plugin_o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 REELCTL_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard deploy/reelctl/*.c))
-$(BUILD)/bin/reelctl: $(REELCTL_OBJ) $(call daemon_lib,api-gateway) $(LIBREEL)
+$(BUILD)/bin/reelctl: $(REELCTL_OBJ) $(PROVIDERS_TABLE) $(call daemon_lib,api-gateway) $(LIBREEL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(PLUGIN_OBJS) $(DAEMON_LIBS) $(LIBREEL)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(PLUGIN_OBJS) $(PROVIDERS_TABLE) $(DAEMON_LIBS) $(LIBREEL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS) -ldl
 
@@ -160,12 +186,21 @@ e2e: tests
 # them waits for another.
 test: deps
 	$(MAKE) -j2 SANITIZE=1 tests
+	$(MAKE) --no-print-directory SANITIZE=1 config-check
 	@$(subst build/rel,build/san,$(LANES)) $(wordlist 1,1,$(E2E_FILES)) "$(MAKE) --no-print-directory fuzz" \
 		$(wordlist 2,3,$(E2E_FILES)) \
 		"bash tests/unit/run.sh $(subst build/rel,build/san,$(UNIT_BINS))" \
 		"python3 tests/faults/run_faults.py --bin build/san/bin --jobs 40 --spread 15" \
 		$(wordlist 4,$(words $(E2E_FILES)),$(E2E_FILES)) \
 		"python3 tests/bench/bench.py --bin build/san/bin --smoke"
+
+# docs/configuration.md, the OpenAPI provider enums and the provider blocks of
+# deploy/reelforge.env and the ConfigMap are generated from the provider
+# registries and the daemons' option tables (deploy/reel-config/reel_config.c).
+config-doc: $(REEL_CONFIG)
+	$(REEL_CONFIG) write .
+config-check: $(REEL_CONFIG)
+	$(REEL_CONFIG) check .
 
 # run, demo and bench build in a second make, started after deps: this one
 # was parsed before deps could install the libraries and llhttp's sources that
@@ -218,6 +253,6 @@ fuzz:
 		build/fuzz/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
 			-artifact_prefix=build/fuzz/crash-$$t- build/fuzz/corpus/$$t tests/fuzz/corpus/$$t; done
 fuzz-bins: $(FUZZ_BINS)
-build/fuzz/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(call daemon_lib,api-gateway) $(call daemon_lib,parse-worker) $(LIBREEL)
+build/fuzz/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(PROVIDERS_TABLE) $(call daemon_lib,api-gateway) $(call daemon_lib,parse-worker) $(LIBREEL)
 	@mkdir -p $(dir $@)
 	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "provider.h"
 #include "vendors.h"
 
 struct storage;
@@ -50,9 +51,11 @@ struct render_request {
 	char *body;
 };
 
+/* A render provider. Its info.options are its part of vendors_options,
+ * which fill struct vendors (webhook-receiver reads them too). "offline"
+ * has no functions: render.c draws its keyframes. */
 struct render_provider {
-	const char *name;
-	const char *key_var; /* the environment variable of its key, for refusal messages */
+	struct provider_info info;
 	/* The image (or with s->video the clip) submission; webhook is our callback URL.
 	 * -1 with err when the shot cannot be sent (its keyframe unreadable...). */
 	int (*build)(const struct render_state *st, const struct render_shot *s, const char *webhook,
@@ -74,7 +77,8 @@ struct render_provider {
 		     struct vendor_result *out, char **next, char *err, size_t errlen);
 };
 
-extern const struct render_provider render_replicate, render_fal, render_comfyui;
+/* The stage's providers (providers/registry.c). */
+extern const struct provider_registry render_registry;
 
 /* A remote provider by name, or NULL ("offline" is not one: render.c draws it). */
 const struct render_provider *render_provider_find(const char *name);

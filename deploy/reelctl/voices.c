@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "providers.h"
 #include "reelctl.h"
 #include "banned.h"
 
@@ -21,11 +22,9 @@ static const char help[] =
 	"       reelctl voices list [--provider P] [--language LANG]\n"
 	"       reelctl voices remove --provider P --id ID\n"
 	"The voice catalogue (the voices table): GET /v1/voices lists it, tts-worker casts characters from it\n"
-	"(read again every REEL_TTS_VOICES_REFRESH_S). P is fish, openai, elevenlabs or espeak; ID is what the\n"
+	"(read again every REEL_TTS_VOICES_REFRESH_S). P is a tts provider other than offline; ID is what the\n"
 	"vendor calls the voice (Fish Audio: the voice model's id, sent as reference_id; ElevenLabs: the voice_id).\n";
 
-/* The providers whose voices tts-worker casts ("offline" speaks with espeak's). */
-static const char *const providers[] = { "fish", "openai", "elevenlabs", "espeak" };
 
 static int refuse(const char *what, const char *value, const char *why)
 {
@@ -33,12 +32,21 @@ static int refuse(const char *what, const char *value, const char *why)
 	return 2;
 }
 
+/* The tts providers tts-worker casts voices for ("offline" speaks with espeak's). */
 static int known_provider(const char *p)
 {
-	for (size_t i = 0; p && i < ARRAY_SIZE(providers); i++)
-		if (strcmp(p, providers[i]) == 0)
+	for (const char *const *name = providers_of("tts"); p && *name; name++)
+		if (strcmp(p, *name) == 0 && strcmp(p, "offline") != 0)
 			return 1;
 	return 0;
+}
+
+static int refuse_provider(const char *provider)
+{
+	char names[160], why[200];
+	snprintf(why, sizeof(why), "must be a tts provider other than offline (%s)",
+		 providers_list("tts", names, sizeof(names)));
+	return refuse("--provider", provider, why);
 }
 
 /* Printable text of 1..max bytes without control characters. */
@@ -69,7 +77,7 @@ static int check_voice(const char *provider, const char *id, const char *name, c
 		       const char *gender, const char *description)
 {
 	if (!known_provider(provider))
-		return refuse("--provider", provider, "must be fish, openai, elevenlabs or espeak");
+		return refuse_provider(provider);
 	if (!plain(id, 128))
 		return refuse("--id", id, "must be 1-128 characters without control characters");
 	if (!plain(name, 200))
