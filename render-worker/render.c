@@ -295,16 +295,24 @@ static void release(struct task *t)
 	render_data_free(t->data);
 }
 
+void render_state_free(struct render_state *st)
+{
+	http_client_free(st->http);
+	free(st->comfyui_workflow);
+	free(st->comfyui_i2v_workflow);
+	free(st);
+}
+
+/* Offline draws still running on the thread pool read the state: the last one frees it. */
 static void stop(struct worker *w)
 {
 	struct render_state *st = worker_app(w);
 	if (!st)
 		return;
-	http_client_free(st->http);
-	free(st->comfyui_workflow);
-	free(st->comfyui_i2v_workflow);
-	free(st);
 	worker_set_app(w, NULL);
+	st->stopped = true;
+	if (st->drawing == 0)
+		render_state_free(st);
 }
 
 const struct stage_ops render_ops = {

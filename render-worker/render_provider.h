@@ -26,7 +26,12 @@ struct render_state {
 	char *comfyui_workflow, *comfyui_i2v_workflow; /* loaded templates, or NULL */
 	size_t comfyui_workflow_len, comfyui_i2v_workflow_len;
 	bool skip_media;
+	unsigned drawing; /* offline draws on the thread pool: the state outlives stop() until they return */
+	bool stopped;
 };
+
+/* Frees st: at stop(), or after the last offline draw that was still running then. */
+void render_state_free(struct render_state *st);
 
 /* What one shot asks of its vendor, read in the claim. */
 struct render_shot {

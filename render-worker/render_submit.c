@@ -81,7 +81,7 @@ int render_submit_init(struct render_state *st, bool offline_default, char *err,
 /* Offline i2v: the keyframe at still moves slowly for the narration's length. */
 static void do_clip(struct task *t, struct render_data *rd, const char *still)
 {
-	struct render_state *st = worker_app(t->worker);
+	struct render_state *st = rd->state;
 	char *tmp = storage_temp(st->storage, ".mp4"), err[512];
 	snprintf(rd->video_key, sizeof(rd->video_key), "jobs/%s/shot-%d.mp4", t->env.job, t->env.shot);
 	if (make_clip(still, rd->shot.frame_w, rd->shot.frame_h, MEDIA_FPS, rd->shot.est_ms, tmp, err, sizeof(err)) < 0)
@@ -99,7 +99,7 @@ static void do_draw(uv_work_t *req)
 {
 	struct task *t = req->data;
 	struct render_data *rd = t->data;
-	struct render_state *st = worker_app(t->worker);
+	struct render_state *st = rd->state;
 	char *tmp = storage_temp(st->storage, ".jpg"), err[512];
 	task_log(t);
 	t->result = WORK_OK;
@@ -120,8 +120,13 @@ static void do_draw(uv_work_t *req)
 
 static void after_draw(uv_work_t *req, int status)
 {
+	struct task *t = req->data;
+	struct render_state *st = ((struct render_data *)t->data)->state;
 	(void)status;
-	worker_task_done(req->data);
+	st->drawing--;
+	worker_task_done(t);
+	if (st->stopped && st->drawing == 0)
+		render_state_free(st);
 }
 
 static void start_offline(struct task *t, struct render_data *rd)
@@ -133,6 +138,8 @@ static void start_offline(struct task *t, struct render_data *rd)
 		return;
 	}
 	rd->work.data = t;
+	rd->state = worker_app(t->worker);
+	rd->state->drawing++;
 	uv_queue_work(worker_loop(t->worker), &rd->work, do_draw, after_draw);
 }
 
