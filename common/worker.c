@@ -116,19 +116,9 @@ void *worker_app(struct worker *w)
 	return w->d.app;
 }
 
-long worker_max_attempts(const struct worker *w)
-{
-	return w->max_attempts;
-}
-
 struct db *worker_db(struct worker *w)
 {
 	return w->d.db;
-}
-
-struct outbox *worker_outbox(struct worker *w)
-{
-	return w->d.outbox;
 }
 
 struct events *worker_events(struct worker *w)
@@ -139,11 +129,6 @@ struct events *worker_events(struct worker *w)
 struct storage *worker_storage(struct worker *w)
 {
 	return w->d.storage;
-}
-
-const char *worker_stage(const struct worker *w)
-{
-	return w->spec->stage;
 }
 
 const struct daemon_config *worker_daemon_config(const struct worker *w)
