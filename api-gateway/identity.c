@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "auth_api_key.h"
 #include "db.h"
 #include "log.h"
 #include "banned.h"

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "auth_api_key.h"
 #include "db.h"
 #include "dlq.h"
 #include "log.h"
