@@ -11,10 +11,10 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "auth_jws.h"
 #include "util.h"
 
 #define AUTH_TOKEN_MAX 8192        /* longer bearer tokens are refused unread */
-#define AUTH_SUB_MAX 256           /* a sub buffer of this size holds any accepted sub */
 #define AUTH_DEFAULT_LEEWAY_S 60   /* clock skew tolerated on exp, nbf and iat */
 
 /* Owned by the gateway; auth_free releases it. Read-only after auth_new, so any thread may verify with it. */
@@ -25,13 +25,6 @@ struct auth_settings {
 	const char *jwks_file;  /* path of a {"keys":[...]} document; NULL or "" for none */
 	const char *audience;   /* required aud value; NULL or "" skips the check */
 	long leeway_s;          /* 0..3600; AUTH_DEFAULT_LEEWAY_S is a sane choice */
-};
-
-enum auth_result {
-	AUTH_OK,
-	AUTH_MISSING, /* no credentials given */
-	AUTH_INVALID, /* malformed, badly signed, wrong audience, not yet valid, unusable sub */
-	AUTH_EXPIRED, /* well signed but past exp + leeway: the client should refresh */
 };
 
 /*

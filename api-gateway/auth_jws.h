@@ -10,8 +10,17 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "auth.h"
 #include "auth_jwks.h"
+#include "util.h"
+
+#define AUTH_SUB_MAX 256           /* a sub buffer of this size holds any accepted sub */
+
+enum auth_result {
+	AUTH_OK,
+	AUTH_MISSING, /* no credentials given */
+	AUTH_INVALID, /* malformed, badly signed, wrong audience, not yet valid, unusable sub */
+	AUTH_EXPIRED, /* well signed but past exp + leeway: the client should refresh */
+};
 
 /* What a token is checked against; the pointers belong to struct auth. */
 struct auth_jws_policy {
@@ -24,7 +33,7 @@ struct auth_jws_policy {
 
 /*
  * Verifies the len bytes of token "header.payload.signature" at time now, as
- * auth_verify_jwt documents (which checks presence and size first). sub must
+ * auth_verify_jwt (auth.h) documents; the caller checks presence and size first. sub must
  * hold "" on entry and gets the sub claim on AUTH_OK.
  */
 enum auth_result auth_jws_verify(const struct auth_jws_policy *a, const char *token, size_t len, time_t now,

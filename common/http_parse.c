@@ -5,7 +5,7 @@
  * answer; once the head is whole the route is resolved. on_message_complete
  * pauses the parser: one exchange at a time (see http_server.c's DESIGN).
  */
-#include "http_parse.h"
+#include "http_server_int.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -219,7 +219,7 @@ static int on_message_complete(llhttp_t *p)
 	return HPE_PAUSED; /* one exchange at a time: see DESIGN */
 }
 
-const llhttp_settings_t http_parse_settings = {
+const llhttp_settings_t http__parse_settings = {
 	.on_message_begin = on_message_begin,
 	.on_url = on_url,
 	.on_url_complete = on_url_complete,

@@ -29,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_parse.h"
 #include "log.h"
 #include "banned.h"
 
@@ -378,7 +377,7 @@ static void on_connection(uv_stream_t *listener, int status)
 	}
 	uv_tcp_nodelay(&c->tcp, 1);
 	set_peer(c);
-	llhttp_init(&c->parser, HTTP_REQUEST, &http_parse_settings);
+	llhttp_init(&c->parser, HTTP_REQUEST, &http__parse_settings);
 	c->parser.data = c;
 	arm_idle(c);
 	set_reading(c, true);

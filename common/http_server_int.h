@@ -80,6 +80,8 @@ struct http_server {
 	char rbuf[READ_BUF_SIZE];
 };
 
+/* http_parse.c: the callbacks a connection's parser runs with (parser.data is its struct conn). */
+extern const llhttp_settings_t http__parse_settings;
 /* Sends "100 Continue" ahead of the body. */
 void http__send_continue(struct conn *c);
 /* Closes the connection; its memory goes when the last reference drops. */

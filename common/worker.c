@@ -37,7 +37,6 @@
 #include "outbox.h"
 #include "reconcile.h"
 #include "retry.h"
-#include "worker_batch.h"
 #include "worker_int.h"
 #include "banned.h"
 
@@ -321,7 +320,7 @@ static void on_idle(uv_idle_t *h)
 static void on_check(uv_check_t *h)
 {
 	struct worker *w = h->data;
-	worker_batch_run(w);
+	worker__batch_run(w);
 	/* Not from finish(): the last item may finish inside a delivery report,
 	 * and closing frees the producer that is still reporting. */
 	if (w->d.stopping && w->in_flight == 0 && w->consumer) {

@@ -7,7 +7,8 @@
  * rest; if the connection is lost, the list waits for the reconnect. Phase
  * changes are applied only after COMMIT, so a rollback leaves every item as it was.
  */
-#include "worker_batch.h"
+
+#include "worker_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,6 @@
 #include "deadletter.h"
 #include "outbox.h"
 #include "reconcile.h"
-#include "worker_int.h"
 #include "banned.h"
 
 /* Items per transaction: a larger batch saves little and holds more memory. */
@@ -134,7 +134,7 @@ static void on_tx_timer(uv_timer_t *t)
 {
 	struct worker *w = t->data;
 	w->tx_blocked = false;
-	worker_batch_run(w);
+	worker__batch_run(w);
 }
 
 static void block_until_reconnected(struct worker *w)
@@ -182,7 +182,7 @@ static void give_up_on(struct worker *w, struct item *it)
 	worker__finish(w, it);
 }
 
-void worker_batch_run(struct worker *w)
+void worker__batch_run(struct worker *w)
 {
 	struct item **items, *it;
 	size_t n = 0;

@@ -1,7 +1,7 @@
 /*
- * Internals shared by worker.c (the consumer, the work slots, the process)
- * and worker_batch.c (the batch transaction). Not part of the API: only those
- * two files include it.
+ * Internals of the worker module, shared by worker.c (the consumer, the work
+ * slots, the process) and worker_batch.c (the batch transaction). Not part of
+ * the API: only those two files include it.
  */
 #ifndef REEL_WORKER_INT_H
 #define REEL_WORKER_INT_H
@@ -68,5 +68,9 @@ void worker__enqueue(struct worker *w, struct item *it);
 void worker__finish(struct worker *w, struct item *it);
 /* Starts its slow work, or queues it until a work slot is free. */
 void worker__dispatch(struct worker *w, struct item *it);
+/* worker_batch.c: runs one transaction over up to TX_MAX items of the todo
+ * list (each item alone when the batch fails on a statement); waits for the
+ * reconnect when the database is gone. Called once per loop iteration. */
+void worker__batch_run(struct worker *w);
 
 #endif
