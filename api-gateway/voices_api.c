@@ -3,12 +3,15 @@
  * options.voice, from the voices table. A language filter matches the tag
  * itself and its regional forms ("en" finds en-US and en-GB).
  */
-#include "gateway.h"
+#include "voices_api.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
+#include "gateway.h"
+#include "http_server.h"
+#include "identity.h"
 #include "json.h"
 #include "banned.h"
 
