@@ -6,6 +6,8 @@
 #ifndef REEL_PROVIDERS_H
 #define REEL_PROVIDERS_H
 
+#include <stddef.h>
+
 /* The NULL-terminated names stage ("parse", "render", "tts", "merge") accepts, or NULL for no such stage. */
 const char *const *providers_of(const char *stage);
 /* The names as one "a, b, c" line into buf, for error messages. */
