@@ -29,7 +29,7 @@ LLHTTP_INC := /usr/share/include/llhttp
 
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla \
 	-Wwrite-strings -fno-common
-CPPFLAGS += -D_GNU_SOURCE -Icommon $(DAEMONS:%=-I%) $(DAEMONS:%=-I%/plugin) -I$(LLHTTP_INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CPPFLAGS += -D_GNU_SOURCE -Icommon -I$(LLHTTP_INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS := -std=c17 $(OPT) $(WARN) $(SANFLAGS) -MMD -MP
 LDFLAGS := $(SANFLAGS) -Wl,--as-needed
 # Daemons export their symbols so the plugins they load use the same log, util... as they do.
@@ -64,7 +64,7 @@ BINS += $(BUILD)/bin/reel-assemble $(BUILD)/bin/reel-config
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps tests unit e2e test test-fresh run demo bench bench-smoke format clean config-doc config-check
+.PHONY: all deps tests unit e2e test test-fresh run demo bench bench-smoke format clean config-doc config-check hdr-check
 all: $(BINS)
 
 deps:
@@ -83,6 +83,18 @@ $(BUILD)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC $< (plugin)"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -c $< -o $@
+
+# Include paths beyond common/: a daemon's objects see only its own folder, its
+# plugin/ and providers/, so including another daemon's header fails to
+# compile. reelctl links libapi-gateway and may include the gateway's headers;
+# unit tests, fuzz targets, benchmarks and reel-config may include any daemon's. The same
+# paths serve hdr-check's objects (build/<mode>/hdr/<folder>/...).
+daemon_inc = -I$(1) -I$(1)/plugin -I$(1)/providers
+$(foreach d,$(DAEMONS),$(eval $(BUILD)/$(d)/%.o $(BUILD)/pic/$(d)/%.o $(BUILD)/hdr/$(d)/%.o: \
+	CPPFLAGS += $(call daemon_inc,$(d))))
+$(BUILD)/deploy/reelctl/%.o $(BUILD)/hdr/deploy/reelctl/%.o: CPPFLAGS += -Ideploy/reelctl $(call daemon_inc,api-gateway)
+$(BUILD)/tests/%.o $(BUILD)/hdr/tests/%.o: CPPFLAGS += $(foreach d,$(DAEMONS),$(call daemon_inc,$(d)))
+$(BUILD)/deploy/reel-config/%.o: CPPFLAGS += $(foreach d,$(DAEMONS),$(call daemon_inc,$(d)))
 
 define plugin_rules
 $(BUILD)/lib/reel-$(1).so: $(call plugin_objs,$(1))
@@ -168,6 +180,18 @@ tests: $(BINS) $(UNIT_BINS) $(LOADGEN) $(VENDOR_STUB)
 unit: tests
 	@bash tests/unit/run.sh $(UNIT_BINS)
 
+# `make hdr-check`: every header compiles alone (a .c holding only its
+# #include, with the project's flags and its folder's include paths), so no
+# header leans on what its includers happened to include before it.
+HDRS := $(wildcard common/*.h $(DAEMONS:%=%/*.h) $(DAEMONS:%=%/plugin/*.h) $(DAEMONS:%=%/providers/*.h) \
+	deploy/*/*.h)
+hdr-check: $(HDRS:%.h=$(BUILD)/hdr/%.o)
+	@echo "hdr-check: $(words $(HDRS)) headers compile alone"
+$(BUILD)/hdr/%.o: %.h
+	@mkdir -p $(dir $@)
+	@printf '#include "%s"\n' $(notdir $<) | \
+		$(CC) -I$(dir $<) $(CPPFLAGS) $(CFLAGS) -MF $(@:.o=.d) -MT $@ -x c -c - -o $@
+
 # Every tests/e2e/test_*.py starts its own fleet and takes --bin. They run in
 # TEST_LANES parallel lanes (tests/e2e/run_lanes.py: ports shifted per lane,
 # each file's output printed whole when it ends, times and failures at the end),
@@ -186,6 +210,8 @@ e2e: tests
 # them waits for another.
 test: deps
 	$(MAKE) -j2 SANITIZE=1 tests
+	@$(MAKE) --no-print-directory -j2 SANITIZE=1 hdr-check
+	@python3 tests/tools/include_cycles.py
 	$(MAKE) --no-print-directory SANITIZE=1 config-check
 	@$(subst build/rel,build/san,$(LANES)) $(wordlist 1,1,$(E2E_FILES)) "$(MAKE) --no-print-directory fuzz" \
 		$(wordlist 2,3,$(E2E_FILES)) \

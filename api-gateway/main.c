@@ -5,8 +5,17 @@
 #include <stddef.h>
 
 #include "daemon.h"
+#include "events_api.h"
+#include "files_api.h"
 #include "gateway.h"
 #include "gateway_options.h"
+#include "jobs_actions.h"
+#include "jobs_api.h"
+#include "jobs_list.h"
+#include "manifest_api.h"
+#include "openapi.h"
+#include "shot_actions.h"
+#include "voices_api.h"
 
 static struct gateway gateway;
 

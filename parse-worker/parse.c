@@ -16,6 +16,7 @@
 #include "events.h"
 #include "jobs.h"
 #include "log.h"
+#include "parse_config.h"
 #include "parse_llm.h"
 #include "banned.h"
 

@@ -8,6 +8,7 @@
  * once. A 400 about a feature the server lacks changes the request and sends
  * it again without spending an attempt.
  */
+#include "parse_config.h"
 #include "parse_llm.h"
 
 #include <stdarg.h>

@@ -11,9 +11,10 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
-#include "parse_config.h"
 #include "provider.h"
 #include "storyboard.h"
+
+struct parse_settings; /* parse_config.h */
 
 /* What a job asks of the parse stage (from jobs.input and jobs.options). */
 struct parse_job {

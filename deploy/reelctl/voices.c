@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "args.h"
 #include "db.h"
 #include "providers.h"
 #include "reelctl.h"
@@ -97,9 +98,9 @@ static int add(struct db *db, int argc, char **argv)
 		"INSERT INTO voices (provider, id, name, language, gender, description) VALUES ($1, $2, $3, $4, $5, $6) "
 		"ON CONFLICT (provider, id) DO UPDATE SET name = excluded.name, language = excluded.language, "
 		"gender = excluded.gender, description = excluded.description RETURNING (xmax = 0)";
-	const char *v[6] = { reelctl_flag(argc, argv, "--provider"), reelctl_flag(argc, argv, "--id"),
-			     reelctl_flag(argc, argv, "--name"),     reelctl_flag(argc, argv, "--language"),
-			     reelctl_flag(argc, argv, "--gender"),   reelctl_flag(argc, argv, "--description") };
+	const char *v[6] = { args_flag(argc, argv, "--provider"), args_flag(argc, argv, "--id"),
+			     args_flag(argc, argv, "--name"),     args_flag(argc, argv, "--language"),
+			     args_flag(argc, argv, "--gender"),   args_flag(argc, argv, "--description") };
 	int rc = check_voice(v[0], v[1], v[2], v[3], v[4], v[5]);
 	if (rc)
 		return rc;
@@ -121,7 +122,7 @@ static int list(struct db *db, int argc, char **argv)
 		"WHERE ($1::text IS NULL OR provider = $1) "
 		"AND ($2::text IS NULL OR lower(language) = lower($2) OR lower(language) LIKE lower($2) || '-%') "
 		"ORDER BY provider, id";
-	const char *v[2] = { reelctl_flag(argc, argv, "--provider"), reelctl_flag(argc, argv, "--language") };
+	const char *v[2] = { args_flag(argc, argv, "--provider"), args_flag(argc, argv, "--language") };
 	PGresult *r = db_exec(db, sql, 2, v);
 	if (!r) {
 		fprintf(stderr, "reelctl voices list: %s\n", db_last_error(db));
@@ -141,7 +142,7 @@ static int list(struct db *db, int argc, char **argv)
 static int remove_voice(struct db *db, int argc, char **argv)
 {
 	static const char sql[] = "DELETE FROM voices WHERE provider = $1 AND id = $2";
-	const char *v[2] = { reelctl_flag(argc, argv, "--provider"), reelctl_flag(argc, argv, "--id") };
+	const char *v[2] = { args_flag(argc, argv, "--provider"), args_flag(argc, argv, "--id") };
 	if (!v[0] || !v[1]) {
 		fputs(help, stderr);
 		return 2;
@@ -155,7 +156,7 @@ static int remove_voice(struct db *db, int argc, char **argv)
 
 int voices_command(struct db *db, int argc, char **argv)
 {
-	if (reelctl_help(argc, argv, help))
+	if (args_help(argc, argv, help))
 		return 0;
 	if (argc >= 3 && strcmp(argv[2], "add") == 0)
 		return add(db, argc, argv);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "parse_config.h"
 #include "parse_provider.h"
 #include "banned.h"
 

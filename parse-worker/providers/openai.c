@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "json.h"
+#include "parse_config.h"
 #include "parse_provider.h"
 #include "banned.h"
 
