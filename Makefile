@@ -29,7 +29,7 @@ LLHTTP_INC := /usr/share/include/llhttp
 
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla \
 	-Wwrite-strings -fno-common
-CPPFLAGS += -D_GNU_SOURCE -Icommon $(DAEMONS:%=-I%) $(DAEMONS:%=-I%/plugin) -I$(LLHTTP_INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CPPFLAGS += -D_GNU_SOURCE -Icommon -I$(LLHTTP_INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS := -std=c17 $(OPT) $(WARN) $(SANFLAGS) -MMD -MP
 LDFLAGS := $(SANFLAGS) -Wl,--as-needed
 # Daemons export their symbols so the plugins they load use the same log, util... as they do.
@@ -41,6 +41,8 @@ COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 LLHTTP_OBJ := $(BUILD)/llhttp/llhttp.o $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o
 LIBREEL := $(BUILD)/libreel.a
+REEL_CONFIG := $(BUILD)/bin/reel-config
+PROVIDERS_TABLE := $(BUILD)/gen/providers_table.o
 
 # Per daemon: every .c beside main.c (and under providers/) goes into lib<daemon>.a,
 # so unit tests can link the daemon's modules without its main().
@@ -57,12 +59,12 @@ PLUGINS := $(PLUGIN_DAEMONS:%=$(BUILD)/lib/reel-%.so)
 BINS := $(DAEMONS:%=$(BUILD)/bin/%) $(BUILD)/bin/reel-devbroker $(BUILD)/bin/reelctl $(PLUGINS)
 # The gateway serves this copy at /openapi.json (../share beside its binary).
 BINS += $(BUILD)/share/openapi.json
-BINS += $(BUILD)/bin/reel-assemble
+BINS += $(BUILD)/bin/reel-assemble $(BUILD)/bin/reel-config
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps tests unit e2e test run demo bench bench-smoke format clean
+.PHONY: all deps tests unit e2e test test-fresh run demo bench bench-smoke format clean config-doc config-check hdr-check
 all: $(BINS)
 
 deps:
@@ -82,6 +84,18 @@ $(BUILD)/pic/%.o: %.c
 	@echo "  CC $< (plugin)"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -c $< -o $@
 
+# Include paths beyond common/: a daemon's objects see only its own folder, its
+# plugin/ and providers/, so including another daemon's header fails to
+# compile. reelctl links libapi-gateway and may include the gateway's headers;
+# unit tests, fuzz targets, benchmarks and reel-config may include any daemon's. The same
+# paths serve hdr-check's objects (build/<mode>/hdr/<folder>/...).
+daemon_inc = -I$(1) -I$(1)/plugin -I$(1)/providers
+$(foreach d,$(DAEMONS),$(eval $(BUILD)/$(d)/%.o $(BUILD)/pic/$(d)/%.o $(BUILD)/hdr/$(d)/%.o: \
+	CPPFLAGS += $(call daemon_inc,$(d))))
+$(BUILD)/deploy/reelctl/%.o $(BUILD)/hdr/deploy/reelctl/%.o: CPPFLAGS += -Ideploy/reelctl $(call daemon_inc,api-gateway)
+$(BUILD)/tests/%.o $(BUILD)/hdr/tests/%.o: CPPFLAGS += $(foreach d,$(DAEMONS),$(call daemon_inc,$(d)))
+$(BUILD)/deploy/reel-config/%.o: CPPFLAGS += $(foreach d,$(DAEMONS),$(call daemon_inc,$(d)))
+
 define plugin_rules
 $(BUILD)/lib/reel-$(1).so: $(call plugin_objs,$(1))
 	@mkdir -p $$(dir $$@)
@@ -97,11 +111,35 @@ define daemon_rules
 $(call daemon_lib,$(1)): $(patsubst %.c,$(BUILD)/%.o,$(call daemon_src,$(1)))
 	@rm -f $$@
 	$$(if $$^,ar rcs $$@ $$^,printf '!<arch>\n' > $$@)
-$(BUILD)/bin/$(1): $(BUILD)/$(1)/main.o $(call daemon_lib,$(1)) $(LIBREEL)
+$(BUILD)/bin/$(1): $(BUILD)/$(1)/main.o $(call daemon_lib,$(1)) $(LIBREEL) $(if $(filter api-gateway,$(1)),$(PROVIDERS_TABLE))
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) $$(EXE_LDFLAGS) -o $$@ $$^ $$(LDLIBS) -ldl
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rules,$(d))))
+
+# The configuration reference (deploy/reel-config/reel_config.c) links every stage's
+# provider registry and the daemons' option tables. The gateway, reelctl and
+# the unit tests link the table of provider names it generates
+# (common/providers.h): they cannot link the workers' code themselves.
+$(REEL_CONFIG): $(BUILD)/deploy/reel-config/reel_config.o $(call daemon_lib,api-gateway) $(call daemon_lib,parse-worker) \
+		$(call daemon_lib,render-worker) $(call daemon_lib,tts-worker) $(call daemon_lib,merge-worker) $(LIBREEL)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ldl
+ifeq ($(FUZZ_BUILD),1)
+# The table is the same whatever the build: the fuzz build takes the sanitized one's.
+$(BUILD)/gen/providers_table.c: FORCE
+	$(MAKE) --no-print-directory FUZZ_BUILD=0 SANITIZE=1 build/san/gen/providers_table.c
+	@mkdir -p $(dir $@)
+	cmp -s build/san/gen/providers_table.c $@ || cp build/san/gen/providers_table.c $@
+else
+$(BUILD)/gen/providers_table.c: $(REEL_CONFIG)
+	@mkdir -p $(dir $@)
+	$(REEL_CONFIG) names-c > $@.tmp && mv $@.tmp $@
+endif
+.PHONY: FORCE
+$(BUILD)/gen/providers_table.o: $(BUILD)/gen/providers_table.c
+	@echo "  CC $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/share/openapi.json: api-gateway/openapi.json
 	@mkdir -p $(dir $@)
@@ -117,11 +155,11 @@ $(BUILD)/bin/reel-assemble: $(BUILD)/tests/bench/reel_assemble.o $(call plugin_o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 REELCTL_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard deploy/reelctl/*.c))
-$(BUILD)/bin/reelctl: $(REELCTL_OBJ) $(call daemon_lib,api-gateway) $(LIBREEL)
+$(BUILD)/bin/reelctl: $(REELCTL_OBJ) $(PROVIDERS_TABLE) $(call daemon_lib,api-gateway) $(LIBREEL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(PLUGIN_OBJS) $(DAEMON_LIBS) $(LIBREEL)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(PLUGIN_OBJS) $(PROVIDERS_TABLE) $(DAEMON_LIBS) $(LIBREEL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS) -ldl
 
@@ -142,6 +180,18 @@ tests: $(BINS) $(UNIT_BINS) $(LOADGEN) $(VENDOR_STUB)
 unit: tests
 	@bash tests/unit/run.sh $(UNIT_BINS)
 
+# `make hdr-check`: every header compiles alone (a .c holding only its
+# #include, with the project's flags and its folder's include paths), so no
+# header leans on what its includers happened to include before it.
+HDRS := $(wildcard common/*.h $(DAEMONS:%=%/*.h) $(DAEMONS:%=%/plugin/*.h) $(DAEMONS:%=%/providers/*.h) \
+	deploy/*/*.h)
+hdr-check: $(HDRS:%.h=$(BUILD)/hdr/%.o)
+	@echo "hdr-check: $(words $(HDRS)) headers compile alone"
+$(BUILD)/hdr/%.o: %.h
+	@mkdir -p $(dir $@)
+	@printf '#include "%s"\n' $(notdir $<) | \
+		$(CC) -I$(dir $<) $(CPPFLAGS) $(CFLAGS) -MF $(@:.o=.d) -MT $@ -x c -c - -o $@
+
 # Every tests/e2e/test_*.py starts its own fleet and takes --bin. They run in
 # TEST_LANES parallel lanes (tests/e2e/run_lanes.py: ports shifted per lane,
 # each file's output printed whole when it ends, times and failures at the end),
@@ -160,6 +210,9 @@ e2e: tests
 # them waits for another.
 test: deps
 	$(MAKE) -j2 SANITIZE=1 tests
+	@$(MAKE) --no-print-directory -j2 SANITIZE=1 hdr-check
+	@python3 tests/tools/include_cycles.py
+	$(MAKE) --no-print-directory SANITIZE=1 config-check
 	@$(subst build/rel,build/san,$(LANES)) $(wordlist 1,1,$(E2E_FILES)) "$(MAKE) --no-print-directory fuzz" \
 		$(wordlist 2,3,$(E2E_FILES)) \
 		"bash tests/unit/run.sh $(subst build/rel,build/san,$(UNIT_BINS))" \
@@ -167,14 +220,33 @@ test: deps
 		$(wordlist 4,$(words $(E2E_FILES)),$(E2E_FILES)) \
 		"python3 tests/bench/bench.py --bin build/san/bin --smoke"
 
-run: deps all
+# docs/configuration.md, the OpenAPI provider enums and the provider blocks of
+# deploy/reelforge.env and the ConfigMap are generated from the provider
+# registries and the daemons' option tables (deploy/reel-config/reel_config.c).
+config-doc: $(REEL_CONFIG)
+	$(REEL_CONFIG) write .
+config-check: $(REEL_CONFIG)
+	$(REEL_CONFIG) check .
+
+# run, demo and bench build in a second make, started after deps: this one
+# was parsed before deps could install the libraries and llhttp's sources that
+# the pkg-config flags and the llhttp rules are read from.
+run: deps
+	@$(MAKE) -j2 --no-print-directory all
 	@bash deploy/fleet.sh run $(BUILD)/bin
 
-demo: deps all
+demo: deps
+	@$(MAKE) -j2 --no-print-directory all
 	@bash deploy/fleet.sh demo $(BUILD)/bin
 
-bench: deps all $(LOADGEN) $(VENDOR_STUB)
+bench: deps
+	@$(MAKE) -j2 --no-print-directory all $(LOADGEN) $(VENDOR_STUB)
 	@python3 tests/bench/bench.py --bin $(BUILD)/bin
+
+# The first run on a bare Debian 12 (tests/fresh/run.sh): a debootstrap root
+# with only git and make, this commit cloned into /root, `make demo` there. Needs root.
+test-fresh:
+	@bash tests/fresh/run.sh
 
 bench-smoke: all $(LOADGEN) $(VENDOR_STUB)
 	@python3 tests/bench/bench.py --bin $(BUILD)/bin --smoke
@@ -207,6 +279,6 @@ fuzz:
 		build/fuzz/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
 			-artifact_prefix=build/fuzz/crash-$$t- build/fuzz/corpus/$$t tests/fuzz/corpus/$$t; done
 fuzz-bins: $(FUZZ_BINS)
-build/fuzz/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(call daemon_lib,api-gateway) $(call daemon_lib,parse-worker) $(LIBREEL)
+build/fuzz/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(PROVIDERS_TABLE) $(call daemon_lib,api-gateway) $(call daemon_lib,parse-worker) $(LIBREEL)
 	@mkdir -p $(dir $@)
 	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)

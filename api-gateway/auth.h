@@ -11,17 +11,11 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "auth_jws.h"
 #include "util.h"
 
 #define AUTH_TOKEN_MAX 8192        /* longer bearer tokens are refused unread */
-#define AUTH_SUB_MAX 256           /* a sub buffer of this size holds any accepted sub */
 #define AUTH_DEFAULT_LEEWAY_S 60   /* clock skew tolerated on exp, nbf and iat */
-#define AUTH_KEY_PREFIX_LEN 8      /* the lookup part of an API key */
-#define AUTH_KEY_SECRET_MIN 32
-#define AUTH_KEY_SECRET_MAX 128
-#define AUTH_KEY_MINT_SECRET_LEN 43 /* base62: about 256 bits */
-/* A buffer of this size holds any well-formed API key ("rk_" prefix "_" secret). */
-#define AUTH_KEY_MAX (3 + AUTH_KEY_PREFIX_LEN + 1 + AUTH_KEY_SECRET_MAX + 1)
 
 /* Owned by the gateway; auth_free releases it. Read-only after auth_new, so any thread may verify with it. */
 struct auth;
@@ -31,13 +25,6 @@ struct auth_settings {
 	const char *jwks_file;  /* path of a {"keys":[...]} document; NULL or "" for none */
 	const char *audience;   /* required aud value; NULL or "" skips the check */
 	long leeway_s;          /* 0..3600; AUTH_DEFAULT_LEEWAY_S is a sane choice */
-};
-
-enum auth_result {
-	AUTH_OK,
-	AUTH_MISSING, /* no credentials given */
-	AUTH_INVALID, /* malformed, badly signed, wrong audience, not yet valid, unusable sub */
-	AUTH_EXPIRED, /* well signed but past exp + leeway: the client should refresh */
 };
 
 /*
@@ -70,24 +57,7 @@ bool auth_is_api_key(const char *token);
 enum auth_result auth_verify_jwt(const struct auth *a, const char *token, time_t now, char *sub, size_t sublen,
 				 char *why, size_t whylen);
 
-/*
- * API keys look like "rk_" + 8 lowercase letters or digits (the lookup prefix)
- * + "_" + 32..128 letters or digits (the secret). The database stores the
- * prefix and auth_api_key_hash of the whole key, never the key.
- */
-/* Copies the prefix of a well-formed key into prefix; -1 when the key is malformed or prefix too small. */
-int auth_api_key_split(const char *key, char *prefix, size_t prefixlen) WARN_UNUSED;
-/* Lowercase hex SHA-256 of the whole key. */
-void auth_api_key_hash(const char *key, char hex[65]);
 /* Lowercase hex SHA-256 of len bytes (request fingerprints). */
 void auth_sha256_hex(const void *data, size_t len, char hex[65]);
-/* Whether a well-formed key hashes to stored_hex, compared in constant time. */
-bool auth_api_key_matches(const char *key, const char *stored_hex);
-/*
- * Mints a new key from the kernel's generator into out (outlen >= AUTH_KEY_MAX)
- * and its prefix into prefix (prefixlen > AUTH_KEY_PREFIX_LEN). For the
- * operator command; aborts when no randomness is available.
- */
-void auth_api_key_mint(char *out, size_t outlen, char *prefix, size_t prefixlen);
 
 #endif

@@ -4,7 +4,7 @@
  * client's Last-Event-ID are read from the table, then the stream follows
  * the job through the gateway's LISTEN connection until a final state.
  */
-#include "gateway.h"
+#include "events_api.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +12,10 @@
 #include <string.h>
 
 #include "db.h"
+#include "gateway.h"
+#include "http_server.h"
+#include "identity.h"
+#include "jobs_api.h"
 #include "live.h"
 #include "sse.h"
 #include "banned.h"

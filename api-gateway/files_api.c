@@ -3,12 +3,14 @@
  * FILES_MAX_PART bytes for a ranged answer) runs on the libuv thread pool so
  * the loop never waits on the disk.
  */
-#include "gateway.h"
+#include "files_api.h"
 
 #include <stdlib.h>
 #include <time.h>
 
 #include "files.h"
+#include "gateway.h"
+#include "http_server.h"
 #include "log.h"
 #include "sign.h"
 #include "storage.h"

@@ -14,6 +14,7 @@
 
 #include "auth.h"
 #include "db.h"
+#include "http_server.h"
 #include "log.h"
 #include "outbox.h"
 #include "banned.h"

@@ -4,7 +4,7 @@
  * job. Without any authentication configured every caller is "anonymous" and
  * the gateway only listens on loopback.
  */
-#include "gateway.h"
+#include "identity.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +12,11 @@
 #include <time.h>
 
 #include "auth.h"
+#include "auth_api_key.h"
 #include "db.h"
+#include "gateway.h"
+#include "http_server.h"
+#include "live_api.h"
 #include "log.h"
 #include "banned.h"
 

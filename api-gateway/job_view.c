@@ -1,12 +1,14 @@
 /*
  * The job resource of docs/architecture.md, rendered from the jobs and shots rows.
  */
-#include "gateway.h"
+#include "job_view.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
+#include "files_api.h"
+#include "gateway.h"
 #include "job_stages.h"
 #include "json.h"
 #include "storage.h"

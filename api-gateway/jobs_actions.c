@@ -4,7 +4,7 @@
  * with optional shot edits, goes to production) and retry (a failed or
  * paused job resumes). Each is one transaction with its events and messages.
  */
-#include "gateway.h"
+#include "jobs_actions.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +12,8 @@
 
 #include "db.h"
 #include "events.h"
+#include "gateway.h"
+#include "http_server.h"
 #include "job_flow.h"
 #include "banned.h"
 

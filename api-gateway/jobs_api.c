@@ -1,7 +1,7 @@
 /*
  * POST /v1/jobs and GET /v1/jobs/{id}.
  */
-#include "gateway.h"
+#include "jobs_api.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -10,12 +10,17 @@
 
 #include "db.h"
 #include "envelope.h"
+#include "gateway.h"
+#include "http_server.h"
 #include "idempotency.h"
+#include "identity.h"
 #include "job_cache.h"
 #include "job_request.h"
 #include "events.h"
+#include "job_view.h"
 #include "json.h"
 #include "live.h"
+#include "live_api.h"
 #include "log.h"
 #include "outbox.h"
 #include "webhook.h"

@@ -3,13 +3,17 @@
  * keyset pagination. The cursor is the last item's (created_at, id), so a
  * page never repeats or skips a job however many are created meanwhile.
  */
-#include "gateway.h"
+#include "jobs_list.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
+#include "gateway.h"
+#include "http_server.h"
+#include "identity.h"
+#include "job_view.h"
 #include "json.h"
 #include "banned.h"
 

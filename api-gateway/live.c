@@ -365,11 +365,6 @@ struct live *live_new(uv_loop_t *loop, const char *conninfo, struct sse_hub *hub
 	return lv;
 }
 
-bool live_connected(const struct live *lv)
-{
-	return lv->poll != NULL;
-}
-
 void live_set_cache(struct live *lv, struct job_cache *cache)
 {
 	lv->cache = cache;

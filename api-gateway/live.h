@@ -33,8 +33,6 @@ void live_prepare(struct live *lv, struct db *db);
 int64_t live_horizon(const struct live *lv);
 /* Whether seq is a hole the connection still waits for (a late row to come). */
 bool live_awaits(const struct live *lv, int64_t seq);
-/* True while the LISTEN connection is up. */
-bool live_connected(const struct live *lv);
 /* Makes every row read drop its job's entry in cache (owned by the caller,
  * outliving lv), and keeps rows read while cache holds entries. */
 void live_set_cache(struct live *lv, struct job_cache *cache);

@@ -4,13 +4,15 @@
  * webhook_url check of a create. Started after the daemon is up, stopped
  * before its HTTP server closes (streams end cleanly first).
  */
-#include "gateway.h"
+#include "live_api.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
+#include "gateway.h"
+#include "http_server.h"
 #include "job_cache.h"
 #include "live.h"
 #include "log.h"

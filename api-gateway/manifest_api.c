@@ -3,12 +3,17 @@
  * (every asset with key, type, bytes, duration_ms where it has one, sha256),
  * answered with a signed download url added to each asset.
  */
-#include "gateway.h"
+#include "manifest_api.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
+#include "files_api.h"
+#include "gateway.h"
+#include "http_server.h"
+#include "identity.h"
+#include "jobs_api.h"
 #include "json.h"
 #include "storage.h"
 #include "banned.h"

@@ -3,11 +3,14 @@
  * (api-gateway/openapi.json), read once at start and served as is. A test
  * compares its paths with main.c's route table.
  */
-#include "gateway.h"
+#include "openapi.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway.h"
+#include "http_server.h"
+#include "identity.h"
 #include "json.h"
 #include "log.h"
 #include "banned.h"

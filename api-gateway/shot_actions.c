@@ -4,7 +4,7 @@
  * failed shot is left out; it counts toward the fan-in, so the job merges
  * once every shot is ready or skipped).
  */
-#include "gateway.h"
+#include "shot_actions.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +12,8 @@
 
 #include "db.h"
 #include "events.h"
+#include "gateway.h"
+#include "http_server.h"
 #include "job_flow.h"
 #include "banned.h"
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "events.h"
+#include "http_server.h"
 #include "log.h"
 #include "banned.h"
 

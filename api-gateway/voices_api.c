@@ -4,12 +4,15 @@
  * itself and its regional forms ("en" finds en-US and en-GB). Voices a
  * tts-worker found it cannot load (voices.available) are not listed.
  */
-#include "gateway.h"
+#include "voices_api.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
+#include "gateway.h"
+#include "http_server.h"
+#include "identity.h"
 #include "json.h"
 #include "banned.h"
 

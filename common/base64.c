@@ -26,9 +26,11 @@ static int value_of(unsigned char c, bool url)
 	return -1;
 }
 
-unsigned char *base64_decode(const char *s, size_t len, bool url, size_t *outlen)
+/* strict: no padding, and the unused low bits of the last character are zero,
+ * so each byte string has exactly one accepted spelling (JWS needs that). */
+static unsigned char *decode(const char *s, size_t len, bool url, bool strict, size_t *outlen)
 {
-	while (len > 0 && s[len - 1] == '=')
+	while (!strict && len > 0 && s[len - 1] == '=')
 		len--;
 	if (len % 4 == 1)
 		return NULL;
@@ -38,10 +40,8 @@ unsigned char *base64_decode(const char *s, size_t len, bool url, size_t *outlen
 	int bits = 0;
 	for (size_t i = 0; i < len; i++) {
 		int v = value_of((unsigned char)s[i], url);
-		if (v < 0) {
-			free(out);
-			return NULL;
-		}
+		if (v < 0)
+			goto bad;
 		acc = (acc << 6) | (unsigned)v;
 		bits += 6;
 		if (bits >= 8) {
@@ -49,8 +49,23 @@ unsigned char *base64_decode(const char *s, size_t len, bool url, size_t *outlen
 			out[n++] = (unsigned char)(acc >> bits);
 		}
 	}
+	if (strict && (acc & ((1u << bits) - 1)))
+		goto bad;
 	*outlen = n;
 	return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+unsigned char *base64_decode(const char *s, size_t len, bool url, size_t *outlen)
+{
+	return decode(s, len, url, false, outlen);
+}
+
+unsigned char *base64_decode_strict(const char *s, size_t len, size_t *outlen)
+{
+	return decode(s, len, true, true, outlen);
 }
 
 char *base64_encode(const unsigned char *data, size_t n)

@@ -24,7 +24,7 @@
 #define INT_OPT(env, def, field, lo, hi, help) \
 	{ env, CONFIG_INT, def, 0, offsetof(struct daemon_config, field), lo, hi, help }
 
-static const struct config_option shared_options[] = {
+const struct config_option daemon_options[] = {
 	OPT("REEL_DATABASE_URL", CONFIG_STRING, NULL, CONFIG_REQUIRED, database_url, "libpq conninfo or URL"),
 	OPT("REEL_KAFKA_BROKERS", CONFIG_STRING, NULL, CONFIG_REQUIRED, kafka_brokers, "Kafka bootstrap servers"),
 	OPT("REEL_KAFKA_EXTRA", CONFIG_STRING, NULL, CONFIG_SECRET, kafka_extra, "extra librdkafka settings k=v;k=v"),
@@ -62,6 +62,8 @@ static const struct config_option shared_options[] = {
 	INT_OPT("REEL_HTTP_REQUEST_TIMEOUT_S", "30", http_request_s, 1, 3600,
 		"a request whose head and body take longer gets 408 and the connection is closed"),
 };
+
+const size_t daemon_n_options = ARRAY_SIZE(daemon_options);
 
 char *daemon_topic(const struct daemon *d, const char *stage)
 {
@@ -201,7 +203,7 @@ void daemon_db_lost(struct daemon *d)
 static int load_config(struct daemon *d, const struct daemon_spec *spec, char *err, size_t errlen)
 {
 	enum log_level level;
-	if (config_load(shared_options, ARRAY_SIZE(shared_options), &d->cfg, err, errlen) < 0)
+	if (config_load(daemon_options, daemon_n_options, &d->cfg, err, errlen) < 0)
 		return -1;
 	if (!d->cfg.http_addr)
 		d->cfg.http_addr = xstrdup(spec->default_http_addr);
@@ -212,7 +214,7 @@ static int load_config(struct daemon *d, const struct daemon_spec *spec, char *e
 		return errorf(err, errlen, "REEL_LOG_FILE=%s: cannot open it: %s", d->cfg.log_file, strerror(errno));
 	if (spec->options && config_load(spec->options, spec->n_options, spec->config, err, errlen) < 0)
 		return -1;
-	config_log(shared_options, ARRAY_SIZE(shared_options), &d->cfg);
+	config_log(daemon_options, daemon_n_options, &d->cfg);
 	if (spec->options)
 		config_log(spec->options, spec->n_options, spec->config);
 	return 0;
@@ -335,7 +337,7 @@ void daemon_release(struct daemon *d)
 	storage_free(d->storage);
 	if (d->spec->options)
 		config_release(d->spec->options, d->spec->n_options, d->spec->config);
-	config_release(shared_options, ARRAY_SIZE(shared_options), &d->cfg);
+	config_release(daemon_options, daemon_n_options, &d->cfg);
 	uv_loop_close(d->loop);
 }
 

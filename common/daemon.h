@@ -95,4 +95,8 @@ char *daemon_topic(const struct daemon *d, const char *stage);
 /* For daemons without extra needs: start, run, release; the exit code for main(). */
 int daemon_main(const struct daemon_spec *spec, void *app, void (*on_started)(struct daemon *d));
 
+/* The options every daemon reads into its daemon_config. */
+extern const struct config_option daemon_options[];
+extern const size_t daemon_n_options;
+
 #endif

@@ -6,7 +6,6 @@
 #include "http_server_int.h"
 
 #include <cjson/cJSON.h>
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "http_decode.h"
 #include "log.h"
 #include "metrics.h"
 #include "banned.h"
@@ -21,115 +21,7 @@
 #define WRITE_QUEUE_MAX (8u << 20) /* a peer this far behind is dropped */
 #define PROBLEM_BASE "https://reelforge.dev/problems/"
 
-/* ---- small buffers ---- */
-
-void http__buf_reserve(struct buf *b, size_t extra)
-{
-	if (b->len + extra <= b->cap)
-		return;
-	size_t cap = b->cap ? b->cap : 256;
-	while (cap < b->len + extra)
-		cap *= 2;
-	b->p = xrealloc(b->p, cap);
-	b->cap = cap;
-}
-
-void http__buf_add(struct buf *b, const void *p, size_t n)
-{
-	if (!n)
-		return;
-	http__buf_reserve(b, n);
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-}
-
-static void buf_adds(struct buf *b, const char *s)
-{
-	http__buf_add(b, s, strlen(s));
-}
-
-PRINTF_LIKE(2, 3) static void buf_printf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	http__buf_reserve(b, 64);
-	va_start(ap, fmt);
-	int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= b->cap - b->len) {
-		http__buf_reserve(b, (size_t)n + 1);
-		va_start(ap, fmt);
-		vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-	}
-	b->len += (size_t)n;
-}
-
-/* Empties b, giving back its memory when one big request made it large. */
-void http__buf_reset(struct buf *b, size_t keep)
-{
-	b->len = 0;
-	if (b->cap > keep) {
-		free(b->p);
-		b->p = NULL;
-		b->cap = 0;
-	}
-}
-
-/* ---- decoding and route matching ---- */
-
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = tolower(ch);
-	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
-/* Decodes n bytes of src into dst (cap bytes, room for a NUL kept);
- * returns the decoded length, or -1 on a bad escape or overflow. */
-static long pct_decode(char *dst, size_t cap, const char *src, size_t n, bool plus)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++, o++) {
-		if (o + 1 >= cap)
-			return -1;
-		char ch = src[i];
-		if (ch == '%') {
-			if (i + 2 >= n)
-				return -1;
-			int hi = hexval((unsigned char)src[i + 1]);
-			int lo = hexval((unsigned char)src[i + 2]);
-			if (hi < 0 || lo < 0)
-				return -1;
-			ch = (char)(hi << 4 | lo);
-			i += 2;
-		} else if (ch == '+' && plus) {
-			ch = ' ';
-		}
-		dst[o] = ch;
-	}
-	if (cap)
-		dst[o] = '\0';
-	return (long)o;
-}
-
-/* Decodes the path into dst; refuses NUL bytes and "." or ".." segments, which
- * only serve to climb out of a directory. */
-int http__decode_path(char *dst, size_t cap, const char *src, size_t n)
-{
-	long len = pct_decode(dst, cap, src, n, false);
-	if (len < 0 || memchr(dst, '\0', (size_t)len))
-		return -1;
-	for (const char *seg = dst; seg; seg = strchr(seg, '/')) {
-		seg++;
-		size_t sl = strcspn(seg, "/");
-		if ((sl == 1 && seg[0] == '.') || (sl == 2 && seg[0] == '.' && seg[1] == '.'))
-			return -1;
-	}
-	return 0;
-}
+/* ---- route matching ---- */
 
 int http_match_route(const char *pattern, const char *path, char *buf, size_t buflen,
 		     const char **params, size_t *n)
@@ -145,7 +37,7 @@ int http_match_route(const char *pattern, const char *path, char *buf, size_t bu
 		bool rest = ph && plen >= 3 && pe[-2] == '*';
 		size_t seglen = rest ? strlen(path) : strcspn(path, "/");
 		char *d = buf + used;
-		long dl = pct_decode(d, buflen - used, path, seglen, false);
+		long dl = http_decode_pct(d, buflen - used, path, seglen, false);
 		if (dl < 0)
 			return 0;
 		if (ph) {
@@ -311,23 +203,23 @@ static void count_request(struct conn *c, int status)
 static void build_head(struct conn *c, int status, const char *ctype, long long len)
 {
 	struct http_exchange *x = &c->x;
-	struct buf *o = &c->out;
+	struct http_buf *o = &c->out;
 
 	count_request(c, status);
 	if (c->srv->closing)
 		x->keep_alive = false;
 	o->len = 0;
-	buf_printf(o, "HTTP/1.1 %d %s\r\n", status, reason(status));
+	http_buf_printf(o, "HTTP/1.1 %d %s\r\n", status, reason(status));
 	if (ctype)
-		buf_printf(o, "Content-Type: %s\r\n", ctype);
+		http_buf_printf(o, "Content-Type: %s\r\n", ctype);
 	if (len >= 0 && !bodyless(status))
-		buf_printf(o, "Content-Length: %lld\r\n", len);
+		http_buf_printf(o, "Content-Length: %lld\r\n", len);
 	else if (len < 0 && x->chunked)
-		buf_adds(o, "Transfer-Encoding: chunked\r\n");
-	buf_printf(o, "Date: %s\r\nConnection: %s\r\n", http_date(c->srv),
+		http_buf_adds(o, "Transfer-Encoding: chunked\r\n");
+	http_buf_printf(o, "Date: %s\r\nConnection: %s\r\n", http_date(c->srv),
 		   x->keep_alive ? "keep-alive" : "close");
-	http__buf_add(o, c->extra.p, c->extra.len);
-	http__buf_add(o, "\r\n", 2);
+	http_buf_add(o, c->extra.p, c->extra.len);
+	http_buf_add(o, "\r\n", 2);
 	c->extra.len = 0;
 }
 
@@ -349,7 +241,7 @@ const char *http_header(const struct http_request *rq, const char *name)
 static bool key_is(const char *key, size_t klen, const char *name)
 {
 	char k[128];
-	long n = pct_decode(k, sizeof(k), key, klen, true);
+	long n = http_decode_pct(k, sizeof(k), key, klen, true);
 	return n >= 0 && !strcmp(k, name);
 }
 
@@ -361,7 +253,7 @@ const char *http_query(const struct http_request *rq, const char *name, char *bu
 		size_t klen = eq ? (size_t)(eq - p) : plen;
 		if (key_is(p, klen, name)) {
 			const char *v = eq ? eq + 1 : p + plen;
-			return pct_decode(buf, buflen, v, (size_t)(p + plen - v), true) < 0 ? NULL : buf;
+			return http_decode_pct(buf, buflen, v, (size_t)(p + plen - v), true) < 0 ? NULL : buf;
 		}
 		p += plen;
 		if (*p == '&')
@@ -376,7 +268,7 @@ void http_add_header(struct http_exchange *x, const char *name, const char *valu
 		log_warn("http: header %s refused (late or has CR/LF)", name);
 		return;
 	}
-	buf_printf(&x->conn->extra, "%s: %s\r\n", name, value);
+	http_buf_printf(&x->conn->extra, "%s: %s\r\n", name, value);
 }
 
 void http_reply(struct http_exchange *x, int status, const char *content_type, const char *body, size_t len)
@@ -441,8 +333,8 @@ void http_stream_start(struct http_exchange *x, int status, const char *content_
 	(void)send_bufs(c, &b, 1);
 	/* A stream may stay open for hours: the buffers the head was built in
 	 * are given back (send_bufs copied what the kernel did not take). */
-	http__buf_reset(&c->out, 0);
-	http__buf_reset(&c->extra, 0);
+	http_buf_reset(&c->out, 0);
+	http_buf_reset(&c->extra, 0);
 }
 
 int http_stream_write(struct http_exchange *x, const char *data, size_t len)

@@ -1,7 +1,7 @@
 /*
- * Internals shared by http_server.c (listener, connections, parsing,
- * dispatch) and http_reply.c (replies, streams, write buffers, lookups).
- * Not part of the API: only those two files include it.
+ * Internals shared by http_server.c (listener, connections, dispatch),
+ * http_parse.c (parsing) and http_reply.c (replies, streams, writes,
+ * lookups). Not part of the API: only those files include it.
  */
 #ifndef REEL_HTTP_SERVER_INT_H
 #define REEL_HTTP_SERVER_INT_H
@@ -12,14 +12,10 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "http_buf.h"
 #include "http_server.h"
 
 #define READ_BUF_SIZE 65536
-
-struct buf {
-	char *p;
-	size_t len, cap;
-};
 
 enum conn_state { C_OPEN, C_LINGER, C_CLOSING };
 enum x_state { X_NONE, X_ACTIVE, X_STREAM };
@@ -52,7 +48,7 @@ struct conn {
 	uint64_t last_active;
 	uint64_t req_started; /* when the request being parsed began, 0 between requests */
 	uint64_t began;       /* when the current request began, for its latency metric */
-	struct buf head; /* url, header names and values, NUL-separated */
+	struct http_buf head; /* url, header names and values, NUL-separated */
 	size_t url_len;
 	struct hdr_pos hpos[HTTP_MAX_HEADERS];
 	bool in_field, in_value;
@@ -60,11 +56,11 @@ struct conn {
 	int route_status; /* 0 (route found), 404 or 405 */
 	const struct http_route *route;
 	char allow[80];
-	struct buf body;
-	struct buf pending; /* read but not yet parsed */
+	struct http_buf body;
+	struct http_buf pending; /* read but not yet parsed */
 	size_t pending_off;
-	struct buf out;   /* response head being built */
-	struct buf extra; /* headers added by the handler */
+	struct http_buf out;   /* response head being built */
+	struct http_buf extra; /* headers added by the handler */
 	struct http_exchange x;
 };
 
@@ -84,14 +80,8 @@ struct http_server {
 	char rbuf[READ_BUF_SIZE];
 };
 
-/* Grows b so that extra more bytes fit. */
-void http__buf_reserve(struct buf *b, size_t extra);
-/* Appends n bytes from p to b. */
-void http__buf_add(struct buf *b, const void *p, size_t n);
-/* Empties b, freeing its memory when its capacity exceeds keep. */
-void http__buf_reset(struct buf *b, size_t keep);
-/* Percent-decodes a path into dst; -1 on a bad escape, NUL, "." or "..". */
-int http__decode_path(char *dst, size_t cap, const char *src, size_t n) WARN_UNUSED;
+/* http_parse.c: the callbacks a connection's parser runs with (parser.data is its struct conn). */
+extern const llhttp_settings_t http__parse_settings;
 /* Sends "100 Continue" ahead of the body. */
 void http__send_continue(struct conn *c);
 /* Closes the connection; its memory goes when the last reference drops. */

@@ -254,11 +254,6 @@ int kafka_produce(struct kafka_producer *p, const char *topic, const char *key, 
 	return 0;
 }
 
-int kafka_producer_pending(struct kafka_producer *p)
-{
-	return rd_kafka_outq_len(p->rk);
-}
-
 int kafka_producer_ready(struct kafka_producer *p)
 {
 	const struct rd_kafka_metadata *md = NULL;
@@ -267,11 +262,6 @@ int kafka_producer_ready(struct kafka_producer *p)
 	int ok = md->broker_cnt > 0;
 	rd_kafka_metadata_destroy(md);
 	return ok;
-}
-
-void kafka_producer_flush(struct kafka_producer *p, int timeout_ms)
-{
-	rd_kafka_flush(p->rk, timeout_ms);
 }
 
 void kafka_producer_free(struct kafka_producer *p)

@@ -46,10 +46,6 @@ struct kafka_producer *kafka_producer_new(uv_loop_t *loop, const struct kafka_se
  * went and must live until then. -1 when the local queue is full. */
 int kafka_produce(struct kafka_producer *p, const char *topic, const char *key, const void *value, size_t len,
 		  const struct kafka_header *headers, size_t n_headers, struct kafka_delivery *d) WARN_UNUSED;
-/* Messages queued or in flight, not yet reported. */
-int kafka_producer_pending(struct kafka_producer *p);
-/* Waits up to timeout_ms for every message to be reported (at shutdown). */
-void kafka_producer_flush(struct kafka_producer *p, int timeout_ms);
 void kafka_producer_free(struct kafka_producer *p);
 
 /* Joins group and subscribes to topic; on_ready runs on the loop whenever

@@ -70,11 +70,6 @@ void log_set_ctx(const struct log_ctx *ctx)
 	tls_ctx = ctx;
 }
 
-const struct log_ctx *log_get_ctx(void)
-{
-	return tls_ctx;
-}
-
 /* Appends s as JSON string content, escaping what JSON requires. */
 static size_t put_escaped(char *buf, size_t pos, size_t cap, const char *s)
 {

@@ -32,7 +32,6 @@ int log_open_file(const char *path) WARN_UNUSED;
 int log_reopen(void) WARN_UNUSED;
 /* Sets this thread's context; the strings must outlive its use. NULL clears. */
 void log_set_ctx(const struct log_ctx *ctx);
-const struct log_ctx *log_get_ctx(void);
 
 void log__write(enum log_level level, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* Same as log__write at LOG_ERROR; returns -1 so callers can `return log_error(...)`. */

@@ -1,5 +1,5 @@
 /*
- * The provider names of every stage (see providers.h).
+ * Lookups in the generated table of provider names (see providers.h).
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -8,21 +8,11 @@
 #include "providers.h"
 #include "banned.h"
 
-static const char *const parse[] = { "offline", "openai", "anthropic", NULL };
-static const char *const render[] = { "offline", "replicate", "fal", "comfyui", NULL };
-static const char *const tts[] = { "offline", "espeak", "fish", "openai", "elevenlabs", NULL };
-static const char *const merge[] = { "offline", "ffmpeg", NULL };
-
-static const struct {
-	const char *stage;
-	const char *const *names;
-} stages[] = { { "parse", parse }, { "render", render }, { "tts", tts }, { "merge", merge } };
-
 const char *const *providers_of(const char *stage)
 {
-	for (size_t i = 0; i < sizeof(stages) / sizeof(stages[0]); i++)
-		if (strcmp(stage, stages[i].stage) == 0)
-			return stages[i].names;
+	for (const struct providers_stage *s = providers_stages; s->stage; s++)
+		if (strcmp(stage, s->stage) == 0)
+			return s->names;
 	return NULL;
 }
 

@@ -98,13 +98,6 @@ uint64_t now_ms(void)
 	return now_us() / 1000u;
 }
 
-int64_t wall_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 void random_hex(char *out, size_t nbytes)
 {
 	static const char hex[] = "0123456789abcdef";

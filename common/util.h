@@ -30,8 +30,6 @@ int errorf(char *err, size_t errlen, const char *fmt, ...) PRINTF_LIKE(3, 4);
 /* Monotonic milliseconds and microseconds, for intervals. */
 uint64_t now_ms(void);
 uint64_t now_us(void);
-/* Wall-clock microseconds since the epoch, for timestamps. */
-int64_t wall_us(void);
 
 /* path relative to the folder of the running binary ("../lib"); the caller frees. */
 char *exe_relative(const char *path);

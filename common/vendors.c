@@ -15,27 +15,40 @@
 #define I(env, def, field, lo, hi, help) \
 	{ env, CONFIG_INT, def, 0, offsetof(struct vendors, field), lo, hi, help }
 
+/* Each vendor's options, also in its render provider's descriptor
+ * (render-worker/providers/); both daemons load them all with the rest. */
+#define REPLICATE_OPTIONS \
+	S("REPLICATE_BASE_URL", "https://api.replicate.com/v1", 0, replicate_base_url, "Replicate API base, with /v1"), \
+	S("REPLICATE_API_TOKEN", NULL, CONFIG_SECRET, replicate_token, "Replicate API token"), \
+	S("REPLICATE_WEBHOOK_SECRET", NULL, CONFIG_SECRET, replicate_secret, "whsec_ secret of Replicate's webhooks"), \
+	S("REPLICATE_MODEL", "black-forest-labs/flux-schnell", 0, replicate_model, "Replicate text-to-image model"), \
+	S("REPLICATE_I2V_MODEL", "kwaivgi/kling-v2.1", 0, replicate_i2v_model, "Replicate image-to-video model"), \
+	S("REPLICATE_I2V_IMAGE_FIELD", "start_image", 0, replicate_i2v_image_field, \
+	  "input of the Replicate i2v model that takes the keyframe")
+#define FAL_OPTIONS \
+	S("FAL_QUEUE_BASE_URL", "https://queue.fal.run", 0, fal_base_url, "fal queue API base"), \
+	S("FAL_KEY", NULL, CONFIG_SECRET, fal_key, "fal API key"), \
+	S("FAL_JWKS_URL", "https://rest.alpha.fal.ai/.well-known/jwks.json", 0, fal_jwks_url, \
+	  "fal webhook signing keys"), \
+	S("FAL_JWKS_FILE", NULL, 0, fal_jwks_file, "fal webhook signing keys from a file instead of FAL_JWKS_URL"), \
+	S("FAL_MODEL", "fal-ai/flux/schnell", 0, fal_model, "fal text-to-image model id"), \
+	S("FAL_I2V_MODEL", "fal-ai/kling-video/v2.1/standard/image-to-video", 0, fal_i2v_model, \
+	  "fal image-to-video model id")
+#define COMFYUI_OPTIONS \
+	S("COMFYUI_URL", "http://127.0.0.1:8188", 0, comfyui_url, "ComfyUI server"), \
+	S("COMFYUI_WORKFLOW", NULL, 0, comfyui_workflow, \
+	  "ComfyUI API-format workflow with {{prompt}} {{negative}} {{seed}} {{width}} {{height}}"), \
+	S("COMFYUI_I2V_WORKFLOW", NULL, 0, comfyui_i2v_workflow, \
+	  "ComfyUI image-to-video workflow, also with {{image}} {{frames}}")
+
+const struct config_option vendors_replicate_options[] = { REPLICATE_OPTIONS, { 0 } };
+const struct config_option vendors_fal_options[] = { FAL_OPTIONS, { 0 } };
+const struct config_option vendors_comfyui_options[] = { COMFYUI_OPTIONS, { 0 } };
+
 const struct config_option vendors_options[] = {
-	S("REPLICATE_BASE_URL", "https://api.replicate.com/v1", 0, replicate_base_url, "Replicate API base, with /v1"),
-	S("REPLICATE_API_TOKEN", NULL, CONFIG_SECRET, replicate_token, "Replicate API token"),
-	S("REPLICATE_WEBHOOK_SECRET", NULL, CONFIG_SECRET, replicate_secret, "whsec_ secret of Replicate's webhooks"),
-	S("REPLICATE_MODEL", "black-forest-labs/flux-schnell", 0, replicate_model, "Replicate text-to-image model"),
-	S("REPLICATE_I2V_MODEL", "kwaivgi/kling-v2.1", 0, replicate_i2v_model, "Replicate image-to-video model"),
-	S("REPLICATE_I2V_IMAGE_FIELD", "start_image", 0, replicate_i2v_image_field,
-	  "input of the Replicate i2v model that takes the keyframe"),
-	S("FAL_QUEUE_BASE_URL", "https://queue.fal.run", 0, fal_base_url, "fal queue API base"),
-	S("FAL_KEY", NULL, CONFIG_SECRET, fal_key, "fal API key"),
-	S("FAL_JWKS_URL", "https://rest.alpha.fal.ai/.well-known/jwks.json", 0, fal_jwks_url,
-	  "fal webhook signing keys"),
-	S("FAL_JWKS_FILE", NULL, 0, fal_jwks_file, "fal webhook signing keys from a file instead of FAL_JWKS_URL"),
-	S("FAL_MODEL", "fal-ai/flux/schnell", 0, fal_model, "fal text-to-image model id"),
-	S("FAL_I2V_MODEL", "fal-ai/kling-video/v2.1/standard/image-to-video", 0, fal_i2v_model,
-	  "fal image-to-video model id"),
-	S("COMFYUI_URL", "http://127.0.0.1:8188", 0, comfyui_url, "ComfyUI server"),
-	S("COMFYUI_WORKFLOW", NULL, 0, comfyui_workflow,
-	  "ComfyUI API-format workflow with {{prompt}} {{negative}} {{seed}} {{width}} {{height}}"),
-	S("COMFYUI_I2V_WORKFLOW", NULL, 0, comfyui_i2v_workflow,
-	  "ComfyUI image-to-video workflow, also with {{image}} {{frames}}"),
+	REPLICATE_OPTIONS,
+	FAL_OPTIONS,
+	COMFYUI_OPTIONS,
 	S("REEL_I2V_DURATIONS", "5,10", 0, i2v_durations, "clip lengths (s) the image-to-video models accept"),
 	S("REEL_RENDER_NEGATIVE_PROMPT", "text, watermark, blurry, deformed", 0, negative_prompt,
 	  "what images should not show"),

@@ -47,6 +47,8 @@ struct vendors {
 
 extern const struct config_option vendors_options[];
 extern const size_t vendors_n_options;
+/* The part of vendors_options each vendor reads, ended by an entry without a name. */
+extern const struct config_option vendors_replicate_options[], vendors_fal_options[], vendors_comfyui_options[];
 
 enum vendor_state {
 	VENDOR_RUNNING,   /* queued or in progress */

@@ -9,13 +9,8 @@
  * acknowledged; the stage's reconciler publishes it again when it is due, so
  * a retry survives the process. Attempts used up send the message to the
  * dead letters (common/deadletter) and the stage's ops->fail decides the job.
- * Items needing the database wait in the todo list; a uv_check handle, which
- * runs once per loop iteration after I/O, takes up to TX_MAX of them into
- * one transaction, so a busy worker pays one commit for many messages and an
- * idle one adds no delay. If the batch transaction fails on a statement, each
- * item is retried alone so one bad item cannot block the rest; if the
- * connection is lost, the list waits for the reconnect. Phase changes are
- * applied only after COMMIT, so a rollback leaves every item as it was.
+ * Items needing the database wait in the todo list for the batch
+ * transaction (worker_batch.c), run once per loop iteration.
  * Offsets advance through struct offsets once an item's produced messages
  * were acknowledged; nothing reaches Kafka's commit that PostgreSQL lacks.
  * REEL_<STAGE>_CONCURRENCY bounds the slow work running at once; a worker
@@ -42,59 +37,11 @@
 #include "outbox.h"
 #include "reconcile.h"
 #include "retry.h"
+#include "worker_int.h"
 #include "banned.h"
-
-#define TAKE_MAX 256
-#define HOLD_EXTRA 512
-/* Items per transaction: a larger batch saves little and holds more memory. */
-#define TX_MAX 128
-#define N_STAGE_OPTIONS 5
-
-enum phase { PH_CLAIM, PH_WORKING, PH_COMMIT, PH_FAIL, PH_DEFER, PH_ACKING };
-enum action { ACT_NONE, ACT_DISPATCH, ACT_ACK };
-
-struct item {
-	struct task t;       /* first: handlers see only the task */
-	int32_t partition;
-	int64_t offset;
-	enum phase phase;
-	enum action action;  /* decided in the transaction, applied after COMMIT */
-	int pending_acks;    /* produced messages not yet acknowledged */
-	uint64_t taken_ms;   /* when the message was taken, for the handler latency */
-	uint64_t defer_ms;   /* with PH_DEFER: the wait before the next attempt */
-	bool dead;           /* attempts used up: a dead letter goes with the failure */
-	uv_work_t work_req;
-	struct log_ctx log;
-	struct item *next;   /* in todo or waiting list */
-	struct item *live_next, **live_pprev; /* every held item, whatever its phase */
-};
-
-struct worker {
-	struct daemon d;
-	const struct worker_spec *spec;
-	struct kafka_consumer *consumer;
-	struct offsets *offsets;
-	struct config_option stage_options[N_STAGE_OPTIONS];
-	char *option_names[N_STAGE_OPTIONS];
-	char *provider;
-	long concurrency, max_attempts, deadline_s, reconcile_ms;
-	struct reconciler *reconciler;
-	struct retry_policy retry_policy;
-	struct item *todo, **todo_tail;
-	struct item *waiting, **waiting_tail; /* claimed, waiting for a work slot */
-	struct item *live;   /* every item held, freed at exit whatever it was doing */
-	size_t in_flight;    /* messages held */
-	size_t working;      /* items whose slow work runs */
-	uv_check_t check;
-	uv_idle_t more;      /* active while todo holds more than one transaction */
-	uv_timer_t tx_timer, grace_timer;
-	bool tx_blocked;
-	struct metric *m_consumed, *m_done, *m_failed, *m_retried, *m_in_flight, *m_latency;
-};
 
 static void drain(void *arg);
 static void release_slot(struct worker *w);
-static void run_pending(struct worker *w);
 
 uv_loop_t *worker_loop(struct worker *w)
 {
@@ -116,19 +63,9 @@ void *worker_app(struct worker *w)
 	return w->d.app;
 }
 
-long worker_max_attempts(const struct worker *w)
-{
-	return w->max_attempts;
-}
-
 struct db *worker_db(struct worker *w)
 {
 	return w->d.db;
-}
-
-struct outbox *worker_outbox(struct worker *w)
-{
-	return w->d.outbox;
 }
 
 struct events *worker_events(struct worker *w)
@@ -139,11 +76,6 @@ struct events *worker_events(struct worker *w)
 struct storage *worker_storage(struct worker *w)
 {
 	return w->d.storage;
-}
-
-const char *worker_stage(const struct worker *w)
-{
-	return w->spec->stage;
 }
 
 const struct daemon_config *worker_daemon_config(const struct worker *w)
@@ -242,7 +174,7 @@ void worker_emit(struct worker *w, const struct task *t, const char *stage, int 
 	outbox_add(w->d.outbox, stage, key, value, on_emitted, it);
 }
 
-static void enqueue(struct worker *w, struct item *it)
+void worker__enqueue(struct worker *w, struct item *it)
 {
 	it->next = NULL;
 	*w->todo_tail = it;
@@ -260,7 +192,7 @@ static void free_item(struct worker *w, struct item *it)
 	w->in_flight--;
 }
 
-static void finish(struct worker *w, struct item *it)
+void worker__finish(struct worker *w, struct item *it)
 {
 	int64_t next;
 	/* After the grace the consumer is gone but the producer's last flush still
@@ -286,83 +218,7 @@ static void on_emitted(void *arg, const char *error)
 	struct item *it = arg;
 	(void)error; /* an unacknowledged row stays in the outbox table; the relay owns it now */
 	if (--it->pending_acks == 0 && it->phase == PH_ACKING)
-		finish(it->t.worker, it);
-}
-
-/* The dead letter of an item whose attempts are used up: its message as consumed. */
-static void item_letter(const struct item *it, struct deadletter *dl, char *key, size_t keylen, char *value,
-			size_t valuelen)
-{
-	struct envelope env = it->t.env;
-	const struct worker *w = it->t.worker;
-	env.attempt = it->t.work_attempts;
-	if (envelope_encode(&env, value, valuelen) < 0)
-		abort(); /* ids are validated and short; this cannot overflow */
-	envelope_key(&env, key, keylen);
-	/* The ids point into the item, which outlives the letter; env is gone on return. */
-	*dl = (struct deadletter){ w->spec->stage, key, value, strlen(value), it->t.env.job, it->t.env.shot,
-				   it->t.error, it->t.work_attempts };
-}
-
-/* In the open transaction: a retry written as the item's retry_at, or a
- * failure (with its dead letter when the attempts are used up). */
-static int settle(struct worker *w, struct item *it)
-{
-	struct deadletter dl;
-	char key[96], value[256];
-	if (it->phase == PH_DEFER && w->spec->ops->defer && w->spec->ops->defer(w, &it->t) < 0)
-		return -1;
-	if (it->phase == PH_DEFER)
-		return reconcile_defer(w->d.db, w->spec->stage, it->t.env.job, it->t.env.shot, it->t.work_attempts + 1,
-				       it->defer_ms);
-	if (it->phase != PH_FAIL)
-		return 0;
-	task_log(&it->t);
-	if (it->dead) {
-		item_letter(it, &dl, key, sizeof(key), value, sizeof(value));
-		if (deadletter_record(&w->d, &dl) < 0)
-			return -1;
-	}
-	return w->spec->ops->fail(w, &it->t);
-}
-
-/* Runs the claims, commits and failures of items inside the open
- * transaction, each kind as one batch call; -1 aborts the transaction. */
-static int run_steps(struct worker *w, struct item **items, size_t n)
-{
-	const struct stage_ops *ops = w->spec->ops;
-	struct task **claims = xmalloc(n * sizeof(*claims)), **commits = xmalloc(n * sizeof(*commits));
-	size_t n_claims = 0, n_commits = 0;
-	int rc = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		struct item *it = items[i];
-		it->pending_acks = 0;
-		it->action = ACT_ACK;
-		if (it->phase == PH_CLAIM)
-			claims[n_claims++] = &it->t;
-		else if (it->phase == PH_COMMIT)
-			commits[n_commits++] = &it->t;
-	}
-	if (n_claims && ops->claim(w, claims, n_claims) < 0)
-		rc = -1;
-	for (size_t i = 0; rc == 0 && i < n_claims; i++) {
-		struct item *it = (struct item *)claims[i];
-		if (it->t.result == WORK_FAIL)
-			it->phase = PH_FAIL; /* reverted below if the transaction fails */
-		else if (it->t.claim == CLAIM_WORK)
-			it->action = ACT_DISPATCH;
-		else if (it->t.claim == CLAIM_READY)
-			commits[n_commits++] = &it->t;
-	}
-	if (rc == 0 && n_commits && ops->commit(w, commits, n_commits) < 0)
-		rc = -1;
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = settle(w, items[i]);
-	log_set_ctx(NULL);
-	free(claims);
-	free(commits);
-	return rc;
+		worker__finish(it->t.worker, it);
 }
 
 static void do_work(uv_work_t *req)
@@ -383,7 +239,7 @@ void worker_task_done(struct task *t)
 	struct worker *w = t->worker;
 	release_slot(w);
 	if (!w->consumer) { /* closed after the grace: nothing is committed, the message is redelivered */
-		enqueue(w, it);
+		worker__enqueue(w, it);
 		return;
 	}
 	log_set_ctx(&it->log);
@@ -409,7 +265,7 @@ void worker_task_done(struct task *t)
 	} else {
 		it->phase = PH_COMMIT;
 	}
-	enqueue(w, it);
+	worker__enqueue(w, it);
 	log_set_ctx(NULL);
 }
 
@@ -420,7 +276,7 @@ static void after_work(uv_work_t *req, int status)
 	worker_task_done(&it->t);
 }
 
-static void dispatch(struct worker *w, struct item *it)
+void worker__dispatch(struct worker *w, struct item *it)
 {
 	if (w->working >= (size_t)w->concurrency) {
 		it->next = NULL;
@@ -453,123 +309,7 @@ static void release_slot(struct worker *w)
 	w->waiting = it->next;
 	if (!w->waiting)
 		w->waiting_tail = &w->waiting;
-	dispatch(w, it);
-}
-
-static void publish_letter(struct worker *w, struct item *it)
-{
-	struct deadletter dl;
-	char key[96], value[256];
-	item_letter(it, &dl, key, sizeof(key), value, sizeof(value));
-	deadletter_publish(&w->d, &dl);
-	it->dead = false;
-}
-
-static void apply_after_commit(struct worker *w, struct item **items, size_t n)
-{
-	/* Items with nothing to wait for finish before publishing, so that a
-	 * synchronous delivery failure inside outbox_publish never meets an item
-	 * freed twice. */
-	for (size_t i = 0; i < n; i++) {
-		struct item *it = items[i];
-		if (it->action == ACT_DISPATCH) {
-			dispatch(w, it);
-			items[i] = NULL;
-		} else {
-			if (it->dead)
-				publish_letter(w, it);
-			it->phase = PH_ACKING;
-			if (it->pending_acks == 0) {
-				finish(w, it);
-				items[i] = NULL;
-			}
-		}
-	}
-	outbox_publish(w->d.outbox);
-}
-
-static void on_tx_timer(uv_timer_t *t)
-{
-	struct worker *w = t->data;
-	w->tx_blocked = false;
-	run_pending(w);
-}
-
-static void block_until_reconnected(struct worker *w)
-{
-	w->tx_blocked = true;
-	daemon_db_lost(&w->d);
-	uv_timer_start(&w->tx_timer, on_tx_timer, 250, 0);
-}
-
-/* One transaction over items; 0 when committed, -1 (rolled back) otherwise. */
-static int transact(struct worker *w, struct item **items, size_t n)
-{
-	enum phase *before = xmalloc(n * sizeof(*before));
-	int rc = -1;
-	for (size_t i = 0; i < n; i++)
-		before[i] = items[i]->phase;
-	if (db_begin(w->d.db) == 0) {
-		if (run_steps(w, items, n) < 0)
-			daemon_rollback(&w->d);
-		else if (daemon_commit(&w->d) == 0)
-			rc = 0;
-	}
-	if (rc == 0)
-		apply_after_commit(w, items, n);
-	if (rc < 0)
-		for (size_t i = 0; i < n; i++)
-			items[i]->phase = before[i];
-	free(before);
-	return rc;
-}
-
-/* A lone item whose transaction fails on a statement is failed for good. */
-static void give_up_on(struct worker *w, struct item *it)
-{
-	struct item *one[] = { it };
-	log_set_ctx(&it->log);
-	if (it->phase != PH_FAIL) {
-		task_fail(&it->t, "internal", "an internal error stopped this step: %s", db_last_error(w->d.db));
-		it->phase = PH_FAIL;
-		if (transact(w, one, 1) == 0)
-			return;
-	}
-	log_error("could not record the failure; the message is dropped: %s", db_last_error(w->d.db));
-	it->phase = PH_ACKING;
-	finish(w, it);
-}
-
-static void run_pending(struct worker *w)
-{
-	struct item **items, *it;
-	size_t n = 0;
-
-	if (!w->todo || w->tx_blocked)
-		return;
-	if (!db_ok(w->d.db))
-		return block_until_reconnected(w);
-	items = xmalloc(TX_MAX * sizeof(*items));
-	for (it = w->todo; it && n < TX_MAX; it = it->next)
-		items[n++] = it;
-	w->todo = it;
-	if (!it)
-		w->todo_tail = &w->todo;
-
-	if (transact(w, items, n) < 0) {
-		if (db_last_error_is_connection(w->d.db) || !db_ok(w->d.db)) {
-			for (size_t i = 0; i < n; i++)
-				enqueue(w, items[i]);
-			block_until_reconnected(w);
-		} else {
-			for (size_t i = 0; i < n; i++) {
-				struct item *one[] = { items[i] };
-				if (n == 1 || transact(w, one, 1) < 0)
-					give_up_on(w, items[i]);
-			}
-		}
-	}
-	free(items);
+	worker__dispatch(w, it);
 }
 
 static void on_idle(uv_idle_t *h)
@@ -580,7 +320,7 @@ static void on_idle(uv_idle_t *h)
 static void on_check(uv_check_t *h)
 {
 	struct worker *w = h->data;
-	run_pending(w);
+	worker__batch_run(w);
 	/* Not from finish(): the last item may finish inside a delivery report,
 	 * and closing frees the producer that is still reporting. */
 	if (w->d.stopping && w->in_flight == 0 && w->consumer) {
@@ -627,14 +367,14 @@ static void accept_message(struct worker *w, rd_kafka_message_t *m)
 			 (long long)m->offset, err);
 		send_to_dlq(w, m, err);
 		it->phase = PH_ACKING;
-		finish(w, it);
+		worker__finish(w, it);
 		return;
 	}
 	it->log = (struct log_ctx){ it->t.env.job, it->t.env.shot, it->t.env.trace[0] ? it->t.env.trace : NULL };
 	/* A retry published by the reconciler carries its attempt number. */
 	it->t.work_attempts = it->t.env.attempt > 1 ? it->t.env.attempt - 1 : 0;
 	it->phase = PH_CLAIM;
-	enqueue(w, it);
+	worker__enqueue(w, it);
 }
 
 static void drain(void *arg)

@@ -103,13 +103,9 @@ void *worker_config(struct worker *w);
 /* The stage's own process-wide state (set by ops->init). */
 void worker_set_app(struct worker *w, void *app);
 void *worker_app(struct worker *w);
-/* REEL_<STAGE>_MAX_ATTEMPTS. */
-long worker_max_attempts(const struct worker *w);
 struct db *worker_db(struct worker *w);
-struct outbox *worker_outbox(struct worker *w);
 struct events *worker_events(struct worker *w);
 struct storage *worker_storage(struct worker *w);
-const char *worker_stage(const struct worker *w);
 /* The shared daemon options (REEL_PUBLIC_URL...). */
 const struct daemon_config *worker_daemon_config(const struct worker *w);
 /* True when REEL_OFFLINE_SKIP_MEDIA asks offline providers to answer at once. */

@@ -22,11 +22,12 @@ for p in "${packages[@]}"; do
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
-echo "installing: ${missing[*]}"
 if [[ $(id -u) -ne 0 ]]; then
-	echo "error: these packages are missing and installing them needs root: ${missing[*]}" >&2
+	echo "error: these Debian packages are missing: ${missing[*]}" >&2
+	echo "install them as root: apt-get install -y --no-install-recommends ${missing[*]}" >&2
 	exit 1
 fi
+echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -90,9 +90,11 @@ static int init(struct worker *w, const char *provider, char *err, size_t errlen
 					       "assemble_sha256_file" };
 	void *addrs[4];
 	void (*setup)(void);
+	char names[64];
 
-	if (strcmp(provider, "offline") != 0 && strcmp(provider, "ffmpeg") != 0)
-		return errorf(err, errlen, "REEL_MERGE_PROVIDER=%s: unknown provider (available: ffmpeg)", provider);
+	if (!provider_find(&merge_registry, provider))
+		return errorf(err, errlen, "REEL_MERGE_PROVIDER=%s: unknown provider (available: %s)", provider,
+			      provider_names(&merge_registry, names, sizeof(names)));
 	if (check_preset(merge_config.preset, err, errlen) < 0)
 		return -1;
 	m_encoded = metrics_counter("reel_merge_segments_encoded_total", "Shot segments encoded", "");

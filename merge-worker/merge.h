@@ -6,6 +6,7 @@
 #define REEL_MERGE_H
 
 #include "config.h"
+#include "provider.h"
 #include "worker.h"
 
 /* The stage's own settings, filled from merge_options at start. */
@@ -17,5 +18,7 @@ struct merge_config {
 extern struct merge_config merge_config;
 extern const struct config_option merge_options[2];
 extern const struct stage_ops merge_ops;
+/* The stage's providers (providers/registry.c). */
+extern const struct provider_registry merge_registry;
 
 #endif

@@ -16,6 +16,7 @@
 #include "events.h"
 #include "jobs.h"
 #include "log.h"
+#include "parse_config.h"
 #include "parse_llm.h"
 #include "banned.h"
 
@@ -23,9 +24,10 @@ static int init(struct worker *w, const char *provider, char *err, size_t errlen
 {
 	struct parse_settings *s = worker_config(w);
 	const struct parse_provider *p = parse_provider_find(provider);
+	char names[160];
 	if (!p)
-		return errorf(err, errlen, "REEL_PARSE_PROVIDER=%s: unknown provider (available: offline, openai, anthropic)",
-			      provider);
+		return errorf(err, errlen, "REEL_PARSE_PROVIDER=%s: unknown provider (available: %s)", provider,
+			      provider_names(&parse_registry, names, sizeof(names)));
 	if (parse_settings_prepare(s, err, errlen) < 0)
 		return -1;
 	struct parse_state *ps = xcalloc(1, sizeof(*ps));
@@ -66,9 +68,9 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	read_job(&pd->job, r, row);
 	pd->provider = pd->job.provider ? parse_provider_find(pd->job.provider) : ps->provider;
 	if (!pd->provider) {
-		task_fail(t, "unknown_provider",
-			  "options.providers.parse is \"%s\", which this service does not offer (offline, openai, anthropic)",
-			  pd->job.provider);
+		char names[160];
+		task_fail(t, "unknown_provider", "options.providers.parse is \"%s\", which this service does not offer (%s)",
+			  pd->job.provider, provider_names(&parse_registry, names, sizeof(names)));
 		return 0;
 	}
 	if (!pd->provider->offline) {

@@ -1,5 +1,6 @@
 /*
- * parse-worker's option table, and the files it reads at start: the prompt
+ * parse-worker's option table (the vendors declare theirs in their files,
+ * filling the same struct parse_settings), and the files it reads at start: the prompt
  * texts (so they can be tuned without recompiling) and the storyboard schema
  * that vendors are asked to follow. The folder is REEL_PARSE_PROMPTS_DIR,
  * else share/reelforge/parse-worker/prompts beside the binary (an installed
@@ -18,6 +19,7 @@
 
 #include "json.h"
 #include "log.h"
+#include "parse_provider.h"
 #include "banned.h"
 
 #define PROMPT_MAX_BYTES (64 * 1024)
@@ -27,22 +29,6 @@
 	{ name, type, def, flags, offsetof(struct parse_settings, field), min, max, help }
 
 const struct config_option parse_config_options[] = {
-	OPT("OPENAI_BASE_URL", CONFIG_STRING, "https://api.openai.com/v1", 0, openai_base_url, 0, 0,
-	    "OpenAI-compatible API base, /v1 included"),
-	OPT("OPENAI_API_KEY", CONFIG_STRING, NULL, CONFIG_SECRET, openai_api_key, 0, 0, "key for the openai provider"),
-	OPT("OPENAI_MODEL", CONFIG_STRING, "gpt-4o-mini", 0, openai_model, 0, 0, "model of the openai provider"),
-	OPT("REEL_PARSE_OPENAI_FORMAT", CONFIG_STRING, "json_schema", 0, openai_format, 0, 0,
-	    "response_format: json_schema (falls back when refused) or json_object"),
-	OPT("REEL_PARSE_OPENAI_PRICES", CONFIG_STRING, "0.15,0.60", 0, openai_prices, 0, 0,
-	    "USD per million input,output tokens (cost estimates)"),
-	OPT("ANTHROPIC_BASE_URL", CONFIG_STRING, "https://api.anthropic.com", 0, anthropic_base_url, 0, 0,
-	    "Anthropic API base, without /v1"),
-	OPT("ANTHROPIC_API_KEY", CONFIG_STRING, NULL, CONFIG_SECRET, anthropic_api_key, 0, 0,
-	    "key for the anthropic provider"),
-	OPT("ANTHROPIC_MODEL", CONFIG_STRING, "claude-3-5-haiku-latest", 0, anthropic_model, 0, 0,
-	    "model of the anthropic provider"),
-	OPT("REEL_PARSE_ANTHROPIC_PRICES", CONFIG_STRING, "0.80,4.00", 0, anthropic_prices, 0, 0,
-	    "USD per million input,output tokens (cost estimates)"),
 	OPT("REEL_PARSE_MODEL", CONFIG_STRING, NULL, 0, model, 0, 0, "model for every vendor (overrides *_MODEL)"),
 	OPT("REEL_PARSE_PROMPTS_DIR", CONFIG_STRING, NULL, 0, prompts_dir, 0, 0,
 	    "folder of the prompt texts (default: beside the binary or the source tree)"),
@@ -54,6 +40,22 @@ const struct config_option parse_config_options[] = {
 	    "larger vendor answers are refused"),
 };
 const size_t parse_config_n_options = ARRAY_SIZE(parse_config_options);
+
+struct config_option *parse_config_table(size_t *n)
+{
+	size_t total = parse_config_n_options;
+	for (size_t i = 0; i < parse_registry.n; i++)
+		total += provider_n_options(parse_registry.list[i]);
+	struct config_option *all = xmalloc(total * sizeof(*all));
+	memcpy(all, parse_config_options, sizeof(parse_config_options));
+	*n = parse_config_n_options;
+	for (size_t i = 0; i < parse_registry.n; i++) {
+		/* An offline provider has no options at all (NULL). */
+		for (const struct config_option *o = parse_registry.list[i]->options; o && o->name; o++)
+			all[(*n)++] = *o;
+	}
+	return all;
+}
 
 static const char *const prompt_files[PROMPT_COUNT] = { "system.txt", "storyboard.txt", "script.txt", "demo.txt",
 							 "repair.txt" };

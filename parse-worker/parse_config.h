@@ -32,8 +32,11 @@ struct parse_settings {
 	cJSON *schema;          /* storyboard.schema.json without its $schema/$id annotations */
 };
 
+/* The stage's own options; the vendors' are in their info.options. */
 extern const struct config_option parse_config_options[];
 extern const size_t parse_config_n_options;
+/* Both, as one table of n entries for the worker to load. The caller frees it. */
+struct config_option *parse_config_table(size_t *n);
 
 /* After config_load: checks the values, finds and loads the prompts and the
  * schema. -1 with err naming the variable at fault. */

@@ -8,6 +8,7 @@
  * once. A 400 about a feature the server lacks changes the request and sends
  * it again without spending an attempt.
  */
+#include "parse_config.h"
 #include "parse_llm.h"
 
 #include <stdarg.h>
@@ -48,7 +49,7 @@ static struct provider_call *record(struct parse_state *ps, struct parse_data *p
 {
 	pd->calls = xrealloc(pd->calls, (pd->n_calls + 1) * sizeof(*pd->calls));
 	struct provider_call *c = &pd->calls[pd->n_calls++];
-	*c = (struct provider_call){ .job = t->env.job, .shot = -1, .provider = pd->provider->name,
+	*c = (struct provider_call){ .job = t->env.job, .shot = -1, .provider = pd->provider->info.name,
 				     .purpose = pd->purpose, .attempt = t->work_attempts, .http_status = r->status,
 				     .latency_ms = (long)r->elapsed_ms };
 	snprintf(c->model, sizeof(c->model), "%s", pd->provider->model(ps->settings));
@@ -111,7 +112,7 @@ static void take_storyboard(struct parse_state *ps, struct task *t, struct provi
 	storyboard_errors_release(&errs);
 	if (strcmp(pd->purpose, "storyboard") == 0) {
 		struct prompt_vars v = { .errors = why, .max_shots = pd->job.max_shots };
-		log_info("the %s storyboard is invalid, asking for a repair: %s", pd->provider->name, why);
+		log_info("the %s storyboard is invalid, asking for a repair: %s", pd->provider->info.name, why);
 		free(pd->rejected);
 		free(pd->repair);
 		pd->rejected = text;
@@ -122,7 +123,7 @@ static void take_storyboard(struct parse_state *ps, struct task *t, struct provi
 	}
 	free(text);
 	verdict(t, WORK_RETRY, "invalid_storyboard", "the %s storyboard was still invalid after a repair request: %s",
-		pd->provider->name, why);
+		pd->provider->info.name, why);
 	free(why);
 }
 
@@ -135,7 +136,7 @@ static void on_success(struct parse_state *ps, struct task *t, struct provider_c
 	if (pd->provider->read(r->body, r->body_len, &a, why, sizeof(why)) < 0) {
 		c->outcome = "invalid";
 		return verdict(t, WORK_RETRY, "bad_answer", "the %s provider answered in an unknown shape: %s",
-			       pd->provider->name, why);
+			       pd->provider->info.name, why);
 	}
 	count_tokens(ps, pd, c, &a);
 	if (a.truncated) {
@@ -143,12 +144,12 @@ static void on_success(struct parse_state *ps, struct task *t, struct provider_c
 		free(a.text);
 		return verdict(t, WORK_RETRY, "truncated_answer",
 			       "the %s answer was cut off at the token limit (REEL_PARSE_MAX_TOKENS=%ld)",
-			       pd->provider->name, ps->settings->max_tokens);
+			       pd->provider->info.name, ps->settings->max_tokens);
 	}
 	if (!a.text) {
 		c->outcome = "empty";
 		return verdict(t, WORK_RETRY, "empty_answer", "the %s provider answered with no storyboard",
-			       pd->provider->name);
+			       pd->provider->info.name);
 	}
 	take_storyboard(ps, t, c, a.text);
 }
@@ -169,13 +170,13 @@ static void on_error_status(struct parse_state *ps, struct task *t, struct provi
 			    const struct http_client_response *r)
 {
 	struct parse_data *pd = t->data;
-	const char *name = pd->provider->name;
+	const char *name = pd->provider->info.name;
 	char msg[300];
 	pd->provider->error_text(r->body, r->body_len, msg, sizeof(msg));
 	if (r->status == 401 || r->status == 403) {
 		c->outcome = "auth";
 		return verdict(t, WORK_FAIL, "provider_auth", "the %s provider refused the key in %s (HTTP %d: %s)", name,
-			       pd->provider->key_var, r->status, msg);
+			       pd->provider->info.key_var, r->status, msg);
 	}
 	if (transient(r)) {
 		c->outcome = r->status == 429 ? "rate_limited" : "server_error";
@@ -203,17 +204,18 @@ static void on_answer(const struct http_client_response *r, void *arg)
 	switch (r->outcome) {
 	case HTTP_CLIENT_TIMEOUT:
 		c->outcome = "timeout";
-		return verdict(ctx.t, WORK_RETRY, "provider_timeout", "the %s provider did not answer within %ld s (REEL_PARSE_TIMEOUT_S)",
-			       pd->provider->name, ctx.ps->settings->timeout_s);
+		return verdict(ctx.t, WORK_RETRY, "provider_timeout",
+			       "the %s provider did not answer within %ld s (REEL_PARSE_TIMEOUT_S)",
+			       pd->provider->info.name, ctx.ps->settings->timeout_s);
 	case HTTP_CLIENT_TOO_LARGE:
 		c->outcome = "oversize";
 		return verdict(ctx.t, WORK_RETRY, "answer_too_large",
-			       "the %s answer was larger than %ld KB (REEL_PARSE_MAX_ANSWER_KB)", pd->provider->name,
+			       "the %s answer was larger than %ld KB (REEL_PARSE_MAX_ANSWER_KB)", pd->provider->info.name,
 			       ctx.ps->settings->max_answer_kb);
 	case HTTP_CLIENT_FAILED:
 		c->outcome = "failed";
 		return verdict(ctx.t, WORK_RETRY, "provider_unreachable", "the %s provider could not be reached: %s",
-			       pd->provider->name, r->error);
+			       pd->provider->info.name, r->error);
 	case HTTP_CLIENT_DONE:
 		break;
 	}
@@ -236,7 +238,7 @@ static void send_call(struct parse_state *ps, struct task *t, const char *purpos
 					  .n_headers = rq.n_headers, .body = rq.body, .body_len = strlen(rq.body),
 					  .timeout_ms = ps->settings->timeout_s * 1000,
 					  .max_response = (size_t)ps->settings->max_answer_kb * 1024,
-					  .vendor = pd->provider->name };
+					  .vendor = pd->provider->info.name };
 	pd->call = http_client_start(ps->http, &hr, on_answer, ctx);
 	free(rq.url);
 	free(rq.body);
@@ -245,7 +247,7 @@ static void send_call(struct parse_state *ps, struct task *t, const char *purpos
 	if (!pd->call) {
 		free(ctx);
 		verdict(t, WORK_RETRY, "internal", "the request to the %s provider could not be started",
-			pd->provider->name);
+			pd->provider->info.name);
 	}
 }
 

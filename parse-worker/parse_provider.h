@@ -11,8 +11,10 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
-#include "parse_config.h"
+#include "provider.h"
 #include "storyboard.h"
+
+struct parse_settings; /* parse_config.h */
 
 /* What a job asks of the parse stage (from jobs.input and jobs.options). */
 struct parse_job {
@@ -51,9 +53,9 @@ struct parse_answer {
 	char model[96];      /* the model that answered, as the vendor names it */
 };
 
+/* A parse provider. Its info.options fill struct parse_settings. */
 struct parse_provider {
-	const char *name;
-	const char *key_var; /* the environment variable of its key, for refusal messages */
+	struct provider_info info;
 	/* Offline providers: the storyboard straight from the job (prompts
 	 * still without style; the caller finishes them). -1 with err when
 	 * there is nothing to narrate. */
@@ -72,7 +74,9 @@ struct parse_provider {
 	void (*prices)(const struct parse_settings *s, double *in, double *out);
 };
 
-extern const struct parse_provider parse_offline, parse_openai, parse_anthropic;
+/* The stage's providers (providers/registry.c). */
+extern const struct provider_registry parse_registry;
+extern const struct parse_provider parse_offline;
 
 /* A provider by name, or NULL. */
 const struct parse_provider *parse_provider_find(const char *name);

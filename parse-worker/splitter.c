@@ -1,6 +1,6 @@
 /*
- * Storyboard splitting without a language model. A byte scanner finds
- * sentence ends in UTF-8 text (invalid bytes pass through as themselves), a
+ * Storyboard splitting without a language model. A byte scanner (sentence.c)
+ * finds sentence ends in UTF-8 text (invalid bytes pass through as themselves), a
  * greedy pass packs a paragraph's sentences into shots of about eight seconds,
  * and a heap merges the cheapest neighbours until the shot cap holds, so a
  * long story costs O(n log n), never a rescan per merge.
@@ -10,17 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sentence.h"
 #include "splitter.h"
 #include "util.h"
 #include "banned.h"
 
-/*
- * Reading time is counted in units of 1/117 s so that both rates are exact
- * integers: a word at 2.6 words/s is 45 units, a CJK character at 4.5/s is 26.
- */
-#define UNITS_PER_S 117
-#define WORD_UNITS 45
-#define CJK_UNITS 26
+/* Reading time in sentence.h's units. */
+#define UNITS_PER_S SENTENCE_UNITS_PER_S
 #define SHOT_TARGET_UNITS (8 * UNITS_PER_S)
 #define MIN_SHOT_MS 2000
 #define MAX_SHOT_MS 15000
@@ -28,19 +24,6 @@
 #define PROMPT_WORD_SLACK 60
 #define DEFAULT_STYLE "storybook illustration"
 #define PROMPT_SUFFIX ", cinematic still, detailed, soft light"
-#define INVALID_CP 0xFFFD
-
-struct sentence {
-	size_t start, end;  /* byte range in the source, without surrounding space */
-	int para;           /* paragraph number; a blank line starts a new one */
-	uint64_t units;     /* estimated reading time */
-	bool silent;        /* nothing to say and alone in its shot: left out */
-};
-
-struct sentence_list {
-	struct sentence *v;
-	size_t n, cap;
-};
 
 /* Consecutive sentences that make one shot; prev/next link the live ones while merging. */
 struct group {
@@ -63,327 +46,6 @@ struct heap {
 	size_t n;
 };
 
-/* What a run of terminators and closing quotes looks like. */
-struct cluster {
-	const unsigned char *end;
-	bool wide;          /* holds a full-width terminator: always a sentence end */
-	bool lone_dot;      /* exactly one '.': could be an abbreviation */
-	bool ellipsis;      /* "…" or "..": a pause that may not end the sentence */
-};
-
-/* Decodes one character; an invalid byte stands for itself, length 1. */
-static size_t utf8_next(const unsigned char *p, const unsigned char *end, uint32_t *cp)
-{
-	unsigned char b = p[0];
-	size_t len, i;
-	uint32_t c;
-
-	*cp = b;
-	if (b < 0x80)
-		return 1;
-	if (b >= 0xC2 && b <= 0xDF)
-		len = 2, c = b & 0x1F;
-	else if (b >= 0xE0 && b <= 0xEF)
-		len = 3, c = b & 0x0F;
-	else if (b >= 0xF0 && b <= 0xF4)
-		len = 4, c = b & 0x07;
-	else
-		goto invalid;
-	if ((size_t)(end - p) < len)
-		goto invalid;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			goto invalid;
-		c = (c << 6) | (p[i] & 0x3F);
-	}
-	*cp = c;
-	return len;
-invalid:
-	*cp = INVALID_CP;
-	return 1;
-}
-
-/* The last character of s[0..n); an undecodable tail counts as invalid. */
-static size_t utf8_last(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	size_t k = n - 1, steps = 0;
-
-	while (k > 0 && steps < 3 && (s[k] & 0xC0) == 0x80)
-		k--, steps++;
-	if (utf8_next(s + k, s + n, cp) == n - k)
-		return n - k;
-	*cp = INVALID_CP;
-	return 1;
-}
-
-static bool is_space_cp(uint32_t cp)
-{
-	return cp == ' ' || (cp >= '\t' && cp <= '\r') || cp == 0xA0 || cp == 0x3000 ||
-	       cp == 0x2028 || cp == 0x2029;
-}
-
-/* Scripts written without spaces between words (Hangul is spaced, so not here). */
-static bool is_cjk(uint32_t cp)
-{
-	return (cp >= 0x2E80 && cp <= 0xA4CF) || (cp >= 0xF900 && cp <= 0xFAFF) ||
-	       (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFFEF) ||
-	       (cp >= 0x20000 && cp <= 0x3FFFF);
-}
-
-static bool is_cjk_punct(uint32_t cp)
-{
-	if (cp >= 0x3005 && cp <= 0x3007)
-		return false;   /* 々 〆 〇 are read aloud */
-	return (cp >= 0x3000 && cp <= 0x303F) || (cp >= 0xFE30 && cp <= 0xFE4F) ||
-	       (cp >= 0xFF01 && cp <= 0xFF0F) || (cp >= 0xFF1A && cp <= 0xFF20) ||
-	       (cp >= 0xFF3B && cp <= 0xFF40) || (cp >= 0xFF5B && cp <= 0xFF65) ||
-	       cp == 0x30FB;
-}
-
-/* Whether a non-CJK character is part of something spoken (letters, digits). */
-static bool is_wordish(uint32_t cp)
-{
-	if (cp < 0x80)
-		return (cp >= '0' && cp <= '9') || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z');
-	return !(cp >= 0xA0 && cp <= 0xBF) && cp != 0xD7 && cp != 0xF7 &&
-	       !(cp >= 0x2000 && cp <= 0x2BFF);
-}
-
-static bool is_wide_term(uint32_t cp)
-{
-	return cp == 0x3002 || cp == 0xFF01 || cp == 0xFF1F || cp == 0xFF61;
-}
-
-static bool is_term(uint32_t cp)
-{
-	return cp == '.' || cp == '!' || cp == '?' || cp == 0x2026 || is_wide_term(cp);
-}
-
-static bool is_closer(uint32_t cp)
-{
-	switch (cp) {
-	case '"': case '\'': case ')': case ']': case '}': case 0xBB: case 0x2019:
-	case 0x201D: case 0x3009: case 0x300B: case 0x300D: case 0x300F: case 0x3011:
-	case 0x3015: case 0xFF02: case 0xFF07: case 0xFF09: case 0xFF3D: case 0xFF5D:
-	case 0xFF63:
-		return true;
-	}
-	return false;
-}
-
-static bool is_quote(uint32_t cp)
-{
-	return cp == '"' || cp == 0xAB || cp == 0xBB || (cp >= 0x201C && cp <= 0x201F) ||
-	       (cp >= 0x300C && cp <= 0x300F) || cp == 0xFF02;
-}
-
-/* Where a prompt may end: trailing spaces and punctuation are cut off. */
-static bool is_tail_punct(uint32_t cp)
-{
-	return cp == ' ' || cp == ',' || cp == ';' || cp == ':' || cp == '-' ||
-	       cp == 0x2014 || cp == 0x3001 || cp == 0xFF0C || cp == 0xFF1A ||
-	       cp == 0xFF1B || is_term(cp);
-}
-
-/* Hard-wrapped Chinese or Japanese must not gain spaces where lines were joined. */
-static bool needs_space(uint32_t a, uint32_t b)
-{
-	return !((is_cjk(a) && b >= 0x80) || (is_cjk(b) && a >= 0x80));
-}
-
-static uint64_t count_units(const unsigned char *p, const unsigned char *end)
-{
-	uint64_t words = 0, cjk = 0;
-	bool counted = false;   /* the current space-delimited token is already a word */
-	uint32_t cp;
-
-	while (p < end) {
-		p += utf8_next(p, end, &cp);
-		if (is_cjk(cp)) {
-			cjk += !is_cjk_punct(cp);
-			counted = false;
-		} else if (is_space_cp(cp)) {
-			counted = false;
-		} else if (is_wordish(cp) && !counted) {
-			words++;
-			counted = true;
-		}
-	}
-	return words * WORD_UNITS + cjk * CJK_UNITS;
-}
-
-/* Copies [p, end) with each run of whitespace made one space or, between CJK text, none. */
-static char *normalize(const unsigned char *p, const unsigned char *end)
-{
-	char *out = xmalloc((size_t)(end - p) + 1);
-	size_t n = 0, len;
-	uint32_t cp, prev = 0;
-	bool gap = false;
-
-	for (; p < end; p += len) {
-		len = utf8_next(p, end, &cp);
-		if (is_space_cp(cp)) {
-			gap = true;
-			continue;
-		}
-		if (gap && n > 0 && needs_space(prev, cp))
-			out[n++] = ' ';
-		gap = false;
-		memcpy(out + n, p, len);
-		n += len;
-		prev = cp;
-	}
-	out[n] = '\0';
-	return out;
-}
-
-/* Titles and initials that end in a dot without ending the sentence. */
-static bool is_abbreviation(const unsigned char *text, const unsigned char *dot)
-{
-	static const char *const abbrevs[] = {
-		"mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "mt", "vs",
-		"e.g", "i.e", "u.s", "u.k", "u.s.a", "cf", "approx",
-	};
-	const unsigned char *b = dot;
-	char word[8];
-	size_t n, i;
-
-	while (b > text && dot - b < (ptrdiff_t)sizeof(word) &&
-	       (b[-1] == '.' || ((b[-1] | 0x20) >= 'a' && (b[-1] | 0x20) <= 'z')))
-		b--;
-	n = (size_t)(dot - b);
-	if (n == 0 || n >= sizeof(word) || (b > text && b[-1] >= 0x80))
-		return false;
-	if (n == 1 && b[0] >= 'A' && b[0] <= 'Z' && b[0] != 'I')
-		return true;    /* an initial, as in "J. Smith" */
-	for (i = 0; i < n; i++)
-		word[i] = (char)(b[i] | 0x20);
-	word[n] = '\0';
-	for (i = 0; i < ARRAY_SIZE(abbrevs); i++)
-		if (!strcmp(word, abbrevs[i]))
-			return true;
-	return false;
-}
-
-/* Reads terminators and the closing quotes or brackets that belong with them. */
-static struct cluster read_cluster(const unsigned char *p, const unsigned char *end)
-{
-	struct cluster c = { .end = p };
-	int dots = 0, others = 0;
-	uint32_t cp;
-	size_t len;
-
-	for (; p < end; p += len) {
-		len = utf8_next(p, end, &cp);
-		if (!is_term(cp) && !is_closer(cp))
-			break;
-		c.wide |= is_wide_term(cp);
-		c.ellipsis |= cp == 0x2026;
-		dots += cp == '.';
-		others += is_term(cp) && cp != '.';
-	}
-	c.end = p;
-	c.lone_dot = dots == 1 && others == 0;
-	c.ellipsis |= dots > 1;
-	return c;
-}
-
-static bool lowercase_follows(const unsigned char *p, const unsigned char *end)
-{
-	uint32_t cp = 0;
-
-	while (p < end) {
-		p += utf8_next(p, end, &cp);
-		if (!is_space_cp(cp))
-			break;
-	}
-	return cp >= 'a' && cp <= 'z';
-}
-
-/* Whether the cluster at dot ends a sentence: not 3.14, Mr. Smith, "Hi!" she said, wait... no. */
-static bool ends_sentence(const unsigned char *text, const unsigned char *dot,
-			  const struct cluster *c, const unsigned char *end)
-{
-	uint32_t cp;
-
-	if (c->wide)
-		return true;
-	if (c->end < end) {
-		utf8_next(c->end, end, &cp);
-		if (!is_space_cp(cp))
-			return cp >= 0x80 && !c->ellipsis;
-	}
-	if (c->lone_dot && is_abbreviation(text, dot))
-		return false;
-	return !lowercase_follows(c->end, end);
-}
-
-/* Whether the newline just read is followed by a blank line (a paragraph break). */
-static bool blank_line_follows(const unsigned char *p, const unsigned char *end)
-{
-	uint32_t cp;
-
-	while (p < end) {
-		p += utf8_next(p, end, &cp);
-		if (cp == '\n')
-			return true;
-		if (!is_space_cp(cp))
-			return false;
-	}
-	return false;
-}
-
-static void push_sentence(struct sentence_list *l, const unsigned char *text,
-			  const unsigned char *start, const unsigned char *end, int para)
-{
-	if (l->n == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 64;
-		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
-	}
-	l->v[l->n++] = (struct sentence){
-		.start = (size_t)(start - text), .end = (size_t)(end - text),
-		.para = para, .units = count_units(start, end),
-	};
-}
-
-static void scan(const char *text, struct sentence_list *l)
-{
-	const unsigned char *s = (const unsigned char *)text, *end = s + strlen(text);
-	const unsigned char *p = s, *start = NULL, *last = s;
-	struct cluster c;
-	int para = 0;
-	uint32_t cp;
-	size_t len;
-
-	while (p < end) {
-		len = utf8_next(p, end, &cp);
-		if (is_space_cp(cp)) {
-			if (cp == '\n' && blank_line_follows(p + len, end)) {
-				if (start)
-					push_sentence(l, s, start, last, para);
-				start = NULL;
-				para++;
-			}
-			p += len;
-			continue;
-		}
-		if (!start)
-			start = p;
-		if (!is_term(cp)) {
-			p = last = p + len;
-			continue;
-		}
-		c = read_cluster(p, end);
-		if (ends_sentence(s, p, &c, end)) {
-			push_sentence(l, s, start, c.end, para);
-			start = NULL;
-		}
-		p = last = c.end;
-	}
-	if (start)
-		push_sentence(l, s, start, last, para);
-}
-
 size_t splitter_sentences(const char *text, char ***out)
 {
 	struct sentence_list l = { 0 };
@@ -393,11 +55,11 @@ size_t splitter_sentences(const char *text, char ***out)
 	*out = NULL;
 	if (!text)
 		return 0;
-	scan(text, &l);
+	sentence_scan(text, &l);
 	if (l.n)
 		*out = xmalloc(l.n * sizeof(**out));
 	for (i = 0; i < l.n; i++)
-		(*out)[i] = normalize(s + l.v[i].start, s + l.v[i].end);
+		(*out)[i] = sentence_normalize(s + l.v[i].start, s + l.v[i].end);
 	free(l.v);
 	return l.n;
 }
@@ -536,10 +198,10 @@ static char *narration_of(const struct sentence *s, char *const *norm, const str
 			continue;
 		len = strlen(norm[i]);
 		if (prev && prev->end != s[i].start && n > 0 && len > 0) {
-			utf8_last((const unsigned char *)out, n, &a);
-			utf8_next((const unsigned char *)norm[i],
+			sentence_utf8_last((const unsigned char *)out, n, &a);
+			sentence_utf8_next((const unsigned char *)norm[i],
 				  (const unsigned char *)norm[i] + len, &b);
-			if (needs_space(a, b))
+			if (sentence_needs_space(a, b))
 				out[n++] = ' ';
 		}
 		memcpy(out + n, norm[i], len);
@@ -571,8 +233,8 @@ static size_t strip_tail(const char *t, size_t n)
 	size_t len;
 
 	while (n > 0) {
-		len = utf8_last((const unsigned char *)t, n, &cp);
-		if (!is_tail_punct(cp))
+		len = sentence_utf8_last((const unsigned char *)t, n, &cp);
+		if (!sentence_is_tail_punct(cp))
 			break;
 		n -= len;
 	}
@@ -588,8 +250,8 @@ static char *prompt_of(const char *narration, const char *style)
 	uint32_t cp;
 
 	for (; p < end; p += len) {
-		len = utf8_next(p, end, &cp);
-		if (is_quote(cp) || (cp == ' ' && (n == 0 || text[n - 1] == ' ')))
+		len = sentence_utf8_next(p, end, &cp);
+		if (sentence_is_quote(cp) || (cp == ' ' && (n == 0 || text[n - 1] == ' ')))
 			continue;
 		memcpy(text + n, p, len);
 		n += len;
@@ -621,7 +283,7 @@ static void fill_shots(const char *text, const struct sentence_list *l,
 	size_t i;
 
 	for (i = 0; i < l->n; i++)
-		norm[i] = normalize(s + l->v[i].start, s + l->v[i].end);
+		norm[i] = sentence_normalize(s + l->v[i].start, s + l->v[i].end);
 	out->shots = xcalloc(ng, sizeof(*out->shots));
 	for (i = 0; i < ng; i++) {
 		if (g[i].dead)
@@ -647,7 +309,7 @@ int splitter_split(const char *text, int max_shots, const char *style,
 	if (max_shots < 1)
 		return errorf(err, errlen, "max_shots must be at least 1, got %d", max_shots);
 	if (text)
-		scan(text, &l);
+		sentence_scan(text, &l);
 	g = xmalloc((l.n ? l.n : 1) * sizeof(*g));
 	ng = make_groups(l.v, l.n, g);
 	if (ng == 0) {
@@ -664,7 +326,7 @@ int splitter_split(const char *text, int max_shots, const char *style,
 
 int splitter_reading_ms(const char *text)
 {
-	return duration_of(count_units((const unsigned char *)text, (const unsigned char *)text + strlen(text)));
+	return duration_of(sentence_units((const unsigned char *)text, (const unsigned char *)text + strlen(text)));
 }
 
 char *splitter_prompt(const char *description, const char *style)

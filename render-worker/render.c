@@ -30,9 +30,10 @@
 static int init(struct worker *w, const char *provider, char *err, size_t errlen)
 {
 	bool offline = strcmp(provider, "offline") == 0;
-	if (!offline && !render_provider_find(provider))
-		return errorf(err, errlen, "REEL_RENDER_PROVIDER=%s: unknown provider (available: offline, replicate, fal, "
-			      "comfyui)", provider);
+	char names[160];
+	if (!provider_find(&render_registry, provider))
+		return errorf(err, errlen, "REEL_RENDER_PROVIDER=%s: unknown provider (available: %s)", provider,
+			      provider_names(&render_registry, names, sizeof(names)));
 	struct render_state *st = xcalloc(1, sizeof(*st));
 	st->vendors = worker_config(w);
 	st->storage = worker_storage(w);
@@ -112,14 +113,15 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	read_shot(&rd->shot, t, r, row);
 	rd->provider_name = name ? name : st->default_provider;
 	rd->provider = render_provider_find(rd->provider_name);
-	if (!rd->provider && strcmp(rd->provider_name, "offline") != 0) {
-		task_fail(t, "unknown_provider", "options.providers.render: '%.64s' is not a render provider (offline, "
-			  "replicate, fal, comfyui)", rd->provider_name);
+	if (!provider_find(&render_registry, rd->provider_name)) {
+		char names[160];
+		task_fail(t, "unknown_provider", "options.providers.render: '%.64s' is not a render provider (%s)",
+			  rd->provider_name, provider_names(&render_registry, names, sizeof(names)));
 		return 0;
 	}
 	/* The clip step: the keyframe is stored, the clip not yet. Offline draws both in one step. */
 	bool i2v = motion && strcmp(motion, "i2v") == 0;
-	bool wants_clip = rd->provider ? i2v && vendors_has_i2v(st->vendors, rd->provider->name) : i2v && !st->skip_media;
+	bool wants_clip = rd->provider ? i2v && vendors_has_i2v(st->vendors, rd->provider->info.name) : i2v && !st->skip_media;
 	const char *video_key = text_or_null(r, row, 9);
 	if (rd->shot.image_key && (video_key || !wants_clip))
 		return keep_stored(t, rd, video_key);
@@ -187,7 +189,7 @@ static char *task_meta(const struct render_state *st, const struct render_data *
 
 static const char *model_of(const struct vendors *v, const struct render_data *rd)
 {
-	const char *name = rd->provider->name, *model = "workflow";
+	const char *name = rd->provider->info.name, *model = "workflow";
 	if (strcmp(name, "replicate") == 0)
 		model = rd->shot.video ? v->replicate_i2v_model : v->replicate_model;
 	else if (strcmp(name, "fal") == 0)
@@ -207,7 +209,7 @@ static int record_calls(struct worker *w, struct task **tasks, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const struct render_data *rd = tasks[i]->data;
 		rows[i] = (struct provider_call){ .job = tasks[i]->env.job, .shot = tasks[i]->env.shot,
-						  .provider = rd->provider->name,
+						  .provider = rd->provider->info.name,
 						  .purpose = rd->shot.video ? "video" : "image", .attempt = rd->attempt,
 						  .http_status = rd->http_status, .outcome = "ok",
 						  .latency_ms = (long)(now - rd->sent_at) };
@@ -235,7 +237,7 @@ static int commit_submitted(struct worker *w, struct task **tasks, size_t n)
 	char **metas = xmalloc(n * sizeof(*metas));
 	for (size_t i = 0; i < n; i++) {
 		struct render_data *rd = tasks[i]->data;
-		names[i] = rd->provider->name;
+		names[i] = rd->provider->info.name;
 		ids[i] = rd->sub.id;
 		metas[i] = task_meta(st, rd);
 	}
@@ -293,16 +295,24 @@ static void release(struct task *t)
 	render_data_free(t->data);
 }
 
+void render_state_free(struct render_state *st)
+{
+	http_client_free(st->http);
+	free(st->comfyui_workflow);
+	free(st->comfyui_i2v_workflow);
+	free(st);
+}
+
+/* Offline draws still running on the thread pool read the state: the last one frees it. */
 static void stop(struct worker *w)
 {
 	struct render_state *st = worker_app(w);
 	if (!st)
 		return;
-	http_client_free(st->http);
-	free(st->comfyui_workflow);
-	free(st->comfyui_i2v_workflow);
-	free(st);
 	worker_set_app(w, NULL);
+	st->stopped = true;
+	if (st->drawing == 0)
+		render_state_free(st);
 }
 
 const struct stage_ops render_ops = {

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "provider.h"
 #include "vendors.h"
 
 struct storage;
@@ -25,7 +26,12 @@ struct render_state {
 	char *comfyui_workflow, *comfyui_i2v_workflow; /* loaded templates, or NULL */
 	size_t comfyui_workflow_len, comfyui_i2v_workflow_len;
 	bool skip_media;
+	unsigned drawing; /* offline draws on the thread pool: the state outlives stop() until they return */
+	bool stopped;
 };
+
+/* Frees st: at stop(), or after the last offline draw that was still running then. */
+void render_state_free(struct render_state *st);
 
 /* What one shot asks of its vendor, read in the claim. */
 struct render_shot {
@@ -50,9 +56,11 @@ struct render_request {
 	char *body;
 };
 
+/* A render provider. Its info.options are its part of vendors_options,
+ * which fill struct vendors (webhook-receiver reads them too). "offline"
+ * has no functions: render.c draws its keyframes. */
 struct render_provider {
-	const char *name;
-	const char *key_var; /* the environment variable of its key, for refusal messages */
+	struct provider_info info;
 	/* The image (or with s->video the clip) submission; webhook is our callback URL.
 	 * -1 with err when the shot cannot be sent (its keyframe unreadable...). */
 	int (*build)(const struct render_state *st, const struct render_shot *s, const char *webhook,
@@ -74,7 +82,8 @@ struct render_provider {
 		     struct vendor_result *out, char **next, char *err, size_t errlen);
 };
 
-extern const struct render_provider render_replicate, render_fal, render_comfyui;
+/* The stage's providers (providers/registry.c). */
+extern const struct provider_registry render_registry;
 
 /* A remote provider by name, or NULL ("offline" is not one: render.c draws it). */
 const struct render_provider *render_provider_find(const char *name);

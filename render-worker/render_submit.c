@@ -81,7 +81,7 @@ int render_submit_init(struct render_state *st, bool offline_default, char *err,
 /* Offline i2v: the keyframe at still moves slowly for the narration's length. */
 static void do_clip(struct task *t, struct render_data *rd, const char *still)
 {
-	struct render_state *st = worker_app(t->worker);
+	struct render_state *st = rd->state;
 	char *tmp = storage_temp(st->storage, ".mp4"), err[512];
 	snprintf(rd->video_key, sizeof(rd->video_key), "jobs/%s/shot-%d.mp4", t->env.job, t->env.shot);
 	if (make_clip(still, rd->shot.frame_w, rd->shot.frame_h, MEDIA_FPS, rd->shot.est_ms, tmp, err, sizeof(err)) < 0)
@@ -99,7 +99,7 @@ static void do_draw(uv_work_t *req)
 {
 	struct task *t = req->data;
 	struct render_data *rd = t->data;
-	struct render_state *st = worker_app(t->worker);
+	struct render_state *st = rd->state;
 	char *tmp = storage_temp(st->storage, ".jpg"), err[512];
 	task_log(t);
 	t->result = WORK_OK;
@@ -120,8 +120,13 @@ static void do_draw(uv_work_t *req)
 
 static void after_draw(uv_work_t *req, int status)
 {
+	struct task *t = req->data;
+	struct render_state *st = ((struct render_data *)t->data)->state;
 	(void)status;
-	worker_task_done(req->data);
+	st->drawing--;
+	worker_task_done(t);
+	if (st->stopped && st->drawing == 0)
+		render_state_free(st);
 }
 
 static void start_offline(struct task *t, struct render_data *rd)
@@ -133,6 +138,8 @@ static void start_offline(struct task *t, struct render_data *rd)
 		return;
 	}
 	rd->work.data = t;
+	rd->state = worker_app(t->worker);
+	rd->state->drawing++;
 	uv_queue_work(worker_loop(t->worker), &rd->work, do_draw, after_draw);
 }
 
@@ -158,19 +165,19 @@ static void on_answer(const struct http_client_response *r, void *arg)
 	char err[512];
 	task_log(t);
 	if (r->outcome != HTTP_CLIENT_DONE)
-		verdict(t, WORK_RETRY, "provider_unreachable", "%s did not answer: %s", p->name, r->error);
+		verdict(t, WORK_RETRY, "provider_unreachable", "%s did not answer: %s", p->info.name, r->error);
 	else if (r->status == 401 || r->status == 403)
-		verdict(t, WORK_FAIL, "auth", "%s refused our key (HTTP %d): check %s", p->name, r->status, p->key_var);
+		verdict(t, WORK_FAIL, "auth", "%s refused our key (HTTP %d): check %s", p->info.name, r->status, p->info.key_var);
 	else if (retry_status_transient(r->status)) {
 		int64_t wait = retry_after_ms(http_client_header(r, "retry-after"), time(NULL));
 		t->retry_after_ms = wait > 0 ? (uint64_t)wait : 0;
-		verdict(t, WORK_RETRY, "provider_busy", "%s answered HTTP %d", p->name, r->status);
+		verdict(t, WORK_RETRY, "provider_busy", "%s answered HTTP %d", p->info.name, r->status);
 	} else if (r->status < 200 || r->status > 299)
-		verdict(t, WORK_FAIL, "rejected", "%s refused the shot (HTTP %d): %.300s", p->name, r->status, r->body);
+		verdict(t, WORK_FAIL, "rejected", "%s refused the shot (HTTP %d): %.300s", p->info.name, r->status, r->body);
 	else if (p->read(worker_app(t->worker), r->body, r->body_len, &rd->sub, err, sizeof(err)) < 0)
-		verdict(t, WORK_RETRY, "bad_answer", "%s: %s", p->name, err);
+		verdict(t, WORK_RETRY, "bad_answer", "%s: %s", p->info.name, err);
 	else if (rd->sub.state == VENDOR_FAILED)
-		verdict(t, WORK_RETRY, "render_failed", "%s failed the shot at once: %s", p->name, rd->sub.error);
+		verdict(t, WORK_RETRY, "render_failed", "%s failed the shot at once: %s", p->info.name, rd->sub.error);
 	else {
 		rd->http_status = r->status;
 		t->result = WORK_OK;
@@ -188,7 +195,7 @@ static void send_request(struct task *t, struct render_request *rq, size_t max_r
 						.headers = (const char *const *)rq->headers, .n_headers = rq->n_headers,
 						.body = rq->body, .body_len = rq->body ? strlen(rq->body) : 0,
 						.timeout_ms = st->vendors->submit_timeout_s * 1000,
-						.max_response = max_response, .vendor = rd->provider->name };
+						.max_response = max_response, .vendor = rd->provider->info.name };
 	http_client_start(st->http, &hr, cb, t);
 	free(rq->url);
 	free(rq->body);
@@ -203,13 +210,13 @@ static void submit(struct task *t, struct render_data *rd)
 	char err[512], key[RENDER_TASK_KEY_LEN];
 	render_task_key(&rd->shot, key);
 	/* The task key in the callback URL is how a lost prediction is found again (Replicate keeps the URL). */
-	char *webhook = xasprintf("%s/webhooks/%s?job=%s&shot=%d&task=%s", st->public_url, rd->provider->name,
+	char *webhook = xasprintf("%s/webhooks/%s?job=%s&shot=%d&task=%s", st->public_url, rd->provider->info.name,
 				  t->env.job, t->env.shot, key);
 	vendor_result_release(&rd->sub);
 	int rc = rd->provider->build(st, &rd->shot, webhook, &rq, err, sizeof(err));
 	free(webhook);
 	if (rc < 0) {
-		verdict(t, WORK_FAIL, "render_failed", "%s: %s", rd->provider->name, err);
+		verdict(t, WORK_FAIL, "render_failed", "%s: %s", rd->provider->info.name, err);
 		return;
 	}
 	send_request(t, &rq, 1 << 20, on_answer);
@@ -232,7 +239,7 @@ static void on_found(const struct http_client_response *r, void *arg)
 		rc = rd->provider->found(worker_app(t->worker), key, r->body, r->body_len, &rd->sub, &next, err,
 					 sizeof(err));
 	if (rc == 1) {
-		log_info("%s already has this shot's submission %s: adopted, not sent again", rd->provider->name,
+		log_info("%s already has this shot's submission %s: adopted, not sent again", rd->provider->info.name,
 			 rd->sub.id);
 		rd->http_status = r->status;
 		t->result = WORK_OK;
@@ -240,7 +247,7 @@ static void on_found(const struct http_client_response *r, void *arg)
 	} else if (rc < 0) {
 		/* Sending blindly could pay twice: the lookup is retried like a failed submission. */
 		verdict(t, WORK_RETRY, "provider_unreachable", "%s: looking for an earlier submission failed: %s",
-			rd->provider->name, err);
+			rd->provider->info.name, err);
 	} else if (next && ++rd->pages < FIND_MAX_PAGES) {
 		look_up(t, rd, next);
 		next = NULL;

@@ -115,7 +115,7 @@ static void assemble_work(uv_work_t *req)
 					      .len = sd->audio[i].len,
 					      .raw_rate = sd->audio[i].raw_rate };
 	if (st->assemble(parts, sd->n_parts, tmp, &sd->res, err, sizeof(err)) < 0)
-		task_fail(t, "bad_audio", "the %s provider returned audio that cannot be used: %s", sd->vendor->name,
+		task_fail(t, "bad_audio", "the %s provider returned audio that cannot be used: %s", sd->vendor->info.name,
 			  err);
 	else if (store(t, tmp) == 0)
 		sd->timings = part_timings(sd, parts);
@@ -141,17 +141,17 @@ static void queue_work(struct task *t, uv_work_cb fn)
 }
 
 /* The usage record of the call r answers; its outcome is set by the caller. */
-static struct provider_call *record(struct speak_state *st, struct task *t, const struct http_client_response *r)
+static struct provider_call *record(struct task *t, const struct http_client_response *r)
 {
 	struct speak_data *sd = t->data;
 	sd->calls = xrealloc(sd->calls, (sd->n_calls + 1) * sizeof(*sd->calls));
 	struct provider_call *c = &sd->calls[sd->n_calls++];
-	*c = (struct provider_call){ .job = t->env.job, .shot = t->env.shot, .provider = sd->vendor->name,
+	*c = (struct provider_call){ .job = t->env.job, .shot = t->env.shot, .provider = sd->vendor->info.name,
 				     .purpose = "speech", .attempt = t->work_attempts,
 				     .http_status = r->outcome == HTTP_CLIENT_DONE ? r->status : 0,
 				     .characters = (long)narration_chars(sd->parts[sd->done]),
 				     .latency_ms = (long)r->elapsed_ms, .outcome = "ok" };
-	snprintf(c->model, sizeof(c->model), "%s", sd->vendor->model(st->settings));
+	snprintf(c->model, sizeof(c->model), "%s", sd->vendor->model(sd->vendor_cfg));
 	return c;
 }
 
@@ -168,12 +168,12 @@ static void end_call(struct task *t, const char *outcome, enum work_result resul
 static void on_error_status(struct task *t, const struct http_client_response *r)
 {
 	struct speak_data *sd = t->data;
-	const char *name = sd->vendor->name;
+	const char *name = sd->vendor->info.name;
 	char msg[300];
 	sd->vendor->error_text(r->body, r->body_len, msg, sizeof(msg));
 	if (r->status == 401 || r->status == 403) {
 		task_fail(t, "provider_auth", "the %s provider refused the key in %s (HTTP %d: %s)", name,
-			  sd->vendor->key_var, r->status, msg);
+			  sd->vendor->info.key_var, r->status, msg);
 		return end_call(t, "auth", WORK_FAIL);
 	}
 	if (retry_status_transient(r->status)) {
@@ -194,18 +194,18 @@ static void on_answer(const struct http_client_response *r, void *arg)
 	char why[300];
 	sd->call = NULL;
 	task_log(t);
-	record(st, t, r);
+	record(t, r);
 	switch (r->outcome) {
 	case HTTP_CLIENT_TIMEOUT:
 		task_fail(t, "provider_timeout", "the %s provider did not answer within %ld s (REEL_TTS_TIMEOUT_S)",
-			  sd->vendor->name, st->settings->timeout_s);
+			  sd->vendor->info.name, st->settings->timeout_s);
 		return end_call(t, "timeout", WORK_RETRY);
 	case HTTP_CLIENT_TOO_LARGE:
 		task_fail(t, "answer_too_large", "the %s answer was larger than %ld KB (REEL_TTS_MAX_AUDIO_KB)",
-			  sd->vendor->name, st->settings->max_audio_kb);
+			  sd->vendor->info.name, st->settings->max_audio_kb);
 		return end_call(t, "oversize", WORK_FAIL);
 	case HTTP_CLIENT_FAILED:
-		task_fail(t, "provider_unreachable", "the %s provider could not be reached: %s", sd->vendor->name,
+		task_fail(t, "provider_unreachable", "the %s provider could not be reached: %s", sd->vendor->info.name,
 			  r->error);
 		return end_call(t, "failed", WORK_RETRY);
 	case HTTP_CLIENT_DONE:
@@ -214,14 +214,14 @@ static void on_answer(const struct http_client_response *r, void *arg)
 	if (r->status < 200 || r->status >= 300)
 		return on_error_status(t, r);
 	struct tts_audio *a = &sd->audio[sd->done];
-	if (sd->vendor->read(st->settings, r->body, r->body_len, a, why, sizeof(why)) < 0) {
+	if (sd->vendor->read(sd->vendor_cfg, r->body, r->body_len, a, why, sizeof(why)) < 0) {
 		tts_audio_release(a);
-		task_fail(t, "bad_audio", "the %s provider answered in an unknown shape: %s", sd->vendor->name, why);
+		task_fail(t, "bad_audio", "the %s provider answered in an unknown shape: %s", sd->vendor->info.name, why);
 		return end_call(t, "invalid", WORK_FAIL);
 	}
 	if (a->len == 0) {
 		tts_audio_release(a);
-		task_fail(t, "bad_audio", "the %s provider returned an empty audio body", sd->vendor->name);
+		task_fail(t, "bad_audio", "the %s provider returned an empty audio body", sd->vendor->info.name);
 		return end_call(t, "empty", WORK_FAIL);
 	}
 	sd->done++;
@@ -234,7 +234,7 @@ static void send_part(struct speak_state *st, struct task *t)
 	struct tts_http rq = { 0 };
 	if (sd->done == sd->n_parts)
 		return queue_work(t, assemble_work);
-	sd->vendor->build(st->settings, sd->parts[sd->done], sd->language, sd->voice, &rq);
+	sd->vendor->build(sd->vendor_cfg, sd->parts[sd->done], sd->language, sd->voice, &rq);
 	struct http_client_request hr = { .method = "POST",
 					  .url = rq.url,
 					  .headers = (const char *const *)rq.headers,
@@ -243,14 +243,14 @@ static void send_part(struct speak_state *st, struct task *t)
 					  .body_len = strlen(rq.body),
 					  .timeout_ms = st->settings->timeout_s * 1000,
 					  .max_response = (size_t)st->settings->max_audio_kb * 1024,
-					  .vendor = sd->vendor->name };
+					  .vendor = sd->vendor->info.name };
 	sd->call = http_client_start(st->http, &hr, on_answer, t);
 	free(rq.url);
 	free(rq.body);
 	for (size_t i = 0; i < rq.n_headers; i++)
 		free(rq.headers[i]);
 	if (!sd->call) {
-		task_fail(t, "internal", "the request to the %s provider could not be started", sd->vendor->name);
+		task_fail(t, "internal", "the request to the %s provider could not be started", sd->vendor->info.name);
 		end(t, WORK_RETRY);
 	}
 }
@@ -261,13 +261,13 @@ void speak_start(struct speak_state *st, struct task *t)
 	if (!sd->vendor)
 		return queue_work(t, espeak_work);
 	if (!sd->parts) {
-		sd->n_parts = narration_split(sd->text, (size_t)sd->vendor->max_chars(st->settings), &sd->parts);
+		sd->n_parts = narration_split(sd->text, (size_t)sd->vendor->max_chars(sd->vendor_cfg), &sd->parts);
 		if (sd->n_parts == 0) {
 			task_fail(t, "empty_narration", "the shot has no narration to speak");
 			return end(t, WORK_FAIL);
 		}
 		sd->audio = xcalloc(sd->n_parts, sizeof(*sd->audio));
-		log_info("speaking %zu part(s) with %s, voice %s", sd->n_parts, sd->vendor->name,
+		log_info("speaking %zu part(s) with %s, voice %s", sd->n_parts, sd->vendor->info.name,
 			 sd->voice ? sd->voice : "(default)");
 	}
 	send_part(st, t);

@@ -23,14 +23,16 @@ struct speak_state {
 	const char *provider; /* REEL_TTS_PROVIDER */
 	struct cast cast;
 	uint64_t cast_at; /* uv_now() when cast was read */
-	const struct tts_provider *espeak; /* from the plugin; NULL when media is skipped */
+	void **vendor_cfgs; /* each vendor's settings (tts_vendor_configs_load) */
+	const struct tts_engine *espeak; /* from the plugin; NULL when media is skipped */
 	int (*assemble)(struct tts_part *, size_t, const char *, struct tts_result *, char *, size_t);
 };
 
 /* One shot being spoken (t->data); speak_data_free releases it. */
 struct speak_data {
 	char *text, *language, *voice;   /* language: the job's or detected; voice: NULL for the default */
-	const struct tts_vendor *vendor; /* NULL: espeak */
+	const struct tts_provider *vendor; /* NULL: espeak */
+	const void *vendor_cfg;             /* its settings */
 	struct storage *storage;
 	char key[128]; /* where the audio was stored */
 	struct tts_result res;

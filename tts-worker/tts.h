@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "provider.h"
 #include "util.h"
 
 struct tts_request {
@@ -61,8 +62,6 @@ struct tts_part {
 				the joined audio */
 };
 
-struct tts_settings;
-
 /* An HTTP request a vendor builds; the caller frees every string. */
 struct tts_http {
 	char *url, *body;
@@ -70,25 +69,28 @@ struct tts_http {
 	size_t n_headers;
 };
 
-struct tts_vendor {
-	const char *name;    /* the REEL_TTS_PROVIDER value */
-	const char *key_var; /* the key's variable, named when the vendor refuses it */
+/* A tts provider. The vendors (fish, openai, elevenlabs) are spoken to over
+ * HTTP on the loop: each function takes the vendor's own settings (cfg, the
+ * struct its info.options fill). "offline" and "espeak" have no functions:
+ * the plugin's espeak engine speaks for them. */
+struct tts_provider {
+	struct provider_info info;
 	/* The most characters one request may carry. */
-	long (*max_chars)(const struct tts_settings *s);
+	long (*max_chars)(const void *cfg);
 	/* The model asked for, as provider_calls records it. */
-	const char *(*model)(const struct tts_settings *s);
+	const char *(*model)(const void *cfg);
 	/* The request speaking text with voice (NULL: the vendor's default). */
-	void (*build)(const struct tts_settings *s, const char *text, const char *language, const char *voice,
+	void (*build)(const void *cfg, const char *text, const char *language, const char *voice,
 		      struct tts_http *out);
 	/* Reads a 2xx answer. 0, or -1 with err when it is not what the protocol
 	 * promises. */
-	int (*read)(const struct tts_settings *s, const char *body, size_t len, struct tts_audio *out, char *err,
-		    size_t errlen);
+	int (*read)(const void *cfg, const char *body, size_t len, struct tts_audio *out, char *err, size_t errlen);
 	/* A readable message from an error answer. */
 	void (*error_text)(const char *body, size_t len, char *out, size_t outlen);
 };
 
-struct tts_provider {
+/* The offline speech engine the plugin holds. */
+struct tts_engine {
 	const char *name;
 	/* Writes the narration as audio to out_path. Blocking; runs on the thread
 	 * pool, so it must be safe to call from several threads. A tts_outcome,
@@ -105,13 +107,23 @@ struct tts_provider {
  * "en". */
 const char *tts_detect_language(const char *text);
 
-/* The vendor called name, or NULL; "espeak" and "offline" are not vendors. */
-const struct tts_vendor *tts_vendor_find(const char *name);
+/* The stage's providers (tts-worker/providers/registry.c). */
+extern const struct provider_registry tts_registry;
+/* The provider called name, or NULL. */
+const struct tts_provider *tts_provider_find(const char *name);
+/* The HTTP vendor called name, or NULL ("espeak" and "offline" are not vendors). */
+const struct tts_provider *tts_vendor_find(const char *name);
+/* Each vendor's own settings from the environment, in tts_registry's order
+ * (NULL for a provider without options); NULL with err naming the variable. */
+void **tts_vendor_configs_load(char *err, size_t errlen);
+/* The settings of p among cfgs. */
+const void *tts_vendor_config(void *const *cfgs, const struct tts_provider *p);
+void tts_vendor_configs_free(void **cfgs);
 /* Frees what a vendor's read put in a. */
 void tts_audio_release(struct tts_audio *a);
 
 /* Offline speech with libespeak-ng; defined in the tts-worker plugin. */
-extern const struct tts_provider tts_provider_espeak;
+extern const struct tts_engine tts_engine_espeak;
 /* Decodes each part (any format libavformat reads, or raw PCM), trims its
  * silence, joins them with a short crossfade at 48 kHz mono and writes a WAV
  * to out_path, filling each part's placement. Defined in the plugin;

@@ -1,6 +1,6 @@
 /*
- * What the tts vendors share, for tts-worker/providers/ only: the vendor
- * table entries and helpers for their answers.
+ * What the tts vendors share, for tts-worker/providers/ only: helpers for
+ * their answers.
  */
 #ifndef REEL_TTS_VENDOR_H
 #define REEL_TTS_VENDOR_H
@@ -8,9 +8,6 @@
 #include <stddef.h>
 
 #include "tts.h"
-#include "tts_config.h"
-
-extern const struct tts_vendor tts_fish, tts_openai, tts_elevenlabs;
 
 /* Copies an audio body into out (raw_rate as in tts_audio). Always 0. */
 int tts_vendor_take_body(const char *body, size_t len, int raw_rate, struct tts_audio *out);

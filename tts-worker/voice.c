@@ -28,7 +28,7 @@
  * when narration is really spoken. */
 static int load_plugin(struct speak_state *st, char *err, size_t errlen)
 {
-	static const char *const symbols[] = { "tts_provider_espeak", "tts_audio_assemble" };
+	static const char *const symbols[] = { "tts_engine_espeak", "tts_audio_assemble" };
 	void *addrs[2];
 	if (plugin_load("tts-worker", symbols, addrs, 2, err, errlen) < 0)
 		return -1;
@@ -71,23 +71,20 @@ static int check_offline_voices(struct worker *w, struct speak_state *st, struct
 	return r ? 0 : -1;
 }
 
-static bool known_provider(const char *name)
-{
-	return !strcmp(name, "offline") || !strcmp(name, "espeak") || tts_vendor_find(name);
-}
-
 static int init(struct worker *w, const char *name, char *err, size_t errlen)
 {
 	struct speak_state *st;
-	if (!known_provider(name))
-		return errorf(err, errlen,
-			      "REEL_TTS_PROVIDER=%s: unknown provider (available: espeak, "
-			      "offline, fish, openai, elevenlabs)",
-			      name);
+	char names[160];
+	if (!tts_provider_find(name))
+		return errorf(err, errlen, "REEL_TTS_PROVIDER=%s: unknown provider (available: %s)", name,
+			      provider_names(&tts_registry, names, sizeof(names)));
 	st = xcalloc(1, sizeof(*st));
 	st->settings = worker_config(w);
 	st->provider = name;
 	worker_set_app(w, st);
+	st->vendor_cfgs = tts_vendor_configs_load(err, errlen);
+	if (!st->vendor_cfgs)
+		return -1;
 	if (worker_skip_media(w))
 		return 0;
 	if (cast_load(&st->cast, worker_db(w), err, errlen) < 0 || load_plugin(st, err, errlen) < 0)
@@ -167,16 +164,16 @@ static void cast_shot(struct speak_state *st, struct task *t, PGresult *r, int r
 	char *override = opt_copy(r, row, 7), *narrator = opt_copy(r, row, 3);
 	const char *provider = override ? override : st->provider;
 	t->claim = CLAIM_WORK;
-	if (!known_provider(provider)) {
-		task_fail(t, "unknown_provider",
-			  "options.providers.tts is \"%s\", which this service does not offer "
-			  "(espeak, offline, fish, openai, elevenlabs)",
-			  provider);
+	if (!tts_provider_find(provider)) {
+		char names[160];
+		task_fail(t, "unknown_provider", "options.providers.tts is \"%s\", which this service does not offer (%s)",
+			  provider, provider_names(&tts_registry, names, sizeof(names)));
 	} else {
 		sd->vendor = tts_vendor_find(provider);
+		sd->vendor_cfg = sd->vendor ? tts_vendor_config(st->vendor_cfgs, sd->vendor) : NULL;
 		if (!sd->language)
 			sd->language = xstrdup(tts_detect_language(sd->text));
-		sd->voice = cast_pick(&st->cast, sd->vendor ? sd->vendor->name : "espeak", sd->language, narrator,
+		sd->voice = cast_pick(&st->cast, sd->vendor ? sd->vendor->info.name : "espeak", sd->language, narrator,
 				      PQgetisnull(r, row, 6) ? NULL : PQgetvalue(r, row, 6),
 				      PQgetisnull(r, row, 5) ? NULL : PQgetvalue(r, row, 5));
 	}
@@ -213,7 +210,7 @@ static char *spoken_voice(struct worker *w, const struct speak_data *sd)
 		return NULL;
 	const char *id = sd->res.voice[0] ? sd->res.voice : sd->voice;
 	cJSON *v = cJSON_CreateObject();
-	cJSON_AddStringToObject(v, "provider", sd->vendor ? sd->vendor->name : "espeak");
+	cJSON_AddStringToObject(v, "provider", sd->vendor ? sd->vendor->info.name : "espeak");
 	cJSON_AddItemToObject(v, "id", id ? cJSON_CreateString(id) : cJSON_CreateNull());
 	char *text = json_print(v);
 	cJSON_Delete(v);
@@ -375,6 +372,7 @@ static void stop(struct worker *w)
 	if (st->http)
 		http_client_free(st->http);
 	cast_release(&st->cast);
+	tts_vendor_configs_free(st->vendor_cfgs);
 	free(st);
 	worker_set_app(w, NULL);
 }

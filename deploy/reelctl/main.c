@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "auth.h"
+#include "auth_api_key.h"
 #include "db.h"
 #include "dlq.h"
 #include "log.h"
@@ -45,26 +47,10 @@ static const char mint_help[] = "usage: reelctl mint-key --owner SUB [--name NAM
 static const char revoke_help[] = "usage: reelctl revoke-key PREFIX\n"
 				  "Revokes the API key with that prefix (the part shown by mint-key).\n";
 
-int reelctl_has(int argc, char **argv, const char *name)
-{
-	for (int i = 2; i < argc; i++)
-		if (strcmp(argv[i], name) == 0)
-			return 1;
-	return 0;
-}
-
-int reelctl_help(int argc, char **argv, const char *text)
-{
-	if (!reelctl_has(argc, argv, "--help") && !reelctl_has(argc, argv, "-h"))
-		return 0;
-	fputs(text, stdout);
-	return 1;
-}
-
 static int cmd_migrate(struct db *db, int argc, char **argv)
 {
 	char err[1024];
-	if (reelctl_help(argc, argv, migrate_help))
+	if (args_help(argc, argv, migrate_help))
 		return 0;
 	int n = migrate_apply(db, argc > 2 ? argv[2] : "deploy/migrations", err, sizeof(err));
 	if (n < 0) {
@@ -75,20 +61,12 @@ static int cmd_migrate(struct db *db, int argc, char **argv)
 	return 0;
 }
 
-const char *reelctl_flag(int argc, char **argv, const char *name)
-{
-	for (int i = 2; i + 1 < argc; i++)
-		if (strcmp(argv[i], name) == 0)
-			return argv[i + 1];
-	return NULL;
-}
-
 static int cmd_mint(struct db *db, int argc, char **argv)
 {
 	static const char sql[] = "INSERT INTO api_keys (owner, prefix, hash, name) VALUES ($1, $2, $3, $4)";
-	const char *owner = reelctl_flag(argc, argv, "--owner"), *name = reelctl_flag(argc, argv, "--name");
+	const char *owner = args_flag(argc, argv, "--owner"), *name = args_flag(argc, argv, "--name");
 	char key[AUTH_KEY_MAX], prefix[AUTH_KEY_PREFIX_LEN + 1], hash[65];
-	if (reelctl_help(argc, argv, mint_help))
+	if (args_help(argc, argv, mint_help))
 		return 0;
 	if (!owner || !*owner || strlen(owner) >= AUTH_SUB_MAX)
 		return usage(stderr);
@@ -104,22 +82,10 @@ static int cmd_mint(struct db *db, int argc, char **argv)
 	return 0;
 }
 
-long reelctl_change(struct db *db, const char *command, const char *sql, int nparams, const char *const *params)
-{
-	PGresult *r = db_exec(db, sql, nparams, params);
-	if (!r) {
-		fprintf(stderr, "reelctl %s: %s\n", command, db_last_error(db));
-		return -1;
-	}
-	long n = db_affected(r);
-	PQclear(r);
-	return n;
-}
-
 static int cmd_revoke(struct db *db, int argc, char **argv)
 {
 	static const char sql[] = "UPDATE api_keys SET revoked_at = now() WHERE prefix = $1 AND revoked_at IS NULL";
-	if (reelctl_help(argc, argv, revoke_help))
+	if (args_help(argc, argv, revoke_help))
 		return 0;
 	if (argc != 3)
 		return usage(stderr);
@@ -158,7 +124,7 @@ int main(int argc, char **argv)
 			cmd = &commands[i];
 	if (!cmd)
 		return usage(stderr);
-	if (reelctl_has(argc, argv, "--help") || reelctl_has(argc, argv, "-h"))
+	if (args_has(argc, argv, "--help") || args_has(argc, argv, "-h"))
 		return cmd->run(NULL, argc, argv);
 	if (!url || !*url) {
 		fprintf(stderr, "reelctl: REEL_DATABASE_URL is required\n");

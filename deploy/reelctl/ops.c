@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "db.h"
 #include "envelope.h"
 #include "reelctl.h"
@@ -25,6 +26,18 @@ static const char requeue_help[] =
 	"pending or rendering shot and a tts message per rendered or voicing shot, merging jobs a merge\n"
 	"message. A running daemon's outbox relay publishes them within seconds.\n";
 
+long reelctl_change(struct db *db, const char *command, const char *sql, int nparams, const char *const *params)
+{
+	PGresult *r = db_exec(db, sql, nparams, params);
+	if (!r) {
+		fprintf(stderr, "reelctl %s: %s\n", command, db_last_error(db));
+		return -1;
+	}
+	long n = db_affected(r);
+	PQclear(r);
+	return n;
+}
+
 int reelctl_timeline(struct db *db, int argc, char **argv)
 {
 	static const char sql[] =
@@ -32,7 +45,7 @@ int reelctl_timeline(struct db *db, int argc, char **argv)
 		"to_char(extract(epoch FROM e.at - min(e.at) OVER ()), 'FM99999990.000'), "
 		"coalesce(e.shot::text, '-'), e.kind, coalesce(e.detail::text, ''), j.status, j.trace "
 		"FROM job_events e JOIN jobs j ON j.id = e.job_id WHERE e.job_id = $1::uuid ORDER BY e.seq";
-	if (reelctl_help(argc, argv, timeline_help))
+	if (args_help(argc, argv, timeline_help))
 		return 0;
 	if (argc != 3) {
 		fputs(timeline_help, stderr);
@@ -101,10 +114,10 @@ static int write_plan(struct db *db, PGresult *plan)
 
 int reelctl_requeue(struct db *db, int argc, char **argv)
 {
-	int dry = reelctl_has(argc, argv, "--dry-run"), rc = 0;
+	int dry = args_has(argc, argv, "--dry-run"), rc = 0;
 	const char *ids[256];
 	size_t n = 0;
-	if (reelctl_help(argc, argv, requeue_help))
+	if (args_help(argc, argv, requeue_help))
 		return 0;
 	if (argc - 2 > 256) {
 		fputs("reelctl requeue: at most 256 jobs at once\n", stderr);

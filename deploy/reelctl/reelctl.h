@@ -9,13 +9,7 @@
 
 struct db;
 
-/* The value of "--name VALUE" among argv[2..], or NULL. */
-const char *reelctl_flag(int argc, char **argv, const char *name);
-/* True when "--name" is among argv[2..]. */
-int reelctl_has(int argc, char **argv, const char *name);
-/* True when the command was asked for its --help (printed to stdout). */
-int reelctl_help(int argc, char **argv, const char *text);
-/* Runs a statement that changes rows: how many it changed, or -1 after printing the error for command. */
+/* ops.c: runs a statement that changes rows: how many it changed, or -1 after printing the error for command. */
 long reelctl_change(struct db *db, const char *command, const char *sql, int nparams, const char *const *params);
 
 int reelctl_timeline(struct db *db, int argc, char **argv);

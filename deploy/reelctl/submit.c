@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "json.h"
 #include "reelctl.h"
 #include "util.h"
@@ -172,9 +173,9 @@ static char *default_gateway(void)
 
 int reelctl_submit(int argc, char **argv)
 {
-	const char *gateway = reelctl_flag(argc, argv, "--url"), *template = reelctl_flag(argc, argv, "--template");
-	const char *interval = reelctl_flag(argc, argv, "--interval-ms");
-	if (reelctl_help(argc, argv, submit_help))
+	const char *gateway = args_flag(argc, argv, "--url"), *template = args_flag(argc, argv, "--template");
+	const char *interval = args_flag(argc, argv, "--interval-ms");
+	if (args_help(argc, argv, submit_help))
 		return 0;
 	if (argc < 3 || argv[2][0] == '-') {
 		fputs(submit_help, stderr);
@@ -199,7 +200,7 @@ int reelctl_submit(int argc, char **argv)
 		const char *id = json_str(job, "id");
 		fprintf(stderr, "job %s %s\n", id, json_str(job, "status") ? json_str(job, "status") : "");
 		url[strlen(url) - strlen("/v1/jobs")] = '\0';
-		if (reelctl_has(argc, argv, "--wait"))
+		if (args_has(argc, argv, "--wait"))
 			rc = wait_for(url, id, interval ? atol(interval) : 500);
 		else
 			rc = (printf("%s\n", id), 0);

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "args.h"
 #include "db.h"
+#include "providers.h"
 #include "reelctl.h"
 #include "banned.h"
 
@@ -21,11 +23,9 @@ static const char help[] =
 	"       reelctl voices list [--provider P] [--language LANG]\n"
 	"       reelctl voices remove --provider P --id ID\n"
 	"The voice catalogue (the voices table): GET /v1/voices lists it, tts-worker casts characters from it\n"
-	"(read again every REEL_TTS_VOICES_REFRESH_S). P is fish, openai, elevenlabs or espeak; ID is what the\n"
+	"(read again every REEL_TTS_VOICES_REFRESH_S). P is a tts provider other than offline; ID is what the\n"
 	"vendor calls the voice (Fish Audio: the voice model's id, sent as reference_id; ElevenLabs: the voice_id).\n";
 
-/* The providers whose voices tts-worker casts ("offline" speaks with espeak's). */
-static const char *const providers[] = { "fish", "openai", "elevenlabs", "espeak" };
 
 static int refuse(const char *what, const char *value, const char *why)
 {
@@ -33,12 +33,21 @@ static int refuse(const char *what, const char *value, const char *why)
 	return 2;
 }
 
+/* The tts providers tts-worker casts voices for ("offline" speaks with espeak's). */
 static int known_provider(const char *p)
 {
-	for (size_t i = 0; p && i < ARRAY_SIZE(providers); i++)
-		if (strcmp(p, providers[i]) == 0)
+	for (const char *const *name = providers_of("tts"); p && *name; name++)
+		if (strcmp(p, *name) == 0 && strcmp(p, "offline") != 0)
 			return 1;
 	return 0;
+}
+
+static int refuse_provider(const char *provider)
+{
+	char names[160], why[200];
+	snprintf(why, sizeof(why), "must be a tts provider other than offline (%s)",
+		 providers_list("tts", names, sizeof(names)));
+	return refuse("--provider", provider, why);
 }
 
 /* Printable text of 1..max bytes without control characters. */
@@ -69,7 +78,7 @@ static int check_voice(const char *provider, const char *id, const char *name, c
 		       const char *gender, const char *description)
 {
 	if (!known_provider(provider))
-		return refuse("--provider", provider, "must be fish, openai, elevenlabs or espeak");
+		return refuse_provider(provider);
 	if (!plain(id, 128))
 		return refuse("--id", id, "must be 1-128 characters without control characters");
 	if (!plain(name, 200))
@@ -89,9 +98,9 @@ static int add(struct db *db, int argc, char **argv)
 		"INSERT INTO voices (provider, id, name, language, gender, description) VALUES ($1, $2, $3, $4, $5, $6) "
 		"ON CONFLICT (provider, id) DO UPDATE SET name = excluded.name, language = excluded.language, "
 		"gender = excluded.gender, description = excluded.description RETURNING (xmax = 0)";
-	const char *v[6] = { reelctl_flag(argc, argv, "--provider"), reelctl_flag(argc, argv, "--id"),
-			     reelctl_flag(argc, argv, "--name"),     reelctl_flag(argc, argv, "--language"),
-			     reelctl_flag(argc, argv, "--gender"),   reelctl_flag(argc, argv, "--description") };
+	const char *v[6] = { args_flag(argc, argv, "--provider"), args_flag(argc, argv, "--id"),
+			     args_flag(argc, argv, "--name"),     args_flag(argc, argv, "--language"),
+			     args_flag(argc, argv, "--gender"),   args_flag(argc, argv, "--description") };
 	int rc = check_voice(v[0], v[1], v[2], v[3], v[4], v[5]);
 	if (rc)
 		return rc;
@@ -113,7 +122,7 @@ static int list(struct db *db, int argc, char **argv)
 		"WHERE ($1::text IS NULL OR provider = $1) "
 		"AND ($2::text IS NULL OR lower(language) = lower($2) OR lower(language) LIKE lower($2) || '-%') "
 		"ORDER BY provider, id";
-	const char *v[2] = { reelctl_flag(argc, argv, "--provider"), reelctl_flag(argc, argv, "--language") };
+	const char *v[2] = { args_flag(argc, argv, "--provider"), args_flag(argc, argv, "--language") };
 	PGresult *r = db_exec(db, sql, 2, v);
 	if (!r) {
 		fprintf(stderr, "reelctl voices list: %s\n", db_last_error(db));
@@ -133,7 +142,7 @@ static int list(struct db *db, int argc, char **argv)
 static int remove_voice(struct db *db, int argc, char **argv)
 {
 	static const char sql[] = "DELETE FROM voices WHERE provider = $1 AND id = $2";
-	const char *v[2] = { reelctl_flag(argc, argv, "--provider"), reelctl_flag(argc, argv, "--id") };
+	const char *v[2] = { args_flag(argc, argv, "--provider"), args_flag(argc, argv, "--id") };
 	if (!v[0] || !v[1]) {
 		fputs(help, stderr);
 		return 2;
@@ -147,7 +156,7 @@ static int remove_voice(struct db *db, int argc, char **argv)
 
 int voices_command(struct db *db, int argc, char **argv)
 {
-	if (reelctl_help(argc, argv, help))
+	if (args_help(argc, argv, help))
 		return 0;
 	if (argc >= 3 && strcmp(argv[2], "add") == 0)
 		return add(db, argc, argv);

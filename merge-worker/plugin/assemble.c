@@ -24,6 +24,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "assemble_join.h"
+#include "assemble_mix.h"
+#include "assemble_pcm.h"
+#include "assemble_picture.h"
+#include "assemble_still.h"
+#include "assemble_video.h"
 #include "log.h"
 #include "banned.h"
 

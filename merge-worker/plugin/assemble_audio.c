@@ -4,7 +4,7 @@
  * its exact sample, trimmed to its span), and encodes it to AAC beside the
  * picture.
  */
-#include "assemble.h"
+#include "assemble_audio.h"
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "assemble_video.h"
 #include "banned.h"
 
 #define BIT_RATE 128000
@@ -214,23 +215,6 @@ static int source_want(struct source *s, int n, char *err, size_t errlen)
 	return 0;
 }
 
-void assemble__pcm_alloc(struct assemble__pcm *p, int64_t n)
-{
-	p->n = n;
-	for (int c = 0; c < 2; c++)
-		p->ch[c] = xcalloc((size_t)(n > 0 ? n : 1), sizeof(float));
-}
-
-void assemble__pcm_release(struct assemble__pcm *p)
-{
-	for (int c = 0; c < 2; c++) {
-		free(p->ch[c]);
-		p->ch[c] = NULL;
-	}
-	p->n = 0;
-}
-
-/* Decodes up to max samples of path into out at offset `at`; *got says how many. */
 static int decode_into(const char *path, struct assemble__pcm *out, int64_t at, int64_t max, int64_t *got,
 		       char *err, size_t errlen)
 {
@@ -280,7 +264,7 @@ static int load_music(const char *music, int64_t n, struct assemble__pcm *out, c
 {
 	int64_t got;
 
-	if (assemble__track(music, out, n) == 0)
+	if (assemble__pcm_track(music, out, n) == 0)
 		return 0;
 	if (access(music, R_OK) < 0)
 		return errorf(err, errlen, "music %s: neither a bundled track nor a readable file", music);

@@ -3,7 +3,7 @@
  * and SHA-256 digests (of files for the manifest, of strings for the
  * segment cache's keys).
  */
-#include "assemble.h"
+#include "assemble_files.h"
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>

@@ -4,7 +4,7 @@
  * soundtrack encoded to AAC alongside, interleaved as the picture advances,
  * with the moov box moved to the front (+faststart).
  */
-#include "assemble.h"
+#include "assemble_join.h"
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "assemble_audio.h"
 #include "banned.h"
 
 struct join {

@@ -5,7 +5,7 @@
  * trimmed) and scaled to cover; then the shot's subtitles burned in by
  * libavfilter's ass filter (libass).
  */
-#include "assemble.h"
+#include "assemble_picture.h"
 
 #include <libavcodec/avcodec.h>
 #include <libavfilter/avfilter.h>
@@ -18,6 +18,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "assemble_still.h"
 #include "banned.h"
 
 #define MAX_CLIP_PIXELS "16777216" /* 4096^2 */

@@ -4,7 +4,7 @@
  * frame is cut from it by a bilinear sampler with 1/256-pixel precision, so
  * zooms and pans glide instead of stepping a whole pixel at a time.
  */
-#include "assemble.h"
+#include "assemble_still.h"
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>

@@ -5,7 +5,7 @@
  * copying packets. Transitions are segments too: the xfade filter over the
  * tail of one shot and the head of the next.
  */
-#include "assemble.h"
+#include "assemble_video.h"
 
 #include <libavcodec/avcodec.h>
 #include <libavfilter/avfilter.h>

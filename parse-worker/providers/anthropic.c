@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "parse_config.h"
 #include "parse_provider.h"
 #include "banned.h"
 
@@ -100,9 +101,25 @@ static void prices(const struct parse_settings *s, double *in, double *out)
 	*out = s->anthropic_price_out;
 }
 
+#define OPT(env, type, def, flags, field, min, max, help) \
+	PROVIDER_OPT(struct parse_settings, env, type, def, flags, field, min, max, help)
+static const struct config_option options[] = {
+	OPT("ANTHROPIC_BASE_URL", CONFIG_STRING, "https://api.anthropic.com", 0, anthropic_base_url, 0, 0,
+	    "Anthropic API base, without /v1"),
+	OPT("ANTHROPIC_API_KEY", CONFIG_STRING, NULL, CONFIG_SECRET, anthropic_api_key, 0, 0,
+	    "key for the anthropic provider"),
+	OPT("ANTHROPIC_MODEL", CONFIG_STRING, "claude-3-5-haiku-latest", 0, anthropic_model, 0, 0,
+	    "model of the anthropic provider"),
+	OPT("REEL_PARSE_ANTHROPIC_PRICES", CONFIG_STRING, "0.80,4.00", 0, anthropic_prices, 0, 0,
+	    "USD per million input,output tokens (cost estimates)"),
+	{ 0 },
+};
+
 const struct parse_provider parse_anthropic = {
-	.name = "anthropic",
-	.key_var = "ANTHROPIC_API_KEY",
+	.info = { .name = "anthropic",
+		  .summary = "Anthropic messages API",
+		  .key_var = "ANTHROPIC_API_KEY",
+		  .options = options },
 	.build = build,
 	.read = read_answer,
 	.error_text = parse_vendor_error_text,

@@ -84,6 +84,6 @@ static int run(const struct parse_job *job, struct storyboard *out, char *err, s
 }
 
 const struct parse_provider parse_offline = {
-	.name = "offline",
+	.info = { .name = "offline", .summary = "reads the text itself: one shot per paragraph or scene, at once" },
 	.offline = run,
 };

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "json.h"
+#include "parse_config.h"
 #include "parse_provider.h"
 #include "banned.h"
 
@@ -100,9 +101,25 @@ static void prices(const struct parse_settings *s, double *in, double *out)
 	*out = s->openai_price_out;
 }
 
+#define OPT(env, type, def, flags, field, min, max, help) \
+	PROVIDER_OPT(struct parse_settings, env, type, def, flags, field, min, max, help)
+static const struct config_option options[] = {
+	OPT("OPENAI_BASE_URL", CONFIG_STRING, "https://api.openai.com/v1", 0, openai_base_url, 0, 0,
+	    "OpenAI-compatible API base, /v1 included"),
+	OPT("OPENAI_API_KEY", CONFIG_STRING, NULL, CONFIG_SECRET, openai_api_key, 0, 0, "key for the openai provider"),
+	OPT("OPENAI_MODEL", CONFIG_STRING, "gpt-4o-mini", 0, openai_model, 0, 0, "model of the openai provider"),
+	OPT("REEL_PARSE_OPENAI_FORMAT", CONFIG_STRING, "json_schema", 0, openai_format, 0, 0,
+	    "response_format: json_schema (falls back when refused) or json_object"),
+	OPT("REEL_PARSE_OPENAI_PRICES", CONFIG_STRING, "0.15,0.60", 0, openai_prices, 0, 0,
+	    "USD per million input,output tokens (cost estimates)"),
+	{ 0 },
+};
+
 const struct parse_provider parse_openai = {
-	.name = "openai",
-	.key_var = "OPENAI_API_KEY",
+	.info = { .name = "openai",
+		  .summary = "OpenAI chat completions (or a server copying its API)",
+		  .key_var = "OPENAI_API_KEY",
+		  .options = options },
 	.build = build,
 	.read = read_answer,
 	.error_text = parse_vendor_error_text,

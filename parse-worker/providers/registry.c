@@ -1,23 +1,27 @@
 /*
- * The parse providers by name, and what the vendors' wire formats share:
+ * The parse providers' registry, and what the vendors' wire formats share:
  * both put a readable message at error.message of an error answer, and
  * both take messages as {role, content} objects.
  */
 #include <stdio.h>
-#include <string.h>
 
 #include "json.h"
 #include "parse_provider.h"
 #include "banned.h"
 
-static const struct parse_provider *const all[] = { &parse_offline, &parse_openai, &parse_anthropic };
+/* The registry: one line per provider (and its name among the externs). */
+extern const struct parse_provider parse_openai, parse_anthropic;
+static const struct provider_info *const all[] = {
+	&parse_offline.info,
+	&parse_openai.info,
+	&parse_anthropic.info,
+};
+const struct provider_registry parse_registry = { "parse", all, ARRAY_SIZE(all) };
 
 const struct parse_provider *parse_provider_find(const char *name)
 {
-	for (size_t i = 0; name && i < ARRAY_SIZE(all); i++)
-		if (strcmp(all[i]->name, name) == 0)
-			return all[i];
-	return NULL;
+	const struct provider_info *i = provider_find(&parse_registry, name);
+	return i ? provider_of(struct parse_provider, i) : NULL;
 }
 
 void parse_vendor_error_text(const char *body, size_t len, char *out, size_t outlen)

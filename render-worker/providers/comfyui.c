@@ -116,8 +116,10 @@ static int found(const struct render_state *st, const char *key, const char *bod
 }
 
 const struct render_provider render_comfyui = {
-	.name = "comfyui",
-	.key_var = "COMFYUI_URL",
+	.info = { .name = "comfyui",
+		  .summary = "a ComfyUI server running an API-format workflow, polled",
+		  .key_var = "COMFYUI_URL",
+		  .options = vendors_comfyui_options },
 	.build = build,
 	.read = read_answer,
 	.callbacks = false,

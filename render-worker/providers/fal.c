@@ -69,8 +69,10 @@ static int read_answer(const struct render_state *st, const char *body, size_t l
 }
 
 const struct render_provider render_fal = {
-	.name = "fal",
-	.key_var = "FAL_KEY",
+	.info = { .name = "fal",
+		  .summary = "fal queue, finished by its signed webhooks",
+		  .key_var = "FAL_KEY",
+		  .options = vendors_fal_options },
 	.build = build,
 	.read = read_answer,
 	.callbacks = true,

@@ -1,5 +1,5 @@
 /*
- * The remote render providers by name, and what several of them share:
+ * The render providers' registry, and what several of them share:
  * the keyframe read back from storage for image-to-video models, the
  * Authorization header and the task key that finds a lost submission.
  */
@@ -12,13 +12,25 @@
 #include "storage.h"
 #include "banned.h"
 
+static const struct render_provider render_offline = {
+	.info = { .name = "offline", .summary = "draws a keyframe (and a camera-move clip) on this machine" },
+};
+
+/* The registry: one line per provider (and its name among the externs). */
+extern const struct render_provider render_replicate, render_fal, render_comfyui;
+static const struct provider_info *const all[] = {
+	&render_offline.info,
+	&render_replicate.info,
+	&render_fal.info,
+	&render_comfyui.info,
+};
+const struct provider_registry render_registry = { "render", all, ARRAY_SIZE(all) };
+
 const struct render_provider *render_provider_find(const char *name)
 {
-	static const struct render_provider *const all[] = { &render_replicate, &render_fal, &render_comfyui };
-	for (size_t i = 0; name && i < ARRAY_SIZE(all); i++)
-		if (strcmp(all[i]->name, name) == 0)
-			return all[i];
-	return NULL;
+	const struct provider_info *i = provider_find(&render_registry, name);
+	const struct render_provider *p = i ? provider_of(struct render_provider, i) : NULL;
+	return p && p->build ? p : NULL;
 }
 
 char *render_image_base64(const struct render_state *st, const struct render_shot *s, char *err, size_t errlen)

@@ -105,8 +105,10 @@ static int found(const struct render_state *st, const char *key, const char *bod
 }
 
 const struct render_provider render_replicate = {
-	.name = "replicate",
-	.key_var = "REPLICATE_API_TOKEN",
+	.info = { .name = "replicate",
+		  .summary = "Replicate predictions, finished by its signed webhooks",
+		  .key_var = "REPLICATE_API_TOKEN",
+		  .options = vendors_replicate_options },
 	.build = build,
 	.read = read_answer,
 	.callbacks = true,

@@ -18,6 +18,7 @@
 #include <libavformat/avformat.h>
 
 #include "assemble.h"
+#include "assemble_pcm.h"
 #include "log.h"
 #include "banned.h"
 

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "assemble_fixture.h"
+#include "assemble_still.h"
 #include "log.h"
 #include "media.h"
 

@@ -23,6 +23,7 @@
 #include <openssl/rsa.h>
 
 #include "auth.h"
+#include "auth_api_key.h"
 #include "util.h"
 #include "banned.h"
 

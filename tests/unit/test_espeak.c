@@ -116,7 +116,7 @@ static int64_t speak_ok(const char *text, const char *lang, const char *voice, c
 	struct tts_result res = { 0 };
 	char err[256] = "", *path = path_in_dir(name);
 	struct wav w;
-	int rc = tts_provider_espeak.synthesize(&rq, path, &res, err, sizeof(err));
+	int rc = tts_engine_espeak.synthesize(&rq, path, &res, err, sizeof(err));
 
 	ck_assert_msg(rc == 0, "synthesize failed: %s", err);
 	ck_assert_int_eq(res.sample_rate, 48000);
@@ -216,7 +216,7 @@ static void expect_failure(int want, const char *text, const char *lang, const c
 	char err[256] = "", *path = out ? xstrdup(out) : path_in_dir("fail.wav");
 	struct stat st;
 
-	ck_assert_int_eq(tts_provider_espeak.synthesize(&rq, path, &res, err, sizeof(err)), want);
+	ck_assert_int_eq(tts_engine_espeak.synthesize(&rq, path, &res, err, sizeof(err)), want);
 	ck_assert_msg(strstr(err, needle), "error \"%s\" lacks \"%s\"", err, needle);
 	ck_assert_int_ne(stat(path, &st), 0);
 	free(path);
@@ -247,7 +247,7 @@ static void expect_spoken_by(const char *text, const char *lang, const char *voi
 	struct tts_result res = { 0 };
 	char err[256] = "", *path = path_in_dir("by.wav");
 
-	ck_assert_msg(tts_provider_espeak.synthesize(&rq, path, &res, err, sizeof(err)) == TTS_OK, "%s", err);
+	ck_assert_msg(tts_engine_espeak.synthesize(&rq, path, &res, err, sizeof(err)) == TTS_OK, "%s", err);
 	ck_assert_str_eq(res.voice, want);
 	free(path);
 }
@@ -271,15 +271,15 @@ START_TEST(test_check_voice)
 	char err[256];
 
 	for (size_t i = 0; i < ARRAY_SIZE(load); i++)
-		ck_assert_msg(tts_provider_espeak.check_voice(load[i], err, sizeof(err)) == 0, "%s: %s", load[i],
+		ck_assert_msg(tts_engine_espeak.check_voice(load[i], err, sizeof(err)) == 0, "%s: %s", load[i],
 			      err);
 	for (int pass = 0; pass < 2; pass++) /* the second answer is the remembered one */
 		for (size_t i = 0; i < ARRAY_SIZE(missing); i++) {
 			err[0] = '\0';
-			ck_assert_int_eq(tts_provider_espeak.check_voice(missing[i], err, sizeof(err)), -1);
+			ck_assert_int_eq(tts_engine_espeak.check_voice(missing[i], err, sizeof(err)), -1);
 			ck_assert_msg(strstr(err, "voice"), "%s: %s", missing[i], err);
 		}
-	ck_assert_int_eq(tts_provider_espeak.check_voice("en-us+f3", err, sizeof(err)), 0);
+	ck_assert_int_eq(tts_engine_espeak.check_voice("en-us+f3", err, sizeof(err)), 0);
 }
 END_TEST
 
@@ -291,7 +291,7 @@ static void *speak_thread(void *arg)
 	};
 	struct tts_result res = { 0 };
 	char err[256], *path = path_in_dir(name);
-	intptr_t rc = tts_provider_espeak.synthesize(&rq, path, &res, err, sizeof(err));
+	intptr_t rc = tts_engine_espeak.synthesize(&rq, path, &res, err, sizeof(err));
 
 	if (rc)
 		fprintf(stderr, "%s: %s\n", name, err);

@@ -60,20 +60,20 @@ START_TEST(test_replicate_found)
 			   "\"webhook\":\"http://h/webhooks/replicate?job=j&shot=0&task=K1\"}]}";
 	struct vendor_result r = { 0 };
 	char err[128], *next = NULL;
-	ck_assert_int_eq(render_replicate.found(&state, "K1", page, strlen(page), &r, &next, err, sizeof(err)), 1);
+	ck_assert_int_eq(render_provider_find("replicate")->found(&state, "K1", page, strlen(page), &r, &next, err, sizeof(err)), 1);
 	ck_assert_str_eq(r.id, "p2");
 	ck_assert_int_eq(r.state, VENDOR_SUCCEEDED);
 	ck_assert_ptr_null(next);
 	vendor_result_release(&r);
-	ck_assert_int_eq(render_replicate.found(&state, "K3", page, strlen(page), &r, &next, err, sizeof(err)), 0);
+	ck_assert_int_eq(render_provider_find("replicate")->found(&state, "K3", page, strlen(page), &r, &next, err, sizeof(err)), 0);
 	ck_assert_str_eq(next, "http://r/v1/predictions?cursor=2");
 	free(next);
 	const char *last = "{\"next\":null,\"results\":[]}";
-	ck_assert_int_eq(render_replicate.found(&state, "K3", last, strlen(last), &r, &next, err, sizeof(err)), 0);
+	ck_assert_int_eq(render_provider_find("replicate")->found(&state, "K3", last, strlen(last), &r, &next, err, sizeof(err)), 0);
 	ck_assert_ptr_null(next);
-	ck_assert_int_eq(render_replicate.found(&state, "K3", "{}", 2, &r, &next, err, sizeof(err)), -1);
+	ck_assert_int_eq(render_provider_find("replicate")->found(&state, "K3", "{}", 2, &r, &next, err, sizeof(err)), -1);
 	struct render_request rq = { 0 };
-	render_replicate.find(&state, "K1", NULL, &rq);
+	render_provider_find("replicate")->find(&state, "K1", NULL, &rq);
 	ck_assert_str_eq(rq.method, "GET");
 	ck_assert_str_eq(rq.url, "http://r/v1/predictions");
 	ck_assert_uint_eq(rq.n_headers, 2);
@@ -89,21 +89,21 @@ START_TEST(test_comfyui_found)
 	struct vendor_result r = { 0 };
 	char err[128], *next = NULL;
 	const char *history = "{\"K1\":{\"outputs\":{},\"status\":{\"completed\":true}}}";
-	ck_assert_int_eq(render_comfyui.found(&state, "K1", history, strlen(history), &r, &next, err, sizeof(err)), 1);
+	ck_assert_int_eq(render_provider_find("comfyui")->found(&state, "K1", history, strlen(history), &r, &next, err, sizeof(err)), 1);
 	ck_assert_str_eq(r.id, "K1");
 	ck_assert_str_eq(r.get_url, "http://c/history/K1");
 	vendor_result_release(&r);
 	/* Not finished: on to the queue. */
-	ck_assert_int_eq(render_comfyui.found(&state, "K1", "{}", 2, &r, &next, err, sizeof(err)), 0);
+	ck_assert_int_eq(render_provider_find("comfyui")->found(&state, "K1", "{}", 2, &r, &next, err, sizeof(err)), 0);
 	ck_assert_str_eq(next, "http://c/queue");
 	free(next);
 	const char *queue = "{\"queue_running\":[[1,\"K9\",{},{},[]]],\"queue_pending\":[[2,\"K1\",{},{},[]]]}";
-	ck_assert_int_eq(render_comfyui.found(&state, "K1", queue, strlen(queue), &r, &next, err, sizeof(err)), 1);
+	ck_assert_int_eq(render_provider_find("comfyui")->found(&state, "K1", queue, strlen(queue), &r, &next, err, sizeof(err)), 1);
 	ck_assert_ptr_null(next);
 	vendor_result_release(&r);
-	ck_assert_int_eq(render_comfyui.found(&state, "K2", queue, strlen(queue), &r, &next, err, sizeof(err)), 0);
+	ck_assert_int_eq(render_provider_find("comfyui")->found(&state, "K2", queue, strlen(queue), &r, &next, err, sizeof(err)), 0);
 	ck_assert_ptr_null(next); /* neither finished nor waiting: never reached ComfyUI */
-	ck_assert_int_eq(render_comfyui.found(&state, "K2", "[]", 2, &r, &next, err, sizeof(err)), -1);
+	ck_assert_int_eq(render_provider_find("comfyui")->found(&state, "K2", "[]", 2, &r, &next, err, sizeof(err)), -1);
 }
 END_TEST
 

@@ -305,7 +305,7 @@ static int espeak_check_voice(const char *voice, char *err, size_t errlen)
 	return st == ENS_OK ? 0 : status_error(st, err, errlen, "cannot load the voice");
 }
 
-const struct tts_provider tts_provider_espeak = {
+const struct tts_engine tts_engine_espeak = {
 	.name = "espeak",
 	.synthesize = espeak_synthesize,
 	.check_voice = espeak_check_voice,

@@ -15,16 +15,39 @@
 #include "tts_vendor.h"
 #include "banned.h"
 
+/* What elevenlabs's functions read: its own options. */
+struct elevenlabs_settings {
+	char *base_url, *api_key, *model, *format;
+	long max_chars;
+};
+
+#define OPT(env, type, def, flags, field, min, max, help)                                                              \
+	PROVIDER_OPT(struct elevenlabs_settings, env, type, def, flags, field, min, max, help)
+static const struct config_option options[] = {
+	OPT("ELEVENLABS_BASE_URL", CONFIG_STRING, "https://api.elevenlabs.io", 0, base_url, 0, 0,
+	    "ElevenLabs API base, without /v1"),
+	OPT("ELEVENLABS_API_KEY", CONFIG_STRING, NULL, CONFIG_SECRET, api_key, 0, 0, "key for the elevenlabs provider"),
+	OPT("REEL_TTS_ELEVENLABS_MODEL", CONFIG_STRING, "eleven_multilingual_v2", 0, model, 0, 0,
+	    "ElevenLabs model_id"),
+	OPT("REEL_TTS_ELEVENLABS_FORMAT", CONFIG_STRING, "mp3_44100_128", 0, format, 0, 0,
+	    "output_format: codec_samplerate[_bitrate], e.g. mp3_44100_128, pcm_24000"),
+	OPT("REEL_TTS_ELEVENLABS_MAX_CHARS", CONFIG_INT, "5000", 0, max_chars, 20, 100000,
+	    "longest text of one ElevenLabs request"),
+	{ 0 },
+};
+
 #define DEFAULT_VOICE "21m00Tcm4TlvDq8ikWAM" /* "Rachel", a premade voice every account has */
 
-static long max_chars(const struct tts_settings *s)
+static long max_chars(const void *cfg)
 {
-	return s->elevenlabs_max_chars;
+	const struct elevenlabs_settings *s = cfg;
+	return s->max_chars;
 }
 
-static const char *model(const struct tts_settings *s)
+static const char *model(const void *cfg)
 {
-	return s->elevenlabs_model;
+	const struct elevenlabs_settings *s = cfg;
+	return s->model;
 }
 
 /* The voice as one URL path segment: anything but [A-Za-z0-9_-]
@@ -47,24 +70,25 @@ static char *path_segment(const char *s)
 	return out;
 }
 
-static void build(const struct tts_settings *s, const char *text, const char *language, const char *voice,
+static void build(const void *cfg, const char *text, const char *language, const char *voice,
 		  struct tts_http *out)
 {
+	const struct elevenlabs_settings *s = cfg;
 	cJSON *body = cJSON_CreateObject();
 	char *escaped = path_segment(voice && *voice ? voice : DEFAULT_VOICE);
 	cJSON_AddStringToObject(body, "text", text);
-	cJSON_AddStringToObject(body, "model_id", s->elevenlabs_model);
+	cJSON_AddStringToObject(body, "model_id", s->model);
 	/* Only the v2.5 models accept language_code; the others refuse the request. */
-	if (language && *language && strlen(language) <= 3 && strstr(s->elevenlabs_model, "v2_5"))
+	if (language && *language && strlen(language) <= 3 && strstr(s->model, "v2_5"))
 		cJSON_AddStringToObject(body, "language_code", language);
 	out->body = json_print(body);
 	cJSON_Delete(body);
-	out->url = xasprintf("%s/v1/text-to-speech/%s/with-timestamps?output_format=%s", s->elevenlabs_base_url,
-			     escaped, s->elevenlabs_format);
+	out->url = xasprintf("%s/v1/text-to-speech/%s/with-timestamps?output_format=%s", s->base_url,
+			     escaped, s->format);
 	free(escaped);
 	out->headers[out->n_headers++] = xstrdup("Content-Type: application/json");
-	if (s->elevenlabs_api_key && *s->elevenlabs_api_key)
-		out->headers[out->n_headers++] = xasprintf("xi-api-key: %s", s->elevenlabs_api_key);
+	if (s->api_key && *s->api_key)
+		out->headers[out->n_headers++] = xasprintf("xi-api-key: %s", s->api_key);
 }
 
 static int decode_base64(const char *in, struct tts_audio *out)
@@ -131,9 +155,10 @@ static int read_alignment(const cJSON *al, struct tts_audio *out)
 	return 0;
 }
 
-static int read_answer(const struct tts_settings *s, const char *body, size_t len, struct tts_audio *out, char *err,
+static int read_answer(const void *cfg, const char *body, size_t len, struct tts_audio *out, char *err,
 		       size_t errlen)
 {
+	const struct elevenlabs_settings *s = cfg;
 	cJSON *j = json_parse(body, len);
 	const char *audio = json_str(j, "audio_base64");
 	const cJSON *al = cJSON_GetObjectItemCaseSensitive(j, "alignment");
@@ -144,14 +169,17 @@ static int read_answer(const struct tts_settings *s, const char *body, size_t le
 		rc = errorf(err, errlen, "audio_base64 is not valid base64");
 	else if (al && !cJSON_IsNull(al) && read_alignment(al, out) < 0)
 		rc = errorf(err, errlen, "the alignment's arrays do not match");
-	out->raw_rate = tts_vendor_pcm_rate(s->elevenlabs_format, "pcm", 44100);
+	out->raw_rate = tts_vendor_pcm_rate(s->format, "pcm", 44100);
 	cJSON_Delete(j);
 	return rc;
 }
 
-const struct tts_vendor tts_elevenlabs = {
-	.name = "elevenlabs",
-	.key_var = "ELEVENLABS_API_KEY",
+const struct tts_provider tts_elevenlabs = {
+	.info = { .name = "elevenlabs",
+		  .summary = "ElevenLabs text-to-speech, with word timings",
+		  .key_var = "ELEVENLABS_API_KEY",
+		  .options = options,
+		  .config_size = sizeof(struct elevenlabs_settings) },
 	.max_chars = max_chars,
 	.model = model,
 	.build = build,

@@ -1,5 +1,5 @@
 /*
- * The tts vendors by name, and what their answers share: an audio body
+ * The tts providers' registry, and what their answers share: an audio body
  * taken as it came, and error bodies whose message sits in one of a few
  * places ({"message"}, {"error":{"message"}}, {"detail":{"message"}},
  * {"detail":[{"msg"}]}).
@@ -13,14 +13,65 @@
 #include "tts_vendor.h"
 #include "banned.h"
 
-static const struct tts_vendor *const all[] = { &tts_fish, &tts_openai, &tts_elevenlabs };
+/* espeak-ng in the plugin speaks for these two. */
+static const struct tts_provider tts_offline = {
+	.info = { .name = "offline", .summary = "espeak-ng on this machine (the same as espeak)" },
+};
+static const struct tts_provider tts_espeak = {
+	.info = { .name = "espeak", .summary = "espeak-ng on this machine, voices from the voices table" },
+};
 
-const struct tts_vendor *tts_vendor_find(const char *name)
+/* The registry: one line per provider (and its name among the externs). */
+extern const struct tts_provider tts_fish, tts_openai, tts_elevenlabs;
+static const struct provider_info *const all[] = {
+	&tts_offline.info,
+	&tts_espeak.info,
+	&tts_fish.info,
+	&tts_openai.info,
+	&tts_elevenlabs.info,
+};
+const struct provider_registry tts_registry = { "tts", all, ARRAY_SIZE(all) };
+
+const struct tts_provider *tts_provider_find(const char *name)
 {
-	for (size_t i = 0; name && i < ARRAY_SIZE(all); i++)
-		if (strcmp(all[i]->name, name) == 0)
-			return all[i];
+	const struct provider_info *i = provider_find(&tts_registry, name);
+	return i ? provider_of(struct tts_provider, i) : NULL;
+}
+
+const struct tts_provider *tts_vendor_find(const char *name)
+{
+	const struct tts_provider *p = tts_provider_find(name);
+	return p && p->build ? p : NULL;
+}
+
+void **tts_vendor_configs_load(char *err, size_t errlen)
+{
+	void **cfgs = xcalloc(tts_registry.n, sizeof(*cfgs));
+	for (size_t i = 0; i < tts_registry.n; i++) {
+		if (!tts_registry.list[i]->config_size)
+			continue;
+		cfgs[i] = provider_config_load(tts_registry.list[i], err, errlen);
+		if (!cfgs[i]) {
+			tts_vendor_configs_free(cfgs);
+			return NULL;
+		}
+	}
+	return cfgs;
+}
+
+const void *tts_vendor_config(void *const *cfgs, const struct tts_provider *p)
+{
+	for (size_t i = 0; i < tts_registry.n; i++)
+		if (tts_registry.list[i] == &p->info)
+			return cfgs[i];
 	return NULL;
+}
+
+void tts_vendor_configs_free(void **cfgs)
+{
+	for (size_t i = 0; cfgs && i < tts_registry.n; i++)
+		provider_config_free(tts_registry.list[i], cfgs[i]);
+	free(cfgs);
 }
 
 void tts_audio_release(struct tts_audio *a)

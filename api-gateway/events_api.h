@@ -1,0 +1,20 @@
+/*
+ * GET /v1/jobs/{id}/events: a job's events as Server-Sent Events.
+ */
+#ifndef REEL_EVENTS_API_H
+#define REEL_EVENTS_API_H
+
+#include <stddef.h>
+
+#include "http_server.h"
+#include "util.h"
+
+struct daemon;
+
+/* GET /v1/jobs/{id}/events: Server-Sent Events of the job's job_events rows (events_api.c). */
+void gateway_job_events(struct http_exchange *x, void *arg);
+/* The status of job id when owner has it, into status: 0 found, 1 not
+ * found (or another user's), -1 on a database error (events_api.c). */
+int gateway_job_status(struct daemon *d, const char *id, const char *owner, char *status, size_t len) WARN_UNUSED;
+
+#endif

@@ -1,0 +1,18 @@
+/*
+ * GET /v1/files/{path*}: signed, expiring downloads from file storage.
+ */
+#ifndef REEL_FILES_API_H
+#define REEL_FILES_API_H
+
+#include <stddef.h>
+
+#include "http_server.h"
+
+struct gateway;
+
+/* GET /v1/files/{path*}: signed downloads from file storage, read on the thread pool. */
+void gateway_get_file(struct http_exchange *x, void *arg);
+/* A signed, expiring, gateway-relative download URL for a storage key; the caller frees. */
+char *gateway_file_url(const struct gateway *g, const char *key);
+
+#endif

@@ -1,0 +1,20 @@
+/*
+ * The OpenAPI document: read at start, served at /openapi.json.
+ */
+#ifndef REEL_OPENAPI_H
+#define REEL_OPENAPI_H
+
+#include <stddef.h>
+
+#include "http_server.h"
+
+struct daemon;
+
+/* The configure hook of main.c: reads the OpenAPI document (REEL_OPENAPI_FILE,
+ * else ../share/openapi.json beside the binary, else the source tree's
+ * api-gateway/openapi.json from build/<mode>/bin), then gateway_configure. */
+int gateway_openapi_configure(struct daemon *d, char *err, size_t errlen);
+/* GET /openapi.json: the document, as read at start. */
+void gateway_get_openapi(struct http_exchange *x, void *arg);
+
+#endif
