@@ -4,12 +4,17 @@ with its s3api middleware, which checks every request's SigV4 signature
 everything under a temporary folder; four processes on ports base..base+3.
 
 Access key "reel:tester", secret "testing"; buckets are made by the tests."""
+import hashlib
+import hmac
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
 ACCESS_KEY = "reel:tester"
 SECRET_KEY = "testing"
@@ -61,6 +66,7 @@ use = egg:swift#proxy_logging
 
 [filter:cache]
 use = egg:swift#memcache
+# s3api needs swift.cache in the request; nothing listens here, so every lookup misses
 memcache_servers = 127.0.0.1:{nocache}
 
 [filter:copy]
@@ -90,6 +96,24 @@ swift_hash_path_suffix = reeltests
 name = Policy-0
 default = yes
 """
+
+
+def _port_taken(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def free_base(first, last):
+    """The first base in [first, last) whose ports (four servers and the idle memcache
+    port at base+9) nobody listens on. Swift binds with SO_REUSEPORT, so a server left
+    over on a port would silently share its connections with ours; skip taken ports."""
+    for base in range(first, last - 9, 10):
+        if not any(_port_taken(base + i) for i in (0, 1, 2, 3, 9)):
+            return base
+    raise RuntimeError("no free ports for the S3 server in %d-%d" % (first, last))
 
 
 def _wait_port(port, proc, deadline):
@@ -139,7 +163,7 @@ class S3Server:
         for name, conf in (("account", "account.conf"), ("container", "container.conf"),
                            ("object", "object.conf"), ("proxy", "proxy.conf")):
             self.procs.append(subprocess.Popen(
-                [PY, "/usr/bin/swift-%s-server" % name, os.path.join(self.root, conf)],
+                [PY, "/usr/bin/swift-%s-server" % name, os.path.join(self.root, conf), "-v"],
                 stdout=log, stderr=subprocess.STDOUT, env=env))
         deadline = time.time() + 30
         for i, p in enumerate(self.procs):
@@ -164,3 +188,37 @@ class S3Server:
         if self.root:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None
+
+
+def _hmac(key, msg):
+    return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+
+
+def request(endpoint, method, path, body=b"", query="", access=ACCESS_KEY, secret=SECRET_KEY):
+    """One SigV4-signed request (header form); returns (status, body). The tests' own
+    client, so they can make buckets and send requests signed with a wrong secret."""
+    host = urllib.parse.urlparse(endpoint).netloc
+    now = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    day = now[:8]
+    payload = hashlib.sha256(body).hexdigest()
+    headers = {"host": host, "x-amz-content-sha256": payload, "x-amz-date": now}
+    signed = ";".join(sorted(headers))
+    canon = "\n".join([method, urllib.parse.quote(path), query,
+                       "".join("%s:%s\n" % (k, headers[k]) for k in sorted(headers)), signed, payload])
+    scope = "%s/%s/s3/aws4_request" % (day, REGION)
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", now, scope, hashlib.sha256(canon.encode()).hexdigest()])
+    key = _hmac(("AWS4" + secret).encode(), day)
+    for part in (REGION, "s3", "aws4_request"):
+        key = _hmac(key, part)
+    sig = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["Authorization"] = "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
+        access, scope, signed, sig)
+    del headers["host"]
+    url = endpoint + urllib.parse.quote(path) + ("?" + query if query else "")
+    req = urllib.request.Request(url, data=body if method in ("PUT", "POST") else None, method=method,
+                                 headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
