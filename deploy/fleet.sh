@@ -245,8 +245,10 @@ start() {
 		fi
 	} >"$run/env"
 	"$bin/reelctl" migrate "$root/deploy/migrations" >&2
+	# A TMPDIR per daemon: on s3:// storage a daemon must not find another's downloads.
 	for d in $(instance_names); do
-		REEL_HTTP_ADDR=$(daemon_addr "$d") "$bin/${d%.*}" >"$run/logs/$d.log" 2>&1 &
+		mkdir -p "$run/tmp/$d"
+		TMPDIR=$run/tmp/$d REEL_HTTP_ADDR=$(daemon_addr "$d") "$bin/${d%.*}" >"$run/logs/$d.log" 2>&1 &
 		echo $! >"$run/pids/$d"
 	done
 	for d in $(instance_names); do wait_ready "$d" "$(daemon_addr "$d")"; done
