@@ -165,7 +165,7 @@ class S3Server:
             self.procs.append(subprocess.Popen(
                 [PY, "/usr/bin/swift-%s-server" % name, os.path.join(self.root, conf), "-v"],
                 stdout=log, stderr=subprocess.STDOUT, env=env))
-        deadline = time.time() + 30
+        deadline = time.time() + 120  # a loaded machine takes its time to import swift
         for i, p in enumerate(self.procs):
             _wait_port(self.base + (i + 1) % 4, p, deadline)
         return self
