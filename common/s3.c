@@ -331,7 +331,9 @@ static int put_multipart(const struct s3 *s, const char *key, FILE *in, off_t si
 	struct reply r = { 0 };
 	char upload_id[1024];
 
-	if (request(s, "POST", key, "uploads", NULL, 0, NULL, &r, err, errlen) < 0 ||
+	/* "uploads=", not "uploads": libcurl before 8 signs the query as written, and
+	 * SigV4's canonical form of a bare name carries the "=" (servers answer 403). */
+	if (request(s, "POST", key, "uploads=", NULL, 0, NULL, &r, err, errlen) < 0 ||
 	    expect_ok(&r, "start upload", key, err, errlen) < 0)
 		return -1;
 	if (xml_text(r.body, "UploadId", upload_id, sizeof(upload_id)) < 0)
