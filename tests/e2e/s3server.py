@@ -166,8 +166,12 @@ class S3Server:
                 [PY, "/usr/bin/swift-%s-server" % name, os.path.join(self.root, conf), "-v"],
                 stdout=log, stderr=subprocess.STDOUT, env=env))
         deadline = time.time() + 120  # a loaded machine takes its time to import swift
-        for i, p in enumerate(self.procs):
-            _wait_port(self.base + (i + 1) % 4, p, deadline)
+        try:
+            for i, p in enumerate(self.procs):
+                _wait_port(self.base + (i + 1) % 4, p, deadline)
+        except RuntimeError:
+            self.stop()  # no servers left behind on the ports
+            raise
         return self
 
     def log(self):
