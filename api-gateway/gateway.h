@@ -34,9 +34,11 @@ struct gateway_config {
 	long webhook_retry_base_ms; /* wait after a webhook's first failed attempt; doubles per attempt */
 	long job_cache_ms;      /* how long a cached job resource may be served, 0 = no cache */
 	long job_cache_kb;      /* memory the job cache may hold */
+	char *cors_origins;     /* origins whose pages may call the API (CORS), or NULL */
 };
 
 struct auth;
+struct cors;
 struct job_cache;
 struct live;
 struct sse_hub;
@@ -47,6 +49,7 @@ struct gateway {
 	struct daemon *d;
 	struct gateway_config cfg;
 	struct auth *auth;                /* NULL when nobody needs to authenticate */
+	struct cors *cors;                /* NULL when no origin may call from a browser */
 	uv_check_t flush;                 /* runs the group transaction once per loop iteration */
 	struct pending_create *pending;   /* creates waiting for it, in arrival order */
 	struct pending_create **pending_tail;
@@ -79,6 +82,9 @@ int gateway_authenticate(struct http_exchange *x, struct gateway *g, char *owner
 void gateway_create_job(struct http_exchange *x, void *arg);
 /* GET /v1/jobs/{id}/events: Server-Sent Events of the job's job_events rows (events_api.c). */
 void gateway_job_events(struct http_exchange *x, void *arg);
+/* POST /v1/jobs/{id}/events/tokens: {"token","expires_at"}, the owner's pass to
+ * the job's stream for a browser, as ?token= (events_api.c, stream_token.h). */
+void gateway_create_stream_token(struct http_exchange *x, void *arg);
 /* GET /v1/voices?provider=&language=&gender=: {"items":[...]} (voices_api.c). */
 void gateway_list_voices(struct http_exchange *x, void *arg);
 /* Starts and stops the live parts: the LISTEN connection, event streams,

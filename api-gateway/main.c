@@ -4,6 +4,7 @@
  */
 #include <stddef.h>
 
+#include "cors.h"
 #include "daemon.h"
 #include "gateway.h"
 
@@ -44,9 +45,18 @@ static const struct config_option options[] = {
 	  3600000, "wait after a webhook's first failed attempt; doubles per attempt up to an hour, for a day" },
 	{ "REEL_JOB_CACHE_MS", CONFIG_INT, "1000", 0, offsetof(struct gateway, cfg.job_cache_ms), 0, 1000,
 	  "ms a rendered GET /v1/jobs/{id} may be served again until an event of the job drops it; 0 = no cache" },
+	{ "REEL_CORS_ORIGINS", CONFIG_STRING, NULL, 0, offsetof(struct gateway, cfg.cors_origins), 0, 0,
+	  "comma-separated origins whose pages may call the API (CORS), e.g. https://app.example.com; '*' only without auth" },
 	{ "REEL_JOB_CACHE_KB", CONFIG_INT, "16384", 0, offsetof(struct gateway, cfg.job_cache_kb), 64, 1048576,
 	  "memory the cache of rendered jobs may hold (least recently used entries go first)" },
 };
+
+/* CORS headers on every answer, and preflights answered, when origins are configured. */
+static bool before_route(struct http_exchange *x, void *arg)
+{
+	struct gateway *g = ((struct daemon *)arg)->app;
+	return g->cors && cors_before(g->cors, x);
+}
 
 int main(void)
 {
@@ -55,6 +65,7 @@ int main(void)
 		{ "GET", "/v1/jobs", gateway_list_jobs },
 		{ "GET", "/v1/jobs/{id}", gateway_get_job },
 		{ "GET", "/v1/jobs/{id}/events", gateway_job_events },
+		{ "POST", "/v1/jobs/{id}/events/tokens", gateway_create_stream_token },
 		{ "GET", "/v1/voices", gateway_list_voices },
 		{ "POST", "/v1/jobs/{id}/cancel", gateway_cancel_job },
 		{ "POST", "/v1/jobs/{id}/approve", gateway_approve_job },
@@ -76,6 +87,7 @@ int main(void)
 		.n_options = ARRAY_SIZE(options),
 		.config = &gateway,
 		.configure = gateway_openapi_configure,
+		.http_before = before_route,
 	};
 	return daemon_main(&spec, &gateway, gateway_start);
 }
