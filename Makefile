@@ -69,6 +69,7 @@ all: $(BINS)
 
 deps:
 	@bash deploy/install-deps.sh
+	@cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund
 
 $(BUILD)/llhttp/%.o: $(LLHTTP_SRC)/%.c
 	@mkdir -p $(dir $@)

@@ -12,6 +12,7 @@ packages=(
 	postgresql postgresql-contrib
 	ffmpeg python3 python3-yaml systemd curl wrk iproute2
 	clang libclang-rt-14-dev
+	chromium nodejs
 )
 
 missing=()
