@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages reelforge builds, runs and tests with.
+# Installs the Debian packages reelforge builds, runs and tests with;
+# `--test` adds what only the tests need (a browser, Node.js for playwright-core).
 # Idempotent: when everything is there it only asks dpkg, which takes a moment.
 set -euo pipefail
 
@@ -12,8 +13,12 @@ packages=(
 	postgresql postgresql-contrib
 	ffmpeg python3 python3-yaml systemd curl wrk iproute2
 	clang libclang-rt-14-dev
-	chromium nodejs
 )
+if [[ ${1:-} == --test ]]; then
+	packages+=(chromium)
+	# Node.js from elsewhere (it brings its own npm) is used as it is.
+	command -v npm >/dev/null || packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
