@@ -37,7 +37,7 @@ EXE_LDFLAGS := -rdynamic
 LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
-COMMON_SRC := $(wildcard common/*.c)
+COMMON_SRC := $(wildcard common/*.c common/vendors/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 LLHTTP_OBJ := $(BUILD)/llhttp/llhttp.o $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o
 LIBREEL := $(BUILD)/libreel.a
@@ -191,7 +191,7 @@ unit: tests
 # `make hdr-check`: every header compiles alone (a .c holding only its
 # #include, with the project's flags and its folder's include paths), so no
 # header leans on what its includers happened to include before it.
-HDRS := $(wildcard common/*.h $(DAEMONS:%=%/*.h) $(DAEMONS:%=%/plugin/*.h) $(DAEMONS:%=%/providers/*.h) \
+HDRS := $(wildcard common/*.h common/vendors/*.h $(DAEMONS:%=%/*.h) $(DAEMONS:%=%/plugin/*.h) $(DAEMONS:%=%/providers/*.h) \
 	deploy/*/*.h)
 hdr-check: $(HDRS:%.h=$(BUILD)/hdr/%.o)
 	@echo "hdr-check: $(words $(HDRS)) headers compile alone"

@@ -263,7 +263,7 @@ static void fill_shots(const struct merge_data *md, const struct subs *subs, str
 		o[1] = path_of(md, r->video);
 		o[2] = path_of(md, r->audio);
 		if (!strcmp(md->subtitles, "burn"))
-			o[3] = subs_ass(subs, (int)k, start, md->width, md->height);
+			o[3] = subtitles_ass(subs, (int)k, start, md->width, md->height);
 		f->shots[k] = (struct assemble_shot){ .image_path = o[0], .video_path = o[1], .audio_path = o[2],
 						      .duration_ms = r->ms, .camera = r->camera, .subtitles = o[3] };
 		start += r->ms;
@@ -346,8 +346,8 @@ static int store(struct task *t, struct merge_data *md, struct files *f, const s
 	if (rc == 0)
 		rc = merge_output_put(&out, f->poster, key[1], "image/jpeg", -1, err, errlen);
 	if (rc == 0 && sidecars) {
-		srt = subs_srt(subs);
-		vtt = subs_vtt(subs);
+		srt = subtitles_srt(subs);
+		vtt = subtitles_vtt(subs);
 		rc = merge_output_put_text(&out, srt, key[2], "application/x-subrip", err, errlen);
 		if (rc == 0)
 			rc = merge_output_put_text(&out, vtt, key[3], "text/vtt", err, errlen);
@@ -392,14 +392,14 @@ static void work(struct task *t)
 	struct subs subs;
 	char err[512] = "";
 
-	subs_init(&subs);
+	subtitles_init(&subs);
 	if (md->n == 0) {
 		task_fail(t, "nothing_to_merge", "the job has no ready shots to put together");
 		return;
 	}
 	for (size_t k = 0, start = 0; strcmp(md->subtitles, "off") && k < md->n; start += md->rows[k++].ms)
-		subs_add_shot(&subs, (int)k, md->rows[k].timings, md->rows[k].narration, (int64_t)start, md->rows[k].ms,
-			      subs_columns(md->width, md->height));
+		subtitles_add_shot(&subs, (int)k, md->rows[k].timings, md->rows[k].narration, (int64_t)start,
+				   md->rows[k].ms, subtitles_columns(md->width, md->height));
 	fill_shots(md, &subs, &f);
 	if (music_source(md, &f.music, err, sizeof(err)) < 0) {
 		task_fail(t, "bad_option", "%s", err);
@@ -411,7 +411,7 @@ static void work(struct task *t)
 			merge_watch_settle(&md->watch);
 	}
 	files_release(&f);
-	subs_release(&subs);
+	subtitles_release(&subs);
 }
 
 static int commit(struct worker *w, struct task **tasks, size_t n)

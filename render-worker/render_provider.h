@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #include "provider.h"
-#include "vendors.h"
+#include "vendors/vendors.h"
 
 struct storage;
 
