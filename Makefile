@@ -37,7 +37,7 @@ EXE_LDFLAGS := -rdynamic
 LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
-COMMON_SRC := $(wildcard common/*.c)
+COMMON_SRC := $(wildcard common/*.c common/vendors/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 LLHTTP_OBJ := $(BUILD)/llhttp/llhttp.o $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o
 LIBREEL := $(BUILD)/libreel.a
@@ -64,11 +64,19 @@ BINS += $(BUILD)/bin/reel-assemble $(BUILD)/bin/reel-config
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps tests unit e2e test test-fresh run demo bench bench-smoke format clean config-doc config-check hdr-check
+.PHONY: all deps test-deps tests unit e2e test test-fresh run demo bench bench-smoke format clean config-doc config-check hdr-check
 all: $(BINS)
 
 deps:
 	@bash deploy/install-deps.sh
+
+# The tests' packages too, and playwright-core (tests/browser), installed
+# again only when its lockfile changed: no network once everything is there.
+test-deps:
+	@bash deploy/install-deps.sh --test
+	@cd tests/browser && { cmp -s package-lock.json node_modules/.installed-lock.json || \
+		{ PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund && \
+		cp package-lock.json node_modules/.installed-lock.json; }; }
 
 $(BUILD)/llhttp/%.o: $(LLHTTP_SRC)/%.c
 	@mkdir -p $(dir $@)
@@ -183,7 +191,7 @@ unit: tests
 # `make hdr-check`: every header compiles alone (a .c holding only its
 # #include, with the project's flags and its folder's include paths), so no
 # header leans on what its includers happened to include before it.
-HDRS := $(wildcard common/*.h $(DAEMONS:%=%/*.h) $(DAEMONS:%=%/plugin/*.h) $(DAEMONS:%=%/providers/*.h) \
+HDRS := $(wildcard common/*.h common/vendors/*.h $(DAEMONS:%=%/*.h) $(DAEMONS:%=%/plugin/*.h) $(DAEMONS:%=%/providers/*.h) \
 	deploy/*/*.h)
 hdr-check: $(HDRS:%.h=$(BUILD)/hdr/%.o)
 	@echo "hdr-check: $(words $(HDRS)) headers compile alone"
@@ -208,7 +216,7 @@ e2e: tests
 # The unit tests, the end-to-end files, the bench smoke, the fault suite's
 # short form and the fuzz targets (FUZZ_SECONDS each) share the lanes: none of
 # them waits for another.
-test: deps
+test: test-deps
 	$(MAKE) -j2 SANITIZE=1 tests
 	@$(MAKE) --no-print-directory -j2 SANITIZE=1 hdr-check
 	@python3 tests/tools/include_cycles.py

@@ -171,3 +171,24 @@ void action_body_free_edits(struct action_edit *edits, size_t n)
 		edit_release(&edits[i]);
 	free(edits);
 }
+
+int action_body_stream_token(const char *body, size_t len, long max, long *ttl, struct api_problem *p)
+{
+	static const char *const fields[] = { "expires_in_s" };
+	cJSON *j = object_body(body, len, p);
+	if (!j)
+		return -1;
+	int rc = api_problem_unknown_fields(j, "", fields, ARRAY_SIZE(fields), p);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "expires_in_s");
+	*ttl = max;
+	if (rc == 0 && v) {
+		if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < 1 ||
+		    v->valuedouble > (double)max)
+			rc = api_problem_set(p, 422, "invalid-field", "A field is invalid", "expires_in_s",
+					     "expires_in_s must be a whole number of seconds from 1 to %ld", max);
+		else
+			*ttl = (long)v->valuedouble;
+	}
+	cJSON_Delete(j);
+	return rc;
+}

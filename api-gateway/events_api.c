@@ -3,21 +3,28 @@
  * The owner check is the one of GET /v1/jobs/{id}; the rows after the
  * client's Last-Event-ID are read from the table, then the stream follows
  * the job through the gateway's LISTEN connection until a final state.
+ * Browsers, whose EventSource sends no Authorization header, bring a stream
+ * token (POST /v1/jobs/{id}/events/tokens) as ?token= instead.
  */
 #include "events_api.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "action_body.h"
 #include "db.h"
 #include "gateway.h"
 #include "http_server.h"
 #include "identity.h"
 #include "jobs_api.h"
 #include "live.h"
+#include "live_api.h"
 #include "sse.h"
+#include "stream_token.h"
 #include "banned.h"
 
 /* The resume point: Last-Event-ID header, else ?last_event_id=, else 0.
@@ -98,29 +105,72 @@ static void lower_id(const char *in, char *out)
 		out[i] = (char)(in[i] >= 'A' && in[i] <= 'F' ? in[i] - 'A' + 'a' : in[i]);
 }
 
+/* The job id of the path, lower-cased into id: 0, or -1 after answering 404. */
+static int job_id(struct http_exchange *x, char *id)
+{
+	const char *raw = http_request_of(x)->params[0];
+	if (!gateway_is_uuid(raw)) {
+		http_problem(x, 404, "not-found", "No such job", "job ids are UUIDs", "id");
+		return -1;
+	}
+	lower_id(raw, id);
+	return 0;
+}
+
+/* Who may read job id's stream: the bearer of ?token= when there is one,
+ * else whoever authenticates. 0 with owner filled, or -1 after answering. */
+static int stream_reader(struct http_exchange *x, struct gateway *g, const char *id, char *owner, size_t ownerlen)
+{
+	char token[512], why[128];
+	if (!http_query(http_request_of(x), "token", token, sizeof(token)))
+		return gateway_authenticate(x, g, owner, ownerlen);
+	if (stream_token_check(g->cfg.url_secret, token, id, time(NULL), owner, ownerlen, why, sizeof(why)) < 0) {
+		http_problem(x, 401, "invalid-stream-token", "The stream token is not valid", why, "token");
+		return -1;
+	}
+	return gateway_rate_check(x, g, owner);
+}
+
+/* The job's status into status for owner: 0, or -1 after answering 404 or 503. */
+static int owned_job(struct http_exchange *x, struct daemon *d, const char *id, const char *owner, char *status,
+		     size_t len)
+{
+	int found = gateway_job_status(d, id, owner, status, len);
+	if (found > 0)
+		http_problem(x, 404, "not-found", "No such job", "there is no job with this id", "id");
+	else if (found < 0) {
+		daemon_db_lost(d);
+		http_problem(x, 503, "unavailable", "The database is not available", "try again shortly", NULL);
+	}
+	return found ? -1 : 0;
+}
+
+/* Whether a final job's stream resumed at from has nothing left to send: the
+ * answer is then 204, which tells an EventSource to stop reconnecting. */
+static bool caught_up(struct daemon *d, const char *id, int64_t from)
+{
+	static const char sql[] = "SELECT 1 FROM job_events WHERE job_id = $1 AND seq > $2 LIMIT 1";
+	char after[24];
+	const char *params[] = { id, after };
+	snprintf(after, sizeof(after), "%lld", (long long)from);
+	PGresult *r = db_exec(d->db, sql, 2, params);
+	bool none = r && PQntuples(r) == 0;
+	PQclear(r);
+	return none;
+}
+
 void gateway_job_events(struct http_exchange *x, void *arg)
 {
 	struct daemon *d = arg;
 	struct gateway *g = d->app;
-	const char *raw = http_request_of(x)->params[0];
 	char owner[GATEWAY_OWNER_MAX], status[32], id[SSE_JOB_ID_LEN + 1];
 	int64_t from;
-	int found;
 
-	if (gateway_authenticate(x, g, owner, sizeof(owner)) < 0 || resume_point(x, &from) < 0)
+	if (job_id(x, id) < 0 || stream_reader(x, g, id, owner, sizeof(owner)) < 0 || resume_point(x, &from) < 0 ||
+	    owned_job(x, d, id, owner, status, sizeof(status)) < 0)
 		return;
-	if (!gateway_is_uuid(raw)) {
-		http_problem(x, 404, "not-found", "No such job", "job ids are UUIDs", "id");
-		return;
-	}
-	lower_id(raw, id);
-	if ((found = gateway_job_status(d, id, owner, status, sizeof(status))) != 0) {
-		if (found > 0)
-			http_problem(x, 404, "not-found", "No such job", "there is no job with this id", "id");
-		else {
-			daemon_db_lost(d);
-			http_problem(x, 503, "unavailable", "The database is not available", "try again shortly", NULL);
-		}
+	if (from > 0 && is_final_status(status) && caught_up(d, id, from)) {
+		http_reply(x, 204, NULL, "", 0);
 		return;
 	}
 	if (!strcmp(http_request_of(x)->method, "HEAD")) {
@@ -142,4 +192,37 @@ void gateway_job_events(struct http_exchange *x, void *arg)
 		sse_end(s);
 	else
 		sse_follow(s, id);
+}
+
+void gateway_create_stream_token(struct http_exchange *x, void *arg)
+{
+	struct daemon *d = arg;
+	struct gateway *g = d->app;
+	struct http_request *rq = http_request_of(x);
+	char owner[GATEWAY_OWNER_MAX], status[32], id[SSE_JOB_ID_LEN + 1], at[32];
+	struct api_problem p;
+	long ttl;
+
+	if (gateway_authenticate(x, g, owner, sizeof(owner)) < 0 || job_id(x, id) < 0)
+		return;
+	if (action_body_stream_token(rq->body, rq->body_len, STREAM_TOKEN_TTL_MAX, &ttl, &p) < 0) {
+		api_problem_send(x, &p);
+		return;
+	}
+	if (owned_job(x, d, id, owner, status, sizeof(status)) < 0)
+		return;
+	time_t exp = time(NULL) + ttl;
+	struct tm tm;
+	gmtime_r(&exp, &tm);
+	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	char *token = stream_token_make(g->cfg.url_secret, id, owner, exp);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "token", token);
+	cJSON_AddStringToObject(o, "expires_at", at);
+	char *text = cJSON_PrintUnformatted(o);
+	http_add_header(x, "Cache-Control", "no-store");
+	http_reply(x, 201, "application/json", text, strlen(text));
+	free(text);
+	cJSON_Delete(o);
+	free(token);
 }

@@ -34,9 +34,11 @@ struct gateway_config {
 	long webhook_retry_base_ms; /* wait after a webhook's first failed attempt; doubles per attempt */
 	long job_cache_ms;      /* how long a cached job resource may be served, 0 = no cache */
 	long job_cache_kb;      /* memory the job cache may hold */
+	char *cors_origins;     /* origins whose pages may call the API (CORS), or NULL */
 };
 
 struct auth;
+struct cors;
 struct job_cache;
 struct live;
 struct sse_hub;
@@ -47,6 +49,7 @@ struct gateway {
 	struct daemon *d;
 	struct gateway_config cfg;
 	struct auth *auth;                /* NULL when nobody needs to authenticate */
+	struct cors *cors;                /* NULL when no origin may call from a browser */
 	uv_check_t flush;                 /* runs the group transaction once per loop iteration */
 	struct pending_create *pending;   /* creates waiting for it, in arrival order */
 	struct pending_create **pending_tail;

@@ -45,6 +45,8 @@ const struct config_option gateway_options[] = {
 	  3600000, "wait after a webhook's first failed attempt; doubles per attempt up to an hour, for a day" },
 	{ "REEL_JOB_CACHE_MS", CONFIG_INT, "1000", 0, offsetof(struct gateway, cfg.job_cache_ms), 0, 1000,
 	  "ms a rendered GET /v1/jobs/{id} may be served again until an event of the job drops it; 0 = no cache" },
+	{ "REEL_CORS_ORIGINS", CONFIG_STRING, NULL, 0, offsetof(struct gateway, cfg.cors_origins), 0, 0,
+	  "comma-separated origins whose pages may call the API (CORS), e.g. https://app.example.com; '*' only without auth" },
 	{ "REEL_JOB_CACHE_KB", CONFIG_INT, "16384", 0, offsetof(struct gateway, cfg.job_cache_kb), 64, 1048576,
 	  "memory the cache of rendered jobs may hold (least recently used entries go first)" },
 };

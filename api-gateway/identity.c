@@ -13,6 +13,7 @@
 
 #include "auth.h"
 #include "auth_api_key.h"
+#include "cors.h"
 #include "db.h"
 #include "gateway.h"
 #include "http_server.h"
@@ -38,9 +39,7 @@ int gateway_configure(struct daemon *d, char *err, size_t errlen)
 	if ((s.jwt_secret && *s.jwt_secret) || (s.jwks_file && *s.jwks_file) || g->cfg.require_auth) {
 		if (!(g->auth = auth_new(&s, err, errlen)))
 			return -1;
-		return 0;
-	}
-	if (!is_loopback(d->cfg.http_addr)) {
+	} else if (!is_loopback(d->cfg.http_addr)) {
 		const char *colon = strrchr(d->cfg.http_addr, ':');
 		char *addr = xasprintf("127.0.0.1%s", colon ? colon : ":8080");
 		log_warn("no authentication configured (REEL_JWT_SECRET, REEL_JWKS_FILE or REEL_REQUIRE_AUTH): "
@@ -50,7 +49,7 @@ int gateway_configure(struct daemon *d, char *err, size_t errlen)
 	} else {
 		log_warn("no authentication configured: every caller is '%s'; listening on loopback only", ANONYMOUS);
 	}
-	return 0;
+	return cors_new(g->cfg.cors_origins, g->auth != NULL, &g->cors, err, errlen);
 }
 
 static int refuse(struct http_exchange *x, const char *detail)

@@ -4,6 +4,7 @@
  */
 #include <stddef.h>
 
+#include "cors.h"
 #include "daemon.h"
 #include "events_api.h"
 #include "files_api.h"
@@ -19,6 +20,13 @@
 
 static struct gateway gateway;
 
+/* CORS headers on every answer, and preflights answered, when origins are configured. */
+static bool before_route(struct http_exchange *x, void *arg)
+{
+	struct gateway *g = ((struct daemon *)arg)->app;
+	return g->cors && cors_before(g->cors, x);
+}
+
 int main(void)
 {
 	static const struct http_route routes[] = {
@@ -26,6 +34,7 @@ int main(void)
 		{ "GET", "/v1/jobs", gateway_list_jobs },
 		{ "GET", "/v1/jobs/{id}", gateway_get_job },
 		{ "GET", "/v1/jobs/{id}/events", gateway_job_events },
+		{ "POST", "/v1/jobs/{id}/events/tokens", gateway_create_stream_token },
 		{ "GET", "/v1/voices", gateway_list_voices },
 		{ "POST", "/v1/jobs/{id}/cancel", gateway_cancel_job },
 		{ "POST", "/v1/jobs/{id}/approve", gateway_approve_job },
@@ -48,6 +57,7 @@ int main(void)
 		.n_options = gateway_n_options,
 		.config = &gateway,
 		.configure = gateway_openapi_configure,
+		.http_before = before_route,
 	};
 	return daemon_main(&spec, &gateway, gateway_start);
 }

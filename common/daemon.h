@@ -52,6 +52,8 @@ struct daemon_spec {
 	/* After the configuration is read, before anything connects or listens:
 	 * checks and adjusts it (may change d->cfg). -1 with err refuses to start. */
 	int (*configure)(struct daemon *d, char *err, size_t errlen);
+	/* The HTTP server's hook run before every request is routed (http_server_opts.before), or NULL. */
+	bool (*http_before)(struct http_exchange *x, void *arg);
 };
 
 struct daemon {

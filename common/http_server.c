@@ -73,6 +73,10 @@ static void dispatch(struct conn *c)
 
 	begin_exchange(c);
 	c->dispatching = true;
+	if (c->srv->opts.before && c->srv->opts.before(x, c->srv->arg)) {
+		c->dispatching = false;
+		return;
+	}
 	if (c->route_status == 404) {
 		http_problem(x, 404, "not-found", "Not Found", "no route matches this path", NULL);
 	} else if (c->route_status == 405) {

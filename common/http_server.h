@@ -53,6 +53,9 @@ struct http_server_opts {
 	size_t max_header_bytes;/* request line + headers; larger get 431 */
 	unsigned idle_timeout_ms; /* keep-alive connections idle this long are closed */
 	unsigned request_timeout_ms; /* a request whose head and body take longer gets 408; 0 = 30 s */
+	/* Runs on every parsed request before routing answers it (a 404 or 405
+	 * included); may add headers, or answer itself and return true. NULL = none. */
+	bool (*before)(struct http_exchange *x, void *arg);
 };
 
 /* Creates a server on loop listening on addr ("127.0.0.1:8080", ":9101" meaning

@@ -95,6 +95,10 @@ int worker_main(int argc, char **argv, const struct worker_spec *spec);
  * WORK_RETRY runs ops->start again after common/retry's backoff (at least
  * t->retry_after_ms) until REEL_<STAGE>_MAX_ATTEMPTS attempts were made. */
 void worker_task_done(struct task *t);
+/* Ends the slow part with a verdict: result (WORK_RETRY or WORK_FAIL), an
+ * error code and a reason a user reads (printf-style), then worker_task_done. */
+void worker_task_verdict(struct task *t, enum work_result result, const char *code, const char *fmt, ...)
+	PRINTF_LIKE(4, 5);
 
 /* Accessors for handlers. */
 uv_loop_t *worker_loop(struct worker *w);

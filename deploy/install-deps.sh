@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages reelforge builds, runs and tests with.
+# Installs the Debian packages reelforge builds, runs and tests with;
+# `--test` adds what only the tests need (a browser, Node.js for playwright-core).
 # Idempotent: when everything is there it only asks dpkg, which takes a moment.
 set -euo pipefail
 
@@ -14,6 +15,11 @@ packages=(
 	clang libclang-rt-14-dev
 	swift swift-proxy swift-account swift-container swift-object
 )
+if [[ ${1:-} == --test ]]; then
+	packages+=(chromium)
+	# Node.js from elsewhere (it brings its own npm) is used as it is.
+	command -v npm >/dev/null || packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -275,7 +275,7 @@ static int fill_shots(const struct merge_data *md, const struct subs *subs, stru
 		    fetch(md, r->audio, &o[2], err, errlen) < 0)
 			return -1;
 		if (!strcmp(md->subtitles, "burn"))
-			o[3] = subs_ass(subs, (int)k, start, md->width, md->height);
+			o[3] = subtitles_ass(subs, (int)k, start, md->width, md->height);
 		f->shots[k] = (struct assemble_shot){ .image_path = o[0], .video_path = o[1], .audio_path = o[2],
 						      .duration_ms = r->ms, .camera = r->camera, .subtitles = o[3] };
 		start += r->ms;
@@ -365,8 +365,8 @@ static int store(struct task *t, struct merge_data *md, struct files *f, const s
 	if (rc == 0)
 		rc = merge_output_put(&out, f->poster, key[1], "image/jpeg", -1, err, errlen);
 	if (rc == 0 && sidecars) {
-		srt = subs_srt(subs);
-		vtt = subs_vtt(subs);
+		srt = subtitles_srt(subs);
+		vtt = subtitles_vtt(subs);
 		rc = merge_output_put_text(&out, srt, key[2], "application/x-subrip", err, errlen);
 		if (rc == 0)
 			rc = merge_output_put_text(&out, vtt, key[3], "text/vtt", err, errlen);
@@ -413,14 +413,14 @@ static void work(struct task *t)
 	struct subs subs;
 	char err[512] = "";
 
-	subs_init(&subs);
+	subtitles_init(&subs);
 	if (md->n == 0) {
 		task_fail(t, "nothing_to_merge", "the job has no ready shots to put together");
 		return;
 	}
 	for (size_t k = 0, start = 0; strcmp(md->subtitles, "off") && k < md->n; start += md->rows[k++].ms)
-		subs_add_shot(&subs, (int)k, md->rows[k].timings, md->rows[k].narration, (int64_t)start, md->rows[k].ms,
-			      subs_columns(md->width, md->height));
+		subtitles_add_shot(&subs, (int)k, md->rows[k].timings, md->rows[k].narration, (int64_t)start,
+				   md->rows[k].ms, subtitles_columns(md->width, md->height));
 	if (fill_shots(md, &subs, &f, err, sizeof(err)) < 0) {
 		task_fail(t, "storage_failed", "a shot's media could not be read: %s", err);
 	} else if (music_source(md, &f.music, &f.music_fetched, err, sizeof(err)) < 0) {
@@ -433,7 +433,7 @@ static void work(struct task *t)
 			merge_watch_settle(&md->watch);
 	}
 	files_release(&f);
-	subs_release(&subs);
+	subtitles_release(&subs);
 }
 
 static int commit(struct worker *w, struct task **tasks, size_t n)

@@ -106,7 +106,7 @@ static void break_line(struct text *t, struct wrap_state *w)
 	w->has_brk = false;
 }
 
-char *subs_wrap(const char *text, int columns)
+char *subtitles_wrap(const char *text, int columns)
 {
 	struct text t = { 0 };
 	struct wrap_state w = { 0 };
@@ -148,17 +148,17 @@ char *subs_wrap(const char *text, int columns)
 	return finish(&t);
 }
 
-void subs_init(struct subs *s)
+void subtitles_init(struct subs *s)
 {
 	memset(s, 0, sizeof(*s));
 }
 
-void subs_release(struct subs *s)
+void subtitles_release(struct subs *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		free(s->cues[i].text);
 	free(s->cues);
-	subs_init(s);
+	subtitles_init(s);
 }
 
 static void add(struct subs *s, int shot, int64_t start, int64_t end, char *text)
@@ -204,7 +204,8 @@ static size_t split_cues(const char *narration, int columns, char ***out)
 		p += len;
 		if (*p && !(len && sentence_end(c, p)))
 			continue;
-		char *sentence = xstrndup(start, (size_t)(p - start)), *wrapped = subs_wrap(sentence, columns), *line = wrapped;
+		char *sentence = xstrndup(start, (size_t)(p - start)), *wrapped = subtitles_wrap(sentence, columns);
+		char *line = wrapped;
 
 		for (int k = 0; *line; k++) {
 			char *nl = strchr(line, '\n'), *second = nl ? strchr(nl + 1, '\n') : NULL;
@@ -262,14 +263,14 @@ static bool from_timings(struct subs *s, int shot, const char *json, int64_t off
 		a = a < 0 ? 0 : a;
 		b = b > duration ? (long)duration : b;
 		if (b > a)
-			add(s, shot, offset + a, offset + b, subs_wrap(text, columns));
+			add(s, shot, offset + a, offset + b, subtitles_wrap(text, columns));
 	}
 	cJSON_Delete(arr);
 	return s->n > before;
 }
 
-void subs_add_shot(struct subs *s, int shot, const char *timings_json, const char *narration, int64_t offset_ms,
-		   int64_t duration_ms, int columns)
+void subtitles_add_shot(struct subs *s, int shot, const char *timings_json, const char *narration,
+			int64_t offset_ms, int64_t duration_ms, int columns)
 {
 	if (!from_timings(s, shot, timings_json, offset_ms, duration_ms, columns))
 		estimate(s, shot, narration, offset_ms, duration_ms, columns);
@@ -285,7 +286,7 @@ static void put_time(struct text *t, int64_t ms, char sep)
 	put(t, b, (size_t)n);
 }
 
-char *subs_srt(const struct subs *s)
+char *subtitles_srt(const struct subs *s)
 {
 	struct text t = { 0 };
 	char num[24];
@@ -303,7 +304,7 @@ char *subs_srt(const struct subs *s)
 	return finish(&t);
 }
 
-char *subs_vtt(const struct subs *s)
+char *subtitles_vtt(const struct subs *s)
 {
 	struct text t = { 0 };
 
@@ -329,15 +330,15 @@ char *subs_vtt(const struct subs *s)
 	return finish(&t);
 }
 
-int subs_font_px(int width, int height)
+int subtitles_font_px(int width, int height)
 {
 	return (width < height ? width : height) * 6 / 100;
 }
 
-int subs_columns(int width, int height)
+int subtitles_columns(int width, int height)
 {
 	/* A CJK glyph is about one font size wide, a Latin one a little over half. */
-	return (width - 2 * (width * 8 / 100)) * 20 / (11 * subs_font_px(width, height));
+	return (width - 2 * (width * 8 / 100)) * 20 / (11 * subtitles_font_px(width, height));
 }
 
 /* ASS time: H:MM:SS.cc */
@@ -367,10 +368,10 @@ static void put_ass_text(struct text *t, const char *s)
 	}
 }
 
-char *subs_ass(const struct subs *s, int shot, int64_t shot_start_ms, int width, int height)
+char *subtitles_ass(const struct subs *s, int shot, int64_t shot_start_ms, int width, int height)
 {
 	struct text t = { 0 };
-	int fs = subs_font_px(width, height), margin = width * 8 / 100;
+	int fs = subtitles_font_px(width, height), margin = width * 8 / 100;
 	char head[1024];
 	bool any = false;
 

@@ -18,14 +18,14 @@ struct subs_cue {
 	int shot;                 /* the shot it belongs to */
 };
 
-/* A job's cues in time order; caller-owned, subs_release frees the cues. */
+/* A job's cues in time order; caller-owned, subtitles_release frees the cues. */
 struct subs {
 	struct subs_cue *cues;
 	size_t n, cap;
 };
 
-void subs_init(struct subs *s);
-void subs_release(struct subs *s);
+void subtitles_init(struct subs *s);
+void subtitles_release(struct subs *s);
 
 /*
  * Adds shot `shot`'s cues: from timings_json (an array of
@@ -34,24 +34,24 @@ void subs_release(struct subs *s);
  * over duration_ms. Times are clamped into the shot, which starts at
  * offset_ms; text is wrapped to `columns` half-width columns.
  */
-void subs_add_shot(struct subs *s, int shot, const char *timings_json, const char *narration, int64_t offset_ms,
-		   int64_t duration_ms, int columns);
+void subtitles_add_shot(struct subs *s, int shot, const char *timings_json, const char *narration,
+			int64_t offset_ms, int64_t duration_ms, int columns);
 
 /* The cues as an SRT or WebVTT document; the caller frees. */
-char *subs_srt(const struct subs *s);
-char *subs_vtt(const struct subs *s);
+char *subtitles_srt(const struct subs *s);
+char *subtitles_vtt(const struct subs *s);
 
 /* The burned subtitles' font size in pixels, and how many half-width
  * columns fit on one of their lines, for a width x height frame. */
-int subs_font_px(int width, int height);
-int subs_columns(int width, int height);
+int subtitles_font_px(int width, int height);
+int subtitles_columns(int width, int height);
 /* The ASS script (libass) of shot `shot`'s cues, times relative to its start
  * at shot_start_ms, styled for the frame; NULL when it has none. The caller frees. */
-char *subs_ass(const struct subs *s, int shot, int64_t shot_start_ms, int width, int height);
+char *subtitles_ass(const struct subs *s, int shot, int64_t shot_start_ms, int width, int height);
 
 /* text broken into lines of at most `columns` half-width columns (a CJK
  * character counts two): at spaces in Latin text, between characters in
  * CJK. The caller frees. */
-char *subs_wrap(const char *text, int columns);
+char *subtitles_wrap(const char *text, int columns);
 
 #endif

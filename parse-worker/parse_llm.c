@@ -11,7 +11,6 @@
 #include "parse_config.h"
 #include "parse_llm.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,21 +27,6 @@ struct call_ctx {
 	struct parse_state *ps;
 	struct task *t;
 };
-
-static void verdict(struct task *t, enum work_result result, const char *code, const char *fmt, ...)
-	PRINTF_LIKE(4, 5);
-
-/* Ends the attempt: retry later or fail for good, with a reason a user reads. */
-static void verdict(struct task *t, enum work_result result, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-	strlcpy_(t->error_code, code, sizeof(t->error_code));
-	va_start(ap, fmt);
-	vsnprintf(t->error, sizeof(t->error), fmt, ap);
-	va_end(ap);
-	t->result = result;
-	worker_task_done(t);
-}
 
 static struct provider_call *record(struct parse_state *ps, struct parse_data *pd, struct task *t,
 				     const struct http_client_response *r)
@@ -122,8 +106,9 @@ static void take_storyboard(struct parse_state *ps, struct task *t, struct provi
 		return;
 	}
 	free(text);
-	verdict(t, WORK_RETRY, "invalid_storyboard", "the %s storyboard was still invalid after a repair request: %s",
-		pd->provider->info.name, why);
+	worker_task_verdict(t, WORK_RETRY, "invalid_storyboard",
+			    "the %s storyboard was still invalid after a repair request: %s", pd->provider->info.name,
+			    why);
 	free(why);
 }
 
@@ -135,21 +120,22 @@ static void on_success(struct parse_state *ps, struct task *t, struct provider_c
 	char why[256];
 	if (pd->provider->read(r->body, r->body_len, &a, why, sizeof(why)) < 0) {
 		c->outcome = "invalid";
-		return verdict(t, WORK_RETRY, "bad_answer", "the %s provider answered in an unknown shape: %s",
-			       pd->provider->info.name, why);
+		return worker_task_verdict(t, WORK_RETRY, "bad_answer",
+					   "the %s provider answered in an unknown shape: %s", pd->provider->info.name,
+					   why);
 	}
 	count_tokens(ps, pd, c, &a);
 	if (a.truncated) {
 		c->outcome = "truncated";
 		free(a.text);
-		return verdict(t, WORK_RETRY, "truncated_answer",
-			       "the %s answer was cut off at the token limit (REEL_PARSE_MAX_TOKENS=%ld)",
-			       pd->provider->info.name, ps->settings->max_tokens);
+		return worker_task_verdict(t, WORK_RETRY, "truncated_answer",
+					   "the %s answer was cut off at the token limit (REEL_PARSE_MAX_TOKENS=%ld)",
+					   pd->provider->info.name, ps->settings->max_tokens);
 	}
 	if (!a.text) {
 		c->outcome = "empty";
-		return verdict(t, WORK_RETRY, "empty_answer", "the %s provider answered with no storyboard",
-			       pd->provider->info.name);
+		return worker_task_verdict(t, WORK_RETRY, "empty_answer", "the %s provider answered with no storyboard",
+					   pd->provider->info.name);
 	}
 	take_storyboard(ps, t, c, a.text);
 }
@@ -175,22 +161,24 @@ static void on_error_status(struct parse_state *ps, struct task *t, struct provi
 	pd->provider->error_text(r->body, r->body_len, msg, sizeof(msg));
 	if (r->status == 401 || r->status == 403) {
 		c->outcome = "auth";
-		return verdict(t, WORK_FAIL, "provider_auth", "the %s provider refused the key in %s (HTTP %d: %s)", name,
-			       pd->provider->info.key_var, r->status, msg);
+		return worker_task_verdict(t, WORK_FAIL, "provider_auth",
+					   "the %s provider refused the key in %s (HTTP %d: %s)", name,
+					   pd->provider->info.key_var, r->status, msg);
 	}
 	if (transient(r)) {
 		c->outcome = r->status == 429 ? "rate_limited" : "server_error";
 		t->retry_after_ms = asked_wait_ms(r);
-		return verdict(t, WORK_RETRY, r->status == 429 ? "provider_rate_limited" : "provider_unavailable",
-			       "the %s provider answered HTTP %d: %s", name, r->status, msg);
+		return worker_task_verdict(t, WORK_RETRY,
+					   r->status == 429 ? "provider_rate_limited" : "provider_unavailable",
+					   "the %s provider answered HTTP %d: %s", name, r->status, msg);
 	}
 	c->outcome = "rejected";
 	if (r->status == 400 && pd->provider->downgrade && pd->provider->downgrade(ps->settings, r->body, r->body_len)) {
 		log_warn("the %s server refused the structured output request (%s); using JSON mode from now on", name, msg);
 		return send_call(ps, t, pd->purpose);
 	}
-	verdict(t, WORK_FAIL, "provider_rejected", "the %s provider refused the request (HTTP %d: %s)", name, r->status,
-		msg);
+	worker_task_verdict(t, WORK_FAIL, "provider_rejected", "the %s provider refused the request (HTTP %d: %s)",
+			    name, r->status, msg);
 }
 
 static void on_answer(const struct http_client_response *r, void *arg)
@@ -204,18 +192,19 @@ static void on_answer(const struct http_client_response *r, void *arg)
 	switch (r->outcome) {
 	case HTTP_CLIENT_TIMEOUT:
 		c->outcome = "timeout";
-		return verdict(ctx.t, WORK_RETRY, "provider_timeout",
-			       "the %s provider did not answer within %ld s (REEL_PARSE_TIMEOUT_S)",
-			       pd->provider->info.name, ctx.ps->settings->timeout_s);
+		return worker_task_verdict(ctx.t, WORK_RETRY, "provider_timeout",
+					   "the %s provider did not answer within %ld s (REEL_PARSE_TIMEOUT_S)",
+					   pd->provider->info.name, ctx.ps->settings->timeout_s);
 	case HTTP_CLIENT_TOO_LARGE:
 		c->outcome = "oversize";
-		return verdict(ctx.t, WORK_RETRY, "answer_too_large",
-			       "the %s answer was larger than %ld KB (REEL_PARSE_MAX_ANSWER_KB)", pd->provider->info.name,
-			       ctx.ps->settings->max_answer_kb);
+		return worker_task_verdict(ctx.t, WORK_RETRY, "answer_too_large",
+					   "the %s answer was larger than %ld KB (REEL_PARSE_MAX_ANSWER_KB)",
+					   pd->provider->info.name, ctx.ps->settings->max_answer_kb);
 	case HTTP_CLIENT_FAILED:
 		c->outcome = "failed";
-		return verdict(ctx.t, WORK_RETRY, "provider_unreachable", "the %s provider could not be reached: %s",
-			       pd->provider->info.name, r->error);
+		return worker_task_verdict(ctx.t, WORK_RETRY, "provider_unreachable",
+					   "the %s provider could not be reached: %s", pd->provider->info.name,
+					   r->error);
 	case HTTP_CLIENT_DONE:
 		break;
 	}
@@ -246,8 +235,8 @@ static void send_call(struct parse_state *ps, struct task *t, const char *purpos
 		free(rq.headers[i]);
 	if (!pd->call) {
 		free(ctx);
-		verdict(t, WORK_RETRY, "internal", "the request to the %s provider could not be started",
-			pd->provider->info.name);
+		worker_task_verdict(t, WORK_RETRY, "internal", "the request to the %s provider could not be started",
+				    pd->provider->info.name);
 	}
 }
 

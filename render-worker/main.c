@@ -4,7 +4,7 @@
  * callback the webhook-receiver takes.
  */
 #include "render.h"
-#include "vendors.h"
+#include "vendors/vendors.h"
 #include "worker.h"
 
 int main(int argc, char **argv)

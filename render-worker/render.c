@@ -103,6 +103,23 @@ static int keep_stored(struct task *t, struct render_data *rd, const char *video
 	return 0;
 }
 
+/* Two messages of one shot (a redelivery and the sweeper's retry) claimed
+ * before the first one's vendor task is committed both pass the claim's
+ * open-task check: the second is dropped here, or the picture is bought twice.
+ * Otherwise rd joins the shots this process is rendering. */
+static bool busy_here(struct render_state *st, struct render_data *rd)
+{
+	for (struct render_data *o = st->busy; o; o = o->busy_next)
+		if (o->shot.index == rd->shot.index && o->shot.video == rd->shot.video && !strcmp(o->shot.job, rd->shot.job))
+			return true;
+	rd->busy_next = st->busy;
+	if (st->busy)
+		st->busy->busy_prev = &rd->busy_next;
+	st->busy = rd;
+	rd->busy_prev = &st->busy;
+	return false;
+}
+
 static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 {
 	struct render_state *st = worker_app(w);
@@ -126,6 +143,10 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	if (rd->shot.image_key && (video_key || !wants_clip))
 		return keep_stored(t, rd, video_key);
 	rd->shot.video = rd->provider ? wants_clip && rd->shot.image_key : wants_clip;
+	if (busy_here(st, rd)) {
+		t->claim = CLAIM_DONE;
+		return 0;
+	}
 	/* An earlier attempt may have reached the vendor without its id being stored. */
 	rd->attempt = atoi(PQgetvalue(r, row, 10));
 	rd->look_first = rd->attempt > 1;
@@ -292,7 +313,13 @@ static int fail(struct worker *w, struct task *t)
 
 static void release(struct task *t)
 {
-	render_data_free(t->data);
+	struct render_data *rd = t->data;
+	if (rd && rd->busy_prev) {
+		*rd->busy_prev = rd->busy_next;
+		if (rd->busy_next)
+			rd->busy_next->busy_prev = rd->busy_prev;
+	}
+	render_data_free(rd);
 }
 
 void render_state_free(struct render_state *st)
@@ -311,6 +338,8 @@ static void stop(struct worker *w)
 		return;
 	worker_set_app(w, NULL);
 	st->stopped = true;
+	for (struct render_data *rd = st->busy; rd; rd = rd->busy_next)
+		rd->busy_prev = NULL; /* the tasks released after this must not reach st */
 	if (st->drawing == 0)
 		render_state_free(st);
 }

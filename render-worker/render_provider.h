@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #include "provider.h"
-#include "vendors.h"
+#include "vendors/vendors.h"
 
 struct storage;
 
@@ -27,6 +27,7 @@ struct render_state {
 	size_t comfyui_workflow_len, comfyui_i2v_workflow_len;
 	bool skip_media;
 	unsigned drawing; /* offline draws on the thread pool: the state outlives stop() until they return */
+	struct render_data *busy; /* the shots this process is rendering now (render_data.busy_next) */
 	bool stopped;
 };
 

@@ -15,7 +15,6 @@
  */
 #include "render_submit.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,20 +142,6 @@ static void start_offline(struct task *t, struct render_data *rd)
 	uv_queue_work(worker_loop(t->worker), &rd->work, do_draw, after_draw);
 }
 
-static void verdict(struct task *t, enum work_result result, const char *code, const char *fmt, ...)
-	PRINTF_LIKE(4, 5);
-
-static void verdict(struct task *t, enum work_result result, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-	strlcpy_(t->error_code, code, sizeof(t->error_code));
-	va_start(ap, fmt);
-	vsnprintf(t->error, sizeof(t->error), fmt, ap);
-	va_end(ap);
-	t->result = result;
-	worker_task_done(t);
-}
-
 static void on_answer(const struct http_client_response *r, void *arg)
 {
 	struct task *t = arg;
@@ -165,19 +150,23 @@ static void on_answer(const struct http_client_response *r, void *arg)
 	char err[512];
 	task_log(t);
 	if (r->outcome != HTTP_CLIENT_DONE)
-		verdict(t, WORK_RETRY, "provider_unreachable", "%s did not answer: %s", p->info.name, r->error);
+		worker_task_verdict(t, WORK_RETRY, "provider_unreachable", "%s did not answer: %s", p->info.name,
+				    r->error);
 	else if (r->status == 401 || r->status == 403)
-		verdict(t, WORK_FAIL, "auth", "%s refused our key (HTTP %d): check %s", p->info.name, r->status, p->info.key_var);
+		worker_task_verdict(t, WORK_FAIL, "auth", "%s refused our key (HTTP %d): check %s", p->info.name,
+				    r->status, p->info.key_var);
 	else if (retry_status_transient(r->status)) {
 		int64_t wait = retry_after_ms(http_client_header(r, "retry-after"), time(NULL));
 		t->retry_after_ms = wait > 0 ? (uint64_t)wait : 0;
-		verdict(t, WORK_RETRY, "provider_busy", "%s answered HTTP %d", p->info.name, r->status);
+		worker_task_verdict(t, WORK_RETRY, "provider_busy", "%s answered HTTP %d", p->info.name, r->status);
 	} else if (r->status < 200 || r->status > 299)
-		verdict(t, WORK_FAIL, "rejected", "%s refused the shot (HTTP %d): %.300s", p->info.name, r->status, r->body);
+		worker_task_verdict(t, WORK_FAIL, "rejected", "%s refused the shot (HTTP %d): %.300s", p->info.name,
+				    r->status, r->body);
 	else if (p->read(worker_app(t->worker), r->body, r->body_len, &rd->sub, err, sizeof(err)) < 0)
-		verdict(t, WORK_RETRY, "bad_answer", "%s: %s", p->info.name, err);
+		worker_task_verdict(t, WORK_RETRY, "bad_answer", "%s: %s", p->info.name, err);
 	else if (rd->sub.state == VENDOR_FAILED)
-		verdict(t, WORK_RETRY, "render_failed", "%s failed the shot at once: %s", p->info.name, rd->sub.error);
+		worker_task_verdict(t, WORK_RETRY, "render_failed", "%s failed the shot at once: %s", p->info.name,
+				    rd->sub.error);
 	else {
 		rd->http_status = r->status;
 		t->result = WORK_OK;
@@ -216,7 +205,7 @@ static void submit(struct task *t, struct render_data *rd)
 	int rc = rd->provider->build(st, &rd->shot, webhook, &rq, err, sizeof(err));
 	free(webhook);
 	if (rc < 0) {
-		verdict(t, WORK_FAIL, "render_failed", "%s: %s", rd->provider->info.name, err);
+		worker_task_verdict(t, WORK_FAIL, "render_failed", "%s: %s", rd->provider->info.name, err);
 		return;
 	}
 	send_request(t, &rq, 1 << 20, on_answer);
@@ -246,8 +235,8 @@ static void on_found(const struct http_client_response *r, void *arg)
 		worker_task_done(t);
 	} else if (rc < 0) {
 		/* Sending blindly could pay twice: the lookup is retried like a failed submission. */
-		verdict(t, WORK_RETRY, "provider_unreachable", "%s: looking for an earlier submission failed: %s",
-			rd->provider->info.name, err);
+		worker_task_verdict(t, WORK_RETRY, "provider_unreachable",
+				    "%s: looking for an earlier submission failed: %s", rd->provider->info.name, err);
 	} else if (next && ++rd->pages < FIND_MAX_PAGES) {
 		look_up(t, rd, next);
 		next = NULL;

@@ -26,7 +26,8 @@ struct render_data {
 	uint64_t sent_at;          /* remote: when the task started at the vendor (loop ms), for its provider_calls row */
 	struct vendor_result sub;  /* remote: the vendor's task as its answer described it */
 	uv_work_t work;            /* offline: the drawing on the thread pool */
-	struct render_state *state; /* offline: the stage's state, kept alive until the drawing returns */
+	struct render_state *state; /* the stage's state (offline: kept alive until the drawing returns) */
+	struct render_data **busy_prev, *busy_next; /* on state->busy while claimed; busy_prev NULL when not */
 };
 
 /* ops->init's part: loads the ComfyUI templates (and the drawer, when the

@@ -14,12 +14,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "fal.h"
+#include "vendors/fal_queue.h"
 #include "http_client.h"
 #include "log.h"
 #include "metrics.h"
 #include "receiver.h"
-#include "replicate.h"
+#include "vendors/replicate_api.h"
 #include "banned.h"
 
 #define KEYS_MAX_AGE_MS (24ull * 3600 * 1000)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "daemon.h"
-#include "fal.h"
+#include "vendors/fal_queue.h"
 #include "http_client.h"
 #include "log.h"
 #include "metrics.h"

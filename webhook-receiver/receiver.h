@@ -13,7 +13,7 @@
 
 #include "daemon.h"
 #include "retry.h"
-#include "vendors.h"
+#include "vendors/vendors.h"
 
 struct fal_keys;
 struct http_client;

@@ -17,15 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "comfyui.h"
+#include "vendors/comfyui_api.h"
 #include "db.h"
-#include "fal.h"
+#include "vendors/fal_queue.h"
 #include "http_client.h"
 #include "json.h"
 #include "log.h"
 #include "outbox.h"
 #include "receiver.h"
-#include "replicate.h"
+#include "vendors/replicate_api.h"
 #include "retry.h"
 #include "banned.h"
 

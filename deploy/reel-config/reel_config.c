@@ -31,7 +31,7 @@
 #include "render_provider.h"
 #include "tts.h"
 #include "tts_config.h"
-#include "vendors.h"
+#include "vendors/vendors.h"
 #include "banned.h"
 
 #define MAX_FILE (4 * 1024 * 1024)

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "comfyui.h"
+#include "vendors/comfyui_api.h"
 #include "json.h"
 #include "render_provider.h"
 #include "render_size.h"

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fal.h"
+#include "vendors/fal_queue.h"
 #include "json.h"
 #include "render_provider.h"
 #include "render_size.h"

@@ -12,7 +12,7 @@
 #include "json.h"
 #include "render_provider.h"
 #include "render_size.h"
-#include "replicate.h"
+#include "vendors/replicate_api.h"
 #include "banned.h"
 
 static cJSON *image_input(const struct render_shot *s)

@@ -178,7 +178,8 @@ def test_sse_fanout_resume_heartbeat():
         check("sse: a final event ends every stream", ev and int(ev["id"]) == done and s.next_event() is None, str(ev))
         s.close()
     s = Stream(GW_PORT, job, last_id=done)
-    check("sse: a final job's stream ends at once after catch-up", s.status == 200 and s.read_all() == [])
+    check("sse: a final job's stream resumed at its final event is 204 (EventSource stops)",
+          s.status == 204 and s.read_all() == [], str(s.status))
     s.close()
     s = Stream(GW_PORT, job, last_id="abc")
     check("sse: a malformed Last-Event-ID is 400 naming it", s.status == 400 and

@@ -12,6 +12,7 @@ postgres), a changed REEL_PG_PORT applies to an existing cluster, and
 reelctl's default gateway follows REEL_PORT_OFFSET."""
 import argparse
 import os
+import queue
 import re
 import shutil
 import signal
@@ -19,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -117,17 +119,23 @@ def test_port_held(bindir, port, what):
 
 
 def wait_line(proc, pattern, timeout):
-    """Reads proc's stderr until a line matches; (match or None, lines read)."""
-    lines, deadline = [], time.time() + timeout
-    while time.time() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        lines.append(line)
-        m = re.search(pattern, line)
-        if m:
-            return m, lines
-    return None, lines
+    """Reads proc's stderr until a line matches; (match or None, lines read).
+    A thread reads, so a script that goes silent cannot hold the test past
+    timeout; it drains the pipe to its end, so the script never blocks on it."""
+    lines, found = [], queue.Queue()
+
+    def read():
+        for line in proc.stderr:
+            lines.append(line)
+            if found.empty() and (m := re.search(pattern, line)):
+                found.put(m)
+        found.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        return found.get(timeout=timeout), list(lines)
+    except queue.Empty:
+        return None, list(lines)
 
 
 def wait_exit(proc, timeout):
@@ -139,11 +147,20 @@ def wait_exit(proc, timeout):
     return time.monotonic() - t0
 
 
+def as_terminal_job():
+    """What a terminal's shell gives its foreground job: SIGINT and SIGQUIT at
+    their defaults. A harness that started this test in the background without
+    job control left them ignored, and bash cannot trap a signal ignored at its
+    start, so without this a Ctrl-C test would test the harness instead."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
 def test_run_sigint(bindir):
     """`fleet.sh run` with authentication: its sample gets done; Ctrl-C stops it all."""
     env = fleet_env(RUN, REEL_JWT_SECRET=tf.JWT_SECRET, REEL_JWT_AUDIENCE="authenticated")
-    proc = subprocess.Popen([FLEET, "run", bindir], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    proc = subprocess.Popen([FLEET, "run", bindir], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True, preexec_fn=as_terminal_job)
     try:
         m, lines = wait_line(proc, r"serving on (\S+)", 300)
         check("run: prints its gateway with REEL_PORT_OFFSET", m and m.group(1) == f"http://127.0.0.1:{GATEWAY_PORT}",
@@ -164,8 +181,6 @@ def test_run_sigint(bindir):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-        proc.stderr.close()
-        proc.stdout.close()
 
 
 def test_run_sigterm(bindir):
@@ -183,7 +198,6 @@ def test_run_sigterm(bindir):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-        proc.stderr.close()
 
 
 def reelctl_submit(bindir, env):

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target: a ComfyUI /history answer as webhook-receiver's sweeper
- * reads it (common/comfyui.c). ComfyUI is polled, not signed, so whatever it
+ * reads it (common/vendors/comfyui_api.c). ComfyUI is polled, not signed, so whatever it
  * answers is untrusted; every output becomes an escaped /view URL.
  */
 #include <assert.h>
@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "comfyui.h"
+#include "vendors/comfyui_api.h"
 
 #define BASE "http://127.0.0.1:8188"
 

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target: what fal sends webhook-receiver and its sweeper
- * (common/fal.c): webhook bodies, queue status and result answers, JWKS
+ * (common/vendors/fal_queue.c): webhook bodies, queue status and result answers, JWKS
  * documents, and the ED25519 signature check. The first byte picks the
  * reader; for the signature, request id, user id, timestamp and signature
  * are the first four lines and the body follows.
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fal.h"
+#include "vendors/fal_queue.h"
 #include "fuzz_lines.h"
 #include "util.h"
 

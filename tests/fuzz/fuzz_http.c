@@ -51,7 +51,8 @@ static int port;
 
 static void start_server(void)
 {
-	const struct http_server_opts opts = { 64 * 1024, 8 * 1024, 2000, 2000 };
+	const struct http_server_opts opts = { .max_body = 64 * 1024, .max_header_bytes = 8 * 1024, .idle_timeout_ms = 2000,
+						.request_timeout_ms = 2000 };
 	char err[256];
 	server = http_server_new(uv_default_loop(), "127.0.0.1:0", routes, sizeof(routes) / sizeof(routes[0]), NULL,
 				 &opts, err, sizeof(err));

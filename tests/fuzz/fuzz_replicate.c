@@ -1,6 +1,6 @@
 /*
  * libFuzzer target: a Replicate callback as webhook-receiver reads it
- * (common/replicate.c): the Standard Webhooks signature check over the raw
+ * (common/vendors/replicate_api.c): the Standard Webhooks signature check over the raw
  * bytes, then the prediction body. Input: webhook-id, webhook-timestamp and
  * webhook-signature on the first three lines, then the body.
  */
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "replicate.h"
+#include "vendors/replicate_api.h"
 #include "fuzz_lines.h"
 #include "util.h"
 

@@ -129,10 +129,10 @@ START_TEST(test_burned_chinese_subtitles)
 	write_still(png, AV_CODEC_ID_PNG, 64, 64, 0);
 	spec_init(&sp, &shot, 1, plain);
 	ck_assert_msg(assemble_mp4(&sp, NULL, err, sizeof(err)) == 0, "%s", err);
-	subs_init(&subs);
-	subs_add_shot(&subs, 0, NULL, "月光照在安静的港口上，灯笼轻轻摇晃，远处传来渔船归来的声音。", 0, 2000,
-		      subs_columns(W, H));
-	ass = subs_ass(&subs, 0, 0, W, H);
+	subtitles_init(&subs);
+	subtitles_add_shot(&subs, 0, NULL, "月光照在安静的港口上，灯笼轻轻摇晃，远处传来渔船归来的声音。", 0, 2000,
+		      subtitles_columns(W, H));
+	ass = subtitles_ass(&subs, 0, 0, W, H);
 	ck_assert_ptr_nonnull(ass);
 	shot.subtitles = ass;
 	sp.out_path = burned;
@@ -147,7 +147,7 @@ START_TEST(test_burned_chinese_subtitles)
 	ck_assert_msg(diff_rows(&a, &b, 0, H / 3) < 1, "top differs by %.2f", diff_rows(&a, &b, 0, H / 3));
 	probe_free(&a);
 	probe_free(&b);
-	subs_release(&subs);
+	subtitles_release(&subs);
 	free(ass);
 	free(png);
 	free(plain);

@@ -1,5 +1,5 @@
 /*
- * Unit tests for common/fal: ED25519 webhook signatures against a JWKS (the
+ * Unit tests for common/vendors/fal_queue: ED25519 webhook signatures against a JWKS (the
  * reference's test vector, rotation, forged, tampered and stale deliveries),
  * JWKS parsing, and the queue, webhook and result bodies.
  */
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fal.h"
+#include "vendors/fal_queue.h"
 #include "banned.h"
 
 #define JWKS "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"6kpsY-KcUgq-9VB7Ey7F-ZVHdq6-vnuSQh7qaRRG0iw\"}]}"

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "comfyui.h"
+#include "vendors/comfyui_api.h"
 #include "json.h"
 #include "render_provider.h"
 #include "banned.h"

@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "comfyui.h"
+#include "vendors/comfyui_api.h"
 #include "json.h"
 #include "media.h"
 #include "render_size.h"
-#include "vendors.h"
+#include "vendors/vendors.h"
 #include "banned.h"
 
 struct expect {

@@ -1,5 +1,5 @@
 /*
- * Unit tests for common/replicate: Standard Webhooks signatures (the
+ * Unit tests for common/vendors/replicate_api: Standard Webhooks signatures (the
  * reference's test vector, key rotation lists, forged, tampered and stale
  * deliveries, malformed secrets) and predictions read in their output forms.
  */
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "replicate.h"
+#include "vendors/replicate_api.h"
 #include "banned.h"
 
 #define SECRET "whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="

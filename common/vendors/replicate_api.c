@@ -3,7 +3,7 @@
  * checked over the raw bytes before any parsing, in constant time, against
  * every "v1," entry of the header (key rotation sends several).
  */
-#include "replicate.h"
+#include "vendors/replicate_api.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

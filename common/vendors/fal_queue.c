@@ -3,7 +3,7 @@
  * raw body's SHA-256 before any parsing; every key of the set is tried, as
  * fal rotates them.
  */
-#include "fal.h"
+#include "vendors/fal_queue.h"
 
 #include <curl/curl.h>
 #include <openssl/evp.h>

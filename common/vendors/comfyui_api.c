@@ -2,7 +2,7 @@
  * ComfyUI workflows and history. The template is walked as JSON, so a
  * prompt holding quotes or braces cannot change the graph's structure.
  */
-#include "comfyui.h"
+#include "vendors/comfyui_api.h"
 
 #include <curl/curl.h>
 #include <stdbool.h>

@@ -3,15 +3,15 @@
  * submit answer, status and result bodies, webhook bodies, and the webhook's
  * ED25519 signature checked against the keys of a JWKS.
  */
-#ifndef REEL_FAL_H
-#define REEL_FAL_H
+#ifndef REEL_FAL_QUEUE_H
+#define REEL_FAL_QUEUE_H
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <time.h>
 
 #include "util.h"
-#include "vendors.h"
+#include "vendors/vendors.h"
 
 struct fal_keys; /* parsed signing keys; owned by the caller, fal_keys_free releases them */
 

@@ -4,13 +4,13 @@
  * read into the files to fetch from /view. ComfyUI sends no callbacks; the
  * webhook-receiver's sweeper polls /history.
  */
-#ifndef REEL_COMFYUI_H
-#define REEL_COMFYUI_H
+#ifndef REEL_COMFYUI_API_H
+#define REEL_COMFYUI_API_H
 
 #include <stddef.h>
 
 #include "util.h"
-#include "vendors.h"
+#include "vendors/vendors.h"
 
 /* What fills a workflow's placeholders. */
 struct comfyui_vars {

@@ -1,7 +1,7 @@
 /*
  * The render vendors' configuration table and the vendor-neutral task result.
  */
-#include "vendors.h"
+#include "vendors/vendors.h"
 
 #include <stddef.h>
 #include <stdio.h>

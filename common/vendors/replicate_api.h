@@ -4,15 +4,15 @@
  * (the create answer, a poll, or a webhook body, which all share one shape),
  * and verifying a webhook's Standard Webhooks signature.
  */
-#ifndef REEL_REPLICATE_H
-#define REEL_REPLICATE_H
+#ifndef REEL_REPLICATE_API_H
+#define REEL_REPLICATE_API_H
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <time.h>
 
 #include "util.h"
-#include "vendors.h"
+#include "vendors/vendors.h"
 
 /* The create request for model (owner/name -> /models/owner/name/predictions;
  * owner/name:version or a bare version id -> /predictions with "version"),
