@@ -404,6 +404,16 @@ int s3_size(const struct s3 *s, const char *key, off_t *size, char *err, size_t 
 	return errorf(err, errlen, "GET %s: HTTP %ld", key, r.status);
 }
 
+int s3_delete(const struct s3 *s, const char *key, char *err, size_t errlen)
+{
+	struct reply r = { 0 };
+	if (request(s, "DELETE", key, "", NULL, 0, NULL, &r, err, errlen) < 0)
+		return -1;
+	if (r.status == 404) /* S3 answers 204 for a missing key; some servers 404 */
+		return 0;
+	return expect_ok(&r, "DELETE", key, err, errlen);
+}
+
 int s3_read(const struct s3 *s, const char *key, off_t first, size_t len, char *buf, char *err, size_t errlen)
 {
 	struct reply r = { 0 };

@@ -48,6 +48,8 @@ int s3_size(const struct s3 *s, const char *key, off_t *size, char *err, size_t 
 /* Reads len bytes of key from first into buf (exactly len, or -1). */
 int s3_read(const struct s3 *s, const char *key, off_t first, size_t len, char *buf, char *err,
 	    size_t errlen) WARN_UNUSED;
+/* Deletes key; a key already gone is not an error. */
+int s3_delete(const struct s3 *s, const char *key, char *err, size_t errlen) WARN_UNUSED;
 /* A presigned GET of key through the public endpoint, valid ttl_s seconds from now; the caller frees. */
 char *s3_url(const struct s3 *s, const char *key, long ttl_s);
 /* The presigned URL of p; the caller frees. */

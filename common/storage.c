@@ -189,6 +189,18 @@ int storage_put(const struct storage *st, const char *key, const char *src, char
 	return rc;
 }
 
+int storage_delete(const struct storage *st, const char *key, char *err, size_t errlen)
+{
+	if (!storage_key_ok(key))
+		return errorf(err, errlen, "invalid storage key '%s'", key);
+	if (st->s3)
+		return s3_delete(st->s3, key, err, errlen);
+	char *path = storage_path(st, key);
+	int rc = unlink(path) < 0 && errno != ENOENT ? errorf(err, errlen, "cannot delete %s: %s", key, strerror(errno)) : 0;
+	free(path);
+	return rc;
+}
+
 char *storage_url(const struct storage *st, const char *key)
 {
 	if (st->s3)

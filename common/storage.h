@@ -38,6 +38,8 @@ void storage_drop(const struct storage *st, char *path);
 char *storage_temp(const struct storage *st, const char *suffix);
 /* Moves src (a storage_temp path) to key, creating folders; src is gone after a success. 0 or -1 with err. */
 int storage_put(const struct storage *st, const char *key, const char *src, char *err, size_t errlen) WARN_UNUSED;
+/* Deletes key; a key already gone is not an error. 0 or -1 with err. */
+int storage_delete(const struct storage *st, const char *key, char *err, size_t errlen) WARN_UNUSED;
 /* The URL of key as clients outside see it (file:///... for local storage); the caller frees. */
 char *storage_url(const struct storage *st, const char *key);
 /* A presigned GET of key valid ttl_s seconds on S3; NULL on file:// storage. The caller frees. */

@@ -229,6 +229,24 @@ START_TEST(test_put_nested)
 }
 END_TEST
 
+START_TEST(test_delete)
+{
+	struct storage *st = open_root();
+	char *tmp = storage_temp(st, ".txt"), *dst = storage_path(st, "jobs/d/a.txt"), err[256] = "";
+	write_file(tmp, "gone soon");
+	ck_assert_msg(storage_put(st, "jobs/d/a.txt", tmp, err, sizeof(err)) == 0, "put: %s", err);
+	ck_assert_msg(storage_delete(st, "jobs/d/a.txt", err, sizeof(err)) == 0, "delete: %s", err);
+	ck_assert_int_eq(access(dst, F_OK), -1);
+	/* A key already gone is not an error; a key that is no key is. */
+	ck_assert_msg(storage_delete(st, "jobs/d/a.txt", err, sizeof(err)) == 0, "delete again: %s", err);
+	ck_assert_int_eq(storage_delete(st, "../a.txt", err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "invalid storage key"));
+	free(dst);
+	free(tmp);
+	storage_free(st);
+}
+END_TEST
+
 START_TEST(test_put_bad_key)
 {
 	static const char *const bad[] = { "../escape.txt", "/etc/x", "a//b", "a/./b", "", "a\\b" };
@@ -294,6 +312,7 @@ static Suite *storage_suite(void)
 	tcase_add_test(tc, test_path_and_url);
 	tcase_add_test(tc, test_temp_unique);
 	tcase_add_test(tc, test_put_nested);
+	tcase_add_test(tc, test_delete);
 	tcase_add_test(tc, test_put_bad_key);
 	tcase_add_test(tc, test_put_missing_source);
 	tcase_add_test(tc, test_put_folder_blocked_by_file);
