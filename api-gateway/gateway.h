@@ -35,6 +35,8 @@ struct gateway_config {
 	long job_cache_ms;      /* how long a cached job resource may be served, 0 = no cache */
 	long job_cache_kb;      /* memory the job cache may hold */
 	char *cors_origins;     /* origins whose pages may call the API (CORS), or NULL */
+	long upload_max_mb[5];  /* REEL_UPLOAD_MAX_MB_<PURPOSE>, in upload_purposes' order */
+	long upload_pending_s;  /* an upload not completed this long after it was made is deleted */
 };
 
 struct auth;
@@ -63,6 +65,7 @@ struct gateway {
 	struct webhook_sender *webhooks;  /* delivers job-end webhooks */
 	unsigned char webhook_key[64];    /* REEL_WEBHOOK_SECRET decoded */
 	size_t webhook_keylen;
+	uv_timer_t upload_sweep;          /* deletes uploads never completed (upload_sweep.c) */
 };
 
 #define GATEWAY_OWNER_MAX 128

@@ -49,5 +49,17 @@ const struct config_option gateway_options[] = {
 	  "comma-separated origins whose pages may call the API (CORS), e.g. https://app.example.com; '*' only without auth" },
 	{ "REEL_JOB_CACHE_KB", CONFIG_INT, "16384", 0, offsetof(struct gateway, cfg.job_cache_kb), 64, 1048576,
 	  "memory the cache of rendered jobs may hold (least recently used entries go first)" },
+	{ "REEL_UPLOAD_MAX_MB_MUSIC", CONFIG_INT, "50", 0, offsetof(struct gateway, cfg.upload_max_mb[0]), 1, 10240,
+	  "largest music upload, in MiB" },
+	{ "REEL_UPLOAD_MAX_MB_IMAGE", CONFIG_INT, "20", 0, offsetof(struct gateway, cfg.upload_max_mb[1]), 1, 10240,
+	  "largest reference image upload, in MiB" },
+	{ "REEL_UPLOAD_MAX_MB_FACE", CONFIG_INT, "10", 0, offsetof(struct gateway, cfg.upload_max_mb[2]), 1, 10240,
+	  "largest face photo upload, in MiB" },
+	{ "REEL_UPLOAD_MAX_MB_VOICE", CONFIG_INT, "20", 0, offsetof(struct gateway, cfg.upload_max_mb[3]), 1, 10240,
+	  "largest voice sample upload, in MiB" },
+	{ "REEL_UPLOAD_MAX_MB_VIDEO", CONFIG_INT, "500", 0, offsetof(struct gateway, cfg.upload_max_mb[4]), 1, 10240,
+	  "largest video clip upload, in MiB" },
+	{ "REEL_UPLOAD_PENDING_S", CONFIG_INT, "86400", 0, offsetof(struct gateway, cfg.upload_pending_s), 5, 30 * 86400,
+	  "seconds an upload may stay pending (not completed) before it and its bytes are deleted" },
 };
 const size_t gateway_n_options = ARRAY_SIZE(gateway_options);

@@ -15,6 +15,7 @@
 #include "media.h"
 #include "providers.h"
 #include "storage.h"
+#include "upload_ref.h"
 #include "banned.h"
 
 enum rule_kind { RULE_ENUM, RULE_TEXT, RULE_INT, RULE_BOOL, RULE_LANGUAGE, RULE_MUSIC, RULE_URL, RULE_PROVIDERS };
@@ -43,7 +44,7 @@ static const struct option_rule rules[] = {
 	{ "max_shots", RULE_INT, 1, 60, NULL, "a whole number from 1 to 60" },
 	{ "review", RULE_BOOL, 0, 0, NULL, "true or false" },
 	{ "subtitles", RULE_ENUM, 0, 0, subtitles, "burn, sidecar or off" },
-	{ "music", RULE_MUSIC, 0, 1024, NULL, "calm, bright or pulse (bundled), a storage key (a/b.mp3), or null" },
+	{ "music", RULE_MUSIC, 0, 1024, NULL, "calm, bright or pulse (bundled), upload:<id> of a ready music upload, a storage key (a/b.mp3), or null" },
 	{ "transition", RULE_ENUM, 0, 0, transitions,
 	  "one of cut, fade, dissolve, wipeleft, wiperight, slideleft, slideright" },
 	{ "transition_ms", RULE_INT, 100, 2000, NULL, "a whole number of milliseconds from 100 to 2000" },
@@ -200,6 +201,15 @@ static int check_providers(const cJSON *v, cJSON *out, struct api_problem *p)
 }
 
 
+/* A bundled track, an upload reference (whose owner and state the caller
+ * checks), or a storage key outside the uploads, which only a reference reaches. */
+static int music_ok(const char *s)
+{
+	if (in_list(s, media_music_tracks) || upload_ref_id(s))
+		return 1;
+	return strchr(s, '/') && storage_key_ok(s) && strncmp(s, UPLOAD_KEY_PREFIX, strlen(UPLOAD_KEY_PREFIX)) != 0;
+}
+
 /* Checks v against rule; copies what is kept into out. 0 or -1 with p. */
 static int check_rule(const struct option_rule *r, const cJSON *v, cJSON *out, struct api_problem *p)
 {
@@ -214,9 +224,7 @@ static int check_rule(const struct option_rule *r, const cJSON *v, cJSON *out, s
 		ok = cJSON_IsString(v) && strlen(v->valuestring) <= (size_t)r->max;
 		break;
 	case RULE_MUSIC:
-		ok = cJSON_IsString(v) && strlen(v->valuestring) <= (size_t)r->max &&
-		     (in_list(v->valuestring, media_music_tracks) ||
-		      (strchr(v->valuestring, '/') && storage_key_ok(v->valuestring)));
+		ok = cJSON_IsString(v) && strlen(v->valuestring) <= (size_t)r->max && music_ok(v->valuestring);
 		break;
 	case RULE_LANGUAGE:
 		ok = cJSON_IsString(v) && strlen(v->valuestring) <= (size_t)r->max && language_ok(v->valuestring);

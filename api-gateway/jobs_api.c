@@ -23,6 +23,7 @@
 #include "live_api.h"
 #include "log.h"
 #include "outbox.h"
+#include "uploads.h"
 #include "webhook.h"
 #include "banned.h"
 
@@ -118,6 +119,11 @@ void gateway_create_job(struct http_exchange *x, void *arg)
 	if (job_request_parse(rq->body, rq->body_len, &pc->rq, &p) < 0) {
 		api_problem_send(x, &p);
 		free(pc);
+		return;
+	}
+	if (gateway_check_music_upload(d, pc->owner, pc->rq.options, &p) < 0) {
+		api_problem_send(x, &p);
+		pending_free(pc);
 		return;
 	}
 	if (gateway_inflight_check(x, g, pc->owner, queued_for(g, pc->owner)) < 0) {
@@ -281,6 +287,7 @@ static void on_stop(struct daemon *d)
 	on_flush(&g->flush); /* answer what was accepted before stopping */
 	uv_close((uv_handle_t *)&g->flush, NULL);
 	gateway_live_stop(g); /* streams end before the server closes their connections */
+	upload_sweep_stop(g);
 	daemon_shutdown(d);
 }
 
@@ -302,6 +309,7 @@ void gateway_start(struct daemon *d)
 	uv_check_start(&g->flush, on_flush);
 	if (gateway_live_start(g) < 0)
 		log_error("live updates are off: event streams will only replay past events");
+	upload_sweep_start(g);
 }
 
 int gateway_is_uuid(const char *s)

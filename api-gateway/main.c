@@ -16,6 +16,7 @@
 #include "manifest_api.h"
 #include "openapi.h"
 #include "shot_actions.h"
+#include "uploads.h"
 #include "voices_api.h"
 
 static struct gateway gateway;
@@ -44,6 +45,12 @@ int main(void)
 		{ "POST", "/v1/jobs/{id}/shots/{n}/skip", gateway_skip_shot },
 		{ "GET", "/v1/jobs/{id}/manifest", gateway_get_manifest },
 		{ "GET", "/v1/files/{path*}", gateway_get_file },
+		{ "POST", "/v1/uploads", gateway_create_upload },
+		{ "GET", "/v1/uploads", gateway_list_uploads },
+		{ "GET", "/v1/uploads/{id}", gateway_get_upload },
+		{ "PUT", "/v1/uploads/{id}", gateway_put_upload },
+		{ "DELETE", "/v1/uploads/{id}", gateway_delete_upload },
+		{ "POST", "/v1/uploads/{id}/complete", gateway_complete_upload },
 		{ "GET", "/openapi.json", gateway_get_openapi },
 	};
 	/* Not static: the option count is known only at link time; main's frame outlives the daemon. */
@@ -58,6 +65,7 @@ int main(void)
 		.config = &gateway,
 		.configure = gateway_openapi_configure,
 		.http_before = before_route,
+		.http_body_file = gateway_upload_body_file,
 	};
 	return daemon_main(&spec, &gateway, gateway_start);
 }

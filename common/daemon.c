@@ -255,7 +255,8 @@ static int start_http(struct daemon *d, const struct daemon_spec *spec, char *er
 		memcpy(d->routes + ARRAY_SIZE(health_routes), spec->routes, spec->n_routes * sizeof(*d->routes));
 	size_t body = d->cfg.http_max_body ? (size_t)d->cfg.http_max_body : spec->max_body ? spec->max_body : 64 * 1024;
 	const struct http_server_opts opts = { body, (size_t)d->cfg.http_max_header, (unsigned)d->cfg.http_idle_s * 1000,
-					       (unsigned)d->cfg.http_request_s * 1000, spec->http_before };
+					       (unsigned)d->cfg.http_request_s * 1000, spec->http_before,
+					       spec->http_body_file };
 	d->http = http_server_new(d->loop, d->cfg.http_addr, d->routes, n, d, &opts, err, errlen);
 	return d->http ? 0 : -1;
 }

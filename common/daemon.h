@@ -54,6 +54,8 @@ struct daemon_spec {
 	int (*configure)(struct daemon *d, char *err, size_t errlen);
 	/* The HTTP server's hook run before every request is routed (http_server_opts.before), or NULL. */
 	bool (*http_before)(struct http_exchange *x, void *arg);
+	/* The HTTP server's hook choosing bodies streamed to disk (http_server_opts.body_file), or NULL. */
+	char *(*http_body_file)(const struct http_request *rq, size_t *limit, void *arg);
 };
 
 struct daemon {

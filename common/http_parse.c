@@ -8,11 +8,16 @@
 #include "http_server_int.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "http_decode.h"
+#include "log.h"
 #include "banned.h"
 
 static int fail(struct conn *c, int status)
@@ -36,6 +41,8 @@ static int on_message_begin(llhttp_t *p)
 	c->url_len = 0;
 	c->in_field = c->in_value = false;
 	c->body.len = 0;
+	c->x.rq.body_len = 0;
+	http__body_file_drop(c);
 	c->fail = 0;
 	c->route = NULL;
 	c->route_status = 0;
@@ -177,15 +184,47 @@ static int finish_head(struct conn *c)
 	return 0;
 }
 
+void http__body_file_drop(struct conn *c)
+{
+	struct http_request *rq = &c->x.rq;
+	if (c->body_fd >= 0)
+		close(c->body_fd);
+	c->body_fd = -1;
+	if (rq->body_file && unlink(rq->body_file) < 0 && errno != ENOENT)
+		log_warn("http: removing %s: %s", rq->body_file, strerror(errno));
+	free(rq->body_file);
+	rq->body_file = NULL;
+}
+
+/* Asks the server's owner whether this body goes to a file, and opens it: 0, or the status to answer. */
+static int open_body_file(struct conn *c)
+{
+	const struct http_server_opts *o = &c->srv->opts;
+	struct http_request *rq = &c->x.rq;
+	c->body_limit = o->max_body;
+	if (!o->body_file || !c->route || !(rq->body_file = o->body_file(rq, &c->body_limit, c->srv->arg)))
+		return 0;
+	c->body_fd = open(rq->body_file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (c->body_fd >= 0)
+		return 0;
+	log_error("http: body file %s: %s", rq->body_file, strerror(errno));
+	free(rq->body_file);
+	rq->body_file = NULL;
+	return 500;
+}
+
 static int on_headers_complete(llhttp_t *p)
 {
 	struct conn *c = p->data;
 	struct http_exchange *x = &c->x;
+	int status;
 
-	if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->srv->opts.max_body)
-		return fail(c, 413);
 	if (finish_head(c) < 0)
 		return fail(c, 400);
+	if ((status = open_body_file(c)))
+		return fail(c, status);
+	if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->body_limit)
+		return fail(c, 413);
 	x->keep_alive = llhttp_should_keep_alive(p) && !p->upgrade;
 	x->chunked = p->http_major == 1 && p->http_minor >= 1;
 	x->head = !strcmp(x->rq.method, "HEAD");
@@ -195,11 +234,34 @@ static int on_headers_complete(llhttp_t *p)
 	return 0;
 }
 
+/* Appends to the body file; on the loop thread, as a page-cache write is short. */
+static int write_body(struct conn *c, const char *at, size_t len)
+{
+	c->req_started = uv_now(c->srv->loop); /* a long upload is slow, not stuck, while bytes come */
+	while (len) {
+		ssize_t n = write(c->body_fd, at, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			log_error("http: writing %s: %s", c->x.rq.body_file, strerror(errno));
+			return fail(c, 500);
+		}
+		at += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 static int on_body(llhttp_t *p, const char *at, size_t len)
 {
 	struct conn *c = p->data;
-	if (c->body.len + len > c->srv->opts.max_body)
+	size_t have = c->body_fd >= 0 ? c->x.rq.body_len : c->body.len;
+	if (have + len > c->body_limit)
 		return fail(c, 413);
+	if (c->body_fd >= 0) {
+		c->x.rq.body_len += len;
+		return write_body(c, at, len);
+	}
 	http_buf_add(&c->body, at, len);
 	return 0;
 }
@@ -214,7 +276,12 @@ static int on_message_complete(llhttp_t *p)
 		c->body.p[c->body.len] = '\0';
 	}
 	c->x.rq.body = c->body.len ? c->body.p : empty;
-	c->x.rq.body_len = c->body.len;
+	if (c->body_fd >= 0) {
+		close(c->body_fd);
+		c->body_fd = -1;
+	} else {
+		c->x.rq.body_len = c->body.len;
+	}
 	c->req_started = 0;
 	return HPE_PAUSED; /* one exchange at a time: see DESIGN */
 }

@@ -52,6 +52,7 @@ void http__finish_exchange(struct conn *c)
 	x->abort_arg = NULL;
 	c->extra.len = 0;
 	http_buf_reset(&c->body, KEEP_BYTES);
+	http__body_file_drop(c);
 	if (c->state == C_OPEN) {
 		if (!x->keep_alive || c->srv->closing)
 			start_linger(c);
@@ -103,6 +104,8 @@ static void reject(struct conn *c)
 	c->dispatching = true;
 	if (status == 413)
 		http_problem(x, 413, "payload-too-large", NULL, "the request body is too large", NULL);
+	else if (status == 500)
+		http_problem(x, 500, "internal", NULL, "the request body could not be stored", NULL);
 	else if (status == 408)
 		http_problem(x, 408, "request-timeout", NULL, "the request did not arrive in time", NULL);
 	else if (status == 431)
@@ -295,6 +298,7 @@ static void conn_unref(struct conn *c)
 {
 	if (--c->refs > 0)
 		return;
+	http__body_file_drop(c);
 	free(c->head.p);
 	free(c->body.p);
 	free(c->pending.p);
@@ -368,6 +372,7 @@ static void on_connection(uv_stream_t *listener, int status)
 	s->refs++;
 	c->refs = 2; /* the TCP and timer handles */
 	c->x.conn = c;
+	c->body_fd = -1;
 	uv_tcp_init(s->loop, &c->tcp);
 	uv_timer_init(s->loop, &c->timer);
 	c->tcp.data = c->timer.data = c->shutdown.data = c;

@@ -29,8 +29,10 @@ struct http_request {
 	char *query;         /* raw query string after '?', or "" */
 	struct http_header headers[HTTP_MAX_HEADERS];
 	size_t n_headers;
-	char *body;          /* NUL-terminated for convenience; may contain NULs */
-	size_t body_len;
+	char *body;          /* NUL-terminated for convenience; may contain NULs; "" when in body_file */
+	size_t body_len;     /* bytes of the body, in memory or in body_file */
+	char *body_file;     /* the body's file when http_server_opts.body_file asked for one, else NULL;
+			      * the handler may rename it away, what is left is removed with the exchange */
 	const char *params[HTTP_MAX_PARAMS]; /* path pieces matched by '{x}' in the route */
 	size_t n_params;
 	char peer[64];       /* remote address as text */
@@ -56,6 +58,12 @@ struct http_server_opts {
 	/* Runs on every parsed request before routing answers it (a 404 or 405
 	 * included); may add headers, or answer itself and return true. NULL = none. */
 	bool (*before)(struct http_exchange *x, void *arg);
+	/* Runs once a routed request's head is parsed: a body to be streamed to
+	 * disk instead of memory gets a fresh path (created here, exclusively)
+	 * and *limit, the most bytes it may have (more get 413); NULL keeps the
+	 * body in memory under max_body. While such a body arrives, each piece
+	 * restarts the request timeout. NULL = none. */
+	char *(*body_file)(const struct http_request *rq, size_t *limit, void *arg);
 };
 
 /* Creates a server on loop listening on addr ("127.0.0.1:8080", ":9101" meaning

@@ -57,6 +57,8 @@ struct conn {
 	const struct http_route *route;
 	char allow[80];
 	struct http_buf body;
+	int body_fd;           /* the open body file of a streamed body, or -1 */
+	size_t body_limit;     /* its largest size */
 	struct http_buf pending; /* read but not yet parsed */
 	size_t pending_off;
 	struct http_buf out;   /* response head being built */
@@ -82,6 +84,8 @@ struct http_server {
 
 /* http_parse.c: the callbacks a connection's parser runs with (parser.data is its struct conn). */
 extern const llhttp_settings_t http__parse_settings;
+/* Closes and removes the request's body file, if any. */
+void http__body_file_drop(struct conn *c);
 /* Sends "100 Continue" ahead of the body. */
 void http__send_continue(struct conn *c);
 /* Closes the connection; its memory goes when the last reference drops. */

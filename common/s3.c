@@ -433,13 +433,23 @@ int s3_read(const struct s3 *s, const char *key, off_t first, size_t len, char *
 	return 0;
 }
 
-char *s3_url(const struct s3 *s, const char *key, long ttl_s)
+static char *presign(const struct s3 *s, const char *method, const char *key, long ttl_s, const char *content_type)
 {
 	char *path = path_of(s, key);
-	const struct s3_presign p = { .method = "GET", .base = s->public_base, .path = path, .region = s->region,
-				      .access_key = s->access_key, .secret_key = s->secret_key, .now = time(NULL),
-				      .expires_s = ttl_s };
+	const struct s3_presign p = { .method = method, .content_type = content_type, .base = s->public_base,
+				      .path = path, .region = s->region, .access_key = s->access_key,
+				      .secret_key = s->secret_key, .now = time(NULL), .expires_s = ttl_s };
 	char *url = s3_presign_url(&p);
 	free(path);
 	return url;
+}
+
+char *s3_url(const struct s3 *s, const char *key, long ttl_s)
+{
+	return presign(s, "GET", key, ttl_s, NULL);
+}
+
+char *s3_put_url(const struct s3 *s, const char *key, long ttl_s, const char *content_type)
+{
+	return presign(s, "PUT", key, ttl_s, content_type);
 }

@@ -26,7 +26,8 @@ struct s3_config {
 
 /* One presigned request, the inputs of query-string SigV4 (pure, for tests). */
 struct s3_presign {
-	const char *method;     /* "GET" */
+	const char *method;     /* "GET", or "PUT" for an upload */
+	const char *content_type; /* signed as the Content-Type header the client must send, or NULL */
 	const char *base;       /* scheme://host[:port], as the client will connect */
 	const char *path;       /* the absolute path, unencoded ("/bucket/key" or "/key") */
 	const char *region, *access_key, *secret_key;
@@ -52,6 +53,9 @@ int s3_read(const struct s3 *s, const char *key, off_t first, size_t len, char *
 int s3_delete(const struct s3 *s, const char *key, char *err, size_t errlen) WARN_UNUSED;
 /* A presigned GET of key through the public endpoint, valid ttl_s seconds from now; the caller frees. */
 char *s3_url(const struct s3 *s, const char *key, long ttl_s);
+/* A presigned PUT of key through the public endpoint, valid ttl_s seconds, binding
+ * content_type (the header the uploader must send) when not NULL; the caller frees. */
+char *s3_put_url(const struct s3 *s, const char *key, long ttl_s, const char *content_type);
 /* The presigned URL of p; the caller frees. */
 char *s3_presign_url(const struct s3_presign *p);
 

@@ -1,8 +1,9 @@
 /*
  * Query-string SigV4 (AWS's "presigned URL"): the one piece of S3 signing
  * written here, since libcurl signs only the requests it sends itself. The
- * payload is UNSIGNED-PAYLOAD and the only signed header is host, so a
- * browser can follow the link as it is.
+ * payload is UNSIGNED-PAYLOAD and the only signed header is host (and, for
+ * an upload, the Content-Type it must be sent with), so a browser can follow
+ * the link as it is.
  */
 #include "s3.h"
 
@@ -71,10 +72,13 @@ char *s3_presign_url(const struct s3_presign *p)
 	char *host = host_of(p->base), *path = uri_encode(p->path, 1);
 	char *cred = xasprintf("%s/%s/%s/s3/aws4_request", p->access_key, date, p->region);
 	char *cred_enc = uri_encode(cred, 0);
+	const char *signed_headers = p->content_type ? "content-type%3Bhost" : "host";
 	char *query = xasprintf("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=%s&X-Amz-Date=%s&X-Amz-Expires=%ld"
-				"&X-Amz-SignedHeaders=host",
-				cred_enc, stamp, p->expires_s);
-	char *creq = xasprintf("%s\n%s\n%s\nhost:%s\n\nhost\nUNSIGNED-PAYLOAD", p->method, path, query, host);
+				"&X-Amz-SignedHeaders=%s",
+				cred_enc, stamp, p->expires_s, signed_headers);
+	char *type_line = p->content_type ? xasprintf("content-type:%s\n", p->content_type) : xstrdup("");
+	char *creq = xasprintf("%s\n%s\n%s\n%shost:%s\n\n%s\nUNSIGNED-PAYLOAD", p->method, path, query, type_line,
+			       host, p->content_type ? "content-type;host" : "host");
 	SHA256((const unsigned char *)creq, strlen(creq), digest);
 	hex(digest, 32, payload_hash);
 	char *sts = xasprintf("AWS4-HMAC-SHA256\n%s\n%s/%s/s3/aws4_request\n%s", stamp, date, p->region, payload_hash);
@@ -90,6 +94,7 @@ char *s3_presign_url(const struct s3_presign *p)
 	free(secret);
 	free(sts);
 	free(creq);
+	free(type_line);
 	free(query);
 	free(cred_enc);
 	free(cred);

@@ -213,6 +213,11 @@ char *storage_presign(const struct storage *st, const char *key, long ttl_s)
 	return st->s3 ? s3_url(st->s3, key, ttl_s) : NULL;
 }
 
+char *storage_presign_put(const struct storage *st, const char *key, long ttl_s, const char *content_type)
+{
+	return st->s3 ? s3_put_url(st->s3, key, ttl_s, content_type) : NULL;
+}
+
 int storage_size(const struct storage *st, const char *key, off_t *size, char *err, size_t errlen)
 {
 	assert(st->s3);

@@ -44,6 +44,9 @@ int storage_delete(const struct storage *st, const char *key, char *err, size_t 
 char *storage_url(const struct storage *st, const char *key);
 /* A presigned GET of key valid ttl_s seconds on S3; NULL on file:// storage. The caller frees. */
 char *storage_presign(const struct storage *st, const char *key, long ttl_s);
+/* A presigned PUT of key valid ttl_s seconds on S3, the upload to carry content_type
+ * (signed) when not NULL; NULL on file:// storage. The caller frees. */
+char *storage_presign_put(const struct storage *st, const char *key, long ttl_s, const char *content_type);
 /* The size of key: 0, 1 when there is no such object, -1 with err on other failures (S3 only). */
 int storage_size(const struct storage *st, const char *key, off_t *size, char *err, size_t errlen) WARN_UNUSED;
 /* Reads exactly len bytes of key from first into buf (S3 only). */

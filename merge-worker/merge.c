@@ -25,6 +25,7 @@
 #include "metrics.h"
 #include "plugin.h"
 #include "storage.h"
+#include "upload_ref.h"
 #include "subtitles.h"
 #include "banned.h"
 
@@ -200,7 +201,8 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	return 0;
 }
 
-/* The music as the assembler takes it: a bundled name, or the path of a storage key. */
+/* The music as the assembler takes it: a bundled name, or the path of a storage
+ * key (an "upload:<id>" the gateway checked when the job was made is its upload's key). */
 static int music_source(const struct merge_data *md, char **out, bool *fetched, char *err, size_t errlen)
 {
 	*out = NULL;
@@ -211,9 +213,14 @@ static int music_source(const struct merge_data *md, char **out, bool *fetched, 
 			*out = xstrdup(md->music);
 			return 0;
 		}
-	if (!storage_key_ok(md->music))
+	const char *upload = upload_ref_id(md->music);
+	char *key = upload ? upload_ref_key(upload) : xstrdup(md->music);
+	if (!storage_key_ok(key)) {
+		free(key);
 		return errorf(err, errlen, "options.music \"%s\" is neither a bundled track nor a storage key", md->music);
-	*out = storage_fetch(md->storage, md->music, err, errlen);
+	}
+	*out = storage_fetch(md->storage, key, err, errlen);
+	free(key);
 	*fetched = *out != NULL;
 	if (!*out || access(*out, R_OK) < 0)
 		return errorf(err, errlen, "options.music \"%s\": no such file in storage", md->music);
