@@ -331,9 +331,14 @@ START_TEST(test_all_options)
 	ck_assert_str_eq(json_str(rq.options, "webhook_url"), "https://hooks.example.com/reel?x=1");
 	ck_assert_str_eq(json_str(rq.options, "language"), "zh-Hans-CN");
 	job_request_release(&rq);
-	/* music: a bundled track or a storage key, nothing else. */
-	parse_ok(OPTS("\"music\":\"uploads/theme.mp3\""), &rq);
+	/* music: a bundled track, an upload reference or a storage key, nothing else. */
+	parse_ok(OPTS("\"music\":\"media/theme.mp3\""), &rq);
 	job_request_release(&rq);
+	parse_ok(OPTS("\"music\":\"upload:0b6f3a6e-5a53-4f0e-9d3c-1d2e3f4a5b6c\""), &rq);
+	ck_assert_str_eq(json_str(rq.options, "music"), "upload:0b6f3a6e-5a53-4f0e-9d3c-1d2e3f4a5b6c");
+	job_request_release(&rq);
+	/* Uploads' objects are reached only through a reference, which checks their owner. */
+	invalid(OPTS("\"music\":\"uploads/0b6f3a6e-5a53-4f0e-9d3c-1d2e3f4a5b6c\""), "options.music");
 	invalid(OPTS("\"music\":\"lofi\""), "options.music");
 	invalid(OPTS("\"music\":\"../etc/passwd\""), "options.music");
 	/* music null is kept: no music, on purpose. */
