@@ -193,6 +193,40 @@ static void h_problem(struct http_exchange *x, void *arg)
 	http_problem(x, 422, "invalid-input", "Invalid input", "text is empty", field);
 }
 
+/* ---- bodies streamed to a file ---- */
+
+static char body_dir[] = "/tmp/reel-http-body-XXXXXX";
+static atomic_int body_files; /* paths handed out */
+
+/* PUT /file streams its body (up to 2000 bytes, over max_body) to a fresh file. */
+static char *body_file_hook(const struct http_request *rq, size_t *limit, void *arg)
+{
+	(void)arg;
+	if (strcmp(rq->method, "PUT") != 0 || strcmp(rq->path, "/file") != 0)
+		return NULL;
+	*limit = 2000;
+	char *path = malloc(sizeof(body_dir) + 16);
+	snprintf(path, sizeof(body_dir) + 16, "%s/%d", body_dir, body_files++);
+	return path;
+}
+
+/* Answers the file's bytes, and whether the request's in-memory body stayed empty. */
+static void h_file(struct http_exchange *x, void *arg)
+{
+	struct http_request *rq = http_request_of(x);
+	char buf[4096], head[64];
+	size_t n = 0;
+	(void)arg;
+	FILE *f = rq->body_file ? fopen(rq->body_file, "rb") : NULL;
+	if (f) {
+		n = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+	}
+	snprintf(head, sizeof(head), "%zu/%d", rq->body_len, rq->body[0] == '\0');
+	http_add_header(x, "X-Body", head);
+	http_reply(x, f ? 200 : 500, "application/octet-stream", buf, n);
+}
+
 static const struct http_route routes[] = {
 	{ "GET", "/v1/jobs/{id}/shots/{n}", h_params },
 	{ "DELETE", "/v1/jobs/{id}/shots/{n}", h_params },
@@ -206,6 +240,7 @@ static const struct http_route routes[] = {
 	{ "GET", "/hold", h_hold },
 	{ "GET", "/spray", h_spray },
 	{ "GET", "/problem", h_problem },
+	{ "PUT", "/file", h_file },
 };
 
 /* ---- the server thread ---- */
@@ -232,9 +267,11 @@ static void *run_loop(void *arg)
 static void setup(void)
 {
 	struct http_server_opts opts = { .max_body = 1024, .max_header_bytes = 4096, .idle_timeout_ms = 400,
-					 .request_timeout_ms = 900 };
+					 .request_timeout_ms = 900, .body_file = body_file_hook };
 	char err[256] = "";
 
+	memcpy(body_dir + sizeof(body_dir) - 7, "XXXXXX", 6); /* a test may set up twice */
+	ck_assert_ptr_nonnull(mkdtemp(body_dir));
 	ck_assert_int_eq(uv_loop_init(&loop), 0);
 	srv = http_server_new(&loop, "127.0.0.1:0", routes, sizeof(routes) / sizeof(routes[0]), &loop, &opts,
 			      err, sizeof(err));
@@ -251,6 +288,8 @@ static void teardown(void)
 	pthread_join(loop_thread, NULL);
 	/* every handle, connection and timer must be gone */
 	ck_assert_int_eq(uv_loop_close(&loop), 0);
+	/* and every streamed body's file with them: only an empty folder is left */
+	ck_assert_msg(rmdir(body_dir) == 0, "%s: %s", body_dir, strerror(errno));
 }
 
 /* ---- a raw client ---- */
@@ -667,6 +706,63 @@ START_TEST(test_chunked_too_large)
 }
 END_TEST
 
+START_TEST(test_body_to_file)
+{
+	struct resp *r = resp_new();
+	char v[64], body[1500];
+	struct cli *c = cli_open();
+
+	/* over max_body (1024) but within the hook's limit: on disk, not in memory */
+	for (size_t i = 0; i < sizeof(body); i++)
+		body[i] = (char)('a' + i % 26);
+	cli_sends(c, "PUT /file HTTP/1.1\r\nContent-Length: 1500\r\n\r\n");
+	cli_send(c, body, 700);
+	usleep(20000);
+	cli_send(c, body + 700, sizeof(body) - 700);
+	ck_assert_int_eq(read_resp(c, r, false), 0);
+	ck_assert_int_eq(r->status, 200);
+	ck_assert_uint_eq(r->body_len, sizeof(body));
+	ck_assert(!memcmp(r->body, body, sizeof(body)));
+	ck_assert(resp_header(r, "x-body", v, sizeof(v)));
+	ck_assert_str_eq(v, "1500/1");
+
+	/* the next request on the connection gets a file of its own, chunked this time */
+	cli_sends(c, "PUT /file HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+	ck_assert_int_eq(read_resp(c, r, false), 0);
+	ck_assert_int_eq(r->status, 200);
+	ck_assert_uint_eq(r->body_len, 3);
+	ck_assert(resp_header(r, "x-body", v, sizeof(v)));
+	ck_assert_str_eq(v, "3/1");
+	cli_close(c);
+	free(r);
+}
+END_TEST
+
+START_TEST(test_body_file_limit)
+{
+	struct resp *r = resp_new();
+	char chunk[900];
+	/* a declared length over the hook's limit is refused before any body byte */
+	struct cli *c = roundtrip("PUT /file HTTP/1.1\r\nContent-Length: 2001\r\n\r\n", r);
+	check_problem(r, 413, "payload-too-large", "Content Too Large");
+	cli_close(c);
+
+	/* a chunked body that grows past it is refused, its file removed (teardown checks) */
+	c = cli_open();
+	memset(chunk, 'z', sizeof(chunk));
+	cli_sends(c, "PUT /file HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+	for (int i = 0; i < 3; i++) {
+		cli_sends(c, "384\r\n");
+		cli_send(c, chunk, sizeof(chunk));
+		cli_sends(c, "\r\n");
+	}
+	ck_assert_int_eq(read_resp(c, r, false), 0);
+	check_problem(r, 413, "payload-too-large", "Content Too Large");
+	cli_close(c);
+	free(r);
+}
+END_TEST
+
 START_TEST(test_headers_too_large)
 {
 	struct resp *r = resp_new();
@@ -1071,6 +1167,8 @@ static Suite *http_server_suite(void)
 	tcase_add_test(tc, test_problem_fields);
 	tcase_add_test(tc, test_body_too_large);
 	tcase_add_test(tc, test_chunked_too_large);
+	tcase_add_test(tc, test_body_to_file);
+	tcase_add_test(tc, test_body_file_limit);
 	tcase_add_test(tc, test_headers_too_large);
 	tcase_add_test(tc, test_garbage);
 	tcase_add_test(tc, test_path_traversal);
