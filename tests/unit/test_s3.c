@@ -2,7 +2,9 @@
  * Unit tests for S3 presigned URLs (query-string SigV4): AWS's published
  * example (GET examplebucket/test.txt, S3 documentation "Authenticating
  * Requests: Using Query Parameters") gives its signature exactly; a change
- * of any input changes the signature; keys are percent-encoded per segment.
+ * of any input changes the signature; keys are percent-encoded per segment;
+ * an upload's PUT signs its Content-Type (the expected signature computed
+ * independently, by the SigV4 steps written out in Python).
  * Requests to a real server are checked end to end by tests/e2e/test_s3.py.
  */
 #include <check.h>
@@ -40,6 +42,27 @@ START_TEST(test_aws_example)
 			      "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
 			      "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host"
 			      "&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404");
+	free(url);
+}
+END_TEST
+
+START_TEST(test_put_signs_content_type)
+{
+	struct s3_presign p = example();
+	p.method = "PUT";
+	p.content_type = "audio/mpeg";
+	char *url = s3_presign_url(&p);
+	ck_assert_str_eq(url, "https://examplebucket.s3.amazonaws.com/test.txt"
+			      "?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+			      "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
+			      "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=content-type%3Bhost"
+			      "&X-Amz-Signature=ac7678720bf0ccdbb9365e68b3a3f5008a7cbbc54416e399c01a15ed76d2d977");
+	p.content_type = "image/png";
+	char *other = s3_presign_url(&p), *a = signature_of(url), *b = signature_of(other);
+	ck_assert_str_ne(a, b);
+	free(a);
+	free(b);
+	free(other);
 	free(url);
 }
 END_TEST
@@ -148,6 +171,7 @@ static Suite *s3_suite(void)
 	Suite *s = suite_create("s3");
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, test_aws_example);
+	tcase_add_test(tc, test_put_signs_content_type);
 	tcase_add_test(tc, test_every_input_is_signed);
 	tcase_add_test(tc, test_path_encoded_per_segment);
 	tcase_add_test(tc, test_open_refuses_incomplete_settings);
