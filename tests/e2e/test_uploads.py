@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 
+import openapi_check as oa
 import s3server
 import test_fleet as tf
 import test_s3
@@ -28,7 +29,13 @@ import test_s3
 check = tf.check
 PENDING_S = 10          # REEL_UPLOAD_PENDING_S here: the sweeper runs every 2.5 s
 TONE_HZ = 5000          # the MP3's tone: far above the narration's voice
+DOC = json.load(open(os.path.join(tf.ROOT, "api-gateway", "openapi.json")))
 STORY = "A quiet test. The tone should be heard under these words. It has three sentences."
+
+
+def conforms(label, name, value):
+    errors = oa.validate(DOC, {"$ref": f"#/components/schemas/{name}"}, value)
+    check(f"{label}: the answer is an OpenAPI {name}", not errors, f"{errors} {json.dumps(value)[:300]}")
 
 
 def token(user):
@@ -89,6 +96,7 @@ def upload(label, data, content_type, purpose, user="alice", declared=None):
                                                  "bytes": declared or len(data), "purpose": purpose})
     check(f"{label}: create answers 201 pending with a PUT target", code == 201 and up["status"] == "pending"
           and up["method"] == "PUT" and up["headers"] == {"Content-Type": content_type} and up["expires_at"], str(up))
+    conforms(label, "UploadTarget", up)
     return up
 
 
@@ -106,10 +114,12 @@ def test_music_upload(label, mp3, storage):
     check(f"{label}: complete sniffs an MP3 of 20 s", code == 200 and done["status"] == "ready"
           and done["content_type"] == "audio/mpeg" and done["bytes"] == len(mp3) and done["width"] is None
           and abs(done["duration_ms"] - 20000) < 300, str(done))
+    conforms(label, "Upload", done)
     code, again = api("GET", f"/v1/uploads/{up['id']}")
     check(f"{label}: GET shows it ready", code == 200 and again == done, str(again))
     code, page = api("GET", "/v1/uploads")
     check(f"{label}: alice's list has it", code == 200 and up["id"] in [u["id"] for u in page["items"]], str(page)[:300])
+    conforms(label, "UploadList", page)
     return up["id"]
 
 
