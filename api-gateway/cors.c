@@ -13,7 +13,7 @@
 #include "banned.h"
 
 #define MAX_ORIGINS 64
-#define ALLOW_METHODS "GET, HEAD, POST, PATCH, DELETE, OPTIONS"
+#define ALLOW_METHODS "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS" /* PUT: uploads on file storage */
 #define ALLOW_HEADERS "Authorization, Content-Type, Idempotency-Key, Last-Event-ID"
 #define EXPOSE_HEADERS "Location, Idempotent-Replayed, Retry-After"
 
