@@ -151,11 +151,14 @@ static int check_ask(const cJSON *j, const struct gateway *g, struct upload_ask 
 	if (pi < 0)
 		return api_problem_invalid(p, "purpose", "purpose must be one of music, image, face, voice, video");
 	a->max_mb = g->cfg.upload_max_mb[pi];
-	if (!cJSON_IsNumber(bytes) || bytes->valuedouble < 1 || bytes->valuedouble != (double)(long long)bytes->valuedouble)
+	if (!cJSON_IsNumber(bytes) || bytes->valuedouble < 1)
 		return api_problem_invalid(p, "bytes", "bytes must be the file's size, a whole number above 0");
 	if (bytes->valuedouble > (double)a->max_mb * 1024 * 1024)
 		return api_problem_set(p, 422, "invalid-field", "A field is invalid", "bytes",
 				       "a %s upload may have at most %ld MiB", upload_purposes[pi], a->max_mb);
+	/* Only now, within the limit, is the value a safe cast away from being whole. */
+	if (bytes->valuedouble != (double)(long long)bytes->valuedouble)
+		return api_problem_invalid(p, "bytes", "bytes must be the file's size, a whole number above 0");
 	a->filename = name->valuestring;
 	a->content_type = type->valuestring;
 	a->purpose = upload_purposes[pi];

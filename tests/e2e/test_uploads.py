@@ -165,6 +165,13 @@ def test_sizes(label, mp3, storage):
                                                       "bytes": 11 << 20, "purpose": "face"})
     check(f"{label}: a face over REEL_UPLOAD_MAX_MB_FACE (10) is 422 on bytes", code == 422
           and body.get("field") == "bytes", str(body))
+    base = {"filename": "a.mp3", "content_type": "audio/mpeg", "bytes": 1000, "purpose": "music"}
+    for change, field in (({"bytes": 1e300}, "bytes"), ({"bytes": 10.5}, "bytes"), ({"bytes": 0}, "bytes"),
+                          ({"purpose": "poster"}, "purpose"), ({"content_type": "mp3"}, "content_type"),
+                          ({"filename": ""}, "filename"), ({"colour": "red"}, "colour")):
+        code, body = api("POST", "/v1/uploads", "alice", {**base, **change})
+        check(f"{label}: a create with {change} is 422 naming {field}", code == 422 and body.get("field") == field,
+              str(body))
     up = upload(f"{label} short", mp3, "audio/mpeg", "music", declared=len(mp3) + 10)
     code, body = put(up, mp3, tf.GATEWAY)
     if not storage.server:
