@@ -35,6 +35,11 @@ struct gateway_config {
 	long job_cache_ms;      /* how long a cached job resource may be served, 0 = no cache */
 	long job_cache_kb;      /* memory the job cache may hold */
 	char *cors_origins;     /* origins whose pages may call the API (CORS), or NULL */
+	char *public_base_url;  /* how the outside reaches the gateway (share links), or NULL */
+	long retention_days;    /* finished jobs' media are deleted after this many days, 0 = kept */
+	long retention_intermediate_days; /* ...their shots' media after this many, 0 = with the rest */
+	long retention_day_s;   /* seconds in a retention day (tests shorten it) */
+	long retention_sweep_s; /* how often the retention sweeper looks */
 };
 
 struct auth;
@@ -43,6 +48,7 @@ struct job_cache;
 struct live;
 struct sse_hub;
 struct ratelimit;
+struct retention;
 struct webhook_sender;
 
 struct gateway {
@@ -63,6 +69,7 @@ struct gateway {
 	struct webhook_sender *webhooks;  /* delivers job-end webhooks */
 	unsigned char webhook_key[64];    /* REEL_WEBHOOK_SECRET decoded */
 	size_t webhook_keylen;
+	struct retention *retention;      /* the media sweeper, NULL when everything is kept */
 };
 
 #define GATEWAY_OWNER_MAX 128
