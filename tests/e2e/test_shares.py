@@ -287,6 +287,9 @@ def test_retention(bindir, job):
         code, p = api("POST", f"/v1/jobs/{job}/shares", {})
         check("retention: an expired job cannot be shared (409 media-expired)", code == 409 and
               p["type"].endswith("/media-expired"), str(p))
+        code, p = api("POST", f"/v1/jobs/{job}/shots/0/regenerate", {})
+        check("retention: an expired job's shots cannot be made again (409 media-expired)", code == 409 and
+              p["type"].endswith("/media-expired"), str(p))
         code, p = api("GET", f"/v1/jobs/{job}/manifest")
         check("retention: the manifest is gone too (404)", code == 404, f"{code} {p}")
     finally:
