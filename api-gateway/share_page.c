@@ -3,7 +3,8 @@
  * output while checking everything that must hold (link live, job done and
  * its media kept); the page's statement counts the view in the same step.
  * Only the job's final assets are ever named, so nothing else of the owner's
- * is reachable through a token.
+ * is reachable through a token. The page's elements use paths, so it works
+ * at whatever address it was reached; the preview tags need absolute URLs.
  */
 #include "share_page.h"
 
@@ -89,17 +90,17 @@ void share_page_html(struct http_buf *b, const struct share_view *v)
 	const char *title = *v->title ? v->title : "A reelforge video";
 	head(b, v, title);
 	http_buf_adds(b, "<body>\n<video id=\"video\" controls playsinline preload=\"metadata\" src=\"");
-	share_page_escape(b, v->base);
+	share_page_escape(b, v->path);
 	http_buf_adds(b, "video.mp4\"");
 	if (v->poster) {
 		http_buf_adds(b, " poster=\"");
-		share_page_escape(b, v->base);
+		share_page_escape(b, v->path);
 		http_buf_adds(b, "poster.jpg\"");
 	}
 	http_buf_adds(b, ">\n");
 	if (v->vtt) {
 		http_buf_adds(b, "<track kind=\"subtitles\" label=\"Subtitles\" default src=\"");
-		share_page_escape(b, v->base);
+		share_page_escape(b, v->path);
 		http_buf_adds(b, "subtitles.vtt\"");
 		if (*v->language) {
 			http_buf_adds(b, " srclang=\"");
@@ -158,8 +159,8 @@ void gateway_share_page(struct http_exchange *x, void *arg)
 	cJSON *out = cJSON_Parse(PQgetvalue(r, 0, C_OUTPUT));
 	char path[8 + SHARE_TOKEN_LEN];
 	snprintf(path, sizeof(path), "/s/%s", http_request_of(x)->params[0]);
-	char *page = share_public_url(d->app, path), *base = xasprintf("%s/", page);
-	const struct share_view v = { PQgetvalue(r, 0, C_TITLE), PQgetvalue(r, 0, C_LANGUAGE), page, base,
+	char *page = share_public_url(d->app, path), *base = xasprintf("%s/", page), *rel = xasprintf("%s/", path);
+	const struct share_view v = { PQgetvalue(r, 0, C_TITLE), PQgetvalue(r, 0, C_LANGUAGE), page, base, rel,
 				      json_str(out, "poster_key") != NULL, json_str(out, "vtt_key") != NULL };
 	struct http_buf b = { 0 };
 	share_page_html(&b, &v);
@@ -169,6 +170,7 @@ void gateway_share_page(struct http_exchange *x, void *arg)
 	http_add_header(x, "Cache-Control", "no-store");
 	http_reply(x, 200, "text/html; charset=utf-8", b.p, b.len);
 	http_buf_reset(&b, 0);
+	free(rel);
 	free(base);
 	free(page);
 	cJSON_Delete(out);

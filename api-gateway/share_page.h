@@ -21,7 +21,8 @@ struct share_view {
 	const char *title;    /* the storyboard's title, or "" */
 	const char *language; /* the subtitles' language tag, or "" */
 	const char *page_url; /* absolute URL of the page */
-	const char *base;     /* absolute URL the media paths hang off ("<page_url>/") */
+	const char *base;     /* absolute URL the media paths hang off ("<page_url>/"), for the tags */
+	const char *path;     /* the same as a path ("/s/<token>/"), for the page's own elements */
 	bool poster, vtt;     /* which assets the job has */
 };
 

@@ -135,10 +135,11 @@ def test_page(job, s):
           m.meta.get("og:url") == base[:-1], str(m.meta))
     check("page: Twitter card tags", m.meta.get("twitter:card") == "summary_large_image" and
           m.meta.get("twitter:image") == base + "poster.jpg" and m.meta.get("twitter:title") == title, str(m.meta))
-    check("page: a <video> with the share's video and poster",
-          m.video and m.video.get("src") == base + "video.mp4" and m.video.get("poster") == base + "poster.jpg",
+    rel = f"/s/{s['token']}/"
+    check("page: a <video> with the share's video and poster (paths: the page works at any address)",
+          m.video and m.video.get("src") == rel + "video.mp4" and m.video.get("poster") == rel + "poster.jpg",
           str(m.video))
-    check("page: the subtitles as a <track>", len(m.tracks) == 1 and m.tracks[0].get("src") == base + "subtitles.vtt"
+    check("page: the subtitles as a <track>", len(m.tracks) == 1 and m.tracks[0].get("src") == rel + "subtitles.vtt"
           and m.tracks[0].get("kind") == "subtitles", str(m.tracks))
     check("page: nothing of the owner's besides (no /v1/ links)", "/v1/" not in page, page)
     request("GET", f"/s/{s['token']}")
@@ -210,8 +211,12 @@ def test_other_user(bindir):
             check(f"share: bob's {method} on alice's job is 404", code == 404, f"{code} {p}")
             code, p = api(method, path, {} if method == "POST" else None, None, gw.port)
             check(f"share: {method} without credentials is 401", code == 401, f"{code} {p}")
-        code, _, _ = request("GET", f"/s/{s['token']}", port=gw.port)
+        code, _, page = request("GET", f"/s/{s['token']}", port=gw.port)
+        m = Meta()
+        m.feed(page.decode())
         check("share: bob's attempts left alice's link working", code == 200, str(code))
+        check("page: its preview tags use REEL_PUBLIC_BASE_URL",
+              m.meta.get("og:video") == f"https://videos.example.com/s/{s['token']}/video.mp4", str(m.meta))
     finally:
         gw.stop()
 

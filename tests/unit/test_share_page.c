@@ -14,6 +14,7 @@
 #include "banned.h"
 
 #define BASE "https://v.example/s/abc/"
+#define REL "/s/abc/"
 
 /* The page for v as a NUL-terminated string; the caller frees. */
 static char *render(const struct share_view *v)
@@ -36,8 +37,8 @@ END_TEST
 
 START_TEST(test_page_escapes_title)
 {
-	const struct share_view v = { "\"><script>alert(1)</script>", "en\"x", "https://v.example/s/abc", BASE, true,
-				      true };
+	const struct share_view v = { "\"><script>alert(1)</script>", "en\"x", "https://v.example/s/abc", BASE, REL,
+				      true, true };
 	char *page = render(&v);
 	ck_assert_ptr_null(strstr(page, "<script>"));
 	ck_assert_ptr_null(strstr(page, "\"><"));
@@ -51,14 +52,14 @@ END_TEST
 
 START_TEST(test_page_tags)
 {
-	const struct share_view v = { "Fox", "en", "https://v.example/s/abc", BASE, true, true };
+	const struct share_view v = { "Fox", "en", "https://v.example/s/abc", BASE, REL, true, true };
 	char *page = render(&v);
 	ck_assert_ptr_nonnull(strstr(page, "<meta property=\"og:video\" content=\"" BASE "video.mp4\">"));
 	ck_assert_ptr_nonnull(strstr(page, "<meta property=\"og:image\" content=\"" BASE "poster.jpg\">"));
 	ck_assert_ptr_nonnull(strstr(page, "<meta property=\"og:url\" content=\"https://v.example/s/abc\">"));
 	ck_assert_ptr_nonnull(strstr(page, "<meta name=\"twitter:card\" content=\"summary_large_image\">"));
-	ck_assert_ptr_nonnull(strstr(page, "src=\"" BASE "video.mp4\" poster=\"" BASE "poster.jpg\">"));
-	ck_assert_ptr_nonnull(strstr(page, "<track kind=\"subtitles\" label=\"Subtitles\" default src=\"" BASE
+	ck_assert_ptr_nonnull(strstr(page, "src=\"" REL "video.mp4\" poster=\"" REL "poster.jpg\">"));
+	ck_assert_ptr_nonnull(strstr(page, "<track kind=\"subtitles\" label=\"Subtitles\" default src=\"" REL
 					   "subtitles.vtt\" srclang=\"en\">"));
 	ck_assert_ptr_nonnull(strstr(page, "<h1>Fox</h1>"));
 	free(page);
@@ -67,7 +68,7 @@ END_TEST
 
 START_TEST(test_page_without_poster_or_subtitles)
 {
-	const struct share_view v = { "", "", "https://v.example/s/abc", BASE, false, false };
+	const struct share_view v = { "", "", "https://v.example/s/abc", BASE, REL, false, false };
 	char *page = render(&v);
 	ck_assert_ptr_null(strstr(page, "poster"));
 	ck_assert_ptr_null(strstr(page, "og:image"));
