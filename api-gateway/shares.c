@@ -19,6 +19,7 @@
 #include "sse.h"
 #include "banned.h"
 
+#define STATUS_LEN 32 /* a job status and its NUL */
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 bool share_token_ok(const char *token)
@@ -69,7 +70,7 @@ static int owned_job(struct http_exchange *x, struct daemon *d, char *owner, cha
 {
 	if (gateway_authenticate(x, d->app, owner, GATEWAY_OWNER_MAX) < 0 || gateway_job_id(x, id) < 0)
 		return -1;
-	return gateway_owned_job(x, d, id, owner, status, 32);
+	return gateway_owned_job(x, d, id, owner, status, STATUS_LEN);
 }
 
 /* Inserts the link: one row holding its expiry, or none when the job's media expired meanwhile. */
@@ -89,7 +90,7 @@ void gateway_create_share(struct http_exchange *x, void *arg)
 {
 	struct daemon *d = arg;
 	struct http_request *rq = http_request_of(x);
-	char owner[GATEWAY_OWNER_MAX], id[SSE_JOB_ID_LEN + 1], status[32], token[SHARE_TOKEN_LEN + 1], hash[65];
+	char owner[GATEWAY_OWNER_MAX], id[SSE_JOB_ID_LEN + 1], status[STATUS_LEN], token[SHARE_TOKEN_LEN + 1], hash[65];
 	struct api_problem p;
 	long ttl;
 
@@ -154,7 +155,7 @@ void gateway_list_shares(struct http_exchange *x, void *arg)
 		"FROM shares s JOIN jobs j ON j.id = s.job_id WHERE s.job_id = $1 AND s.owner = $2 "
 		"ORDER BY s.created_at, s.token_hash";
 	struct daemon *d = arg;
-	char owner[GATEWAY_OWNER_MAX], id[SSE_JOB_ID_LEN + 1], status[32];
+	char owner[GATEWAY_OWNER_MAX], id[SSE_JOB_ID_LEN + 1], status[STATUS_LEN];
 
 	if (owned_job(x, d, owner, id, status) < 0)
 		return;
@@ -177,7 +178,7 @@ void gateway_revoke_share(struct http_exchange *x, void *arg)
 				  "WHERE job_id = $1 AND owner = $2 AND (token_hash = $3 OR left(token_hash, 16) = $4)";
 	struct daemon *d = arg;
 	const char *which = http_request_of(x)->params[1];
-	char owner[GATEWAY_OWNER_MAX], id[SSE_JOB_ID_LEN + 1], status[32], hash[65];
+	char owner[GATEWAY_OWNER_MAX], id[SSE_JOB_ID_LEN + 1], status[STATUS_LEN], hash[65];
 
 	if (owned_job(x, d, owner, id, status) < 0)
 		return;
