@@ -172,7 +172,7 @@ void action_body_free_edits(struct action_edit *edits, size_t n)
 	free(edits);
 }
 
-int action_body_stream_token(const char *body, size_t len, long max, long *ttl, struct api_problem *p)
+int action_body_expiry(const char *body, size_t len, long max, long *ttl, struct api_problem *p)
 {
 	static const char *const fields[] = { "expires_in_s" };
 	cJSON *j = object_body(body, len, p);

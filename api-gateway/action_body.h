@@ -32,7 +32,7 @@ int action_body_patch(const char *body, size_t len, struct action_edit *e, struc
 int action_body_approve(const char *body, size_t len, struct action_edit **edits, size_t *n,
 			struct api_problem *p) WARN_UNUSED;
 void action_body_free_edits(struct action_edit *edits, size_t n);
-/* A stream token request: {} or {"expires_in_s": 1..max}; *ttl gets it, max when absent. */
-int action_body_stream_token(const char *body, size_t len, long max, long *ttl, struct api_problem *p) WARN_UNUSED;
+/* A body naming a lifetime (stream tokens, share links): {} or {"expires_in_s": 1..max}; *ttl gets it, max when absent. */
+int action_body_expiry(const char *body, size_t len, long max, long *ttl, struct api_problem *p) WARN_UNUSED;
 
 #endif

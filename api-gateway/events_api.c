@@ -105,8 +105,7 @@ static void lower_id(const char *in, char *out)
 		out[i] = (char)(in[i] >= 'A' && in[i] <= 'F' ? in[i] - 'A' + 'a' : in[i]);
 }
 
-/* The job id of the path, lower-cased into id: 0, or -1 after answering 404. */
-static int job_id(struct http_exchange *x, char *id)
+int gateway_job_id(struct http_exchange *x, char *id)
 {
 	const char *raw = http_request_of(x)->params[0];
 	if (!gateway_is_uuid(raw)) {
@@ -131,8 +130,7 @@ static int stream_reader(struct http_exchange *x, struct gateway *g, const char 
 	return gateway_rate_check(x, g, owner);
 }
 
-/* The job's status into status for owner: 0, or -1 after answering 404 or 503. */
-static int owned_job(struct http_exchange *x, struct daemon *d, const char *id, const char *owner, char *status,
+int gateway_owned_job(struct http_exchange *x, struct daemon *d, const char *id, const char *owner, char *status,
 		     size_t len)
 {
 	int found = gateway_job_status(d, id, owner, status, len);
@@ -166,8 +164,8 @@ void gateway_job_events(struct http_exchange *x, void *arg)
 	char owner[GATEWAY_OWNER_MAX], status[32], id[SSE_JOB_ID_LEN + 1];
 	int64_t from;
 
-	if (job_id(x, id) < 0 || stream_reader(x, g, id, owner, sizeof(owner)) < 0 || resume_point(x, &from) < 0 ||
-	    owned_job(x, d, id, owner, status, sizeof(status)) < 0)
+	if (gateway_job_id(x, id) < 0 || stream_reader(x, g, id, owner, sizeof(owner)) < 0 || resume_point(x, &from) < 0 ||
+	    gateway_owned_job(x, d, id, owner, status, sizeof(status)) < 0)
 		return;
 	if (from > 0 && is_final_status(status) && caught_up(d, id, from)) {
 		http_reply(x, 204, NULL, "", 0);
@@ -203,13 +201,13 @@ void gateway_create_stream_token(struct http_exchange *x, void *arg)
 	struct api_problem p;
 	long ttl;
 
-	if (gateway_authenticate(x, g, owner, sizeof(owner)) < 0 || job_id(x, id) < 0)
+	if (gateway_authenticate(x, g, owner, sizeof(owner)) < 0 || gateway_job_id(x, id) < 0)
 		return;
-	if (action_body_stream_token(rq->body, rq->body_len, STREAM_TOKEN_TTL_MAX, &ttl, &p) < 0) {
+	if (action_body_expiry(rq->body, rq->body_len, STREAM_TOKEN_TTL_MAX, &ttl, &p) < 0) {
 		api_problem_send(x, &p);
 		return;
 	}
-	if (owned_job(x, d, id, owner, status, sizeof(status)) < 0)
+	if (gateway_owned_job(x, d, id, owner, status, sizeof(status)) < 0)
 		return;
 	time_t exp = time(NULL) + ttl;
 	struct tm tm;

@@ -259,10 +259,8 @@ static int answer_object(const struct storage *st, const char *key, const char *
 	return answer_open(&src, range, out);
 }
 
-int files_answer(const struct storage *st, const char *secret, const char *key, const char *exp,
-		 const char *sig, const char *range_header, time_t now, struct file_answer *out)
+int files_serve(const struct storage *st, const char *key, const char *range_header, struct file_answer *out)
 {
-	char why[128];
 	struct stat sb;
 	int fd, rc;
 
@@ -270,8 +268,6 @@ int files_answer(const struct storage *st, const char *secret, const char *key, 
 	out->total = -1;
 	if (!key || !storage_key_ok(key) || has_hidden_segment(key))
 		return problem(out, 400, "invalid-key", "not a storage key");
-	if (sign_check(secret, key, exp, sig, now, why, sizeof(why)) < 0)
-		return problem(out, 403, strncmp(why, "expired", 7) ? "bad-signature" : "link-expired", "%s", why);
 	if (!storage_is_local(st))
 		return answer_object(st, key, range_header, out);
 	if ((fd = open_inside(st, key, out)) < 0)
@@ -285,6 +281,20 @@ int files_answer(const struct storage *st, const char *secret, const char *key, 
 	rc = answer_open(&(const struct source){ fd, st, key }, range_header, out);
 	close(fd);
 	return rc;
+}
+
+int files_answer(const struct storage *st, const char *secret, const char *key, const char *exp,
+		 const char *sig, const char *range_header, time_t now, struct file_answer *out)
+{
+	char why[128];
+
+	memset(out, 0, sizeof(*out));
+	out->total = -1;
+	if (!key || !storage_key_ok(key) || has_hidden_segment(key))
+		return problem(out, 400, "invalid-key", "not a storage key");
+	if (sign_check(secret, key, exp, sig, now, why, sizeof(why)) < 0)
+		return problem(out, 403, strncmp(why, "expired", 7) ? "bad-signature" : "link-expired", "%s", why);
+	return files_serve(st, key, range_header, out);
 }
 
 void file_answer_release(struct file_answer *a)

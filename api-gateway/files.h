@@ -51,6 +51,10 @@ struct file_answer {
  */
 int files_answer(const struct storage *st, const char *secret, const char *key, const char *exp,
 		 const char *sig, const char *range_header, time_t now, struct file_answer *out) WARN_UNUSED;
+/* files_answer without the signature: for a key the caller has already authorized
+ * (a share link's video). The same answers otherwise. Reentrant. */
+int files_serve(const struct storage *st, const char *key, const char *range_header, struct file_answer *out)
+	WARN_UNUSED;
 void file_answer_release(struct file_answer *a);
 
 /* The Content-Type for key's extension (case-insensitive); application/octet-stream when unknown. */

@@ -37,6 +37,11 @@ struct gateway_config {
 	char *cors_origins;     /* origins whose pages may call the API (CORS), or NULL */
 	long upload_max_mb[5];  /* REEL_UPLOAD_MAX_MB_<PURPOSE>, in upload_purposes' order */
 	long upload_pending_s;  /* an upload not completed this long after it was made is deleted */
+	char *public_base_url;  /* how the outside reaches the gateway (share links), or NULL */
+	long retention_days;    /* finished jobs' media are deleted after this many days, 0 = kept */
+	long retention_intermediate_days; /* ...their shots' media after this many, 0 = with the rest */
+	long retention_day_s;   /* seconds in a retention day (tests shorten it) */
+	long retention_sweep_s; /* how often the retention sweeper looks */
 };
 
 struct auth;
@@ -45,6 +50,7 @@ struct job_cache;
 struct live;
 struct sse_hub;
 struct ratelimit;
+struct retention;
 struct webhook_sender;
 
 struct gateway {
@@ -66,6 +72,7 @@ struct gateway {
 	unsigned char webhook_key[64];    /* REEL_WEBHOOK_SECRET decoded */
 	size_t webhook_keylen;
 	uv_timer_t upload_sweep;          /* deletes uploads never completed (upload_sweep.c) */
+	struct retention *retention;      /* the media sweeper, NULL when everything is kept */
 };
 
 #define GATEWAY_OWNER_MAX 128

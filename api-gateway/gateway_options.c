@@ -61,5 +61,16 @@ const struct config_option gateway_options[] = {
 	  "largest video clip upload, in MiB" },
 	{ "REEL_UPLOAD_PENDING_S", CONFIG_INT, "86400", 0, offsetof(struct gateway, cfg.upload_pending_s), 5, 30 * 86400,
 	  "seconds an upload may stay pending (not completed) before it and its bytes are deleted" },
+	{ "REEL_PUBLIC_BASE_URL", CONFIG_STRING, NULL, 0, offsetof(struct gateway, cfg.public_base_url), 0, 0,
+	  "how the gateway is reached from outside, e.g. https://api.example.com (share links); default its own address" },
+	{ "REEL_RETENTION_DAYS", CONFIG_INT, "0", 0, offsetof(struct gateway, cfg.retention_days), 0, 36500,
+	  "days after which a finished job's media are deleted (the job stays, expired); 0 = kept forever" },
+	{ "REEL_RETENTION_INTERMEDIATE_DAYS", CONFIG_INT, "0", 0,
+	  offsetof(struct gateway, cfg.retention_intermediate_days), 0, 36500,
+	  "days after which a finished job's shot pictures, clips and audio are deleted; 0 = with the rest" },
+	{ "REEL_RETENTION_DAY_S", CONFIG_INT, "86400", 0, offsetof(struct gateway, cfg.retention_day_s), 1, 86400,
+	  "seconds in a retention day (tests shorten it to expire media in seconds)" },
+	{ "REEL_RETENTION_SWEEP_S", CONFIG_INT, "3600", 0, offsetof(struct gateway, cfg.retention_sweep_s), 1, 86400,
+	  "seconds between retention sweeps (any number of gateways may sweep)" },
 };
 const size_t gateway_n_options = ARRAY_SIZE(gateway_options);

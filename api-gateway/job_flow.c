@@ -60,7 +60,7 @@ void job_flow_start(struct http_exchange *x, struct daemon *d, int with_shot, jo
 
 int job_flow_lock(struct daemon *d, const char *id, const char *owner, struct job_row *j, struct api_answer *a)
 {
-	static const char sql[] = "SELECT status, trace, shots_total, shots_ready FROM jobs "
+	static const char sql[] = "SELECT status, trace, shots_total, shots_ready, shots_expired_at IS NOT NULL FROM jobs "
 				  "WHERE id = $1 AND owner = $2 FOR UPDATE";
 	const char *params[] = { id, owner };
 	PGresult *r = db_exec(d->db, sql, 2, params);
@@ -73,6 +73,7 @@ int job_flow_lock(struct daemon *d, const char *id, const char *owner, struct jo
 		strlcpy_(j->trace, PQgetvalue(r, 0, 1), sizeof(j->trace));
 		j->shots_total = atoi(PQgetvalue(r, 0, 2));
 		j->shots_ready = atoi(PQgetvalue(r, 0, 3));
+		j->media_expired = *PQgetvalue(r, 0, 4) == 't';
 	} else {
 		api_problem_set(&a->problem, 404, "not-found", "No such job", "id", "there is no job with this id");
 	}
@@ -84,6 +85,11 @@ int job_flow_allowed(const struct job_row *j, const char *action, const char *co
 {
 	char list[128] = "";
 	size_t len = 0;
+	if (j->media_expired) {
+		api_problem_set(&a->problem, 409, "media-expired", "The job's media have expired", "status",
+				"retention deleted the job's shot media; %s is no longer possible", action);
+		return 0;
+	}
 	for (const char *const *s = allowed; *s; s++) {
 		if (strcmp(j->status, *s) == 0)
 			return 1;

@@ -19,6 +19,7 @@ struct job_row {
 	char trace[64];
 	int shots_total;
 	int shots_ready; /* shots ready or skipped: the fan-in counts both */
+	bool media_expired; /* retention deleted the shots' media: nothing can be made again */
 };
 
 /* One action request, as its transactional handler sees it. */
@@ -40,7 +41,8 @@ void job_flow_start(struct http_exchange *x, struct daemon *d, int with_shot, jo
 /* Locks the caller's job into j: 1, or 0 with a 404 in a, or -1 with a 503. */
 int job_flow_lock(struct daemon *d, const char *id, const char *owner, struct job_row *j, struct api_answer *a);
 /* True when status is one of the NULL-terminated allowed; else fills a 409
- * naming the job's state and what the action needs. */
+ * naming the job's state and what the action needs (media-expired once
+ * retention deleted the shots' media). */
 int job_flow_allowed(const struct job_row *j, const char *action, const char *const *allowed, struct api_answer *a);
 /* Stages a wake-up for stage: "render"/"tts" with a shot, "parse"/"merge" with -1. */
 void job_flow_emit(struct daemon *d, const struct job_row *j, const char *stage, int shot);

@@ -3,6 +3,7 @@
  */
 #include "job_view.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +17,8 @@
 
 /* Columns of the one statement: the job, its stage timings, then a shot per
  * row (the job's columns repeat; one row of NULL shot columns when it has none). */
-enum { J_STATUS, J_TEMPLATE, J_ERROR, J_OUTPUT, J_CREATED, J_UPDATED, J_TOTAL, J_READY, J_OPTIONS, J_TIMINGS,
+enum { J_STATUS, J_TEMPLATE, J_ERROR, J_OUTPUT, J_CREATED, J_UPDATED, J_TOTAL, J_READY, J_OPTIONS, J_EXPIRED,
+       J_SHOTS_EXPIRED, J_TIMINGS,
        S_INDEX = J_TIMINGS + JOB_STAGES_COLS, S_STATUS, S_PROMPT, S_NARRATION, S_SPEAKER, S_DURATION, S_IMAGE,
        S_VIDEO, S_AUDIO, S_ERROR, S_VOICE };
 
@@ -26,7 +28,8 @@ static PGresult *load_job(struct db *db, const char *id, const char *owner)
 	static const char sql[] =
 		"WITH j AS MATERIALIZED (SELECT status, template, error::text, output::text, "
 		JOB_STAGES_TS("created_at") ", " JOB_STAGES_TS("updated_at") ", shots_total, shots_ready, "
-		"options::text FROM jobs WHERE id = $1 AND owner = $2), "
+		"options::text, expired_at IS NOT NULL, shots_expired_at IS NOT NULL "
+		"FROM jobs WHERE id = $1 AND owner = $2), "
 		"t AS MATERIALIZED (SELECT " JOB_STAGES_SELECT " FROM job_events WHERE job_id = $1 AND EXISTS (SELECT FROM j)) "
 		"SELECT j.*, t.*, s.idx, s.status, s.prompt, s.narration, s.speaker, "
 		"coalesce(s.duration_ms, s.est_duration_ms), s.image_key, s.video_key, s.audio_key, s.error::text, "
@@ -56,9 +59,11 @@ static void add_json_or_null(cJSON *o, const char *name, PGresult *r, int row, i
 	cJSON_AddItemToObject(o, name, v ? v : cJSON_CreateNull());
 }
 
-static void add_url_or_null(cJSON *o, const char *name, const struct gateway *g, PGresult *r, int row, int col)
+/* A shot's media link; null when there is none or retention deleted it (gone). */
+static void add_url_or_null(cJSON *o, const char *name, const struct gateway *g, PGresult *r, int row, int col,
+			    bool gone)
 {
-	if (PQgetisnull(r, row, col)) {
+	if (gone || PQgetisnull(r, row, col)) {
 		cJSON_AddNullToObject(o, name);
 		return;
 	}
@@ -67,7 +72,7 @@ static void add_url_or_null(cJSON *o, const char *name, const struct gateway *g,
 	free(url);
 }
 
-static cJSON *render_shots(const struct gateway *g, PGresult *s, int n)
+static cJSON *render_shots(const struct gateway *g, PGresult *s, int n, bool gone)
 {
 	cJSON *arr = cJSON_CreateArray();
 	for (int i = 0; i < n; i++) {
@@ -78,9 +83,9 @@ static cJSON *render_shots(const struct gateway *g, PGresult *s, int n)
 		cJSON_AddStringToObject(o, "narration", PQgetvalue(s, i, S_NARRATION));
 		add_text_or_null(o, "speaker", s, i, S_SPEAKER);
 		cJSON_AddNumberToObject(o, "duration_ms", atoi(PQgetvalue(s, i, S_DURATION)));
-		add_url_or_null(o, "image_url", g, s, i, S_IMAGE);
-		add_url_or_null(o, "video_url", g, s, i, S_VIDEO);
-		add_url_or_null(o, "audio_url", g, s, i, S_AUDIO);
+		add_url_or_null(o, "image_url", g, s, i, S_IMAGE, gone);
+		add_url_or_null(o, "video_url", g, s, i, S_VIDEO, gone);
+		add_url_or_null(o, "audio_url", g, s, i, S_AUDIO, gone);
 		add_json_or_null(o, "voice", s, i, S_VOICE); /* who spoke it; null before */
 		add_json_or_null(o, "error", s, i, S_ERROR);
 		cJSON_AddItemToArray(arr, o);
@@ -101,9 +106,9 @@ int job_view_percent(const char *status, int total, int ready)
 
 /* The signed link of the output's storage key member, or null. */
 static void add_output_url(cJSON *o, const struct gateway *g, const cJSON *out, const char *key_name,
-			   const char *url_name)
+			   const char *url_name, bool gone)
 {
-	const char *key = json_str(out, key_name);
+	const char *key = gone ? NULL : json_str(out, key_name);
 	char *url = key ? gateway_file_url(g, key) : NULL;
 	if (url)
 		cJSON_AddStringToObject(o, url_name, url);
@@ -112,7 +117,8 @@ static void add_output_url(cJSON *o, const struct gateway *g, const cJSON *out, 
 	free(url);
 }
 
-static cJSON *render_output(const struct gateway *g, const char *id, PGresult *j)
+/* The output's links; all null once retention deleted the files (gone). */
+static cJSON *render_output(const struct gateway *g, const char *id, PGresult *j, bool gone)
 {
 	cJSON *out, *o;
 	const char *key;
@@ -120,18 +126,18 @@ static cJSON *render_output(const struct gateway *g, const char *id, PGresult *j
 		return cJSON_CreateNull();
 	out = cJSON_Parse(PQgetvalue(j, 0, J_OUTPUT));
 	o = cJSON_CreateObject();
-	add_output_url(o, g, out, "video_key", "video_url");
-	add_output_url(o, g, out, "poster_key", "poster_url");
-	add_output_url(o, g, out, "srt_key", "srt_url");
-	add_output_url(o, g, out, "vtt_key", "vtt_url");
-	if (json_str(out, "manifest_key")) {
+	add_output_url(o, g, out, "video_key", "video_url", gone);
+	add_output_url(o, g, out, "poster_key", "poster_url", gone);
+	add_output_url(o, g, out, "srt_key", "srt_url", gone);
+	add_output_url(o, g, out, "vtt_key", "vtt_url", gone);
+	if (!gone && json_str(out, "manifest_key")) {
 		char *url = xasprintf("/v1/jobs/%s/manifest", id);
 		cJSON_AddStringToObject(o, "manifest_url", url);
 		free(url);
 	} else {
 		cJSON_AddNullToObject(o, "manifest_url");
 	}
-	if ((key = json_str(out, "video_key")) && storage_is_local(g->d->storage)) {
+	if (!gone && (key = json_str(out, "video_key")) && storage_is_local(g->d->storage)) {
 		char *path = storage_path(g->d->storage, key);
 		if (path)
 			cJSON_AddStringToObject(o, "video_path", path);
@@ -173,8 +179,10 @@ static char *render(const struct gateway *g, const char *id, PGresult *j)
 	cJSON_AddNumberToObject(progress, "shots_total", total);
 	cJSON_AddNumberToObject(progress, "shots_ready", ready);
 	cJSON_AddNumberToObject(progress, "percent", job_view_percent(status, total, ready));
-	cJSON_AddItemToObject(o, "shots", render_shots(g, j, n));
-	cJSON_AddItemToObject(o, "output", render_output(g, id, j));
+	bool expired = *PQgetvalue(j, 0, J_EXPIRED) == 't';
+	cJSON_AddBoolToObject(o, "expired", expired); /* retention deleted the media: no links */
+	cJSON_AddItemToObject(o, "shots", render_shots(g, j, n, expired || *PQgetvalue(j, 0, J_SHOTS_EXPIRED) == 't'));
+	cJSON_AddItemToObject(o, "output", render_output(g, id, j, expired));
 	add_links(o, id);
 	job_stages_add(o, status, j, J_TIMINGS, S_STATUS, n);
 	char *text = json_print(o);
@@ -213,6 +221,7 @@ char *job_view_new(const char *id, const char *template, const cJSON *options, c
 	cJSON_AddNumberToObject(progress, "shots_total", 0);
 	cJSON_AddNumberToObject(progress, "shots_ready", 0);
 	cJSON_AddNumberToObject(progress, "percent", 0);
+	cJSON_AddBoolToObject(o, "expired", false);
 	cJSON_AddItemToObject(o, "shots", cJSON_CreateArray());
 	cJSON_AddNullToObject(o, "output");
 	add_links(o, id);

@@ -18,6 +18,7 @@
 #include "job_request.h"
 #include "events.h"
 #include "job_view.h"
+#include "retention.h"
 #include "json.h"
 #include "live.h"
 #include "live_api.h"
@@ -288,6 +289,8 @@ static void on_stop(struct daemon *d)
 	uv_close((uv_handle_t *)&g->flush, NULL);
 	gateway_live_stop(g); /* streams end before the server closes their connections */
 	upload_sweep_stop(g);
+	retention_stop(g->retention);
+	g->retention = NULL;
 	daemon_shutdown(d);
 }
 
@@ -307,6 +310,7 @@ void gateway_start(struct daemon *d)
 	uv_check_init(d->loop, &g->flush);
 	g->flush.data = g;
 	uv_check_start(&g->flush, on_flush);
+	g->retention = retention_start(g);
 	if (gateway_live_start(g) < 0)
 		log_error("live updates are off: event streams will only replay past events");
 	upload_sweep_start(g);

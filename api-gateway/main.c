@@ -15,6 +15,8 @@
 #include "jobs_list.h"
 #include "manifest_api.h"
 #include "openapi.h"
+#include "share_page.h"
+#include "shares.h"
 #include "shot_actions.h"
 #include "uploads.h"
 #include "voices_api.h"
@@ -44,6 +46,11 @@ int main(void)
 		{ "POST", "/v1/jobs/{id}/shots/{n}/regenerate", gateway_regenerate_shot },
 		{ "POST", "/v1/jobs/{id}/shots/{n}/skip", gateway_skip_shot },
 		{ "GET", "/v1/jobs/{id}/manifest", gateway_get_manifest },
+		{ "POST", "/v1/jobs/{id}/shares", gateway_create_share },
+		{ "GET", "/v1/jobs/{id}/shares", gateway_list_shares },
+		{ "DELETE", "/v1/jobs/{id}/shares/{token}", gateway_revoke_share },
+		{ "GET", "/s/{token}", gateway_share_page },
+		{ "GET", "/s/{token}/{asset}", gateway_share_asset },
 		{ "GET", "/v1/files/{path*}", gateway_get_file },
 		{ "POST", "/v1/uploads", gateway_create_upload },
 		{ "GET", "/v1/uploads", gateway_list_uploads },

@@ -23,7 +23,8 @@
 /* The job's status and manifest key (NULL when none) for owner: 1, 0 when no such job, -1 on error. */
 static int load_key(struct daemon *d, const char *id, const char *owner, char **key, char *status, size_t len)
 {
-	static const char sql[] = "SELECT status, output->>'manifest_key' FROM jobs WHERE id = $1 AND owner = $2";
+	static const char sql[] = "SELECT CASE WHEN expired_at IS NULL THEN status ELSE 'expired' END, "
+				  "CASE WHEN expired_at IS NULL THEN output->>'manifest_key' END FROM jobs WHERE id = $1 AND owner = $2";
 	const char *params[] = { id, owner };
 	PGresult *r = db_exec(d->db, sql, 2, params);
 	if (!r)
@@ -82,7 +83,8 @@ void gateway_get_manifest(struct http_exchange *x, void *arg)
 		return;
 	}
 	if (!key) {
-		char *detail = xasprintf("the job is %s and has no manifest yet", status);
+		/* "expired": retention deleted the media, the manifest with them */
+		char *detail = xasprintf("the job is %s and has no manifest%s", status, strcmp(status, "expired") ? " yet" : "");
 		http_problem(x, 404, "no-manifest", "The job has no manifest yet", detail, NULL);
 		free(detail);
 		return;

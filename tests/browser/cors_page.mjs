@@ -1,7 +1,8 @@
 // A page on another origin uses the API the way a browser app does: it
 // creates a job with fetch through CORS, asks for a stream token and follows
-// the job's events with EventSource to `done`. Drives Debian's chromium
-// through playwright-core (no browser is ever downloaded).
+// the job's events with EventSource to `done`, creates a share link and
+// plays the share page's video to its end (the element's own "ended" event).
+// Drives Debian's chromium through playwright-core (no browser is ever downloaded).
 // A page of an origin the gateway does not list must be refused by the browser.
 // Usage: node cors_page.mjs PAGE_URL BLOCKED_PAGE_URL GATEWAY_URL; prints one JSON line.
 import { chromium } from 'playwright-core';
@@ -10,8 +11,36 @@ const [pageUrl, blockedUrl, gateway] = process.argv.slice(2);
 const browser = await chromium.launch({
 	executablePath: '/usr/bin/chromium',
 	args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-		'--disable-component-update', '--disable-sync', '--no-first-run'],
+		'--disable-component-update', '--disable-sync', '--no-first-run',
+		'--autoplay-policy=no-user-gesture-required'],
 });
+// Opens the share page and plays its <video> to the end: what the browser
+// says it can decode, and how far playback really went.
+async function playShare(page, url) {
+	const nav = await page.goto(url);
+	return page.evaluate(async () => {
+		const v = document.querySelector('video');
+		const out = {
+			title: document.title,
+			can_h264_aac: v.canPlayType('video/mp4; codecs="avc1.64001F, mp4a.40.2"'),
+			tracks: v.textTracks.length,
+		};
+		v.muted = true; // no audio device in a headless run
+		out.ended = await new Promise((resolve) => {
+			const timer = setTimeout(() => resolve('timeout'), 120000);
+			v.addEventListener('ended', () => { clearTimeout(timer); resolve(true); });
+			v.addEventListener('error', () => { clearTimeout(timer); resolve(`error ${v.error && v.error.code}`); });
+			v.play().catch((e) => { clearTimeout(timer); resolve(`play refused: ${e.name}`); });
+		});
+		out.current_time = v.currentTime;
+		out.duration = v.duration;
+		out.width = v.videoWidth;
+		out.height = v.videoHeight;
+		out.decoded_frames = v.getVideoPlaybackQuality().totalVideoFrames;
+		return out;
+	}).then((r) => ({ ...r, page_status: nav.status() }));
+}
+
 try {
 	const page = await browser.newPage();
 	await page.goto(pageUrl);
@@ -46,8 +75,14 @@ try {
 		});
 		const got = await fetch(`${gw}/v1/jobs/${job.id}`);
 		out.final_status = (await got.json()).status;
+		const share = await fetch(`${gw}/v1/jobs/${job.id}/shares`, {
+			method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ expires_in_s: 600 }),
+		});
+		out.share_status = share.status;
+		out.share_url = (await share.json()).url;
 		return out;
 	}, gateway);
+	result.playback = result.share_url ? await playShare(page, result.share_url) : null;
 	await page.goto(blockedUrl);
 	result.blocked = await page.evaluate(async (gw) => {
 		try {

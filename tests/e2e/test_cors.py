@@ -6,7 +6,8 @@ another job's, an expired, an altered one and another secret's are refused;
 gateways sharing REEL_URL_SECRET accept each other's), the 204 that stops an
 EventSource after the final event, and a real browser (Debian's chromium
 through playwright-core) on a page of another origin that creates a job
-through CORS and follows it with EventSource and a stream token to done."""
+through CORS, follows it with EventSource and a stream token to done,
+shares it and plays the share page's video to its end."""
 import argparse
 import functools
 import http.client
@@ -215,6 +216,18 @@ def test_browser():
           r["kinds"][:1] == ["queued"] and r["kinds"][-1] == "done" and r["final_status"] == "done", str(r))
     check("browser: a page of an unlisted origin is refused by the browser", r["blocked"].startswith("refused"),
           str(r))
+    check("browser: the page creates a share link through CORS", r["share_status"] == 201 and
+          r["share_url"].startswith(f"http://{HOST}:{GW_PORT}/s/"), str(r))
+    play = r.get("playback") or {}
+    print(f"browser playback: {play}", flush=True)
+    check("browser: chromium says it plays H.264/AAC MP4", play.get("can_h264_aac") == "probably", str(play))
+    check("browser: the share page loads with the video and its subtitles track",
+          play.get("page_status") == 200 and play.get("tracks") == 1, str(play))
+    check("browser: the share page's video plays to its end (HTMLVideoElement 'ended')",
+          play.get("ended") is True and play.get("duration", 0) > 1 and
+          abs(play["current_time"] - play["duration"]) < 0.1, str(play))
+    check("browser: ...decoding real frames at the job's size", play.get("width") == 1080 and
+          play.get("height") == 1920 and play.get("decoded_frames", 0) > 10, str(play))
 
 
 def main():

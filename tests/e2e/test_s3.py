@@ -22,8 +22,9 @@ import urllib.request
 
 import s3server
 import test_fleet as tf
+import test_live as tl  # Gateway, wait_for
 
-tf.RUN = os.path.join(tf.ROOT, ".run", "e2e-s3")
+tf.RUN = tl.RUN = os.path.join(tf.ROOT, ".run", "e2e-s3")
 BUCKET = "reel-e2e"
 TTL_S = 60  # the gateway's smallest REEL_URL_TTL_S: the test waits it out for the expired case
 STORY = tf.ENGLISH + "\n\n" + tf.ENGLISH.replace("fox", "bear").replace("rabbit", "owl")
@@ -104,6 +105,36 @@ def check_no_shared_storage():
     check("the daemons dropped their downloads and temporaries", not left, str(left[:5]))
 
 
+def check_share(job_id, body):
+    """A share link streams the video from the bucket through the gateway, with ranges."""
+    code, _, raw = tf.http("POST", f"/v1/jobs/{job_id}/shares", {})
+    share = json.loads(raw)
+    check("a share link of the job on S3 storage is made", code == 201, raw[:200])
+    path = share["url"][share["url"].index("/s/"):]
+    code, _, part = tf.http("GET", path + "/video.mp4", headers={"Range": "bytes=100-199"})
+    check("the share link's video streams a range from the bucket", code == 206 and part == body[100:200],
+          f"{code} {len(part)}")
+    return path
+
+
+def check_retention(bindir, job_id, share_path, server):
+    """A sweeping gateway deletes the job's objects from the bucket and marks the job expired."""
+    keys = lambda: [e for e in s3server.request(server.endpoint, "GET", "/" + BUCKET)[1].split(b"<Key>")  # noqa: E731
+                    if e.startswith(f"media/jobs/{job_id}/".encode())]
+    check("before retention the bucket holds the job's objects", len(keys()) >= 4, str(len(keys())))
+    gw = tl.Gateway(bindir, "s3-sweeper", REEL_RETENTION_DAYS="1", REEL_RETENTION_DAY_S="1",
+                    REEL_RETENTION_SWEEP_S="1")
+    try:
+        ok = tl.wait_for(lambda: tf.sql(f"SELECT expired_at IS NOT NULL FROM jobs WHERE id = '{job_id}'")[0][0] == "t",
+                         30)
+    finally:
+        gw.stop()
+    check("retention on S3 marks the job expired", ok)
+    check("retention on S3 deleted every object of the job from the bucket", not keys(), str(keys()[:3]))
+    code, _, _ = tf.http("GET", share_path)
+    check("the expired job's share link is 404", code == 404, str(code))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -128,7 +159,9 @@ def main():
             check_multipart(body, server)
             tf.check_events("s3", job_id)
             check_no_shared_storage()
+            share_path = check_share(job_id, body)
             check_refusals(url, server, signed_at)
+            check_retention(bindir, job_id, share_path, server)
     finally:
         if started or os.path.exists(os.path.join(tf.RUN, "pids")):
             tf.fleet("stop", bindir)

@@ -362,6 +362,30 @@ START_TEST(test_traversal_keys)
 }
 END_TEST
 
+/* files_serve (share links) needs no signature but keeps every key and path check. */
+START_TEST(test_serve_unsigned)
+{
+	static const char *bad[] = { "../x", "/etc/passwd", ".tmp/x", "jobs/.hidden", "a//b" };
+	struct file_answer a;
+
+	put("jobs/1/final.mp4", "0123456789", 10);
+	ck_assert_int_eq(files_serve(st, "jobs/1/final.mp4", "bytes=2-4", &a), 0);
+	ck_assert_int_eq(a.status, 206);
+	ck_assert_str_eq(a.content_range, "bytes 2-4/10");
+	ck_assert_str_eq(a.content_type, "video/mp4");
+	ck_assert_mem_eq(a.body, "234", 3);
+	file_answer_release(&a);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(files_serve(st, bad[i], NULL, &a), -1);
+		ck_assert_msg(a.status == 400 && a.body == NULL, "key '%s' got %d", bad[i], a.status);
+		file_answer_release(&a);
+	}
+	ck_assert_int_eq(files_serve(st, "jobs/1/missing.mp4", NULL, &a), -1);
+	ck_assert_int_eq(a.status, 404);
+	file_answer_release(&a);
+}
+END_TEST
+
 /* The key the route "/v1/files/{path*}" hands over for raw, answered with a valid signature. */
 static int get_raw(const char *raw, struct file_answer *a)
 {
@@ -555,6 +579,7 @@ static Suite *files_suite(void)
 	tcase_add_test(tc, test_signatures);
 	tcase_add_test(tc, test_signature_before_filesystem);
 	tcase_add_test(tc, test_traversal_keys);
+	tcase_add_test(tc, test_serve_unsigned);
 	tcase_add_test(tc, test_encoded_traversal);
 	tcase_add_test(tc, test_symlinks);
 	tcase_add_test(tc, test_root_through_symlink);
