@@ -206,7 +206,7 @@ $(BUILD)/hdr/%.o: %.h
 # longest first so the lanes end together; files not named here come after.
 TEST_LANES ?= 2
 E2E_FIRST := $(addprefix tests/e2e/,test_ops.py test_parse.py test_render.py test_api.py test_tts.py \
-	test_fleet.py test_live.py test_merge.py test_reliability.py)
+	test_fleet.py test_live.py test_merge.py test_s3.py test_reliability.py)
 E2E_FILES := $(filter $(wildcard tests/e2e/test_*.py),$(E2E_FIRST)) \
 	$(filter-out $(E2E_FIRST),$(wildcard tests/e2e/test_*.py))
 LANES := python3 tests/e2e/run_lanes.py --lanes $(TEST_LANES) --bin $(BUILD)/bin

@@ -4,9 +4,10 @@
  * host is a configured vendor's -> stream the body into a temporary file in
  * the storage root with the resolved address pinned and the size capped as
  * the bytes arrive (memory stays flat whatever the size) -> check the status,
- * the content type and the file's first bytes -> probe it on the thread pool
- * -> done, and the caller renames the file into place. Each step fails into
- * done with a reason, removing the file; only network failures are retryable.
+ * the content type and the file's first bytes -> probe it and storage_put it
+ * under the caller's key, both on the thread pool (an S3 upload blocks for as
+ * long as it takes) -> done on the loop. Each step fails into done with a
+ * reason, removing the file; only network and storage failures are retryable.
  */
 #include "fetch.h"
 
@@ -27,7 +28,8 @@
 
 struct fetch {
 	struct receiver *rc;
-	char *url, *host, *port;
+	char *url, *host, *port, *stem;
+	char *tmp_path; /* the download, a storage_temp file, until it is stored */
 	bool video, vendor_host;
 	fetch_done_fn done;
 	void *arg;
@@ -39,11 +41,12 @@ struct fetch {
 static void finish(struct fetch *f)
 {
 	f->done(&f->r, f->arg);
-	if (f->r.tmp_path) { /* not taken over: the download failed after it was written */
-		unlink(f->r.tmp_path);
-		free(f->r.tmp_path);
+	if (f->tmp_path) { /* not stored: the download failed after it was written */
+		unlink(f->tmp_path);
+		free(f->tmp_path);
 	}
 	free(f->url);
+	free(f->stem);
 	free(f->host);
 	free(f->port);
 	free(f);
@@ -59,11 +62,6 @@ static void refuse(struct fetch *f, bool retryable, const char *fmt, ...)
 	va_end(ap);
 	f->r.ok = -1;
 	f->r.retryable = retryable;
-	if (f->r.tmp_path) {
-		unlink(f->r.tmp_path);
-		free(f->r.tmp_path);
-		f->r.tmp_path = NULL;
-	}
 	finish(f);
 }
 
@@ -91,35 +89,46 @@ bool fetch_address_private(const struct sockaddr *sa)
 	       b[0] == 0xff;
 }
 
-static void probe_work(uv_work_t *req)
+/* On the thread pool: the probe, then the upload or rename into place. */
+static void probe_and_store(uv_work_t *req)
 {
 	struct fetch *f = req->data;
 	const struct vendors *v = f->rc->v;
-	f->r.ok = probe_media(f->r.tmp_path, f->video, v->media_max_side, v->media_max_s * 1000, &f->r.info, f->r.error,
+	f->r.ok = probe_media(f->tmp_path, f->video, v->media_max_side, v->media_max_s * 1000, &f->r.info, f->r.error,
 			      sizeof(f->r.error));
+	if (f->r.ok < 0)
+		return;
+	snprintf(f->r.key, sizeof(f->r.key), "%s.%s", f->stem, f->r.info.ext);
+	if (storage_put(f->rc->d->storage, f->r.key, f->tmp_path, f->r.error, sizeof(f->r.error)) < 0) {
+		f->r.ok = -1;
+		f->r.unstored = f->r.retryable = true;
+		return;
+	}
+	free(f->tmp_path);
+	f->tmp_path = NULL;
 }
 
-static void probe_done(uv_work_t *req, int status)
+static void on_stored(uv_work_t *req, int status)
 {
 	struct fetch *f = req->data;
 	(void)status;
-	if (f->r.ok < 0)
+	if (f->r.ok < 0 && !f->r.unstored)
 		refuse(f, false, "the vendor's output was refused: %.400s", f->r.error);
 	else
 		finish(f);
 }
 
-static void start_probe(struct fetch *f)
+static void start_check(struct fetch *f)
 {
 	f->work.data = f;
-	uv_queue_work(f->rc->d->loop, &f->work, probe_work, probe_done);
+	uv_queue_work(f->rc->d->loop, &f->work, probe_and_store, on_stored);
 }
 
 /* Writes decoded bytes (a data: URI's) to a temporary file and probes it. */
 static void keep(struct fetch *f, const char *data, size_t len)
 {
-	f->r.tmp_path = storage_temp(f->rc->d->storage, ".part");
-	FILE *out = fopen(f->r.tmp_path, "wb");
+	f->tmp_path = storage_temp(f->rc->d->storage, ".part");
+	FILE *out = fopen(f->tmp_path, "wb");
 	bool ok = out && fwrite(data, 1, len, out) == len;
 	if (out && fclose(out) != 0)
 		ok = false;
@@ -127,7 +136,7 @@ static void keep(struct fetch *f, const char *data, size_t len)
 		refuse(f, true, "the vendor's output could not be written to storage");
 		return;
 	}
-	start_probe(f);
+	start_check(f);
 }
 
 /* The file's first bytes name a format the probe accepts: cheaper than
@@ -169,20 +178,20 @@ static void on_download(const struct http_client_response *r, void *arg)
 	else if (!media_type(ctype, f->video))
 		refuse(f, false, "the vendor's output is not %s (Content-Type: %.80s)", f->video ? "a video" : "an image",
 		       ctype ? ctype : "none");
-	else if (!magic_ok(f->r.tmp_path, f->video))
+	else if (!magic_ok(f->tmp_path, f->video))
 		refuse(f, false, "the vendor's output was refused: its first bytes are not those of %s",
 		       f->video ? "an MP4 or WebM video" : "a PNG, JPEG or WebP image");
 	else
-		start_probe(f);
+		start_check(f);
 }
 
 static void download(struct fetch *f, const char *pinned)
 {
 	char *resolve = pinned ? xasprintf("%s:%s:%s", f->host, f->port, pinned) : NULL;
-	f->r.tmp_path = storage_temp(f->rc->d->storage, ".part");
+	f->tmp_path = storage_temp(f->rc->d->storage, ".part");
 	const struct http_client_request rq = { .url = f->url, .timeout_ms = 300000,
 						.max_response = (size_t)f->rc->v->download_max_mb << 20,
-						.resolve = resolve, .body_path = f->r.tmp_path };
+						.resolve = resolve, .body_path = f->tmp_path };
 	bool started = http_client_start(f->rc->http, &rq, on_download, f) != NULL;
 	free(resolve);
 	if (!started)
@@ -272,10 +281,11 @@ static void from_data_uri(struct fetch *f)
 	free(bytes);
 }
 
-void fetch_start(struct receiver *rc, const char *url, bool video, fetch_done_fn done, void *arg)
+void fetch_start(struct receiver *rc, const char *url, bool video, const char *stem, fetch_done_fn done, void *arg)
 {
 	struct fetch *f = xcalloc(1, sizeof(*f));
-	*f = (struct fetch){ .rc = rc, .url = xstrdup(url), .video = video, .done = done, .arg = arg };
+	*f = (struct fetch){ .rc = rc, .url = xstrdup(url), .stem = xstrdup(stem), .video = video, .done = done,
+			     .arg = arg };
 	if (strncmp(url, "data:", 5) == 0) {
 		from_data_uri(f);
 		return;

@@ -1,7 +1,8 @@
 /*
  * DESIGN: finishing a vendor task whose output is ready (settle.c found it
- * open) is a chain on the loop: download and check the output (fetch.c) ->
- * move it into storage under a key unique to the task -> one transaction:
+ * open) is a chain on the loop: download, check and store the output under a
+ * key unique to the task (fetch.c; the store runs on the thread pool) -> one
+ * transaction:
  * the delivery's receipt, the task done, the shot advanced by a conditional
  * update (rendered, or for an i2v keyframe back to render for its clip), the
  * event and the next stage's outbox row. Every step of that transaction is
@@ -10,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "db.h"
 #include "envelope.h"
@@ -23,7 +23,6 @@
 #include "outbox.h"
 #include "finishing.h"
 #include "receiver.h"
-#include "storage.h"
 #include "banned.h"
 
 void finish__end(struct finishing *f, int status, const char *detail)
@@ -175,38 +174,35 @@ static void fail_task(struct finishing *f, const char *code, const char *message
 	finish__end(f, transact(f->rc, fail_body, f), message);
 }
 
-static void on_fetched(struct fetch_result *fr, void *arg)
+static void on_fetched(const struct fetch_result *fr, void *arg)
 {
 	struct finishing *f = arg;
-	char key[256], err[256], safe_id[64];
-	size_t n = 0;
+	if (fr->unstored) { /* the output is fine: the vendor delivers again */
+		finish__end(f, 503, fr->error);
+		return;
+	}
 	if (fr->ok < 0) {
 		/* A refused output (too large, not media, unreadable) or a failed download. */
 		fail_task(f, fr->retryable ? "download_failed" : "output_refused", fr->error, fr->retryable);
 		return;
 	}
-	for (const char *p = f->res.id; *p && n < sizeof(safe_id) - 1; p++)
-		safe_id[n++] = (char)(strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", *p) &&
-					      *p ? *p : '_');
-	safe_id[n] = '\0';
-	/* A key per task: a late delivery of an older task never overwrites a newer file. */
-	snprintf(key, sizeof(key), "jobs/%s/shot-%d-%s.%s", f->job, f->shot, safe_id, fr->info.ext);
-	if (storage_put(f->rc->d->storage, key, fr->tmp_path, err, sizeof(err)) < 0) {
-		finish__end(f, 503, err);
-		return;
-	}
-	free(fr->tmp_path);
-	fr->tmp_path = NULL;
-	f->key = key;
+	f->key = fr->key;
 	int status = transact(f->rc, done_body, f);
 	if (status == 200)
 		metrics_add(f->rc->m_finished, 1);
 	finish__end(f, status, status == 200 ? "finished" : "database unavailable");
 }
 
+/* A key per task: a late delivery of an older task never overwrites a newer file. */
 void finish__download(struct finishing *f)
 {
-	fetch_start(f->rc, f->res.outputs[0], strcmp(f->kind, "video") == 0, on_fetched, f);
+	char stem[192], safe_id[64];
+	size_t n = 0;
+	for (const char *p = f->res.id; *p && n < sizeof(safe_id) - 1; p++)
+		safe_id[n++] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", *p) ? *p : '_';
+	safe_id[n] = '\0';
+	snprintf(stem, sizeof(stem), "jobs/%s/shot-%d-%s", f->job, f->shot, safe_id);
+	fetch_start(f->rc, f->res.outputs[0], strcmp(f->kind, "video") == 0, stem, on_fetched, f);
 }
 
 void finish__vendor_failed(struct finishing *f)

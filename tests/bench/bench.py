@@ -4,8 +4,10 @@ issue. A job enters reel.parse, fans out into 8 shots that each go render ->
 tts, fans in to merge, and is done; the offline providers answer at once
 (REEL_OFFLINE_SKIP_MEDIA=1), PostgreSQL runs with fsync and synchronous
 commit on. Runs once with one process per daemon and once with two per
-worker, and prints `metric name=value unit` lines and a table. Asserts no
-timings; --smoke runs a few jobs and checks that every metric line appears."""
+worker, and prints `metric name=value unit` lines and a table; then a fleet
+with real media on file:// and on s3:// storage (bench_storage.py). Asserts no
+timings; --smoke runs a few jobs and checks that every metric line appears
+(it leaves out the storage comparison, which takes minutes)."""
 import argparse
 import http.client
 import json
@@ -25,6 +27,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "sim"))
 import simctl  # noqa: E402  (the provider simulator, for the parse concurrency figure)
+import bench_storage  # noqa: E402
 SHOTS = 8
 # Eight paragraphs of one short sentence each: the offline splitter makes one shot of each.
 STORY = "\n\n".join(f"Scene {i + 1}: the lantern glows over the quiet harbour." for i in range(SHOTS))
@@ -131,9 +134,10 @@ class Fleet:
         return 8080 + self.offset
 
 
-def post_jobs(port, count, threads, rate=None):
-    """Submits count jobs; at a steady rate (jobs/s) from one thread, or as fast as threads allow."""
-    body = json.dumps({"template": "storyboard", "input": {"text": STORY}})
+def post_jobs(port, count, threads, rate=None, job=None):
+    """Submits count jobs (the bench's storyboard, or job); at a steady rate (jobs/s) from one thread,
+    or as fast as threads allow."""
+    body = json.dumps(job or {"template": "storyboard", "input": {"text": STORY}})
     ids, errors, lock = [], [], threading.Lock()
     counter = iter(range(count))
 
@@ -573,7 +577,9 @@ def main():
     ap.add_argument("--rate", type=int, default=50)
     ap.add_argument("--repeat", type=int, default=3, help="throughput bursts per fleet; the median is reported")
     ap.add_argument("--seconds", type=float, default=20)
-    ap.add_argument("--only", choices=["gateway", "merge"], help="run one part alone: the gateway's figures, or the merge (no fleet)")
+    ap.add_argument("--only", choices=["gateway", "merge", "storage"],
+                    help="run one part alone: the gateway's figures, the merge (no fleet), or file vs S3 storage")
+    ap.add_argument("--storage-jobs", type=int, default=4, help="jobs with media per storage in the file vs S3 figures")
     args = ap.parse_args()
     if args.only == "merge":
         merge_bench(os.path.abspath(args.bin), args.smoke)
@@ -585,6 +591,9 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
     versions()
+    if args.only == "storage":
+        bench_storage.run(sys.modules[__name__], bindir, args.storage_jobs)
+        return 0
     if args.only == "gateway":
         fleet = warm_fleet(bindir, 1)
         try:
@@ -597,6 +606,11 @@ def main():
                ("reelforge, 2 processes per worker", run(bindir, 2, args))]
     table(results, args)
     merge_bench(bindir, args.smoke)
+    if args.smoke:
+        print("storage: the file vs S3 figures are left out of --smoke (an S3 server and two fleets with media "
+              "take minutes); make bench and bench.py --only storage print them")
+    else:
+        bench_storage.run(sys.modules[__name__], bindir, args.storage_jobs)
     if args.smoke:
         expected = ["throughput.jobs_per_s", "throughput.shot_transitions_per_s", f"latency{args.rate}.e2e_p50_ms",
                     f"latency{args.rate}.e2e_p95_ms", f"latency{args.rate}.e2e_p99_ms"]
