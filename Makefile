@@ -220,6 +220,7 @@ test: test-deps
 	$(MAKE) -j2 SANITIZE=1 tests
 	@$(MAKE) --no-print-directory -j2 SANITIZE=1 hdr-check
 	@python3 tests/tools/include_cycles.py
+	@python3 tests/tools/prefix_check.py build/san
 	$(MAKE) --no-print-directory SANITIZE=1 config-check
 	@$(subst build/rel,build/san,$(LANES)) $(wordlist 1,1,$(E2E_FILES)) "$(MAKE) --no-print-directory fuzz" \
 		$(wordlist 2,3,$(E2E_FILES)) \

@@ -12,12 +12,12 @@
 struct daemon;
 
 /* GET /v1/jobs/{id}/events: Server-Sent Events of the job's job_events rows (events_api.c). */
-void gateway_job_events(struct http_exchange *x, void *arg);
+void events_api_job_events(struct http_exchange *x, void *arg);
 /* The status of job id when owner has it, into status: 0 found, 1 not
  * found (or another user's), -1 on a database error (events_api.c). */
-int gateway_job_status(struct daemon *d, const char *id, const char *owner, char *status, size_t len) WARN_UNUSED;
+int events_api_job_status(struct daemon *d, const char *id, const char *owner, char *status, size_t len) WARN_UNUSED;
 /* POST /v1/jobs/{id}/events/tokens: {"token","expires_at"}, the owner's pass to
  * the job's stream for a browser, as ?token= (events_api.c, stream_token.h). */
-void gateway_create_stream_token(struct http_exchange *x, void *arg);
+void events_api_create_stream_token(struct http_exchange *x, void *arg);
 
 #endif

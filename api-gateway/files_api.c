@@ -24,7 +24,7 @@ struct file_request {
 	struct file_answer answer;
 };
 
-char *gateway_file_url(const struct gateway *g, const char *key)
+char *files_api_file_url(const struct gateway *g, const char *key)
 {
 	char *presigned = g->cfg.s3_proxy ? NULL : storage_presign(g->d->storage, key, g->cfg.url_ttl_s);
 	if (presigned)
@@ -74,7 +74,7 @@ static void after_read(uv_work_t *req, int status)
 		http_on_abort(fr->x, NULL, NULL);
 		send_answer(fr->x, &fr->answer);
 	}
-	file_answer_release(&fr->answer);
+	files_answer_release(&fr->answer);
 	free(fr->key);
 	free(fr->exp);
 	free(fr->sig);
@@ -82,7 +82,7 @@ static void after_read(uv_work_t *req, int status)
 	free(fr);
 }
 
-void gateway_get_file(struct http_exchange *x, void *arg)
+void files_api_get_file(struct http_exchange *x, void *arg)
 {
 	struct daemon *d = arg;
 	struct http_request *rq = http_request_of(x);

@@ -50,4 +50,4 @@ const struct config_option gateway_options[] = {
 	{ "REEL_JOB_CACHE_KB", CONFIG_INT, "16384", 0, offsetof(struct gateway, cfg.job_cache_kb), 64, 1048576,
 	  "memory the cache of rendered jobs may hold (least recently used entries go first)" },
 };
-const size_t gateway_n_options = ARRAY_SIZE(gateway_options);
+const size_t gateway_options_n = ARRAY_SIZE(gateway_options);

@@ -30,21 +30,21 @@ static bool before_route(struct http_exchange *x, void *arg)
 int main(void)
 {
 	static const struct http_route routes[] = {
-		{ "POST", "/v1/jobs", gateway_create_job },
-		{ "GET", "/v1/jobs", gateway_list_jobs },
-		{ "GET", "/v1/jobs/{id}", gateway_get_job },
-		{ "GET", "/v1/jobs/{id}/events", gateway_job_events },
-		{ "POST", "/v1/jobs/{id}/events/tokens", gateway_create_stream_token },
-		{ "GET", "/v1/voices", gateway_list_voices },
-		{ "POST", "/v1/jobs/{id}/cancel", gateway_cancel_job },
-		{ "POST", "/v1/jobs/{id}/approve", gateway_approve_job },
-		{ "POST", "/v1/jobs/{id}/retry", gateway_retry_job },
-		{ "PATCH", "/v1/jobs/{id}/shots/{n}", gateway_patch_shot },
-		{ "POST", "/v1/jobs/{id}/shots/{n}/regenerate", gateway_regenerate_shot },
-		{ "POST", "/v1/jobs/{id}/shots/{n}/skip", gateway_skip_shot },
-		{ "GET", "/v1/jobs/{id}/manifest", gateway_get_manifest },
-		{ "GET", "/v1/files/{path*}", gateway_get_file },
-		{ "GET", "/openapi.json", gateway_get_openapi },
+		{ "POST", "/v1/jobs", jobs_api_create },
+		{ "GET", "/v1/jobs", jobs_list_get },
+		{ "GET", "/v1/jobs/{id}", jobs_api_get },
+		{ "GET", "/v1/jobs/{id}/events", events_api_job_events },
+		{ "POST", "/v1/jobs/{id}/events/tokens", events_api_create_stream_token },
+		{ "GET", "/v1/voices", voices_api_list },
+		{ "POST", "/v1/jobs/{id}/cancel", jobs_actions_cancel },
+		{ "POST", "/v1/jobs/{id}/approve", jobs_actions_approve },
+		{ "POST", "/v1/jobs/{id}/retry", jobs_actions_retry },
+		{ "PATCH", "/v1/jobs/{id}/shots/{n}", shot_actions_patch },
+		{ "POST", "/v1/jobs/{id}/shots/{n}/regenerate", shot_actions_regenerate },
+		{ "POST", "/v1/jobs/{id}/shots/{n}/skip", shot_actions_skip },
+		{ "GET", "/v1/jobs/{id}/manifest", manifest_api_get },
+		{ "GET", "/v1/files/{path*}", files_api_get_file },
+		{ "GET", "/openapi.json", openapi_get },
 	};
 	/* Not static: the option count is known only at link time; main's frame outlives the daemon. */
 	const struct daemon_spec spec = {
@@ -54,10 +54,10 @@ int main(void)
 		.n_routes = ARRAY_SIZE(routes),
 		.max_body = 1024 * 1024,
 		.options = gateway_options,
-		.n_options = gateway_n_options,
+		.n_options = gateway_options_n,
 		.config = &gateway,
-		.configure = gateway_openapi_configure,
+		.configure = openapi_configure,
 		.http_before = before_route,
 	};
-	return daemon_main(&spec, &gateway, gateway_start);
+	return daemon_main(&spec, &gateway, jobs_api_start);
 }

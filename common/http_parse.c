@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "http_decode.h"
+#include "str.h"
 #include "banned.h"
 
 static int fail(struct conn *c, int status)
@@ -155,7 +156,7 @@ static int finish_head(struct conn *c)
 	struct http_request *rq = &c->x.rq;
 	size_t url_len = c->url_len;
 
-	strlcpy_(rq->method, llhttp_method_name(llhttp_get_method(&c->parser)), sizeof(rq->method));
+	str_copy(rq->method, llhttp_method_name(llhttp_get_method(&c->parser)), sizeof(rq->method));
 	/* Room for the decoded path and the params; nothing moves after this. */
 	http_buf_reserve(&c->head, 2 * (url_len + 1));
 	char *url = c->head.p;
