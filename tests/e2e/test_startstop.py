@@ -200,7 +200,7 @@ def test_run_sigterm(bindir):
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def submit_job(bindir, env):
+def reelctl_submit(bindir, env):
     story = os.path.join(tf.ROOT, "deploy", "sample-story.txt")
     return subprocess.run([os.path.join(bindir, "reelctl"), "submit", story], env=env, capture_output=True, text=True)
 
@@ -224,10 +224,10 @@ def test_private_dir(bindir):
                   os.path.islink(os.path.join(run, "pg")) and pg_home.startswith("/var/lib/reelforge/pg-"), pg_home)
         check("private dir: the start names the shifted gateway", f"gateway http://127.0.0.1:{GATEWAY_PORT}" in err, err)
         env = {k: v for k, v in os.environ.items() if k != "REEL_GATEWAY_URL"}
-        sub = submit_job(bindir, {**env, "REEL_PORT_OFFSET": str(tf.PORT_OFFSET)})
+        sub = reelctl_submit(bindir, {**env, "REEL_PORT_OFFSET": str(tf.PORT_OFFSET)})
         job_id = sub.stdout.strip()
         check("reelctl: submits to 8080 + REEL_PORT_OFFSET by default", sub.returncode == 0 and job_id, sub.stderr)
-        sub = submit_job(bindir, {**env, "REEL_PORT_OFFSET": "lots"})
+        sub = reelctl_submit(bindir, {**env, "REEL_PORT_OFFSET": "lots"})
         check("reelctl: a bad REEL_PORT_OFFSET is refused by name",
               sub.returncode == 2 and "REEL_PORT_OFFSET" in sub.stderr, sub.stderr)
         code, err = fleet("stop", bindir, run)
