@@ -10,9 +10,8 @@ variable x.c exports is x, x_something or x__something. Besides:
   two stages may have a vendor of one name (parse_openai, tts_openai);
 - a stage's providers/registry.c implements the lookups of <stage>_provider.h
   and may use that prefix (parse_provider_find).
-The exported symbols
-are read from the objects of a build with `nm` (what the linker sees, not what
-a header claims), for the project's own sources: common/, the daemons, their
+The exported symbols are read from the objects of a build with `nm` (what the
+linker sees, not what a header claims), for the project's own sources: common/, the daemons, their
 providers and plugins, deploy/; the tests and generated files are not checked.
 Usage: prefix_check.py [BUILD]  (default: build/san, relative to the repository).
 """
@@ -30,7 +29,7 @@ EXCEPTIONS = {
     # Interposes libc's socket calls for the mock cluster: the names are libc's.
     'deploy/devbroker/devbroker.c': {'accept', 'accept4', 'bind'},
 }
-# A daemon's entry point exports only main(); a plugin exports its entry table.
+# A program's entry point.
 ALWAYS = {'main'}
 SKIP_TOP = {'tests', 'gen', 'hdr', 'llhttp', 'fuzz'}
 DEFINED = set('TDBRGSVW')  # text, data, bss, read-only, small data, weak
