@@ -6,19 +6,13 @@
  */
 #include "live_api.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
 #include "errbuf.h"
 #include "gateway.h"
-#include "http_server.h"
-#include "inflight.h"
 #include "job_cache.h"
 #include "live.h"
 #include "log.h"
-#include "rate_check.h"
 #include "ratelimit.h"
 #include "sse.h"
 #include "str.h"
