@@ -61,8 +61,11 @@ BINS := $(DAEMONS:%=$(BUILD)/bin/%) $(BUILD)/bin/reel-devbroker $(BUILD)/bin/ree
 BINS += $(BUILD)/share/openapi.json
 BINS += $(BUILD)/bin/reel-assemble $(BUILD)/bin/reel-config
 
-UNIT_SRC := $(wildcard tests/unit/test_*.c)
-UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# tests/unit/ mirrors the source folders (tests/unit/common/vendors/test_fal.c);
+# the binaries are flat, named for their file (build/<mode>/tests/test_fal).
+UNIT_SRC := $(wildcard tests/unit/*/test_*.c tests/unit/*/*/test_*.c)
+unit_bin = $(BUILD)/tests/$(basename $(notdir $(1)))
+UNIT_BINS := $(foreach t,$(UNIT_SRC),$(call unit_bin,$(t)))
 
 .PHONY: all deps test-deps tests unit e2e test test-fresh run demo bench bench-smoke format clean config-doc config-check hdr-check
 all: $(BINS)
@@ -167,9 +170,12 @@ $(BUILD)/bin/reelctl: $(REELCTL_OBJ) $(PROVIDERS_TABLE) $(call daemon_lib,api-ga
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(PLUGIN_OBJS) $(PROVIDERS_TABLE) $(DAEMON_LIBS) $(LIBREEL)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS) -ldl
+define unit_rules
+$(call unit_bin,$(1)): $(BUILD)/$(1:.c=.o) $(PLUGIN_OBJS) $(PROVIDERS_TABLE) $(DAEMON_LIBS) $(LIBREEL)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(LDLIBS) -ldl
+endef
+$(foreach t,$(UNIT_SRC),$(eval $(call unit_rules,$(t))))
 
 # The benchmark's C submitter (tests/bench/loadgen.c).
 LOADGEN := $(BUILD)/tests/reel-loadgen
@@ -220,6 +226,7 @@ test: test-deps
 	$(MAKE) -j2 SANITIZE=1 tests
 	@$(MAKE) --no-print-directory -j2 SANITIZE=1 hdr-check
 	@python3 tests/tools/include_cycles.py
+	@python3 tests/tools/prefix_check.py build/san
 	$(MAKE) --no-print-directory SANITIZE=1 config-check
 	@$(subst build/rel,build/san,$(LANES)) $(wordlist 1,1,$(E2E_FILES)) "$(MAKE) --no-print-directory fuzz" \
 		$(wordlist 2,3,$(E2E_FILES)) \

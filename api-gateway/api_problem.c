@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "http_server.h"
+#include "str.h"
 #include "banned.h"
 
 int api_problem_set(struct api_problem *p, int status, const char *type, const char *title, const char *field,
@@ -18,7 +19,7 @@ int api_problem_set(struct api_problem *p, int status, const char *type, const c
 	p->status = status;
 	p->type = type;
 	p->title = title;
-	strlcpy_(p->field, field, sizeof(p->field));
+	str_copy(p->field, field, sizeof(p->field));
 	va_start(ap, fmt);
 	vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
 	va_end(ap);

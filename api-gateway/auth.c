@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "auth_jws.h"
+#include "errbuf.h"
 #include "banned.h"
 
 #define SECRET_MIN 32 /* RFC 7518 3.2: an HS256 key is at least as long as the hash */
@@ -33,7 +34,7 @@ struct auth *auth_new(const struct auth_settings *s, char *err, size_t errlen)
 	struct auth *a;
 
 	if (s->leeway_s < 0 || s->leeway_s > LEEWAY_MAX) {
-		errorf(err, errlen, "JWT leeway of %ld s; 0 to %d accepted", s->leeway_s, LEEWAY_MAX);
+		errbuf_set(err, errlen, "JWT leeway of %ld s; 0 to %d accepted", s->leeway_s, LEEWAY_MAX);
 		return NULL;
 	}
 	a = xcalloc(1, sizeof(*a));
@@ -44,7 +45,7 @@ struct auth *auth_new(const struct auth_settings *s, char *err, size_t errlen)
 		a->secretlen = strlen(s->jwt_secret);
 		a->secret = (unsigned char *)xstrdup(s->jwt_secret);
 		if (a->secretlen < SECRET_MIN) {
-			errorf(err, errlen, "JWT secret of %zu bytes; HS256 needs at least %d", a->secretlen, SECRET_MIN);
+			errbuf_set(err, errlen, "JWT secret of %zu bytes; HS256 needs at least %d", a->secretlen, SECRET_MIN);
 			goto fail;
 		}
 	}
@@ -100,16 +101,16 @@ enum auth_result auth_verify_jwt(const struct auth *a, const char *token, time_t
 	assert(sub && sublen > 0);
 	sub[0] = '\0';
 	if (!token || !*token) {
-		errorf(why, whylen, "no token");
+		errbuf_set(why, whylen, "no token");
 		return AUTH_MISSING;
 	}
 	len = strnlen(token, AUTH_TOKEN_MAX + 1);
 	if (len > AUTH_TOKEN_MAX) {
-		errorf(why, whylen, "token longer than %d bytes", AUTH_TOKEN_MAX);
+		errbuf_set(why, whylen, "token longer than %d bytes", AUTH_TOKEN_MAX);
 		return AUTH_INVALID;
 	}
 	if (!auth_enabled(a)) {
-		errorf(why, whylen, "JWT authentication is not configured");
+		errbuf_set(why, whylen, "JWT authentication is not configured");
 		return AUTH_INVALID;
 	}
 	const struct auth_jws_policy p = { a->secret, a->secretlen, a->audience, a->leeway, a->jwks };

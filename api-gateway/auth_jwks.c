@@ -20,6 +20,7 @@
 #include <openssl/param_build.h>
 
 #include "base64.h"
+#include "errbuf.h"
 #include "json.h"
 #include "util.h"
 #include "banned.h"
@@ -81,13 +82,13 @@ static EVP_PKEY *rsa_from_bn(const BIGNUM *n, const BIGNUM *e, char *err, size_t
 	int bits = BN_num_bits(n);
 
 	if (bits < RSA_BITS_MIN || bits > RSA_BITS_MAX) {
-		errorf(err, errlen, "RSA modulus of %d bits; %d to %d accepted", bits, RSA_BITS_MIN, RSA_BITS_MAX);
+		errbuf_set(err, errlen, "RSA modulus of %d bits; %d to %d accepted", bits, RSA_BITS_MIN, RSA_BITS_MAX);
 	} else {
 		if (bld && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) &&
 		    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e))
 			pkey = pkey_from("RSA", bld);
 		if (!pkey)
-			errorf(err, errlen, "OpenSSL refuses the RSA public key (n, e)");
+			errbuf_set(err, errlen, "OpenSSL refuses the RSA public key (n, e)");
 	}
 	OSSL_PARAM_BLD_free(bld);
 	return pkey;
@@ -102,9 +103,9 @@ static EVP_PKEY *rsa_key(const cJSON *k, char *err, size_t errlen)
 
 	/* An exponent over 64 bits only makes verification slow. */
 	if (!n || !e || nlen == 0 || elen == 0 || elen > 8)
-		errorf(err, errlen, "RSA key needs base64url members n and e");
+		errbuf_set(err, errlen, "RSA key needs base64url members n and e");
 	else if (!(bn = BN_bin2bn(n, (int)nlen, NULL)) || !(be = BN_bin2bn(e, (int)elen, NULL)))
-		errorf(err, errlen, "out of memory for RSA numbers");
+		errbuf_set(err, errlen, "out of memory for RSA numbers");
 	else
 		pkey = rsa_from_bn(bn, be, err, errlen);
 	BN_free(bn);
@@ -123,7 +124,7 @@ static EVP_PKEY *ec_key(const cJSON *k, char *err, size_t errlen)
 	EVP_PKEY *pkey = NULL;
 
 	if (!x || !y || xlen != 32 || ylen != 32) {
-		errorf(err, errlen, "P-256 key needs base64url members x and y of 32 bytes each");
+		errbuf_set(err, errlen, "P-256 key needs base64url members x and y of 32 bytes each");
 		goto out;
 	}
 	point[0] = 0x04; /* uncompressed SEC1 point: 04 || x || y */
@@ -133,7 +134,7 @@ static EVP_PKEY *ec_key(const cJSON *k, char *err, size_t errlen)
 	if (!bld || !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) ||
 	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point)) ||
 	    !(pkey = pkey_from("EC", bld)))
-		errorf(err, errlen, "x, y is not a point of P-256");
+		errbuf_set(err, errlen, "x, y is not a point of P-256");
 out:
 	OSSL_PARAM_BLD_free(bld);
 	free(x);
@@ -168,12 +169,12 @@ static int load_key(struct auth_jwks *a, const cJSON *k, char *err, size_t errle
 	int type;
 
 	if (!cJSON_IsObject(k) || !json_str(k, "kty"))
-		return errorf(err, errlen, "not an object with a kty string");
+		return errbuf_set(err, errlen, "not an object with a kty string");
 	/* Verification needs none of it; its presence means a secret was published. */
 	if (cJSON_GetObjectItemCaseSensitive(k, "d"))
-		return errorf(err, errlen, "holds private key material (d); the file must list public keys only");
+		return errbuf_set(err, errlen, "holds private key material (d); the file must list public keys only");
 	if (kid && (!cJSON_IsString(kid) || !*kid->valuestring || strlen(kid->valuestring) >= KID_MAX))
-		return errorf(err, errlen, "kid is not a string of 1 to %d bytes", KID_MAX - 1);
+		return errbuf_set(err, errlen, "kid is not a string of 1 to %d bytes", KID_MAX - 1);
 	type = usable_type(k);
 	if (type < 0)
 		return 0;
@@ -198,11 +199,11 @@ static int load_keys(struct auth_jwks *a, const cJSON *keys, const char *path, c
 	cJSON_ArrayForEach(k, keys)
 	{
 		if (load_key(a, k, why, sizeof(why)) < 0)
-			return errorf(err, errlen, "JWKS file %s: keys[%zu]: %s", path, i, why);
+			return errbuf_set(err, errlen, "JWKS file %s: keys[%zu]: %s", path, i, why);
 		i++;
 	}
 	if (a->nkeys == 0)
-		return errorf(err, errlen, "JWKS file %s: no RS256 or ES256 (P-256) signing key", path);
+		return errbuf_set(err, errlen, "JWKS file %s: no RS256 or ES256 (P-256) signing key", path);
 	return 0;
 }
 
@@ -214,7 +215,7 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
 	int failed;
 
 	if (!f) {
-		errorf(err, errlen, "JWKS file %s: %s", path, strerror(errno));
+		errbuf_set(err, errlen, "JWKS file %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	buf = xmalloc(JWKS_FILE_MAX + 1);
@@ -222,7 +223,7 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
 	failed = ferror(f);
 	fclose(f);
 	if (failed || n > JWKS_FILE_MAX) {
-		errorf(err, errlen, "JWKS file %s: %s", path, failed ? "unreadable" : "larger than 1 MiB");
+		errbuf_set(err, errlen, "JWKS file %s: %s", path, failed ? "unreadable" : "larger than 1 MiB");
 		free(buf);
 		return NULL;
 	}
@@ -244,9 +245,9 @@ static int load_jwks(struct auth_jwks *a, const char *path, char *err, size_t er
 	free(buf);
 	keys = cJSON_GetObjectItemCaseSensitive(root, "keys");
 	if (!cJSON_IsObject(root) || !cJSON_IsArray(keys))
-		rc = errorf(err, errlen, "JWKS file %s: not JSON of the form {\"keys\":[...]}", path);
+		rc = errbuf_set(err, errlen, "JWKS file %s: not JSON of the form {\"keys\":[...]}", path);
 	else if (cJSON_GetArraySize(keys) > JWKS_KEYS_MAX)
-		rc = errorf(err, errlen, "JWKS file %s: more than %d keys", path, JWKS_KEYS_MAX);
+		rc = errbuf_set(err, errlen, "JWKS file %s: more than %d keys", path, JWKS_KEYS_MAX);
 	else
 		rc = load_keys(a, keys, path, err, errlen);
 	cJSON_Delete(root);

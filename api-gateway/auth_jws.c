@@ -17,6 +17,7 @@
 #include <openssl/hmac.h>
 
 #include "base64.h"
+#include "errbuf.h"
 #include "json.h"
 #include "banned.h"
 
@@ -222,7 +223,7 @@ static enum auth_result check_claims(const struct auth_jws_policy *a, const cJSO
 		return AUTH_INVALID;
 	if (t - lee >= exp) {
 		sub[0] = '\0';
-		errorf(why, whylen, "expired %.0f s ago", t - exp);
+		errbuf_set(why, whylen, "expired %.0f s ago", t - exp);
 		return AUTH_EXPIRED;
 	}
 	return AUTH_OK;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "errbuf.h"
 #include "banned.h"
 
 #define MAX_ORIGINS 64
@@ -45,16 +46,16 @@ static int add_origin(struct cors *c, char *o, bool credentials, char *err, size
 {
 	if (!strcmp(o, "*")) {
 		if (credentials)
-			return errorf(err, errlen, "REEL_CORS_ORIGINS: '*' is refused while API keys or JWTs are "
+			return errbuf_set(err, errlen, "REEL_CORS_ORIGINS: '*' is refused while API keys or JWTs are "
 				      "in use; list the origins of your app");
 		c->any = true;
 		return 0;
 	}
 	if (!origin_valid(o))
-		return errorf(err, errlen, "REEL_CORS_ORIGINS: '%s' is not an origin like https://app.example.com "
+		return errbuf_set(err, errlen, "REEL_CORS_ORIGINS: '%s' is not an origin like https://app.example.com "
 			      "(scheme, host, optional port, no path)", o);
 	if (c->n == MAX_ORIGINS)
-		return errorf(err, errlen, "REEL_CORS_ORIGINS: more than %d origins", MAX_ORIGINS);
+		return errbuf_set(err, errlen, "REEL_CORS_ORIGINS: more than %d origins", MAX_ORIGINS);
 	c->origins[c->n++] = o;
 	return 0;
 }

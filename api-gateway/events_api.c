@@ -23,8 +23,11 @@
 #include "jobs_api.h"
 #include "live.h"
 #include "live_api.h"
+#include "rate_check.h"
 #include "sse.h"
+#include "str.h"
 #include "stream_token.h"
+#include "uuid.h"
 #include "banned.h"
 
 /* The resume point: Last-Event-ID header, else ?last_event_id=, else 0.
@@ -52,7 +55,7 @@ static int resume_point(struct http_exchange *x, int64_t *seq)
 	return 0;
 }
 
-int gateway_job_status(struct daemon *d, const char *id, const char *owner, char *status, size_t len)
+int events_api_job_status(struct daemon *d, const char *id, const char *owner, char *status, size_t len)
 {
 	static const char sql[] = "SELECT status FROM jobs WHERE id = $1 AND owner = $2";
 	const char *params[] = { id, owner };
@@ -61,7 +64,7 @@ int gateway_job_status(struct daemon *d, const char *id, const char *owner, char
 		return -1;
 	int found = PQntuples(r) == 1;
 	if (found)
-		strlcpy_(status, PQgetvalue(r, 0, 0), len);
+		str_copy(status, PQgetvalue(r, 0, 0), len);
 	PQclear(r);
 	return found ? 0 : 1;
 }
@@ -105,10 +108,10 @@ static void lower_id(const char *in, char *out)
 		out[i] = (char)(in[i] >= 'A' && in[i] <= 'F' ? in[i] - 'A' + 'a' : in[i]);
 }
 
-int gateway_job_id(struct http_exchange *x, char *id)
+int events_api_job_id(struct http_exchange *x, char *id)
 {
 	const char *raw = http_request_of(x)->params[0];
-	if (!gateway_is_uuid(raw)) {
+	if (!uuid_valid(raw)) {
 		http_problem(x, 404, "not-found", "No such job", "job ids are UUIDs", "id");
 		return -1;
 	}
@@ -122,18 +125,18 @@ static int stream_reader(struct http_exchange *x, struct gateway *g, const char 
 {
 	char token[512], why[128];
 	if (!http_query(http_request_of(x), "token", token, sizeof(token)))
-		return gateway_authenticate(x, g, owner, ownerlen);
+		return identity_authenticate(x, g, owner, ownerlen);
 	if (stream_token_check(g->cfg.url_secret, token, id, time(NULL), owner, ownerlen, why, sizeof(why)) < 0) {
 		http_problem(x, 401, "invalid-stream-token", "The stream token is not valid", why, "token");
 		return -1;
 	}
-	return gateway_rate_check(x, g, owner);
+	return rate_check(x, g, owner);
 }
 
-int gateway_owned_job(struct http_exchange *x, struct daemon *d, const char *id, const char *owner, char *status,
+int events_api_owned_job(struct http_exchange *x, struct daemon *d, const char *id, const char *owner, char *status,
 		     size_t len)
 {
-	int found = gateway_job_status(d, id, owner, status, len);
+	int found = events_api_job_status(d, id, owner, status, len);
 	if (found > 0)
 		http_problem(x, 404, "not-found", "No such job", "there is no job with this id", "id");
 	else if (found < 0) {
@@ -157,15 +160,15 @@ static bool caught_up(struct daemon *d, const char *id, int64_t from)
 	return none;
 }
 
-void gateway_job_events(struct http_exchange *x, void *arg)
+void events_api_job_events(struct http_exchange *x, void *arg)
 {
 	struct daemon *d = arg;
 	struct gateway *g = d->app;
 	char owner[GATEWAY_OWNER_MAX], status[32], id[SSE_JOB_ID_LEN + 1];
 	int64_t from;
 
-	if (gateway_job_id(x, id) < 0 || stream_reader(x, g, id, owner, sizeof(owner)) < 0 || resume_point(x, &from) < 0 ||
-	    gateway_owned_job(x, d, id, owner, status, sizeof(status)) < 0)
+	if (events_api_job_id(x, id) < 0 || stream_reader(x, g, id, owner, sizeof(owner)) < 0 || resume_point(x, &from) < 0 ||
+	    events_api_owned_job(x, d, id, owner, status, sizeof(status)) < 0)
 		return;
 	if (from > 0 && is_final_status(status) && caught_up(d, id, from)) {
 		http_reply(x, 204, NULL, "", 0);
@@ -192,7 +195,7 @@ void gateway_job_events(struct http_exchange *x, void *arg)
 		sse_follow(s, id);
 }
 
-void gateway_create_stream_token(struct http_exchange *x, void *arg)
+void events_api_create_stream_token(struct http_exchange *x, void *arg)
 {
 	struct daemon *d = arg;
 	struct gateway *g = d->app;
@@ -201,13 +204,13 @@ void gateway_create_stream_token(struct http_exchange *x, void *arg)
 	struct api_problem p;
 	long ttl;
 
-	if (gateway_authenticate(x, g, owner, sizeof(owner)) < 0 || gateway_job_id(x, id) < 0)
+	if (identity_authenticate(x, g, owner, sizeof(owner)) < 0 || events_api_job_id(x, id) < 0)
 		return;
 	if (action_body_expiry(rq->body, rq->body_len, STREAM_TOKEN_TTL_MAX, &ttl, &p) < 0) {
 		api_problem_send(x, &p);
 		return;
 	}
-	if (gateway_owned_job(x, d, id, owner, status, sizeof(status)) < 0)
+	if (events_api_owned_job(x, d, id, owner, status, sizeof(status)) < 0)
 		return;
 	time_t exp = time(NULL) + ttl;
 	struct tm tm;

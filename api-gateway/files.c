@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "sign.h"
+#include "str.h"
 #include "banned.h"
 
 _Static_assert(sizeof(off_t) == 8, "ranges need a 64-bit off_t");
@@ -255,7 +256,7 @@ static int answer_object(const struct storage *st, const char *key, const char *
 		out->total = -1;
 		return problem(out, 502, "storage-unavailable", "%s", why);
 	}
-	strlcpy_(out->content_type, files_content_type(key), sizeof(out->content_type));
+	str_copy(out->content_type, files_content_type(key), sizeof(out->content_type));
 	return answer_open(&src, range, out);
 }
 
@@ -277,7 +278,7 @@ int files_serve(const struct storage *st, const char *key, const char *range_hea
 		return problem(out, 404, "not-found", "no such file");
 	}
 	out->total = sb.st_size;
-	strlcpy_(out->content_type, files_content_type(key), sizeof(out->content_type));
+	str_copy(out->content_type, files_content_type(key), sizeof(out->content_type));
 	rc = answer_open(&(const struct source){ fd, st, key }, range_header, out);
 	close(fd);
 	return rc;
@@ -297,7 +298,7 @@ int files_answer(const struct storage *st, const char *secret, const char *key, 
 	return files_serve(st, key, range_header, out);
 }
 
-void file_answer_release(struct file_answer *a)
+void files_answer_release(struct file_answer *a)
 {
 	free(a->body);
 	a->body = NULL;

@@ -17,7 +17,7 @@
 #define FILES_MAX_PART (8u << 20)   /* bytes in one 206 answer; players ask again for the rest */
 #define FILES_MAX_WHOLE (64u << 20) /* bytes in a 200 answer; larger files without Range get 413 */
 
-/* One answer, caller-owned; file_answer_release frees its body. */
+/* One answer, caller-owned; files_answer_release frees its body. */
 struct file_answer {
 	int status;                /* 200, 206, or the problem's status (400, 403, 404, 413, 416, 500, 502) */
 	char content_type[64];     /* of the file, from its extension (2xx only) */
@@ -55,7 +55,7 @@ int files_answer(const struct storage *st, const char *secret, const char *key, 
  * (a share link's video). The same answers otherwise. Reentrant. */
 int files_serve(const struct storage *st, const char *key, const char *range_header, struct file_answer *out)
 	WARN_UNUSED;
-void file_answer_release(struct file_answer *a);
+void files_answer_release(struct file_answer *a);
 
 /* The Content-Type for key's extension (case-insensitive); application/octet-stream when unknown. */
 const char *files_content_type(const char *key);

@@ -26,7 +26,7 @@ struct file_request {
 	struct file_answer answer;
 };
 
-char *gateway_file_url(const struct gateway *g, const char *key)
+char *files_api_file_url(const struct gateway *g, const char *key)
 {
 	char *presigned = g->cfg.s3_proxy ? NULL : storage_presign(g->d->storage, key, g->cfg.url_ttl_s);
 	if (presigned)
@@ -81,7 +81,7 @@ static void after_read(uv_work_t *req, int status)
 		http_on_abort(fr->x, NULL, NULL);
 		send_answer(fr->x, &fr->answer);
 	}
-	file_answer_release(&fr->answer);
+	files_answer_release(&fr->answer);
 	free(fr->key);
 	free(fr->exp);
 	free(fr->sig);
@@ -100,7 +100,7 @@ static void queue_read(struct daemon *d, struct http_exchange *x, struct file_re
 	uv_queue_work(d->loop, &fr->work, read_file, after_read);
 }
 
-void gateway_get_file(struct http_exchange *x, void *arg)
+void files_api_get_file(struct http_exchange *x, void *arg)
 {
 	struct http_request *rq = http_request_of(x);
 	struct file_request *fr = xcalloc(1, sizeof(*fr));
@@ -111,7 +111,7 @@ void gateway_get_file(struct http_exchange *x, void *arg)
 	queue_read(arg, x, fr);
 }
 
-void gateway_send_file(struct http_exchange *x, struct gateway *g, const char *key)
+void files_api_send_file(struct http_exchange *x, struct gateway *g, const char *key)
 {
 	struct file_request *fr = xcalloc(1, sizeof(*fr));
 	fr->key = xstrdup(key);

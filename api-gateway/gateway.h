@@ -35,7 +35,7 @@ struct gateway_config {
 	long job_cache_ms;      /* how long a cached job resource may be served, 0 = no cache */
 	long job_cache_kb;      /* memory the job cache may hold */
 	char *cors_origins;     /* origins whose pages may call the API (CORS), or NULL */
-	long upload_max_mb[5];  /* REEL_UPLOAD_MAX_MB_<PURPOSE>, in upload_purposes' order */
+	long upload_max_mb[5];  /* REEL_UPLOAD_MAX_MB_<PURPOSE>, in uploads_purposes' order */
 	long upload_pending_s;  /* an upload not completed this long after it was made is deleted */
 	char *public_base_url;  /* how the outside reaches the gateway (share links), or NULL */
 	long retention_days;    /* finished jobs' media are deleted after this many days, 0 = kept */

@@ -73,4 +73,4 @@ const struct config_option gateway_options[] = {
 	{ "REEL_RETENTION_SWEEP_S", CONFIG_INT, "3600", 0, offsetof(struct gateway, cfg.retention_sweep_s), 1, 86400,
 	  "seconds between retention sweeps (any number of gateways may sweep)" },
 };
-const size_t gateway_n_options = ARRAY_SIZE(gateway_options);
+const size_t gateway_options_n = ARRAY_SIZE(gateway_options);

@@ -9,6 +9,6 @@
 #include "config.h"
 
 extern const struct config_option gateway_options[];
-extern const size_t gateway_n_options;
+extern const size_t gateway_options_n;
 
 #endif

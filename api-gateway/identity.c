@@ -19,6 +19,8 @@
 #include "http_server.h"
 #include "live_api.h"
 #include "log.h"
+#include "rate_check.h"
+#include "str.h"
 #include "banned.h"
 
 #define ANONYMOUS "anonymous"
@@ -29,12 +31,12 @@ static int is_loopback(const char *addr)
 	       strncmp(addr, "[::1]:", 6) == 0;
 }
 
-int gateway_configure(struct daemon *d, char *err, size_t errlen)
+int identity_configure(struct daemon *d, char *err, size_t errlen)
 {
 	struct gateway *g = d->app;
 	const struct auth_settings s = { g->cfg.jwt_secret, g->cfg.jwks_file, g->cfg.jwt_audience,
 					 g->cfg.jwt_leeway_s };
-	if (gateway_webhook_configure(g, err, errlen) < 0)
+	if (live_api_webhook_configure(g, err, errlen) < 0)
 		return -1;
 	if ((s.jwt_secret && *s.jwt_secret) || (s.jwks_file && *s.jwks_file) || g->cfg.require_auth) {
 		if (!(g->auth = auth_new(&s, err, errlen)))
@@ -74,7 +76,7 @@ static int owner_of_key(struct http_exchange *x, struct gateway *g, const char *
 		return -1;
 	}
 	if (PQntuples(r) == 1 && auth_api_key_matches(key, PQgetvalue(r, 0, 1))) {
-		strlcpy_(owner, PQgetvalue(r, 0, 0), ownerlen);
+		str_copy(owner, PQgetvalue(r, 0, 0), ownerlen);
 		rc = 0;
 	} else {
 		refuse(x, "the API key is unknown or revoked");
@@ -88,7 +90,7 @@ static int identify(struct http_exchange *x, struct gateway *g, char *owner, siz
 	const char *token;
 	char sub[AUTH_SUB_MAX], why[256];
 	if (!g->auth) {
-		strlcpy_(owner, ANONYMOUS, ownerlen);
+		str_copy(owner, ANONYMOUS, ownerlen);
 		return 0;
 	}
 	token = auth_bearer_token(http_header(http_request_of(x), "authorization"));
@@ -100,7 +102,7 @@ static int identify(struct http_exchange *x, struct gateway *g, char *owner, siz
 	case AUTH_OK:
 		if (strlen(sub) >= ownerlen)
 			return refuse(x, "the token's subject is too long");
-		strlcpy_(owner, sub, ownerlen);
+		str_copy(owner, sub, ownerlen);
 		return 0;
 	case AUTH_EXPIRED:
 		return refuse(x, "the token has expired");
@@ -110,9 +112,9 @@ static int identify(struct http_exchange *x, struct gateway *g, char *owner, siz
 }
 
 /* Every authenticated API request also draws on its user's rate limit. */
-int gateway_authenticate(struct http_exchange *x, struct gateway *g, char *owner, size_t ownerlen)
+int identity_authenticate(struct http_exchange *x, struct gateway *g, char *owner, size_t ownerlen)
 {
 	if (identify(x, g, owner, ownerlen) < 0)
 		return -1;
-	return gateway_rate_check(x, g, owner);
+	return rate_check(x, g, owner);
 }

@@ -14,10 +14,10 @@ struct daemon;
 
 /* The configure hook: builds the verifier, or keeps an unauthenticated
  * gateway on loopback. */
-int gateway_configure(struct daemon *d, char *err, size_t errlen);
+int identity_configure(struct daemon *d, char *err, size_t errlen);
 /* Who is asking: fills owner and returns 0, or answers 401 itself and
  * returns -1. Without authentication configured everyone is "anonymous"
  * (and the gateway listens on loopback only). */
-int gateway_authenticate(struct http_exchange *x, struct gateway *g, char *owner, size_t ownerlen) WARN_UNUSED;
+int identity_authenticate(struct http_exchange *x, struct gateway *g, char *owner, size_t ownerlen) WARN_UNUSED;
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "str.h"
 #include "util.h"
 #include "banned.h"
 
@@ -131,7 +132,7 @@ void job_cache_put(struct job_cache *c, const char *id, const char *owner, const
 	while (c->bytes + cost > c->max_bytes)
 		job_cache_drop(c, c->oldest->id);
 	struct entry *e = xmalloc(sizeof(*e) + len + 1), **slot = slot_of(c, id);
-	strlcpy_(e->id, id, sizeof(e->id));
+	str_copy(e->id, id, sizeof(e->id));
 	e->owner = xstrndup(owner, owner_len);
 	e->len = len;
 	memcpy(e->body, body, len);

@@ -19,6 +19,8 @@
 #include "jobs_api.h"
 #include "log.h"
 #include "outbox.h"
+#include "str.h"
+#include "uuid.h"
 #include "banned.h"
 
 /* A shot index from the path: digits only, so "01x" or "-1" are no shot. */
@@ -40,9 +42,9 @@ void job_flow_start(struct http_exchange *x, struct daemon *d, int with_shot, jo
 	struct job_action act = { .id = rq->params[0], .shot = -1 };
 	char owner[GATEWAY_OWNER_MAX];
 	struct api_problem p;
-	if (gateway_authenticate(x, d->app, owner, sizeof(owner)) < 0)
+	if (identity_authenticate(x, d->app, owner, sizeof(owner)) < 0)
 		return;
-	if (!gateway_is_uuid(act.id)) {
+	if (!uuid_valid(act.id)) {
 		http_problem(x, 404, "not-found", "No such job", "job ids are UUIDs", "id");
 		return;
 	}
@@ -68,9 +70,9 @@ int job_flow_lock(struct daemon *d, const char *id, const char *owner, struct jo
 		return api_problem_unavailable(&a->problem);
 	int found = PQntuples(r) == 1;
 	if (found) {
-		strlcpy_(j->id, id, sizeof(j->id));
-		strlcpy_(j->status, PQgetvalue(r, 0, 0), sizeof(j->status));
-		strlcpy_(j->trace, PQgetvalue(r, 0, 1), sizeof(j->trace));
+		str_copy(j->id, id, sizeof(j->id));
+		str_copy(j->status, PQgetvalue(r, 0, 0), sizeof(j->status));
+		str_copy(j->trace, PQgetvalue(r, 0, 1), sizeof(j->trace));
 		j->shots_total = atoi(PQgetvalue(r, 0, 2));
 		j->shots_ready = atoi(PQgetvalue(r, 0, 3));
 		j->media_expired = *PQgetvalue(r, 0, 4) == 't';
@@ -106,8 +108,8 @@ void job_flow_emit(struct daemon *d, const struct job_row *j, const char *stage,
 {
 	struct envelope env = { .shot = shot, .attempt = 1 };
 	char value[256], key[96];
-	strlcpy_(env.job, j->id, sizeof(env.job));
-	strlcpy_(env.trace, j->trace, sizeof(env.trace));
+	str_copy(env.job, j->id, sizeof(env.job));
+	str_copy(env.trace, j->trace, sizeof(env.trace));
 	if (envelope_encode(&env, value, sizeof(value)) < 0)
 		abort(); /* a uuid and a stored trace always fit */
 	envelope_key(&env, key, sizeof(key));
@@ -128,7 +130,7 @@ int job_flow_set_status(struct daemon *d, struct job_row *j, const char *status,
 		return -1;
 	snprintf(detail, sizeof(detail), "{\"action\":\"%s\"}", action);
 	events_add(d->events, j->id, -1, status, detail);
-	strlcpy_(j->status, status, sizeof(j->status));
+	str_copy(j->status, status, sizeof(j->status));
 	return 0;
 }
 
@@ -232,7 +234,7 @@ int job_flow_edit_shot(struct daemon *d, const char *id, const struct action_edi
 void job_flow_answer(struct daemon *d, const struct job_row *j, const char *owner, int rc, struct api_answer *a)
 {
 	int found;
-	gateway_forget_job(d->app, j->id); /* before the commit, and nothing runs between them */
+	jobs_api_forget(d->app, j->id); /* before the commit, and nothing runs between them */
 	if (rc < 0) {
 		api_problem_unavailable(&a->problem);
 		return;
@@ -243,5 +245,5 @@ void job_flow_answer(struct daemon *d, const struct job_row *j, const char *owne
 		return;
 	}
 	a->status = 200;
-	strlcpy_(a->job_id, j->id, sizeof(a->job_id));
+	str_copy(a->job_id, j->id, sizeof(a->job_id));
 }

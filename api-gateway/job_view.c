@@ -67,7 +67,7 @@ static void add_url_or_null(cJSON *o, const char *name, const struct gateway *g,
 		cJSON_AddNullToObject(o, name);
 		return;
 	}
-	char *url = gateway_file_url(g, PQgetvalue(r, row, col));
+	char *url = files_api_file_url(g, PQgetvalue(r, row, col));
 	cJSON_AddStringToObject(o, name, url);
 	free(url);
 }
@@ -109,7 +109,7 @@ static void add_output_url(cJSON *o, const struct gateway *g, const cJSON *out, 
 			   const char *url_name, bool gone)
 {
 	const char *key = gone ? NULL : json_str(out, key_name);
-	char *url = key ? gateway_file_url(g, key) : NULL;
+	char *url = key ? files_api_file_url(g, key) : NULL;
 	if (url)
 		cJSON_AddStringToObject(o, url_name, url);
 	else

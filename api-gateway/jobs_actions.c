@@ -33,7 +33,7 @@ static void on_cancel(struct daemon *d, const char *owner, void *arg, struct api
 	job_flow_answer(d, &j, owner, rc, a);
 }
 
-void gateway_cancel_job(struct http_exchange *x, void *arg)
+void jobs_actions_cancel(struct http_exchange *x, void *arg)
 {
 	job_flow_start(x, arg, 0, NULL, on_cancel);
 }
@@ -83,7 +83,7 @@ static int parse_approve(const struct http_request *rq, struct job_action *act, 
 	return action_body_approve(rq->body, rq->body_len, &act->edits, &act->n_edits, p);
 }
 
-void gateway_approve_job(struct http_exchange *x, void *arg)
+void jobs_actions_approve(struct http_exchange *x, void *arg)
 {
 	job_flow_start(x, arg, 0, parse_approve, on_approve);
 }
@@ -107,7 +107,7 @@ static void on_retry(struct daemon *d, const char *owner, void *arg, struct api_
 	job_flow_answer(d, &j, owner, rc, a);
 }
 
-void gateway_retry_job(struct http_exchange *x, void *arg)
+void jobs_actions_retry(struct http_exchange *x, void *arg)
 {
 	job_flow_start(x, arg, 0, NULL, on_retry);
 }

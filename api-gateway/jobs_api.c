@@ -10,21 +10,25 @@
 
 #include "db.h"
 #include "envelope.h"
+#include "events.h"
 #include "gateway.h"
 #include "http_server.h"
 #include "idempotency.h"
 #include "identity.h"
+#include "inflight.h"
 #include "job_cache.h"
 #include "job_request.h"
-#include "events.h"
 #include "job_view.h"
-#include "retention.h"
 #include "json.h"
 #include "live.h"
 #include "live_api.h"
 #include "log.h"
+#include "monotime.h"
 #include "outbox.h"
+#include "retention.h"
+#include "str.h"
 #include "uploads.h"
+#include "uuid.h"
 #include "webhook.h"
 #include "banned.h"
 
@@ -105,7 +109,7 @@ static void on_webhook_checked(void *arg, enum webhook_addr_result res, const ch
 	proceed(pc);
 }
 
-void gateway_create_job(struct http_exchange *x, void *arg)
+void jobs_api_create(struct http_exchange *x, void *arg)
 {
 	struct daemon *d = arg;
 	struct gateway *g = d->app;
@@ -113,7 +117,7 @@ void gateway_create_job(struct http_exchange *x, void *arg)
 	struct pending_create *pc = xcalloc(1, sizeof(*pc));
 	struct api_problem p;
 
-	if (gateway_authenticate(x, g, pc->owner, sizeof(pc->owner)) < 0) {
+	if (identity_authenticate(x, g, pc->owner, sizeof(pc->owner)) < 0) {
 		free(pc);
 		return;
 	}
@@ -122,18 +126,18 @@ void gateway_create_job(struct http_exchange *x, void *arg)
 		free(pc);
 		return;
 	}
-	if (gateway_check_music_upload(d, pc->owner, pc->rq.options, &p) < 0) {
+	if (uploads_check_music(d, pc->owner, pc->rq.options, &p) < 0) {
 		api_problem_send(x, &p);
 		pending_free(pc);
 		return;
 	}
-	if (gateway_inflight_check(x, g, pc->owner, queued_for(g, pc->owner)) < 0) {
+	if (inflight_check(x, g, pc->owner, queued_for(g, pc->owner)) < 0) {
 		pending_free(pc);
 		return;
 	}
 	pc->g = g;
 	pc->x = x;
-	random_hex(pc->trace, 16);
+	str_random_hex(pc->trace, 16);
 	http_on_abort(x, on_client_gone, pc);
 	const char *hook = json_str(pc->rq.options, "webhook_url");
 	if (hook)
@@ -169,8 +173,8 @@ static int insert_jobs(struct daemon *d, struct pending_create *list, size_t n)
 	if (r && (size_t)PQntuples(r) == n) {
 		k = 0;
 		for (struct pending_create *pc = list; pc; pc = pc->next, k++) {
-			strlcpy_(pc->id, PQgetvalue(r, (int)k, 0), sizeof(pc->id));
-			strlcpy_(pc->created_at, PQgetvalue(r, (int)k, 1), sizeof(pc->created_at));
+			str_copy(pc->id, PQgetvalue(r, (int)k, 0), sizeof(pc->id));
+			str_copy(pc->created_at, PQgetvalue(r, (int)k, 1), sizeof(pc->created_at));
 		}
 		rc = 0;
 	}
@@ -186,8 +190,8 @@ static void announce(struct daemon *d, struct pending_create *pc)
 {
 	struct envelope env = { .shot = -1, .attempt = 1 };
 	char value[256];
-	strlcpy_(env.job, pc->id, sizeof(env.job));
-	strlcpy_(env.trace, pc->trace, sizeof(env.trace));
+	str_copy(env.job, pc->id, sizeof(env.job));
+	str_copy(env.trace, pc->trace, sizeof(env.trace));
 	if (envelope_encode(&env, value, sizeof(value)) < 0)
 		abort(); /* a uuid and a 32-char trace always fit */
 	events_add(d->events, pc->id, -1, "queued", NULL);
@@ -279,7 +283,7 @@ static void create_keyed(struct daemon *d, const char *owner, void *arg, struct 
 	a->status = 202;
 	a->body = job_view_new(pc->id, pc->rq.template, pc->rq.options, pc->created_at);
 	a->location = xasprintf("/v1/jobs/%s", pc->id);
-	strlcpy_(a->job_id, pc->id, sizeof(a->job_id));
+	str_copy(a->job_id, pc->id, sizeof(a->job_id));
 }
 
 static void on_stop(struct daemon *d)
@@ -287,20 +291,20 @@ static void on_stop(struct daemon *d)
 	struct gateway *g = d->app;
 	on_flush(&g->flush); /* answer what was accepted before stopping */
 	uv_close((uv_handle_t *)&g->flush, NULL);
-	gateway_live_stop(g); /* streams end before the server closes their connections */
+	live_api_stop(g); /* streams end before the server closes their connections */
 	upload_sweep_stop(g);
 	retention_stop(g->retention);
 	g->retention = NULL;
 	daemon_shutdown(d);
 }
 
-void gateway_start(struct daemon *d)
+void jobs_api_start(struct daemon *d)
 {
 	struct gateway *g = d->app;
 	g->d = d;
 	if (!g->cfg.url_secret) {
 		char secret[65];
-		random_hex(secret, 32);
+		str_random_hex(secret, 32);
 		g->cfg.url_secret = xstrdup(secret);
 		log_warn("REEL_URL_SECRET is not set: download links use a key made at start, die with a "
 			 "restart and work with this gateway only");
@@ -311,25 +315,9 @@ void gateway_start(struct daemon *d)
 	g->flush.data = g;
 	uv_check_start(&g->flush, on_flush);
 	g->retention = retention_start(g);
-	if (gateway_live_start(g) < 0)
+	if (live_api_start(g) < 0)
 		log_error("live updates are off: event streams will only replay past events");
 	upload_sweep_start(g);
-}
-
-int gateway_is_uuid(const char *s)
-{
-	if (strlen(s) != 36)
-		return 0;
-	for (int i = 0; i < 36; i++) {
-		char c = s[i];
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (c != '-')
-				return 0;
-		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
-			return 0;
-		}
-	}
-	return 1;
 }
 
 /* Whether the cache may be read and filled for id: only while the LISTEN
@@ -343,7 +331,7 @@ static bool cache_usable(struct gateway *g, const char *id)
 	return live_following(g->live);
 }
 
-void gateway_forget_job(struct gateway *g, const char *id)
+void jobs_api_forget(struct gateway *g, const char *id)
 {
 	char lower[ENVELOPE_ID_MAX];
 	size_t i;
@@ -355,7 +343,7 @@ void gateway_forget_job(struct gateway *g, const char *id)
 	job_cache_drop(g->cache, lower);
 }
 
-void gateway_get_job(struct http_exchange *x, void *arg)
+void jobs_api_get(struct http_exchange *x, void *arg)
 {
 	struct daemon *d = arg;
 	struct gateway *g = d->app;
@@ -365,14 +353,14 @@ void gateway_get_job(struct http_exchange *x, void *arg)
 	char *body;
 	const char *hit;
 	size_t len;
-	if (gateway_authenticate(x, g, owner, sizeof(owner)) < 0)
+	if (identity_authenticate(x, g, owner, sizeof(owner)) < 0)
 		return;
-	if (!gateway_is_uuid(id)) {
+	if (!uuid_valid(id)) {
 		http_problem(x, 404, "not-found", "No such job", "job ids are UUIDs", "id");
 		return;
 	}
 	bool cached = cache_usable(g, id);
-	if (cached && (hit = job_cache_get(g->cache, id, owner, now_ms(), &len))) {
+	if (cached && (hit = job_cache_get(g->cache, id, owner, monotime_ms(), &len))) {
 		http_reply(x, 200, "application/json", hit, len);
 		return;
 	}
@@ -388,7 +376,7 @@ void gateway_get_job(struct http_exchange *x, void *arg)
 	}
 	len = strlen(body);
 	if (cached)
-		job_cache_put(g->cache, id, owner, body, len, now_ms());
+		job_cache_put(g->cache, id, owner, body, len, monotime_ms());
 	http_reply(x, 200, "application/json", body, len);
 	free(body);
 }

@@ -13,12 +13,10 @@ struct gateway;
 struct daemon;
 
 /* Starts the group-commit handle once the daemon is up. */
-void gateway_start(struct daemon *d);
-void gateway_create_job(struct http_exchange *x, void *arg);
-/* True when s is a UUID in text form (job ids). */
-int gateway_is_uuid(const char *s);
-void gateway_get_job(struct http_exchange *x, void *arg);
+void jobs_api_start(struct daemon *d);
+void jobs_api_create(struct http_exchange *x, void *arg);
+void jobs_api_get(struct http_exchange *x, void *arg);
 /* Drops job id's cached resource: the gateway's own actions call it as they change the job. */
-void gateway_forget_job(struct gateway *g, const char *id);
+void jobs_api_forget(struct gateway *g, const char *id);
 
 #endif

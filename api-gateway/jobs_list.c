@@ -118,7 +118,7 @@ static char *render_page(PGresult *r, long limit)
 	return text;
 }
 
-void gateway_list_jobs(struct http_exchange *x, void *arg)
+void jobs_list_get(struct http_exchange *x, void *arg)
 {
 	struct daemon *d = arg;
 	struct http_request *rq = http_request_of(x);
@@ -129,7 +129,7 @@ void gateway_list_jobs(struct http_exchange *x, void *arg)
 	long limit = LIST_DEFAULT;
 	char *end;
 
-	if (gateway_authenticate(x, d->app, owner, sizeof(owner)) < 0)
+	if (identity_authenticate(x, d->app, owner, sizeof(owner)) < 0)
 		return;
 	if (st && !known_status(st))
 		return http_problem(x, 422, "invalid-field", "A field is invalid",

@@ -9,6 +9,6 @@
 #include "http_server.h"
 
 /* GET /v1/jobs: the caller's jobs, newest first; ?status=&limit=&cursor=. */
-void gateway_list_jobs(struct http_exchange *x, void *arg);
+void jobs_list_get(struct http_exchange *x, void *arg);
 
 #endif

@@ -36,6 +36,7 @@
 #include "db.h"
 #include "job_cache.h"
 #include "log.h"
+#include "monotime.h"
 #include "sse.h"
 #include "banned.h"
 
@@ -139,7 +140,7 @@ static char *gap_array(const struct live *lv)
 /* Whether someone needs the rows: an open stream or a live cached job resource. */
 static bool followed(const struct live *lv)
 {
-	return sse_hub_count(lv->hub) > 0 || (lv->cache && job_cache_expire(lv->cache, now_ms()) > 0);
+	return sse_hub_count(lv->hub) > 0 || (lv->cache && job_cache_expire(lv->cache, monotime_ms()) > 0);
 }
 
 static void on_hold_over(uv_timer_t *t);

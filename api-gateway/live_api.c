@@ -1,23 +1,21 @@
 /*
- * The gateway's live parts and limits: the LISTEN connection and the event
- * streams it feeds, the per-user rate limit and in-flight cap, and the
- * webhook_url check of a create. Started after the daemon is up, stopped
+ * The gateway's live parts: the LISTEN connection and the event streams it
+ * feeds, the per-user rate limit's buckets (rate_check.c takes from them) and
+ * the webhook sender. Started after the daemon is up, stopped
  * before its HTTP server closes (streams end cleanly first).
  */
 #include "live_api.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
+#include "errbuf.h"
 #include "gateway.h"
-#include "http_server.h"
 #include "job_cache.h"
 #include "live.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "sse.h"
+#include "str.h"
 #include "webhook.h"
 #include "webhook_send.h"
 #include "banned.h"
@@ -33,16 +31,16 @@ static void on_sweep(uv_timer_t *t)
 static void on_webhooks(void *arg)
 {
 	struct gateway *g = arg;
-	webhook_sender_wake(g->webhooks);
+	webhook_send_wake(g->webhooks);
 }
 
-int gateway_webhook_configure(struct gateway *g, char *err, size_t errlen)
+int live_api_webhook_configure(struct gateway *g, char *err, size_t errlen)
 {
 	char why[160];
 	int n;
 	if (!g->cfg.webhook_secret || !*g->cfg.webhook_secret) {
 		char hex[65]; /* 256 random bits; the hex text itself serves as the key */
-		random_hex(hex, 32);
+		str_random_hex(hex, 32);
 		memcpy(g->webhook_key, hex, 64);
 		g->webhook_keylen = 64;
 		log_warn("REEL_WEBHOOK_SECRET is not set: outbound webhooks are signed with a key made at start, "
@@ -50,18 +48,18 @@ int gateway_webhook_configure(struct gateway *g, char *err, size_t errlen)
 		return 0;
 	}
 	if ((n = webhook_sign_key(g->cfg.webhook_secret, g->webhook_key, sizeof(g->webhook_key), why, sizeof(why))) < 0)
-		return errorf(err, errlen, "REEL_WEBHOOK_SECRET: %s", why);
+		return errbuf_set(err, errlen, "REEL_WEBHOOK_SECRET: %s", why);
 	g->webhook_keylen = (size_t)n;
 	return 0;
 }
 
-int gateway_live_start(struct gateway *g)
+int live_api_start(struct gateway *g)
 {
 	struct daemon *d = g->d;
 	g->sse = sse_hub_new(d->loop, (unsigned)g->cfg.sse_heartbeat_s * 1000);
 	const struct webhook_sender_settings ws = { g->webhook_key, g->webhook_keylen, g->cfg.allow_private_webhooks,
 						    g->cfg.webhook_timeout_s * 1000, (uint64_t)g->cfg.webhook_retry_base_ms };
-	g->webhooks = webhook_sender_new(d, &ws);
+	g->webhooks = webhook_send_new(d, &ws);
 	g->live = live_new(d->loop, d->cfg.database_url, g->sse, on_webhooks, g);
 	if (g->cfg.job_cache_ms > 0) {
 		/* Signed URLs live at least REEL_URL_TTL_S (>= 60 s) from rendering, so an
@@ -79,7 +77,7 @@ int gateway_live_start(struct gateway *g)
 	return 0;
 }
 
-void gateway_live_stop(struct gateway *g)
+void live_api_stop(struct gateway *g)
 {
 	sse_hub_free(g->sse);
 	g->sse = NULL;
@@ -87,51 +85,11 @@ void gateway_live_stop(struct gateway *g)
 	g->live = NULL;
 	job_cache_free(g->cache);
 	g->cache = NULL;
-	webhook_sender_free(g->webhooks);
+	webhook_send_free(g->webhooks);
 	g->webhooks = NULL;
 	if (g->rate) {
 		uv_close((uv_handle_t *)&g->rate_sweep, NULL);
 		ratelimit_free(g->rate);
 		g->rate = NULL;
 	}
-}
-
-int gateway_rate_check(struct http_exchange *x, struct gateway *g, const char *owner)
-{
-	long wait;
-	char retry[24], detail[160];
-	if (!g->rate || ratelimit_take(g->rate, owner, uv_now(g->d->loop), &wait) == 0)
-		return 0;
-	snprintf(retry, sizeof(retry), "%ld", wait);
-	snprintf(detail, sizeof(detail), "at most %ld requests a second (bursts of %ld) per user; retry in %ld s",
-		 g->cfg.rate_per_s, g->cfg.rate_burst, wait);
-	http_add_header(x, "Retry-After", retry);
-	http_problem(x, 429, "rate-limited", "Too many requests", detail, NULL);
-	return -1;
-}
-
-int gateway_inflight_check(struct http_exchange *x, struct gateway *g, const char *owner, long queued)
-{
-	static const char sql[] = "SELECT count(*) FROM (SELECT 1 FROM jobs WHERE owner = $1 AND status NOT IN "
-				  "('done', 'failed', 'canceled') LIMIT $2) AS active";
-	char cap[24], detail[200];
-	const char *params[] = { owner, cap };
-	if (g->cfg.max_in_flight <= 0)
-		return 0;
-	snprintf(cap, sizeof(cap), "%ld", g->cfg.max_in_flight);
-	PGresult *r = db_exec(g->d->db, sql, 2, params);
-	if (!r) {
-		daemon_db_lost(g->d);
-		http_problem(x, 503, "unavailable", "The database is not available", "try again shortly", NULL);
-		return -1;
-	}
-	long active = atol(PQgetvalue(r, 0, 0)) + queued;
-	PQclear(r);
-	if (active < g->cfg.max_in_flight)
-		return 0;
-	snprintf(detail, sizeof(detail),
-		 "%ld of your jobs are unfinished; the cap is %ld jobs in flight per user (REEL_MAX_JOBS_IN_FLIGHT): "
-		 "wait for one to end or cancel one", active, g->cfg.max_in_flight);
-	http_problem(x, 429, "too-many-jobs-in-flight", "Too many unfinished jobs", detail, NULL);
-	return -1;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "file.h"
 #include "files_api.h"
 #include "gateway.h"
 #include "http_server.h"
@@ -16,6 +17,8 @@
 #include "jobs_api.h"
 #include "json.h"
 #include "storage.h"
+#include "str.h"
+#include "uuid.h"
 #include "banned.h"
 
 #define MANIFEST_MAX (1u << 20)
@@ -32,7 +35,7 @@ static int load_key(struct daemon *d, const char *id, const char *owner, char **
 	int found = PQntuples(r) == 1;
 	*key = NULL;
 	if (found) {
-		strlcpy_(status, PQgetvalue(r, 0, 0), len);
+		str_copy(status, PQgetvalue(r, 0, 0), len);
 		if (!PQgetisnull(r, 0, 1))
 			*key = xstrdup(PQgetvalue(r, 0, 1));
 	}
@@ -46,14 +49,14 @@ static char *signed_manifest(const struct gateway *g, const char *key)
 	char why[256];
 	char *path = storage_key_ok(key) ? storage_fetch(g->d->storage, key, why, sizeof(why)) : NULL;
 	size_t len = 0;
-	char *text = path ? read_whole_file(path, MANIFEST_MAX, &len) : NULL, *out = NULL;
+	char *text = path ? file_read_all(path, MANIFEST_MAX, &len) : NULL, *out = NULL;
 	cJSON *m = text ? json_parse(text, len) : NULL, *assets = cJSON_GetObjectItemCaseSensitive(m, "assets");
 	if (cJSON_IsArray(assets)) {
 		cJSON *a;
 		cJSON_ArrayForEach(a, assets)
 		{
 			const char *k = json_str(a, "key");
-			char *url = k && storage_key_ok(k) ? gateway_file_url(g, k) : NULL;
+			char *url = k && storage_key_ok(k) ? files_api_file_url(g, k) : NULL;
 			if (url)
 				cJSON_AddStringToObject(a, "url", url);
 			free(url);
@@ -66,15 +69,15 @@ static char *signed_manifest(const struct gateway *g, const char *key)
 	return out;
 }
 
-void gateway_get_manifest(struct http_exchange *x, void *arg)
+void manifest_api_get(struct http_exchange *x, void *arg)
 {
 	struct daemon *d = arg;
 	const char *id = http_request_of(x)->params[0];
 	char owner[GATEWAY_OWNER_MAX], status[16], *key = NULL, *body;
 	int found;
-	if (gateway_authenticate(x, d->app, owner, sizeof(owner)) < 0)
+	if (identity_authenticate(x, d->app, owner, sizeof(owner)) < 0)
 		return;
-	if (!gateway_is_uuid(id) || (found = load_key(d, id, owner, &key, status, sizeof(status))) == 0) {
+	if (!uuid_valid(id) || (found = load_key(d, id, owner, &key, status, sizeof(status))) == 0) {
 		http_problem(x, 404, "not-found", "No such job", "there is no job with this id", "id");
 		return;
 	}

@@ -9,6 +9,6 @@
 #include "http_server.h"
 
 /* GET /v1/jobs/{id}/manifest: the stored manifest with a signed url per asset; 404 until there is one. */
-void gateway_get_manifest(struct http_exchange *x, void *arg);
+void manifest_api_get(struct http_exchange *x, void *arg);
 
 #endif

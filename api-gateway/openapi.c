@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
+#include "file.h"
 #include "gateway.h"
 #include "http_server.h"
 #include "identity.h"
@@ -21,7 +23,7 @@
 static int load(struct gateway *g, const char *path)
 {
 	size_t len;
-	char *text = read_whole_file(path, OPENAPI_MAX, &len);
+	char *text = file_read_all(path, OPENAPI_MAX, &len);
 	cJSON *j = text ? json_parse(text, len) : NULL;
 	int ok = j && cJSON_IsObject(j);
 	cJSON_Delete(j);
@@ -35,28 +37,28 @@ static int load(struct gateway *g, const char *path)
 	return 0;
 }
 
-int gateway_openapi_configure(struct daemon *d, char *err, size_t errlen)
+int openapi_configure(struct daemon *d, char *err, size_t errlen)
 {
 	struct gateway *g = d->app;
 	static const char *const near_binary[] = { "../share/openapi.json", "../../../api-gateway/openapi.json" };
 	if (g->cfg.openapi_file && *g->cfg.openapi_file) {
 		if (load(g, g->cfg.openapi_file) < 0)
-			return errorf(err, errlen, "REEL_OPENAPI_FILE: %s is not a readable JSON document",
+			return errbuf_set(err, errlen, "REEL_OPENAPI_FILE: %s is not a readable JSON document",
 				      g->cfg.openapi_file);
 	} else {
 		for (size_t i = 0; i < ARRAY_SIZE(near_binary) && !g->openapi; i++) {
-			char *path = exe_relative(near_binary[i]);
+			char *path = file_exe_relative(near_binary[i]);
 			(void)load(g, path);
 			free(path);
 		}
 		if (!g->openapi)
-			return errorf(err, errlen, "REEL_OPENAPI_FILE: no openapi.json in ../share beside the binary "
+			return errbuf_set(err, errlen, "REEL_OPENAPI_FILE: no openapi.json in ../share beside the binary "
 						   "nor in the source tree; set REEL_OPENAPI_FILE");
 	}
-	return gateway_configure(d, err, errlen);
+	return identity_configure(d, err, errlen);
 }
 
-void gateway_get_openapi(struct http_exchange *x, void *arg)
+void openapi_get(struct http_exchange *x, void *arg)
 {
 	struct daemon *d = arg;
 	const struct gateway *g = d->app;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "str.h"
 #include "banned.h"
 
 struct bucket {

@@ -125,8 +125,8 @@ static PGresult *load_share(struct http_exchange *x, struct daemon *d, bool coun
 	char hash[65];
 	PGresult *r = NULL;
 
-	if (share_token_ok(token)) {
-		share_token_hash(token, hash);
+	if (shares_token_ok(token)) {
+		shares_token_hash(token, hash);
 		const char *params[] = { hash };
 		r = db_exec(d->db, count ? count_sql : select_sql, 1, params);
 		if (!r) {
@@ -150,7 +150,7 @@ static void security_headers(struct http_exchange *x)
 	http_add_header(x, "Referrer-Policy", "no-referrer");
 }
 
-void gateway_share_page(struct http_exchange *x, void *arg)
+void share_page_get(struct http_exchange *x, void *arg)
 {
 	struct daemon *d = arg;
 	PGresult *r = load_share(x, d, true);
@@ -159,7 +159,7 @@ void gateway_share_page(struct http_exchange *x, void *arg)
 	cJSON *out = cJSON_Parse(PQgetvalue(r, 0, C_OUTPUT));
 	char path[8 + SHARE_TOKEN_LEN];
 	snprintf(path, sizeof(path), "/s/%s", http_request_of(x)->params[0]);
-	char *page = share_public_url(d->app, path), *base = xasprintf("%s/", page), *rel = xasprintf("%s/", path);
+	char *page = shares_public_url(d->app, path), *base = xasprintf("%s/", page), *rel = xasprintf("%s/", path);
 	const struct share_view v = { PQgetvalue(r, 0, C_TITLE), PQgetvalue(r, 0, C_LANGUAGE), page, base, rel,
 				      json_str(out, "poster_key") != NULL, json_str(out, "vtt_key") != NULL };
 	struct http_buf b = { 0 };
@@ -177,7 +177,7 @@ void gateway_share_page(struct http_exchange *x, void *arg)
 	PQclear(r);
 }
 
-void gateway_share_asset(struct http_exchange *x, void *arg)
+void share_page_asset(struct http_exchange *x, void *arg)
 {
 	struct daemon *d = arg;
 	const char *name = http_request_of(x)->params[1], *field = NULL;
@@ -196,7 +196,7 @@ void gateway_share_asset(struct http_exchange *x, void *arg)
 	const char *key = json_str(out, field);
 	if (key) {
 		security_headers(x);
-		gateway_send_file(x, d->app, key);
+		files_api_send_file(x, d->app, key);
 	} else {
 		http_problem(x, 404, "not-found", "No such file", "this video has no such file", NULL);
 	}

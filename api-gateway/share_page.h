@@ -12,9 +12,9 @@
 #include "http_server.h"
 
 /* GET /s/{token}: the page (counts a view). */
-void gateway_share_page(struct http_exchange *x, void *arg);
+void share_page_get(struct http_exchange *x, void *arg);
 /* GET /s/{token}/{asset}: video.mp4 (byte ranges), poster.jpg, subtitles.vtt or subtitles.srt. */
-void gateway_share_asset(struct http_exchange *x, void *arg);
+void share_page_asset(struct http_exchange *x, void *arg);
 
 /* What the page shows; every text is escaped when written. */
 struct share_view {

@@ -17,23 +17,24 @@
 #include "gateway.h"
 #include "identity.h"
 #include "sse.h"
+#include "str.h"
 #include "banned.h"
 
 #define STATUS_LEN 32 /* a job status and its NUL */
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-bool share_token_ok(const char *token)
+bool shares_token_ok(const char *token)
 {
 	size_t n = strspn(token, "0123456789abcdef");
 	return n == SHARE_TOKEN_LEN && token[n] == '\0';
 }
 
-void share_token_hash(const char *token, char hex[65])
+void shares_token_hash(const char *token, char hex[65])
 {
 	auth_sha256_hex(token, strlen(token), hex);
 }
 
-char *share_public_url(const struct gateway *g, const char *path)
+char *shares_public_url(const struct gateway *g, const char *path)
 {
 	const char *base = g->cfg.public_base_url, *addr = g->d->cfg.http_addr;
 	if (base) {
@@ -68,9 +69,9 @@ static void reply_json(struct http_exchange *x, int status, cJSON *o)
 /* The caller's job id of the path when it exists: 0 with owner, id and status, or -1 after answering. */
 static int owned_job(struct http_exchange *x, struct daemon *d, char *owner, char *id, char *status)
 {
-	if (gateway_authenticate(x, d->app, owner, GATEWAY_OWNER_MAX) < 0 || gateway_job_id(x, id) < 0)
+	if (identity_authenticate(x, d->app, owner, GATEWAY_OWNER_MAX) < 0 || events_api_job_id(x, id) < 0)
 		return -1;
-	return gateway_owned_job(x, d, id, owner, status, STATUS_LEN);
+	return events_api_owned_job(x, d, id, owner, status, STATUS_LEN);
 }
 
 /* Inserts the link: one row holding its expiry, or none when the job's media expired meanwhile. */
@@ -86,7 +87,7 @@ static PGresult *insert_share(struct db *db, const char *hash, const char *id, c
 	return db_exec(db, sql, 4, params);
 }
 
-void gateway_create_share(struct http_exchange *x, void *arg)
+void shares_create(struct http_exchange *x, void *arg)
 {
 	struct daemon *d = arg;
 	struct http_request *rq = http_request_of(x);
@@ -105,8 +106,8 @@ void gateway_create_share(struct http_exchange *x, void *arg)
 			     "only a done job's video can be shared; wait for its done event", "id");
 		return;
 	}
-	random_hex(token, SHARE_TOKEN_BYTES);
-	share_token_hash(token, hash);
+	str_random_hex(token, SHARE_TOKEN_BYTES);
+	shares_token_hash(token, hash);
 	PGresult *r = insert_share(d->db, hash, id, owner, ttl);
 	if (!r) {
 		unavailable(x, d);
@@ -120,10 +121,10 @@ void gateway_create_share(struct http_exchange *x, void *arg)
 	}
 	char path[8 + SHARE_TOKEN_LEN];
 	snprintf(path, sizeof(path), "/s/%s", token);
-	char *url = share_public_url(d->app, path);
+	char *url = shares_public_url(d->app, path);
 	cJSON *o = cJSON_CreateObject();
 	char share_id[SHARE_ID_LEN + 1];
-	strlcpy_(share_id, hash, sizeof(share_id));
+	str_copy(share_id, hash, sizeof(share_id));
 	cJSON_AddStringToObject(o, "id", share_id);
 	cJSON_AddStringToObject(o, "token", token);
 	cJSON_AddStringToObject(o, "url", url);
@@ -146,7 +147,7 @@ static cJSON *share_item(PGresult *r, int i)
 	return o;
 }
 
-void gateway_list_shares(struct http_exchange *x, void *arg)
+void shares_list(struct http_exchange *x, void *arg)
 {
 	static const char sql[] =
 		"SELECT left(s.token_hash, 16), CASE WHEN s.revoked_at IS NOT NULL THEN 'revoked' "
@@ -172,7 +173,7 @@ void gateway_list_shares(struct http_exchange *x, void *arg)
 	reply_json(x, 200, o);
 }
 
-void gateway_revoke_share(struct http_exchange *x, void *arg)
+void shares_revoke(struct http_exchange *x, void *arg)
 {
 	static const char sql[] = "UPDATE shares SET revoked_at = coalesce(revoked_at, now()) "
 				  "WHERE job_id = $1 AND owner = $2 AND (token_hash = $3 OR left(token_hash, 16) = $4)";
@@ -182,7 +183,7 @@ void gateway_revoke_share(struct http_exchange *x, void *arg)
 
 	if (owned_job(x, d, owner, id, status) < 0)
 		return;
-	share_token_hash(which, hash);
+	shares_token_hash(which, hash);
 	bool is_id = strlen(which) == SHARE_ID_LEN && strspn(which, "0123456789abcdef") == SHARE_ID_LEN;
 	const char *params[] = { id, owner, hash, is_id ? which : "" };
 	PGresult *r = db_exec(d->db, sql, 4, params);

@@ -19,18 +19,18 @@ struct gateway;
 #define SHARE_TTL_MAX (10L * 365 * 86400)          /* the longest and default lifetime, in seconds */
 
 /* POST /v1/jobs/{id}/shares: 201 {"id","token","url","expires_at"} on a done job, 409 before. */
-void gateway_create_share(struct http_exchange *x, void *arg);
+void shares_create(struct http_exchange *x, void *arg);
 /* GET /v1/jobs/{id}/shares: {"data":[{"id","status","created_at","expires_at","revoked_at","views"}]}. */
-void gateway_list_shares(struct http_exchange *x, void *arg);
+void shares_list(struct http_exchange *x, void *arg);
 /* DELETE /v1/jobs/{id}/shares/{token}: revokes by token or by listed id; 204, or 404. */
-void gateway_revoke_share(struct http_exchange *x, void *arg);
+void shares_revoke(struct http_exchange *x, void *arg);
 
 /* True when token has a share token's form (SHARE_TOKEN_LEN lower-case hex digits). */
-bool share_token_ok(const char *token);
+bool shares_token_ok(const char *token);
 /* The SHA-256 of token as stored, in hex. */
-void share_token_hash(const char *token, char hex[65]);
+void shares_token_hash(const char *token, char hex[65]);
 /* The absolute URL of path (starting with '/') as the outside reaches the
  * gateway: REEL_PUBLIC_BASE_URL, else the gateway's own address. The caller frees. */
-char *share_public_url(const struct gateway *g, const char *path);
+char *shares_public_url(const struct gateway *g, const char *path);
 
 #endif

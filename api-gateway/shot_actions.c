@@ -15,6 +15,7 @@
 #include "gateway.h"
 #include "http_server.h"
 #include "job_flow.h"
+#include "str.h"
 #include "banned.h"
 
 /* The shot's status into status: 1, or 0 with a 404 in a, or -1 with a 503. */
@@ -30,7 +31,7 @@ static int shot_status(struct daemon *d, const struct job_row *j, int shot, char
 		return api_problem_unavailable(&a->problem);
 	int found = PQntuples(r) == 1;
 	if (found)
-		strlcpy_(status, PQgetvalue(r, 0, 0), len);
+		str_copy(status, PQgetvalue(r, 0, 0), len);
 	else
 		api_problem_set(&a->problem, 404, "not-found", "No such shot", "n", "the job has no shot %d", shot);
 	PQclear(r);
@@ -78,7 +79,7 @@ static int parse_patch(const struct http_request *rq, struct job_action *act, st
 	return 0;
 }
 
-void gateway_patch_shot(struct http_exchange *x, void *arg)
+void shot_actions_patch(struct http_exchange *x, void *arg)
 {
 	job_flow_start(x, arg, 1, parse_patch, on_patch);
 }
@@ -123,7 +124,7 @@ static void on_regenerate(struct daemon *d, const char *owner, void *arg, struct
 	job_flow_answer(d, &j, owner, rc, a);
 }
 
-void gateway_regenerate_shot(struct http_exchange *x, void *arg)
+void shot_actions_regenerate(struct http_exchange *x, void *arg)
 {
 	job_flow_start(x, arg, 1, NULL, on_regenerate);
 }
@@ -164,7 +165,7 @@ static void on_skip(struct daemon *d, const char *owner, void *arg, struct api_a
 	job_flow_answer(d, &j, owner, rc, a);
 }
 
-void gateway_skip_shot(struct http_exchange *x, void *arg)
+void shot_actions_skip(struct http_exchange *x, void *arg)
 {
 	job_flow_start(x, arg, 1, NULL, on_skip);
 }

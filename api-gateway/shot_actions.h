@@ -9,10 +9,10 @@
 #include "http_server.h"
 
 /* PATCH /v1/jobs/{id}/shots/{n}: a shot's prompt or narration, while the job is stopped. */
-void gateway_patch_shot(struct http_exchange *x, void *arg);
+void shot_actions_patch(struct http_exchange *x, void *arg);
 /* POST /v1/jobs/{id}/shots/{n}/regenerate: render the shot again, then merge again. */
-void gateway_regenerate_shot(struct http_exchange *x, void *arg);
+void shot_actions_regenerate(struct http_exchange *x, void *arg);
 /* POST /v1/jobs/{id}/shots/{n}/skip: leave a failed shot out of the video. */
-void gateway_skip_shot(struct http_exchange *x, void *arg);
+void shot_actions_skip(struct http_exchange *x, void *arg);
 
 #endif

@@ -18,6 +18,7 @@
 #include "events.h"
 #include "http_server.h"
 #include "log.h"
+#include "str.h"
 #include "banned.h"
 
 #define HEARTBEAT ": heartbeat\n\n"
@@ -140,7 +141,7 @@ void sse_follow(struct sse_stream *s, const char *job)
 	struct sse_job **p = slot(h, job);
 	if (!*p) {
 		*p = xcalloc(1, sizeof(**p));
-		strlcpy_((*p)->id, job, sizeof((*p)->id));
+		str_copy((*p)->id, job, sizeof((*p)->id));
 		if (++h->n_jobs > h->n_buckets) {
 			grow(h);
 			p = slot(h, job);

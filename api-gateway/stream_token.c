@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "errbuf.h"
 #include "banned.h"
 
 #define PURPOSE "reel-stream-v1"
@@ -106,13 +107,13 @@ int stream_token_check(const char *secret, const char *token, const char *job, t
 
 	assert(secret && *secret && ownerlen > 0);
 	if (parse(token, &exp, owner, ownerlen, got) < 0)
-		return errorf(why, whylen, "malformed stream token");
+		return errbuf_set(why, whylen, "malformed stream token");
 	mac(secret, job, owner, exp, want);
 	if (CRYPTO_memcmp(want, got, MAC_LEN) != 0)
-		return errorf(why, whylen, "the stream token is not for this job or was altered");
+		return errbuf_set(why, whylen, "the stream token is not for this job or was altered");
 	if (exp < (long long)now)
-		return errorf(why, whylen, "the stream token has expired");
+		return errbuf_set(why, whylen, "the stream token has expired");
 	if (exp > (long long)now + STREAM_TOKEN_TTL_MAX + STREAM_TOKEN_SKEW_S)
-		return errorf(why, whylen, "the stream token's expiry is further than %d s away", STREAM_TOKEN_TTL_MAX);
+		return errbuf_set(why, whylen, "the stream token's expiry is further than %d s away", STREAM_TOKEN_TTL_MAX);
 	return 0;
 }

@@ -16,10 +16,10 @@
 #include "db.h"
 #include "gateway.h"
 #include "identity.h"
-#include "jobs_api.h"
 #include "log.h"
 #include "storage.h"
 #include "upload_ref.h"
+#include "uuid.h"
 #include "banned.h"
 
 struct completion {
@@ -75,8 +75,8 @@ static void sniff(struct completion *c, const char *key)
 				why);
 	else if (c->media.kind != want)
 		api_problem_set(&c->p, 422, "invalid-field", "The upload does not fit its purpose", "content_type",
-				"the bytes are %s (%s), but %s takes %s", upload_kind_name(c->media.kind),
-				c->media.content_type, c->purpose, upload_kind_name(want));
+				"the bytes are %s (%s), but %s takes %s", upload_sniff_kind_name(c->media.kind),
+				c->media.content_type, c->purpose, upload_sniff_kind_name(want));
 	storage_drop(c->d->storage, path);
 }
 
@@ -113,14 +113,14 @@ static void make_ready(struct completion *c)
 	snprintf(w, sizeof(w), "%d", c->media.width);
 	snprintf(h, sizeof(h), "%d", c->media.height);
 	snprintf(ms, sizeof(ms), "%ld", c->media.duration_ms);
-	const char *params[] = { c->id, c->owner, c->media.content_type, upload_kind_name(c->media.kind), w, h, ms };
+	const char *params[] = { c->id, c->owner, c->media.content_type, upload_sniff_kind_name(c->media.kind), w, h, ms };
 	PGresult *r = db_exec(c->d->db, sql, 7, params);
 	if (!r)
-		upload__unavailable(c->x, c->d);
+		uploads__unavailable(c->x, c->d);
 	else if (PQntuples(r) == 0)
 		http_problem(c->x, 404, "not-found", "No such upload", "the upload was deleted meanwhile", "id");
 	else
-		upload__reply(c->x, r);
+		uploads__reply(c->x, r);
 	PQclear(r);
 }
 
@@ -135,29 +135,29 @@ static void check_done(uv_work_t *w, int status)
 	free(c);
 }
 
-void gateway_complete_upload(struct http_exchange *x, void *arg)
+void upload_complete_post(struct http_exchange *x, void *arg)
 {
 	static const char sql[] = "SELECT " UPLOAD_COLUMNS " FROM uploads WHERE id = $1 AND owner = $2";
 	struct daemon *d = arg;
 	const char *id = http_request_of(x)->params[0];
 	char owner[GATEWAY_OWNER_MAX];
-	if (gateway_authenticate(x, d->app, owner, sizeof(owner)) < 0)
+	if (identity_authenticate(x, d->app, owner, sizeof(owner)) < 0)
 		return;
-	if (!gateway_is_uuid(id)) {
+	if (!uuid_valid(id)) {
 		http_problem(x, 404, "not-found", "No such upload", "upload ids are UUIDs", "id");
 		return;
 	}
 	const char *params[] = { id, owner };
 	PGresult *r = db_exec(d->db, sql, 2, params);
 	if (!r) {
-		upload__unavailable(x, d);
+		uploads__unavailable(x, d);
 		return;
 	}
 	if (PQntuples(r) == 0 || strcmp(PQgetvalue(r, 0, 1), "ready") == 0) {
 		if (PQntuples(r) == 0)
 			http_problem(x, 404, "not-found", "No such upload", "no upload of yours has this id", "id");
 		else
-			upload__reply(x, r); /* completing twice answers the same */
+			uploads__reply(x, r); /* completing twice answers the same */
 		PQclear(r);
 		return;
 	}

@@ -25,7 +25,7 @@
 /* 0 when the query's exp and sig sign this upload's PUT and have not expired; else -1 with why. */
 static int signed_ok(const struct gateway *g, const struct http_request *rq, char *why, size_t whylen)
 {
-	char exp[24], sig[SIGN_HEX_LEN + 2], *name = upload__sign_name(rq->params[0]);
+	char exp[24], sig[SIGN_HEX_LEN + 2], *name = uploads__sign_name(rq->params[0]);
 	int rc = sign_check(g->cfg.url_secret, name, http_query(rq, "exp", exp, sizeof(exp)),
 			    http_query(rq, "sig", sig, sizeof(sig)), time(NULL), why, whylen);
 	free(name);
@@ -49,7 +49,7 @@ static int find(struct daemon *d, const char *id, long long *bytes, char *status
 	return rc;
 }
 
-char *gateway_upload_body_file(const struct http_request *rq, size_t *limit, void *arg)
+char *upload_put_body_file(const struct http_request *rq, size_t *limit, void *arg)
 {
 	struct daemon *d = arg;
 	char why[128], status[16];
@@ -73,7 +73,7 @@ static int put_ok(struct http_exchange *x, struct daemon *d, long long *bytes)
 	} else if (signed_ok(d->app, rq, why, sizeof(why)) < 0) {
 		http_problem(x, 403, "forbidden", "The upload URL is not valid", why, NULL);
 	} else if ((found = find(d, rq->params[0], bytes, status, sizeof(status))) < 0) {
-		upload__unavailable(x, d);
+		uploads__unavailable(x, d);
 	} else if (found) {
 		http_problem(x, 404, "not-found", "No such upload", "the upload was deleted", "id");
 	} else if (strcmp(status, "pending") != 0) {
@@ -90,7 +90,7 @@ static int put_ok(struct http_exchange *x, struct daemon *d, long long *bytes)
 	return 0;
 }
 
-void gateway_put_upload(struct http_exchange *x, void *arg)
+void upload_put_handle(struct http_exchange *x, void *arg)
 {
 	struct daemon *d = arg;
 	struct http_request *rq = http_request_of(x);

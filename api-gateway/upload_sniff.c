@@ -11,6 +11,7 @@
 
 #include <libavformat/avformat.h>
 
+#include "errbuf.h"
 #include "banned.h"
 
 /* libavformat's demuxer names and the MIME types they mean. */
@@ -34,7 +35,7 @@ static const struct container containers[] = {
 	{ "matroska,webm", UPLOAD_AUDIO, "audio/webm", "video/webm" },
 };
 
-const char *upload_kind_name(enum upload_kind k)
+const char *upload_sniff_kind_name(enum upload_kind k)
 {
 	return k == UPLOAD_AUDIO ? "audio" : k == UPLOAD_IMAGE ? "image" : "video";
 }
@@ -74,22 +75,22 @@ static int classify(const AVFormatContext *fc, const struct container *c, struct
 	memset(m, 0, sizeof(*m));
 	if (c->kind == UPLOAD_IMAGE || pic) {
 		if (!pic || pic->codecpar->width <= 0 || pic->codecpar->height <= 0)
-			return errorf(err, errlen, "the %s has no picture of a known size", c->demuxer);
+			return errbuf_set(err, errlen, "the %s has no picture of a known size", c->demuxer);
 		m->kind = c->kind == UPLOAD_IMAGE ? UPLOAD_IMAGE : UPLOAD_VIDEO;
 		m->width = pic->codecpar->width;
 		m->height = pic->codecpar->height;
 	} else if (has_audio(fc)) {
 		m->kind = UPLOAD_AUDIO;
 	} else {
-		return errorf(err, errlen, "the %s file holds neither sound nor pictures", c->demuxer);
+		return errbuf_set(err, errlen, "the %s file holds neither sound nor pictures", c->demuxer);
 	}
 	const char *type = m->kind == UPLOAD_AUDIO ? c->audio_type : c->video_type;
 	if (!type)
-		return errorf(err, errlen, "a %s file holding %s is not taken", c->demuxer, upload_kind_name(m->kind));
+		return errbuf_set(err, errlen, "a %s file holding %s is not taken", c->demuxer, upload_sniff_kind_name(m->kind));
 	snprintf(m->content_type, sizeof(m->content_type), "%s", type);
 	if (m->kind != UPLOAD_IMAGE) {
 		if (fc->duration <= 0)
-			return errorf(err, errlen, "the %s has no duration", upload_kind_name(m->kind));
+			return errbuf_set(err, errlen, "the %s has no duration", upload_sniff_kind_name(m->kind));
 		m->duration_ms = (long)(fc->duration / (AV_TIME_BASE / 1000));
 	}
 	return 0;
@@ -101,13 +102,13 @@ int upload_sniff(const char *path, struct upload_media *m, char *err, size_t err
 	int rc = -1;
 	av_log_set_level(AV_LOG_QUIET); /* refusals are reported through err, not FFmpeg's stderr */
 	if (avformat_open_input(&fc, path, NULL, NULL) < 0)
-		return errorf(err, errlen, "the bytes are no audio, image or video format FFmpeg knows");
+		return errbuf_set(err, errlen, "the bytes are no audio, image or video format FFmpeg knows");
 	const struct container *c = container_of(fc->iformat->name);
 	if (!c)
-		errorf(err, errlen, "the bytes are %s, which uploads do not take",
+		errbuf_set(err, errlen, "the bytes are %s, which uploads do not take",
 		       fc->iformat->long_name ? fc->iformat->long_name : fc->iformat->name);
 	else if (avformat_find_stream_info(fc, NULL) < 0)
-		errorf(err, errlen, "the %s file's streams cannot be read", c->demuxer);
+		errbuf_set(err, errlen, "the %s file's streams cannot be read", c->demuxer);
 	else
 		rc = classify(fc, c, m, err, errlen);
 	avformat_close_input(&fc);

@@ -22,6 +22,6 @@ struct upload_media {
 /* Probes the file at path: 0, or -1 with err saying why it is no media uploads take. */
 int upload_sniff(const char *path, struct upload_media *m, char *err, size_t errlen) WARN_UNUSED;
 /* "audio", "image" or "video". */
-const char *upload_kind_name(enum upload_kind k);
+const char *upload_sniff_kind_name(enum upload_kind k);
 
 #endif

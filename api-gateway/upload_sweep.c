@@ -37,7 +37,7 @@ static void on_sweep(uv_timer_t *t)
 	}
 	for (int i = 0; i < PQntuples(r); i++) {
 		log_info("upload %s: never completed, deleted", PQgetvalue(r, i, 0));
-		upload__drop_object(g->d, PQgetvalue(r, i, 0));
+		uploads__drop_object(g->d, PQgetvalue(r, i, 0));
 	}
 	PQclear(r);
 }

@@ -13,25 +13,25 @@
 #include "db.h"
 #include "gateway.h"
 #include "identity.h"
-#include "jobs_api.h"
 #include "json.h"
 #include "log.h"
 #include "sign.h"
 #include "storage.h"
 #include "upload_ref.h"
+#include "uuid.h"
 #include "banned.h"
 
 #define FILENAME_MAX_BYTES 255
 #define TYPE_MAX_BYTES 127
 #define LIST_MAX 100
 
-const char *const upload_purposes[UPLOAD_N_PURPOSES] = { "music", "image", "face", "voice", "video" };
+const char *const uploads_purposes[UPLOAD_N_PURPOSES] = { "music", "image", "face", "voice", "video" };
 
 static const char *const create_fields[] = { "filename", "content_type", "bytes", "purpose" };
 
 enum { U_ID, U_STATUS, U_PURPOSE, U_FILENAME, U_TYPE, U_BYTES, U_WIDTH, U_HEIGHT, U_DURATION, U_CREATED };
 
-cJSON *upload__view(const PGresult *r, int i)
+cJSON *uploads__view(const PGresult *r, int i)
 {
 	static const int numbers[] = { U_BYTES, U_WIDTH, U_HEIGHT, U_DURATION };
 	static const char *const number_names[] = { "bytes", "width", "height", "duration_ms" };
@@ -59,18 +59,18 @@ static void reply_json(struct http_exchange *x, int status, cJSON *body)
 	cJSON_Delete(body);
 }
 
-void upload__reply(struct http_exchange *x, const PGresult *r)
+void uploads__reply(struct http_exchange *x, const PGresult *r)
 {
-	reply_json(x, 200, upload__view(r, 0));
+	reply_json(x, 200, uploads__view(r, 0));
 }
 
-void upload__unavailable(struct http_exchange *x, struct daemon *d)
+void uploads__unavailable(struct http_exchange *x, struct daemon *d)
 {
 	daemon_db_lost(d);
 	http_problem(x, 503, "unavailable", "The database is not available", "try again shortly", NULL);
 }
 
-char *upload__sign_name(const char *id)
+char *uploads__sign_name(const char *id)
 {
 	return xasprintf("put:" UPLOAD_KEY_PREFIX "%s", id);
 }
@@ -99,7 +99,7 @@ static void drop_done(uv_work_t *w, int status)
 	free(dr);
 }
 
-void upload__drop_object(struct daemon *d, const char *id)
+void uploads__drop_object(struct daemon *d, const char *id)
 {
 	struct drop *dr = xcalloc(1, sizeof(*dr));
 	dr->d = d;
@@ -130,7 +130,7 @@ static int text_ok(const cJSON *v, size_t max)
 static int purpose_index(const char *s)
 {
 	for (int i = 0; i < UPLOAD_N_PURPOSES; i++)
-		if (strcmp(s, upload_purposes[i]) == 0)
+		if (strcmp(s, uploads_purposes[i]) == 0)
 			return i;
 	return -1;
 }
@@ -155,13 +155,13 @@ static int check_ask(const cJSON *j, const struct gateway *g, struct upload_ask 
 		return api_problem_invalid(p, "bytes", "bytes must be the file's size, a whole number above 0");
 	if (bytes->valuedouble > (double)a->max_mb * 1024 * 1024)
 		return api_problem_set(p, 422, "invalid-field", "A field is invalid", "bytes",
-				       "a %s upload may have at most %ld MiB", upload_purposes[pi], a->max_mb);
+				       "a %s upload may have at most %ld MiB", uploads_purposes[pi], a->max_mb);
 	/* Only now, within the limit, is the value a safe cast away from being whole. */
 	if (bytes->valuedouble != (double)(long long)bytes->valuedouble)
 		return api_problem_invalid(p, "bytes", "bytes must be the file's size, a whole number above 0");
 	a->filename = name->valuestring;
 	a->content_type = type->valuestring;
-	a->purpose = upload_purposes[pi];
+	a->purpose = uploads_purposes[pi];
 	snprintf(a->bytes, sizeof(a->bytes), "%lld", (long long)bytes->valuedouble);
 	return 0;
 }
@@ -173,7 +173,7 @@ static void add_target(cJSON *o, const struct gateway *g, const char *id, const 
 	time_t exp = time(NULL) + ttl;
 	char *key = upload_ref_key(id), *url = storage_presign_put(g->d->storage, key, ttl, content_type);
 	if (!url) {
-		char exps[24], sig[SIGN_HEX_LEN + 1], *name = upload__sign_name(id);
+		char exps[24], sig[SIGN_HEX_LEN + 1], *name = uploads__sign_name(id);
 		snprintf(exps, sizeof(exps), "%lld", (long long)exp);
 		sign_compute(g->cfg.url_secret, name, exps, sig);
 		url = xasprintf("/v1/uploads/%s?exp=%s&sig=%s", id, exps, sig);
@@ -191,7 +191,7 @@ static void add_target(cJSON *o, const struct gateway *g, const char *id, const 
 	free(key);
 }
 
-void gateway_create_upload(struct http_exchange *x, void *arg)
+void uploads_create(struct http_exchange *x, void *arg)
 {
 	static const char sql[] = "INSERT INTO uploads (owner, filename, declared_type, purpose, bytes) "
 				  "VALUES ($1, $2, $3, $4, $5::bigint) RETURNING " UPLOAD_COLUMNS;
@@ -201,7 +201,7 @@ void gateway_create_upload(struct http_exchange *x, void *arg)
 	char owner[GATEWAY_OWNER_MAX];
 	struct upload_ask a;
 	struct api_problem p;
-	if (gateway_authenticate(x, g, owner, sizeof(owner)) < 0)
+	if (identity_authenticate(x, g, owner, sizeof(owner)) < 0)
 		return;
 	memset(&p, 0, sizeof(p));
 	cJSON *j = json_parse(rq->body, rq->body_len);
@@ -219,10 +219,10 @@ void gateway_create_upload(struct http_exchange *x, void *arg)
 	PGresult *r = db_exec(d->db, sql, 5, params);
 	if (!r) {
 		cJSON_Delete(j);
-		upload__unavailable(x, d);
+		uploads__unavailable(x, d);
 		return;
 	}
-	cJSON *o = upload__view(r, 0);
+	cJSON *o = uploads__view(r, 0);
 	add_target(o, g, PQgetvalue(r, 0, U_ID), a.content_type);
 	PQclear(r);
 	cJSON_Delete(j);
@@ -234,16 +234,16 @@ void gateway_create_upload(struct http_exchange *x, void *arg)
 /* The owner, after authenticating, when the path's id can name an upload; else answers. */
 static int lookup_ok(struct http_exchange *x, struct gateway *g, char *owner, size_t len)
 {
-	if (gateway_authenticate(x, g, owner, len) < 0)
+	if (identity_authenticate(x, g, owner, len) < 0)
 		return 0;
-	if (!gateway_is_uuid(http_request_of(x)->params[0])) {
+	if (!uuid_valid(http_request_of(x)->params[0])) {
 		http_problem(x, 404, "not-found", "No such upload", "upload ids are UUIDs", "id");
 		return 0;
 	}
 	return 1;
 }
 
-void gateway_get_upload(struct http_exchange *x, void *arg)
+void uploads_get(struct http_exchange *x, void *arg)
 {
 	static const char sql[] = "SELECT " UPLOAD_COLUMNS " FROM uploads WHERE id = $1 AND owner = $2";
 	struct daemon *d = arg;
@@ -253,15 +253,15 @@ void gateway_get_upload(struct http_exchange *x, void *arg)
 	const char *params[] = { http_request_of(x)->params[0], owner };
 	PGresult *r = db_exec(d->db, sql, 2, params);
 	if (!r)
-		upload__unavailable(x, d);
+		uploads__unavailable(x, d);
 	else if (PQntuples(r) == 0)
 		http_problem(x, 404, "not-found", "No such upload", "no upload of yours has this id", "id");
 	else
-		upload__reply(x, r);
+		uploads__reply(x, r);
 	PQclear(r);
 }
 
-void gateway_delete_upload(struct http_exchange *x, void *arg)
+void uploads_delete(struct http_exchange *x, void *arg)
 {
 	static const char sql[] = "DELETE FROM uploads WHERE id = $1 AND owner = $2 RETURNING id";
 	struct daemon *d = arg;
@@ -271,25 +271,25 @@ void gateway_delete_upload(struct http_exchange *x, void *arg)
 	const char *params[] = { http_request_of(x)->params[0], owner };
 	PGresult *r = db_exec(d->db, sql, 2, params);
 	if (!r) {
-		upload__unavailable(x, d);
+		uploads__unavailable(x, d);
 		return;
 	}
 	if (PQntuples(r) == 0) {
 		http_problem(x, 404, "not-found", "No such upload", "no upload of yours has this id", "id");
 	} else {
-		upload__drop_object(d, PQgetvalue(r, 0, 0));
+		uploads__drop_object(d, PQgetvalue(r, 0, 0));
 		http_reply(x, 204, NULL, "", 0);
 	}
 	PQclear(r);
 }
 
-void gateway_list_uploads(struct http_exchange *x, void *arg)
+void uploads_list(struct http_exchange *x, void *arg)
 {
 	static const char sql[] = "SELECT " UPLOAD_COLUMNS " FROM uploads WHERE owner = $1 "
 				  "ORDER BY created_at DESC, id DESC LIMIT $2::int";
 	struct daemon *d = arg;
 	char owner[GATEWAY_OWNER_MAX], buf[8], *end;
-	if (gateway_authenticate(x, d->app, owner, sizeof(owner)) < 0)
+	if (identity_authenticate(x, d->app, owner, sizeof(owner)) < 0)
 		return;
 	const char *limit = http_query(http_request_of(x), "limit", buf, sizeof(buf));
 	long n = limit ? strtol(limit, &end, 10) : 50;
@@ -301,25 +301,25 @@ void gateway_list_uploads(struct http_exchange *x, void *arg)
 	const char *params[] = { owner, buf };
 	PGresult *r = db_exec(d->db, sql, 2, params);
 	if (!r) {
-		upload__unavailable(x, d);
+		uploads__unavailable(x, d);
 		return;
 	}
 	cJSON *body = cJSON_CreateObject(), *items = cJSON_AddArrayToObject(body, "items");
 	for (int i = 0; i < PQntuples(r); i++)
-		cJSON_AddItemToArray(items, upload__view(r, i));
+		cJSON_AddItemToArray(items, uploads__view(r, i));
 	PQclear(r);
 	reply_json(x, 200, body);
 }
 
 /* ---- jobs naming an upload ---- */
 
-int gateway_check_music_upload(struct daemon *d, const char *owner, const cJSON *options, struct api_problem *p)
+int uploads_check_music(struct daemon *d, const char *owner, const cJSON *options, struct api_problem *p)
 {
 	static const char sql[] = "SELECT status, kind FROM uploads WHERE id = $1 AND owner = $2";
 	const char *music = json_str(options, "music"), *id = music ? upload_ref_id(music) : NULL;
 	if (!id)
 		return 0;
-	if (!gateway_is_uuid(id))
+	if (!uuid_valid(id))
 		return api_problem_invalid(p, "options.music", "upload:<id> must name an upload id (a UUID)");
 	const char *params[] = { id, owner };
 	PGresult *r = db_exec(d->db, sql, 2, params);

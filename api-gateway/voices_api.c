@@ -44,7 +44,7 @@ static int filter(struct http_exchange *x, const char *name, char *buf, size_t l
 	return -1;
 }
 
-void gateway_list_voices(struct http_exchange *x, void *arg)
+void voices_api_list(struct http_exchange *x, void *arg)
 {
 	static const char sql[] =
 		"SELECT provider, id, name, language, gender, description FROM voices "
@@ -54,7 +54,7 @@ void gateway_list_voices(struct http_exchange *x, void *arg)
 	struct daemon *d = arg;
 	char owner[GATEWAY_OWNER_MAX], pb[FILTER_MAX], lb[FILTER_MAX], gb[FILTER_MAX];
 	const char *params[3];
-	if (gateway_authenticate(x, d->app, owner, sizeof(owner)) < 0 ||
+	if (identity_authenticate(x, d->app, owner, sizeof(owner)) < 0 ||
 	    filter(x, "provider", pb, sizeof(pb), &params[0]) < 0 || filter(x, "language", lb, sizeof(lb), &params[1]) < 0 ||
 	    filter(x, "gender", gb, sizeof(gb), &params[2]) < 0)
 		return;

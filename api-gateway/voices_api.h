@@ -9,6 +9,6 @@
 #include "http_server.h"
 
 /* GET /v1/voices?provider=&language=&gender=: {"items":[...]} (voices_api.c). */
-void gateway_list_voices(struct http_exchange *x, void *arg);
+void voices_api_list(struct http_exchange *x, void *arg);
 
 #endif

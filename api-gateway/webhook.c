@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "base64.h"
+#include "errbuf.h"
 #include "banned.h"
 
 #define PREFIX "whsec_"
@@ -25,18 +26,18 @@ int webhook_sign_key(const char *secret, unsigned char *key, size_t cap, char *w
 {
 	size_t n, len;
 	if (!secret || strncmp(secret, PREFIX, strlen(PREFIX)))
-		return errorf(why, whylen, "the secret must start with " PREFIX);
+		return errbuf_set(why, whylen, "the secret must start with " PREFIX);
 	secret += strlen(PREFIX);
 	n = strlen(secret);
 	if (n == 0 || n > 128 || strspn(secret, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != n)
-		return errorf(why, whylen, "the secret after " PREFIX " must be base64 of 16 to 64 bytes");
+		return errbuf_set(why, whylen, "the secret after " PREFIX " must be base64 of 16 to 64 bytes");
 	/* The reference libraries accept a secret without its padding; so does base64_decode. */
 	unsigned char *out = base64_decode(secret, n, false, &len);
 	if (!out)
-		return errorf(why, whylen, "the secret after " PREFIX " is not valid base64");
+		return errbuf_set(why, whylen, "the secret after " PREFIX " is not valid base64");
 	if (len < 16 || len > cap || len > WEBHOOK_KEY_MAX) {
 		free(out);
-		return errorf(why, whylen, "the secret must hold 16 to 64 bytes, not %zu", len);
+		return errbuf_set(why, whylen, "the secret must hold 16 to 64 bytes, not %zu", len);
 	}
 	memcpy(key, out, len);
 	free(out);
@@ -107,10 +108,10 @@ int webhook_addr_parse(const char *url, struct webhook_target *t, char *why, siz
 	const char *rest;
 	memset(t, 0, sizeof(*t));
 	if (strlen(url) > WEBHOOK_URL_MAX)
-		return errorf(why, whylen, "the URL is longer than %d bytes", WEBHOOK_URL_MAX);
+		return errbuf_set(why, whylen, "the URL is longer than %d bytes", WEBHOOK_URL_MAX);
 	for (const char *p = url; *p; p++)
 		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
-			return errorf(why, whylen, "the URL holds a space, control or non-ASCII byte (percent-encode it)");
+			return errbuf_set(why, whylen, "the URL holds a space, control or non-ASCII byte (percent-encode it)");
 	if (!strncmp(url, "https://", 8)) {
 		t->https = true;
 		t->port = 443;
@@ -119,13 +120,13 @@ int webhook_addr_parse(const char *url, struct webhook_target *t, char *why, siz
 		t->port = 80;
 		rest = url + 7;
 	} else {
-		return errorf(why, whylen, "the URL must start with http:// or https://");
+		return errbuf_set(why, whylen, "the URL must start with http:// or https://");
 	}
 	size_t n = strcspn(rest, "/?#");
 	if (memchr(rest, '@', n))
-		return errorf(why, whylen, "the URL must not carry user information");
+		return errbuf_set(why, whylen, "the URL must not carry user information");
 	if (split_authority(rest, n, t) < 0)
-		return errorf(why, whylen, "the URL's host or port is malformed");
+		return errbuf_set(why, whylen, "the URL's host or port is malformed");
 	return 0;
 }
 

@@ -28,7 +28,9 @@
 #include "db.h"
 #include "http_client.h"
 #include "log.h"
+#include "monotime.h"
 #include "retry.h"
+#include "str.h"
 #include "webhook.h"
 #include "banned.h"
 
@@ -59,7 +61,7 @@ struct webhook_sender {
 	size_t n_attempts;
 };
 
-uint64_t webhook_sender_backoff_ms(uint64_t base_ms, long attempts)
+uint64_t webhook_send_backoff_ms(uint64_t base_ms, long attempts)
 {
 	uint64_t d = base_ms ? base_ms : 1;
 	for (long i = 1; i < attempts && d < BACKOFF_CAP_MS; i++)
@@ -97,7 +99,7 @@ static void finish(struct attempt *a, int status, const char *error, const char 
 		"finished_at = CASE WHEN $6 <> 'retry' OR t.next > give_up_at THEN now() END FROM t WHERE id = $1";
 	char code[12], ms[24], delay[24];
 	snprintf(code, sizeof(code), "%d", status);
-	snprintf(ms, sizeof(ms), "%llu", (unsigned long long)(now_ms() - a->started_ms));
+	snprintf(ms, sizeof(ms), "%llu", (unsigned long long)(monotime_ms() - a->started_ms));
 	snprintf(delay, sizeof(delay), "%llu", (unsigned long long)delay_ms);
 	const char *params[] = { a->id, a->n, status ? code : NULL, error, ms, outcome, delay };
 	struct webhook_sender *ws = a->ws;
@@ -121,7 +123,7 @@ static void on_answer(const struct http_client_response *r, void *arg)
 		finish(a, r->status, "the endpoint answered 410 Gone", "gone", 0);
 		return;
 	}
-	uint64_t delay = webhook_sender_backoff_ms(a->ws->base_ms, atol(a->n));
+	uint64_t delay = webhook_send_backoff_ms(a->ws->base_ms, atol(a->n));
 	int64_t after = retry_after_ms(http_client_header(r, "retry-after"), time(NULL));
 	if (after > 0 && (uint64_t)after > delay)
 		delay = (uint64_t)after < BACKOFF_CAP_MS ? (uint64_t)after : BACKOFF_CAP_MS;
@@ -172,7 +174,7 @@ static void on_resolved(void *arg, enum webhook_addr_result res, const char *ip,
 		return;
 	}
 	if (res != WEBHOOK_ADDR_OK) {
-		finish(a, 0, why, "retry", webhook_sender_backoff_ms(a->ws->base_ms, atol(a->n)));
+		finish(a, 0, why, "retry", webhook_send_backoff_ms(a->ws->base_ms, atol(a->n)));
 		return;
 	}
 	post(a, ip);
@@ -182,12 +184,12 @@ static void start_attempt(struct webhook_sender *ws, PGresult *r, int i)
 {
 	struct attempt *a = xcalloc(1, sizeof(*a));
 	a->ws = ws;
-	strlcpy_(a->id, PQgetvalue(r, i, 0), sizeof(a->id));
+	str_copy(a->id, PQgetvalue(r, i, 0), sizeof(a->id));
 	a->msg_id = xstrdup(PQgetvalue(r, i, 1));
 	a->url = xstrdup(PQgetvalue(r, i, 2));
 	a->payload = xstrdup(PQgetvalue(r, i, 3));
-	strlcpy_(a->n, PQgetvalue(r, i, 4), sizeof(a->n));
-	a->started_ms = now_ms();
+	str_copy(a->n, PQgetvalue(r, i, 4), sizeof(a->n));
+	a->started_ms = monotime_ms();
 	a->next = ws->attempts;
 	if (a->next)
 		a->next->prev = a;
@@ -223,13 +225,13 @@ static void on_tick(uv_timer_t *t)
 	claim(t->data);
 }
 
-void webhook_sender_wake(struct webhook_sender *ws)
+void webhook_send_wake(struct webhook_sender *ws)
 {
 	if (ws)
 		claim(ws);
 }
 
-struct webhook_sender *webhook_sender_new(struct daemon *d, const struct webhook_sender_settings *s)
+struct webhook_sender *webhook_send_new(struct daemon *d, const struct webhook_sender_settings *s)
 {
 	struct webhook_sender *ws = xcalloc(1, sizeof(*ws));
 	ws->d = d;
@@ -250,7 +252,7 @@ static void on_tick_closed(uv_handle_t *h)
 	free(h->data);
 }
 
-void webhook_sender_free(struct webhook_sender *ws)
+void webhook_send_free(struct webhook_sender *ws)
 {
 	if (!ws)
 		return;

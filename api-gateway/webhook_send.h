@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 struct daemon;
-struct webhook_sender; /* owned by the gateway; webhook_sender_free releases it */
+struct webhook_sender; /* owned by the gateway; webhook_send_free releases it */
 
 struct webhook_sender_settings {
 	const unsigned char *key; /* the decoded whsec_ key, copied */
@@ -23,13 +23,13 @@ struct webhook_sender_settings {
 };
 
 /* A sender on d's loop and database; it looks for due deliveries at once,
- * every second, and on webhook_sender_wake. */
-struct webhook_sender *webhook_sender_new(struct daemon *d, const struct webhook_sender_settings *s);
+ * every second, and on webhook_send_wake. */
+struct webhook_sender *webhook_send_new(struct daemon *d, const struct webhook_sender_settings *s);
 /* Drops attempts in flight (their rows are retried after their lease) and frees. */
-void webhook_sender_free(struct webhook_sender *ws);
+void webhook_send_free(struct webhook_sender *ws);
 /* New deliveries may be due (a NOTIFY on webhook_deliveries). */
-void webhook_sender_wake(struct webhook_sender *ws);
+void webhook_send_wake(struct webhook_sender *ws);
 /* The wait before attempt n + 1 after n failed ones: base * 2^(n-1), at most an hour. */
-uint64_t webhook_sender_backoff_ms(uint64_t base_ms, long attempts);
+uint64_t webhook_send_backoff_ms(uint64_t base_ms, long attempts);
 
 #endif

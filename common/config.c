@@ -9,7 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "errbuf.h"
 #include "log.h"
+#include "str.h"
 #include "banned.h"
 
 static int parse_bool(const char *s, bool *out)
@@ -33,7 +35,7 @@ static int load_one(const struct config_option *o, void *dst, char *err, size_t 
 	if (!v || !*v)
 		v = o->def;
 	if ((!v || !*v) && (o->flags & CONFIG_REQUIRED))
-		return errorf(err, errlen, "%s is required: %s", o->name, o->help);
+		return errbuf_set(err, errlen, "%s is required: %s", o->name, o->help);
 	switch (o->type) {
 	case CONFIG_STRING:
 		*(char **)field = v ? xstrdup(v) : NULL;
@@ -42,7 +44,7 @@ static int load_one(const struct config_option *o, void *dst, char *err, size_t 
 		if (!v)
 			return *(bool *)field = false, 0;
 		if (parse_bool(v, (bool *)field) < 0)
-			return errorf(err, errlen, "%s=%s is not a boolean (use 1/0, true/false)", o->name, v);
+			return errbuf_set(err, errlen, "%s=%s is not a boolean (use 1/0, true/false)", o->name, v);
 		return 0;
 	case CONFIG_INT: {
 		char *end;
@@ -52,14 +54,14 @@ static int load_one(const struct config_option *o, void *dst, char *err, size_t 
 		errno = 0;
 		n = strtol(v, &end, 10);
 		if (errno || end == v || *end)
-			return errorf(err, errlen, "%s=%s is not a whole number", o->name, v);
+			return errbuf_set(err, errlen, "%s=%s is not a whole number", o->name, v);
 		if (n < o->min || n > o->max)
-			return errorf(err, errlen, "%s=%ld is out of range %ld..%ld", o->name, n, o->min, o->max);
+			return errbuf_set(err, errlen, "%s=%ld is out of range %ld..%ld", o->name, n, o->min, o->max);
 		*(long *)field = n;
 		return 0;
 	}
 	}
-	return errorf(err, errlen, "%s: unknown option type", o->name);
+	return errbuf_set(err, errlen, "%s: unknown option type", o->name);
 }
 
 int config_load(const struct config_option *opts, size_t n, void *dst, char *err, size_t errlen)
@@ -76,7 +78,7 @@ int config_load(const struct config_option *opts, size_t n, void *dst, char *err
 static void mask_url(const char *v, char *out, size_t outlen)
 {
 	const char *scheme = strstr(v, "://"), *host_end, *at = NULL, *colon;
-	strlcpy_(out, v, outlen);
+	str_copy(out, v, outlen);
 	if (!scheme)
 		return;
 	host_end = scheme + 3 + strcspn(scheme + 3, "/?#");
@@ -124,7 +126,7 @@ static void mask_conninfo(char *s)
 static void mask_value(const struct config_option *o, const char *v, char *out, size_t outlen)
 {
 	if (o->flags & CONFIG_SECRET) {
-		strlcpy_(out, *v ? "****" : "", outlen);
+		str_copy(out, *v ? "****" : "", outlen);
 		return;
 	}
 	mask_url(v, out, outlen);
@@ -143,7 +145,7 @@ void config_log(const struct config_option *opts, size_t n, const void *dst)
 			mask_value(o, *(char *const *)field ? *(char *const *)field : "", val, sizeof(val));
 			break;
 		case CONFIG_BOOL:
-			strlcpy_(val, *(const bool *)field ? "true" : "false", sizeof(val));
+			str_copy(val, *(const bool *)field ? "true" : "false", sizeof(val));
 			break;
 		case CONFIG_INT:
 			snprintf(val, sizeof(val), "%ld", *(const long *)field);

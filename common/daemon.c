@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "errbuf.h"
 #include "events.h"
 #include "kafka.h"
 #include "log.h"
@@ -208,10 +209,10 @@ static int load_config(struct daemon *d, const struct daemon_spec *spec, char *e
 	if (!d->cfg.http_addr)
 		d->cfg.http_addr = xstrdup(spec->default_http_addr);
 	if (log_parse_level(d->cfg.log_level, &level) < 0)
-		return errorf(err, errlen, "REEL_LOG_LEVEL=%s: use debug, info, warn or error", d->cfg.log_level);
+		return errbuf_set(err, errlen, "REEL_LOG_LEVEL=%s: use debug, info, warn or error", d->cfg.log_level);
 	log_set_level(level);
 	if (log_open_file(d->cfg.log_file) < 0)
-		return errorf(err, errlen, "REEL_LOG_FILE=%s: cannot open it: %s", d->cfg.log_file, strerror(errno));
+		return errbuf_set(err, errlen, "REEL_LOG_FILE=%s: cannot open it: %s", d->cfg.log_file, strerror(errno));
 	if (spec->options && config_load(spec->options, spec->n_options, spec->config, err, errlen) < 0)
 		return -1;
 	config_log(daemon_options, daemon_n_options, &d->cfg);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "log.h"
 #include "banned.h"
 
@@ -39,7 +40,7 @@ static PGconn *connect_to(const char *conninfo, char *err, size_t errlen)
 {
 	PGconn *c = PQconnectdb(conninfo);
 	if (PQstatus(c) != CONNECTION_OK) {
-		errorf(err, errlen, "cannot connect to PostgreSQL: %s", PQerrorMessage(c));
+		errbuf_set(err, errlen, "cannot connect to PostgreSQL: %s", PQerrorMessage(c));
 		PQfinish(c);
 		return NULL;
 	}
@@ -320,7 +321,7 @@ int db_check_schema(struct db *db, char *err, size_t errlen)
 	PGresult *r = PQexec(db->conn, sql);
 	long have;
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		errorf(err, errlen, "database has no reelforge schema (run the migrations): %s",
+		errbuf_set(err, errlen, "database has no reelforge schema (run the migrations): %s",
 		       PQresultErrorMessage(r));
 		PQclear(r);
 		return -1;
@@ -328,7 +329,7 @@ int db_check_schema(struct db *db, char *err, size_t errlen)
 	have = atol(PQgetvalue(r, 0, 0));
 	PQclear(r);
 	if (have < DB_SCHEMA_VERSION)
-		return errorf(err, errlen, "database schema is at version %ld but this build needs %d: run the migrations",
+		return errbuf_set(err, errlen, "database schema is at version %ld but this build needs %d: run the migrations",
 			      have, DB_SCHEMA_VERSION);
 	return 0;
 }

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "json.h"
+#include "str.h"
 #include "banned.h"
 
 static int valid_id(const char *s)
@@ -28,17 +30,17 @@ static int decode_fields(const cJSON *j, struct envelope *env, char *err, size_t
 	long v, shot = -1, attempt = 1;
 
 	if (json_int(j, "v", &v) < 0 || v != 1)
-		return errorf(err, errlen, "unsupported message version");
+		return errbuf_set(err, errlen, "unsupported message version");
 	if (!job || !valid_id(job))
-		return errorf(err, errlen, "message has no valid job id");
+		return errbuf_set(err, errlen, "message has no valid job id");
 	if (cJSON_HasObjectItem(j, "shot") && (json_int(j, "shot", &shot) < 0 || shot < 0 || shot > 100000))
-		return errorf(err, errlen, "message has an invalid shot index");
+		return errbuf_set(err, errlen, "message has an invalid shot index");
 	if (cJSON_HasObjectItem(j, "attempt") && (json_int(j, "attempt", &attempt) < 0 || attempt < 1 || attempt > 1000))
-		return errorf(err, errlen, "message has an invalid attempt");
+		return errbuf_set(err, errlen, "message has an invalid attempt");
 	if (trace && *trace && !valid_id(trace))
-		return errorf(err, errlen, "message has an invalid trace id");
-	strlcpy_(env->job, job, sizeof(env->job));
-	strlcpy_(env->trace, trace ? trace : "", sizeof(env->trace));
+		return errbuf_set(err, errlen, "message has an invalid trace id");
+	str_copy(env->job, job, sizeof(env->job));
+	str_copy(env->trace, trace ? trace : "", sizeof(env->trace));
 	env->shot = (int)shot;
 	env->attempt = (int)attempt;
 	return 0;
@@ -50,11 +52,11 @@ int envelope_decode(const char *buf, size_t len, struct envelope *env, char *err
 	int rc;
 
 	if (!buf || len == 0)
-		return errorf(err, errlen, "empty message");
+		return errbuf_set(err, errlen, "empty message");
 	j = json_parse(buf, len);
 	if (!j || !cJSON_IsObject(j)) {
 		cJSON_Delete(j);
-		return errorf(err, errlen, "message is not a JSON object");
+		return errbuf_set(err, errlen, "message is not a JSON object");
 	}
 	rc = decode_fields(j, env, err, errlen);
 	cJSON_Delete(j);

@@ -24,6 +24,8 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "monotime.h"
+#include "str.h"
 #include "banned.h"
 
 #define DEFAULT_TIMEOUT_MS 30000
@@ -153,7 +155,7 @@ static void count_call(const struct http_client_call *call, const struct http_cl
 	if (r->outcome == HTTP_CLIENT_DONE)
 		snprintf(status, sizeof(status), "%d", r->status);
 	else
-		strlcpy_(status, kinds[r->outcome], sizeof(status));
+		str_copy(status, kinds[r->outcome], sizeof(status));
 	snprintf(labels, sizeof(labels), "vendor=\"%s\",status=\"%s\"", call->vendor, status);
 	metrics_add(metrics_counter("reel_provider_requests_total", "Vendor HTTP calls by vendor and status", labels),
 		    1);
@@ -187,7 +189,7 @@ static void complete(struct http_client_call *call, CURLcode code)
 	r.body_len = call->body_len;
 	r.headers = call->resp_headers;
 	r.n_headers = call->n_resp_headers;
-	r.elapsed_ms = now_ms() - call->started_ms;
+	r.elapsed_ms = monotime_ms() - call->started_ms;
 	count_call(call, &r);
 	unlink_call(call);
 	end_file(call, r.outcome == HTTP_CLIENT_DONE);
@@ -429,7 +431,7 @@ struct http_client_call *http_client_start(struct http_client *c, const struct h
 	call->cb = cb;
 	call->arg = arg;
 	call->max_response = rq->max_response ? rq->max_response : DEFAULT_MAX_RESPONSE;
-	call->started_ms = now_ms();
+	call->started_ms = monotime_ms();
 	set_vendor(call, rq);
 	if (rq->body_path)
 		open_file(call, rq->body_path);

@@ -18,6 +18,7 @@
 
 #include "http_decode.h"
 #include "log.h"
+#include "str.h"
 #include "banned.h"
 
 static int fail(struct conn *c, int status)
@@ -162,7 +163,7 @@ static int finish_head(struct conn *c)
 	struct http_request *rq = &c->x.rq;
 	size_t url_len = c->url_len;
 
-	strlcpy_(rq->method, llhttp_method_name(llhttp_get_method(&c->parser)), sizeof(rq->method));
+	str_copy(rq->method, llhttp_method_name(llhttp_get_method(&c->parser)), sizeof(rq->method));
 	/* Room for the decoded path and the params; nothing moves after this. */
 	http_buf_reserve(&c->head, 2 * (url_len + 1));
 	char *url = c->head.p;

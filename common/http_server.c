@@ -21,6 +21,7 @@
  *   ("lingering close"), so the peer reads the answer instead of a reset.
  * - Reads land in one server-wide buffer; only unparsed bytes are copied.
  */
+#include "errbuf.h"
 #include "http_server_int.h"
 
 #include <errno.h>
@@ -30,6 +31,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "str.h"
 #include "banned.h"
 
 #define BACKLOG_MAX 65536          /* bytes read ahead while an exchange is open */
@@ -400,18 +402,18 @@ static int parse_addr(const char *addr, struct sockaddr_storage *ss, char *err, 
 	char host[64], *end;
 
 	if (!colon)
-		return errorf(err, errlen, "address \"%s\": expected host:port", addr);
+		return errbuf_set(err, errlen, "address \"%s\": expected host:port", addr);
 	errno = 0;
 	long port = strtol(colon + 1, &end, 10);
 	if (!colon[1] || *end || errno || port < 0 || port > 65535)
-		return errorf(err, errlen, "address \"%s\": bad port", addr);
+		return errbuf_set(err, errlen, "address \"%s\": bad port", addr);
 	size_t hlen = (size_t)(colon - addr);
 	if (hlen >= sizeof(host))
-		return errorf(err, errlen, "address \"%s\": host too long", addr);
+		return errbuf_set(err, errlen, "address \"%s\": host too long", addr);
 	memcpy(host, addr, hlen);
 	host[hlen] = '\0';
 	if (hlen == 0 || !strcmp(host, "localhost"))
-		strlcpy_(host, "127.0.0.1", sizeof(host));
+		str_copy(host, "127.0.0.1", sizeof(host));
 	if (host[0] == '[' && hlen > 2 && host[hlen - 1] == ']') {
 		host[hlen - 1] = '\0';
 		if (uv_ip6_addr(host + 1, (int)port, (struct sockaddr_in6 *)ss) == 0)
@@ -419,7 +421,7 @@ static int parse_addr(const char *addr, struct sockaddr_storage *ss, char *err, 
 	} else if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0) {
 		return 0;
 	}
-	return errorf(err, errlen, "address \"%s\": host is not an IP address", addr);
+	return errbuf_set(err, errlen, "address \"%s\": host is not an IP address", addr);
 }
 
 static void on_listener_close(uv_handle_t *h)
@@ -459,7 +461,7 @@ static int check_routes(const struct http_route *routes, size_t n, char *err, si
 		for (const char *p = r->pattern; (p = strchr(p, '{')); p++)
 			holes++;
 		if (!r->method || !r->handler || r->pattern[0] != '/' || holes > HTTP_MAX_PARAMS)
-			return errorf(err, errlen, "route %s %s: bad pattern, method or handler",
+			return errbuf_set(err, errlen, "route %s %s: bad pattern, method or handler",
 				      r->method ? r->method : "?", r->pattern);
 	}
 	return 0;
@@ -487,7 +489,7 @@ struct http_server *http_server_new(uv_loop_t *loop, const char *addr, const str
 	s->listener.data = s;
 	if ((r = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0)) < 0 ||
 	    (r = uv_listen((uv_stream_t *)&s->listener, 1024, on_connection)) < 0) {
-		errorf(err, errlen, "listen on %s: %s", addr, uv_strerror(r));
+		errbuf_set(err, errlen, "listen on %s: %s", addr, uv_strerror(r));
 		http_server_free(s);
 		return NULL;
 	}

@@ -18,8 +18,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "log.h"
 #include "metrics.h"
+#include "monotime.h"
 #include "banned.h"
 
 #define WAKE_TICK_MS 1000
@@ -51,7 +53,7 @@ static int set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, s
 {
 	char why[256];
 	if (rd_kafka_conf_set(conf, k, v, why, sizeof(why)) != RD_KAFKA_CONF_OK)
-		return errorf(err, errlen, "kafka setting %s=%s: %s", k, v, why);
+		return errbuf_set(err, errlen, "kafka setting %s=%s: %s", k, v, why);
 	return 0;
 }
 
@@ -66,7 +68,7 @@ static int set_extra(rd_kafka_conf_t *conf, const char *extra, char *err, size_t
 	for (item = strtok_r(copy, ";", &save); item && rc == 0; item = strtok_r(NULL, ";", &save)) {
 		char *eq = strchr(item, '=');
 		if (!eq) {
-			rc = errorf(err, errlen, "REEL_KAFKA_EXTRA: '%s' is not key=value", item);
+			rc = errbuf_set(err, errlen, "REEL_KAFKA_EXTRA: '%s' is not key=value", item);
 			break;
 		}
 		*eq = '\0';
@@ -166,7 +168,7 @@ static void on_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	struct kafka_producer *p = opaque;
 	(void)rk;
 	if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
-		p->last_ok_ms = (int64_t)now_ms();
+		p->last_ok_ms = (int64_t)monotime_ms();
 	count_delivery(m);
 	struct kafka_delivery *d = m->_private;
 	if (d)
@@ -223,13 +225,13 @@ struct kafka_producer *kafka_producer_new(uv_loop_t *loop, const struct kafka_se
 	if (!p->rk) {
 		rd_kafka_conf_destroy(conf);
 		free(p);
-		errorf(err, errlen, "kafka producer: %s", why);
+		errbuf_set(err, errlen, "kafka producer: %s", why);
 		return NULL;
 	}
 	p->mainq = rd_kafka_queue_get_main(p->rk);
 	p->wake = wakeup_new(loop, p->mainq, producer_serve, p);
 	warm_metadata(p->rk, topics);
-	p->last_ok_ms = (int64_t)now_ms();
+	p->last_ok_ms = (int64_t)monotime_ms();
 	return p;
 }
 
@@ -310,7 +312,7 @@ struct kafka_consumer *kafka_consumer_new(uv_loop_t *loop, const struct kafka_se
 	if (!c->rk) {
 		rd_kafka_conf_destroy(conf);
 		free(c);
-		errorf(err, errlen, "kafka consumer: %s", why);
+		errbuf_set(err, errlen, "kafka consumer: %s", why);
 		return NULL;
 	}
 	rd_kafka_poll_set_consumer(c->rk);
@@ -320,7 +322,7 @@ struct kafka_consumer *kafka_consumer_new(uv_loop_t *loop, const struct kafka_se
 	rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk, subs);
 	rd_kafka_topic_partition_list_destroy(subs);
 	if (e) {
-		errorf(err, errlen, "kafka: cannot subscribe to %s: %s", topic, rd_kafka_err2str(e));
+		errbuf_set(err, errlen, "kafka: cannot subscribe to %s: %s", topic, rd_kafka_err2str(e));
 		rd_kafka_destroy(c->rk);
 		free(c->topic);
 		free(c);

@@ -12,6 +12,7 @@
 
 #include "kafka.h"
 #include "metrics.h"
+#include "str.h"
 #include "util.h"
 #include "banned.h"
 
@@ -58,7 +59,7 @@ void lag_metrics_register(const char *stage, struct kafka_consumer *const *consu
 {
 	struct lag_metrics *lm = xcalloc(1, sizeof(*lm));
 	char labels[64];
-	strlcpy_(lm->stage, stage, sizeof(lm->stage));
+	str_copy(lm->stage, stage, sizeof(lm->stage));
 	lm->consumer = consumer;
 	snprintf(labels, sizeof(labels), "stage=\"%s\"", stage);
 	lm->assigned = metrics_gauge("reel_consumer_partitions_assigned", "Partitions this process consumes", labels);

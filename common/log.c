@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "str.h"
 #include "banned.h"
 
 enum log_level log__level = LOG_INFO;
@@ -24,7 +25,7 @@ static const char *const level_names[] = { "debug", "info", "warn", "error" };
 void log_init(const char *daemon)
 {
 	char host[64] = "";
-	strlcpy_(daemon_name, daemon, sizeof(daemon_name));
+	str_copy(daemon_name, daemon, sizeof(daemon_name));
 	gethostname(host, sizeof(host) - 1);
 	snprintf(instance, sizeof(instance), "%s:%ld", host, (long)getpid());
 }
@@ -46,7 +47,7 @@ int log_open_file(const char *path)
 {
 	if (!path || !*path)
 		return 0;
-	strlcpy_(log_path, path, sizeof(log_path));
+	str_copy(log_path, path, sizeof(log_path));
 	return log_reopen();
 }
 

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "db.h"
+#include "errbuf.h"
 #include "log.h"
+#include "str.h"
 #include "banned.h"
 
 /* Any constant will do, as long as every reelforge process uses the same one. */
@@ -69,7 +71,7 @@ static int exec_script(PGconn *c, const char *sql, char *err, size_t errlen)
 	ExecStatusType st = PQresultStatus(r);
 	int rc = 0;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-		rc = errorf(err, errlen, "%s", PQresultErrorMessage(r));
+		rc = errbuf_set(err, errlen, "%s", PQresultErrorMessage(r));
 	PQclear(r);
 	return rc;
 }
@@ -94,7 +96,7 @@ static int apply_one(PGconn *c, const char *dir, const char *name, char *err, si
 	int rc = -1;
 
 	if (!sql) {
-		errorf(err, errlen, "cannot read %s", path);
+		errbuf_set(err, errlen, "cannot read %s", path);
 		goto out;
 	}
 	if (applied(c, version)) {
@@ -106,8 +108,8 @@ static int apply_one(PGconn *c, const char *dir, const char *name, char *err, si
 		goto out;
 	if (exec_script(c, sql, err, errlen) < 0) {
 		char inner[512];
-		strlcpy_(inner, err, sizeof(inner));
-		errorf(err, errlen, "migration %s failed: %s", name, inner);
+		str_copy(inner, err, sizeof(inner));
+		errbuf_set(err, errlen, "migration %s failed: %s", name, inner);
 		PQclear(PQexec(c, "ROLLBACK"));
 		goto out;
 	}
@@ -117,7 +119,7 @@ static int apply_one(PGconn *c, const char *dir, const char *name, char *err, si
 	PQclear(r);
 	if (!ok || exec_script(c, "COMMIT", err, errlen) < 0) {
 		PQclear(PQexec(c, "ROLLBACK"));
-		errorf(err, errlen, "migration %s could not be recorded", name);
+		errbuf_set(err, errlen, "migration %s could not be recorded", name);
 		goto out;
 	}
 	log_info("applied migration %s", name);
@@ -136,7 +138,7 @@ int migrate_apply(struct db *db, const char *dir, char *err, size_t errlen)
 	int count = 0;
 
 	if (n == 0)
-		return errorf(err, errlen, "no migrations found in %s", dir);
+		return errbuf_set(err, errlen, "no migrations found in %s", dir);
 	if (exec_script(c, "SELECT pg_advisory_lock(x'" MIGRATE_LOCK_KEY "'::bigint)", err, errlen) < 0 ||
 	    exec_script(c,
 			"CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "

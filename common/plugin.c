@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
+#include "file.h"
 #include "log.h"
 #include "banned.h"
 
@@ -16,7 +18,7 @@ static char *plugin_dir(void)
 	const char *env = getenv("REEL_PLUGIN_DIR");
 	if (env && *env)
 		return xstrdup(env);
-	return exe_relative("../lib");
+	return file_exe_relative("../lib");
 }
 
 int plugin_load(const char *name, const char *const *symbols, void **addrs, size_t n, char *err, size_t errlen)
@@ -25,11 +27,11 @@ int plugin_load(const char *name, const char *const *symbols, void **addrs, size
 	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	int rc = 0;
 	if (!h) {
-		rc = errorf(err, errlen, "cannot load plugin %s: %s (set REEL_PLUGIN_DIR)", path, dlerror());
+		rc = errbuf_set(err, errlen, "cannot load plugin %s: %s (set REEL_PLUGIN_DIR)", path, dlerror());
 	} else {
 		for (size_t i = 0; i < n && rc == 0; i++)
 			if (!(addrs[i] = dlsym(h, symbols[i])))
-				rc = errorf(err, errlen, "plugin %s lacks %s", path, symbols[i]);
+				rc = errbuf_set(err, errlen, "plugin %s lacks %s", path, symbols[i]);
 		if (rc == 0)
 			log_info("loaded plugin %s", path);
 	}

@@ -22,7 +22,7 @@ struct provider_info {
 	const char *key_var; /* the variable of its key, named when a vendor refuses it; NULL offline */
 	/* Its own variables, ended by an entry without a name; NULL for none.
 	 * With config_size 0 the offsets are into the stage's settings struct
-	 * (parse_settings, struct vendors); otherwise into a struct of the
+	 * (struct parse_config, struct vendors); otherwise into a struct of the
 	 * provider's own of that size, which provider_config_load fills. */
 	const struct config_option *options;
 	size_t config_size;

@@ -21,6 +21,7 @@
 #include "envelope.h"
 #include "log.h"
 #include "outbox.h"
+#include "str.h"
 #include "banned.h"
 
 /* Items re-published per scan: a backlog drains over a few ticks. */
@@ -93,8 +94,8 @@ static void stage_rows(struct reconciler *r, PGresult *res)
 	for (int i = 0; i < PQntuples(res); i++) {
 		struct envelope env = { .shot = atoi(PQgetvalue(res, i, 1)), .attempt = atoi(PQgetvalue(res, i, 3)) };
 		char value[256], key[96];
-		strlcpy_(env.job, PQgetvalue(res, i, 0), sizeof(env.job));
-		strlcpy_(env.trace, PQgetvalue(res, i, 2), sizeof(env.trace));
+		str_copy(env.job, PQgetvalue(res, i, 0), sizeof(env.job));
+		str_copy(env.trace, PQgetvalue(res, i, 2), sizeof(env.trace));
 		if (envelope_encode(&env, value, sizeof(value)) < 0)
 			continue; /* ids and traces are short: cannot happen */
 		envelope_key(&env, key, sizeof(key));

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "errbuf.h"
+#include "str.h"
 #include "banned.h"
 
 #define DEFAULT_ATTEMPTS 5
@@ -23,7 +25,7 @@ int retry_policy_init(struct retry_policy *p, const char *stage, char *err, size
 	for (const char *s = stage; *s && k < sizeof(name) - 1; s++)
 		name[k++] = (char)(*s >= 'a' && *s <= 'z' ? *s - 32 : *s);
 	name[k] = '\0';
-	strlcpy_(name + k, "_MAX_ATTEMPTS", sizeof(name) - k);
+	str_copy(name + k, "_MAX_ATTEMPTS", sizeof(name) - k);
 	*p = (struct retry_policy){ DEFAULT_ATTEMPTS, DEFAULT_BASE_MS, DEFAULT_CAP_MS, DEFAULT_MAX_AFTER_MS };
 	const char *v = getenv(name);
 	if (!v || !*v)
@@ -31,7 +33,7 @@ int retry_policy_init(struct retry_policy *p, const char *stage, char *err, size
 	char *end;
 	long n = strtol(v, &end, 10);
 	if (*end || n < 1 || n > 100)
-		return errorf(err, errlen, "%s=%s: expected a whole number from 1 to 100", name, v);
+		return errbuf_set(err, errlen, "%s=%s: expected a whole number from 1 to 100", name, v);
 	p->max_attempts = n;
 	return 0;
 }

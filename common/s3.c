@@ -18,6 +18,7 @@
 
 #include <curl/curl.h>
 
+#include "errbuf.h"
 #include "banned.h"
 
 #define PART_TRIES 3
@@ -71,16 +72,16 @@ struct s3 *s3_new(const char *bucket, const char *prefix, const struct s3_config
 	struct s3 *s;
 
 	if (!*bucket) {
-		errorf(err, errlen, "REEL_STORAGE_URL: s3://BUCKET[/PREFIX] needs a bucket");
+		errbuf_set(err, errlen, "REEL_STORAGE_URL: s3://BUCKET[/PREFIX] needs a bucket");
 		return NULL;
 	}
 	if (!id || !secret) {
-		errorf(err, errlen, "s3 storage needs REEL_S3_ACCESS_KEY_ID and REEL_S3_SECRET_ACCESS_KEY "
+		errbuf_set(err, errlen, "s3 storage needs REEL_S3_ACCESS_KEY_ID and REEL_S3_SECRET_ACCESS_KEY "
 				    "(or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
 		return NULL;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		errorf(err, errlen, "libcurl cannot start");
+		errbuf_set(err, errlen, "libcurl cannot start");
 		return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));
@@ -216,7 +217,7 @@ static int request(const struct s3 *s, const char *method, const char *key, cons
 	free(url);
 	free(path);
 	if (rc != CURLE_OK)
-		return errorf(err, errlen, "%s %s: %s", method, key, curl_easy_strerror(rc));
+		return errbuf_set(err, errlen, "%s %s: %s", method, key, curl_easy_strerror(rc));
 	return 0;
 }
 
@@ -226,7 +227,7 @@ static int expect_ok(const struct reply *r, const char *what, const char *key, c
 	if (r->status >= 200 && r->status < 300)
 		return 0;
 	const char *code = r->sink || r->buf ? NULL : strstr(r->body, "<Code>");
-	return errorf(err, errlen, "%s %s: HTTP %ld%s%.*s", what, key, r->status, code ? " " : "",
+	return errbuf_set(err, errlen, "%s %s: HTTP %ld%s%.*s", what, key, r->status, code ? " " : "",
 		      code ? (int)strcspn(code + 6, "<") : 0, code ? code + 6 : "");
 }
 
@@ -263,7 +264,7 @@ static int put_part(const struct s3 *s, const char *key, const char *upload_id, 
 	for (int i = 0; i < PART_TRIES && rc < 0; i++) {
 		struct reply r = { 0 };
 		if (fseeko(in, first, SEEK_SET) < 0) {
-			errorf(err, errlen, "cannot seek the upload: %s", strerror(errno));
+			errbuf_set(err, errlen, "cannot seek the upload: %s", strerror(errno));
 			break;
 		}
 		if (request(s, "PUT", key, query, in, len, NULL, &r, err, errlen) == 0 &&
@@ -311,14 +312,14 @@ static int put_parts(const struct s3 *s, const char *key, const char *upload_id,
 		struct reply *r = xcalloc(1, sizeof(*r));
 		char *query = xasprintf("uploadId=%s", upload_id);
 		/* The list is sent from r->body when it fits; larger lists go from a bigger copy. */
-		rc = strlen(list) < sizeof(r->body) ? 0 : errorf(err, errlen, "PUT %s: too many parts", key);
+		rc = strlen(list) < sizeof(r->body) ? 0 : errbuf_set(err, errlen, "PUT %s: too many parts", key);
 		if (rc == 0) {
 			snprintf(r->body, sizeof(r->body), "%s", list);
 			rc = request(s, "POST", key, query, NULL, 0, NULL, r, err, errlen);
 		}
 		/* A completion can fail inside a 200 answer: the body then holds <Error>. */
 		if (rc == 0 && (expect_ok(r, "complete", key, err, errlen) < 0 || strstr(r->body, "<Error>")))
-			rc = err[0] ? -1 : errorf(err, errlen, "complete %s: %s", key, r->body);
+			rc = err[0] ? -1 : errbuf_set(err, errlen, "complete %s: %s", key, r->body);
 		free(query);
 		free(r);
 	}
@@ -337,7 +338,7 @@ static int put_multipart(const struct s3 *s, const char *key, FILE *in, off_t si
 	    expect_ok(&r, "start upload", key, err, errlen) < 0)
 		return -1;
 	if (xml_text(r.body, "UploadId", upload_id, sizeof(upload_id)) < 0)
-		return errorf(err, errlen, "start upload %s: no UploadId in the answer", key);
+		return errbuf_set(err, errlen, "start upload %s: no UploadId in the answer", key);
 	if (put_parts(s, key, upload_id, in, size, err, errlen) == 0)
 		return 0;
 	abort_upload(s, key, upload_id);
@@ -351,10 +352,10 @@ int s3_put_file(const struct s3 *s, const char *key, const char *path, char *err
 	int rc;
 
 	if (!in)
-		return errorf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return errbuf_set(err, errlen, "cannot open %s: %s", path, strerror(errno));
 	if (fstat(fileno(in), &sb) < 0) {
 		fclose(in);
-		return errorf(err, errlen, "cannot stat %s: %s", path, strerror(errno));
+		return errbuf_set(err, errlen, "cannot stat %s: %s", path, strerror(errno));
 	}
 	if (sb.st_size > s->part_bytes)
 		rc = put_multipart(s, key, in, sb.st_size, err, errlen);
@@ -370,10 +371,10 @@ int s3_get_file(const struct s3 *s, const char *key, const char *path, char *err
 	int rc;
 
 	if (!(r.sink = fopen(path, "wb")))
-		return errorf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		return errbuf_set(err, errlen, "cannot create %s: %s", path, strerror(errno));
 	rc = request(s, "GET", key, "", NULL, 0, NULL, &r, err, errlen);
 	if (fclose(r.sink) != 0 && rc == 0)
-		rc = errorf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		rc = errbuf_set(err, errlen, "cannot write %s: %s", path, strerror(errno));
 	if (rc == 0)
 		rc = expect_ok(&r, "GET", key, err, errlen);
 	return rc;
@@ -399,9 +400,9 @@ int s3_size(const struct s3 *s, const char *key, off_t *size, char *err, size_t 
 		return 0;
 	}
 	if (r.status == 200) { /* a server that ignores Range: the body was cut at one byte */
-		return errorf(err, errlen, "GET %s: the server ignored the Range", key);
+		return errbuf_set(err, errlen, "GET %s: the server ignored the Range", key);
 	}
-	return errorf(err, errlen, "GET %s: HTTP %ld", key, r.status);
+	return errbuf_set(err, errlen, "GET %s: HTTP %ld", key, r.status);
 }
 
 int s3_delete(const struct s3 *s, const char *key, char *err, size_t errlen)
@@ -427,9 +428,9 @@ int s3_read(const struct s3 *s, const char *key, off_t first, size_t len, char *
 	if (request(s, "GET", key, "", NULL, 0, range, &r, err, errlen) < 0)
 		return -1;
 	if (r.status != 206 && !(r.status == 200 && first == 0))
-		return errorf(err, errlen, "GET %s %s: HTTP %ld", key, range, r.status);
+		return errbuf_set(err, errlen, "GET %s %s: HTTP %ld", key, range, r.status);
 	if (r.len != len)
-		return errorf(err, errlen, "GET %s %s: %zu bytes came", key, range, r.len);
+		return errbuf_set(err, errlen, "GET %s %s: %zu bytes came", key, range, r.len);
 	return 0;
 }
 

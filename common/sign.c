@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "errbuf.h"
 #include "banned.h"
 
 #define PURPOSE "reel-file-v1"
@@ -135,17 +136,17 @@ int sign_check(const char *secret, const char *key, const char *exp, const char 
 	long long e;
 
 	if (!secret || !*secret)
-		return errorf(why, whylen, "no secret configured for signed URLs");
+		return errbuf_set(why, whylen, "no secret configured for signed URLs");
 	if (!key || !exp || !sig)
-		return errorf(why, whylen, "malformed: the URL lacks %s", !key ? "a key" : !exp ? "exp" : "sig");
+		return errbuf_set(why, whylen, "malformed: the URL lacks %s", !key ? "a key" : !exp ? "exp" : "sig");
 	if (parse_exp(exp, &e) < 0)
-		return errorf(why, whylen, "malformed exp: expected unix seconds");
+		return errbuf_set(why, whylen, "malformed exp: expected unix seconds");
 	if (parse_sig(sig, got) < 0)
-		return errorf(why, whylen, "malformed sig: expected %d hex digits", SIGN_HEX_LEN);
+		return errbuf_set(why, whylen, "malformed sig: expected %d hex digits", SIGN_HEX_LEN);
 	mac(secret, key, exp, want);
 	if (CRYPTO_memcmp(want, got, MAC_LEN) != 0)
-		return errorf(why, whylen, "bad signature");
+		return errbuf_set(why, whylen, "bad signature");
 	if ((long long)now > e)
-		return errorf(why, whylen, "expired %lld s ago", (long long)now - e);
+		return errbuf_set(why, whylen, "expired %lld s ago", (long long)now - e);
 	return 0;
 }

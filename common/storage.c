@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errbuf.h"
+#include "str.h"
 #include "banned.h"
 
 struct storage {
@@ -50,7 +52,7 @@ static struct storage *open_s3(const char *url, const struct s3_config *cfg, cha
 	while (n > 0 && prefix[n - 1] == '/')
 		prefix[--n] = '\0';
 	if (!storage_key_ok(prefix) && *prefix)
-		errorf(err, errlen, "REEL_STORAGE_URL=%s: the prefix is not a clean path", url);
+		errbuf_set(err, errlen, "REEL_STORAGE_URL=%s: the prefix is not a clean path", url);
 	else if ((s3 = s3_new(name, prefix, cfg ? cfg : &none, err, errlen))) {
 		st = xcalloc(1, sizeof(*st));
 		st->s3 = s3;
@@ -70,7 +72,7 @@ struct storage *storage_open(const char *url, const struct s3_config *s3, char *
 	if (strncmp(url, "s3://", 5) == 0)
 		return open_s3(url, s3, err, errlen);
 	if (strncmp(url, "file://", 7) != 0 || url[7] != '/') {
-		errorf(err, errlen, "REEL_STORAGE_URL=%s: only file:///absolute/path and s3://BUCKET[/PREFIX] are supported",
+		errbuf_set(err, errlen, "REEL_STORAGE_URL=%s: only file:///absolute/path and s3://BUCKET[/PREFIX] are supported",
 		       url);
 		return NULL;
 	}
@@ -81,7 +83,7 @@ struct storage *storage_open(const char *url, const struct s3_config *s3, char *
 		st->root[--n] = '\0';
 	tmp = xasprintf("%s/.tmp", st->root);
 	if (mkdirs(tmp) < 0) {
-		errorf(err, errlen, "REEL_STORAGE_URL: cannot create %s: %s", tmp, strerror(errno));
+		errbuf_set(err, errlen, "REEL_STORAGE_URL: cannot create %s: %s", tmp, strerror(errno));
 		free(tmp);
 		storage_free(st);
 		return NULL;
@@ -135,7 +137,7 @@ char *storage_fetch(const struct storage *st, const char *key, char *err, size_t
 	if (!st->s3)
 		return storage_path(st, key);
 	if (!storage_key_ok(key)) {
-		errorf(err, errlen, "invalid storage key '%s'", key);
+		errbuf_set(err, errlen, "invalid storage key '%s'", key);
 		return NULL;
 	}
 	const char *dot = strrchr(key, '.');
@@ -159,7 +161,7 @@ void storage_drop(const struct storage *st, char *path)
 char *storage_temp(const struct storage *st, const char *suffix)
 {
 	char id[33];
-	random_hex(id, 16);
+	str_random_hex(id, 16);
 	if (st->s3)
 		return xasprintf("%s/reel-%s%s", st->root, id, suffix);
 	return xasprintf("%s/.tmp/%s%s", st->root, id, suffix);
@@ -170,7 +172,7 @@ int storage_put(const struct storage *st, const char *key, const char *src, char
 	char *dst, *slash;
 	int rc = 0;
 	if (!storage_key_ok(key))
-		return errorf(err, errlen, "invalid storage key '%s'", key);
+		return errbuf_set(err, errlen, "invalid storage key '%s'", key);
 	if (st->s3) {
 		if (s3_put_file(st->s3, key, src, err, errlen) < 0)
 			return -1;
@@ -181,10 +183,10 @@ int storage_put(const struct storage *st, const char *key, const char *src, char
 	slash = strrchr(dst, '/');
 	*slash = '\0';
 	if (mkdirs(dst) < 0)
-		rc = errorf(err, errlen, "cannot create %s: %s", dst, strerror(errno));
+		rc = errbuf_set(err, errlen, "cannot create %s: %s", dst, strerror(errno));
 	*slash = '/';
 	if (rc == 0 && rename(src, dst) < 0)
-		rc = errorf(err, errlen, "cannot store %s: %s", key, strerror(errno));
+		rc = errbuf_set(err, errlen, "cannot store %s: %s", key, strerror(errno));
 	free(dst);
 	return rc;
 }
@@ -192,11 +194,11 @@ int storage_put(const struct storage *st, const char *key, const char *src, char
 int storage_delete(const struct storage *st, const char *key, char *err, size_t errlen)
 {
 	if (!storage_key_ok(key))
-		return errorf(err, errlen, "invalid storage key '%s'", key);
+		return errbuf_set(err, errlen, "invalid storage key '%s'", key);
 	if (st->s3)
 		return s3_delete(st->s3, key, err, errlen);
 	char *path = storage_path(st, key);
-	int rc = unlink(path) < 0 && errno != ENOENT ? errorf(err, errlen, "cannot delete %s: %s", key, strerror(errno)) : 0;
+	int rc = unlink(path) < 0 && errno != ENOENT ? errbuf_set(err, errlen, "cannot delete %s: %s", key, strerror(errno)) : 0;
 	free(path);
 	return rc;
 }

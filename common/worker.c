@@ -33,10 +33,12 @@
 #include "lag_metrics.h"
 #include "log.h"
 #include "metrics.h"
+#include "monotime.h"
 #include "offsets.h"
 #include "outbox.h"
 #include "reconcile.h"
 #include "retry.h"
+#include "str.h"
 #include "worker_int.h"
 #include "banned.h"
 
@@ -143,7 +145,7 @@ int worker_claim_rows(struct worker *w, PGresult *r, struct task **tasks, size_t
 	return rc;
 }
 
-void task_log(const struct task *t)
+void worker_task_log(const struct task *t)
 {
 	log_set_ctx(&((const struct item *)t)->log);
 }
@@ -152,11 +154,11 @@ static void set_error(struct task *t, const char *code, const char *fmt, va_list
 
 static void set_error(struct task *t, const char *code, const char *fmt, va_list ap)
 {
-	strlcpy_(t->error_code, code, sizeof(t->error_code));
+	str_copy(t->error_code, code, sizeof(t->error_code));
 	vsnprintf(t->error, sizeof(t->error), fmt, ap);
 }
 
-enum work_result task_fail(struct task *t, const char *code, const char *fmt, ...)
+enum work_result worker_task_fail(struct task *t, const char *code, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -216,7 +218,7 @@ void worker__finish(struct worker *w, struct item *it)
 	 * acknowledges: the offset is then not stored and the message comes again. */
 	if (offsets_finish(w->offsets, it->partition, it->offset, &next) == 1 && w->consumer)
 		kafka_consumer_store(w->consumer, it->partition, next);
-	uint64_t took = now_ms() - it->taken_ms;
+	uint64_t took = monotime_ms() - it->taken_ms;
 	metrics_observe(w->m_latency, (double)took / 1000.0);
 	if (log__level <= LOG_DEBUG) {
 		log_set_ctx(&it->log);
@@ -270,10 +272,10 @@ void worker_task_done(struct task *t)
 	} else if (t->result != WORK_OK) {
 		if (t->result == WORK_RETRY) {
 			char why[sizeof(t->error)], code[sizeof(t->error_code)];
-			/* copies: task_fail writes the fields it would read */
-			strlcpy_(why, t->error, sizeof(why));
-			strlcpy_(code, t->error_code[0] ? t->error_code : "retries_exhausted", sizeof(code));
-			task_fail(t, code, "%s (gave up after %d attempts)", why, t->work_attempts);
+			/* copies: worker_task_fail writes the fields it would read */
+			str_copy(why, t->error, sizeof(why));
+			str_copy(code, t->error_code[0] ? t->error_code : "retries_exhausted", sizeof(code));
+			worker_task_fail(t, code, "%s (gave up after %d attempts)", why, t->work_attempts);
 			it->dead = true;
 		}
 		log_warn("%s failed: %s", w->spec->stage, t->error);
@@ -369,7 +371,7 @@ static void accept_message(struct worker *w, rd_kafka_message_t *m)
 	char err[256];
 	it->partition = m->partition;
 	it->offset = m->offset;
-	it->taken_ms = now_ms();
+	it->taken_ms = monotime_ms();
 	it->t.worker = w;
 	it->live_next = w->live;
 	it->live_pprev = &w->live;

@@ -50,7 +50,7 @@ struct stage_ops {
 	int (*init)(struct worker *w, const char *provider, char *err, size_t errlen);
 	/* In the batch transaction: marks each new task's item started, reads what
 	 * its work needs and sets t->claim (and t->result = WORK_FAIL with
-	 * task_fail when the item cannot be done). -1 on a failed statement. */
+	 * worker_task_fail when the item cannot be done). -1 on a failed statement. */
 	int (*claim)(struct worker *w, struct task **tasks, size_t n);
 	/* On the thread pool: the slow part. Sets t->result (and t->error). */
 	void (*work)(struct task *t);
@@ -129,8 +129,8 @@ struct task *worker_row_task(PGresult *r, int row, struct task **tasks, size_t n
 int worker_claim_rows(struct worker *w, PGresult *r, struct task **tasks, size_t n,
 		      int (*take)(struct worker *w, struct task *t, PGresult *r, int row)) WARN_UNUSED;
 /* Points this thread's log lines at t's job, shot and trace. */
-void task_log(const struct task *t);
+void worker_task_log(const struct task *t);
 /* Fills t->error_code / t->error (printf-style) and returns WORK_FAIL. */
-enum work_result task_fail(struct task *t, const char *code, const char *fmt, ...) PRINTF_LIKE(3, 4);
+enum work_result worker_task_fail(struct task *t, const char *code, const char *fmt, ...) PRINTF_LIKE(3, 4);
 
 #endif

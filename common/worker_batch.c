@@ -50,7 +50,7 @@ static int settle(struct worker *w, struct item *it)
 				       it->defer_ms);
 	if (it->phase != PH_FAIL)
 		return 0;
-	task_log(&it->t);
+	worker_task_log(&it->t);
 	if (it->dead) {
 		item_letter(it, &dl, key, sizeof(key), value, sizeof(value));
 		if (deadletter_record(&w->d, &dl) < 0)
@@ -172,7 +172,7 @@ static void give_up_on(struct worker *w, struct item *it)
 	struct item *one[] = { it };
 	log_set_ctx(&it->log);
 	if (it->phase != PH_FAIL) {
-		task_fail(&it->t, "internal", "an internal error stopped this step: %s", db_last_error(w->d.db));
+		worker_task_fail(&it->t, "internal", "an internal error stopped this step: %s", db_last_error(w->d.db));
 		it->phase = PH_FAIL;
 		if (transact(w, one, 1) == 0)
 			return;

@@ -7,6 +7,8 @@
 #   fleet.sh stop             stop everything this script started
 #   fleet.sh run BIN_DIR      start, submit the sample story, show it, serve until Ctrl-C
 #   fleet.sh demo BIN_DIR     start, submit the sample story, wait, stop; last line: the MP4
+#   fleet.sh pg-start         only the PostgreSQL cluster (tests' own); prints its URL
+#   fleet.sh pg-stop          stop that cluster
 #
 # The caller's environment reaches every daemon. A REEL_DATABASE_URL or
 # REEL_KAFKA_BROKERS from the caller is used instead of the local cluster or
@@ -333,5 +335,11 @@ demo)
 	start "${2:?bin dir}"
 	submit_sample
 	;;
-*) say "usage: $0 start BIN_DIR | stop | run BIN_DIR | demo BIN_DIR"; exit 2 ;;
+pg-start)
+	mkdir -p "$run"
+	start_postgres
+	echo "$db"
+	;;
+pg-stop) stop_postgres ;;
+*) say "usage: $0 start BIN_DIR | stop | run BIN_DIR | demo BIN_DIR | pg-start | pg-stop"; exit 2 ;;
 esac

@@ -15,6 +15,7 @@
 
 #include "assemble.h"
 #include "db.h"
+#include "errbuf.h"
 #include "events.h"
 #include "jobs.h"
 #include "json.h"
@@ -25,8 +26,9 @@
 #include "metrics.h"
 #include "plugin.h"
 #include "storage.h"
-#include "upload_ref.h"
+#include "str.h"
 #include "subtitles.h"
+#include "upload_ref.h"
 #include "banned.h"
 
 #define FPS 25
@@ -82,19 +84,19 @@ static int check_preset(const char *preset, char *err, size_t errlen)
 	for (size_t i = 0; i < ARRAY_SIZE(presets); i++)
 		if (strcmp(preset, presets[i]) == 0)
 			return 0;
-	return errorf(err, errlen, "REEL_MERGE_PRESET=%s: not a libx264 preset (ultrafast ... veryslow)", preset);
+	return errbuf_set(err, errlen, "REEL_MERGE_PRESET=%s: not a libx264 preset (ultrafast ... veryslow)", preset);
 }
 
 static int init(struct worker *w, const char *provider, char *err, size_t errlen)
 {
-	static const char *const symbols[] = { "assemble_mp4", "assemble_init", "assemble_poster",
-					       "assemble_sha256_file" };
+	static const char *const symbols[] = { "assemble_mp4", "assemble_init", "assemble_files_poster",
+					       "assemble_files_sha256" };
 	void *addrs[4];
 	void (*setup)(void);
 	char names[64];
 
 	if (!provider_find(&merge_registry, provider))
-		return errorf(err, errlen, "REEL_MERGE_PROVIDER=%s: unknown provider (available: %s)", provider,
+		return errbuf_set(err, errlen, "REEL_MERGE_PROVIDER=%s: unknown provider (available: %s)", provider,
 			      provider_names(&merge_registry, names, sizeof(names)));
 	if (check_preset(merge_config.preset, err, errlen) < 0)
 		return -1;
@@ -136,9 +138,9 @@ static void read_options(struct merge_data *md, const char *text)
 		md->width = 1080;
 		md->height = 1920;
 	}
-	strlcpy_(md->subtitles, sub && (!strcmp(sub, "burn") || !strcmp(sub, "off")) ? sub : "sidecar",
+	str_copy(md->subtitles, sub && (!strcmp(sub, "burn") || !strcmp(sub, "off")) ? sub : "sidecar",
 		 sizeof(md->subtitles));
-	strlcpy_(md->transition, tr ? tr : "cut", sizeof(md->transition));
+	str_copy(md->transition, tr ? tr : "cut", sizeof(md->transition));
 	md->transition_ms = json_int(o, "transition_ms", &ms) == 0 ? ms : 500;
 	md->music = music && *music ? xstrdup(music) : NULL;
 	cJSON_Delete(o);
@@ -217,13 +219,13 @@ static int music_source(const struct merge_data *md, char **out, bool *fetched, 
 	char *key = upload ? upload_ref_key(upload) : xstrdup(md->music);
 	if (!storage_key_ok(key)) {
 		free(key);
-		return errorf(err, errlen, "options.music \"%s\" is neither a bundled track nor a storage key", md->music);
+		return errbuf_set(err, errlen, "options.music \"%s\" is neither a bundled track nor a storage key", md->music);
 	}
 	*out = storage_fetch(md->storage, key, err, errlen);
 	free(key);
 	*fetched = *out != NULL;
 	if (!*out || access(*out, R_OK) < 0)
-		return errorf(err, errlen, "options.music \"%s\": no such file in storage", md->music);
+		return errbuf_set(err, errlen, "options.music \"%s\": no such file in storage", md->music);
 	return 0;
 }
 
@@ -340,13 +342,13 @@ static int encode(struct task *t, struct merge_data *md, struct files *f, char *
 		return 0;
 	}
 	if (!strcmp(err, "canceled") && atomic_load(&md->watch.cancel) == MERGE_WATCH_SHUTDOWN) {
-		task_fail(t, "shutdown", "the merge-worker stopped the encode to shut down");
+		worker_task_fail(t, "shutdown", "the merge-worker stopped the encode to shut down");
 		t->result = WORK_RETRY; /* not committed: the message goes to the next merge-worker */
 	} else if (!strcmp(err, "canceled")) {
-		task_fail(t, "canceled", "the job was canceled while its video was being encoded");
+		worker_task_fail(t, "canceled", "the job was canceled while its video was being encoded");
 	} else {
 		hide_root(md, err);
-		task_fail(t, "merge_failed", "the video could not be assembled: %s", err);
+		worker_task_fail(t, "merge_failed", "the video could not be assembled: %s", err);
 	}
 	return -1;
 }
@@ -404,7 +406,7 @@ static int store(struct task *t, struct merge_data *md, struct files *f, const s
 		md->output = json_print(o);
 		cJSON_Delete(o);
 	} else {
-		task_fail(t, "storage_failed", "the video could not be stored: %s", err);
+		worker_task_fail(t, "storage_failed", "the video could not be stored: %s", err);
 	}
 	merge_output_release(&out);
 	free(srt);
@@ -422,16 +424,16 @@ static void work(struct task *t)
 
 	subtitles_init(&subs);
 	if (md->n == 0) {
-		task_fail(t, "nothing_to_merge", "the job has no ready shots to put together");
+		worker_task_fail(t, "nothing_to_merge", "the job has no ready shots to put together");
 		return;
 	}
 	for (size_t k = 0, start = 0; strcmp(md->subtitles, "off") && k < md->n; start += md->rows[k++].ms)
 		subtitles_add_shot(&subs, (int)k, md->rows[k].timings, md->rows[k].narration, (int64_t)start,
 				   md->rows[k].ms, subtitles_columns(md->width, md->height));
 	if (fill_shots(md, &subs, &f, err, sizeof(err)) < 0) {
-		task_fail(t, "storage_failed", "a shot's media could not be read: %s", err);
+		worker_task_fail(t, "storage_failed", "a shot's media could not be read: %s", err);
 	} else if (music_source(md, &f.music, &f.music_fetched, err, sizeof(err)) < 0) {
-		task_fail(t, "bad_option", "%s", err);
+		worker_task_fail(t, "bad_option", "%s", err);
 	} else {
 		f.cache = cache_dir(md);
 		f.video = storage_temp(md->storage, ".mp4");

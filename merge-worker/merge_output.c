@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "json.h"
 #include "storage.h"
 #include "banned.h"
@@ -38,7 +39,7 @@ static int add(struct merge_output *o, const char *path, const char *key, const 
 	struct merge_asset a = { .type = type, .duration_ms = duration_ms };
 
 	if (o->hash(path, a.sha256, &a.bytes) < 0)
-		return errorf(err, errlen, "cannot read %s to checksum it", key);
+		return errbuf_set(err, errlen, "cannot read %s to checksum it", key);
 	a.key = xstrdup(key);
 	o->assets = xrealloc(o->assets, (o->n + 1) * sizeof(*o->assets));
 	o->assets[o->n++] = a;
@@ -64,7 +65,7 @@ int merge_output_put_text(struct merge_output *o, const char *text, const char *
 	if (f && fclose(f) != 0)
 		rc = -1;
 	if (rc < 0)
-		errorf(err, errlen, "cannot write %s", key);
+		errbuf_set(err, errlen, "cannot write %s", key);
 	else
 		rc = merge_output_put(o, tmp, key, type, -1, err, errlen);
 	if (rc < 0)

@@ -17,6 +17,8 @@
 
 #include "db.h"
 #include "log.h"
+#include "monotime.h"
+#include "str.h"
 #include "worker.h"
 #include "banned.h"
 
@@ -36,7 +38,7 @@ void merge_watch_progress(void *arg, double fraction)
 
 void merge_watch_settle(struct merge_watch_item *it)
 {
-	uint64_t at = atomic_load(&it->written_ms), now = now_ms();
+	uint64_t at = atomic_load(&it->written_ms), now = monotime_ms();
 
 	if (at && now - at < GAP_MS)
 		usleep((useconds_t)(GAP_MS - (now - at)) * 1000);
@@ -49,7 +51,7 @@ bool merge_watch_finished(const struct merge_watch_item *it)
 
 void merge_watch_add(struct merge_watch_item *it, const char *job)
 {
-	strlcpy_(it->job, job, sizeof(it->job));
+	str_copy(it->job, job, sizeof(it->job));
 	atomic_store(&it->permille, 0);
 	atomic_store(&it->cancel, 0);
 	it->reported = -1;
@@ -76,7 +78,7 @@ static void write_progress(struct db *db)
 	int64_t pct[64];
 	size_t n = 0;
 
-	uint64_t now = now_ms();
+	uint64_t now = monotime_ms();
 
 	for (struct merge_watch_item *it = items; it && n < 64; it = it->next) {
 		int p = atomic_load(&it->permille) / 10;

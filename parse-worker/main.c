@@ -10,7 +10,7 @@
 
 int main(int argc, char **argv)
 {
-	static struct parse_settings settings;
+	static struct parse_config settings;
 	size_t n_options;
 	struct config_option *options = parse_config_table(&n_options);
 	/* Not static: the option table is made at start; main's frame outlives the worker. */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "errbuf.h"
 #include "events.h"
 #include "jobs.h"
 #include "log.h"
@@ -22,13 +23,13 @@
 
 static int init(struct worker *w, const char *provider, char *err, size_t errlen)
 {
-	struct parse_settings *s = worker_config(w);
+	struct parse_config *s = worker_config(w);
 	const struct parse_provider *p = parse_provider_find(provider);
 	char names[160];
 	if (!p)
-		return errorf(err, errlen, "REEL_PARSE_PROVIDER=%s: unknown provider (available: %s)", provider,
+		return errbuf_set(err, errlen, "REEL_PARSE_PROVIDER=%s: unknown provider (available: %s)", provider,
 			      provider_names(&parse_registry, names, sizeof(names)));
-	if (parse_settings_prepare(s, err, errlen) < 0)
+	if (parse_config_prepare(s, err, errlen) < 0)
 		return -1;
 	struct parse_state *ps = xcalloc(1, sizeof(*ps));
 	ps->settings = s;
@@ -69,7 +70,7 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	pd->provider = pd->job.provider ? parse_provider_find(pd->job.provider) : ps->provider;
 	if (!pd->provider) {
 		char names[160];
-		task_fail(t, "unknown_provider", "options.providers.parse is \"%s\", which this service does not offer (%s)",
+		worker_task_fail(t, "unknown_provider", "options.providers.parse is \"%s\", which this service does not offer (%s)",
 			  pd->job.provider, provider_names(&parse_registry, names, sizeof(names)));
 		return 0;
 	}
@@ -79,7 +80,7 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	}
 	t->claim = CLAIM_READY;
 	if (pd->provider->offline(&pd->job, &pd->board, t->error, sizeof(t->error)) < 0)
-		task_fail(t, "empty_storyboard", "%s", t->error);
+		worker_task_fail(t, "empty_storyboard", "%s", t->error);
 	else
 		pd->meta_json = storyboard_meta_json(&pd->board);
 	return 0;
@@ -229,7 +230,7 @@ static int fail(struct worker *w, struct task *t)
 
 static void release(struct task *t)
 {
-	parse_data_free(t->data);
+	parse_llm_data_free(t->data);
 }
 
 static void stop(struct worker *w)
@@ -238,7 +239,7 @@ static void stop(struct worker *w)
 	if (!ps)
 		return;
 	http_client_free(ps->http);
-	parse_settings_release(ps->settings);
+	parse_config_release(ps->settings);
 	free(ps);
 	worker_set_app(w, NULL);
 }

@@ -1,6 +1,6 @@
 /*
  * parse-worker's option table (the vendors declare theirs in their files,
- * filling the same struct parse_settings), and the files it reads at start: the prompt
+ * filling the same struct parse_config), and the files it reads at start: the prompt
  * texts (so they can be tuned without recompiling) and the storyboard schema
  * that vendors are asked to follow. The folder is REEL_PARSE_PROMPTS_DIR,
  * else share/reelforge/parse-worker/prompts beside the binary (an installed
@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "json.h"
 #include "log.h"
 #include "parse_provider.h"
@@ -26,7 +27,7 @@
 #define SCHEMA_MAX_BYTES (256 * 1024)
 
 #define OPT(name, type, def, flags, field, min, max, help) \
-	{ name, type, def, flags, offsetof(struct parse_settings, field), min, max, help }
+	{ name, type, def, flags, offsetof(struct parse_config, field), min, max, help }
 
 const struct config_option parse_config_options[] = {
 	OPT("REEL_PARSE_MODEL", CONFIG_STRING, NULL, 0, model, 0, 0, "model for every vendor (overrides *_MODEL)"),
@@ -67,7 +68,7 @@ static int parse_prices(const char *name, const char *v, double *in, double *out
 	if (*end == ',')
 		*out = strtod(end + 1, &end);
 	if (*end || end == v || *in < 0 || *out < 0)
-		return errorf(err, errlen, "%s=%s: expected two prices, input,output, in USD per million tokens", name, v);
+		return errbuf_set(err, errlen, "%s=%s: expected two prices, input,output, in USD per million tokens", name, v);
 	return 0;
 }
 
@@ -98,7 +99,7 @@ static char *slurp(const char *path, size_t max, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f) {
-		errorf(err, errlen, "cannot read %s", path);
+		errbuf_set(err, errlen, "cannot read %s", path);
 		return NULL;
 	}
 	char *buf = xmalloc(max + 1);
@@ -106,14 +107,14 @@ static char *slurp(const char *path, size_t max, char *err, size_t errlen)
 	fclose(f);
 	if (n > max) {
 		free(buf);
-		errorf(err, errlen, "%s is larger than %zu bytes", path, max);
+		errbuf_set(err, errlen, "%s is larger than %zu bytes", path, max);
 		return NULL;
 	}
 	buf[n] = '\0';
 	return buf;
 }
 
-static int load_files(struct parse_settings *s, char *err, size_t errlen)
+static int load_files(struct parse_config *s, char *err, size_t errlen)
 {
 	char why[PATH_MAX + 64];
 	for (int i = 0; i < PROMPT_COUNT; i++) {
@@ -121,27 +122,27 @@ static int load_files(struct parse_settings *s, char *err, size_t errlen)
 		s->prompts[i] = slurp(path, PROMPT_MAX_BYTES, why, sizeof(why));
 		free(path);
 		if (!s->prompts[i])
-			return errorf(err, errlen, "REEL_PARSE_PROMPTS_DIR: %s", why);
+			return errbuf_set(err, errlen, "REEL_PARSE_PROMPTS_DIR: %s", why);
 	}
 	if (!s->schema_path)
 		s->schema_path = xasprintf("%s/../storyboard.schema.json", s->prompts_dir);
 	char *text = slurp(s->schema_path, SCHEMA_MAX_BYTES, why, sizeof(why));
 	if (!text)
-		return errorf(err, errlen, "REEL_PARSE_SCHEMA: %s", why);
+		return errbuf_set(err, errlen, "REEL_PARSE_SCHEMA: %s", why);
 	s->schema = json_parse(text, strlen(text));
 	free(text);
 	if (!cJSON_IsObject(s->schema))
-		return errorf(err, errlen, "REEL_PARSE_SCHEMA: %s is not a JSON object", s->schema_path);
+		return errbuf_set(err, errlen, "REEL_PARSE_SCHEMA: %s is not a JSON object", s->schema_path);
 	/* Vendors want the bare schema: annotations about where it lives only confuse strict validators. */
 	cJSON_DeleteItemFromObjectCaseSensitive(s->schema, "$schema");
 	cJSON_DeleteItemFromObjectCaseSensitive(s->schema, "$id");
 	return 0;
 }
 
-int parse_settings_prepare(struct parse_settings *s, char *err, size_t errlen)
+int parse_config_prepare(struct parse_config *s, char *err, size_t errlen)
 {
 	if (strcmp(s->openai_format, "json_schema") != 0 && strcmp(s->openai_format, "json_object") != 0)
-		return errorf(err, errlen, "REEL_PARSE_OPENAI_FORMAT=%s: expected json_schema or json_object",
+		return errbuf_set(err, errlen, "REEL_PARSE_OPENAI_FORMAT=%s: expected json_schema or json_object",
 			      s->openai_format);
 	s->openai_json_schema = strcmp(s->openai_format, "json_schema") == 0;
 	if (parse_prices("REEL_PARSE_OPENAI_PRICES", s->openai_prices, &s->openai_price_in, &s->openai_price_out, err,
@@ -157,7 +158,7 @@ int parse_settings_prepare(struct parse_settings *s, char *err, size_t errlen)
 	return 0;
 }
 
-void parse_settings_release(struct parse_settings *s)
+void parse_config_release(struct parse_config *s)
 {
 	for (int i = 0; i < PROMPT_COUNT; i++) {
 		free(s->prompts[i]);
@@ -181,7 +182,7 @@ static const char *var_value(const char *name, size_t len, const struct prompt_v
 	return NULL;
 }
 
-char *prompt_render(const char *tmpl, const struct prompt_vars *v)
+char *parse_config_render_prompt(const char *tmpl, const struct prompt_vars *v)
 {
 	size_t cap = strlen(tmpl) + 1, n = 0;
 	char *out = xmalloc(cap), num[24];

@@ -15,7 +15,7 @@
 
 enum parse_prompt_kind { PROMPT_SYSTEM, PROMPT_STORYBOARD, PROMPT_SCRIPT, PROMPT_DEMO, PROMPT_REPAIR, PROMPT_COUNT };
 
-struct parse_settings {
+struct parse_config {
 	char *openai_base_url, *openai_api_key, *openai_model, *openai_format, *openai_prices;
 	char *anthropic_base_url, *anthropic_api_key, *anthropic_model, *anthropic_prices;
 	char *model;            /* REEL_PARSE_MODEL: overrides the vendor's model when set */
@@ -40,9 +40,9 @@ struct config_option *parse_config_table(size_t *n);
 
 /* After config_load: checks the values, finds and loads the prompts and the
  * schema. -1 with err naming the variable at fault. */
-int parse_settings_prepare(struct parse_settings *s, char *err, size_t errlen) WARN_UNUSED;
-/* Frees what parse_settings_prepare loaded (config_release frees the rest). */
-void parse_settings_release(struct parse_settings *s);
+int parse_config_prepare(struct parse_config *s, char *err, size_t errlen) WARN_UNUSED;
+/* Frees what parse_config_prepare loaded (config_release frees the rest). */
+void parse_config_release(struct parse_config *s);
 
 /* The values a prompt template's {{name}} placeholders take. */
 struct prompt_vars {
@@ -53,6 +53,6 @@ struct prompt_vars {
 /* The template with {{text}}, {{url}}, {{language}}, {{style}}, {{errors}}
  * and {{max_shots}} replaced (unknown ones kept); the caller frees. The
  * values are not scanned again, so a story may contain "{{...}}". */
-char *prompt_render(const char *tmpl, const struct prompt_vars *v);
+char *parse_config_render_prompt(const char *tmpl, const struct prompt_vars *v);
 
 #endif

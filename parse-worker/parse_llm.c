@@ -100,7 +100,7 @@ static void take_storyboard(struct parse_state *ps, struct task *t, struct provi
 		free(pd->rejected);
 		free(pd->repair);
 		pd->rejected = text;
-		pd->repair = prompt_render(ps->settings->prompts[PROMPT_REPAIR], &v);
+		pd->repair = parse_config_render_prompt(ps->settings->prompts[PROMPT_REPAIR], &v);
 		free(why);
 		send_call(ps, t, "repair");
 		return;
@@ -187,7 +187,7 @@ static void on_answer(const struct http_client_response *r, void *arg)
 	struct parse_data *pd = ctx.t->data;
 	free(arg);
 	pd->call = NULL;
-	task_log(ctx.t);
+	worker_task_log(ctx.t);
 	struct provider_call *c = record(ctx.ps, pd, ctx.t, r);
 	switch (r->outcome) {
 	case HTTP_CLIENT_TIMEOUT:
@@ -256,7 +256,7 @@ void parse_llm_start(struct parse_state *ps, struct task *t)
 					 .language = pd->job.language ? pd->job.language : "the language of the text",
 					 .style = pd->job.style ? pd->job.style : "the storyteller's choice",
 					 .max_shots = pd->job.max_shots };
-		pd->user = prompt_render(ps->settings->prompts[template_prompt(pd->job.template_name)], &v);
+		pd->user = parse_config_render_prompt(ps->settings->prompts[template_prompt(pd->job.template_name)], &v);
 	}
 	free(pd->rejected);
 	free(pd->repair);
@@ -264,7 +264,7 @@ void parse_llm_start(struct parse_state *ps, struct task *t)
 	send_call(ps, t, "storyboard");
 }
 
-void parse_data_free(struct parse_data *pd)
+void parse_llm_data_free(struct parse_data *pd)
 {
 	if (!pd)
 		return;

@@ -18,7 +18,7 @@
 
 /* Per process: what every job's conversation shares. */
 struct parse_state {
-	struct parse_settings *settings;
+	struct parse_config *settings;
 	const struct parse_provider *provider; /* REEL_PARSE_PROVIDER */
 	struct http_client *http;
 };
@@ -40,6 +40,6 @@ struct parse_data {
 /* Begins an attempt for t (ops->start); ends in worker_task_done. */
 void parse_llm_start(struct parse_state *ps, struct task *t);
 /* Frees pd and everything it owns. */
-void parse_data_free(struct parse_data *pd);
+void parse_llm_data_free(struct parse_data *pd);
 
 #endif

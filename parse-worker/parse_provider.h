@@ -14,7 +14,7 @@
 #include "provider.h"
 #include "storyboard.h"
 
-struct parse_settings; /* parse_config.h */
+struct parse_config; /* parse_config.h */
 
 /* What a job asks of the parse stage (from jobs.input and jobs.options). */
 struct parse_job {
@@ -53,7 +53,7 @@ struct parse_answer {
 	char model[96];      /* the model that answered, as the vendor names it */
 };
 
-/* A parse provider. Its info.options fill struct parse_settings. */
+/* A parse provider. Its info.options fill struct parse_config. */
 struct parse_provider {
 	struct provider_info info;
 	/* Offline providers: the storyboard straight from the job (prompts
@@ -61,17 +61,17 @@ struct parse_provider {
 	 * there is nothing to narrate. */
 	int (*offline)(const struct parse_job *job, struct storyboard *out, char *err, size_t errlen);
 	/* Remote providers: the request for a conversation. */
-	void (*build)(const struct parse_settings *s, const struct parse_prompt *p, struct parse_request *out);
+	void (*build)(const struct parse_config *s, const struct parse_prompt *p, struct parse_request *out);
 	/* Reads a 2xx answer. -1 with err when its shape is not the vendor's. */
 	int (*read)(const char *body, size_t len, struct parse_answer *out, char *err, size_t errlen);
 	/* The vendor's own error message in an error answer, into out. */
 	void (*error_text)(const char *body, size_t len, char *out, size_t outlen);
 	/* After a 400: changes how requests are made (a feature the server
 	 * lacks) and returns true when the call should be sent again at once. */
-	bool (*downgrade)(struct parse_settings *s, const char *body, size_t len);
+	bool (*downgrade)(struct parse_config *s, const char *body, size_t len);
 	/* The model a call uses and its prices in USD per million tokens. */
-	const char *(*model)(const struct parse_settings *s);
-	void (*prices)(const struct parse_settings *s, double *in, double *out);
+	const char *(*model)(const struct parse_config *s);
+	void (*prices)(const struct parse_config *s, double *in, double *out);
 };
 
 /* The stage's providers (providers/registry.c). */
@@ -81,8 +81,8 @@ extern const struct parse_provider parse_offline;
 /* A provider by name, or NULL. */
 const struct parse_provider *parse_provider_find(const char *name);
 /* error.message of an OpenAI or Anthropic error answer, else the body's start. */
-void parse_vendor_error_text(const char *body, size_t len, char *out, size_t outlen);
+void parse_provider_error_text(const char *body, size_t len, char *out, size_t outlen);
 /* Appends {"role": role, "content": content} to a messages array. */
-void parse_vendor_message(cJSON *messages, const char *role, const char *content);
+void parse_provider_message(cJSON *messages, const char *role, const char *content);
 
 #endif

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "banned.h"
 
 #define NAME_MAX_BYTES 40
@@ -294,11 +295,11 @@ int screenplay_split(const char *text, int max_shots, const char *style, struct 
 	struct reader r = { 0 };
 	memset(out, 0, sizeof(*out));
 	if (max_shots < 1)
-		return errorf(err, errlen, "max_shots must be at least 1, got %d", max_shots);
+		return errbuf_set(err, errlen, "max_shots must be at least 1, got %d", max_shots);
 	read_text(&r, text ? text : "");
 	int rc = 0;
 	if (r.n == 0) {
-		rc = errorf(err, errlen, "the screenplay has no action or dialogue to narrate");
+		rc = errbuf_set(err, errlen, "the screenplay has no action or dialogue to narrate");
 	} else {
 		merge_to(&r, (size_t)max_shots);
 		fill(&r, style, out);

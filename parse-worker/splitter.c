@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "sentence.h"
 #include "splitter.h"
 #include "util.h"
@@ -307,7 +308,7 @@ int splitter_split(const char *text, int max_shots, const char *style,
 
 	memset(out, 0, sizeof(*out));
 	if (max_shots < 1)
-		return errorf(err, errlen, "max_shots must be at least 1, got %d", max_shots);
+		return errbuf_set(err, errlen, "max_shots must be at least 1, got %d", max_shots);
 	if (text)
 		sentence_scan(text, &l);
 	g = xmalloc((l.n ? l.n : 1) * sizeof(*g));
@@ -315,7 +316,7 @@ int splitter_split(const char *text, int max_shots, const char *style,
 	if (ng == 0) {
 		free(g);
 		free(l.v);
-		return errorf(err, errlen, "text has nothing to narrate");
+		return errbuf_set(err, errlen, "text has nothing to narrate");
 	}
 	merge_groups(g, ng, (size_t)max_shots);
 	fill_shots(text, &l, g, ng, style, out);

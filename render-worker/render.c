@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "errbuf.h"
 #include "events.h"
 #include "http_client.h"
 #include "jobs.h"
@@ -25,6 +26,7 @@
 #include "media.h"
 #include "provider_calls.h"
 #include "render_submit.h"
+#include "str.h"
 #include "banned.h"
 
 static int init(struct worker *w, const char *provider, char *err, size_t errlen)
@@ -32,7 +34,7 @@ static int init(struct worker *w, const char *provider, char *err, size_t errlen
 	bool offline = strcmp(provider, "offline") == 0;
 	char names[160];
 	if (!provider_find(&render_registry, provider))
-		return errorf(err, errlen, "REEL_RENDER_PROVIDER=%s: unknown provider (available: %s)", provider,
+		return errbuf_set(err, errlen, "REEL_RENDER_PROVIDER=%s: unknown provider (available: %s)", provider,
 			      provider_names(&render_registry, names, sizeof(names)));
 	struct render_state *st = xcalloc(1, sizeof(*st));
 	st->vendors = worker_config(w);
@@ -94,10 +96,10 @@ static void read_shot(struct render_shot *s, struct task *t, PGresult *r, int ro
 static int keep_stored(struct task *t, struct render_data *rd, const char *video_key)
 {
 	rd->kept = true;
-	strlcpy_(rd->key, rd->shot.image_key, sizeof(rd->key));
-	strlcpy_(rd->video_key, video_key ? video_key : "", sizeof(rd->video_key));
+	str_copy(rd->key, rd->shot.image_key, sizeof(rd->key));
+	str_copy(rd->video_key, video_key ? video_key : "", sizeof(rd->video_key));
 	t->claim = CLAIM_READY;
-	task_log(t);
+	worker_task_log(t);
 	log_info("the shot's result is already stored: kept, not rendered again");
 	log_set_ctx(NULL);
 	return 0;
@@ -132,7 +134,7 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	rd->provider = render_provider_find(rd->provider_name);
 	if (!provider_find(&render_registry, rd->provider_name)) {
 		char names[160];
-		task_fail(t, "unknown_provider", "options.providers.render: '%.64s' is not a render provider (%s)",
+		worker_task_fail(t, "unknown_provider", "options.providers.render: '%.64s' is not a render provider (%s)",
 			  rd->provider_name, provider_names(&render_registry, names, sizeof(names)));
 		return 0;
 	}
@@ -234,7 +236,7 @@ static int record_calls(struct worker *w, struct task **tasks, size_t n)
 						  .purpose = rd->shot.video ? "video" : "image", .attempt = rd->attempt,
 						  .http_status = rd->http_status, .outcome = "ok",
 						  .latency_ms = (long)(now - rd->sent_at) };
-		strlcpy_(rows[i].model, model_of(st->vendors, rd), sizeof(rows[i].model));
+		str_copy(rows[i].model, model_of(st->vendors, rd), sizeof(rows[i].model));
 		calls[i] = &rows[i];
 	}
 	int rc = provider_calls_insert(worker_db(w), "render", calls, n);
@@ -319,7 +321,7 @@ static void release(struct task *t)
 		if (rd->busy_next)
 			rd->busy_next->busy_prev = rd->busy_prev;
 	}
-	render_data_free(rd);
+	render_submit_data_free(rd);
 }
 
 void render_state_free(struct render_state *st)

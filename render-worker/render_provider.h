@@ -89,17 +89,17 @@ extern const struct provider_registry render_registry;
 /* A remote provider by name, or NULL ("offline" is not one: render.c draws it). */
 const struct render_provider *render_provider_find(const char *name);
 /* The stored keyframe of s as a data: URI, for vendors taking images inline; NULL with err. The caller frees. */
-char *render_image_data_uri(const struct render_state *st, const struct render_shot *s, char *err, size_t errlen);
+char *render_provider_image_data_uri(const struct render_state *st, const struct render_shot *s, char *err, size_t errlen);
 /* The stored keyframe of s as bare base64; NULL with err. The caller frees. */
-char *render_image_base64(const struct render_state *st, const struct render_shot *s, char *err, size_t errlen);
+char *render_provider_image_base64(const struct render_state *st, const struct render_shot *s, char *err, size_t errlen);
 #define RENDER_TASK_KEY_LEN 37 /* a UUID and its NUL */
 
 /* The key of a shot's submission: the same for every attempt until a vendor
  * task of the shot is recorded (job, shot, image or clip, prompt, seed and
  * generation), so a lost submission is found under it but a recorded one
  * never again; shaped as a UUID so that ComfyUI takes it as the prompt_id. */
-void render_task_key(const struct render_shot *s, char out[RENDER_TASK_KEY_LEN]);
+void render_provider_task_key(const struct render_shot *s, char out[RENDER_TASK_KEY_LEN]);
 /* Adds the JSON content type and, when scheme and secret are set, "Authorization: <scheme> <secret>". */
-void render_json_headers(struct render_request *out, const char *scheme, const char *secret);
+void render_provider_json_headers(struct render_request *out, const char *scheme, const char *secret);
 
 #endif

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "http_client.h"
 #include "log.h"
 #include "media.h"
@@ -50,7 +51,7 @@ static int load_drawer(char *err, size_t errlen)
 	*(void **)&make_clip = addrs[2];
 	*(void **)&font = addrs[1];
 	if (!font())
-		return errorf(err, errlen, "no CJK-capable font found for the offline renderer (install fonts-noto-cjk)");
+		return errbuf_set(err, errlen, "no CJK-capable font found for the offline renderer (install fonts-noto-cjk)");
 	*(void **)&draw = addrs[0];
 	return 0;
 }
@@ -68,10 +69,10 @@ int render_submit_init(struct render_state *st, bool offline_default, char *err,
 	err[0] = '\0';
 	st->comfyui_workflow = load_template(v->comfyui_workflow, &st->comfyui_workflow_len, err, errlen);
 	if (err[0])
-		return errorf(err, errlen, "COMFYUI_WORKFLOW=%s: cannot read it", v->comfyui_workflow);
+		return errbuf_set(err, errlen, "COMFYUI_WORKFLOW=%s: cannot read it", v->comfyui_workflow);
 	st->comfyui_i2v_workflow = load_template(v->comfyui_i2v_workflow, &st->comfyui_i2v_workflow_len, err, errlen);
 	if (err[0])
-		return errorf(err, errlen, "COMFYUI_I2V_WORKFLOW=%s: cannot read it", v->comfyui_i2v_workflow);
+		return errbuf_set(err, errlen, "COMFYUI_I2V_WORKFLOW=%s: cannot read it", v->comfyui_i2v_workflow);
 	if (offline_default && !st->skip_media)
 		return load_drawer(err, errlen);
 	return 0;
@@ -84,9 +85,9 @@ static void do_clip(struct task *t, struct render_data *rd, const char *still)
 	char *tmp = storage_temp(st->storage, ".mp4"), err[512];
 	snprintf(rd->video_key, sizeof(rd->video_key), "jobs/%s/shot-%d.mp4", t->env.job, t->env.shot);
 	if (make_clip(still, rd->shot.frame_w, rd->shot.frame_h, MEDIA_FPS, rd->shot.est_ms, tmp, err, sizeof(err)) < 0)
-		task_fail(t, "render_failed", "the clip could not be made: %s", err);
+		worker_task_fail(t, "render_failed", "the clip could not be made: %s", err);
 	else if (storage_put(st->storage, rd->video_key, tmp, err, sizeof(err)) < 0)
-		task_fail(t, "storage_failed", "the clip could not be stored: %s", err);
+		worker_task_fail(t, "storage_failed", "the clip could not be stored: %s", err);
 	if (t->result != WORK_OK) {
 		rd->video_key[0] = '\0';
 		unlink(tmp);
@@ -100,15 +101,15 @@ static void do_draw(uv_work_t *req)
 	struct render_data *rd = t->data;
 	struct render_state *st = rd->state;
 	char *tmp = storage_temp(st->storage, ".jpg"), err[512];
-	task_log(t);
+	worker_task_log(t);
 	t->result = WORK_OK;
 	snprintf(rd->key, sizeof(rd->key), "jobs/%s/shot-%d.jpg", t->env.job, t->env.shot);
 	if (draw(rd->shot.prompt, rd->shot.frame_w, rd->shot.frame_h, tmp, err, sizeof(err)) < 0)
-		task_fail(t, "render_failed", "the keyframe could not be drawn: %s", err);
+		worker_task_fail(t, "render_failed", "the keyframe could not be drawn: %s", err);
 	else if (rd->shot.video)
 		do_clip(t, rd, tmp);
 	if (t->result == WORK_OK && storage_put(st->storage, rd->key, tmp, err, sizeof(err)) < 0)
-		task_fail(t, "storage_failed", "the keyframe could not be stored: %s", err);
+		worker_task_fail(t, "storage_failed", "the keyframe could not be stored: %s", err);
 	if (t->result != WORK_OK) {
 		rd->key[0] = '\0';
 		unlink(tmp);
@@ -132,7 +133,7 @@ static void start_offline(struct task *t, struct render_data *rd)
 {
 	char err[512];
 	if (load_drawer(err, sizeof(err)) < 0) {
-		task_fail(t, "render_failed", "%s", err);
+		worker_task_fail(t, "render_failed", "%s", err);
 		worker_task_done(t);
 		return;
 	}
@@ -148,7 +149,7 @@ static void on_answer(const struct http_client_response *r, void *arg)
 	struct render_data *rd = t->data;
 	const struct render_provider *p = rd->provider;
 	char err[512];
-	task_log(t);
+	worker_task_log(t);
 	if (r->outcome != HTTP_CLIENT_DONE)
 		worker_task_verdict(t, WORK_RETRY, "provider_unreachable", "%s did not answer: %s", p->info.name,
 				    r->error);
@@ -197,11 +198,11 @@ static void submit(struct task *t, struct render_data *rd)
 	struct render_state *st = worker_app(t->worker);
 	struct render_request rq = { 0 };
 	char err[512], key[RENDER_TASK_KEY_LEN];
-	render_task_key(&rd->shot, key);
+	render_provider_task_key(&rd->shot, key);
 	/* The task key in the callback URL is how a lost prediction is found again (Replicate keeps the URL). */
 	char *webhook = xasprintf("%s/webhooks/%s?job=%s&shot=%d&task=%s", st->public_url, rd->provider->info.name,
 				  t->env.job, t->env.shot, key);
-	vendor_result_release(&rd->sub);
+	vendors_result_release(&rd->sub);
 	int rc = rd->provider->build(st, &rd->shot, webhook, &rq, err, sizeof(err));
 	free(webhook);
 	if (rc < 0) {
@@ -220,8 +221,8 @@ static void on_found(const struct http_client_response *r, void *arg)
 	struct render_data *rd = t->data;
 	char err[512], key[RENDER_TASK_KEY_LEN], *next = NULL;
 	int rc = -1;
-	task_log(t);
-	render_task_key(&rd->shot, key);
+	worker_task_log(t);
+	render_provider_task_key(&rd->shot, key);
 	if (r->outcome != HTTP_CLIENT_DONE || r->status != 200)
 		snprintf(err, sizeof(err), "HTTP %d %s", r->status, r->error);
 	else
@@ -252,7 +253,7 @@ static void look_up(struct task *t, struct render_data *rd, char *next)
 {
 	struct render_request rq = { 0 };
 	char key[RENDER_TASK_KEY_LEN];
-	render_task_key(&rd->shot, key);
+	render_provider_task_key(&rd->shot, key);
 	rd->provider->find(worker_app(t->worker), key, next, &rq);
 	send_request(t, &rq, 4 << 20, on_found);
 }
@@ -276,12 +277,12 @@ void render_submit_start(struct task *t)
 		start_offline(t, rd);
 }
 
-void render_data_free(struct render_data *rd)
+void render_submit_data_free(struct render_data *rd)
 {
 	if (!rd)
 		return;
 	free(rd->shot.prompt);
 	free(rd->shot.image_key);
-	vendor_result_release(&rd->sub);
+	vendors_result_release(&rd->sub);
 	free(rd);
 }

@@ -11,7 +11,7 @@
 #include "render_provider.h"
 #include "worker.h"
 
-/* One task's state; owned by the task (freed by render_data_free). */
+/* One task's state; owned by the task (freed by render_submit_data_free). */
 struct render_data {
 	struct render_shot shot;
 	const struct render_provider *provider; /* NULL: offline */
@@ -35,6 +35,6 @@ struct render_data {
 int render_submit_init(struct render_state *st, bool offline_default, char *err, size_t errlen) WARN_UNUSED;
 /* ops->start. */
 void render_submit_start(struct task *t);
-void render_data_free(struct render_data *rd);
+void render_submit_data_free(struct render_data *rd);
 
 #endif

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "db.h"
+#include "errbuf.h"
 #include "json.h"
 #include "banned.h"
 
@@ -20,7 +21,7 @@ int cast_load(struct cast *c, struct db *db, char *err, size_t errlen)
 	static const char sql[] = "SELECT provider, id, language, gender FROM voices ORDER BY provider, id";
 	PGresult *r = db_exec(db, sql, 0, NULL);
 	if (!r)
-		return errorf(err, errlen, "cannot read the voices table: %s", db_last_error(db));
+		return errbuf_set(err, errlen, "cannot read the voices table: %s", db_last_error(db));
 	c->n = (size_t)PQntuples(r);
 	c->v = xcalloc(c->n ? c->n : 1, sizeof(*c->v));
 	for (size_t i = 0; i < c->n; i++) {

@@ -129,7 +129,7 @@ static void count(const char *text, struct tally *t)
 /* An ideograph carries about as much as an alphabetic word, so CJK characters
  * are weighed against words rather than letters: a Chinese sentence naming
  * "PostgreSQL" stays Chinese. */
-const char *tts_detect_language(const char *text)
+const char *language_detect(const char *text)
 {
 	struct tally t = { 0 };
 

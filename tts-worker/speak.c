@@ -31,7 +31,7 @@
 
 static void send_part(struct speak_state *st, struct task *t);
 
-/* Ends the attempt with the reason task_fail wrote: retry later or fail for
+/* Ends the attempt with the reason worker_task_fail wrote: retry later or fail for
  * good. */
 static void end(struct task *t, enum work_result result)
 {
@@ -52,7 +52,7 @@ static int store(struct task *t, const char *tmp)
 	char err[300];
 	snprintf(sd->key, sizeof(sd->key), "jobs/%s/shot-%d.wav", t->env.job, t->env.shot);
 	if (storage_put(sd->storage, sd->key, tmp, err, sizeof(err)) < 0) {
-		task_fail(t, "storage_failed", "the narration could not be stored: %s", err);
+		worker_task_fail(t, "storage_failed", "the narration could not be stored: %s", err);
 		return -1;
 	}
 	return 0;
@@ -67,12 +67,12 @@ static void espeak_work(uv_work_t *req)
 	const struct tts_request rq = { sd->text, sd->language, sd->voice };
 	struct timing_list tl = { 0 };
 	char *tmp = storage_temp(sd->storage, ".wav"), err[512];
-	task_log(t);
+	worker_task_log(t);
 	int rc = st->espeak->synthesize(&rq, tmp, &sd->res, err, sizeof(err));
 	if (rc == TTS_NO_VOICE) {
-		task_fail(t, "unknown_voice", "the narration could not be spoken: %s", err);
+		worker_task_fail(t, "unknown_voice", "the narration could not be spoken: %s", err);
 	} else if (rc != TTS_OK) {
-		task_fail(t, "tts_failed", "the narration could not be spoken: %s", err);
+		worker_task_fail(t, "tts_failed", "the narration could not be spoken: %s", err);
 	} else if (store(t, tmp) == 0) {
 		timing_estimate(&tl, sd->text, PCM_PAD_MS, sd->res.duration_ms - 2 * PCM_PAD_MS);
 		sd->timings = timing_json(&tl);
@@ -109,13 +109,13 @@ static void assemble_work(uv_work_t *req)
 	struct speak_data *sd = t->data;
 	struct tts_part *parts = xcalloc(sd->n_parts, sizeof(*parts));
 	char *tmp = storage_temp(sd->storage, ".wav"), err[512];
-	task_log(t);
+	worker_task_log(t);
 	for (size_t i = 0; i < sd->n_parts; i++)
 		parts[i] = (struct tts_part){ .data = sd->audio[i].data,
 					      .len = sd->audio[i].len,
 					      .raw_rate = sd->audio[i].raw_rate };
 	if (st->assemble(parts, sd->n_parts, tmp, &sd->res, err, sizeof(err)) < 0)
-		task_fail(t, "bad_audio", "the %s provider returned audio that cannot be used: %s", sd->vendor->info.name,
+		worker_task_fail(t, "bad_audio", "the %s provider returned audio that cannot be used: %s", sd->vendor->info.name,
 			  err);
 	else if (store(t, tmp) == 0)
 		sd->timings = part_timings(sd, parts);
@@ -155,7 +155,7 @@ static struct provider_call *record(struct task *t, const struct http_client_res
 	return c;
 }
 
-/* Ends the attempt after a failed call, whose record keeps the reason task_fail wrote. */
+/* Ends the attempt after a failed call, whose record keeps the reason worker_task_fail wrote. */
 static void end_call(struct task *t, const char *outcome, enum work_result result)
 {
 	struct speak_data *sd = t->data;
@@ -172,17 +172,17 @@ static void on_error_status(struct task *t, const struct http_client_response *r
 	char msg[300];
 	sd->vendor->error_text(r->body, r->body_len, msg, sizeof(msg));
 	if (r->status == 401 || r->status == 403) {
-		task_fail(t, "provider_auth", "the %s provider refused the key in %s (HTTP %d: %s)", name,
+		worker_task_fail(t, "provider_auth", "the %s provider refused the key in %s (HTTP %d: %s)", name,
 			  sd->vendor->info.key_var, r->status, msg);
 		return end_call(t, "auth", WORK_FAIL);
 	}
 	if (retry_status_transient(r->status)) {
 		t->retry_after_ms = asked_wait_ms(r);
-		task_fail(t, r->status == 429 ? "provider_rate_limited" : "provider_unavailable",
+		worker_task_fail(t, r->status == 429 ? "provider_rate_limited" : "provider_unavailable",
 			  "the %s provider answered HTTP %d: %s", name, r->status, msg);
 		return end_call(t, r->status == 429 ? "rate_limited" : "server_error", WORK_RETRY);
 	}
-	task_fail(t, "provider_rejected", "the %s provider refused the request (HTTP %d: %s)", name, r->status, msg);
+	worker_task_fail(t, "provider_rejected", "the %s provider refused the request (HTTP %d: %s)", name, r->status, msg);
 	end_call(t, "rejected", WORK_FAIL);
 }
 
@@ -193,19 +193,19 @@ static void on_answer(const struct http_client_response *r, void *arg)
 	struct speak_state *st = worker_app(t->worker);
 	char why[300];
 	sd->call = NULL;
-	task_log(t);
+	worker_task_log(t);
 	record(t, r);
 	switch (r->outcome) {
 	case HTTP_CLIENT_TIMEOUT:
-		task_fail(t, "provider_timeout", "the %s provider did not answer within %ld s (REEL_TTS_TIMEOUT_S)",
+		worker_task_fail(t, "provider_timeout", "the %s provider did not answer within %ld s (REEL_TTS_TIMEOUT_S)",
 			  sd->vendor->info.name, st->settings->timeout_s);
 		return end_call(t, "timeout", WORK_RETRY);
 	case HTTP_CLIENT_TOO_LARGE:
-		task_fail(t, "answer_too_large", "the %s answer was larger than %ld KB (REEL_TTS_MAX_AUDIO_KB)",
+		worker_task_fail(t, "answer_too_large", "the %s answer was larger than %ld KB (REEL_TTS_MAX_AUDIO_KB)",
 			  sd->vendor->info.name, st->settings->max_audio_kb);
 		return end_call(t, "oversize", WORK_FAIL);
 	case HTTP_CLIENT_FAILED:
-		task_fail(t, "provider_unreachable", "the %s provider could not be reached: %s", sd->vendor->info.name,
+		worker_task_fail(t, "provider_unreachable", "the %s provider could not be reached: %s", sd->vendor->info.name,
 			  r->error);
 		return end_call(t, "failed", WORK_RETRY);
 	case HTTP_CLIENT_DONE:
@@ -215,13 +215,13 @@ static void on_answer(const struct http_client_response *r, void *arg)
 		return on_error_status(t, r);
 	struct tts_audio *a = &sd->audio[sd->done];
 	if (sd->vendor->read(sd->vendor_cfg, r->body, r->body_len, a, why, sizeof(why)) < 0) {
-		tts_audio_release(a);
-		task_fail(t, "bad_audio", "the %s provider answered in an unknown shape: %s", sd->vendor->info.name, why);
+		tts_provider_audio_release(a);
+		worker_task_fail(t, "bad_audio", "the %s provider answered in an unknown shape: %s", sd->vendor->info.name, why);
 		return end_call(t, "invalid", WORK_FAIL);
 	}
 	if (a->len == 0) {
-		tts_audio_release(a);
-		task_fail(t, "bad_audio", "the %s provider returned an empty audio body", sd->vendor->info.name);
+		tts_provider_audio_release(a);
+		worker_task_fail(t, "bad_audio", "the %s provider returned an empty audio body", sd->vendor->info.name);
 		return end_call(t, "empty", WORK_FAIL);
 	}
 	sd->done++;
@@ -250,7 +250,7 @@ static void send_part(struct speak_state *st, struct task *t)
 	for (size_t i = 0; i < rq.n_headers; i++)
 		free(rq.headers[i]);
 	if (!sd->call) {
-		task_fail(t, "internal", "the request to the %s provider could not be started", sd->vendor->info.name);
+		worker_task_fail(t, "internal", "the request to the %s provider could not be started", sd->vendor->info.name);
 		end(t, WORK_RETRY);
 	}
 }
@@ -263,7 +263,7 @@ void speak_start(struct speak_state *st, struct task *t)
 	if (!sd->parts) {
 		sd->n_parts = narration_split(sd->text, (size_t)sd->vendor->max_chars(sd->vendor_cfg), &sd->parts);
 		if (sd->n_parts == 0) {
-			task_fail(t, "empty_narration", "the shot has no narration to speak");
+			worker_task_fail(t, "empty_narration", "the shot has no narration to speak");
 			return end(t, WORK_FAIL);
 		}
 		sd->audio = xcalloc(sd->n_parts, sizeof(*sd->audio));
@@ -280,7 +280,7 @@ void speak_data_free(struct speak_data *sd)
 	if (sd->call)
 		http_client_cancel(sd->call);
 	for (size_t i = 0; sd->audio && i < sd->n_parts; i++)
-		tts_audio_release(&sd->audio[i]);
+		tts_provider_audio_release(&sd->audio[i]);
 	free(sd->audio);
 	narration_free(sd->parts, sd->n_parts);
 	free(sd->text);

@@ -23,7 +23,7 @@ struct speak_state {
 	const char *provider; /* REEL_TTS_PROVIDER */
 	struct cast cast;
 	uint64_t cast_at; /* uv_now() when cast was read */
-	void **vendor_cfgs; /* each vendor's settings (tts_vendor_configs_load) */
+	void **vendor_cfgs; /* each vendor's settings (tts_provider_configs_load) */
 	const struct tts_engine *espeak; /* from the plugin; NULL when media is skipped */
 	int (*assemble)(struct tts_part *, size_t, const char *, struct tts_result *, char *, size_t);
 };

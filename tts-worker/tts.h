@@ -51,7 +51,7 @@ struct tts_audio {
 	size_t n_words;
 };
 
-/* One part of a narration for tts_audio_assemble. */
+/* One part of a narration for tts_decode_assemble. */
 struct tts_part {
 	const void *data;
 	size_t len;
@@ -105,30 +105,30 @@ struct tts_engine {
 
 /* "zh" when the text is mostly CJK ideographs, "ja" when it holds kana, else
  * "en". */
-const char *tts_detect_language(const char *text);
+const char *language_detect(const char *text);
 
 /* The stage's providers (tts-worker/providers/registry.c). */
 extern const struct provider_registry tts_registry;
 /* The provider called name, or NULL. */
 const struct tts_provider *tts_provider_find(const char *name);
 /* The HTTP vendor called name, or NULL ("espeak" and "offline" are not vendors). */
-const struct tts_provider *tts_vendor_find(const char *name);
+const struct tts_provider *tts_provider_find_vendor(const char *name);
 /* Each vendor's own settings from the environment, in tts_registry's order
  * (NULL for a provider without options); NULL with err naming the variable. */
-void **tts_vendor_configs_load(char *err, size_t errlen);
+void **tts_provider_configs_load(char *err, size_t errlen);
 /* The settings of p among cfgs. */
-const void *tts_vendor_config(void *const *cfgs, const struct tts_provider *p);
-void tts_vendor_configs_free(void **cfgs);
+const void *tts_provider_config(void *const *cfgs, const struct tts_provider *p);
+void tts_provider_configs_free(void **cfgs);
 /* Frees what a vendor's read put in a. */
-void tts_audio_release(struct tts_audio *a);
+void tts_provider_audio_release(struct tts_audio *a);
 
 /* Offline speech with libespeak-ng; defined in the tts-worker plugin. */
-extern const struct tts_engine tts_engine_espeak;
+extern const struct tts_engine tts_espeak_engine;
 /* Decodes each part (any format libavformat reads, or raw PCM), trims its
  * silence, joins them with a short crossfade at 48 kHz mono and writes a WAV
  * to out_path, filling each part's placement. Defined in the plugin;
  * blocking. 0, or -1 with err saying which part and why. */
-int tts_audio_assemble(struct tts_part *parts, size_t n, const char *out_path, struct tts_result *res, char *err,
+int tts_decode_assemble(struct tts_part *parts, size_t n, const char *out_path, struct tts_result *res, char *err,
 		       size_t errlen) WARN_UNUSED;
 
 #endif

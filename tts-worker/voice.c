@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "errbuf.h"
 #include "events.h"
 #include "jobs.h"
 #include "json.h"
@@ -28,7 +29,7 @@
  * when narration is really spoken. */
 static int load_plugin(struct speak_state *st, char *err, size_t errlen)
 {
-	static const char *const symbols[] = { "tts_engine_espeak", "tts_audio_assemble" };
+	static const char *const symbols[] = { "tts_espeak_engine", "tts_decode_assemble" };
 	void *addrs[2];
 	if (plugin_load("tts-worker", symbols, addrs, 2, err, errlen) < 0)
 		return -1;
@@ -76,13 +77,13 @@ static int init(struct worker *w, const char *name, char *err, size_t errlen)
 	struct speak_state *st;
 	char names[160];
 	if (!tts_provider_find(name))
-		return errorf(err, errlen, "REEL_TTS_PROVIDER=%s: unknown provider (available: %s)", name,
+		return errbuf_set(err, errlen, "REEL_TTS_PROVIDER=%s: unknown provider (available: %s)", name,
 			      provider_names(&tts_registry, names, sizeof(names)));
 	st = xcalloc(1, sizeof(*st));
 	st->settings = worker_config(w);
 	st->provider = name;
 	worker_set_app(w, st);
-	st->vendor_cfgs = tts_vendor_configs_load(err, errlen);
+	st->vendor_cfgs = tts_provider_configs_load(err, errlen);
 	if (!st->vendor_cfgs)
 		return -1;
 	if (worker_skip_media(w))
@@ -90,7 +91,7 @@ static int init(struct worker *w, const char *name, char *err, size_t errlen)
 	if (cast_load(&st->cast, worker_db(w), err, errlen) < 0 || load_plugin(st, err, errlen) < 0)
 		return -1;
 	if (check_offline_voices(w, st, &st->cast, true) < 0)
-		return errorf(err, errlen, "cannot mark the voices that do not load: %s", db_last_error(worker_db(w)));
+		return errbuf_set(err, errlen, "cannot mark the voices that do not load: %s", db_last_error(worker_db(w)));
 	st->cast_at = uv_now(worker_loop(w));
 	st->http = http_client_new(worker_loop(w));
 	return 0;
@@ -166,13 +167,13 @@ static void cast_shot(struct speak_state *st, struct task *t, PGresult *r, int r
 	t->claim = CLAIM_WORK;
 	if (!tts_provider_find(provider)) {
 		char names[160];
-		task_fail(t, "unknown_provider", "options.providers.tts is \"%s\", which this service does not offer (%s)",
+		worker_task_fail(t, "unknown_provider", "options.providers.tts is \"%s\", which this service does not offer (%s)",
 			  provider, provider_names(&tts_registry, names, sizeof(names)));
 	} else {
-		sd->vendor = tts_vendor_find(provider);
-		sd->vendor_cfg = sd->vendor ? tts_vendor_config(st->vendor_cfgs, sd->vendor) : NULL;
+		sd->vendor = tts_provider_find_vendor(provider);
+		sd->vendor_cfg = sd->vendor ? tts_provider_config(st->vendor_cfgs, sd->vendor) : NULL;
 		if (!sd->language)
-			sd->language = xstrdup(tts_detect_language(sd->text));
+			sd->language = xstrdup(language_detect(sd->text));
 		sd->voice = cast_pick(&st->cast, sd->vendor ? sd->vendor->info.name : "espeak", sd->language, narrator,
 				      PQgetisnull(r, row, 6) ? NULL : PQgetvalue(r, row, 6),
 				      PQgetisnull(r, row, 5) ? NULL : PQgetvalue(r, row, 5));
@@ -372,7 +373,7 @@ static void stop(struct worker *w)
 	if (st->http)
 		http_client_free(st->http);
 	cast_release(&st->cast);
-	tts_vendor_configs_free(st->vendor_cfgs);
+	tts_provider_configs_free(st->vendor_cfgs);
 	free(st);
 	worker_set_app(w, NULL);
 }

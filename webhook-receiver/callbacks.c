@@ -14,6 +14,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "errbuf.h"
+#include "monotime.h"
+#include "settle.h"
 #include "vendors/fal_queue.h"
 #include "http_client.h"
 #include "log.h"
@@ -67,7 +70,7 @@ static void take(struct receiver *rc, struct http_exchange *x, const char *provi
 	p->rc = rc;
 	p->x = x;
 	http_on_abort(x, on_abort, p);
-	finish_task(rc, provider, delivery_id, res, on_finished, p);
+	settle_task(rc, provider, delivery_id, res, on_finished, p);
 }
 
 static void refused(struct receiver *rc, struct http_exchange *x, const char *why, const char *field)
@@ -85,11 +88,11 @@ void callbacks_replicate(struct http_exchange *x, void *arg)
 	struct vendor_result res;
 	char why[256];
 	metrics_add(rc->m_callbacks, 1);
-	if (replicate_verify(rc->v->replicate_secret, id, http_header(rq, "webhook-timestamp"),
+	if (replicate_api_verify(rc->v->replicate_secret, id, http_header(rq, "webhook-timestamp"),
 			     http_header(rq, "webhook-signature"), rq->body, rq->body_len, time(NULL), rc->v->tolerance_s,
 			     why, sizeof(why)) < 0)
 		return refused(rc, x, why, "webhook-signature");
-	if (replicate_read(rq->body, rq->body_len, &res, why, sizeof(why)) < 0)
+	if (replicate_api_read(rq->body, rq->body_len, &res, why, sizeof(why)) < 0)
 		return http_problem(x, 400, "bad-callback", "The callback is not a prediction", why, "body");
 	take(rc, x, "replicate", id, &res);
 }
@@ -103,14 +106,14 @@ static void on_jwks(const struct http_client_response *r, void *arg)
 		log_warn("FAL_JWKS_URL=%s could not be fetched: %s (HTTP %d)", rc->v->fal_jwks_url, r->error, r->status);
 		return;
 	}
-	struct fal_keys *keys = fal_keys_parse(r->body, r->body_len, err, sizeof(err));
+	struct fal_keys *keys = fal_queue_keys_parse(r->body, r->body_len, err, sizeof(err));
 	if (!keys) {
 		log_warn("FAL_JWKS_URL=%s: %s", rc->v->fal_jwks_url, err);
 		return;
 	}
-	fal_keys_free(rc->fal_keys);
+	fal_queue_keys_free(rc->fal_keys);
 	rc->fal_keys = keys;
-	rc->fal_keys_ms = now_ms();
+	rc->fal_keys_ms = monotime_ms();
 	log_info("loaded fal's webhook keys from %s", rc->v->fal_jwks_url);
 }
 
@@ -118,7 +121,7 @@ static void on_jwks(const struct http_client_response *r, void *arg)
 static void refresh_keys(struct receiver *rc, uint64_t older_than_ms)
 {
 	if (rc->fal_fetching || (rc->v->fal_jwks_file && *rc->v->fal_jwks_file) ||
-	    (rc->fal_keys && now_ms() - rc->fal_keys_ms < older_than_ms))
+	    (rc->fal_keys && monotime_ms() - rc->fal_keys_ms < older_than_ms))
 		return;
 	const struct http_client_request rq = { .url = rc->v->fal_jwks_url, .timeout_ms = 10000, .max_response = 1 << 16,
 						.vendor = "fal" };
@@ -136,12 +139,12 @@ int callbacks_init(struct receiver *rc, char *err, size_t errlen)
 	}
 	char *text = vendors_read_file(file, &len, err, errlen), why[256];
 	if (!text)
-		return errorf(err, errlen, "FAL_JWKS_FILE=%s: cannot read it", file);
-	rc->fal_keys = fal_keys_parse(text, len, why, sizeof(why));
+		return errbuf_set(err, errlen, "FAL_JWKS_FILE=%s: cannot read it", file);
+	rc->fal_keys = fal_queue_keys_parse(text, len, why, sizeof(why));
 	free(text);
 	if (!rc->fal_keys)
-		return errorf(err, errlen, "FAL_JWKS_FILE=%s: %s", file, why);
-	rc->fal_keys_ms = now_ms();
+		return errbuf_set(err, errlen, "FAL_JWKS_FILE=%s: %s", file, why);
+	rc->fal_keys_ms = monotime_ms();
 	return 0;
 }
 
@@ -157,16 +160,16 @@ void callbacks_fal(struct http_exchange *x, void *arg)
 	if (!rc->fal_keys)
 		return http_problem(x, 503, "keys-unavailable", "fal's signing keys are not loaded yet",
 				    "FAL_JWKS_URL could not be fetched; deliver again later", NULL);
-	if (fal_verify(rc->fal_keys, id, http_header(rq, "x-fal-webhook-user-id"),
+	if (fal_queue_verify(rc->fal_keys, id, http_header(rq, "x-fal-webhook-user-id"),
 		       http_header(rq, "x-fal-webhook-timestamp"), http_header(rq, "x-fal-webhook-signature"), rq->body,
 		       rq->body_len, time(NULL), rc->v->tolerance_s, why, sizeof(why)) < 0) {
 		refresh_keys(rc, KEYS_REFETCH_MS); /* perhaps a key we have not seen yet */
 		return refused(rc, x, why, "x-fal-webhook-signature");
 	}
-	if (fal_read_webhook(rq->body, rq->body_len, &res, why, sizeof(why)) < 0)
+	if (fal_queue_read_webhook(rq->body, rq->body_len, &res, why, sizeof(why)) < 0)
 		return http_problem(x, 400, "bad-callback", "The callback is not a fal webhook", why, "body");
 	if (strcmp(res.id, id) != 0) {
-		vendor_result_release(&res);
+		vendors_result_release(&res);
 		return refused(rc, x, "the body's request_id differs from the signed X-Fal-Webhook-Request-Id",
 			       "request_id");
 	}

@@ -24,6 +24,7 @@
 #include "base64.h"
 #include "http_client.h"
 #include "storage.h"
+#include "str.h"
 #include "banned.h"
 
 struct fetch {
@@ -216,7 +217,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	if (res->ai_family == AF_INET6) {
 		addr[0] = '[';
 		uv_ip6_name((const struct sockaddr_in6 *)res->ai_addr, addr + 1, sizeof(addr) - 2);
-		strlcpy_(addr + strlen(addr), "]", 2);
+		str_copy(addr + strlen(addr), "]", 2);
 	} else {
 		uv_ip4_name((const struct sockaddr_in *)res->ai_addr, addr, sizeof(addr));
 	}

@@ -16,19 +16,20 @@
 #include "envelope.h"
 #include "events.h"
 #include "fetch.h"
+#include "finishing.h"
 #include "jobs.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
-#include "finishing.h"
 #include "receiver.h"
+#include "str.h"
 #include "banned.h"
 
 void finish__end(struct finishing *f, int status, const char *detail)
 {
 	f->done(f->arg, status, detail);
-	vendor_result_release(&f->res);
+	vendors_result_release(&f->res);
 	free(f->delivery_id);
 	free(f);
 }
@@ -52,8 +53,8 @@ void finish_emit(struct receiver *rc, const char *stage, const char *job, int sh
 {
 	struct envelope env = { .shot = shot, .attempt = 1 };
 	char value[256], key[96];
-	strlcpy_(env.job, job, sizeof(env.job));
-	strlcpy_(env.trace, trace, sizeof(env.trace));
+	str_copy(env.job, job, sizeof(env.job));
+	str_copy(env.trace, trace, sizeof(env.trace));
 	if (envelope_encode(&env, value, sizeof(value)) < 0)
 		abort(); /* ids come from our own rows and are short */
 	envelope_key(&env, key, sizeof(key));

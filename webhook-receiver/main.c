@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "daemon.h"
+#include "settle.h"
 #include "vendors/fal_queue.h"
 #include "http_client.h"
 #include "log.h"
@@ -36,7 +37,7 @@ static void on_stop(struct daemon *d)
 	settle_stop(rc);
 	http_client_free(rc->http);
 	rc->http = NULL;
-	fal_keys_free(rc->fal_keys);
+	fal_queue_keys_free(rc->fal_keys);
 	rc->fal_keys = NULL;
 	daemon_shutdown(d);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "banned.h"
 
 #define IMAGE_FORMATS "png_pipe,jpeg_pipe,webp_pipe"
@@ -35,24 +36,24 @@ static int check(AVFormatContext *fc, bool video, long max_side, long max_ms, st
 {
 	int s = av_find_best_stream(fc, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
 	if (s < 0)
-		return errorf(err, errlen, "the file holds no picture");
+		return errbuf_set(err, errlen, "the file holds no picture");
 	const AVCodecParameters *par = fc->streams[s]->codecpar;
 	info->width = par->width;
 	info->height = par->height;
 	info->video = video;
 	name_it(fc, info);
 	if (info->width <= 0 || info->height <= 0)
-		return errorf(err, errlen, "the picture has no size");
+		return errbuf_set(err, errlen, "the picture has no size");
 	if (info->width > max_side || info->height > max_side)
-		return errorf(err, errlen, "the picture is %dx%d, larger than %ld pixels a side", info->width,
+		return errbuf_set(err, errlen, "the picture is %dx%d, larger than %ld pixels a side", info->width,
 			      info->height, max_side);
 	if (!video)
 		return 0;
 	info->duration_ms = fc->duration > 0 ? (long)(fc->duration / (AV_TIME_BASE / 1000)) : 0;
 	if (info->duration_ms <= 0)
-		return errorf(err, errlen, "the clip has no duration");
+		return errbuf_set(err, errlen, "the clip has no duration");
 	if (info->duration_ms > max_ms)
-		return errorf(err, errlen, "the clip lasts %ld ms, longer than %ld ms", info->duration_ms, max_ms);
+		return errbuf_set(err, errlen, "the clip lasts %ld ms, longer than %ld ms", info->duration_ms, max_ms);
 	return 0;
 }
 
@@ -70,12 +71,12 @@ int probe_media(const char *path, bool video, long max_side, long max_ms, struct
 	snprintf(url, sizeof(url), "file:%s", path);
 	if ((rc = avformat_open_input(&fc, url, NULL, &opts)) < 0) {
 		av_dict_free(&opts);
-		return errorf(err, errlen, "not a %s the renderer accepts (%s)", video ? "video (MP4, WebM)" :
+		return errbuf_set(err, errlen, "not a %s the renderer accepts (%s)", video ? "video (MP4, WebM)" :
 			      "picture (PNG, JPEG, WebP)", av_err2str(rc));
 	}
 	av_dict_free(&opts);
 	if ((rc = avformat_find_stream_info(fc, NULL)) < 0)
-		rc = errorf(err, errlen, "the file cannot be read (%s)", av_err2str(rc));
+		rc = errbuf_set(err, errlen, "the file cannot be read (%s)", av_err2str(rc));
 	else
 		rc = check(fc, video, max_side, max_ms, info, err, errlen);
 	avformat_close_input(&fc);

@@ -39,21 +39,10 @@ struct receiver {
 /* Says how finishing went: the HTTP status to answer a vendor with. */
 typedef void (*finish_done_fn)(void *arg, int status, const char *detail);
 
-/* Finishes the task res is about (provider's external id res->id): nothing
- * when it is no longer open; the failure path (retry or pause) when the vendor
- * failed; else the first output downloaded, checked, stored and the shot
- * advanced. delivery_id (or NULL for a poll) is recorded in webhook_receipts
- * in the same transaction (a delivery seen before ends with status 200 and
- * detail "replayed"). res is taken over. done runs once, later. */
-void finish_task(struct receiver *rc, const char *provider, const char *delivery_id, struct vendor_result *res,
-		 finish_done_fn done, void *arg);
 /* A task that will not end well (timed out, refused output): the failure path.
  * retryable false pauses the job at once. In the caller's transaction. -1 on a failed statement. */
 int finish_fail(struct receiver *rc, const char *provider, const char *external_id, const char *code,
 		const char *message, bool retryable) WARN_UNUSED;
-/* Starts and stops the batches finish_task queues into (settle.c). */
-void settle_start(struct receiver *rc);
-void settle_stop(struct receiver *rc);
 /* Stages the wake-up message for stage about (job, shot) in the open transaction. */
 void finish_emit(struct receiver *rc, const char *stage, const char *job, int shot, const char *trace);
 

@@ -1,7 +1,7 @@
 /*
  * DESIGN: callbacks and the sweeper's polls are settled in batches, because
  * a commit per callback (an fsync each) would cap the receiver at a few
- * hundred callbacks a second. finish_task queues an item; a uv_check handle,
+ * hundred callbacks a second. settle_task queues an item; a uv_check handle,
  * which runs once per loop iteration after I/O, takes up to SETTLE_MAX of
  * them: one statement looks all their tasks up; items whose task is open
  * and whose vendor succeeded go on to download (finish.c, a transaction of
@@ -10,6 +10,8 @@
  * and the failure path for open tasks whose vendor failed. A failed batch
  * answers 503 to each item, which the vendors deliver again.
  */
+#include "settle.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,16 +21,17 @@
 #include "log.h"
 #include "outbox.h"
 #include "receiver.h"
+#include "str.h"
 #include "banned.h"
 
 #define SETTLE_MAX 256
 
-void finish_task(struct receiver *rc, const char *provider, const char *delivery_id, struct vendor_result *res,
+void settle_task(struct receiver *rc, const char *provider, const char *delivery_id, struct vendor_result *res,
 		 finish_done_fn done, void *arg)
 {
 	struct finishing *f = xcalloc(1, sizeof(*f));
 	f->rc = rc;
-	strlcpy_(f->provider, provider, sizeof(f->provider));
+	str_copy(f->provider, provider, sizeof(f->provider));
 	f->delivery_id = delivery_id ? xstrdup(delivery_id) : NULL;
 	f->res = *res;
 	*res = (struct vendor_result){ 0 };
@@ -42,10 +45,10 @@ static void take_task(struct finishing *f, PGresult *r, int row, const struct ve
 {
 	const char *motion = PQgetvalue(r, row, 6);
 	f->open = strcmp(PQgetvalue(r, row, 4), "submitted") == 0;
-	strlcpy_(f->job, PQgetvalue(r, row, 1), sizeof(f->job));
+	str_copy(f->job, PQgetvalue(r, row, 1), sizeof(f->job));
 	f->shot = atoi(PQgetvalue(r, row, 2));
-	strlcpy_(f->kind, PQgetvalue(r, row, 3), sizeof(f->kind));
-	strlcpy_(f->trace, PQgetvalue(r, row, 5), sizeof(f->trace));
+	str_copy(f->kind, PQgetvalue(r, row, 3), sizeof(f->kind));
+	str_copy(f->trace, PQgetvalue(r, row, 5), sizeof(f->trace));
 	f->more = strcmp(f->kind, "image") == 0 && strcmp(motion, "i2v") == 0 && vendors_has_i2v(v, f->provider);
 }
 

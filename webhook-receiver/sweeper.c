@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "settle.h"
+#include "str.h"
 #include "vendors/comfyui_api.h"
 #include "db.h"
 #include "vendors/fal_queue.h"
@@ -84,9 +86,9 @@ static void on_poll(const struct http_client_response *r, void *arg)
 	if (p->reading && r->outcome == HTTP_CLIENT_DONE && r->status >= 400 && !retry_status_transient(r->status)) {
 		/* fal answers a failed request's result with its error. */
 		res.state = VENDOR_FAILED;
-		strlcpy_(res.id, p->id, sizeof(res.id));
+		str_copy(res.id, p->id, sizeof(res.id));
 		snprintf(res.error, sizeof(res.error), "fal's result answered HTTP %d: %.300s", r->status, r->body);
-		finish_task(p->rc, p->provider, NULL, &res, on_polled_done, p);
+		settle_task(p->rc, p->provider, NULL, &res, on_polled_done, p);
 		return;
 	}
 	if (r->outcome != HTTP_CLIENT_DONE || r->status != 200) {
@@ -95,20 +97,20 @@ static void on_poll(const struct http_client_response *r, void *arg)
 		return;
 	}
 	if (strcmp(p->provider, "replicate") == 0)
-		rc_ = replicate_read(r->body, r->body_len, &res, err, sizeof(err));
+		rc_ = replicate_api_read(r->body, r->body_len, &res, err, sizeof(err));
 	else if (strcmp(p->provider, "comfyui") == 0)
-		rc_ = comfyui_read_history(r->body, r->body_len, p->id, p->rc->v->comfyui_url, &res, err, sizeof(err));
+		rc_ = comfyui_api_read_history(r->body, r->body_len, p->id, p->rc->v->comfyui_url, &res, err, sizeof(err));
 	else if (!p->reading) /* fal, first call: the status */
-		rc_ = fal_read_queue(r->body, r->body_len, &res, err, sizeof(err));
-	else if ((rc_ = fal_read_result(r->body, r->body_len, &res, err, sizeof(err))) == 0)
-		strlcpy_(res.id, p->id, sizeof(res.id));
+		rc_ = fal_queue_read_queue(r->body, r->body_len, &res, err, sizeof(err));
+	else if ((rc_ = fal_queue_read_result(r->body, r->body_len, &res, err, sizeof(err))) == 0)
+		str_copy(res.id, p->id, sizeof(res.id));
 	if (rc_ == 0 && strcmp(p->provider, "fal") == 0 && !p->reading && res.state == VENDOR_SUCCEEDED) {
 		if (res.result_url) {
 			free(p->result_url);
 			p->result_url = xstrdup(res.result_url);
 		}
 		p->reading = true;
-		vendor_result_release(&res);
+		vendors_result_release(&res);
 		if (p->result_url)
 			call(p->rc, "fal", "GET", p->result_url, NULL, on_poll, p);
 		else
@@ -120,7 +122,7 @@ static void on_poll(const struct http_client_response *r, void *arg)
 		on_polled_done(p, 200, "");
 		return;
 	}
-	finish_task(p->rc, p->provider, NULL, &res, on_polled_done, p);
+	settle_task(p->rc, p->provider, NULL, &res, on_polled_done, p);
 }
 
 static void on_cancel_sent(const struct http_client_response *r, void *arg)
@@ -222,8 +224,8 @@ static void poll_one(struct receiver *rc, PGresult *r, int row)
 	char *url = meta_url(meta, "get");
 	p->rc = rc;
 	p->result_url = meta_url(meta, "result");
-	strlcpy_(p->provider, provider, sizeof(p->provider));
-	strlcpy_(p->id, id, sizeof(p->id));
+	str_copy(p->provider, provider, sizeof(p->provider));
+	str_copy(p->id, id, sizeof(p->id));
 	if (!url && strcmp(provider, "replicate") == 0)
 		url = xasprintf("%s/predictions/%s", rc->v->replicate_base_url, id);
 	if (!url && strcmp(provider, "comfyui") == 0)

@@ -2,6 +2,8 @@
  * ComfyUI workflows and history. The template is walked as JSON, so a
  * prompt holding quotes or braces cannot change the graph's structure.
  */
+#include "errbuf.h"
+#include "str.h"
 #include "vendors/comfyui_api.h"
 
 #include <curl/curl.h>
@@ -60,13 +62,13 @@ static void fill(cJSON *node, const struct comfyui_vars *v)
 		fill(child, v);
 }
 
-char *comfyui_prompt_body(const char *workflow, size_t len, const struct comfyui_vars *v, const char *client_id,
+char *comfyui_api_prompt_body(const char *workflow, size_t len, const struct comfyui_vars *v, const char *client_id,
 			  char *err, size_t errlen)
 {
 	cJSON *graph = json_parse(workflow, len);
 	if (!cJSON_IsObject(graph)) {
 		cJSON_Delete(graph);
-		errorf(err, errlen, "the ComfyUI workflow is not a JSON object (use the API format export)");
+		errbuf_set(err, errlen, "the ComfyUI workflow is not a JSON object (use the API format export)");
 		return NULL;
 	}
 	fill(graph, v);
@@ -89,24 +91,24 @@ static void add_file(struct vendor_result *out, const cJSON *f, const char *base
 	char *n = curl_easy_escape(NULL, name, 0), *s = curl_easy_escape(NULL, sub ? sub : "", 0);
 	char *ty = curl_easy_escape(NULL, type ? type : "output", 0);
 	char *url = xasprintf("%s/view?filename=%s&subfolder=%s&type=%s", base, n, s, ty);
-	vendor_result_add_output(out, url);
+	vendors_result_add_output(out, url);
 	free(url);
 	curl_free(n);
 	curl_free(s);
 	curl_free(ty);
 }
 
-int comfyui_read_history(const char *body, size_t len, const char *prompt_id, const char *base,
+int comfyui_api_read_history(const char *body, size_t len, const char *prompt_id, const char *base,
 			 struct vendor_result *out, char *err, size_t errlen)
 {
 	static const char *const kinds[] = { "images", "gifs", "videos" };
 	cJSON *j = json_parse(body, len), *node;
 	if (!cJSON_IsObject(j)) {
 		cJSON_Delete(j);
-		return errorf(err, errlen, "the ComfyUI history is not a JSON object");
+		return errbuf_set(err, errlen, "the ComfyUI history is not a JSON object");
 	}
 	*out = (struct vendor_result){ .state = VENDOR_RUNNING };
-	strlcpy_(out->id, prompt_id, sizeof(out->id));
+	str_copy(out->id, prompt_id, sizeof(out->id));
 	const cJSON *entry = cJSON_GetObjectItemCaseSensitive(j, prompt_id);
 	const cJSON *status = cJSON_GetObjectItemCaseSensitive(entry, "status");
 	const char *str = json_str(status, "status_str");

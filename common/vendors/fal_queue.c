@@ -3,6 +3,8 @@
  * raw body's SHA-256 before any parsing; every key of the set is tried, as
  * fal rotates them.
  */
+#include "errbuf.h"
+#include "str.h"
 #include "vendors/fal_queue.h"
 
 #include <curl/curl.h>
@@ -23,7 +25,7 @@ struct fal_keys {
 	size_t n;
 };
 
-struct fal_keys *fal_keys_parse(const char *json, size_t len, char *err, size_t errlen)
+struct fal_keys *fal_queue_keys_parse(const char *json, size_t len, char *err, size_t errlen)
 {
 	cJSON *j = json_parse(json, len), *k;
 	struct fal_keys *keys = xcalloc(1, sizeof(*keys));
@@ -43,14 +45,14 @@ struct fal_keys *fal_keys_parse(const char *json, size_t len, char *err, size_t 
 	}
 	cJSON_Delete(j);
 	if (keys->n == 0) {
-		fal_keys_free(keys);
-		errorf(err, errlen, "the JWKS holds no Ed25519 key");
+		fal_queue_keys_free(keys);
+		errbuf_set(err, errlen, "the JWKS holds no Ed25519 key");
 		return NULL;
 	}
 	return keys;
 }
 
-void fal_keys_free(struct fal_keys *k)
+void fal_queue_keys_free(struct fal_keys *k)
 {
 	if (!k)
 		return;
@@ -82,7 +84,7 @@ static bool verify_one(EVP_PKEY *key, const char *msg, size_t len, const unsigne
 	return ok;
 }
 
-int fal_verify(const struct fal_keys *keys, const char *request_id, const char *user_id, const char *timestamp,
+int fal_queue_verify(const struct fal_keys *keys, const char *request_id, const char *user_id, const char *timestamp,
 	       const char *sig_hex, const char *body, size_t len, time_t now, long tolerance_s, char *why,
 	       size_t whylen)
 {
@@ -90,14 +92,14 @@ int fal_verify(const struct fal_keys *keys, const char *request_id, const char *
 	char hex[2 * SHA256_DIGEST_LENGTH + 1], *end;
 	bool ok = false;
 	if (!request_id || !user_id || !timestamp || !sig_hex)
-		return errorf(why, whylen, "missing X-Fal-Webhook-Request-Id, -User-Id, -Timestamp or -Signature");
+		return errbuf_set(why, whylen, "missing X-Fal-Webhook-Request-Id, -User-Id, -Timestamp or -Signature");
 	long long ts = strtoll(timestamp, &end, 10);
 	if (end == timestamp || *end)
-		return errorf(why, whylen, "X-Fal-Webhook-Timestamp is not a number");
+		return errbuf_set(why, whylen, "X-Fal-Webhook-Timestamp is not a number");
 	if (hex_decode(sig_hex, sig, sizeof(sig)) < 0)
-		return errorf(why, whylen, "X-Fal-Webhook-Signature is not 64 bytes of hex");
+		return errbuf_set(why, whylen, "X-Fal-Webhook-Signature is not 64 bytes of hex");
 	if (!keys)
-		return errorf(why, whylen, "no fal signing keys are loaded");
+		return errbuf_set(why, whylen, "no fal signing keys are loaded");
 	SHA256((const unsigned char *)body, len, digest);
 	for (size_t i = 0; i < sizeof(digest); i++)
 		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
@@ -106,13 +108,13 @@ int fal_verify(const struct fal_keys *keys, const char *request_id, const char *
 		ok = verify_one(keys->pkeys[i], msg, strlen(msg), sig);
 	free(msg);
 	if (!ok)
-		return errorf(why, whylen, "the signature matches none of fal's keys");
+		return errbuf_set(why, whylen, "the signature matches none of fal's keys");
 	if (ts < (long long)now - tolerance_s || ts > (long long)now + tolerance_s)
-		return errorf(why, whylen, "X-Fal-Webhook-Timestamp is outside the %ld s tolerance", tolerance_s);
+		return errbuf_set(why, whylen, "X-Fal-Webhook-Timestamp is outside the %ld s tolerance", tolerance_s);
 	return 0;
 }
 
-char *fal_submit_url(const char *base, const char *model, const char *webhook)
+char *fal_queue_submit_url(const char *base, const char *model, const char *webhook)
 {
 	char *escaped = curl_easy_escape(NULL, webhook, 0);
 	char *url = xasprintf("%s/%s?fal_webhook=%s", base, model, escaped ? escaped : "");
@@ -125,16 +127,16 @@ static char *dup_or_null(const char *s)
 	return s && *s ? xstrdup(s) : NULL;
 }
 
-int fal_read_queue(const char *body, size_t len, struct vendor_result *out, char *err, size_t errlen)
+int fal_queue_read_queue(const char *body, size_t len, struct vendor_result *out, char *err, size_t errlen)
 {
 	cJSON *j = json_parse(body, len);
 	const char *id = json_str(j, "request_id"), *status = json_str(j, "status");
 	if (!id || !*id || strlen(id) >= sizeof(out->id)) {
 		cJSON_Delete(j);
-		return errorf(err, errlen, "not a fal queue answer (no request_id)");
+		return errbuf_set(err, errlen, "not a fal queue answer (no request_id)");
 	}
 	*out = (struct vendor_result){ .state = VENDOR_RUNNING };
-	strlcpy_(out->id, id, sizeof(out->id));
+	str_copy(out->id, id, sizeof(out->id));
 	if (status && strcmp(status, "COMPLETED") == 0)
 		out->state = VENDOR_SUCCEEDED; /* the result body says whether it failed */
 	out->result_url = dup_or_null(json_str(j, "response_url"));
@@ -148,9 +150,9 @@ static void add_outputs(struct vendor_result *out, const cJSON *payload)
 {
 	const cJSON *img;
 	cJSON_ArrayForEach(img, cJSON_GetObjectItemCaseSensitive(payload, "images"))
-		vendor_result_add_output(out, json_str(img, "url"));
-	vendor_result_add_output(out, json_str(cJSON_GetObjectItemCaseSensitive(payload, "image"), "url"));
-	vendor_result_add_output(out, json_str(cJSON_GetObjectItemCaseSensitive(payload, "video"), "url"));
+		vendors_result_add_output(out, json_str(img, "url"));
+	vendors_result_add_output(out, json_str(cJSON_GetObjectItemCaseSensitive(payload, "image"), "url"));
+	vendors_result_add_output(out, json_str(cJSON_GetObjectItemCaseSensitive(payload, "video"), "url"));
 }
 
 /* The error text of a failed result: "detail" as a string or FastAPI's list. */
@@ -163,17 +165,17 @@ static void detail_text(const cJSON *payload, char *out, size_t outlen)
 		snprintf(out, outlen, "%s", msg);
 }
 
-int fal_read_webhook(const char *body, size_t len, struct vendor_result *out, char *err, size_t errlen)
+int fal_queue_read_webhook(const char *body, size_t len, struct vendor_result *out, char *err, size_t errlen)
 {
 	cJSON *j = json_parse(body, len);
 	const char *id = json_str(j, "request_id"), *status = json_str(j, "status");
 	const cJSON *payload = cJSON_GetObjectItemCaseSensitive(j, "payload");
 	if (!id || !*id || !status || strlen(id) >= sizeof(out->id)) {
 		cJSON_Delete(j);
-		return errorf(err, errlen, "not a fal webhook (no request_id or status)");
+		return errbuf_set(err, errlen, "not a fal webhook (no request_id or status)");
 	}
 	*out = (struct vendor_result){ .state = strcmp(status, "OK") == 0 ? VENDOR_SUCCEEDED : VENDOR_FAILED };
-	strlcpy_(out->id, id, sizeof(out->id));
+	str_copy(out->id, id, sizeof(out->id));
 	if (out->state == VENDOR_SUCCEEDED)
 		add_outputs(out, payload);
 	if (out->state == VENDOR_SUCCEEDED && out->n_outputs == 0) {
@@ -189,12 +191,12 @@ int fal_read_webhook(const char *body, size_t len, struct vendor_result *out, ch
 	return 0;
 }
 
-int fal_read_result(const char *body, size_t len, struct vendor_result *out, char *err, size_t errlen)
+int fal_queue_read_result(const char *body, size_t len, struct vendor_result *out, char *err, size_t errlen)
 {
 	cJSON *j = json_parse(body, len);
 	if (!cJSON_IsObject(j)) {
 		cJSON_Delete(j);
-		return errorf(err, errlen, "the fal result is not a JSON object");
+		return errbuf_set(err, errlen, "the fal result is not a JSON object");
 	}
 	add_outputs(out, j);
 	out->state = out->n_outputs ? VENDOR_SUCCEEDED : VENDOR_FAILED;

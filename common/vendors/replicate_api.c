@@ -3,6 +3,8 @@
  * checked over the raw bytes before any parsing, in constant time, against
  * every "v1," entry of the header (key rotation sends several).
  */
+#include "errbuf.h"
+#include "str.h"
 #include "vendors/replicate_api.h"
 
 #include <openssl/crypto.h>
@@ -22,7 +24,7 @@ static bool is_version_id(const char *model)
 	return n == 64 && strspn(model, "0123456789abcdef") == 64;
 }
 
-void replicate_create(const char *base, const char *model, cJSON *input, const char *webhook, char **url,
+void replicate_api_create(const char *base, const char *model, cJSON *input, const char *webhook, char **url,
 		      char **body)
 {
 	cJSON *b = cJSON_CreateObject();
@@ -45,13 +47,13 @@ static void add_outputs(struct vendor_result *out, const cJSON *o)
 {
 	const cJSON *item;
 	if (cJSON_IsString(o)) {
-		vendor_result_add_output(out, o->valuestring);
+		vendors_result_add_output(out, o->valuestring);
 		return;
 	}
 	cJSON_ArrayForEach(item, o) /* arrays and objects alike */
 		if (cJSON_IsString(item) && (strncmp(item->valuestring, "http", 4) == 0 ||
 					     strncmp(item->valuestring, "data:", 5) == 0))
-			vendor_result_add_output(out, item->valuestring);
+			vendors_result_add_output(out, item->valuestring);
 }
 
 static enum vendor_state state_of(const char *status)
@@ -70,17 +72,17 @@ static char *dup_or_null(const char *s)
 	return s && *s ? xstrdup(s) : NULL;
 }
 
-int replicate_read(const char *body, size_t len, struct vendor_result *out, char *err, size_t errlen)
+int replicate_api_read(const char *body, size_t len, struct vendor_result *out, char *err, size_t errlen)
 {
 	cJSON *j = json_parse(body, len);
 	const char *id = json_str(j, "id"), *status = json_str(j, "status"), *error = json_str(j, "error");
 	const cJSON *urls = cJSON_GetObjectItemCaseSensitive(j, "urls");
 	if (!id || !*id || !status || strlen(id) >= sizeof(out->id)) {
 		cJSON_Delete(j);
-		return errorf(err, errlen, "not a Replicate prediction (no id or status)");
+		return errbuf_set(err, errlen, "not a Replicate prediction (no id or status)");
 	}
 	*out = (struct vendor_result){ .state = state_of(status) };
-	strlcpy_(out->id, id, sizeof(out->id));
+	str_copy(out->id, id, sizeof(out->id));
 	if (out->state == VENDOR_SUCCEEDED)
 		add_outputs(out, cJSON_GetObjectItemCaseSensitive(j, "output"));
 	if (out->state == VENDOR_FAILED)
@@ -114,7 +116,7 @@ static void mac(const unsigned char *key, size_t keylen, const char *id, const c
 	free(content);
 }
 
-char *replicate_sign(const char *secret, const char *id, const char *timestamp, const char *body, size_t len)
+char *replicate_api_sign(const char *secret, const char *id, const char *timestamp, const char *body, size_t len)
 {
 	size_t keylen;
 	unsigned char *key = secret_key(secret, &keylen), sig[32];
@@ -147,24 +149,24 @@ static bool any_matches(const char *signatures, const unsigned char sig[32])
 	return ok;
 }
 
-int replicate_verify(const char *secret, const char *id, const char *timestamp, const char *signatures,
+int replicate_api_verify(const char *secret, const char *id, const char *timestamp, const char *signatures,
 		     const char *body, size_t len, time_t now, long tolerance_s, char *why, size_t whylen)
 {
 	size_t keylen;
 	unsigned char *key, sig[32];
 	char *end;
 	if (!id || !*id || !timestamp || !signatures)
-		return errorf(why, whylen, "missing webhook-id, webhook-timestamp or webhook-signature");
+		return errbuf_set(why, whylen, "missing webhook-id, webhook-timestamp or webhook-signature");
 	long long ts = strtoll(timestamp, &end, 10);
 	if (end == timestamp || *end)
-		return errorf(why, whylen, "webhook-timestamp is not a number");
+		return errbuf_set(why, whylen, "webhook-timestamp is not a number");
 	if (!(key = secret_key(secret, &keylen)))
-		return errorf(why, whylen, "REPLICATE_WEBHOOK_SECRET is not a whsec_ secret");
+		return errbuf_set(why, whylen, "REPLICATE_WEBHOOK_SECRET is not a whsec_ secret");
 	mac(key, keylen, id, timestamp, body, len, sig);
 	free(key);
 	if (!any_matches(signatures, sig))
-		return errorf(why, whylen, "no webhook-signature entry matches");
+		return errbuf_set(why, whylen, "no webhook-signature entry matches");
 	if (ts < (long long)now - tolerance_s || ts > (long long)now + tolerance_s)
-		return errorf(why, whylen, "webhook-timestamp is outside the %ld s tolerance", tolerance_s);
+		return errbuf_set(why, whylen, "webhook-timestamp is outside the %ld s tolerance", tolerance_s);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /*
  * The render vendors' configuration table and the vendor-neutral task result.
  */
+#include "errbuf.h"
 #include "vendors/vendors.h"
 
 #include <stddef.h>
@@ -67,7 +68,7 @@ const struct config_option vendors_options[] = {
 };
 const size_t vendors_n_options = ARRAY_SIZE(vendors_options);
 
-void vendor_result_release(struct vendor_result *r)
+void vendors_result_release(struct vendor_result *r)
 {
 	for (size_t i = 0; i < r->n_outputs; i++)
 		free(r->outputs[i]);
@@ -77,7 +78,7 @@ void vendor_result_release(struct vendor_result *r)
 	*r = (struct vendor_result){ 0 };
 }
 
-void vendor_result_add_output(struct vendor_result *r, const char *url)
+void vendors_result_add_output(struct vendor_result *r, const char *url)
 {
 	if (url && *url && r->n_outputs < VENDOR_MAX_OUTPUTS)
 		r->outputs[r->n_outputs++] = xstrdup(url);
@@ -111,7 +112,7 @@ char *vendors_read_file(const char *path, size_t *len, char *err, size_t errlen)
 	char *buf = NULL;
 	size_t n = 0, cap = 0, got;
 	if (!f) {
-		errorf(err, errlen, "%s: cannot open", path);
+		errbuf_set(err, errlen, "%s: cannot open", path);
 		return NULL;
 	}
 	do {

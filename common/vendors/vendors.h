@@ -67,9 +67,9 @@ struct vendor_result {
 	char *get_url, *cancel_url, *result_url; /* where to poll, cancel and read it, owned, or NULL */
 };
 
-void vendor_result_release(struct vendor_result *r);
+void vendors_result_release(struct vendor_result *r);
 /* Adds an output URL (copied); ignored beyond VENDOR_MAX_OUTPUTS. */
-void vendor_result_add_output(struct vendor_result *r, const char *url);
+void vendors_result_add_output(struct vendor_result *r, const char *url);
 /* The clip length to ask for to cover est_ms: the shortest of the
  * comma-separated durations (seconds) that covers it, else the longest. */
 int vendors_clip_seconds(const char *durations, long est_ms);

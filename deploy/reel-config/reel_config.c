@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "file.h"
 #include "gateway_options.h"
 #include "json.h"
 #include "merge.h"
@@ -46,7 +47,7 @@ static const struct {
 	const size_t *n;
 } tables[] = {
 	{ "Every daemon", "Read by every daemon at start.", daemon_options, &daemon_n_options },
-	{ "api-gateway", "The public API ([api.md](api.md)).", gateway_options, &gateway_n_options },
+	{ "api-gateway", "The public API ([api.md](api.md)).", gateway_options, &gateway_options_n },
 	{ "parse-worker", "Storyboards from text ([stages.md](stages.md#storyboards-from-language-models-parse-worker)).",
 	  parse_config_options, &parse_config_n_options },
 	{ "tts-worker", "Narration ([stages.md](stages.md#voices-and-narration-tts-worker)).", tts_config_options,
@@ -306,7 +307,7 @@ static int generate(const char *dir, bool write)
 		char path[4096];
 		size_t len;
 		snprintf(path, sizeof(path), "%s/%s", dir, generated[i].path);
-		char *have = read_whole_file(path, MAX_FILE, &len), *want = have ? generated[i].make(have) : NULL;
+		char *have = file_read_all(path, MAX_FILE, &len), *want = have ? generated[i].make(have) : NULL;
 		if (!want) {
 			fprintf(stderr, "reel-config: %s: %s\n", path,
 				have ? "the generated part's markers are missing" : "cannot be read");

@@ -90,7 +90,7 @@ static int cmd_revoke(struct db *db, int argc, char **argv)
 	if (argc != 3)
 		return usage(stderr);
 	const char *params[] = { argv[2] };
-	long n = reelctl_change(db, "revoke-key", sql, 1, params);
+	long n = ops_change(db, "revoke-key", sql, 1, params);
 	if (n < 0)
 		return 1;
 	printf(n ? "revoked %s\n" : "no active key %s\n", argv[2]);
@@ -103,7 +103,7 @@ static const struct command {
 	int (*run)(struct db *db, int argc, char **argv);
 } commands[] = {
 	{ "migrate", cmd_migrate },    { "mint-key", cmd_mint },        { "revoke-key", cmd_revoke },
-	{ "timeline", reelctl_timeline }, { "requeue", reelctl_requeue }, { "dlq", dlq_command },
+	{ "timeline", ops_timeline }, { "requeue", ops_requeue }, { "dlq", dlq_command },
 	{ "voices", voices_command },
 };
 
@@ -118,7 +118,7 @@ int main(int argc, char **argv)
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)
 		return usage(argc < 2 ? stderr : stdout);
 	if (strcmp(argv[1], "submit") == 0)
-		return reelctl_submit(argc, argv);
+		return submit_job(argc, argv);
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			cmd = &commands[i];

@@ -13,6 +13,7 @@
 #include "db.h"
 #include "envelope.h"
 #include "reelctl.h"
+#include "str.h"
 #include "banned.h"
 
 static const char timeline_help[] =
@@ -26,7 +27,7 @@ static const char requeue_help[] =
 	"pending or rendering shot and a tts message per rendered or voicing shot, merging jobs a merge\n"
 	"message. A running daemon's outbox relay publishes them within seconds.\n";
 
-long reelctl_change(struct db *db, const char *command, const char *sql, int nparams, const char *const *params)
+long ops_change(struct db *db, const char *command, const char *sql, int nparams, const char *const *params)
 {
 	PGresult *r = db_exec(db, sql, nparams, params);
 	if (!r) {
@@ -38,7 +39,7 @@ long reelctl_change(struct db *db, const char *command, const char *sql, int npa
 	return n;
 }
 
-int reelctl_timeline(struct db *db, int argc, char **argv)
+int ops_timeline(struct db *db, int argc, char **argv)
 {
 	static const char sql[] =
 		"SELECT to_char(e.at, 'YYYY-MM-DD HH24:MI:SS.MS'), "
@@ -87,8 +88,8 @@ static int stage_row(struct db *db, const char *prefix, PGresult *plan, int i)
 	static const char sql[] = "INSERT INTO outbox (topic, key, value) VALUES ($1, $2, $3)";
 	struct envelope env = { .shot = PQgetisnull(plan, i, 1) ? -1 : atoi(PQgetvalue(plan, i, 1)), .attempt = 1 };
 	char value[256], key[96], topic[128];
-	strlcpy_(env.job, PQgetvalue(plan, i, 0), sizeof(env.job));
-	strlcpy_(env.trace, PQgetvalue(plan, i, 3), sizeof(env.trace));
+	str_copy(env.job, PQgetvalue(plan, i, 0), sizeof(env.job));
+	str_copy(env.trace, PQgetvalue(plan, i, 3), sizeof(env.trace));
 	if (envelope_encode(&env, value, sizeof(value)) < 0)
 		return -1;
 	envelope_key(&env, key, sizeof(key));
@@ -112,7 +113,7 @@ static int write_plan(struct db *db, PGresult *plan)
 	return db_run(db, "COMMIT", 0, NULL);
 }
 
-int reelctl_requeue(struct db *db, int argc, char **argv)
+int ops_requeue(struct db *db, int argc, char **argv)
 {
 	int dry = args_has(argc, argv, "--dry-run"), rc = 0;
 	const char *ids[256];

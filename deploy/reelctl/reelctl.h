@@ -10,10 +10,10 @@
 struct db;
 
 /* ops.c: runs a statement that changes rows: how many it changed, or -1 after printing the error for command. */
-long reelctl_change(struct db *db, const char *command, const char *sql, int nparams, const char *const *params);
+long ops_change(struct db *db, const char *command, const char *sql, int nparams, const char *const *params);
 
-int reelctl_timeline(struct db *db, int argc, char **argv);
-int reelctl_requeue(struct db *db, int argc, char **argv);
-int reelctl_submit(int argc, char **argv);
+int ops_timeline(struct db *db, int argc, char **argv);
+int ops_requeue(struct db *db, int argc, char **argv);
+int submit_job(int argc, char **argv);
 
 #endif

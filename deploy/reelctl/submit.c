@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "file.h"
 #include "json.h"
 #include "reelctl.h"
 #include "util.h"
@@ -85,7 +86,7 @@ static cJSON *call(const char *method, const char *url, const char *body)
 static char *request_body(const char *path, const char *template)
 {
 	size_t len;
-	char *text = read_whole_file(path, 1 << 20, &len);
+	char *text = file_read_all(path, 1 << 20, &len);
 	if (!text)
 		return NULL;
 	cJSON *j = json_parse(text, len);
@@ -171,7 +172,7 @@ static char *default_gateway(void)
 	return xasprintf("http://127.0.0.1:%ld", 8080 + n);
 }
 
-int reelctl_submit(int argc, char **argv)
+int submit_job(int argc, char **argv)
 {
 	const char *gateway = args_flag(argc, argv, "--url"), *template = args_flag(argc, argv, "--template");
 	const char *interval = args_flag(argc, argv, "--interval-ms");

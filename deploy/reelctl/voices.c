@@ -147,7 +147,7 @@ static int remove_voice(struct db *db, int argc, char **argv)
 		fputs(help, stderr);
 		return 2;
 	}
-	long n = reelctl_change(db, "voices remove", sql, 2, v);
+	long n = ops_change(db, "voices remove", sql, 2, v);
 	if (n < 0)
 		return 1;
 	printf(n ? "removed %s voice %s\n" : "no %s voice %s\n", v[0], v[1]);

@@ -30,7 +30,9 @@
 #include "assemble_picture.h"
 #include "assemble_still.h"
 #include "assemble_video.h"
+#include "errbuf.h"
 #include "log.h"
+#include "str.h"
 #include "banned.h"
 
 #define MAX_SHOT_MS (24LL * 3600 * 1000)
@@ -93,7 +95,7 @@ void assemble_init(void)
 static int check_readable(const char *what, const char *path, char *err, size_t errlen)
 {
 	if (access(path, R_OK) < 0)
-		return errorf(err, errlen, "%s %s: %s", what, path, av_err2str(AVERROR(errno)));
+		return errbuf_set(err, errlen, "%s %s: %s", what, path, av_err2str(AVERROR(errno)));
 	return 0;
 }
 
@@ -107,22 +109,22 @@ static int check_settings(const struct assemble_spec *sp, char *err, size_t errl
 	int known = 0;
 
 	if (!sp->shots || sp->n_shots == 0 || sp->n_shots > MAX_SHOTS)
-		return errorf(err, errlen, "%zu shots (1..%d)", sp->n_shots, MAX_SHOTS);
+		return errbuf_set(err, errlen, "%zu shots (1..%d)", sp->n_shots, MAX_SHOTS);
 	if (sp->width < 16 || sp->width > 8192 || sp->width % 2 || sp->height < 16 || sp->height > 8192 ||
 	    sp->height % 2)
-		return errorf(err, errlen, "bad frame size %dx%d (even, 16..8192)", sp->width, sp->height);
+		return errbuf_set(err, errlen, "bad frame size %dx%d (even, 16..8192)", sp->width, sp->height);
 	if (sp->fps < 1 || sp->fps > 120)
-		return errorf(err, errlen, "bad fps %d (1..120)", sp->fps);
+		return errbuf_set(err, errlen, "bad fps %d (1..120)", sp->fps);
 	if (sp->crf < 0 || sp->crf > 51)
-		return errorf(err, errlen, "bad crf %d (1..51, or 0 for 23)", sp->crf);
+		return errbuf_set(err, errlen, "bad crf %d (1..51, or 0 for 23)", sp->crf);
 	if (!sp->out_path || !*sp->out_path)
-		return errorf(err, errlen, "no output path");
+		return errbuf_set(err, errlen, "no output path");
 	for (int i = 0; crossfades(sp) && kinds[i]; i++)
 		known |= strcmp(sp->transition, kinds[i]) == 0;
 	if (crossfades(sp) && !known)
-		return errorf(err, errlen, "unknown transition \"%s\"", sp->transition);
+		return errbuf_set(err, errlen, "unknown transition \"%s\"", sp->transition);
 	if (crossfades(sp) && (sp->transition_ms < 100 || sp->transition_ms > 2000))
-		return errorf(err, errlen, "transition_ms %d (100..2000)", sp->transition_ms);
+		return errbuf_set(err, errlen, "transition_ms %d (100..2000)", sp->transition_ms);
 	return 0;
 }
 
@@ -134,12 +136,12 @@ static int check_spec(const struct assemble_spec *sp, char *err, size_t errlen)
 		const struct assemble_shot *s = &sp->shots[k];
 
 		if (s->duration_ms <= 0 || s->duration_ms > MAX_SHOT_MS)
-			return errorf(err, errlen, "shot %zu: bad duration %lld ms", k, (long long)s->duration_ms);
+			return errbuf_set(err, errlen, "shot %zu: bad duration %lld ms", k, (long long)s->duration_ms);
 		if (s->video_path && *s->video_path) {
 			if (check_readable("clip", s->video_path, err, errlen) < 0)
 				return -1;
 		} else if (!s->image_path || !*s->image_path) {
-			return errorf(err, errlen, "shot %zu: no image", k);
+			return errbuf_set(err, errlen, "shot %zu: no image", k);
 		} else if (check_readable("image", s->image_path, err, errlen) < 0) {
 			return -1;
 		}
@@ -173,7 +175,7 @@ static int plan_spans(struct encode *e, char *err, size_t errlen)
 	}
 	for (size_t k = 0; k < sp->n_shots; k++)
 		if (e->frames[k + 1] <= e->frames[k])
-			return errorf(err, errlen, "shot %zu: %lld ms is shorter than a frame", k,
+			return errbuf_set(err, errlen, "shot %zu: %lld ms is shorter than a frame", k,
 				      (long long)sp->shots[k].duration_ms);
 	return 0;
 }
@@ -187,8 +189,8 @@ static int identify(struct encode *e, size_t k, char *err, size_t errlen)
 	char content[65], ass_hash[65] = "", *desc;
 	int64_t bytes;
 
-	if (assemble_sha256_file(input, content, &bytes) < 0)
-		return errorf(err, errlen, "%s %s: cannot read", input == s->video_path ? "clip" : "image", input);
+	if (assemble_files_sha256(input, content, &bytes) < 0)
+		return errbuf_set(err, errlen, "%s %s: cannot read", input == s->video_path ? "clip" : "image", input);
 	if (s->subtitles)
 		assemble__sha256(s->subtitles, strlen(s->subtitles), ass_hash);
 	desc = xasprintf("seg2|%s|%s|%lld|%s|%lld|%dx%d@%d|%s|%d|%s|%s", input == s->video_path ? "clip" : "still",
@@ -266,7 +268,7 @@ static void report(struct encode *e, int64_t units)
 static int canceled(const struct encode *e, char *err, size_t errlen)
 {
 	if (e->sp->cancel && atomic_load(e->sp->cancel))
-		return errorf(err, errlen, "canceled");
+		return errbuf_set(err, errlen, "canceled");
 	return 0;
 }
 
@@ -287,7 +289,7 @@ static struct assemble__picture *picture(struct encode *e, size_t k, char *err, 
 		if (f && fclose(f) != 0)
 			bad = 1;
 		if (bad) {
-			errorf(err, errlen, "cannot write %s", e->ass_path[k]);
+			errbuf_set(err, errlen, "cannot write %s", e->ass_path[k]);
 			return NULL;
 		}
 	}
@@ -355,7 +357,7 @@ static int encode_seg(struct encode *e, const struct seg *s, char *err, size_t e
 	struct assemble__segment *out;
 	int rc;
 
-	random_hex(suffix, 8);
+	str_random_hex(suffix, 8);
 	tmp = xasprintf("%s.%s.tmp", s->path, suffix);
 	forget_before(e, s->k);
 	out = assemble__segment_new(e->sp, tmp, err, errlen);
@@ -365,7 +367,7 @@ static int encode_seg(struct encode *e, const struct seg *s, char *err, size_t e
 	if (out && assemble__segment_close(out, rc < 0, rc < 0 ? NULL : err, errlen) < 0)
 		rc = -1;
 	if (rc == 0 && rename(tmp, s->path) < 0)
-		rc = errorf(err, errlen, "cannot store segment %s: %s", s->path, strerror(errno));
+		rc = errbuf_set(err, errlen, "cannot store segment %s: %s", s->path, strerror(errno));
 	if (rc < 0)
 		unlink(tmp);
 	else
@@ -385,7 +387,7 @@ static int make_tmpdir(struct encode *e, char *err, size_t errlen)
 
 		free(e->tmpdir);
 		e->tmpdir = NULL;
-		return errorf(err, errlen, "cannot make a work folder beside %s: %s", e->sp->out_path, strerror(saved));
+		return errbuf_set(err, errlen, "cannot make a work folder beside %s: %s", e->sp->out_path, strerror(saved));
 	}
 	return 0;
 }

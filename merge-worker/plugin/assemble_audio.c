@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "assemble_video.h"
+#include "errbuf.h"
 #include "banned.h"
 
 #define BIT_RATE 128000
@@ -68,23 +69,23 @@ static int open_decoder(struct source *s, char *err, size_t errlen)
 
 	ret = av_find_best_stream(s->fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
 	if (ret < 0)
-		return errorf(err, errlen, "audio %s: no audio stream", s->path);
+		return errbuf_set(err, errlen, "audio %s: no audio stream", s->path);
 	s->stream = ret;
 	par = s->fmt->streams[ret]->codecpar;
 	codec = avcodec_find_decoder(par->codec_id);
 	if (!codec)
-		return errorf(err, errlen, "audio %s: no decoder for codec %s", s->path,
+		return errbuf_set(err, errlen, "audio %s: no decoder for codec %s", s->path,
 			      avcodec_get_name(par->codec_id));
 	s->dec = avcodec_alloc_context3(codec);
 	if (!s->dec)
-		return errorf(err, errlen, "audio %s: out of memory", s->path);
+		return errbuf_set(err, errlen, "audio %s: out of memory", s->path);
 	ret = avcodec_parameters_to_context(s->dec, par);
 	if (ret >= 0) {
 		s->dec->pkt_timebase = s->fmt->streams[s->stream]->time_base;
 		ret = avcodec_open2(s->dec, codec, NULL);
 	}
 	if (ret < 0)
-		return errorf(err, errlen, "audio %s: cannot open decoder: %s", s->path, av_err2str(ret));
+		return errbuf_set(err, errlen, "audio %s: cannot open decoder: %s", s->path, av_err2str(ret));
 	return 0;
 }
 
@@ -94,17 +95,17 @@ static int source_open(struct source *s, char *err, size_t errlen)
 
 	ret = avformat_open_input(&s->fmt, s->path, NULL, NULL);
 	if (ret < 0)
-		return errorf(err, errlen, "audio %s: cannot open: %s", s->path, av_err2str(ret));
+		return errbuf_set(err, errlen, "audio %s: cannot open: %s", s->path, av_err2str(ret));
 	ret = avformat_find_stream_info(s->fmt, NULL);
 	if (ret < 0)
-		return errorf(err, errlen, "audio %s: cannot read: %s", s->path, av_err2str(ret));
+		return errbuf_set(err, errlen, "audio %s: cannot read: %s", s->path, av_err2str(ret));
 	if (open_decoder(s, err, errlen) < 0)
 		return -1;
 	s->pkt = av_packet_alloc();
 	s->frame = av_frame_alloc();
 	s->fifo = av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, 2, 4096);
 	if (!s->pkt || !s->frame || !s->fifo)
-		return errorf(err, errlen, "audio %s: out of memory", s->path);
+		return errbuf_set(err, errlen, "audio %s: out of memory", s->path);
 	return 0;
 }
 
@@ -118,7 +119,7 @@ static int make_resampler(struct source *s, const AVFrame *f, char *err, size_t 
 	if (f->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC || !av_channel_layout_check(&f->ch_layout))
 		av_channel_layout_default(&in, f->ch_layout.nb_channels);
 	else if (av_channel_layout_copy(&in, &f->ch_layout) < 0)
-		return errorf(err, errlen, "audio %s: out of memory", s->path);
+		return errbuf_set(err, errlen, "audio %s: out of memory", s->path);
 	ret = swr_alloc_set_opts2(&s->swr, &out, AV_SAMPLE_FMT_FLTP, ASSEMBLE__RATE, &in,
 				  (enum AVSampleFormat)f->format, f->sample_rate, 0, NULL);
 	/* Mono narration goes to both speakers at full level, not the -3 dB pan. */
@@ -128,7 +129,7 @@ static int make_resampler(struct source *s, const AVFrame *f, char *err, size_t 
 	if (ret >= 0)
 		ret = swr_init(s->swr);
 	if (ret < 0)
-		return errorf(err, errlen, "audio %s: cannot resample %d Hz, %d channels: %s",
+		return errbuf_set(err, errlen, "audio %s: cannot resample %d Hz, %d channels: %s",
 			      s->path, f->sample_rate, f->ch_layout.nb_channels, av_err2str(ret));
 	s->in_rate = f->sample_rate;
 	s->in_format = f->format;
@@ -142,19 +143,19 @@ static int resample(struct source *s, const uint8_t **in, int n_in, char *err, s
 	int cap = swr_get_out_samples(s->swr, n_in), n;
 
 	if (cap < 0)
-		return errorf(err, errlen, "audio %s: resampler failed", s->path);
+		return errbuf_set(err, errlen, "audio %s: resampler failed", s->path);
 	if (cap > s->tmp_cap) {
 		av_freep(&s->tmp[0]);
 		s->tmp_cap = 0;
 		if (av_samples_alloc(s->tmp, NULL, 2, cap, AV_SAMPLE_FMT_FLTP, 0) < 0)
-			return errorf(err, errlen, "audio %s: out of memory", s->path);
+			return errbuf_set(err, errlen, "audio %s: out of memory", s->path);
 		s->tmp_cap = cap;
 	}
 	n = swr_convert(s->swr, s->tmp, cap, in, n_in);
 	if (n < 0)
-		return errorf(err, errlen, "audio %s: resampling failed: %s", s->path, av_err2str(n));
+		return errbuf_set(err, errlen, "audio %s: resampling failed: %s", s->path, av_err2str(n));
 	if (n > 0 && av_audio_fifo_write(s->fifo, (void **)s->tmp, n) < n)
-		return errorf(err, errlen, "audio %s: out of memory", s->path);
+		return errbuf_set(err, errlen, "audio %s: out of memory", s->path);
 	return 0;
 }
 
@@ -168,7 +169,7 @@ static int take_frame(struct source *s, char *err, size_t errlen)
 	/* The resampler was set up for the first frame; a change would garble it. */
 	if (f->sample_rate != s->in_rate || f->format != s->in_format ||
 	    f->ch_layout.nb_channels != s->in_channels)
-		return errorf(err, errlen, "audio %s: sample format changes mid-stream", s->path);
+		return errbuf_set(err, errlen, "audio %s: sample format changes mid-stream", s->path);
 	rc = resample(s, (const uint8_t **)f->extended_data, f->nb_samples, err, errlen);
 	av_frame_unref(s->frame);
 	return rc;
@@ -182,12 +183,12 @@ static int feed_decoder(struct source *s, char *err, size_t errlen)
 	if (ret == AVERROR_EOF)
 		ret = avcodec_send_packet(s->dec, NULL);
 	else if (ret < 0)
-		return errorf(err, errlen, "audio %s: read failed: %s", s->path, av_err2str(ret));
+		return errbuf_set(err, errlen, "audio %s: read failed: %s", s->path, av_err2str(ret));
 	else if (s->pkt->stream_index == s->stream)
 		ret = avcodec_send_packet(s->dec, s->pkt);
 	av_packet_unref(s->pkt);
 	if (ret < 0 && ret != AVERROR_EOF)
-		return errorf(err, errlen, "audio %s: cannot decode: %s", s->path, av_err2str(ret));
+		return errbuf_set(err, errlen, "audio %s: cannot decode: %s", s->path, av_err2str(ret));
 	return 0;
 }
 
@@ -208,7 +209,7 @@ static int source_want(struct source *s, int n, char *err, size_t errlen)
 			if (s->swr && resample(s, NULL, 0, err, errlen) < 0)
 				return -1;
 		} else {
-			return errorf(err, errlen, "audio %s: cannot decode: %s", s->path,
+			return errbuf_set(err, errlen, "audio %s: cannot decode: %s", s->path,
 				      av_err2str(ret));
 		}
 	}
@@ -251,7 +252,7 @@ static int lay_narration(const struct assemble_spec *sp, const int64_t *starts, 
 		int64_t got;
 
 		if (sp->cancel && atomic_load(sp->cancel)) /* a long soundtrack must not hold up a shutdown */
-			return errorf(err, errlen, "canceled");
+			return errbuf_set(err, errlen, "canceled");
 		if (path && *path &&
 		    decode_into(path, voice, starts[k], starts[k + 1] - starts[k], &got, err, errlen) < 0)
 			return -1;
@@ -267,12 +268,12 @@ static int load_music(const char *music, int64_t n, struct assemble__pcm *out, c
 	if (assemble__pcm_track(music, out, n) == 0)
 		return 0;
 	if (access(music, R_OK) < 0)
-		return errorf(err, errlen, "music %s: neither a bundled track nor a readable file", music);
+		return errbuf_set(err, errlen, "music %s: neither a bundled track nor a readable file", music);
 	assemble__pcm_alloc(out, n);
 	if (decode_into(music, out, 0, n, &got, err, errlen) < 0)
 		return -1;
 	if (got == 0)
-		return errorf(err, errlen, "music %s: holds no audio", music);
+		return errbuf_set(err, errlen, "music %s: holds no audio", music);
 	for (int64_t i = got; i < n; i++)
 		for (int c = 0; c < 2; c++)
 			out->ch[c][i] = out->ch[c][i % got];
@@ -298,10 +299,10 @@ static int open_encoder(struct assemble__aac *a, char *err, size_t errlen)
 	int ret;
 
 	if (!codec)
-		return errorf(err, errlen, "FFmpeg lacks the aac encoder");
+		return errbuf_set(err, errlen, "FFmpeg lacks the aac encoder");
 	enc = a->enc = avcodec_alloc_context3(codec);
 	if (!enc)
-		return errorf(err, errlen, "out of memory");
+		return errbuf_set(err, errlen, "out of memory");
 	enc->sample_fmt = AV_SAMPLE_FMT_FLTP;
 	enc->sample_rate = ASSEMBLE__RATE;
 	enc->bit_rate = BIT_RATE;
@@ -314,7 +315,7 @@ static int open_encoder(struct assemble__aac *a, char *err, size_t errlen)
 	if (ret >= 0)
 		ret = avcodec_parameters_from_context(a->st->codecpar, enc);
 	if (ret < 0)
-		return errorf(err, errlen, "cannot open the aac encoder: %s", av_err2str(ret));
+		return errbuf_set(err, errlen, "cannot open the aac encoder: %s", av_err2str(ret));
 	a->st->time_base = enc->time_base;
 	return 0;
 }
@@ -327,7 +328,7 @@ struct assemble__aac *assemble__aac_new(struct AVFormatContext *oc, char *err, s
 	a->st = avformat_new_stream(oc, NULL);
 	a->frame = av_frame_alloc();
 	if (!a->st || !a->frame) {
-		errorf(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		goto fail;
 	}
 	if (open_encoder(a, err, errlen) < 0)
@@ -337,7 +338,7 @@ struct assemble__aac *assemble__aac_new(struct AVFormatContext *oc, char *err, s
 	a->frame->nb_samples = a->enc->frame_size > 0 ? a->enc->frame_size : 1024;
 	if (av_channel_layout_copy(&a->frame->ch_layout, &a->enc->ch_layout) < 0 ||
 	    av_frame_get_buffer(a->frame, 0) < 0) {
-		errorf(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		goto fail;
 	}
 	return a;
@@ -361,7 +362,7 @@ int assemble__aac_write(struct assemble__aac *a, const struct assemble__pcm *pcm
 			break;
 		/* The encoder may still hold a reference to the last frame sent. */
 		if (av_frame_make_writable(a->frame) < 0)
-			return errorf(err, errlen, "out of memory");
+			return errbuf_set(err, errlen, "out of memory");
 		for (int c = 0; c < 2; c++)
 			memcpy(a->frame->data[c], pcm->ch[c] + a->pts, (size_t)n * sizeof(float));
 		a->frame->nb_samples = n;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "banned.h"
 
 static void to_hex(const uint8_t *md, unsigned n, char *hex)
@@ -41,7 +42,7 @@ void assemble__sha256(const void *data, size_t n, char hex[65])
 	to_hex(md, sizeof(md), hex);
 }
 
-int assemble_sha256_file(const char *path, char hex[65], int64_t *bytes)
+int assemble_files_sha256(const char *path, char hex[65], int64_t *bytes)
 {
 	FILE *f = fopen(path, "rb");
 	struct AVSHA *sha = av_sha_alloc();
@@ -145,11 +146,11 @@ static int write_jpeg(const AVFrame *pic, const char *path, char *err, size_t er
 	av_frame_free(&f);
 	avcodec_free_context(&enc);
 	if (ret < 0)
-		return errorf(err, errlen, "poster %s: %s", path, av_err2str(ret));
+		return errbuf_set(err, errlen, "poster %s: %s", path, av_err2str(ret));
 	return 0;
 }
 
-int assemble_poster(const char *mp4_path, int64_t at_ms, const char *jpg_path, char *err, size_t errlen)
+int assemble_files_poster(const char *mp4_path, int64_t at_ms, const char *jpg_path, char *err, size_t errlen)
 {
 	AVFormatContext *fmt = NULL;
 	AVCodecContext *dec = NULL;
@@ -172,7 +173,7 @@ int assemble_poster(const char *mp4_path, int64_t at_ms, const char *jpg_path, c
 	if (ret >= 0 && pic)
 		ret = grab(fmt, index, dec, at_ms, pic);
 	if (ret < 0 || !pic || !pic->data[0])
-		errorf(err, errlen, "poster: cannot read a picture from %s: %s", mp4_path,
+		errbuf_set(err, errlen, "poster: cannot read a picture from %s: %s", mp4_path,
 		       av_err2str(ret < 0 ? ret : AVERROR_INVALIDDATA));
 	else
 		rc = write_jpeg(pic, jpg_path, err, errlen);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "assemble_audio.h"
+#include "errbuf.h"
 #include "banned.h"
 
 struct join {
@@ -32,24 +33,24 @@ static int open_output(struct join *j, const AVCodecParameters *par, char *err, 
 	int ret = avformat_alloc_output_context2(&j->oc, NULL, "mp4", path);
 
 	if (ret < 0)
-		return errorf(err, errlen, "cannot set up MP4 output: %s", av_err2str(ret));
+		return errbuf_set(err, errlen, "cannot set up MP4 output: %s", av_err2str(ret));
 	j->vst = avformat_new_stream(j->oc, NULL);
 	if (!j->vst || avcodec_parameters_copy(j->vst->codecpar, par) < 0)
-		return errorf(err, errlen, "out of memory");
+		return errbuf_set(err, errlen, "out of memory");
 	j->vst->codecpar->codec_tag = 0;
 	j->vst->time_base = (AVRational){ 1, j->sp->fps };
 	j->vst->avg_frame_rate = (AVRational){ j->sp->fps, 1 };
 	if (!(j->aac = assemble__aac_new(j->oc, err, errlen)))
 		return -1;
 	if ((ret = avio_open(&j->oc->pb, path, AVIO_FLAG_WRITE)) < 0)
-		return errorf(err, errlen, "cannot create %s: %s", path, av_err2str(ret));
+		return errbuf_set(err, errlen, "cannot create %s: %s", path, av_err2str(ret));
 	j->file_open = 1;
 	/* moov up front: players start before the whole file has arrived. */
 	av_dict_set(&opts, "movflags", "+faststart", 0);
 	ret = avformat_write_header(j->oc, &opts);
 	av_dict_free(&opts);
 	if (ret < 0)
-		return errorf(err, errlen, "cannot write %s: %s", path, av_err2str(ret));
+		return errbuf_set(err, errlen, "cannot write %s: %s", path, av_err2str(ret));
 	return 0;
 }
 
@@ -67,15 +68,15 @@ static int open_segment(struct join *j, const char *path, char *err, size_t errl
 	if (ret >= 0)
 		ret = avformat_find_stream_info(j->in, NULL);
 	if (ret < 0)
-		return errorf(err, errlen, "segment %s: cannot read: %s", path, av_err2str(ret));
+		return errbuf_set(err, errlen, "segment %s: cannot read: %s", path, av_err2str(ret));
 	if (j->in->nb_streams != 1 || j->in->streams[0]->codecpar->codec_type != AVMEDIA_TYPE_VIDEO)
-		return errorf(err, errlen, "segment %s: not a picture segment", path);
+		return errbuf_set(err, errlen, "segment %s: not a picture segment", path);
 	if (!j->oc && open_output(j, j->in->streams[0]->codecpar, err, errlen) < 0)
 		return -1;
 	if (!j->first)
 		j->first = j->vst->codecpar;
 	if (!same_setup(j->first, j->in->streams[0]->codecpar))
-		return errorf(err, errlen, "segment %s: encoded with other settings than the first", path);
+		return errbuf_set(err, errlen, "segment %s: encoded with other settings than the first", path);
 	return 0;
 }
 
@@ -92,7 +93,7 @@ static int copy_segment(struct join *j, const struct assemble__pcm *pcm, int64_t
 	while (ret >= 0 && (ret = av_read_frame(j->in, pkt)) >= 0) {
 		if (j->sp->cancel && atomic_load(j->sp->cancel)) {
 			av_packet_free(&pkt);
-			return errorf(err, errlen, "canceled");
+			return errbuf_set(err, errlen, "canceled");
 		}
 		av_packet_rescale_ts(pkt, tb, grid);
 		pkt->pts += from;
@@ -113,9 +114,9 @@ static int copy_segment(struct join *j, const struct assemble__pcm *pcm, int64_t
 	}
 	av_packet_free(&pkt);
 	if (ret != AVERROR_EOF)
-		return errorf(err, errlen, "joining segments failed: %s", av_err2str(ret));
+		return errbuf_set(err, errlen, "joining segments failed: %s", av_err2str(ret));
 	if (seen != count)
-		return errorf(err, errlen, "a cached segment holds %lld frames, not %lld", (long long)seen,
+		return errbuf_set(err, errlen, "a cached segment holds %lld frames, not %lld", (long long)seen,
 			      (long long)count);
 	return 0;
 }
@@ -134,11 +135,11 @@ int assemble__join(const struct assemble_spec *sp, const char *const *paths, con
 		avformat_close_input(&j.in);
 	}
 	if (rc == 0 && !j.oc)
-		rc = errorf(err, errlen, "no picture to join");
+		rc = errbuf_set(err, errlen, "no picture to join");
 	if (rc == 0)
 		rc = assemble__aac_finish(j.aac, pcm, err, errlen);
 	if (rc == 0 && (ret = av_write_trailer(j.oc)) < 0)
-		rc = errorf(err, errlen, "cannot finish %s: %s", sp->out_path, av_err2str(ret));
+		rc = errbuf_set(err, errlen, "cannot finish %s: %s", sp->out_path, av_err2str(ret));
 	if (j.file_open)
 		avio_closep(&j.oc->pb);
 	if (rc < 0 && j.file_open)

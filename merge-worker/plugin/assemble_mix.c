@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "assemble_audio.h"
+#include "errbuf.h"
 #include "media.h"
 #include "banned.h"
 
@@ -158,7 +159,7 @@ static int run_graph(const char *desc, const struct assemble__pcm *const *in, in
 		*lufs = r.lufs;
 	if (ret < 0) {
 		assemble__pcm_release(out);
-		return errorf(err, errlen, "audio mixing failed: %s", av_err2str(ret));
+		return errbuf_set(err, errlen, "audio mixing failed: %s", av_err2str(ret));
 	}
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "assemble_still.h"
+#include "errbuf.h"
 #include "banned.h"
 
 #define MAX_CLIP_PIXELS "16777216" /* 4096^2 */
@@ -56,21 +57,21 @@ static int clip_open(struct clip *c, char *err, size_t errlen)
 	int ret = avformat_open_input(&c->fmt, c->path, NULL, NULL);
 
 	if (ret < 0)
-		return errorf(err, errlen, "clip %s: cannot open: %s", c->path, av_err2str(ret));
+		return errbuf_set(err, errlen, "clip %s: cannot open: %s", c->path, av_err2str(ret));
 	if ((ret = avformat_find_stream_info(c->fmt, NULL)) < 0)
-		return errorf(err, errlen, "clip %s: cannot read: %s", c->path, av_err2str(ret));
+		return errbuf_set(err, errlen, "clip %s: cannot read: %s", c->path, av_err2str(ret));
 	c->stream = av_find_best_stream(c->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
 	if (c->stream < 0)
-		return errorf(err, errlen, "clip %s: no video stream", c->path);
+		return errbuf_set(err, errlen, "clip %s: no video stream", c->path);
 	codec = avcodec_find_decoder(c->fmt->streams[c->stream]->codecpar->codec_id);
 	if (!codec)
-		return errorf(err, errlen, "clip %s: no decoder for its video", c->path);
+		return errbuf_set(err, errlen, "clip %s: no decoder for its video", c->path);
 	c->dec = avcodec_alloc_context3(codec);
 	c->pkt = av_packet_alloc();
 	c->next = av_frame_alloc();
 	c->scaled = av_frame_alloc();
 	if (!c->dec || !c->pkt || !c->next || !c->scaled)
-		return errorf(err, errlen, "out of memory");
+		return errbuf_set(err, errlen, "out of memory");
 	ret = avcodec_parameters_to_context(c->dec, c->fmt->streams[c->stream]->codecpar);
 	c->dec->pkt_timebase = c->fmt->streams[c->stream]->time_base;
 	av_dict_set(&opts, "max_pixels", MAX_CLIP_PIXELS, 0);
@@ -78,7 +79,7 @@ static int clip_open(struct clip *c, char *err, size_t errlen)
 		ret = avcodec_open2(c->dec, codec, &opts);
 	av_dict_free(&opts);
 	if (ret < 0)
-		return errorf(err, errlen, "clip %s: cannot open its decoder: %s", c->path, av_err2str(ret));
+		return errbuf_set(err, errlen, "clip %s: cannot open its decoder: %s", c->path, av_err2str(ret));
 	return 0;
 }
 
@@ -98,7 +99,7 @@ static int clip_decode(struct clip *c, char *err, size_t errlen)
 			return 0;
 		}
 		if (ret != AVERROR(EAGAIN))
-			return errorf(err, errlen, "clip %s: cannot decode: %s", c->path, av_err2str(ret));
+			return errbuf_set(err, errlen, "clip %s: cannot decode: %s", c->path, av_err2str(ret));
 		ret = av_read_frame(c->fmt, c->pkt);
 		if (ret == AVERROR_EOF)
 			ret = avcodec_send_packet(c->dec, NULL);
@@ -106,7 +107,7 @@ static int clip_decode(struct clip *c, char *err, size_t errlen)
 			ret = avcodec_send_packet(c->dec, c->pkt);
 		av_packet_unref(c->pkt);
 		if (ret < 0 && ret != AVERROR_EOF)
-			return errorf(err, errlen, "clip %s: cannot decode: %s", c->path, av_err2str(ret));
+			return errbuf_set(err, errlen, "clip %s: cannot decode: %s", c->path, av_err2str(ret));
 	}
 }
 
@@ -130,7 +131,7 @@ static int clip_scale(struct clip *c, const AVFrame *f, int w, int h, char *err,
 	int cw = ((int)ceil(f->width * s - 0.01) + 1) & ~1, ch = ((int)ceil(f->height * s - 0.01) + 1) & ~1;
 
 	if (cw < w || ch < h || cw > 8 * w || ch > 8 * h)
-		return errorf(err, errlen, "clip %s: %dx%d cannot cover a %dx%d frame", c->path, f->width, f->height,
+		return errbuf_set(err, errlen, "clip %s: %dx%d cannot cover a %dx%d frame", c->path, f->width, f->height,
 			      w, h);
 	if (c->scaled->width != cw || c->scaled->height != ch) {
 		av_frame_unref(c->scaled);
@@ -138,13 +139,13 @@ static int clip_scale(struct clip *c, const AVFrame *f, int w, int h, char *err,
 		c->scaled->height = ch;
 		c->scaled->format = AV_PIX_FMT_YUV420P;
 		if (av_frame_get_buffer(c->scaled, 0) < 0)
-			return errorf(err, errlen, "out of memory");
+			return errbuf_set(err, errlen, "out of memory");
 	}
 	c->sws = sws_getCachedContext(c->sws, f->width, f->height, (enum AVPixelFormat)f->format, cw, ch,
 				      AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL, NULL, NULL);
 	if (!c->sws || sws_scale(c->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height,
 				 c->scaled->data, c->scaled->linesize) < 0)
-		return errorf(err, errlen, "clip %s: cannot scale its %dx%d frames", c->path, f->width, f->height);
+		return errbuf_set(err, errlen, "clip %s: cannot scale its %dx%d frames", c->path, f->width, f->height);
 	return 0;
 }
 
@@ -170,7 +171,7 @@ static int clip_seek(struct clip *c, double t, int w, int h, char *err, size_t e
 		c->shown = changed = 1;
 	}
 	if (!c->shown)
-		return errorf(err, errlen, "clip %s: holds no picture", c->path);
+		return errbuf_set(err, errlen, "clip %s: holds no picture", c->path);
 	return changed;
 }
 
@@ -210,7 +211,7 @@ static int open_burn(struct assemble__picture *p, const char *ass_path, char *er
 
 	p->graph = avfilter_graph_alloc();
 	if (!p->graph)
-		return errorf(err, errlen, "out of memory");
+		return errbuf_set(err, errlen, "out of memory");
 	p->graph->nb_threads = 1; /* the encode already has a thread per core */
 	snprintf(args, sizeof(args), "video_size=%dx%d:pix_fmt=%d:time_base=1/%d:pixel_aspect=1/1:frame_rate=%d/1",
 		 sp->width, sp->height, AV_PIX_FMT_YUV420P, sp->fps, sp->fps);
@@ -220,7 +221,7 @@ static int open_burn(struct assemble__picture *p, const char *ass_path, char *er
 						   p->graph);
 	ass = ret >= 0 ? avfilter_graph_alloc_filter(p->graph, avfilter_get_by_name("ass"), "subs") : NULL;
 	if (!ass)
-		return errorf(err, errlen, "FFmpeg lacks the ass filter (libass)");
+		return errbuf_set(err, errlen, "FFmpeg lacks the ass filter (libass)");
 	/* Set as an option, not in a filter string, so the path needs no escaping. */
 	ret = av_opt_set(ass, "filename", ass_path, AV_OPT_SEARCH_CHILDREN);
 	if (ret >= 0)
@@ -232,7 +233,7 @@ static int open_burn(struct assemble__picture *p, const char *ass_path, char *er
 	if (ret >= 0)
 		ret = avfilter_graph_config(p->graph, NULL);
 	if (ret < 0)
-		return errorf(err, errlen, "cannot set up subtitle drawing: %s", av_err2str(ret));
+		return errbuf_set(err, errlen, "cannot set up subtitle drawing: %s", av_err2str(ret));
 	return 0;
 }
 
@@ -248,14 +249,14 @@ struct assemble__picture *assemble__picture_new(const struct assemble_spec *sp, 
 	p->raw = av_frame_alloc();
 	p->out = av_frame_alloc();
 	if (!p->raw || !p->out) {
-		errorf(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		goto fail;
 	}
 	p->raw->format = AV_PIX_FMT_YUV420P;
 	p->raw->width = sp->width;
 	p->raw->height = sp->height;
 	if (av_frame_get_buffer(p->raw, 0) < 0) {
-		errorf(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		goto fail;
 	}
 	if (s->video_path) {
@@ -282,7 +283,7 @@ static int draw(struct assemble__picture *p, int64_t i, char *err, size_t errlen
 	int changed;
 
 	if (av_frame_make_writable(p->raw) < 0)
-		return errorf(err, errlen, "out of memory");
+		return errbuf_set(err, errlen, "out of memory");
 	if (p->still) {
 		assemble__still_render(p->still, p->n > 1 ? (double)i / (double)(p->n - 1) : 0, p->raw);
 		return 0;
@@ -313,7 +314,7 @@ const AVFrame *assemble__picture_frame(struct assemble__picture *p, int64_t i, c
 	if (ret >= 0)
 		ret = av_buffersink_get_frame(p->sink, p->out);
 	if (ret < 0) {
-		errorf(err, errlen, "cannot draw subtitles: %s", av_err2str(ret));
+		errbuf_set(err, errlen, "cannot draw subtitles: %s", av_err2str(ret));
 		return NULL;
 	}
 	return p->out;

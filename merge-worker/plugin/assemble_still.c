@@ -14,6 +14,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "banned.h"
 
 #define CAM_MARGIN 1.15             /* the base covers the frame this much over: room to zoom and pan */
@@ -107,7 +108,7 @@ int assemble__decode_image(const char *path, AVFrame *frame, char *err, size_t e
 	ret = avformat_open_input(&fmt, path, NULL, &opts);
 	av_dict_free(&opts);
 	if (ret < 0) {
-		errorf(err, errlen, "image %s: cannot open: %s", path, av_err2str(ret));
+		errbuf_set(err, errlen, "image %s: cannot open: %s", path, av_err2str(ret));
 		goto done;
 	}
 	ret = index = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
@@ -116,9 +117,9 @@ int assemble__decode_image(const char *path, AVFrame *frame, char *err, size_t e
 	while (ret >= 0 && (ret = avcodec_receive_frame(dec, frame)) == AVERROR(EAGAIN))
 		ret = feed(fmt, dec, pkt, index);
 	if (ret == AVERROR_EOF)
-		errorf(err, errlen, "image %s: holds no picture", path);
+		errbuf_set(err, errlen, "image %s: holds no picture", path);
 	else if (ret < 0)
-		errorf(err, errlen, "image %s: cannot decode (corrupt, or over 8192x8192 pixels): %s", path,
+		errbuf_set(err, errlen, "image %s: cannot decode (corrupt, or over 8192x8192 pixels): %s", path,
 		       av_err2str(ret));
 done:
 	av_packet_free(&pkt);
@@ -159,7 +160,7 @@ static int scale_into(const AVFrame *src, AVFrame *base, const char *path, char 
 	sws = sws_getContext(src->width, src->height, in, base->width, base->height, AV_PIX_FMT_YUV420P,
 			     SWS_LANCZOS | SWS_ACCURATE_RND, NULL, NULL, NULL);
 	if (!sws)
-		return errorf(err, errlen, "image %s: cannot convert from %s", path,
+		return errbuf_set(err, errlen, "image %s: cannot convert from %s", path,
 			      av_get_pix_fmt_name(in) ? av_get_pix_fmt_name(in) : "?");
 	sws_setColorspaceDetails(sws, coef, full_range, coef, 0, 0, 1 << 16, 1 << 16);
 	base->format = AV_PIX_FMT_YUV420P;
@@ -169,7 +170,7 @@ static int scale_into(const AVFrame *src, AVFrame *base, const char *path, char 
 				base->linesize);
 	sws_freeContext(sws);
 	if (ret < 0)
-		return errorf(err, errlen, "image %s: cannot scale: %s", path, av_err2str(ret));
+		return errbuf_set(err, errlen, "image %s: cannot scale: %s", path, av_err2str(ret));
 	return 0;
 }
 
@@ -181,14 +182,14 @@ static int load_base(const char *path, int w, int h, AVFrame *base, char *err, s
 	int rc = -1;
 
 	if (!src)
-		return errorf(err, errlen, "out of memory");
+		return errbuf_set(err, errlen, "out of memory");
 	if (assemble__decode_image(path, src, err, errlen) < 0)
 		goto done;
 	s = fmax(tw / src->width, th / src->height);
 	base->width = even_up(fmax(tw, src->width * s - 0.01));
 	base->height = even_up(fmax(th, src->height * s - 0.01));
 	if (base->width > MAX_COVER_RATIO * tw || base->height > MAX_COVER_RATIO * th) {
-		errorf(err, errlen, "image %s: %dx%d is too elongated for a %dx%d frame", path, src->width,
+		errbuf_set(err, errlen, "image %s: %dx%d is too elongated for a %dx%d frame", path, src->width,
 		       src->height, w, h);
 		goto done;
 	}

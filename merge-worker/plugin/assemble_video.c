@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "banned.h"
 
 struct assemble__segment {
@@ -41,10 +42,10 @@ int assemble__encode(struct AVFormatContext *oc, struct AVCodecContext *enc, str
 	int ret = avcodec_send_frame(enc, frame);
 
 	if (ret < 0)
-		return errorf(err, errlen, "%s encoder failed: %s", enc->codec->name, av_err2str(ret));
+		return errbuf_set(err, errlen, "%s encoder failed: %s", enc->codec->name, av_err2str(ret));
 	pkt = av_packet_alloc();
 	if (!pkt)
-		return errorf(err, errlen, "out of memory");
+		return errbuf_set(err, errlen, "out of memory");
 	while ((ret = avcodec_receive_packet(enc, pkt)) == 0) {
 		/* Else the MP4's last video frame would get no time at all. */
 		if (pkt->duration <= 0 && enc->codec_type == AVMEDIA_TYPE_VIDEO)
@@ -58,7 +59,7 @@ int assemble__encode(struct AVFormatContext *oc, struct AVCodecContext *enc, str
 	av_packet_free(&pkt);
 	if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
 		return 0;
-	return errorf(err, errlen, "writing %s output failed: %s", enc->codec->name, av_err2str(ret));
+	return errbuf_set(err, errlen, "writing %s output failed: %s", enc->codec->name, av_err2str(ret));
 }
 
 static int open_encoder(struct assemble__segment *s, const struct assemble_spec *sp, char *err, size_t errlen)
@@ -70,11 +71,11 @@ static int open_encoder(struct assemble__segment *s, const struct assemble_spec 
 	int ret;
 
 	if (!codec)
-		return errorf(err, errlen, "FFmpeg lacks the libx264 encoder");
+		return errbuf_set(err, errlen, "FFmpeg lacks the libx264 encoder");
 	s->st = avformat_new_stream(s->oc, NULL);
 	enc = s->enc = avcodec_alloc_context3(codec);
 	if (!s->st || !enc)
-		return errorf(err, errlen, "out of memory");
+		return errbuf_set(err, errlen, "out of memory");
 	enc->width = sp->width;
 	enc->height = sp->height;
 	enc->pix_fmt = AV_PIX_FMT_YUV420P;
@@ -92,10 +93,10 @@ static int open_encoder(struct assemble__segment *s, const struct assemble_spec 
 	ret = avcodec_open2(enc, codec, &opts);
 	av_dict_free(&opts);
 	if (ret < 0)
-		return errorf(err, errlen, "libx264 refused preset \"%s\", crf %d: %s", preset, sp->crf ? sp->crf : 23,
+		return errbuf_set(err, errlen, "libx264 refused preset \"%s\", crf %d: %s", preset, sp->crf ? sp->crf : 23,
 			      av_err2str(ret));
 	if (avcodec_parameters_from_context(s->st->codecpar, enc) < 0)
-		return errorf(err, errlen, "out of memory");
+		return errbuf_set(err, errlen, "out of memory");
 	s->st->time_base = enc->time_base;
 	s->st->avg_frame_rate = enc->framerate;
 	return 0;
@@ -110,18 +111,18 @@ struct assemble__segment *assemble__segment_new(const struct assemble_spec *sp, 
 	s->path = path;
 	ret = avformat_alloc_output_context2(&s->oc, NULL, "mp4", path);
 	if (ret < 0) {
-		errorf(err, errlen, "cannot set up MP4 output: %s", av_err2str(ret));
+		errbuf_set(err, errlen, "cannot set up MP4 output: %s", av_err2str(ret));
 		goto fail;
 	}
 	if (open_encoder(s, sp, err, errlen) < 0)
 		goto fail;
 	if ((ret = avio_open(&s->oc->pb, path, AVIO_FLAG_WRITE)) < 0) {
-		errorf(err, errlen, "cannot create %s: %s", path, av_err2str(ret));
+		errbuf_set(err, errlen, "cannot create %s: %s", path, av_err2str(ret));
 		goto fail;
 	}
 	s->file_open = 1;
 	if ((ret = avformat_write_header(s->oc, NULL)) < 0) {
-		errorf(err, errlen, "cannot write %s: %s", path, av_err2str(ret));
+		errbuf_set(err, errlen, "cannot write %s: %s", path, av_err2str(ret));
 		goto fail;
 	}
 	return s;
@@ -136,7 +137,7 @@ int assemble__segment_add(struct assemble__segment *s, const AVFrame *f, char *e
 	int rc;
 
 	if (!copy)
-		return errorf(err, errlen, "out of memory");
+		return errbuf_set(err, errlen, "out of memory");
 	copy->pts = s->frames++;
 	copy->pict_type = AV_PICTURE_TYPE_NONE;
 	rc = assemble__encode(s->oc, s->enc, s->st, copy, err, errlen);
@@ -155,7 +156,7 @@ int assemble__segment_close(struct assemble__segment *s, int failed, char *err, 
 
 	if (!failed && (assemble__encode(s->oc, s->enc, s->st, NULL, err, errlen) < 0 ||
 			(ret = av_write_trailer(s->oc)) < 0))
-		rc = errorf(err, errlen, "cannot finish segment %s", s->path);
+		rc = errbuf_set(err, errlen, "cannot finish segment %s", s->path);
 	if (s->file_open)
 		avio_closep(&s->oc->pb);
 	if (rc < 0 && s->file_open)
@@ -176,7 +177,7 @@ struct assemble__xfade *assemble__xfade_new(const struct assemble_spec *sp, int 
 	x->graph = avfilter_graph_alloc();
 	x->out = av_frame_alloc();
 	if (!x->graph || !x->out) {
-		errorf(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		goto fail;
 	}
 	x->graph->nb_threads = 1;
@@ -199,7 +200,7 @@ struct assemble__xfade *assemble__xfade_new(const struct assemble_spec *sp, int 
 	if (ret >= 0)
 		ret = avfilter_graph_config(x->graph, NULL);
 	if (ret < 0) {
-		errorf(err, errlen, "cannot set up the %s transition: %s", sp->transition, av_err2str(ret));
+		errbuf_set(err, errlen, "cannot set up the %s transition: %s", sp->transition, av_err2str(ret));
 		goto fail;
 	}
 	return x;
@@ -231,7 +232,7 @@ int assemble__xfade_push(struct assemble__xfade *x, const AVFrame *a, const AVFr
 	}
 	if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
 		return 0;
-	return errorf(err, errlen, "the transition failed: %s", av_err2str(ret));
+	return errbuf_set(err, errlen, "the transition failed: %s", av_err2str(ret));
 }
 
 void assemble__xfade_free(struct assemble__xfade *x)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "json.h"
 #include "parse_config.h"
 #include "parse_provider.h"
@@ -14,12 +15,12 @@
 
 #define TOOL_NAME "emit_storyboard"
 
-static const char *model(const struct parse_settings *s)
+static const char *model(const struct parse_config *s)
 {
 	return s->model && *s->model ? s->model : s->anthropic_model;
 }
 
-static void add_tool(cJSON *body, const struct parse_settings *s)
+static void add_tool(cJSON *body, const struct parse_config *s)
 {
 	cJSON *tool = cJSON_CreateObject(), *choice;
 	cJSON_AddStringToObject(tool, "name", TOOL_NAME);
@@ -31,17 +32,17 @@ static void add_tool(cJSON *body, const struct parse_settings *s)
 	cJSON_AddStringToObject(choice, "name", TOOL_NAME);
 }
 
-static void build(const struct parse_settings *s, const struct parse_prompt *p, struct parse_request *out)
+static void build(const struct parse_config *s, const struct parse_prompt *p, struct parse_request *out)
 {
 	cJSON *body = cJSON_CreateObject(), *messages;
 	cJSON_AddStringToObject(body, "model", model(s));
 	cJSON_AddNumberToObject(body, "max_tokens", (double)s->max_tokens);
 	cJSON_AddStringToObject(body, "system", p->system);
 	messages = cJSON_AddArrayToObject(body, "messages");
-	parse_vendor_message(messages, "user", p->user);
+	parse_provider_message(messages, "user", p->user);
 	if (p->rejected && p->repair) {
-		parse_vendor_message(messages, "assistant", p->rejected);
-		parse_vendor_message(messages, "user", p->repair);
+		parse_provider_message(messages, "assistant", p->rejected);
+		parse_provider_message(messages, "user", p->repair);
 	}
 	add_tool(body, s);
 	out->body = json_print(body);
@@ -83,7 +84,7 @@ static int read_answer(const char *body, size_t len, struct parse_answer *out, c
 	long n;
 	if (!cJSON_IsArray(content)) {
 		cJSON_Delete(j);
-		return errorf(err, errlen, "the answer is not a message (no content array)");
+		return errbuf_set(err, errlen, "the answer is not a message (no content array)");
 	}
 	const char *stop = json_str(j, "stop_reason"), *m = json_str(j, "model");
 	out->text = answer_text(content);
@@ -95,14 +96,14 @@ static int read_answer(const char *body, size_t len, struct parse_answer *out, c
 	return 0;
 }
 
-static void prices(const struct parse_settings *s, double *in, double *out)
+static void prices(const struct parse_config *s, double *in, double *out)
 {
 	*in = s->anthropic_price_in;
 	*out = s->anthropic_price_out;
 }
 
 #define OPT(env, type, def, flags, field, min, max, help) \
-	PROVIDER_OPT(struct parse_settings, env, type, def, flags, field, min, max, help)
+	PROVIDER_OPT(struct parse_config, env, type, def, flags, field, min, max, help)
 static const struct config_option options[] = {
 	OPT("ANTHROPIC_BASE_URL", CONFIG_STRING, "https://api.anthropic.com", 0, anthropic_base_url, 0, 0,
 	    "Anthropic API base, without /v1"),
@@ -122,7 +123,7 @@ const struct parse_provider parse_anthropic = {
 		  .options = options },
 	.build = build,
 	.read = read_answer,
-	.error_text = parse_vendor_error_text,
+	.error_text = parse_provider_error_text,
 	.model = model,
 	.prices = prices,
 };

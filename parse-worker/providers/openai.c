@@ -10,17 +10,18 @@
 #include <string.h>
 #include <strings.h>
 
+#include "errbuf.h"
 #include "json.h"
 #include "parse_config.h"
 #include "parse_provider.h"
 #include "banned.h"
 
-static const char *model(const struct parse_settings *s)
+static const char *model(const struct parse_config *s)
 {
 	return s->model && *s->model ? s->model : s->openai_model;
 }
 
-static cJSON *response_format(const struct parse_settings *s)
+static cJSON *response_format(const struct parse_config *s)
 {
 	cJSON *rf = cJSON_CreateObject();
 	if (!s->openai_json_schema) {
@@ -35,16 +36,16 @@ static cJSON *response_format(const struct parse_settings *s)
 	return rf;
 }
 
-static void build(const struct parse_settings *s, const struct parse_prompt *p, struct parse_request *out)
+static void build(const struct parse_config *s, const struct parse_prompt *p, struct parse_request *out)
 {
 	cJSON *body = cJSON_CreateObject(), *messages;
 	cJSON_AddStringToObject(body, "model", model(s));
 	messages = cJSON_AddArrayToObject(body, "messages");
-	parse_vendor_message(messages, "system", p->system);
-	parse_vendor_message(messages, "user", p->user);
+	parse_provider_message(messages, "system", p->system);
+	parse_provider_message(messages, "user", p->user);
 	if (p->rejected && p->repair) {
-		parse_vendor_message(messages, "assistant", p->rejected);
-		parse_vendor_message(messages, "user", p->repair);
+		parse_provider_message(messages, "assistant", p->rejected);
+		parse_provider_message(messages, "user", p->repair);
 	}
 	cJSON_AddNumberToObject(body, "max_tokens", (double)s->max_tokens);
 	cJSON_AddItemToObject(body, "response_format", response_format(s));
@@ -70,7 +71,7 @@ static int read_answer(const char *body, size_t len, struct parse_answer *out, c
 	const cJSON *usage = cJSON_GetObjectItemCaseSensitive(j, "usage");
 	if (!cJSON_IsObject(message)) {
 		cJSON_Delete(j);
-		return errorf(err, errlen, "the answer is not a chat completion (no choices[0].message)");
+		return errbuf_set(err, errlen, "the answer is not a chat completion (no choices[0].message)");
 	}
 	const char *content = json_str(message, "content"), *finish = json_str(choice, "finish_reason");
 	const char *m = json_str(j, "model");
@@ -83,26 +84,26 @@ static int read_answer(const char *body, size_t len, struct parse_answer *out, c
 	return 0;
 }
 
-static bool downgrade(struct parse_settings *s, const char *body, size_t len)
+static bool downgrade(struct parse_config *s, const char *body, size_t len)
 {
 	char text[512];
 	if (!s->openai_json_schema)
 		return false;
-	parse_vendor_error_text(body, len, text, sizeof(text));
+	parse_provider_error_text(body, len, text, sizeof(text));
 	if (!strcasestr(text, "response_format") && !strcasestr(text, "json_schema") && !strstr(body, "response_format"))
 		return false;
 	s->openai_json_schema = false;
 	return true;
 }
 
-static void prices(const struct parse_settings *s, double *in, double *out)
+static void prices(const struct parse_config *s, double *in, double *out)
 {
 	*in = s->openai_price_in;
 	*out = s->openai_price_out;
 }
 
 #define OPT(env, type, def, flags, field, min, max, help) \
-	PROVIDER_OPT(struct parse_settings, env, type, def, flags, field, min, max, help)
+	PROVIDER_OPT(struct parse_config, env, type, def, flags, field, min, max, help)
 static const struct config_option options[] = {
 	OPT("OPENAI_BASE_URL", CONFIG_STRING, "https://api.openai.com/v1", 0, openai_base_url, 0, 0,
 	    "OpenAI-compatible API base, /v1 included"),
@@ -122,7 +123,7 @@ const struct parse_provider parse_openai = {
 		  .options = options },
 	.build = build,
 	.read = read_answer,
-	.error_text = parse_vendor_error_text,
+	.error_text = parse_provider_error_text,
 	.downgrade = downgrade,
 	.model = model,
 	.prices = prices,

@@ -24,7 +24,7 @@ const struct parse_provider *parse_provider_find(const char *name)
 	return i ? provider_of(struct parse_provider, i) : NULL;
 }
 
-void parse_vendor_error_text(const char *body, size_t len, char *out, size_t outlen)
+void parse_provider_error_text(const char *body, size_t len, char *out, size_t outlen)
 {
 	cJSON *j = json_parse(body, len);
 	const char *msg = json_str(cJSON_GetObjectItemCaseSensitive(j, "error"), "message");
@@ -35,7 +35,7 @@ void parse_vendor_error_text(const char *body, size_t len, char *out, size_t out
 	cJSON_Delete(j);
 }
 
-void parse_vendor_message(cJSON *messages, const char *role, const char *content)
+void parse_provider_message(cJSON *messages, const char *role, const char *content)
 {
 	cJSON *m = cJSON_CreateObject();
 	cJSON_AddStringToObject(m, "role", role);

@@ -24,6 +24,7 @@
 #include <libavutil/frame.h>
 #include <libavutil/mem.h>
 
+#include "errbuf.h"
 #include "keyframe_text.h"
 #include "banned.h"
 
@@ -172,13 +173,13 @@ static int write_textfile(const char *text, char *path, size_t pathlen, char *er
 			close(fd);
 			unlink(path);
 		}
-		return errorf(err, errlen, "keyframe: cannot create temp file in %s: %s", dir,
+		return errbuf_set(err, errlen, "keyframe: cannot create temp file in %s: %s", dir,
 			      strerror(e));
 	}
 	int ok = fputs(text, f) >= 0;
 	if (fclose(f) != 0 || !ok) {
 		unlink(path);
-		return errorf(err, errlen, "keyframe: cannot write %s: %s", path, strerror(errno));
+		return errbuf_set(err, errlen, "keyframe: cannot write %s: %s", path, strerror(errno));
 	}
 	return 0;
 }
@@ -216,7 +217,7 @@ static int av_fail(char *err, size_t errlen, const char *what, int ret)
 {
 	char buf[AV_ERROR_MAX_STRING_SIZE];
 	av_strerror(ret, buf, sizeof(buf));
-	return errorf(err, errlen, "keyframe: %s: %s", what, buf);
+	return errbuf_set(err, errlen, "keyframe: %s: %s", what, buf);
 }
 
 int keyframe__graph_open(const char *desc, AVFilterGraph **out, AVFilterContext **sink, char *err, size_t errlen)
@@ -226,7 +227,7 @@ int keyframe__graph_open(const char *desc, AVFilterGraph **out, AVFilterContext 
 	int ret;
 
 	if (!graph)
-		return errorf(err, errlen, "keyframe: out of memory");
+		return errbuf_set(err, errlen, "keyframe: out of memory");
 	/* The worker already runs several draws at once on its thread pool. */
 	graph->nb_threads = 1;
 	ret = avfilter_graph_create_filter(sink, avfilter_get_by_name("buffersink"), "out",
@@ -282,7 +283,7 @@ static int encode_jpeg(AVFrame *frame, AVPacket *pkt, char *err, size_t errlen)
 	int ret;
 
 	if (!ctx)
-		return errorf(err, errlen, "keyframe: no mjpeg encoder in libavcodec");
+		return errbuf_set(err, errlen, "keyframe: no mjpeg encoder in libavcodec");
 	ctx->width = frame->width;
 	ctx->height = frame->height;
 	ctx->pix_fmt = frame->format;
@@ -309,7 +310,7 @@ static int write_file(const char *path, const void *data, size_t len, char *err,
 {
 	FILE *f = fopen(path, "wbe");
 	if (!f)
-		return errorf(err, errlen, "keyframe: cannot open %s: %s", path, strerror(errno));
+		return errbuf_set(err, errlen, "keyframe: cannot open %s: %s", path, strerror(errno));
 	int ok = fwrite(data, 1, len, f) == len;
 	int e = errno;
 	if (fclose(f) != 0 && ok) {
@@ -318,7 +319,7 @@ static int write_file(const char *path, const void *data, size_t len, char *err,
 	}
 	if (!ok) {
 		unlink(path);
-		return errorf(err, errlen, "keyframe: cannot write %s: %s", path, strerror(e));
+		return errbuf_set(err, errlen, "keyframe: cannot write %s: %s", path, strerror(e));
 	}
 	return 0;
 }
@@ -330,7 +331,7 @@ static int render_frame(const char *prompt, int w, int h, AVFrame **frame, char 
 {
 	const char *font = keyframe_font();
 	if (!font)
-		return errorf(err, errlen, "keyframe: no CJK font found (install fonts-noto-cjk, "
+		return errbuf_set(err, errlen, "keyframe: no CJK font found (install fonts-noto-cjk, "
 			      "e.g. /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc)");
 
 	struct look lk;
@@ -356,10 +357,10 @@ int keyframe_draw(const char *prompt, int width, int height, const char *out_pat
 		  char *err, size_t errlen)
 {
 	if (!prompt || !out_path || !*out_path)
-		return errorf(err, errlen, "keyframe: prompt and output path are required");
+		return errbuf_set(err, errlen, "keyframe: prompt and output path are required");
 	if (width < KEYFRAME_MIN_SIDE || width > KEYFRAME_MAX_SIDE ||
 	    height < KEYFRAME_MIN_SIDE || height > KEYFRAME_MAX_SIDE)
-		return errorf(err, errlen, "keyframe: size %dx%d outside %d..%d", width, height,
+		return errbuf_set(err, errlen, "keyframe: size %dx%d outside %d..%d", width, height,
 			      KEYFRAME_MIN_SIDE, KEYFRAME_MAX_SIDE);
 
 	AVFrame *frame = NULL;
@@ -368,7 +369,7 @@ int keyframe_draw(const char *prompt, int width, int height, const char *out_pat
 	AVPacket *pkt = av_packet_alloc();
 	if (!pkt) {
 		av_frame_free(&frame);
-		return errorf(err, errlen, "keyframe: out of memory");
+		return errbuf_set(err, errlen, "keyframe: out of memory");
 	}
 	int ret = encode_jpeg(frame, pkt, err, errlen);
 	if (ret == 0)

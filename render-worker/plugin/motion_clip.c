@@ -22,6 +22,7 @@
 #include <libavutil/frame.h>
 #include <libavutil/opt.h>
 
+#include "errbuf.h"
 #include "keyframe.h"
 #include "banned.h"
 
@@ -40,7 +41,7 @@ static int clip_fail(char *err, size_t errlen, const char *what, int ret)
 {
 	char buf[AV_ERROR_MAX_STRING_SIZE];
 	av_strerror(ret, buf, sizeof(buf));
-	return errorf(err, errlen, "motion clip: %s: %s", what, buf);
+	return errbuf_set(err, errlen, "motion clip: %s: %s", what, buf);
 }
 
 static const AVCodec *h264_encoder(void)
@@ -54,10 +55,10 @@ static int open_encoder(struct clip_out *o, int width, int height, int fps, char
 	const AVCodec *codec = h264_encoder();
 	int ret;
 	if (!codec)
-		return errorf(err, errlen, "motion clip: no H.264 encoder in this FFmpeg build");
+		return errbuf_set(err, errlen, "motion clip: no H.264 encoder in this FFmpeg build");
 	o->enc = avcodec_alloc_context3(codec);
 	if (!o->enc)
-		return errorf(err, errlen, "motion clip: out of memory");
+		return errbuf_set(err, errlen, "motion clip: out of memory");
 	o->enc->width = width;
 	o->enc->height = height;
 	o->enc->pix_fmt = AV_PIX_FMT_YUV420P;
@@ -88,7 +89,7 @@ static int open_output(struct clip_out *o, const char *path, int width, int heig
 	o->st = avformat_new_stream(o->oc, NULL);
 	o->pkt = av_packet_alloc();
 	if (!o->st || !o->pkt)
-		return errorf(err, errlen, "motion clip: out of memory");
+		return errbuf_set(err, errlen, "motion clip: out of memory");
 	if (open_encoder(o, width, height, fps, err, errlen) < 0)
 		return -1;
 	ret = avio_open(&o->oc->pb, path, AVIO_FLAG_WRITE);
@@ -136,7 +137,7 @@ static int pump(AVFilterContext *sink, struct clip_out *o, long n, char *err, si
 	AVFrame *frame = av_frame_alloc();
 	int rc = 0;
 	if (!frame)
-		return errorf(err, errlen, "motion clip: out of memory");
+		return errbuf_set(err, errlen, "motion clip: out of memory");
 	for (long i = 0; i < n && rc == 0; i++) {
 		int ret = av_buffersink_get_frame(sink, frame);
 		if (ret < 0) {
@@ -170,10 +171,10 @@ int motion_clip_make(const char *still_path, int width, int height, int fps, lon
 	int rc;
 
 	if (!keyframe__plain_path(still_path) || !keyframe__plain_path(out_path))
-		return errorf(err, errlen, "motion clip: unusual characters in a file path");
+		return errbuf_set(err, errlen, "motion clip: unusual characters in a file path");
 	if (width < KEYFRAME_MIN_SIDE || height < KEYFRAME_MIN_SIDE || width > KEYFRAME_MAX_SIDE ||
 	    height > KEYFRAME_MAX_SIDE || width % 2 || height % 2 || fps < 1 || fps > 60)
-		return errorf(err, errlen, "motion clip: unsupported size %dx%d at %d fps", width, height, fps);
+		return errbuf_set(err, errlen, "motion clip: unsupported size %dx%d at %d fps", width, height, fps);
 	if (duration_ms < MOTION_CLIP_MIN_MS)
 		duration_ms = MOTION_CLIP_MIN_MS;
 	if (duration_ms > MOTION_CLIP_MAX_MS)
@@ -187,7 +188,7 @@ int motion_clip_make(const char *still_path, int width, int height, int fps, lon
 	if (rc == 0)
 		rc = pump(sink, &o, frames, err, errlen);
 	if (close_output(&o, rc == 0) < 0 && rc == 0)
-		rc = errorf(err, errlen, "motion clip: the MP4 trailer could not be written");
+		rc = errbuf_set(err, errlen, "motion clip: the MP4 trailer could not be written");
 	avfilter_graph_free(&graph);
 	return rc;
 }

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
+#include "str.h"
 #include "vendors/comfyui_api.h"
 #include "json.h"
 #include "render_provider.h"
@@ -28,23 +30,23 @@ static int build(const struct render_state *st, const struct render_shot *s, con
 	int w, h;
 	(void)webhook;
 	if (!tpl)
-		return errorf(err, errlen, "COMFYUI_%sWORKFLOW is not set", s->video ? "I2V_" : "");
-	if (s->video && !(image = render_image_base64(st, s, err, errlen)))
+		return errbuf_set(err, errlen, "COMFYUI_%sWORKFLOW is not set", s->video ? "I2V_" : "");
+	if (s->video && !(image = render_provider_image_base64(st, s, err, errlen)))
 		return -1;
 	render_size_comfyui(s->frame_w, s->frame_h, &w, &h);
 	v.width = w;
 	v.height = h;
 	v.image = image;
 	v.frames = (long)vendors_clip_seconds(st->vendors->i2v_durations, s->est_ms) * CLIP_FPS + 1;
-	random_hex(client_id, 16);
-	render_task_key(s, prompt_id);
+	str_random_hex(client_id, 16);
+	render_provider_task_key(s, prompt_id);
 	v.prompt_id = prompt_id;
-	out->body = comfyui_prompt_body(tpl, tpl_len, &v, client_id, err, errlen);
+	out->body = comfyui_api_prompt_body(tpl, tpl_len, &v, client_id, err, errlen);
 	free(image);
 	if (!out->body)
 		return -1;
 	out->url = xasprintf("%s/prompt", st->vendors->comfyui_url);
-	render_json_headers(out, NULL, NULL);
+	render_provider_json_headers(out, NULL, NULL);
 	return 0;
 }
 
@@ -52,7 +54,7 @@ static int build(const struct render_state *st, const struct render_shot *s, con
 static void prompt_task(const struct render_state *st, const char *id, struct vendor_result *out)
 {
 	*out = (struct vendor_result){ .state = VENDOR_RUNNING };
-	strlcpy_(out->id, id, sizeof(out->id));
+	str_copy(out->id, id, sizeof(out->id));
 	out->get_url = xasprintf("%s/history/%s", st->vendors->comfyui_url, id);
 }
 
@@ -63,7 +65,7 @@ static int read_answer(const struct render_state *st, const char *body, size_t l
 	const char *id = json_str(j, "prompt_id");
 	if (!id || !*id || strlen(id) >= sizeof(out->id)) {
 		cJSON_Delete(j);
-		return errorf(err, errlen, "not a ComfyUI /prompt answer (no prompt_id)");
+		return errbuf_set(err, errlen, "not a ComfyUI /prompt answer (no prompt_id)");
 	}
 	prompt_task(st, id, out);
 	cJSON_Delete(j);
@@ -75,7 +77,7 @@ static void find(const struct render_state *st, const char *key, char *next, str
 {
 	out->method = "GET";
 	out->url = next ? next : xasprintf("%s/history/%s", st->vendors->comfyui_url, key);
-	render_json_headers(out, NULL, NULL);
+	render_provider_json_headers(out, NULL, NULL);
 }
 
 /* True when a /queue list ([[number, prompt_id, ...], ...]) holds key. */
@@ -101,7 +103,7 @@ static int found(const struct render_state *st, const char *key, const char *bod
 	*next = NULL;
 	if (!cJSON_IsObject(j)) {
 		cJSON_Delete(j);
-		return errorf(err, errlen, "not a ComfyUI /history or /queue answer");
+		return errbuf_set(err, errlen, "not a ComfyUI /history or /queue answer");
 	}
 	if (running || pending)
 		rc = listed(running, key) || listed(pending, key);

@@ -31,7 +31,7 @@ static cJSON *image_input(const struct render_shot *s)
 
 static cJSON *video_input(const struct render_state *st, const struct render_shot *s, char *err, size_t errlen)
 {
-	char *image = render_image_data_uri(st, s, err, errlen), seconds[16];
+	char *image = render_provider_image_data_uri(st, s, err, errlen), seconds[16];
 	if (!image)
 		return NULL;
 	cJSON *in = cJSON_CreateObject();
@@ -54,10 +54,10 @@ static int build(const struct render_state *st, const struct render_shot *s, con
 	cJSON *input = s->video ? video_input(st, s, err, errlen) : image_input(s);
 	if (!input)
 		return -1;
-	out->url = fal_submit_url(v->fal_base_url, s->video ? v->fal_i2v_model : v->fal_model, webhook);
+	out->url = fal_queue_submit_url(v->fal_base_url, s->video ? v->fal_i2v_model : v->fal_model, webhook);
 	out->body = json_print(input);
 	cJSON_Delete(input);
-	render_json_headers(out, "Key", v->fal_key);
+	render_provider_json_headers(out, "Key", v->fal_key);
 	return 0;
 }
 
@@ -65,7 +65,7 @@ static int read_answer(const struct render_state *st, const char *body, size_t l
 		       char *err, size_t errlen)
 {
 	(void)st;
-	return fal_read_queue(body, len, out, err, errlen);
+	return fal_queue_read_queue(body, len, out, err, errlen);
 }
 
 const struct render_provider render_fal = {

@@ -8,8 +8,10 @@
 #include <string.h>
 
 #include "base64.h"
+#include "errbuf.h"
 #include "render_provider.h"
 #include "storage.h"
+#include "str.h"
 #include "banned.h"
 
 static const struct render_provider render_offline = {
@@ -33,11 +35,11 @@ const struct render_provider *render_provider_find(const char *name)
 	return p && p->build ? p : NULL;
 }
 
-char *render_image_base64(const struct render_state *st, const struct render_shot *s, char *err, size_t errlen)
+char *render_provider_image_base64(const struct render_state *st, const struct render_shot *s, char *err, size_t errlen)
 {
 	size_t len;
 	if (!s->image_key || !storage_key_ok(s->image_key)) {
-		errorf(err, errlen, "the shot has no stored keyframe to animate");
+		errbuf_set(err, errlen, "the shot has no stored keyframe to animate");
 		return NULL;
 	}
 	char *path = storage_fetch(st->storage, s->image_key, err, errlen);
@@ -50,9 +52,9 @@ char *render_image_base64(const struct render_state *st, const struct render_sho
 	return b64;
 }
 
-char *render_image_data_uri(const struct render_state *st, const struct render_shot *s, char *err, size_t errlen)
+char *render_provider_image_data_uri(const struct render_state *st, const struct render_shot *s, char *err, size_t errlen)
 {
-	char *b64 = render_image_base64(st, s, err, errlen);
+	char *b64 = render_provider_image_base64(st, s, err, errlen);
 	if (!b64)
 		return NULL;
 	const char *dot = strrchr(s->image_key, '.');
@@ -64,14 +66,14 @@ char *render_image_data_uri(const struct render_state *st, const struct render_s
 	return uri;
 }
 
-void render_json_headers(struct render_request *out, const char *scheme, const char *secret)
+void render_provider_json_headers(struct render_request *out, const char *scheme, const char *secret)
 {
 	out->headers[out->n_headers++] = xstrdup("Content-Type: application/json");
 	if (scheme && secret && *secret)
 		out->headers[out->n_headers++] = xasprintf("Authorization: %s %s", scheme, secret);
 }
 
-void render_task_key(const struct render_shot *s, char out[RENDER_TASK_KEY_LEN])
+void render_provider_task_key(const struct render_shot *s, char out[RENDER_TASK_KEY_LEN])
 {
 	char seed[48];
 	snprintf(seed, sizeof(seed), "%ld/%d", s->seed, s->generation);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "json.h"
 #include "render_provider.h"
 #include "render_size.h"
@@ -32,7 +33,7 @@ static cJSON *image_input(const struct render_shot *s)
 
 static cJSON *video_input(const struct render_state *st, const struct render_shot *s, char *err, size_t errlen)
 {
-	char *image = render_image_data_uri(st, s, err, errlen);
+	char *image = render_provider_image_data_uri(st, s, err, errlen);
 	if (!image)
 		return NULL;
 	cJSON *in = cJSON_CreateObject();
@@ -52,9 +53,9 @@ static int build(const struct render_state *st, const struct render_shot *s, con
 	cJSON *input = s->video ? video_input(st, s, err, errlen) : image_input(s);
 	if (!input)
 		return -1;
-	replicate_create(v->replicate_base_url, s->video ? v->replicate_i2v_model : v->replicate_model, input, webhook,
+	replicate_api_create(v->replicate_base_url, s->video ? v->replicate_i2v_model : v->replicate_model, input, webhook,
 			 &out->url, &out->body);
-	render_json_headers(out, "Bearer", v->replicate_token);
+	render_provider_json_headers(out, "Bearer", v->replicate_token);
 	return 0;
 }
 
@@ -62,7 +63,7 @@ static int read_answer(const struct render_state *st, const char *body, size_t l
 		       char *err, size_t errlen)
 {
 	(void)st;
-	return replicate_read(body, len, out, err, errlen);
+	return replicate_api_read(body, len, out, err, errlen);
 }
 
 static void find(const struct render_state *st, const char *key, char *next, struct render_request *out)
@@ -70,7 +71,7 @@ static void find(const struct render_state *st, const char *key, char *next, str
 	(void)key;
 	out->method = "GET";
 	out->url = next ? next : xasprintf("%s/predictions", st->vendors->replicate_base_url);
-	render_json_headers(out, "Bearer", st->vendors->replicate_token);
+	render_provider_json_headers(out, "Bearer", st->vendors->replicate_token);
 }
 
 /* One page of GET /predictions (newest first): ours carries task=key in its webhook. */
@@ -84,7 +85,7 @@ static int found(const struct render_state *st, const char *key, const char *bod
 	*next = NULL;
 	if (!cJSON_IsArray(results)) {
 		cJSON_Delete(j);
-		return errorf(err, errlen, "not a Replicate prediction list (no results)");
+		return errbuf_set(err, errlen, "not a Replicate prediction list (no results)");
 	}
 	snprintf(needle, sizeof(needle), "task=%s", key);
 	cJSON_ArrayForEach(p, results)
@@ -93,7 +94,7 @@ static int found(const struct render_state *st, const char *key, const char *bod
 		if (!hook || !strstr(hook, needle))
 			continue;
 		char *text = json_print(p);
-		rc = replicate_read(text, strlen(text), out, err, errlen) < 0 ? -1 : 1;
+		rc = replicate_api_read(text, strlen(text), out, err, errlen) < 0 ? -1 : 1;
 		free(text);
 		break;
 	}

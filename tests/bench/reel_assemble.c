@@ -12,6 +12,7 @@
 
 #include "assemble.h"
 #include "log.h"
+#include "monotime.h"
 #include "banned.h"
 
 static int parse_shot(char *arg, struct assemble_shot *s)
@@ -62,13 +63,13 @@ int main(int argc, char **argv)
 			fprintf(stderr, "bad shot %s (IMAGE:AUDIO:MS)\n", argv[i]);
 			return 2;
 		}
-	t0 = now_us();
+	t0 = monotime_us();
 	rc = assemble_mp4(&sp, &st, err, sizeof(err));
 	if (rc < 0)
 		fprintf(stderr, "reel-assemble: %s\n", err);
 	else
 		printf("{\"seconds\":%.3f,\"encoded\":%d,\"reused\":%d,\"loudness\":%.2f}\n",
-		       (double)(now_us() - t0) / 1e6, st.segments_encoded, st.segments_reused, st.loudness);
+		       (double)(monotime_us() - t0) / 1e6, st.segments_encoded, st.segments_reused, st.loudness);
 	free(shots);
 	return rc < 0 ? 1 : 0;
 }

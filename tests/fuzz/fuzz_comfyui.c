@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vendor_result res;
 	char err[256];
-	if (comfyui_read_history((const char *)data, size, "p1", BASE, &res, err, sizeof(err)) < 0) {
+	if (comfyui_api_read_history((const char *)data, size, "p1", BASE, &res, err, sizeof(err)) < 0) {
 		assert(err[0]);
 		return 0;
 	}
@@ -29,6 +29,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(strncmp(res.outputs[i], BASE "/view?filename=", strlen(BASE "/view?filename=")) == 0);
 		assert(!strchr(res.outputs[i], '#') && !strchr(res.outputs[i], ' '));
 	}
-	vendor_result_release(&res);
+	vendors_result_release(&res);
 	return 0;
 }

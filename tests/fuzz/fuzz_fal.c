@@ -27,7 +27,7 @@ static struct fal_keys *sim_keys(void)
 	static struct fal_keys *keys;
 	char err[256];
 	if (!keys)
-		keys = fal_keys_parse(JWKS, strlen(JWKS), err, sizeof(err));
+		keys = fal_queue_keys_parse(JWKS, strlen(JWKS), err, sizeof(err));
 	assert(keys);
 	return keys;
 }
@@ -41,7 +41,7 @@ static void check_signature(const char *data, size_t size)
 	char *rid = fuzz_line(&p), *uid = fuzz_line(&p), *ts = fuzz_line(&p), *sig = fuzz_line(&p);
 	const char *body = p ? p : "";
 	size_t len = p ? size - (size_t)(p - text) : 0;
-	int rc = fal_verify(sim_keys(), rid, uid, ts, sig, body, len, NOW, 300, why, sizeof(why));
+	int rc = fal_queue_verify(sim_keys(), rid, uid, ts, sig, body, len, NOW, 300, why, sizeof(why));
 	assert(rc < 0 && why[0]);
 	free(text);
 }
@@ -56,7 +56,7 @@ static void check_result(int rc, struct vendor_result *res, const char *err, boo
 	assert(res->n_outputs <= VENDOR_MAX_OUTPUTS);
 	assert(res->id[0] || !strict_id);
 	assert(res->state != VENDOR_FAILED || res->error[0]);
-	vendor_result_release(res);
+	vendors_result_release(res);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -70,18 +70,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len = size - 1;
 	switch (data[0] % 5) {
 	case 0:
-		check_result(fal_read_webhook(body, len, &res, err, sizeof(err)), &res, err, true);
+		check_result(fal_queue_read_webhook(body, len, &res, err, sizeof(err)), &res, err, true);
 		break;
 	case 1:
-		check_result(fal_read_queue(body, len, &res, err, sizeof(err)), &res, err, true);
+		check_result(fal_queue_read_queue(body, len, &res, err, sizeof(err)), &res, err, true);
 		break;
 	case 2:
-		check_result(fal_read_result(body, len, &res, err, sizeof(err)), &res, err, false);
+		check_result(fal_queue_read_result(body, len, &res, err, sizeof(err)), &res, err, false);
 		break;
 	case 3:
-		keys = fal_keys_parse(body, len, err, sizeof(err));
+		keys = fal_queue_keys_parse(body, len, err, sizeof(err));
 		assert(keys || err[0]);
-		fal_keys_free(keys);
+		fal_queue_keys_free(keys);
 		break;
 	default:
 		check_signature(body, len);

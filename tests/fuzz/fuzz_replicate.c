@@ -24,14 +24,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void check_signature(const char *id, const char *ts, const char *sig, const char *body, size_t len)
 {
 	char why[256];
-	int rc = replicate_verify(SECRET, id, ts, sig, body, len, NOW, 300, why, sizeof(why));
+	int rc = replicate_api_verify(SECRET, id, ts, sig, body, len, NOW, 300, why, sizeof(why));
 	assert(rc == 0 || why[0]);
 	if (!id || !*id || !ts)
 		return;
-	char *good = replicate_sign(SECRET, id, ts, body, len), *end;
+	char *good = replicate_api_sign(SECRET, id, ts, body, len), *end;
 	long long t = strtoll(ts, &end, 10);
 	if (end != ts && !*end && t >= NOW - 300 && t <= NOW + 300)
-		assert(replicate_verify(SECRET, id, ts, good, body, len, NOW, 300, why, sizeof(why)) == 0);
+		assert(replicate_api_verify(SECRET, id, ts, good, body, len, NOW, 300, why, sizeof(why)) == 0);
 	free(good);
 }
 
@@ -39,7 +39,7 @@ static void check_body(const char *body, size_t len)
 {
 	struct vendor_result res;
 	char err[256];
-	if (replicate_read(body, len, &res, err, sizeof(err)) < 0) {
+	if (replicate_api_read(body, len, &res, err, sizeof(err)) < 0) {
 		assert(err[0]);
 		return;
 	}
@@ -49,7 +49,7 @@ static void check_body(const char *body, size_t len)
 	assert(res.state != VENDOR_FAILED || res.error[0]);
 	for (size_t i = 0; i < res.n_outputs; i++)
 		assert(res.outputs[i] && res.outputs[i][0]);
-	vendor_result_release(&res);
+	vendors_result_release(&res);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

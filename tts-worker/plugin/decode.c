@@ -15,6 +15,7 @@
 #include <libavutil/opt.h>
 #include <libswresample/swresample.h>
 
+#include "errbuf.h"
 #include "pcm.h"
 #include "tts.h"
 #include "banned.h"
@@ -78,7 +79,7 @@ static void dec_close(struct dec *d)
 
 static int av_fail(char *err, size_t errlen, const char *what, int ret)
 {
-	return errorf(err, errlen, "%s: %s", what, av_err2str(ret));
+	return errbuf_set(err, errlen, "%s: %s", what, av_err2str(ret));
 }
 
 static int dec_open(struct dec *d, char *err, size_t errlen)
@@ -94,7 +95,7 @@ static int dec_open(struct dec *d, char *err, size_t errlen)
 	if ((ret = avformat_find_stream_info(d->fmt, NULL)) < 0)
 		return av_fail(err, errlen, "unreadable audio", ret);
 	if ((d->stream = av_find_best_stream(d->fmt, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0)) < 0 || !codec)
-		return errorf(err, errlen, "no audio stream in the body (%s)", d->fmt->iformat->name);
+		return errbuf_set(err, errlen, "no audio stream in the body (%s)", d->fmt->iformat->name);
 	d->codec = avcodec_alloc_context3(codec);
 	if ((ret = avcodec_parameters_to_context(d->codec, d->fmt->streams[d->stream]->codecpar)) < 0 ||
 	    (ret = avcodec_open2(d->codec, codec, NULL)) < 0)
@@ -115,7 +116,7 @@ static int take_frame(struct dec *d, AVFrame *f, struct pcm *out, char *err, siz
 		if (swr_alloc_set_opts2(&d->swr, &mono, AV_SAMPLE_FMT_S16, PCM_RATE, &f->ch_layout,
 					(enum AVSampleFormat)f->format, f->sample_rate, 0, NULL) < 0 ||
 		    swr_init(d->swr) < 0)
-			return errorf(err, errlen, "cannot convert %d Hz %d-channel audio", f->sample_rate,
+			return errbuf_set(err, errlen, "cannot convert %d Hz %d-channel audio", f->sample_rate,
 				      f->ch_layout.nb_channels);
 	}
 	cap = (int)av_rescale_rnd(swr_get_delay(d->swr, f->sample_rate) + f->nb_samples, PCM_RATE, f->sample_rate,
@@ -127,8 +128,8 @@ static int take_frame(struct dec *d, AVFrame *f, struct pcm *out, char *err, siz
 	bool ok = got >= 0 && pcm_append(out, buf, (size_t)got);
 	free(buf);
 	if (!ok)
-		return got < 0 ? errorf(err, errlen, "audio conversion failed")
-			       : errorf(err, errlen, "the audio is longer than %d s", MAX_PART_S);
+		return got < 0 ? errbuf_set(err, errlen, "audio conversion failed")
+			       : errbuf_set(err, errlen, "the audio is longer than %d s", MAX_PART_S);
 	return 0;
 }
 
@@ -170,9 +171,9 @@ static int decode_raw(const struct tts_part *part, struct pcm *out, char *err, s
 {
 	size_t n = part->len / 2;
 	if (part->len % 2)
-		return errorf(err, errlen, "PCM audio of an odd number of bytes (%zu)", part->len);
+		return errbuf_set(err, errlen, "PCM audio of an odd number of bytes (%zu)", part->len);
 	if (!pcm_append(out, (const int16_t *)part->data, n))
-		return errorf(err, errlen, "the audio is longer than %d s", MAX_PART_S);
+		return errbuf_set(err, errlen, "the audio is longer than %d s", MAX_PART_S);
 	return pcm_resample(out, part->raw_rate, err, errlen);
 }
 
@@ -182,13 +183,13 @@ static int decode_part(const struct tts_part *part, struct pcm *out, char *err, 
 	int rc;
 	out->limit = (size_t)PCM_RATE * MAX_PART_S;
 	if (part->len == 0)
-		return errorf(err, errlen, "the audio body is empty");
+		return errbuf_set(err, errlen, "the audio body is empty");
 	if (part->raw_rate > 0)
 		return decode_raw(part, out, err, errlen);
 	rc = dec_open(&d, err, errlen) < 0 ? -1 : decode_all(&d, out, err, errlen);
 	dec_close(&d);
 	if (rc == 0 && out->n == 0)
-		rc = errorf(err, errlen, "the audio holds no samples");
+		rc = errbuf_set(err, errlen, "the audio holds no samples");
 	return rc;
 }
 
@@ -199,7 +200,7 @@ static void quiet_ffmpeg(void)
 	av_log_set_level(AV_LOG_QUIET);
 }
 
-int tts_audio_assemble(struct tts_part *parts, size_t n, const char *out_path, struct tts_result *res, char *err,
+int tts_decode_assemble(struct tts_part *parts, size_t n, const char *out_path, struct tts_result *res, char *err,
 		       size_t errlen)
 {
 	struct pcm all = { 0 }, one = { 0 };
@@ -211,11 +212,11 @@ int tts_audio_assemble(struct tts_part *parts, size_t n, const char *out_path, s
 		int64_t shift;
 		pcm_release(&one);
 		if (decode_part(&parts[i], &one, why, sizeof(why)) < 0) {
-			errorf(err, errlen, "part %zu of %zu: %s", i + 1, n, why);
+			errbuf_set(err, errlen, "part %zu of %zu: %s", i + 1, n, why);
 			goto out;
 		}
 		if (pcm_trim(&one, PCM_RATE, PCM_PAD_MS, true, &shift) < 0) {
-			errorf(err, errlen, "part %zu of %zu: the audio is silent", i + 1, n);
+			errbuf_set(err, errlen, "part %zu of %zu: the audio is silent", i + 1, n);
 			goto out;
 		}
 		size_t at = 0, len = one.n;

@@ -22,8 +22,10 @@
 
 #include <espeak-ng/espeak_ng.h>
 
+#include "errbuf.h"
 #include "log.h"
 #include "pcm.h"
+#include "str.h"
 #include "tts.h"
 #include "banned.h"
 
@@ -135,16 +137,16 @@ static int pick_voices(const struct tts_request *rq, const char *names[2], char 
 	names[0] = names[1] = NULL;
 	if (rq->voice && *rq->voice) {
 		if (!valid_name(rq->voice))
-			return errorf(err, errlen, "invalid espeak-ng voice name \"%.*s\"", MAX_NAME, rq->voice);
+			return errbuf_set(err, errlen, "invalid espeak-ng voice name \"%.*s\"", MAX_NAME, rq->voice);
 		if (rq->voice[0] != '+') {
 			names[0] = rq->voice;
 			return 0;
 		}
 		variant = rq->voice;
 	}
-	lang = rq->language && *rq->language ? rq->language : tts_detect_language(rq->text);
+	lang = rq->language && *rq->language ? rq->language : language_detect(rq->text);
 	if (!valid_name(lang))
-		return errorf(err, errlen, "invalid language \"%.*s\"", MAX_NAME, lang);
+		return errbuf_set(err, errlen, "invalid language \"%.*s\"", MAX_NAME, lang);
 	len = strcspn(lang, "-_");
 	names[0] = lang;
 	for (i = 0; i < ARRAY_SIZE(voice_map); i++) {
@@ -179,7 +181,7 @@ static int status_error(espeak_ng_STATUS st, char *err, size_t errlen, const cha
 	char msg[160];
 
 	espeak_ng_GetStatusCodeMessage(st, msg, sizeof(msg));
-	return errorf(err, errlen, "espeak-ng %s: %s", what, msg);
+	return errbuf_set(err, errlen, "espeak-ng %s: %s", what, msg);
 }
 
 static bool has_variant(const char *name)
@@ -219,14 +221,14 @@ static int speak(const char *text, const char *const names[2], struct pcm *pcm, 
 	pthread_mutex_unlock(&engine_lock);
 
 	if (pcm->overflow)
-		return errorf(err, errlen, "narration is too long (more than %d s of speech)", MAX_AUDIO_S);
+		return errbuf_set(err, errlen, "narration is too long (more than %d s of speech)", MAX_AUDIO_S);
 	if (st == ENS_VOICE_NOT_FOUND) {
-		errorf(err, errlen, "espeak-ng has no voice \"%s\"", used);
+		errbuf_set(err, errlen, "espeak-ng has no voice \"%s\"", used);
 		return TTS_NO_VOICE;
 	}
 	if (st != ENS_OK)
 		return status_error(st, err, errlen, "synthesis failed");
-	strlcpy_(res->voice, used, sizeof(res->voice)); /* fits: at most 2 * MAX_NAME + 1 */
+	str_copy(res->voice, used, sizeof(res->voice)); /* fits: at most 2 * MAX_NAME + 1 */
 	return 0;
 }
 
@@ -240,19 +242,19 @@ static int espeak_synthesize(const struct tts_request *rq, const char *out_path,
 	int rc = -1;
 
 	if (!rq->text || is_blank(rq->text))
-		return errorf(err, errlen, "narration is empty");
+		return errbuf_set(err, errlen, "narration is empty");
 	if (pick_voices(rq, names, bufs, err, errlen))
 		return TTS_NO_VOICE;
 	pthread_once(&engine_once, init_engine);
 	if (!engine_rate)
-		return errorf(err, errlen, "%s", engine_err);
+		return errbuf_set(err, errlen, "%s", engine_err);
 
 	pcm.limit = (size_t)engine_rate * MAX_AUDIO_S;
 	if ((rc = speak(rq->text, names, &pcm, res, err, errlen)) < 0)
 		goto out;
 	rc = -1;
 	if (pcm_trim(&pcm, engine_rate, PCM_PAD_MS, true, &shift)) {
-		errorf(err, errlen, "narration has nothing espeak-ng can speak");
+		errbuf_set(err, errlen, "narration has nothing espeak-ng can speak");
 		goto out;
 	}
 	if (pcm_resample(&pcm, engine_rate, err, errlen) || pcm_write_wav(out_path, &pcm, err, errlen))
@@ -283,7 +285,7 @@ static espeak_ng_STATUS voice_status(const char *voice)
 	pthread_mutex_unlock(&engine_lock);
 	pthread_mutex_lock(&checked_lock);
 	if (n_checked < MAX_CHECKED) {
-		strlcpy_(checked[n_checked].name, voice, sizeof(checked[n_checked].name));
+		str_copy(checked[n_checked].name, voice, sizeof(checked[n_checked].name));
 		checked[n_checked++].status = st;
 	}
 	pthread_mutex_unlock(&checked_lock);
@@ -295,17 +297,17 @@ static int espeak_check_voice(const char *voice, char *err, size_t errlen)
 	espeak_ng_STATUS st;
 
 	if (!valid_name(voice))
-		return errorf(err, errlen, "invalid espeak-ng voice name \"%.*s\"", MAX_NAME, voice);
+		return errbuf_set(err, errlen, "invalid espeak-ng voice name \"%.*s\"", MAX_NAME, voice);
 	pthread_once(&engine_once, init_engine);
 	if (!engine_rate)
-		return errorf(err, errlen, "%s", engine_err);
+		return errbuf_set(err, errlen, "%s", engine_err);
 	st = voice_status(voice);
 	if (st == ENS_VOICE_NOT_FOUND)
-		return errorf(err, errlen, "espeak-ng has no voice \"%s\"", voice);
+		return errbuf_set(err, errlen, "espeak-ng has no voice \"%s\"", voice);
 	return st == ENS_OK ? 0 : status_error(st, err, errlen, "cannot load the voice");
 }
 
-const struct tts_engine tts_engine_espeak = {
+const struct tts_engine tts_espeak_engine = {
 	.name = "espeak",
 	.synthesize = espeak_synthesize,
 	.check_voice = espeak_check_voice,

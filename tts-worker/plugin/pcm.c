@@ -13,6 +13,7 @@
 #include <libavutil/channel_layout.h>
 #include <libavutil/mathematics.h>
 #include <libswresample/swresample.h>
+#include "errbuf.h"
 #include "banned.h"
 
 
@@ -84,7 +85,7 @@ int pcm_resample(struct pcm *p, int in_rate, char *err, size_t errlen)
 		    0 ||
 	    swr_init(swr) < 0) {
 		swr_free(&swr);
-		return errorf(err, errlen, "cannot resample %d Hz to %d Hz", in_rate, PCM_RATE);
+		return errbuf_set(err, errlen, "cannot resample %d Hz to %d Hz", in_rate, PCM_RATE);
 	}
 	/* Room for every input sample plus what the filter holds back. */
 	cap = av_rescale_rnd((int64_t)p->n, PCM_RATE, in_rate, AV_ROUND_UP) + 4096;
@@ -98,7 +99,7 @@ int pcm_resample(struct pcm *p, int in_rate, char *err, size_t errlen)
 	swr_free(&swr);
 	if (got < 0 || tail < 0) {
 		free(out);
-		return errorf(err, errlen, "resampling to %d Hz failed", PCM_RATE);
+		return errbuf_set(err, errlen, "resampling to %d Hz failed", PCM_RATE);
 	}
 	free(p->s);
 	p->s = out;
@@ -154,14 +155,14 @@ int pcm_write_wav(const char *path, const struct pcm *p, char *err, size_t errle
 	FILE *f = fopen(path, "wb");
 	bool ok;
 	if (!f)
-		return errorf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		return errbuf_set(err, errlen, "cannot create %s: %s", path, strerror(errno));
 	wav_header(h, (uint32_t)(p->n * sizeof(*p->s)));
 	ok = fwrite(h, sizeof(h), 1, f) == 1 && fwrite(p->s, sizeof(*p->s), p->n, f) == p->n;
 	ok = !fclose(f) && ok;
 	if (!ok) {
 		int e = errno;
 		unlink(path);
-		return errorf(err, errlen, "cannot write %s: %s", path, strerror(e));
+		return errbuf_set(err, errlen, "cannot write %s: %s", path, strerror(e));
 	}
 	return 0;
 }

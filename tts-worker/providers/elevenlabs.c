@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base64.h"
+#include "errbuf.h"
 #include "json.h"
 #include "tts_vendor.h"
 #include "banned.h"
@@ -164,12 +165,12 @@ static int read_answer(const void *cfg, const char *body, size_t len, struct tts
 	const cJSON *al = cJSON_GetObjectItemCaseSensitive(j, "alignment");
 	int rc = 0;
 	if (!audio)
-		rc = errorf(err, errlen, "the answer has no audio_base64");
+		rc = errbuf_set(err, errlen, "the answer has no audio_base64");
 	else if (decode_base64(audio, out) < 0)
-		rc = errorf(err, errlen, "audio_base64 is not valid base64");
+		rc = errbuf_set(err, errlen, "audio_base64 is not valid base64");
 	else if (al && !cJSON_IsNull(al) && read_alignment(al, out) < 0)
-		rc = errorf(err, errlen, "the alignment's arrays do not match");
-	out->raw_rate = tts_vendor_pcm_rate(s->format, "pcm", 44100);
+		rc = errbuf_set(err, errlen, "the alignment's arrays do not match");
+	out->raw_rate = tts_provider_pcm_rate(s->format, "pcm", 44100);
 	cJSON_Delete(j);
 	return rc;
 }
@@ -184,5 +185,5 @@ const struct tts_provider tts_elevenlabs = {
 	.model = model,
 	.build = build,
 	.read = read_answer,
-	.error_text = tts_vendor_error_text,
+	.error_text = tts_provider_error_text,
 };

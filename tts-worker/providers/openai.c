@@ -68,7 +68,7 @@ static int read_answer(const void *cfg, const char *body, size_t len, struct tts
 	const struct openai_settings *s = cfg;
 	(void)err;
 	(void)errlen;
-	return tts_vendor_take_body(body, len, strcmp(s->format, "pcm") == 0 ? PCM_RATE : 0, out);
+	return tts_provider_take_body(body, len, strcmp(s->format, "pcm") == 0 ? PCM_RATE : 0, out);
 }
 
 const struct tts_provider tts_openai = {
@@ -78,5 +78,5 @@ const struct tts_provider tts_openai = {
 	.model = model,
 	.build = build,
 	.read = read_answer,
-	.error_text = tts_vendor_error_text,
+	.error_text = tts_provider_error_text,
 };

@@ -38,13 +38,13 @@ const struct tts_provider *tts_provider_find(const char *name)
 	return i ? provider_of(struct tts_provider, i) : NULL;
 }
 
-const struct tts_provider *tts_vendor_find(const char *name)
+const struct tts_provider *tts_provider_find_vendor(const char *name)
 {
 	const struct tts_provider *p = tts_provider_find(name);
 	return p && p->build ? p : NULL;
 }
 
-void **tts_vendor_configs_load(char *err, size_t errlen)
+void **tts_provider_configs_load(char *err, size_t errlen)
 {
 	void **cfgs = xcalloc(tts_registry.n, sizeof(*cfgs));
 	for (size_t i = 0; i < tts_registry.n; i++) {
@@ -52,14 +52,14 @@ void **tts_vendor_configs_load(char *err, size_t errlen)
 			continue;
 		cfgs[i] = provider_config_load(tts_registry.list[i], err, errlen);
 		if (!cfgs[i]) {
-			tts_vendor_configs_free(cfgs);
+			tts_provider_configs_free(cfgs);
 			return NULL;
 		}
 	}
 	return cfgs;
 }
 
-const void *tts_vendor_config(void *const *cfgs, const struct tts_provider *p)
+const void *tts_provider_config(void *const *cfgs, const struct tts_provider *p)
 {
 	for (size_t i = 0; i < tts_registry.n; i++)
 		if (tts_registry.list[i] == &p->info)
@@ -67,14 +67,14 @@ const void *tts_vendor_config(void *const *cfgs, const struct tts_provider *p)
 	return NULL;
 }
 
-void tts_vendor_configs_free(void **cfgs)
+void tts_provider_configs_free(void **cfgs)
 {
 	for (size_t i = 0; cfgs && i < tts_registry.n; i++)
 		provider_config_free(tts_registry.list[i], cfgs[i]);
 	free(cfgs);
 }
 
-void tts_audio_release(struct tts_audio *a)
+void tts_provider_audio_release(struct tts_audio *a)
 {
 	free(a->data);
 	for (size_t i = 0; i < a->n_words; i++)
@@ -83,7 +83,7 @@ void tts_audio_release(struct tts_audio *a)
 	*a = (struct tts_audio){ 0 };
 }
 
-int tts_vendor_take_body(const char *body, size_t len, int raw_rate, struct tts_audio *out)
+int tts_provider_take_body(const char *body, size_t len, int raw_rate, struct tts_audio *out)
 {
 	out->data = xmalloc(len + 1);
 	memcpy(out->data, body, len);
@@ -107,7 +107,7 @@ static const char *message_in(const cJSON *j)
 	return m;
 }
 
-void tts_vendor_error_text(const char *body, size_t len, char *out, size_t outlen)
+void tts_provider_error_text(const char *body, size_t len, char *out, size_t outlen)
 {
 	cJSON *j = json_parse(body, len);
 	const char *msg = j ? message_in(j) : NULL;
@@ -119,7 +119,7 @@ void tts_vendor_error_text(const char *body, size_t len, char *out, size_t outle
 	cJSON_Delete(j);
 }
 
-int tts_vendor_pcm_rate(const char *format, const char *prefix, int fallback)
+int tts_provider_pcm_rate(const char *format, const char *prefix, int fallback)
 {
 	size_t n = strlen(prefix);
 	if (strncmp(format, prefix, n) != 0)

@@ -143,9 +143,9 @@ END_TEST
 
 START_TEST(test_kind_names)
 {
-	ck_assert_str_eq(upload_kind_name(UPLOAD_AUDIO), "audio");
-	ck_assert_str_eq(upload_kind_name(UPLOAD_IMAGE), "image");
-	ck_assert_str_eq(upload_kind_name(UPLOAD_VIDEO), "video");
+	ck_assert_str_eq(upload_sniff_kind_name(UPLOAD_AUDIO), "audio");
+	ck_assert_str_eq(upload_sniff_kind_name(UPLOAD_IMAGE), "image");
+	ck_assert_str_eq(upload_sniff_kind_name(UPLOAD_VIDEO), "video");
 }
 END_TEST
 

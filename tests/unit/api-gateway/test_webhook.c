@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "str.h"
 #include "webhook.h"
 #include "webhook_send.h"
 #include "banned.h"
@@ -133,7 +134,7 @@ static void on_result(void *arg, enum webhook_addr_result res, const char *ip, c
 	ck_assert_ptr_nonnull(why);
 	o->calls++;
 	o->res = res;
-	strlcpy_(o->ip, ip ? ip : "", sizeof(o->ip));
+	str_copy(o->ip, ip ? ip : "", sizeof(o->ip));
 }
 
 static struct outcome resolve(const char *url, bool allow)
@@ -169,16 +170,16 @@ END_TEST
 
 START_TEST(test_backoff)
 {
-	ck_assert_uint_eq(webhook_sender_backoff_ms(5000, 1), 5000);
-	ck_assert_uint_eq(webhook_sender_backoff_ms(5000, 2), 10000);
-	ck_assert_uint_eq(webhook_sender_backoff_ms(5000, 5), 80000);
-	ck_assert_uint_eq(webhook_sender_backoff_ms(5000, 40), 3600000);
-	ck_assert_uint_eq(webhook_sender_backoff_ms(5000, 1000000), 3600000);
+	ck_assert_uint_eq(webhook_send_backoff_ms(5000, 1), 5000);
+	ck_assert_uint_eq(webhook_send_backoff_ms(5000, 2), 10000);
+	ck_assert_uint_eq(webhook_send_backoff_ms(5000, 5), 80000);
+	ck_assert_uint_eq(webhook_send_backoff_ms(5000, 40), 3600000);
+	ck_assert_uint_eq(webhook_send_backoff_ms(5000, 1000000), 3600000);
 	/* a day of retries at the defaults is about thirty attempts, not thousands */
 	uint64_t total = 0;
 	long n = 0;
 	while (total < 86400000ull)
-		total += webhook_sender_backoff_ms(5000, ++n);
+		total += webhook_send_backoff_ms(5000, ++n);
 	ck_assert_int_lt(n, 40);
 	ck_assert_int_gt(n, 20);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "pcm.h"
+#include "str.h"
 #include "tts.h"
 #include "banned.h"
 
@@ -24,7 +25,7 @@ static char dir[64];
 
 static void setup(void)
 {
-	strlcpy_(dir, "/tmp/test_tts_audio.XXXXXX", sizeof(dir));
+	str_copy(dir, "/tmp/test_tts_audio.XXXXXX", sizeof(dir));
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
@@ -87,7 +88,7 @@ static void check_one(const void *data, size_t len, int raw_rate, int64_t slack_
 	struct tts_part part = { .data = data, .len = len, .raw_rate = raw_rate };
 	struct tts_result res = { 0 };
 	char *out = xasprintf("%s/out.wav", dir), err[300] = "";
-	ck_assert_msg(tts_audio_assemble(&part, 1, out, &res, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(tts_decode_assemble(&part, 1, out, &res, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_int_eq(res.sample_rate, 48000);
 	int64_t want = TONE_MS + 2 * PCM_PAD_MS;
 	ck_assert_msg(llabs(res.duration_ms - want) <= slack_ms, "duration %lld, want %lld", (long long)res.duration_ms,
@@ -141,19 +142,19 @@ START_TEST(test_corrupt_and_empty)
 	struct tts_part part = { .data = junk, .len = sizeof(junk) };
 	struct tts_result res = { 0 };
 	char *out = xasprintf("%s/out.wav", dir), err[300] = "";
-	ck_assert_int_eq(tts_audio_assemble(&part, 1, out, &res, err, sizeof(err)), -1);
+	ck_assert_int_eq(tts_decode_assemble(&part, 1, out, &res, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "part 1 of 1") && strlen(err) > 15, "%s", err);
 	part = (struct tts_part){ .data = "", .len = 0 };
-	ck_assert_int_eq(tts_audio_assemble(&part, 1, out, &res, err, sizeof(err)), -1);
+	ck_assert_int_eq(tts_decode_assemble(&part, 1, out, &res, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "empty"), "%s", err);
 	struct pcm quiet = { 0 };
 	int16_t zeros[4800] = { 0 };
 	ck_assert(pcm_append(&quiet, zeros, 4800));
 	part = (struct tts_part){ .data = quiet.s, .len = quiet.n * 2, .raw_rate = 48000 };
-	ck_assert_int_eq(tts_audio_assemble(&part, 1, out, &res, err, sizeof(err)), -1);
+	ck_assert_int_eq(tts_decode_assemble(&part, 1, out, &res, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "silent"), "%s", err);
 	part = (struct tts_part){ .data = "abc", .len = 3, .raw_rate = 24000 };
-	ck_assert_int_eq(tts_audio_assemble(&part, 1, out, &res, err, sizeof(err)), -1);
+	ck_assert_int_eq(tts_decode_assemble(&part, 1, out, &res, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "odd"), "%s", err);
 	ck_assert_int_ne(access(out, F_OK), 0);
 	pcm_release(&quiet);
@@ -167,7 +168,7 @@ START_TEST(test_join_two_parts)
 				     { .data = b.s, .len = b.n * 2, .raw_rate = 24000 } };
 	struct tts_result res = { 0 };
 	char *out = xasprintf("%s/out.wav", dir), err[300] = "";
-	ck_assert_msg(tts_audio_assemble(parts, 2, out, &res, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(tts_decode_assemble(parts, 2, out, &res, err, sizeof(err)) == 0, "%s", err);
 	int64_t one = TONE_MS + 2 * PCM_PAD_MS;
 	/* the sum of the parts, less the crossfade */
 	ck_assert_int_le(llabs(res.duration_ms - (2 * one - PCM_XFADE_MS)), 3);

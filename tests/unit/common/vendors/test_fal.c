@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "str.h"
 #include "vendors/fal_queue.h"
 #include "banned.h"
 
@@ -20,13 +21,13 @@
 static struct fal_keys *keys_of(const char *json)
 {
 	char err[128];
-	return fal_keys_parse(json, strlen(json), err, sizeof(err));
+	return fal_queue_keys_parse(json, strlen(json), err, sizeof(err));
 }
 
 static int verify(const struct fal_keys *k, const char *rid, const char *uid, const char *ts, const char *sig,
 		  const char *body, time_t now, char *why)
 {
-	return fal_verify(k, rid, uid, ts, sig, body, strlen(body), now, 300, why, 256);
+	return fal_queue_verify(k, rid, uid, ts, sig, body, strlen(body), now, 300, why, 256);
 }
 
 START_TEST(test_reference_vector)
@@ -35,7 +36,7 @@ START_TEST(test_reference_vector)
 	char why[256] = "";
 	ck_assert_ptr_nonnull(k);
 	ck_assert_int_eq(verify(k, "req-1", "user-1", "1735689600", SIG, BODY, TS, why), 0);
-	fal_keys_free(k);
+	fal_queue_keys_free(k);
 }
 END_TEST
 
@@ -47,11 +48,11 @@ START_TEST(test_rotation)
 	char why[256];
 	ck_assert_ptr_nonnull(k);
 	ck_assert_int_eq(verify(k, "req-1", "user-1", "1735689600", SIG, BODY, TS, why), 0);
-	fal_keys_free(k);
+	fal_queue_keys_free(k);
 	k = keys_of("{\"keys\":[" OTHER "]}");
 	ck_assert_int_eq(verify(k, "req-1", "user-1", "1735689600", SIG, BODY, TS, why), -1);
 	ck_assert_ptr_nonnull(strstr(why, "none of fal's keys"));
-	fal_keys_free(k);
+	fal_queue_keys_free(k);
 }
 END_TEST
 
@@ -63,7 +64,7 @@ START_TEST(test_refusals)
 	ck_assert_int_eq(verify(k, "req-2", "user-1", "1735689600", SIG, BODY, TS, why), -1);
 	ck_assert_int_eq(verify(k, "req-1", "user-2", "1735689600", SIG, BODY, TS, why), -1);
 	ck_assert_int_eq(verify(k, "req-1", "user-1", "1735689601", SIG, BODY, TS, why), -1);
-	strlcpy_(bad, SIG, sizeof(bad));
+	str_copy(bad, SIG, sizeof(bad));
 	bad[0] = '4';
 	ck_assert_int_eq(verify(k, "req-1", "user-1", "1735689600", bad, BODY, TS, why), -1);
 	ck_assert_int_eq(verify(k, "req-1", "user-1", "1735689600", "abcd", BODY, TS, why), -1);
@@ -77,7 +78,7 @@ START_TEST(test_refusals)
 	ck_assert_int_eq(verify(k, NULL, "user-1", "1735689600", SIG, BODY, TS, why), -1);
 	ck_assert_int_eq(verify(k, "req-1", "user-1", NULL, SIG, BODY, TS, why), -1);
 	ck_assert_int_eq(verify(NULL, "req-1", "user-1", "1735689600", SIG, BODY, TS, why), -1);
-	fal_keys_free(k);
+	fal_queue_keys_free(k);
 }
 END_TEST
 
@@ -95,38 +96,38 @@ START_TEST(test_bodies)
 	char err[128];
 	const char *q = "{\"request_id\":\"7b1e\",\"response_url\":\"https://q/m/requests/7b1e\","
 			"\"status_url\":\"https://q/m/requests/7b1e/status\",\"cancel_url\":\"https://q/m/requests/7b1e/cancel\"}";
-	ck_assert_int_eq(fal_read_queue(q, strlen(q), &r, err, sizeof(err)), 0);
+	ck_assert_int_eq(fal_queue_read_queue(q, strlen(q), &r, err, sizeof(err)), 0);
 	ck_assert_str_eq(r.id, "7b1e");
 	ck_assert_int_eq(r.state, VENDOR_RUNNING);
 	ck_assert_str_eq(r.cancel_url, "https://q/m/requests/7b1e/cancel");
 	ck_assert_str_eq(r.result_url, "https://q/m/requests/7b1e");
-	vendor_result_release(&r);
+	vendors_result_release(&r);
 	const char *ok = "{\"request_id\":\"7b1e\",\"status\":\"OK\",\"payload\":{\"video\":{\"url\":\"https://fal.media/o.mp4\"}}}";
-	ck_assert_int_eq(fal_read_webhook(ok, strlen(ok), &r, err, sizeof(err)), 0);
+	ck_assert_int_eq(fal_queue_read_webhook(ok, strlen(ok), &r, err, sizeof(err)), 0);
 	ck_assert_int_eq(r.state, VENDOR_SUCCEEDED);
 	ck_assert_str_eq(r.outputs[0], "https://fal.media/o.mp4");
-	vendor_result_release(&r);
+	vendors_result_release(&r);
 	const char *bad = "{\"request_id\":\"7b1e\",\"status\":\"ERROR\",\"error\":\"Invalid status code: 422\","
 			  "\"payload\":{\"detail\":[{\"loc\":[\"body\",\"prompt\"],\"msg\":\"field required\"}]}}";
-	ck_assert_int_eq(fal_read_webhook(bad, strlen(bad), &r, err, sizeof(err)), 0);
+	ck_assert_int_eq(fal_queue_read_webhook(bad, strlen(bad), &r, err, sizeof(err)), 0);
 	ck_assert_int_eq(r.state, VENDOR_FAILED);
 	ck_assert_ptr_nonnull(strstr(r.error, "422"));
 	ck_assert_ptr_nonnull(strstr(r.error, "field required"));
-	vendor_result_release(&r);
+	vendors_result_release(&r);
 	const char *empty = "{\"request_id\":\"7b1e\",\"status\":\"OK\",\"payload\":null,\"payload_error\":\"too big\"}";
-	ck_assert_int_eq(fal_read_webhook(empty, strlen(empty), &r, err, sizeof(err)), 0);
+	ck_assert_int_eq(fal_queue_read_webhook(empty, strlen(empty), &r, err, sizeof(err)), 0);
 	ck_assert_int_eq(r.state, VENDOR_FAILED);
-	vendor_result_release(&r);
+	vendors_result_release(&r);
 	const char *res = "{\"images\":[{\"url\":\"https://fal.media/a.png\"},{\"url\":\"https://fal.media/b.png\"}]}";
 	r = (struct vendor_result){ 0 };
-	ck_assert_int_eq(fal_read_result(res, strlen(res), &r, err, sizeof(err)), 0);
+	ck_assert_int_eq(fal_queue_read_result(res, strlen(res), &r, err, sizeof(err)), 0);
 	ck_assert_uint_eq(r.n_outputs, 2);
-	vendor_result_release(&r);
-	ck_assert_int_eq(fal_read_webhook("{}", 2, &r, err, sizeof(err)), -1);
+	vendors_result_release(&r);
+	ck_assert_int_eq(fal_queue_read_webhook("{}", 2, &r, err, sizeof(err)), -1);
 	/* An empty request_id names no request. */
-	ck_assert_int_eq(fal_read_webhook("{\"request_id\":\"\",\"status\":\"OK\"}", 31, &r, err, sizeof(err)), -1);
-	ck_assert_int_eq(fal_read_queue("{\"request_id\":\"\"}", 17, &r, err, sizeof(err)), -1);
-	char *url = fal_submit_url("https://queue.fal.run", "fal-ai/flux/dev", "https://h/webhooks/fal?job=1&shot=2");
+	ck_assert_int_eq(fal_queue_read_webhook("{\"request_id\":\"\",\"status\":\"OK\"}", 31, &r, err, sizeof(err)), -1);
+	ck_assert_int_eq(fal_queue_read_queue("{\"request_id\":\"\"}", 17, &r, err, sizeof(err)), -1);
+	char *url = fal_queue_submit_url("https://queue.fal.run", "fal-ai/flux/dev", "https://h/webhooks/fal?job=1&shot=2");
 	ck_assert_str_eq(url, "https://queue.fal.run/fal-ai/flux/dev?fal_webhook=https%3A%2F%2Fh%2Fwebhooks%2Ffal%3Fjob%3D1%26shot%3D2");
 	free(url);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cast.h"
+#include "errbuf.h"
 #include "json.h"
 #include "narration.h"
 #include "timing.h"
@@ -283,7 +284,7 @@ static int fake_check(const char *voice, char *err, size_t errlen)
 {
 	if (strcmp(voice, "en-gb+f3") && strcmp(voice, "de-de+m3"))
 		return 0;
-	return errorf(err, errlen, "espeak-ng has no voice \"%s\"", voice);
+	return errbuf_set(err, errlen, "espeak-ng has no voice \"%s\"", voice);
 }
 
 START_TEST(test_cast_keeps_loading_voices)

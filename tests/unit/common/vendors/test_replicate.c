@@ -18,14 +18,14 @@
 static int verify(const char *secret, const char *id, const char *ts, const char *sigs, const char *body, time_t now,
 		  char *why)
 {
-	return replicate_verify(secret, id, ts, sigs, body, strlen(body), now, 300, why, 256);
+	return replicate_api_verify(secret, id, ts, sigs, body, strlen(body), now, 300, why, 256);
 }
 
 START_TEST(test_reference_vector)
 {
 	char why[256] = "";
 	ck_assert_int_eq(verify(SECRET, "msg_sim_0001", "1735689600", SIG, BODY, TS, why), 0);
-	char *sig = replicate_sign(SECRET, "msg_sim_0001", "1735689600", BODY, strlen(BODY));
+	char *sig = replicate_api_sign(SECRET, "msg_sim_0001", "1735689600", BODY, strlen(BODY));
 	ck_assert_str_eq(sig, SIG);
 	free(sig);
 }
@@ -71,7 +71,7 @@ END_TEST
 static void read_ok(const char *json, struct vendor_result *r)
 {
 	char err[128];
-	ck_assert_int_eq(replicate_read(json, strlen(json), r, err, sizeof(err)), 0);
+	ck_assert_int_eq(replicate_api_read(json, strlen(json), r, err, sizeof(err)), 0);
 }
 
 START_TEST(test_read_predictions)
@@ -84,35 +84,35 @@ START_TEST(test_read_predictions)
 	ck_assert_uint_eq(r.n_outputs, 1);
 	ck_assert_str_eq(r.outputs[0], "https://replicate.delivery/x/out-0.png");
 	ck_assert_str_eq(r.cancel_url, "https://api/p/a/cancel");
-	vendor_result_release(&r);
+	vendors_result_release(&r);
 	read_ok("{\"id\":\"b\",\"status\":\"succeeded\",\"output\":\"data:video/mp4;base64,AAAA\"}", &r);
 	ck_assert_uint_eq(r.n_outputs, 1);
 	ck_assert_ptr_null(r.get_url);
-	vendor_result_release(&r);
+	vendors_result_release(&r);
 	read_ok("{\"id\":\"c\",\"status\":\"succeeded\",\"output\":{\"video\":\"https://x/v.mp4\",\"n\":3}}", &r);
 	ck_assert_uint_eq(r.n_outputs, 1);
-	vendor_result_release(&r);
+	vendors_result_release(&r);
 	read_ok("{\"id\":\"d\",\"status\":\"failed\",\"error\":\"NSFW content detected\",\"output\":null}", &r);
 	ck_assert_int_eq(r.state, VENDOR_FAILED);
 	ck_assert_str_eq(r.error, "NSFW content detected");
 	ck_assert_uint_eq(r.n_outputs, 0);
-	vendor_result_release(&r);
+	vendors_result_release(&r);
 	read_ok("{\"id\":\"e\",\"status\":\"processing\",\"output\":[\"https://x/partial.png\"]}", &r);
 	ck_assert_int_eq(r.state, VENDOR_RUNNING);
 	ck_assert_uint_eq(r.n_outputs, 0); /* outputs of an unfinished prediction are not taken */
-	vendor_result_release(&r);
+	vendors_result_release(&r);
 	read_ok("{\"id\":\"f\",\"status\":\"aborted\"}", &r);
 	ck_assert_int_eq(r.state, VENDOR_FAILED);
-	vendor_result_release(&r);
+	vendors_result_release(&r);
 	/* An empty error still gives the job a reason: the status. */
 	read_ok("{\"id\":\"g\",\"status\":\"failed\",\"error\":\"\"}", &r);
 	ck_assert_int_eq(r.state, VENDOR_FAILED);
 	ck_assert_str_eq(r.error, "failed");
-	vendor_result_release(&r);
-	ck_assert_int_eq(replicate_read("{\"status\":\"succeeded\"}", 22, &r, err, sizeof(err)), -1);
-	ck_assert_int_eq(replicate_read("[1,2", 4, &r, err, sizeof(err)), -1);
+	vendors_result_release(&r);
+	ck_assert_int_eq(replicate_api_read("{\"status\":\"succeeded\"}", 22, &r, err, sizeof(err)), -1);
+	ck_assert_int_eq(replicate_api_read("[1,2", 4, &r, err, sizeof(err)), -1);
 	/* An empty id names no prediction (found by fuzz_replicate). */
-	ck_assert_int_eq(replicate_read("{\"id\":\"\",\"status\":\"succeeded\"}", 30, &r, err, sizeof(err)), -1);
+	ck_assert_int_eq(replicate_api_read("{\"id\":\"\",\"status\":\"succeeded\"}", 30, &r, err, sizeof(err)), -1);
 }
 END_TEST
 
@@ -121,7 +121,7 @@ START_TEST(test_create_request)
 	char *url, *body;
 	cJSON *in = cJSON_CreateObject();
 	cJSON_AddStringToObject(in, "prompt", "a lighthouse");
-	replicate_create("http://sim/v1", "acme/flux", in, "https://hooks/webhooks/replicate?job=1", &url, &body);
+	replicate_api_create("http://sim/v1", "acme/flux", in, "https://hooks/webhooks/replicate?job=1", &url, &body);
 	ck_assert_str_eq(url, "http://sim/v1/models/acme/flux/predictions");
 	ck_assert_ptr_nonnull(strstr(body, "\"webhook_events_filter\":[\"completed\"]"));
 	ck_assert_ptr_nonnull(strstr(body, "\"webhook\":\"https://hooks/webhooks/replicate?job=1\""));
@@ -129,7 +129,7 @@ START_TEST(test_create_request)
 	free(url);
 	free(body);
 	in = cJSON_CreateObject();
-	replicate_create("http://sim/v1", "acme/flux:9f3c", in, "https://h", &url, &body);
+	replicate_api_create("http://sim/v1", "acme/flux:9f3c", in, "https://h", &url, &body);
 	ck_assert_str_eq(url, "http://sim/v1/predictions");
 	ck_assert_ptr_nonnull(strstr(body, "\"version\":\"acme/flux:9f3c\""));
 	free(url);

@@ -14,6 +14,7 @@
 
 #include <espeak-ng/espeak_ng.h>
 
+#include "str.h"
 #include "tts.h"
 #include "banned.h"
 
@@ -31,7 +32,7 @@ static char dir[64];
 
 static void setup(void)
 {
-	strlcpy_(dir, "/tmp/test_espeak.XXXXXX", sizeof(dir));
+	str_copy(dir, "/tmp/test_espeak.XXXXXX", sizeof(dir));
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
@@ -116,7 +117,7 @@ static int64_t speak_ok(const char *text, const char *lang, const char *voice, c
 	struct tts_result res = { 0 };
 	char err[256] = "", *path = path_in_dir(name);
 	struct wav w;
-	int rc = tts_engine_espeak.synthesize(&rq, path, &res, err, sizeof(err));
+	int rc = tts_espeak_engine.synthesize(&rq, path, &res, err, sizeof(err));
 
 	ck_assert_msg(rc == 0, "synthesize failed: %s", err);
 	ck_assert_int_eq(res.sample_rate, 48000);
@@ -216,7 +217,7 @@ static void expect_failure(int want, const char *text, const char *lang, const c
 	char err[256] = "", *path = out ? xstrdup(out) : path_in_dir("fail.wav");
 	struct stat st;
 
-	ck_assert_int_eq(tts_engine_espeak.synthesize(&rq, path, &res, err, sizeof(err)), want);
+	ck_assert_int_eq(tts_espeak_engine.synthesize(&rq, path, &res, err, sizeof(err)), want);
 	ck_assert_msg(strstr(err, needle), "error \"%s\" lacks \"%s\"", err, needle);
 	ck_assert_int_ne(stat(path, &st), 0);
 	free(path);
@@ -247,7 +248,7 @@ static void expect_spoken_by(const char *text, const char *lang, const char *voi
 	struct tts_result res = { 0 };
 	char err[256] = "", *path = path_in_dir("by.wav");
 
-	ck_assert_msg(tts_engine_espeak.synthesize(&rq, path, &res, err, sizeof(err)) == TTS_OK, "%s", err);
+	ck_assert_msg(tts_espeak_engine.synthesize(&rq, path, &res, err, sizeof(err)) == TTS_OK, "%s", err);
 	ck_assert_str_eq(res.voice, want);
 	free(path);
 }
@@ -271,15 +272,15 @@ START_TEST(test_check_voice)
 	char err[256];
 
 	for (size_t i = 0; i < ARRAY_SIZE(load); i++)
-		ck_assert_msg(tts_engine_espeak.check_voice(load[i], err, sizeof(err)) == 0, "%s: %s", load[i],
+		ck_assert_msg(tts_espeak_engine.check_voice(load[i], err, sizeof(err)) == 0, "%s: %s", load[i],
 			      err);
 	for (int pass = 0; pass < 2; pass++) /* the second answer is the remembered one */
 		for (size_t i = 0; i < ARRAY_SIZE(missing); i++) {
 			err[0] = '\0';
-			ck_assert_int_eq(tts_engine_espeak.check_voice(missing[i], err, sizeof(err)), -1);
+			ck_assert_int_eq(tts_espeak_engine.check_voice(missing[i], err, sizeof(err)), -1);
 			ck_assert_msg(strstr(err, "voice"), "%s: %s", missing[i], err);
 		}
-	ck_assert_int_eq(tts_engine_espeak.check_voice("en-us+f3", err, sizeof(err)), 0);
+	ck_assert_int_eq(tts_espeak_engine.check_voice("en-us+f3", err, sizeof(err)), 0);
 }
 END_TEST
 
@@ -291,7 +292,7 @@ static void *speak_thread(void *arg)
 	};
 	struct tts_result res = { 0 };
 	char err[256], *path = path_in_dir(name);
-	intptr_t rc = tts_engine_espeak.synthesize(&rq, path, &res, err, sizeof(err));
+	intptr_t rc = tts_espeak_engine.synthesize(&rq, path, &res, err, sizeof(err));
 
 	if (rc)
 		fprintf(stderr, "%s: %s\n", name, err);
@@ -338,23 +339,23 @@ END_TEST
 
 START_TEST(test_detect_language)
 {
-	ck_assert_str_eq(tts_detect_language(EN_SENTENCE), "en");
-	ck_assert_str_eq(tts_detect_language(ZH_SENTENCE), "zh");
-	ck_assert_str_eq(tts_detect_language("東京タワーに行きました。"), "ja");
-	ck_assert_str_eq(tts_detect_language("ひらがなだけ"), "ja");
-	ck_assert_str_eq(tts_detect_language("カタカナ"), "ja");
+	ck_assert_str_eq(language_detect(EN_SENTENCE), "en");
+	ck_assert_str_eq(language_detect(ZH_SENTENCE), "zh");
+	ck_assert_str_eq(language_detect("東京タワーに行きました。"), "ja");
+	ck_assert_str_eq(language_detect("ひらがなだけ"), "ja");
+	ck_assert_str_eq(language_detect("カタカナ"), "ja");
 	/* Chinese naming products stays Chinese; English quoting Chinese stays English. */
-	ck_assert_str_eq(tts_detect_language("我们使用Kubernetes和PostgreSQL部署服务。"), "zh");
-	ck_assert_str_eq(tts_detect_language("In Chinese, hello is 你好 and thank you is 谢谢."),
+	ck_assert_str_eq(language_detect("我们使用Kubernetes和PostgreSQL部署服务。"), "zh");
+	ck_assert_str_eq(language_detect("In Chinese, hello is 你好 and thank you is 谢谢."),
 			 "en");
-	ck_assert_str_eq(tts_detect_language("Tokyo means 東京 and ramen is ラーメン in Japanese."),
+	ck_assert_str_eq(language_detect("Tokyo means 東京 and ramen is ラーメン in Japanese."),
 			 "en");
-	ck_assert_str_eq(tts_detect_language("Ça va très bien, merci."), "en");
-	ck_assert_str_eq(tts_detect_language(""), "en");
-	ck_assert_str_eq(tts_detect_language("12345 !!! ..."), "en");
-	ck_assert_str_eq(tts_detect_language(NULL), "en");
+	ck_assert_str_eq(language_detect("Ça va très bien, merci."), "en");
+	ck_assert_str_eq(language_detect(""), "en");
+	ck_assert_str_eq(language_detect("12345 !!! ..."), "en");
+	ck_assert_str_eq(language_detect(NULL), "en");
 	/* A middle dot between Chinese names is not kana. */
-	ck_assert_str_eq(tts_detect_language("李白・杜甫"), "zh");
+	ck_assert_str_eq(language_detect("李白・杜甫"), "zh");
 }
 END_TEST
 
@@ -362,14 +363,14 @@ START_TEST(test_detect_invalid_utf8)
 {
 	/* Stray continuation bytes, truncated and overlong sequences, surrogates,
 	 * code points past U+10FFFF, and a sequence cut by the terminator. */
-	ck_assert_str_eq(tts_detect_language("\x80\xbf\xfe\xff"), "en");
-	ck_assert_str_eq(tts_detect_language("\xe4\xbb" "abc"), "en");
-	ck_assert_str_eq(tts_detect_language("\xc0\xaf\xe0\x80\xaf\xed\xa0\x80\xf4\x90\x80\x80"),
+	ck_assert_str_eq(language_detect("\x80\xbf\xfe\xff"), "en");
+	ck_assert_str_eq(language_detect("\xe4\xbb" "abc"), "en");
+	ck_assert_str_eq(language_detect("\xc0\xaf\xe0\x80\xaf\xed\xa0\x80\xf4\x90\x80\x80"),
 			 "en");
-	ck_assert_str_eq(tts_detect_language("今天\xff\xfe天气\x80很好"), "zh");
-	ck_assert_str_eq(tts_detect_language("\xe4"), "en");
-	ck_assert_str_eq(tts_detect_language("\xf0\x9f"), "en");
-	ck_assert_str_eq(tts_detect_language("こん\xe3\x81"), "ja");
+	ck_assert_str_eq(language_detect("今天\xff\xfe天气\x80很好"), "zh");
+	ck_assert_str_eq(language_detect("\xe4"), "en");
+	ck_assert_str_eq(language_detect("\xf0\x9f"), "en");
+	ck_assert_str_eq(language_detect("こん\xe3\x81"), "ja");
 }
 END_TEST
 

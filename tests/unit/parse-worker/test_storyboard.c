@@ -198,7 +198,7 @@ END_TEST
 START_TEST(test_prompt_render)
 {
 	struct prompt_vars v = { .text = "A {{style}} story", .language = "en", .style = "ink", .max_shots = 7 };
-	char *out = prompt_render("{{max_shots}} shots in {{language}} ({{style}}): {{text}} {{unknown}} {{url}}{", &v);
+	char *out = parse_config_render_prompt("{{max_shots}} shots in {{language}} ({{style}}): {{text}} {{unknown}} {{url}}{", &v);
 	ck_assert_str_eq(out, "7 shots in en (ink): A {{style}} story {{unknown}} {");
 	free(out);
 }

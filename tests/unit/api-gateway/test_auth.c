@@ -24,6 +24,7 @@
 
 #include "auth.h"
 #include "auth_api_key.h"
+#include "str.h"
 #include "util.h"
 #include "banned.h"
 
@@ -235,7 +236,7 @@ static void setup_keys(void)
 	cJSON_AddItemToArray(keys, rsa_jwk(rsa_a, "ra"));
 	cJSON_AddItemToArray(keys, rsa_jwk(rsa_b, "rb"));
 	cJSON_AddItemToArray(keys, ec_jwk(ec_a, "e1"));
-	strlcpy_(jwks_path, write_jwks("jwks.json", keys), sizeof(jwks_path));
+	str_copy(jwks_path, write_jwks("jwks.json", keys), sizeof(jwks_path));
 }
 
 static void teardown_keys(void)
@@ -986,10 +987,10 @@ START_TEST(test_api_key_hash_vector)
 	ck_assert_str_eq(hex, want);
 	ck_assert(auth_api_key_matches(key, want));
 	/* One hex digit off, upper case, short, or missing. */
-	strlcpy_(wrong, want, sizeof(wrong));
+	str_copy(wrong, want, sizeof(wrong));
 	wrong[63] = wrong[63] == '0' ? '1' : '0';
 	ck_assert(!auth_api_key_matches(key, wrong));
-	strlcpy_(wrong, want, sizeof(wrong));
+	str_copy(wrong, want, sizeof(wrong));
 	for (char *p = wrong; *p; p++)
 		*p = (char)(*p >= 'a' && *p <= 'f' ? *p - 32 : *p);
 	ck_assert(!auth_api_key_matches(key, wrong));

@@ -13,6 +13,7 @@
 #include <openssl/hmac.h>
 
 #include "sign.h"
+#include "str.h"
 #include "banned.h"
 
 #define SECRET "s3cret-for-tests"
@@ -28,7 +29,7 @@ static void split(const char *url, struct parts *p)
 {
 	char *q;
 	ck_assert_uint_lt(strlen(url), sizeof(p->buf));
-	strlcpy_(p->buf, url, sizeof(p->buf));
+	str_copy(p->buf, url, sizeof(p->buf));
 	q = strchr(p->buf, '?');
 	ck_assert_ptr_nonnull(q);
 	*q++ = '\0';
@@ -116,7 +117,7 @@ START_TEST(test_tampered)
 	ck_assert_str_eq(why, "bad signature");
 	for (int i = 0; i < SIGN_HEX_LEN; i += 13) {
 		char t[SIGN_HEX_LEN + 1];
-		strlcpy_(t, sig, sizeof(t));
+		str_copy(t, sig, sizeof(t));
 		t[i] = t[i] == '0' ? '1' : '0';
 		ck_assert_int_eq(check(SECRET, "jobs/a/x.mp4", "1700003600", t, NOW, why, sizeof(why)), -1);
 		ck_assert_str_eq(why, "bad signature");
@@ -168,14 +169,14 @@ START_TEST(test_malformed)
 		ck_assert_int_eq(check(SECRET, "k", bad_exps[i], sig, NOW, why, sizeof(why)), -1);
 		ck_assert_msg(!strncmp(why, "malformed exp", 13), "exp '%s' why: %s", bad_exps[i], why);
 	}
-	strlcpy_(bad, sig, sizeof(bad));
+	str_copy(bad, sig, sizeof(bad));
 	bad[5] = 'g';
 	ck_assert_int_eq(check(SECRET, "k", "1700003600", bad, NOW, why, sizeof(why)), -1);
 	ck_assert_msg(!strncmp(why, "malformed sig", 13), "why: %s", why);
-	strlcpy_(bad, sig, SIGN_HEX_LEN); /* 63 digits */
+	str_copy(bad, sig, SIGN_HEX_LEN); /* 63 digits */
 	ck_assert_int_eq(check(SECRET, "k", "1700003600", bad, NOW, why, sizeof(why)), -1);
 	ck_assert_msg(!strncmp(why, "malformed sig", 13), "why: %s", why);
-	strlcpy_(bad, sig, sizeof(bad));
+	str_copy(bad, sig, sizeof(bad));
 	bad[SIGN_HEX_LEN] = 'a';
 	bad[SIGN_HEX_LEN + 1] = '\0';
 	ck_assert_int_eq(check(SECRET, "k", "1700003600", bad, NOW, why, sizeof(why)), -1);

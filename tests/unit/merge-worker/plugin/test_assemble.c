@@ -482,15 +482,15 @@ START_TEST(test_poster_and_digest)
 	write_still(png, AV_CODEC_ID_PNG, 100, 100, 20);
 	spec_init(&sp, &shot, 1, out);
 	ck_assert_msg(assemble_mp4(&sp, NULL, err, sizeof(err)) == 0, "%s", err);
-	ck_assert_msg(assemble_poster(out, 200, jpg, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(assemble_files_poster(out, 200, jpg, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_int_eq(assemble__decode_image(jpg, f, err, sizeof(err)), 0);
 	ck_assert_int_eq(f->width, W);
 	ck_assert_int_eq(f->height, H);
-	ck_assert_int_eq(assemble_poster(jpg + 1, 0, jpg, err, sizeof(err)), -1);
+	ck_assert_int_eq(assemble_files_poster(jpg + 1, 0, jpg, err, sizeof(err)), -1);
 
 	txt = path_in_dir("abc.txt");
 	write_file(txt, "abc", 3);
-	ck_assert_int_eq(assemble_sha256_file(txt, hex, &bytes), 0);
+	ck_assert_int_eq(assemble_files_sha256(txt, hex, &bytes), 0);
 	ck_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	ck_assert_int_eq(bytes, 3);
 	av_frame_free(&f);

@@ -23,7 +23,7 @@ static struct render_shot shot(int index, bool video, const char *prompt, int ge
 
 static void key_of(struct render_shot s, char out[RENDER_TASK_KEY_LEN])
 {
-	render_task_key(&s, out);
+	render_provider_task_key(&s, out);
 }
 
 START_TEST(test_task_key)
@@ -64,7 +64,7 @@ START_TEST(test_replicate_found)
 	ck_assert_str_eq(r.id, "p2");
 	ck_assert_int_eq(r.state, VENDOR_SUCCEEDED);
 	ck_assert_ptr_null(next);
-	vendor_result_release(&r);
+	vendors_result_release(&r);
 	ck_assert_int_eq(render_provider_find("replicate")->found(&state, "K3", page, strlen(page), &r, &next, err, sizeof(err)), 0);
 	ck_assert_str_eq(next, "http://r/v1/predictions?cursor=2");
 	free(next);
@@ -92,7 +92,7 @@ START_TEST(test_comfyui_found)
 	ck_assert_int_eq(render_provider_find("comfyui")->found(&state, "K1", history, strlen(history), &r, &next, err, sizeof(err)), 1);
 	ck_assert_str_eq(r.id, "K1");
 	ck_assert_str_eq(r.get_url, "http://c/history/K1");
-	vendor_result_release(&r);
+	vendors_result_release(&r);
 	/* Not finished: on to the queue. */
 	ck_assert_int_eq(render_provider_find("comfyui")->found(&state, "K1", "{}", 2, &r, &next, err, sizeof(err)), 0);
 	ck_assert_str_eq(next, "http://c/queue");
@@ -100,7 +100,7 @@ START_TEST(test_comfyui_found)
 	const char *queue = "{\"queue_running\":[[1,\"K9\",{},{},[]]],\"queue_pending\":[[2,\"K1\",{},{},[]]]}";
 	ck_assert_int_eq(render_provider_find("comfyui")->found(&state, "K1", queue, strlen(queue), &r, &next, err, sizeof(err)), 1);
 	ck_assert_ptr_null(next);
-	vendor_result_release(&r);
+	vendors_result_release(&r);
 	ck_assert_int_eq(render_provider_find("comfyui")->found(&state, "K2", queue, strlen(queue), &r, &next, err, sizeof(err)), 0);
 	ck_assert_ptr_null(next); /* neither finished nor waiting: never reached ComfyUI */
 	ck_assert_int_eq(render_provider_find("comfyui")->found(&state, "K2", "[]", 2, &r, &next, err, sizeof(err)), -1);
@@ -112,7 +112,7 @@ START_TEST(test_comfyui_prompt_id_sent)
 	const char *tpl = "{\"3\":{\"inputs\":{\"text\":\"{{prompt}}\"}}}";
 	struct comfyui_vars v = { .prompt = "a fox", .prompt_id = "K1" };
 	char err[128];
-	char *body = comfyui_prompt_body(tpl, strlen(tpl), &v, "c-1", err, sizeof(err));
+	char *body = comfyui_api_prompt_body(tpl, strlen(tpl), &v, "c-1", err, sizeof(err));
 	cJSON *j = json_parse(body, strlen(body));
 	ck_assert_str_eq(json_str(j, "prompt_id"), "K1");
 	cJSON_Delete(j);

@@ -20,6 +20,7 @@
 #include "assemble.h"
 #include "assemble_pcm.h"
 #include "log.h"
+#include "str.h"
 #include "banned.h"
 
 #define W 360
@@ -49,7 +50,7 @@ struct probe {
 
 static inline void setup(void)
 {
-	strlcpy_(dir, "/tmp/test_assemble.XXXXXX", sizeof(dir));
+	str_copy(dir, "/tmp/test_assemble.XXXXXX", sizeof(dir));
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 

@@ -118,7 +118,7 @@ static void assert_part(const char *range, const char *want_range, size_t off, s
 	ck_assert_mem_eq(a.body, DATA + off, len);
 	ck_assert_int_eq(a.total, DATA_LEN);
 	ck_assert_str_eq(a.content_type, "video/mp4");
-	file_answer_release(&a);
+	files_answer_release(&a);
 }
 
 static void assert_whole(const char *range)
@@ -129,7 +129,7 @@ static void assert_whole(const char *range)
 	ck_assert_str_eq(a.content_range, "");
 	ck_assert_uint_eq(a.len, DATA_LEN);
 	ck_assert_mem_eq(a.body, DATA, DATA_LEN);
-	file_answer_release(&a);
+	files_answer_release(&a);
 }
 
 static void assert_unsatisfiable(const char *range, const char *want_range)
@@ -138,7 +138,7 @@ static void assert_unsatisfiable(const char *range, const char *want_range)
 	ck_assert_int_eq(get("jobs/1/clip.mp4", range, &a), -1);
 	assert_problem(&a, 416, "range-not-satisfiable");
 	ck_assert_str_eq(a.content_range, want_range);
-	file_answer_release(&a);
+	files_answer_release(&a);
 }
 
 START_TEST(test_whole_file)
@@ -154,9 +154,9 @@ START_TEST(test_whole_file)
 	ck_assert_str_eq(a.content_type, "video/mp4");
 	ck_assert_str_eq(a.content_range, "");
 	ck_assert_ptr_null(a.problem_type);
-	file_answer_release(&a);
+	files_answer_release(&a);
 	ck_assert_ptr_null(a.body);
-	file_answer_release(&a); /* twice is harmless */
+	files_answer_release(&a); /* twice is harmless */
 }
 END_TEST
 
@@ -204,15 +204,15 @@ START_TEST(test_unsatisfiable)
 	ck_assert_int_eq(get("jobs/1/empty.json", "bytes=0-", &a), -1);
 	assert_problem(&a, 416, "range-not-satisfiable");
 	ck_assert_str_eq(a.content_range, "bytes */0");
-	file_answer_release(&a);
+	files_answer_release(&a);
 	ck_assert_int_eq(get("jobs/1/empty.json", "bytes=-5", &a), -1);
 	ck_assert_int_eq(a.status, 416);
-	file_answer_release(&a);
+	files_answer_release(&a);
 	ck_assert_int_eq(get("jobs/1/empty.json", NULL, &a), 0);
 	ck_assert_int_eq(a.status, 200);
 	ck_assert_uint_eq(a.len, 0);
 	ck_assert_str_eq(a.content_type, "application/json");
-	file_answer_release(&a);
+	files_answer_release(&a);
 }
 END_TEST
 
@@ -229,20 +229,20 @@ START_TEST(test_part_cap)
 	snprintf(want, sizeof(want), "bytes 0-%u/%lld", FILES_MAX_PART - 1, (long long)size);
 	ck_assert_str_eq(a.content_range, want);
 	ck_assert_mem_eq(a.body, "HEAD", 4);
-	file_answer_release(&a);
+	files_answer_release(&a);
 	/* the player asks for the rest */
 	snprintf(want, sizeof(want), "bytes=%u-", FILES_MAX_PART);
 	ck_assert_int_eq(get("jobs/2/final.mp4", want, &a), 0);
 	ck_assert_int_eq(a.status, 206);
 	ck_assert_uint_eq(a.len, (size_t)size - FILES_MAX_PART);
 	ck_assert_mem_eq(a.body + a.len - 4, "TAIL", 4);
-	file_answer_release(&a);
+	files_answer_release(&a);
 	/* without a Range it is still small enough to answer whole */
 	ck_assert_int_eq(get("jobs/2/final.mp4", NULL, &a), 0);
 	ck_assert_int_eq(a.status, 200);
 	ck_assert_uint_eq(a.len, (size_t)size);
 	ck_assert_mem_eq(a.body + a.len - 4, "TAIL", 4);
-	file_answer_release(&a);
+	files_answer_release(&a);
 }
 END_TEST
 
@@ -257,18 +257,18 @@ START_TEST(test_too_large_whole)
 	assert_problem(&a, 413, "file-too-large");
 	ck_assert_int_eq(a.total, size);
 	ck_assert_msg(strstr(a.problem_detail, "Range") != NULL, "detail %s", a.problem_detail);
-	file_answer_release(&a);
+	files_answer_release(&a);
 	/* several ranges are ignored, so they meet the same limit */
 	ck_assert_int_eq(get("jobs/3/huge.mp4", "bytes=0-1,5-6", &a), -1);
 	ck_assert_int_eq(a.status, 413);
-	file_answer_release(&a);
+	files_answer_release(&a);
 	ck_assert_int_eq(get("jobs/3/huge.mp4", "bytes=-10", &a), 0);
 	ck_assert_int_eq(a.status, 206);
 	snprintf(want, sizeof(want), "bytes %lld-%lld/%lld", (long long)size - 10, (long long)size - 1,
 		 (long long)size);
 	ck_assert_str_eq(a.content_range, want);
 	ck_assert_mem_eq(a.body + 6, "TAIL", 4);
-	file_answer_release(&a);
+	files_answer_release(&a);
 }
 END_TEST
 
@@ -279,12 +279,12 @@ START_TEST(test_missing)
 	ck_assert_int_eq(get("jobs/none/final.mp4", NULL, &a), -1);
 	assert_problem(&a, 404, "not-found");
 	ck_assert_int_eq(a.total, -1);
-	file_answer_release(&a);
+	files_answer_release(&a);
 	/* a file used as a folder */
 	put("jobs/f", DATA, DATA_LEN);
 	ck_assert_int_eq(get("jobs/f/x.mp4", NULL, &a), -1);
 	assert_problem(&a, 404, "not-found");
-	file_answer_release(&a);
+	files_answer_release(&a);
 }
 END_TEST
 
@@ -299,34 +299,34 @@ START_TEST(test_signatures)
 	sign_compute(SECRET, "jobs/1/clip.mp4", exp, sig);
 	ck_assert_int_eq(files_answer(st, SECRET, "jobs/1/clip.mp4", exp, sig, NULL, NOW, &a), 0);
 	ck_assert_int_eq(a.status, 200);
-	file_answer_release(&a);
+	files_answer_release(&a);
 	ck_assert_int_eq(files_answer(st, "another-secret", "jobs/1/clip.mp4", exp, sig, NULL, NOW, &a), -1);
 	assert_problem(&a, 403, "bad-signature");
-	file_answer_release(&a);
+	files_answer_release(&a);
 	ck_assert_int_eq(files_answer(st, SECRET, "jobs/1/clip.mp4", "1700000061", sig, NULL, NOW, &a), -1);
 	assert_problem(&a, 403, "bad-signature");
-	file_answer_release(&a);
+	files_answer_release(&a);
 	sign_compute(SECRET, "jobs/1/other.mp4", exp, other);
 	ck_assert_int_eq(files_answer(st, SECRET, "jobs/1/clip.mp4", exp, other, NULL, NOW, &a), -1);
 	assert_problem(&a, 403, "bad-signature");
-	file_answer_release(&a);
+	files_answer_release(&a);
 	ck_assert_int_eq(files_answer(st, SECRET, "jobs/1/clip.mp4", exp, "zz", NULL, NOW, &a), -1);
 	assert_problem(&a, 403, "bad-signature");
 	ck_assert_msg(strstr(a.problem_detail, "malformed") != NULL, "detail %s", a.problem_detail);
-	file_answer_release(&a);
+	files_answer_release(&a);
 	ck_assert_int_eq(files_answer(st, SECRET, "jobs/1/clip.mp4", NULL, NULL, NULL, NOW, &a), -1);
 	assert_problem(&a, 403, "bad-signature");
-	file_answer_release(&a);
+	files_answer_release(&a);
 	ck_assert_int_eq(files_answer(st, "", "jobs/1/clip.mp4", exp, sig, NULL, NOW, &a), -1);
 	ck_assert_int_eq(a.status, 403);
-	file_answer_release(&a);
+	files_answer_release(&a);
 	/* expired, and checked at the given time, not the wall clock */
 	sign_compute(SECRET, "jobs/1/clip.mp4", past, sig);
 	ck_assert_int_eq(files_answer(st, SECRET, "jobs/1/clip.mp4", past, sig, NULL, NOW, &a), -1);
 	assert_problem(&a, 403, "link-expired");
-	file_answer_release(&a);
+	files_answer_release(&a);
 	ck_assert_int_eq(files_answer(st, SECRET, "jobs/1/clip.mp4", past, sig, NULL, NOW - 1, &a), 0);
-	file_answer_release(&a);
+	files_answer_release(&a);
 }
 END_TEST
 
@@ -337,7 +337,7 @@ START_TEST(test_signature_before_filesystem)
 	/* an unsigned request cannot tell a missing file from a present one */
 	ck_assert_int_eq(files_answer(st, SECRET, "jobs/none/final.mp4", "1700003600", "00", NULL, NOW, &a), -1);
 	ck_assert_int_eq(a.status, 403);
-	file_answer_release(&a);
+	files_answer_release(&a);
 }
 END_TEST
 
@@ -354,11 +354,11 @@ START_TEST(test_traversal_keys)
 		ck_assert_int_eq(get(bad[i], NULL, &a), -1);
 		ck_assert_msg(a.status == 400 && a.body == NULL, "key '%s' got %d", bad[i], a.status);
 		ck_assert_str_eq(a.problem_type, "invalid-key");
-		file_answer_release(&a);
+		files_answer_release(&a);
 	}
 	ck_assert_int_eq(files_answer(st, SECRET, NULL, "1", "00", NULL, NOW, &a), -1);
 	ck_assert_int_eq(a.status, 400);
-	file_answer_release(&a);
+	files_answer_release(&a);
 }
 END_TEST
 
@@ -374,15 +374,15 @@ START_TEST(test_serve_unsigned)
 	ck_assert_str_eq(a.content_range, "bytes 2-4/10");
 	ck_assert_str_eq(a.content_type, "video/mp4");
 	ck_assert_mem_eq(a.body, "234", 3);
-	file_answer_release(&a);
+	files_answer_release(&a);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ck_assert_int_eq(files_serve(st, bad[i], NULL, &a), -1);
 		ck_assert_msg(a.status == 400 && a.body == NULL, "key '%s' got %d", bad[i], a.status);
-		file_answer_release(&a);
+		files_answer_release(&a);
 	}
 	ck_assert_int_eq(files_serve(st, "jobs/1/missing.mp4", NULL, &a), -1);
 	ck_assert_int_eq(a.status, 404);
-	file_answer_release(&a);
+	files_answer_release(&a);
 }
 END_TEST
 
@@ -411,16 +411,16 @@ START_TEST(test_encoded_traversal)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ck_assert_int_eq(get_raw(bad[i], &a), -1);
 		ck_assert_msg(a.status == 400 && a.body == NULL, "%s got %d", bad[i], a.status);
-		file_answer_release(&a);
+		files_answer_release(&a);
 	}
 	/* encoded names that are not traversal still work, and a literal "%2e%2e" is just a name */
 	put("jobs/my clip/caf\xc3\xa9.mp4", DATA, DATA_LEN);
 	ck_assert_int_eq(get_raw("/v1/files/jobs/my%20clip/caf%C3%A9.mp4", &a), 0);
 	ck_assert_uint_eq(a.len, DATA_LEN);
-	file_answer_release(&a);
+	files_answer_release(&a);
 	ck_assert_int_eq(get("%2e%2e/secret", NULL, &a), -1);
 	ck_assert_int_eq(a.status, 404);
-	file_answer_release(&a);
+	files_answer_release(&a);
 }
 END_TEST
 
@@ -438,7 +438,7 @@ START_TEST(test_symlinks)
 	free(lnk);
 	ck_assert_int_eq(get("jobs/1/leak.mp4", NULL, &a), -1);
 	assert_problem(&a, 404, "not-found");
-	file_answer_release(&a);
+	files_answer_release(&a);
 	/* a folder link leaving the root, relative this time */
 	lnk = storage_path(st, "jobs/out");
 	snprintf(target, sizeof(target), "../../%s", outside + 5); /* root and outside are both in /tmp */
@@ -446,14 +446,14 @@ START_TEST(test_symlinks)
 	free(lnk);
 	ck_assert_int_eq(get("jobs/out/secret.mp4", NULL, &a), -1);
 	assert_problem(&a, 404, "not-found");
-	file_answer_release(&a);
+	files_answer_release(&a);
 	/* a link to the root itself is not a file */
 	lnk = storage_path(st, "jobs/self");
 	ck_assert_int_eq(symlink(root, lnk), 0);
 	free(lnk);
 	ck_assert_int_eq(get("jobs/self", NULL, &a), -1);
 	ck_assert_int_eq(a.status, 404);
-	file_answer_release(&a);
+	files_answer_release(&a);
 	/* a link into the hidden .tmp folder, where writers keep partial files */
 	snprintf(target, sizeof(target), "%s/.tmp/partial.mp4", root);
 	write_at(target, "partial", 7);
@@ -462,7 +462,7 @@ START_TEST(test_symlinks)
 	free(lnk);
 	ck_assert_int_eq(get("jobs/partial.mp4", NULL, &a), -1);
 	ck_assert_int_eq(a.status, 404);
-	file_answer_release(&a);
+	files_answer_release(&a);
 	/* a link that stays inside is followed */
 	lnk = storage_path(st, "jobs/latest.mp4");
 	ck_assert_int_eq(symlink("1/clip.mp4", lnk), 0);
@@ -470,20 +470,20 @@ START_TEST(test_symlinks)
 	ck_assert_int_eq(get("jobs/latest.mp4", "bytes=-3", &a), 0);
 	ck_assert_int_eq(a.status, 206);
 	ck_assert_mem_eq(a.body, "XYZ", 3);
-	file_answer_release(&a);
+	files_answer_release(&a);
 	/* a dangling link and a loop */
 	lnk = storage_path(st, "jobs/dangling.mp4");
 	ck_assert_int_eq(symlink("nowhere.mp4", lnk), 0);
 	free(lnk);
 	ck_assert_int_eq(get("jobs/dangling.mp4", NULL, &a), -1);
 	ck_assert_int_eq(a.status, 404);
-	file_answer_release(&a);
+	files_answer_release(&a);
 	lnk = storage_path(st, "jobs/loop");
 	ck_assert_int_eq(symlink("loop", lnk), 0);
 	free(lnk);
 	ck_assert_int_eq(get("jobs/loop", NULL, &a), -1);
 	ck_assert_int_eq(a.status, 404);
-	file_answer_release(&a);
+	files_answer_release(&a);
 }
 END_TEST
 
@@ -503,7 +503,7 @@ START_TEST(test_root_through_symlink)
 	sign_compute(SECRET, "jobs/1/clip.mp4", exp, sig);
 	ck_assert_int_eq(files_answer(via, SECRET, "jobs/1/clip.mp4", exp, sig, NULL, NOW, &a), 0);
 	ck_assert_mem_eq(a.body, DATA, DATA_LEN);
-	file_answer_release(&a);
+	files_answer_release(&a);
 	storage_free(via);
 }
 END_TEST
@@ -516,17 +516,17 @@ START_TEST(test_not_regular)
 	put("jobs/1/clip.mp4", DATA, DATA_LEN);
 	ck_assert_int_eq(get("jobs/1", NULL, &a), -1);
 	assert_problem(&a, 404, "not-found");
-	file_answer_release(&a);
+	files_answer_release(&a);
 	ck_assert_int_eq(get("jobs", "bytes=0-", &a), -1);
 	ck_assert_int_eq(a.status, 404);
-	file_answer_release(&a);
+	files_answer_release(&a);
 	/* opening a FIFO must not wait for a writer (the test's timeout would catch it) */
 	fifo = storage_path(st, "jobs/1/pipe.mp4");
 	ck_assert_int_eq(mkfifo(fifo, 0644), 0);
 	free(fifo);
 	ck_assert_int_eq(get("jobs/1/pipe.mp4", NULL, &a), -1);
 	assert_problem(&a, 404, "not-found");
-	file_answer_release(&a);
+	files_answer_release(&a);
 }
 END_TEST
 
@@ -558,7 +558,7 @@ START_TEST(test_content_types)
 	put("jobs/1/final.srt", "1\n", 2);
 	ck_assert_int_eq(get("jobs/1/final.srt", NULL, &a), 0);
 	ck_assert_str_eq(a.content_type, "application/x-subrip");
-	file_answer_release(&a);
+	files_answer_release(&a);
 }
 END_TEST
 

@@ -78,7 +78,7 @@ START_TEST(test_comfyui_template)
 	struct comfyui_vars v = { .prompt = "a \"quoted\" fox}, {\"evil\":1", .negative = "blur", .seed = 42,
 				  .width = 768, .height = 1344 };
 	char err[128];
-	char *body = comfyui_prompt_body(tpl, strlen(tpl), &v, "c-1", err, sizeof(err));
+	char *body = comfyui_api_prompt_body(tpl, strlen(tpl), &v, "c-1", err, sizeof(err));
 	ck_assert_ptr_nonnull(body);
 	cJSON *j = json_parse(body, strlen(body));
 	const cJSON *in = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "prompt"), "3"), "inputs");
@@ -91,7 +91,7 @@ START_TEST(test_comfyui_template)
 	ck_assert_ptr_null(cJSON_GetObjectItem(in, "evil"));
 	cJSON_Delete(j);
 	free(body);
-	ck_assert_ptr_null(comfyui_prompt_body("[1]", 3, &v, "c", err, sizeof(err)));
+	ck_assert_ptr_null(comfyui_api_prompt_body("[1]", 3, &v, "c", err, sizeof(err)));
 }
 END_TEST
 
@@ -101,23 +101,23 @@ START_TEST(test_comfyui_history)
 	char err[128];
 	const char *done = "{\"p-1\":{\"outputs\":{\"9\":{\"images\":[{\"filename\":\"job 42.png\",\"subfolder\":\"\","
 			   "\"type\":\"output\"}]}},\"status\":{\"status_str\":\"success\",\"completed\":true}}}";
-	ck_assert_int_eq(comfyui_read_history("{}", 2, "p-1", "http://c", &r, err, sizeof(err)), 0);
+	ck_assert_int_eq(comfyui_api_read_history("{}", 2, "p-1", "http://c", &r, err, sizeof(err)), 0);
 	ck_assert_int_eq(r.state, VENDOR_RUNNING);
-	vendor_result_release(&r);
-	ck_assert_int_eq(comfyui_read_history(done, strlen(done), "p-1", "http://c", &r, err, sizeof(err)), 0);
+	vendors_result_release(&r);
+	ck_assert_int_eq(comfyui_api_read_history(done, strlen(done), "p-1", "http://c", &r, err, sizeof(err)), 0);
 	ck_assert_int_eq(r.state, VENDOR_SUCCEEDED);
 	ck_assert_str_eq(r.outputs[0], "http://c/view?filename=job%2042.png&subfolder=&type=output");
-	vendor_result_release(&r);
+	vendors_result_release(&r);
 	const char *bad = "{\"p-1\":{\"outputs\":{},\"status\":{\"status_str\":\"error\",\"completed\":false}}}";
-	ck_assert_int_eq(comfyui_read_history(bad, strlen(bad), "p-1", "http://c", &r, err, sizeof(err)), 0);
+	ck_assert_int_eq(comfyui_api_read_history(bad, strlen(bad), "p-1", "http://c", &r, err, sizeof(err)), 0);
 	ck_assert_int_eq(r.state, VENDOR_FAILED);
-	vendor_result_release(&r);
+	vendors_result_release(&r);
 	/* A type that would add a parameter or a fragment is escaped like the other values. */
 	const char *sly = "{\"p-1\":{\"outputs\":{\"9\":{\"images\":[{\"filename\":\"a.png\",\"subfolder\":\"\","
 			  "\"type\":\"output&filename=b.png#x\"}]}},\"status\":{\"completed\":true}}}";
-	ck_assert_int_eq(comfyui_read_history(sly, strlen(sly), "p-1", "http://c", &r, err, sizeof(err)), 0);
+	ck_assert_int_eq(comfyui_api_read_history(sly, strlen(sly), "p-1", "http://c", &r, err, sizeof(err)), 0);
 	ck_assert_str_eq(r.outputs[0], "http://c/view?filename=a.png&subfolder=&type=output%26filename%3Db.png%23x");
-	vendor_result_release(&r);
+	vendors_result_release(&r);
 }
 END_TEST
 

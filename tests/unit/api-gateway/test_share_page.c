@@ -82,13 +82,13 @@ END_TEST
 START_TEST(test_tokens)
 {
 	char hex[65];
-	ck_assert(share_token_ok("0123456789abcdef0123456789abcdef01234567"));
-	ck_assert(!share_token_ok("0123456789abcdef0123456789abcdef0123456"));   /* short */
-	ck_assert(!share_token_ok("0123456789abcdef0123456789abcdef012345678")); /* long */
-	ck_assert(!share_token_ok("0123456789ABCDEF0123456789abcdef01234567"));  /* upper case */
-	ck_assert(!share_token_ok("0123456789abcdef0123456789abcdef0123456/"));
-	ck_assert(!share_token_ok(""));
-	share_token_hash("abc", hex);
+	ck_assert(shares_token_ok("0123456789abcdef0123456789abcdef01234567"));
+	ck_assert(!shares_token_ok("0123456789abcdef0123456789abcdef0123456"));   /* short */
+	ck_assert(!shares_token_ok("0123456789abcdef0123456789abcdef012345678")); /* long */
+	ck_assert(!shares_token_ok("0123456789ABCDEF0123456789abcdef01234567"));  /* upper case */
+	ck_assert(!shares_token_ok("0123456789abcdef0123456789abcdef0123456/"));
+	ck_assert(!shares_token_ok(""));
+	shares_token_hash("abc", hex);
 	ck_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 END_TEST
