@@ -326,9 +326,11 @@ run)
 	start "${2:?bin dir}"
 	submit_sample || say "the sample job did not finish; the fleet keeps running"
 	trap 'exit 0' INT TERM
-	say "serving on http://$(daemon_addr api-gateway) — Ctrl-C stops everything"
+	# Recorded before the announcement, so a Ctrl-C the moment it shows finds
+	# the sleep to stop (a background job ignores SIGINT in a script).
 	sleep infinity & # waited for in the background, as above
 	echo $! >"$run/pids/sleep"
+	say "serving on http://$(daemon_addr api-gateway) — Ctrl-C stops everything"
 	wait $!
 	;;
 demo)

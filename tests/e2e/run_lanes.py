@@ -8,7 +8,8 @@ A program's output is kept and printed whole when it ends, with its elapsed
 seconds; the end lists the times and the failed programs, exit 1 on any.
 A program that runs past --timeout is stopped with its whole session (SIGTERM,
 then SIGKILL) and counted failed, its output so far printed: a hang shows as
-the program that hung, not as a CI run that never ends."""
+the program that hung, not as a CI run that never ends. The default (20 min)
+is several times the longest program on a loaded machine."""
 import argparse
 import os
 import queue
@@ -123,7 +124,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lanes", type=int, default=int(os.environ.get("REEL_TEST_LANES", "2")))
     ap.add_argument("--bin", help="passed as --bin to every .py program")
-    ap.add_argument("--timeout", type=int, default=int(os.environ.get("REEL_TEST_TIMEOUT", "900")),
+    ap.add_argument("--timeout", type=int, default=int(os.environ.get("REEL_TEST_TIMEOUT", "1200")),
                     help="seconds one program may run before it is stopped and counted failed")
     ap.add_argument("programs", nargs="+",
                     help="test programs, longest first; a .py file runs with python3 (and --bin), "
