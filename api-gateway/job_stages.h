@@ -14,6 +14,7 @@
 
 /* The select list of a job's stage timings, aggregated over its job_events
  * rows (kind, shot, at, detail, seq): JOB_STAGES_COLS columns of one row. */
+/* clang-format off */
 #define JOB_STAGES_SELECT \
 	JOB_STAGES_TS("min(at) FILTER (WHERE kind = 'queued' AND shot IS NULL)") ", " \
 	JOB_STAGES_TS("min(at) FILTER (WHERE kind = 'parsing' AND shot IS NULL)") ", " \
@@ -28,6 +29,7 @@
 	JOB_STAGES_TS("max(at) FILTER (WHERE kind = 'done' AND shot IS NULL)") ", " \
 	"(array_agg(detail->>'percent' ORDER BY seq DESC) FILTER (WHERE kind = 'progress' " \
 	" AND detail->>'stage' = 'merge'))[1]"
+/* clang-format on */
 #define JOB_STAGES_COLS 12
 
 /* Adds progress.stages and timings to job (which has "progress"), for a job

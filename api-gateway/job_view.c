@@ -25,6 +25,7 @@ enum { J_STATUS, J_TEMPLATE, J_ERROR, J_OUTPUT, J_CREATED, J_UPDATED, J_TOTAL, J
 /* The whole resource in one round trip, so a cache miss costs one query. */
 static PGresult *load_job(struct db *db, const char *id, const char *owner)
 {
+	/* clang-format off */
 	static const char sql[] =
 		"WITH j AS MATERIALIZED (SELECT status, template, error::text, output::text, "
 		JOB_STAGES_TS("created_at") ", " JOB_STAGES_TS("updated_at") ", shots_total, shots_ready, "
@@ -35,6 +36,7 @@ static PGresult *load_job(struct db *db, const char *id, const char *owner)
 		"coalesce(s.duration_ms, s.est_duration_ms), s.image_key, s.video_key, s.audio_key, s.error::text, "
 		"s.voice::text "
 		"FROM j CROSS JOIN t LEFT JOIN shots s ON s.job_id = $1 ORDER BY s.idx";
+	/* clang-format on */
 	const char *params[] = { id, owner };
 	return db_exec(db, sql, 2, params);
 }

@@ -20,10 +20,12 @@
 #include "storage.h"
 #include "banned.h"
 
+/* clang-format off */
 #define OPT(env, type, def, flags, field, help) \
 	{ env, type, def, flags, offsetof(struct daemon_config, field), 0, 0, help }
 #define INT_OPT(env, def, field, lo, hi, help) \
 	{ env, CONFIG_INT, def, 0, offsetof(struct daemon_config, field), lo, hi, help }
+/* clang-format on */
 
 const struct config_option daemon_options[] = {
 	OPT("REEL_DATABASE_URL", CONFIG_STRING, NULL, CONFIG_REQUIRED, database_url, "libpq conninfo or URL"),

@@ -29,8 +29,10 @@ struct provider_info {
 };
 
 /* One entry of info.options: field of the struct T the option fills. */
+/* clang-format off */
 #define PROVIDER_OPT(T, env, type, def, flags, field, min, max, help) \
 	{ env, type, def, flags, offsetof(T, field), min, max, help }
+/* clang-format on */
 
 /* A stage's providers, in the order the docs and error messages list them. */
 struct provider_registry {
@@ -40,7 +42,9 @@ struct provider_registry {
 };
 
 /* The provider struct that embeds info as its member `info`. */
+/* clang-format off */
 #define provider_of(type, i) ((const type *)((const char *)(i) - offsetof(type, info)))
+/* clang-format on */
 
 /* The provider called name in r, or NULL. */
 const struct provider_info *provider_find(const struct provider_registry *r, const char *name);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages reelforge builds, runs and tests with;
-# `--test` adds what only the tests need (a browser, Node.js for playwright-core).
+# `--test` adds what only the tests need (a browser, Node.js for playwright-core,
+# clang-format for make format-check).
 # Idempotent: when everything is there it only asks dpkg, which takes a moment.
 set -euo pipefail
 
@@ -16,7 +17,7 @@ packages=(
 	swift swift-proxy swift-account swift-container swift-object
 )
 if [[ ${1:-} == --test ]]; then
-	packages+=(chromium)
+	packages+=(chromium clang-format)
 	# Node.js from elsewhere (it brings its own npm) is used as it is.
 	command -v npm >/dev/null || packages+=(nodejs npm)
 fi

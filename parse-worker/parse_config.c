@@ -26,8 +26,10 @@
 #define PROMPT_MAX_BYTES (64 * 1024)
 #define SCHEMA_MAX_BYTES (256 * 1024)
 
+/* clang-format off */
 #define OPT(name, type, def, flags, field, min, max, help) \
 	{ name, type, def, flags, offsetof(struct parse_config, field), min, max, help }
+/* clang-format on */
 
 const struct config_option parse_config_options[] = {
 	OPT("REEL_PARSE_MODEL", CONFIG_STRING, NULL, 0, model, 0, 0, "model for every vendor (overrides *_MODEL)"),

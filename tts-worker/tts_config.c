@@ -8,10 +8,10 @@
 #include "tts.h"
 #include "banned.h"
 
-#define OPT(name, type, def, flags, field, min, max, help)                                                             \
-	{                                                                                                              \
-		name, type, def, flags, offsetof(struct tts_settings, field), min, max, help                           \
-	}
+/* clang-format off */
+#define OPT(name, type, def, flags, field, min, max, help) \
+	{ name, type, def, flags, offsetof(struct tts_settings, field), min, max, help }
+/* clang-format on */
 
 const struct config_option tts_config_options[] = {
 	OPT("REEL_TTS_TIMEOUT_S", CONFIG_INT, "60", 0, timeout_s, 1, 3600, "seconds one vendor call may take"),

@@ -11,6 +11,7 @@
 
 #include "banned.h"
 
+/* clang-format off */
 #define S(env, def, flags, field, help) \
 	{ env, CONFIG_STRING, def, flags, offsetof(struct vendors, field), 0, 0, help }
 #define I(env, def, field, lo, hi, help) \
@@ -41,6 +42,7 @@
 	  "ComfyUI API-format workflow with {{prompt}} {{negative}} {{seed}} {{width}} {{height}}"), \
 	S("COMFYUI_I2V_WORKFLOW", NULL, 0, comfyui_i2v_workflow, \
 	  "ComfyUI image-to-video workflow, also with {{image}} {{frames}}")
+/* clang-format on */
 
 const struct config_option vendors_replicate_options[] = { REPLICATE_OPTIONS, { 0 } };
 const struct config_option vendors_fal_options[] = { FAL_OPTIONS, { 0 } };
