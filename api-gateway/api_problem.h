@@ -15,11 +15,11 @@ struct http_exchange;
 
 /* A refusal, ready to become an RFC 9457 problem. */
 struct api_problem {
-	int status;        /* 400, 413, 422... */
-	const char *type;  /* slug: "invalid-json", "invalid-field", "unknown-field", "too-large" */
+	int status;       /* 400, 413, 422... */
+	const char *type; /* slug: "invalid-json", "invalid-field", "unknown-field", "too-large" */
 	const char *title;
 	char detail[256];
-	char field[128];   /* JSON path of the field at fault ("input.text"), or "" */
+	char field[128]; /* JSON path of the field at fault ("input.text"), or "" */
 };
 
 /* Fills p and returns -1, so validators can `return api_problem_set(...)`. */

@@ -24,7 +24,7 @@
 struct auth {
 	unsigned char *secret; /* HS256 key, or NULL */
 	size_t secretlen;
-	char *audience;        /* or NULL: aud not checked */
+	char *audience; /* or NULL: aud not checked */
 	long leeway;
 	struct auth_jwks *jwks; /* or NULL */
 };
@@ -45,7 +45,8 @@ struct auth *auth_new(const struct auth_settings *s, char *err, size_t errlen)
 		a->secretlen = strlen(s->jwt_secret);
 		a->secret = (unsigned char *)xstrdup(s->jwt_secret);
 		if (a->secretlen < SECRET_MIN) {
-			errbuf_set(err, errlen, "JWT secret of %zu bytes; HS256 needs at least %d", a->secretlen, SECRET_MIN);
+			errbuf_set(err, errlen, "JWT secret of %zu bytes; HS256 needs at least %d", a->secretlen,
+				   SECRET_MIN);
 			goto fail;
 		}
 	}

@@ -14,8 +14,8 @@
 #include "auth_jws.h"
 #include "util.h"
 
-#define AUTH_TOKEN_MAX 8192        /* longer bearer tokens are refused unread */
-#define AUTH_DEFAULT_LEEWAY_S 60   /* clock skew tolerated on exp, nbf and iat */
+#define AUTH_TOKEN_MAX 8192      /* longer bearer tokens are refused unread */
+#define AUTH_DEFAULT_LEEWAY_S 60 /* clock skew tolerated on exp, nbf and iat */
 
 /* Owned by the gateway; auth_free releases it. Read-only after auth_new, so any thread may verify with it. */
 struct auth;

@@ -10,7 +10,7 @@
 
 #include "util.h"
 
-#define AUTH_KEY_PREFIX_LEN 8      /* the lookup part of an API key */
+#define AUTH_KEY_PREFIX_LEN 8 /* the lookup part of an API key */
 #define AUTH_KEY_SECRET_MIN 32
 #define AUTH_KEY_SECRET_MAX 128
 #define AUTH_KEY_MINT_SECRET_LEN 43 /* base62: about 256 bits */

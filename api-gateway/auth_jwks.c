@@ -29,12 +29,12 @@
 #define JWKS_KEYS_MAX 64
 #define KID_MAX 256
 #define RSA_BITS_MIN 2048
-#define RSA_BITS_MAX 8192      /* bounds what one verification can cost */
+#define RSA_BITS_MAX 8192 /* bounds what one verification can cost */
 
 struct jwk {
-	char *kid;          /* NULL when the key has none */
+	char *kid; /* NULL when the key has none */
 	enum auth_jwks_type type;
-	EVP_PKEY *pkey;     /* owned */
+	EVP_PKEY *pkey; /* owned */
 };
 
 struct auth_jwks {
@@ -196,8 +196,7 @@ static int load_keys(struct auth_jwks *a, const cJSON *keys, const char *path, c
 	size_t i = 0;
 
 	a->keys = xcalloc((size_t)cJSON_GetArraySize(keys) + 1, sizeof(*a->keys));
-	cJSON_ArrayForEach(k, keys)
-	{
+	cJSON_ArrayForEach (k, keys) {
 		if (load_key(a, k, why, sizeof(why)) < 0)
 			return errbuf_set(err, errlen, "JWKS file %s: keys[%zu]: %s", path, i, why);
 		i++;

@@ -21,7 +21,7 @@
 #include "json.h"
 #include "banned.h"
 
-#define CLAIM_TIME_MAX 1.0e11  /* year 5138: later times come from a broken issuer */
+#define CLAIM_TIME_MAX 1.0e11 /* year 5138: later times come from a broken issuer */
 
 static enum auth_result refuse(char *why, size_t whylen, const char *fmt, ...) PRINTF_LIKE(3, 4);
 
@@ -127,8 +127,8 @@ static enum auth_result verify_jwks(const struct auth_jws_policy *a, const cJSON
 	return refuse(why, whylen, "%s signature does not match", alg);
 }
 
-static enum auth_result verify_signature(const struct auth_jws_policy *a, const cJSON *hdr, const char *input, size_t inlen,
-					 const char *s64, size_t s64len, char *why, size_t whylen)
+static enum auth_result verify_signature(const struct auth_jws_policy *a, const cJSON *hdr, const char *input,
+					 size_t inlen, const char *s64, size_t s64len, char *why, size_t whylen)
 {
 	const char *alg = json_str(hdr, "alg");
 	unsigned char *sig;
@@ -148,7 +148,8 @@ static enum auth_result verify_signature(const struct auth_jws_policy *a, const 
 	if (alg[0] == 'H')
 		r = verify_hs256(a, input, inlen, sig, siglen, why, whylen);
 	else
-		r = verify_jwks(a, hdr, alg[0] == 'R' ? AUTH_JWKS_RSA : AUTH_JWKS_EC, input, inlen, sig, siglen, why, whylen);
+		r = verify_jwks(a, hdr, alg[0] == 'R' ? AUTH_JWKS_RSA : AUTH_JWKS_EC, input, inlen, sig, siglen, why,
+				whylen);
 	free(sig);
 	return r;
 }
@@ -175,8 +176,7 @@ static bool audience_ok(const cJSON *c, const char *want)
 		return strcmp(aud->valuestring, want) == 0;
 	if (!cJSON_IsArray(aud))
 		return false;
-	cJSON_ArrayForEach(it, aud)
-	{
+	cJSON_ArrayForEach (it, aud) {
 		if (cJSON_IsString(it) && strcmp(it->valuestring, want) == 0)
 			return true;
 	}
@@ -193,7 +193,8 @@ static enum auth_result copy_sub(const cJSON *c, char *sub, size_t sublen, char 
 		return refuse(why, whylen, "no sub claim");
 	n = strlen(s);
 	if (n >= AUTH_SUB_MAX || n >= sublen)
-		return refuse(why, whylen, "sub is longer than %zu bytes", (sublen < AUTH_SUB_MAX ? sublen : AUTH_SUB_MAX) - 1);
+		return refuse(why, whylen, "sub is longer than %zu bytes",
+			      (sublen < AUTH_SUB_MAX ? sublen : AUTH_SUB_MAX) - 1);
 	for (size_t i = 0; i < n; i++)
 		if (s[i] <= 0x20 || s[i] > 0x7e)
 			return refuse(why, whylen, "sub holds spaces or characters other than printable ASCII");
@@ -202,8 +203,8 @@ static enum auth_result copy_sub(const cJSON *c, char *sub, size_t sublen, char 
 }
 
 /* Expiry is judged last, so AUTH_EXPIRED means a refreshed token would pass. */
-static enum auth_result check_claims(const struct auth_jws_policy *a, const cJSON *c, time_t now, char *sub, size_t sublen,
-				     char *why, size_t whylen)
+static enum auth_result check_claims(const struct auth_jws_policy *a, const cJSON *c, time_t now, char *sub,
+				     size_t sublen, char *why, size_t whylen)
 {
 	double t = (double)now, lee = (double)a->leeway, exp = 0, nbf = 0, iat = 0;
 	int has_exp = claim_time(c, "exp", &exp), has_nbf = claim_time(c, "nbf", &nbf);
@@ -229,8 +230,8 @@ static enum auth_result check_claims(const struct auth_jws_policy *a, const cJSO
 	return AUTH_OK;
 }
 
-enum auth_result auth_jws_verify(const struct auth_jws_policy *a, const char *token, size_t len, time_t now,
-				 char *sub, size_t sublen, char *why, size_t whylen)
+enum auth_result auth_jws_verify(const struct auth_jws_policy *a, const char *token, size_t len, time_t now, char *sub,
+				 size_t sublen, char *why, size_t whylen)
 {
 	const char *d1, *d2, *end = token + len;
 	enum auth_result r;
@@ -256,4 +257,3 @@ enum auth_result auth_jws_verify(const struct auth_jws_policy *a, const char *to
 	cJSON_Delete(claims);
 	return r;
 }
-

@@ -13,7 +13,7 @@
 #include "auth_jwks.h"
 #include "util.h"
 
-#define AUTH_SUB_MAX 256           /* a sub buffer of this size holds any accepted sub */
+#define AUTH_SUB_MAX 256 /* a sub buffer of this size holds any accepted sub */
 
 enum auth_result {
 	AUTH_OK,
@@ -26,7 +26,7 @@ enum auth_result {
 struct auth_jws_policy {
 	const unsigned char *secret; /* HS256 key, or NULL */
 	size_t secretlen;
-	const char *audience;        /* or NULL: aud not checked */
+	const char *audience; /* or NULL: aud not checked */
 	long leeway;
 	const struct auth_jwks *jwks; /* or NULL */
 };
@@ -36,7 +36,7 @@ struct auth_jws_policy {
  * auth_verify_jwt (auth.h) documents; the caller checks presence and size first. sub must
  * hold "" on entry and gets the sub claim on AUTH_OK.
  */
-enum auth_result auth_jws_verify(const struct auth_jws_policy *a, const char *token, size_t len, time_t now,
-				 char *sub, size_t sublen, char *why, size_t whylen);
+enum auth_result auth_jws_verify(const struct auth_jws_policy *a, const char *token, size_t len, time_t now, char *sub,
+				 size_t sublen, char *why, size_t whylen);
 
 #endif

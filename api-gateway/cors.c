@@ -19,8 +19,8 @@
 #define EXPOSE_HEADERS "Location, Idempotent-Replayed, Retry-After"
 
 struct cors {
-	bool any;                   /* "*": every origin */
-	char *list;                 /* the origins, NUL-separated copy of the setting */
+	bool any;   /* "*": every origin */
+	char *list; /* the origins, NUL-separated copy of the setting */
 	const char *origins[MAX_ORIGINS];
 	size_t n;
 };
@@ -46,14 +46,17 @@ static int add_origin(struct cors *c, char *o, bool credentials, char *err, size
 {
 	if (!strcmp(o, "*")) {
 		if (credentials)
-			return errbuf_set(err, errlen, "REEL_CORS_ORIGINS: '*' is refused while API keys or JWTs are "
-				      "in use; list the origins of your app");
+			return errbuf_set(err, errlen,
+					  "REEL_CORS_ORIGINS: '*' is refused while API keys or JWTs are "
+					  "in use; list the origins of your app");
 		c->any = true;
 		return 0;
 	}
 	if (!origin_valid(o))
-		return errbuf_set(err, errlen, "REEL_CORS_ORIGINS: '%s' is not an origin like https://app.example.com "
-			      "(scheme, host, optional port, no path)", o);
+		return errbuf_set(err, errlen,
+				  "REEL_CORS_ORIGINS: '%s' is not an origin like https://app.example.com "
+				  "(scheme, host, optional port, no path)",
+				  o);
 	if (c->n == MAX_ORIGINS)
 		return errbuf_set(err, errlen, "REEL_CORS_ORIGINS: more than %d origins", MAX_ORIGINS);
 	c->origins[c->n++] = o;

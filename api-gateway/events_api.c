@@ -91,8 +91,11 @@ static int catch_up(struct daemon *d, struct sse_stream *s, const char *id, int6
 	if (!r)
 		return -1;
 	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
-		const struct sse_event ev = { strtoll(PQgetvalue(r, i, 0), NULL, 10), id, atoi(PQgetvalue(r, i, 1)),
-					      PQgetvalue(r, i, 2), PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3),
+		const struct sse_event ev = { strtoll(PQgetvalue(r, i, 0), NULL, 10),
+					      id,
+					      atoi(PQgetvalue(r, i, 1)),
+					      PQgetvalue(r, i, 2),
+					      PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3),
 					      PQgetvalue(r, i, 4) };
 		rc = sse_send(s, &ev) != 0;
 		if (rc == 0 && live_awaits(g->live, ev.seq))
@@ -134,7 +137,7 @@ static int stream_reader(struct http_exchange *x, struct gateway *g, const char 
 }
 
 int events_api_owned_job(struct http_exchange *x, struct daemon *d, const char *id, const char *owner, char *status,
-		     size_t len)
+			 size_t len)
 {
 	int found = events_api_job_status(d, id, owner, status, len);
 	if (found > 0)
@@ -167,8 +170,8 @@ void events_api_job_events(struct http_exchange *x, void *arg)
 	char owner[GATEWAY_OWNER_MAX], status[32], id[SSE_JOB_ID_LEN + 1];
 	int64_t from;
 
-	if (events_api_job_id(x, id) < 0 || stream_reader(x, g, id, owner, sizeof(owner)) < 0 || resume_point(x, &from) < 0 ||
-	    events_api_owned_job(x, d, id, owner, status, sizeof(status)) < 0)
+	if (events_api_job_id(x, id) < 0 || stream_reader(x, g, id, owner, sizeof(owner)) < 0 ||
+	    resume_point(x, &from) < 0 || events_api_owned_job(x, d, id, owner, status, sizeof(status)) < 0)
 		return;
 	if (from > 0 && is_final_status(status) && caught_up(d, id, from)) {
 		http_reply(x, 204, NULL, "", 0);

@@ -20,7 +20,7 @@ int events_api_job_status(struct daemon *d, const char *id, const char *owner, c
 int events_api_job_id(struct http_exchange *x, char *id) WARN_UNUSED;
 /* The status of owner's job id into status: 0, or -1 after answering 404 or 503. */
 int events_api_owned_job(struct http_exchange *x, struct daemon *d, const char *id, const char *owner, char *status,
-		      size_t len) WARN_UNUSED;
+			 size_t len) WARN_UNUSED;
 /* POST /v1/jobs/{id}/events/tokens: {"token","expires_at"}, the owner's pass to
  * the job's stream for a browser, as ?token= (events_api.c, stream_token.h). */
 void events_api_create_stream_token(struct http_exchange *x, void *arg);

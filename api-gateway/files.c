@@ -28,10 +28,12 @@ enum range_kind { RANGE_NONE, RANGE_ONE, RANGE_UNSAT };
 static const struct {
 	const char *ext, *type;
 } types[] = {
-	{ "mp4", "video/mp4" },	      { "m4a", "audio/mp4" },	    { "webm", "video/webm" },
-	{ "jpg", "image/jpeg" },      { "jpeg", "image/jpeg" },	    { "png", "image/png" },
-	{ "webp", "image/webp" },     { "wav", "audio/wav" },	    { "mp3", "audio/mpeg" },
-	{ "srt", "application/x-subrip" }, { "vtt", "text/vtt" },   { "json", "application/json" },
+	{ "mp4", "video/mp4" },   { "m4a", "audio/mp4" },
+	{ "webm", "video/webm" }, { "jpg", "image/jpeg" },
+	{ "jpeg", "image/jpeg" }, { "png", "image/png" },
+	{ "webp", "image/webp" }, { "wav", "audio/wav" },
+	{ "mp3", "audio/mpeg" },  { "srt", "application/x-subrip" },
+	{ "vtt", "text/vtt" },    { "json", "application/json" },
 };
 
 const char *files_content_type(const char *key)
@@ -46,8 +48,7 @@ const char *files_content_type(const char *key)
 	return "application/octet-stream";
 }
 
-static int problem(struct file_answer *out, int status, const char *type, const char *fmt, ...)
-	PRINTF_LIKE(4, 5);
+static int problem(struct file_answer *out, int status, const char *type, const char *fmt, ...) PRINTF_LIKE(4, 5);
 
 static int problem(struct file_answer *out, int status, const char *type, const char *fmt, ...)
 {
@@ -221,13 +222,12 @@ static int answer_open(const struct source *src, const char *range, struct file_
 	switch (parse_range(range, out->total, &first, &last)) {
 	case RANGE_UNSAT:
 		snprintf(out->content_range, sizeof(out->content_range), "bytes */%lld", total);
-		return problem(out, 416, "range-not-satisfiable", "the range starts past the file's %lld bytes",
-			       total);
+		return problem(out, 416, "range-not-satisfiable", "the range starts past the file's %lld bytes", total);
 	case RANGE_ONE:
 		if (last - first + 1 > (off_t)FILES_MAX_PART)
 			last = first + (off_t)FILES_MAX_PART - 1;
-		snprintf(out->content_range, sizeof(out->content_range), "bytes %lld-%lld/%lld",
-			 (long long)first, (long long)last, total);
+		snprintf(out->content_range, sizeof(out->content_range), "bytes %lld-%lld/%lld", (long long)first,
+			 (long long)last, total);
 		out->status = 206;
 		break;
 	case RANGE_NONE:
@@ -247,14 +247,9 @@ static int answer_object(const struct storage *st, const char *key, const char *
 	char why[256];
 
 	switch (storage_size(st, key, &out->total, why, sizeof(why))) {
-	case 1:
-		out->total = -1;
-		return problem(out, 404, "not-found", "no such file");
-	case 0:
-		break;
-	default:
-		out->total = -1;
-		return problem(out, 502, "storage-unavailable", "%s", why);
+	case 1: out->total = -1; return problem(out, 404, "not-found", "no such file");
+	case 0: break;
+	default: out->total = -1; return problem(out, 502, "storage-unavailable", "%s", why);
 	}
 	str_copy(out->content_type, files_content_type(key), sizeof(out->content_type));
 	return answer_open(&src, range, out);
@@ -284,8 +279,8 @@ int files_serve(const struct storage *st, const char *key, const char *range_hea
 	return rc;
 }
 
-int files_answer(const struct storage *st, const char *secret, const char *key, const char *exp,
-		 const char *sig, const char *range_header, time_t now, struct file_answer *out)
+int files_answer(const struct storage *st, const char *secret, const char *key, const char *exp, const char *sig,
+		 const char *range_header, time_t now, struct file_answer *out)
 {
 	char why[128];
 

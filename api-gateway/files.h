@@ -19,14 +19,14 @@
 
 /* One answer, caller-owned; files_answer_release frees its body. */
 struct file_answer {
-	int status;                /* 200, 206, or the problem's status (400, 403, 404, 413, 416, 500, 502) */
-	char content_type[64];     /* of the file, from its extension (2xx only) */
-	char content_range[96];    /* "bytes a-b/total" on 206, its star form on 416, else "" */
-	char *body;                /* the bytes to send on 2xx, else NULL */
-	size_t len;                /* bytes in body */
-	off_t total;               /* the file's size, or -1 when it was not reached */
-	const char *problem_type;  /* slug for http_problem on failure ("not-found", ...), else NULL */
-	char problem_detail[160];  /* why, for the problem's detail, on failure */
+	int status;               /* 200, 206, or the problem's status (400, 403, 404, 413, 416, 500, 502) */
+	char content_type[64];    /* of the file, from its extension (2xx only) */
+	char content_range[96];   /* "bytes a-b/total" on 206, its star form on 416, else "" */
+	char *body;               /* the bytes to send on 2xx, else NULL */
+	size_t len;               /* bytes in body */
+	off_t total;              /* the file's size, or -1 when it was not reached */
+	const char *problem_type; /* slug for http_problem on failure ("not-found", ...), else NULL */
+	char problem_detail[160]; /* why, for the problem's detail, on failure */
 };
 
 /*
@@ -49,12 +49,12 @@ struct file_answer {
  *                       unit or bad syntax is ignored (RFC 9110 allows it): 200.
  * Reentrant: it may run on the libuv thread pool, keeping file reads off the loop.
  */
-int files_answer(const struct storage *st, const char *secret, const char *key, const char *exp,
-		 const char *sig, const char *range_header, time_t now, struct file_answer *out) WARN_UNUSED;
+int files_answer(const struct storage *st, const char *secret, const char *key, const char *exp, const char *sig,
+		 const char *range_header, time_t now, struct file_answer *out) WARN_UNUSED;
 /* files_answer without the signature: for a key the caller has already authorized
  * (a share link's video). The same answers otherwise. Reentrant. */
-int files_serve(const struct storage *st, const char *key, const char *range_header, struct file_answer *out)
-	WARN_UNUSED;
+int files_serve(const struct storage *st, const char *key, const char *range_header,
+		struct file_answer *out) WARN_UNUSED;
 void files_answer_release(struct file_answer *a);
 
 /* The Content-Type for key's extension (case-insensitive); application/octet-stream when unknown. */

@@ -22,26 +22,26 @@ struct gateway_config {
 	char *jwks_file;    /* RS256/ES256 keys (Clerk) */
 	char *jwt_audience; /* required aud, or NULL */
 	long jwt_leeway_s;
-	bool require_auth;  /* API keys only, without JWT settings */
-	char *openapi_file; /* the OpenAPI document served at /openapi.json */
-	long sse_heartbeat_s;   /* comment line sent on every open event stream this often */
-	long rate_per_s;        /* API requests a user may make per second, 0 = unlimited */
-	long rate_burst;        /* ...and in one burst */
-	long max_in_flight;     /* unfinished jobs a user may have, 0 = unlimited */
-	char *webhook_secret;   /* whsec_ base64 key that signs outbound webhooks */
-	bool allow_private_webhooks; /* webhook URLs may resolve to loopback or private addresses */
-	long webhook_timeout_s; /* per attempt */
-	long webhook_retry_base_ms; /* wait after a webhook's first failed attempt; doubles per attempt */
-	long job_cache_ms;      /* how long a cached job resource may be served, 0 = no cache */
-	long job_cache_kb;      /* memory the job cache may hold */
-	char *cors_origins;     /* origins whose pages may call the API (CORS), or NULL */
-	long upload_max_mb[5];  /* REEL_UPLOAD_MAX_MB_<PURPOSE>, in uploads_purposes' order */
-	long upload_pending_s;  /* an upload not completed this long after it was made is deleted */
-	char *public_base_url;  /* how the outside reaches the gateway (share links), or NULL */
-	long retention_days;    /* finished jobs' media are deleted after this many days, 0 = kept */
+	bool require_auth;                /* API keys only, without JWT settings */
+	char *openapi_file;               /* the OpenAPI document served at /openapi.json */
+	long sse_heartbeat_s;             /* comment line sent on every open event stream this often */
+	long rate_per_s;                  /* API requests a user may make per second, 0 = unlimited */
+	long rate_burst;                  /* ...and in one burst */
+	long max_in_flight;               /* unfinished jobs a user may have, 0 = unlimited */
+	char *webhook_secret;             /* whsec_ base64 key that signs outbound webhooks */
+	bool allow_private_webhooks;      /* webhook URLs may resolve to loopback or private addresses */
+	long webhook_timeout_s;           /* per attempt */
+	long webhook_retry_base_ms;       /* wait after a webhook's first failed attempt; doubles per attempt */
+	long job_cache_ms;                /* how long a cached job resource may be served, 0 = no cache */
+	long job_cache_kb;                /* memory the job cache may hold */
+	char *cors_origins;               /* origins whose pages may call the API (CORS), or NULL */
+	long upload_max_mb[5];            /* REEL_UPLOAD_MAX_MB_<PURPOSE>, in uploads_purposes' order */
+	long upload_pending_s;            /* an upload not completed this long after it was made is deleted */
+	char *public_base_url;            /* how the outside reaches the gateway (share links), or NULL */
+	long retention_days;              /* finished jobs' media are deleted after this many days, 0 = kept */
 	long retention_intermediate_days; /* ...their shots' media after this many, 0 = with the rest */
-	long retention_day_s;   /* seconds in a retention day (tests shorten it) */
-	long retention_sweep_s; /* how often the retention sweeper looks */
+	long retention_day_s;             /* seconds in a retention day (tests shorten it) */
+	long retention_sweep_s;           /* how often the retention sweeper looks */
 };
 
 struct auth;
@@ -56,23 +56,23 @@ struct webhook_sender;
 struct gateway {
 	struct daemon *d;
 	struct gateway_config cfg;
-	struct auth *auth;                /* NULL when nobody needs to authenticate */
-	struct cors *cors;                /* NULL when no origin may call from a browser */
-	uv_check_t flush;                 /* runs the group transaction once per loop iteration */
-	struct pending_create *pending;   /* creates waiting for it, in arrival order */
+	struct auth *auth;              /* NULL when nobody needs to authenticate */
+	struct cors *cors;              /* NULL when no origin may call from a browser */
+	uv_check_t flush;               /* runs the group transaction once per loop iteration */
+	struct pending_create *pending; /* creates waiting for it, in arrival order */
 	struct pending_create **pending_tail;
-	char *openapi;                    /* the document's text, read at start */
+	char *openapi; /* the document's text, read at start */
 	size_t openapi_len;
-	struct sse_hub *sse;              /* open event streams by job */
-	struct live *live;                /* the LISTEN connection feeding them */
-	struct job_cache *cache;          /* rendered GET /v1/jobs/{id} answers; NULL when off */
-	struct ratelimit *rate;           /* per-user token buckets, NULL when unlimited */
-	uv_timer_t rate_sweep;            /* forgets full buckets now and then */
-	struct webhook_sender *webhooks;  /* delivers job-end webhooks */
-	unsigned char webhook_key[64];    /* REEL_WEBHOOK_SECRET decoded */
+	struct sse_hub *sse;             /* open event streams by job */
+	struct live *live;               /* the LISTEN connection feeding them */
+	struct job_cache *cache;         /* rendered GET /v1/jobs/{id} answers; NULL when off */
+	struct ratelimit *rate;          /* per-user token buckets, NULL when unlimited */
+	uv_timer_t rate_sweep;           /* forgets full buckets now and then */
+	struct webhook_sender *webhooks; /* delivers job-end webhooks */
+	unsigned char webhook_key[64];   /* REEL_WEBHOOK_SECRET decoded */
 	size_t webhook_keylen;
-	uv_timer_t upload_sweep;          /* deletes uploads never completed (upload_sweep.c) */
-	struct retention *retention;      /* the media sweeper, NULL when everything is kept */
+	uv_timer_t upload_sweep;     /* deletes uploads never completed (upload_sweep.c) */
+	struct retention *retention; /* the media sweeper, NULL when everything is kept */
 };
 
 #define GATEWAY_OWNER_MAX 128

@@ -69,7 +69,8 @@ static void replay(struct http_exchange *x, struct db *db, const char *owner, co
 			     "try again shortly", "Idempotency-Key");
 	} else if (strcmp(PQgetvalue(r, 0, 0), hash) != 0) {
 		http_problem(x, 422, "idempotency-mismatch", "The key was used for another request",
-			     "this Idempotency-Key was first sent with another method, path or body", "Idempotency-Key");
+			     "this Idempotency-Key was first sent with another method, path or body",
+			     "Idempotency-Key");
 	} else {
 		const char *body = PQgetvalue(r, 0, 2);
 		if (!PQgetisnull(r, 0, 3))
@@ -91,8 +92,7 @@ static int store(struct db *db, const char *owner, const char *key, const struct
 }
 
 /* Commits (or rolls back) what fn did and answers. */
-static void finish(struct http_exchange *x, struct daemon *d, const char *owner, const char *key,
-		   struct api_answer *a)
+static void finish(struct http_exchange *x, struct daemon *d, const char *owner, const char *key, struct api_answer *a)
 {
 	if (a->body && key && store(d->db, owner, key, a) < 0) {
 		free(a->body);

@@ -45,7 +45,8 @@ int identity_configure(struct daemon *d, char *err, size_t errlen)
 		const char *colon = strrchr(d->cfg.http_addr, ':');
 		char *addr = xasprintf("127.0.0.1%s", colon ? colon : ":8080");
 		log_warn("no authentication configured (REEL_JWT_SECRET, REEL_JWKS_FILE or REEL_REQUIRE_AUTH): "
-			 "listening on %s instead of %s", addr, d->cfg.http_addr);
+			 "listening on %s instead of %s",
+			 addr, d->cfg.http_addr);
 		free(d->cfg.http_addr);
 		d->cfg.http_addr = addr;
 	} else {
@@ -104,10 +105,8 @@ static int identify(struct http_exchange *x, struct gateway *g, char *owner, siz
 			return refuse(x, "the token's subject is too long");
 		str_copy(owner, sub, ownerlen);
 		return 0;
-	case AUTH_EXPIRED:
-		return refuse(x, "the token has expired");
-	default:
-		return refuse(x, why);
+	case AUTH_EXPIRED: return refuse(x, "the token has expired");
+	default: return refuse(x, why);
 	}
 }
 

@@ -33,7 +33,8 @@ int inflight_check(struct http_exchange *x, struct gateway *g, const char *owner
 		return 0;
 	snprintf(detail, sizeof(detail),
 		 "%ld of your jobs are unfinished; the cap is %ld jobs in flight per user (REEL_MAX_JOBS_IN_FLIGHT): "
-		 "wait for one to end or cancel one", active, g->cfg.max_in_flight);
+		 "wait for one to end or cancel one",
+		 active, g->cfg.max_in_flight);
 	http_problem(x, 429, "too-many-jobs-in-flight", "Too many unfinished jobs", detail, NULL);
 	return -1;
 }

@@ -19,11 +19,11 @@
 #define ID_MAX 40
 
 struct entry {
-	struct entry *next;           /* in its slot's chain */
-	struct entry *newer, *older;  /* in use order */
+	struct entry *next;            /* in its slot's chain */
+	struct entry *newer, *older;   /* in use order */
 	struct entry *later, *earlier; /* in put (deadline) order */
 	uint64_t deadline_ms;
-	size_t cost;                  /* what it counts against the bound */
+	size_t cost; /* what it counts against the bound */
 	char id[ID_MAX];
 	char *owner;
 	size_t len;

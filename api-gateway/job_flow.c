@@ -62,8 +62,9 @@ void job_flow_start(struct http_exchange *x, struct daemon *d, int with_shot, jo
 
 int job_flow_lock(struct daemon *d, const char *id, const char *owner, struct job_row *j, struct api_answer *a)
 {
-	static const char sql[] = "SELECT status, trace, shots_total, shots_ready, shots_expired_at IS NOT NULL FROM jobs "
-				  "WHERE id = $1 AND owner = $2 FOR UPDATE";
+	static const char sql[] =
+		"SELECT status, trace, shots_total, shots_ready, shots_expired_at IS NOT NULL FROM jobs "
+		"WHERE id = $1 AND owner = $2 FOR UPDATE";
 	const char *params[] = { id, owner };
 	PGresult *r = db_exec(d->db, sql, 2, params);
 	if (!r)

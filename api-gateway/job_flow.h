@@ -18,15 +18,15 @@ struct job_row {
 	char status[16];
 	char trace[64];
 	int shots_total;
-	int shots_ready; /* shots ready or skipped: the fan-in counts both */
+	int shots_ready;    /* shots ready or skipped: the fan-in counts both */
 	bool media_expired; /* retention deleted the shots' media: nothing can be made again */
 };
 
 /* One action request, as its transactional handler sees it. */
 struct job_action {
-	const char *id;             /* the job ({id}) */
-	int shot;                   /* {n}, or -1 for job actions */
-	struct action_edit *edits;  /* PATCH (one) or approve (n_edits) edits, owned by the route */
+	const char *id;            /* the job ({id}) */
+	int shot;                  /* {n}, or -1 for job actions */
+	struct action_edit *edits; /* PATCH (one) or approve (n_edits) edits, owned by the route */
 	size_t n_edits;
 };
 

@@ -23,16 +23,16 @@ enum rule_kind { RULE_ENUM, RULE_TEXT, RULE_INT, RULE_BOOL, RULE_LANGUAGE, RULE_
 struct option_rule {
 	const char *name;
 	enum rule_kind kind;
-	long min, max;              /* RULE_INT bounds; RULE_TEXT max bytes */
-	const char *const *values;  /* RULE_ENUM: NULL-terminated */
-	const char *hint;           /* what a valid value looks like */
+	long min, max;             /* RULE_INT bounds; RULE_TEXT max bytes */
+	const char *const *values; /* RULE_ENUM: NULL-terminated */
+	const char *hint;          /* what a valid value looks like */
 };
 
 static const char *const aspects[] = { "9:16", "16:9", "1:1", "4:5", NULL };
 static const char *const resolutions[] = { "720p", "1080p", NULL };
 static const char *const subtitles[] = { "burn", "sidecar", "off", NULL };
-static const char *const transitions[] = { "cut", "fade", "dissolve", "wipeleft", "wiperight", "slideleft",
-					   "slideright", NULL };
+static const char *const transitions[] = { "cut",       "fade",      "dissolve",   "wipeleft",
+					   "wiperight", "slideleft", "slideright", NULL };
 static const char *const motions[] = { "still", "i2v", NULL };
 
 static const struct option_rule rules[] = {
@@ -44,7 +44,8 @@ static const struct option_rule rules[] = {
 	{ "max_shots", RULE_INT, 1, 60, NULL, "a whole number from 1 to 60" },
 	{ "review", RULE_BOOL, 0, 0, NULL, "true or false" },
 	{ "subtitles", RULE_ENUM, 0, 0, subtitles, "burn, sidecar or off" },
-	{ "music", RULE_MUSIC, 0, 1024, NULL, "calm, bright or pulse (bundled), upload:<id> of a ready music upload, a storage key (a/b.mp3), or null" },
+	{ "music", RULE_MUSIC, 0, 1024, NULL,
+	  "calm, bright or pulse (bundled), upload:<id> of a ready music upload, a storage key (a/b.mp3), or null" },
 	{ "transition", RULE_ENUM, 0, 0, transitions,
 	  "one of cut, fade, dissolve, wipeleft, wiperight, slideleft, slideright" },
 	{ "transition_ms", RULE_INT, 100, 2000, NULL, "a whole number of milliseconds from 100 to 2000" },
@@ -93,7 +94,8 @@ static int check_text(const cJSON *in, const char *name, cJSON *out, struct api_
 	if (!v)
 		return api_problem_set(p, 422, "invalid-field", "A field is invalid", field, "%s is required", field);
 	if (!cJSON_IsString(v))
-		return api_problem_set(p, 422, "invalid-field", "A field is invalid", field, "%s must be a string", field);
+		return api_problem_set(p, 422, "invalid-field", "A field is invalid", field, "%s must be a string",
+				       field);
 	if (strlen(v->valuestring) > JOB_TEXT_MAX)
 		return api_problem_set(p, 413, "too-large", "The text is too long", field,
 				       "%s is %zu bytes; the limit is %d", field, strlen(v->valuestring), JOB_TEXT_MAX);
@@ -109,7 +111,8 @@ static int check_demo_url(const cJSON *in, cJSON *out, struct api_problem *p)
 	if (!v)
 		return api_problem_invalid(p, "input.url", "input.url is required (the product's web address)");
 	if (!cJSON_IsString(v) || !job_request_url_ok(v->valuestring))
-		return api_problem_invalid(p, "input.url", "input.url must be an http or https URL of at most 2048 bytes");
+		return api_problem_invalid(p, "input.url",
+					   "input.url must be an http or https URL of at most 2048 bytes");
 	cJSON_AddStringToObject(out, "url", v->valuestring);
 	return 0;
 }
@@ -119,8 +122,9 @@ static int check_input(const cJSON *body, struct job_request *rq, struct api_pro
 	const cJSON *in = cJSON_GetObjectItemCaseSensitive(body, "input");
 	int demo = strcmp(rq->template, "demo") == 0;
 	if (!cJSON_IsObject(in))
-		return api_problem_invalid(p, "input", demo ? "input must be an object with url and description"
-							    : "input must be an object with a text field");
+		return api_problem_invalid(p, "input",
+					   demo ? "input must be an object with url and description"
+						: "input must be an object with a text field");
 	if (demo ? api_problem_unknown_fields(in, "input.", demo_fields, ARRAY_SIZE(demo_fields), p) < 0
 		 : api_problem_unknown_fields(in, "input.", text_fields, ARRAY_SIZE(text_fields), p) < 0)
 		return -1;
@@ -193,13 +197,13 @@ static int check_providers(const cJSON *v, cJSON *out, struct api_problem *p)
 			continue;
 		char known[128];
 		if (!cJSON_IsString(m) || !in_list(m->valuestring, providers_of(m->string)))
-			return api_problem_set(p, 422, "invalid-field", "A field is invalid", field, "%s must be one of: %s",
-					       field, providers_list(m->string, known, sizeof(known)));
+			return api_problem_set(p, 422, "invalid-field", "A field is invalid", field,
+					       "%s must be one of: %s", field,
+					       providers_list(m->string, known, sizeof(known)));
 		cJSON_AddStringToObject(copy, m->string, m->valuestring);
 	}
 	return 0;
 }
-
 
 /* A bundled track, an upload reference (whose owner and state the caller
  * checks), or a storage key outside the uploads, which only a reference reaches. */
@@ -217,34 +221,26 @@ static int check_rule(const struct option_rule *r, const cJSON *v, cJSON *out, s
 	int ok = 0;
 	snprintf(field, sizeof(field), "options.%s", r->name);
 	switch (r->kind) {
-	case RULE_ENUM:
-		ok = cJSON_IsString(v) && in_list(v->valuestring, r->values);
-		break;
-	case RULE_TEXT:
-		ok = cJSON_IsString(v) && strlen(v->valuestring) <= (size_t)r->max;
-		break;
+	case RULE_ENUM: ok = cJSON_IsString(v) && in_list(v->valuestring, r->values); break;
+	case RULE_TEXT: ok = cJSON_IsString(v) && strlen(v->valuestring) <= (size_t)r->max; break;
 	case RULE_MUSIC:
 		ok = cJSON_IsString(v) && strlen(v->valuestring) <= (size_t)r->max && music_ok(v->valuestring);
 		break;
 	case RULE_LANGUAGE:
 		ok = cJSON_IsString(v) && strlen(v->valuestring) <= (size_t)r->max && language_ok(v->valuestring);
 		break;
-	case RULE_URL:
-		ok = cJSON_IsString(v) && job_request_url_ok(v->valuestring);
-		break;
-	case RULE_BOOL:
-		ok = cJSON_IsBool(v);
-		break;
+	case RULE_URL: ok = cJSON_IsString(v) && job_request_url_ok(v->valuestring); break;
+	case RULE_BOOL: ok = cJSON_IsBool(v); break;
 	case RULE_INT:
 		/* Range first: only then is the value a safe cast away from being whole. */
 		ok = cJSON_IsNumber(v) && v->valuedouble >= (double)r->min && v->valuedouble <= (double)r->max &&
 		     v->valuedouble == floor(v->valuedouble);
 		break;
-	case RULE_PROVIDERS:
-		return check_providers(v, out, p);
+	case RULE_PROVIDERS: return check_providers(v, out, p);
 	}
 	if (!ok)
-		return api_problem_set(p, 422, "invalid-field", "A field is invalid", field, "%s must be %s", field, r->hint);
+		return api_problem_set(p, 422, "invalid-field", "A field is invalid", field, "%s must be %s", field,
+				       r->hint);
 	cJSON_AddItemToObject(out, r->name, cJSON_Duplicate(v, 0));
 	return 0;
 }

@@ -17,10 +17,31 @@
 
 /* Columns of the one statement: the job, its stage timings, then a shot per
  * row (the job's columns repeat; one row of NULL shot columns when it has none). */
-enum { J_STATUS, J_TEMPLATE, J_ERROR, J_OUTPUT, J_CREATED, J_UPDATED, J_TOTAL, J_READY, J_OPTIONS, J_EXPIRED,
-       J_SHOTS_EXPIRED, J_TIMINGS,
-       S_INDEX = J_TIMINGS + JOB_STAGES_COLS, S_STATUS, S_PROMPT, S_NARRATION, S_SPEAKER, S_DURATION, S_IMAGE,
-       S_VIDEO, S_AUDIO, S_ERROR, S_VOICE };
+enum {
+	J_STATUS,
+	J_TEMPLATE,
+	J_ERROR,
+	J_OUTPUT,
+	J_CREATED,
+	J_UPDATED,
+	J_TOTAL,
+	J_READY,
+	J_OPTIONS,
+	J_EXPIRED,
+	J_SHOTS_EXPIRED,
+	J_TIMINGS,
+	S_INDEX = J_TIMINGS + JOB_STAGES_COLS,
+	S_STATUS,
+	S_PROMPT,
+	S_NARRATION,
+	S_SPEAKER,
+	S_DURATION,
+	S_IMAGE,
+	S_VIDEO,
+	S_AUDIO,
+	S_ERROR,
+	S_VOICE
+};
 
 /* The whole resource in one round trip, so a cache miss costs one query. */
 static PGresult *load_job(struct db *db, const char *id, const char *owner)

@@ -149,10 +149,11 @@ void jobs_api_create(struct http_exchange *x, void *arg)
 /* Inserts every pending job with one statement; ids come back in order. */
 static int insert_jobs(struct daemon *d, struct pending_create *list, size_t n)
 {
-	static const char sql[] = "INSERT INTO jobs (owner, template, input, options, trace) "
-				  "SELECT o, t, i::jsonb, p::jsonb, tr FROM unnest($1::text[], $2::text[], $3::text[], "
-				  "$4::text[], $5::text[]) WITH ORDINALITY AS u(o, t, i, p, tr, n) ORDER BY n "
-				  "RETURNING id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+	static const char sql[] =
+		"INSERT INTO jobs (owner, template, input, options, trace) "
+		"SELECT o, t, i::jsonb, p::jsonb, tr FROM unnest($1::text[], $2::text[], $3::text[], "
+		"$4::text[], $5::text[]) WITH ORDINALITY AS u(o, t, i, p, tr, n) ORDER BY n "
+		"RETURNING id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
 	const char **cols[5];
 	char *arrays[5];
 	size_t k = 0;

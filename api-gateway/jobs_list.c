@@ -20,8 +20,8 @@
 #define LIST_DEFAULT 20
 #define LIST_MAX 100
 
-static const char *const statuses[] = { "queued", "parsing", "review", "producing", "paused",
-					"merging", "done", "failed", "canceled" };
+static const char *const statuses[] = { "queued",  "parsing", "review", "producing", "paused",
+					"merging", "done",    "failed", "canceled" };
 
 static int known_status(const char *s)
 {
@@ -64,8 +64,8 @@ static int decode_cursor(const char *hex, char *buf, size_t buflen, const char *
 	return 0;
 }
 
-static PGresult *query_page(struct daemon *d, const char *owner, const char *status, const char *at,
-			    const char *id, long limit)
+static PGresult *query_page(struct daemon *d, const char *owner, const char *status, const char *at, const char *id,
+			    long limit)
 {
 	static const char sql[] =
 		"SELECT id, status, template, "
@@ -134,7 +134,8 @@ void jobs_list_get(struct http_exchange *x, void *arg)
 	if (st && !known_status(st))
 		return http_problem(x, 422, "invalid-field", "A field is invalid",
 				    "status must be one of queued, parsing, review, producing, paused, merging, done, "
-				    "failed, canceled", "status");
+				    "failed, canceled",
+				    "status");
 	if (lim && ((limit = strtol(lim, &end, 10)) < 1 || limit > LIST_MAX || *end))
 		return http_problem(x, 422, "invalid-field", "A field is invalid",
 				    "limit must be a whole number from 1 to 100", "limit");
@@ -143,8 +144,7 @@ void jobs_list_get(struct http_exchange *x, void *arg)
 				    "cursor is not one this API gave out", "cursor");
 	PGresult *r = query_page(d, owner, st, at, id, limit + 1);
 	if (!r)
-		return http_problem(x, 503, "unavailable", "The database is not available", "try again shortly",
-				    NULL);
+		return http_problem(x, 503, "unavailable", "The database is not available", "try again shortly", NULL);
 	char *body = render_page(r, limit);
 	PQclear(r);
 	http_reply(x, 200, "application/json", body, strlen(body));

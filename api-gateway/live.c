@@ -54,26 +54,25 @@ struct gap {
 struct live {
 	uv_loop_t *loop;
 	char *conninfo;
-	struct db *db;          /* NULL until the first connection succeeded */
+	struct db *db; /* NULL until the first connection succeeded */
 	struct sse_hub *hub;
 	struct job_cache *cache; /* dropped per job as its rows are read; NULL without one */
-	uv_poll_t *poll;        /* NULL while disconnected; freed in its close callback */
+	uv_poll_t *poll;         /* NULL while disconnected; freed in its close callback */
 	uv_timer_t retry;
-	uv_timer_t hold;        /* reads again when a held-back hole is HOLD_MS old */
-	int open_timers;        /* lv is freed when both timers are closed */
+	uv_timer_t hold; /* reads again when a held-back hole is HOLD_MS old */
+	int open_timers; /* lv is freed when both timers are closed */
 	unsigned delay_ms;
-	int64_t last_seen;      /* the highest seq read */
-	bool synced;            /* last_seen is followed (some stream was open since it was set) */
+	int64_t last_seen; /* the highest seq read */
+	bool synced;       /* last_seen is followed (some stream was open since it was set) */
 	struct gap gaps[GAPS_MAX];
 	size_t n_gaps;
 	void (*on_webhooks)(void *arg);
 	void *arg;
 };
 
-static const char fetch_sql[] =
-	"SELECT seq, job_id::text, coalesce(shot, -1), kind, detail::text, "
-	"to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') "
-	"FROM job_events WHERE seq > $1 OR seq = ANY($2::bigint[]) ORDER BY seq LIMIT 1000";
+static const char fetch_sql[] = "SELECT seq, job_id::text, coalesce(shot, -1), kind, detail::text, "
+				"to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') "
+				"FROM job_events WHERE seq > $1 OR seq = ANY($2::bigint[]) ORDER BY seq LIMIT 1000";
 
 static void start_poll(struct live *lv);
 static void lost(struct live *lv);
@@ -163,8 +162,12 @@ static bool dispatch_row(struct live *lv, PGresult *r, int i)
 	} else if (!late) {
 		return false; /* already handed out */
 	}
-	const struct sse_event ev = { seq, PQgetvalue(r, i, 1), atoi(PQgetvalue(r, i, 2)), PQgetvalue(r, i, 3),
-				      PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4), PQgetvalue(r, i, 5) };
+	const struct sse_event ev = { seq,
+				      PQgetvalue(r, i, 1),
+				      atoi(PQgetvalue(r, i, 2)),
+				      PQgetvalue(r, i, 3),
+				      PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4),
+				      PQgetvalue(r, i, 5) };
 	sse_dispatch(lv->hub, &ev, late);
 	return false;
 }

@@ -58,13 +58,15 @@ int live_api_start(struct gateway *g)
 	struct daemon *d = g->d;
 	g->sse = sse_hub_new(d->loop, (unsigned)g->cfg.sse_heartbeat_s * 1000);
 	const struct webhook_sender_settings ws = { g->webhook_key, g->webhook_keylen, g->cfg.allow_private_webhooks,
-						    g->cfg.webhook_timeout_s * 1000, (uint64_t)g->cfg.webhook_retry_base_ms };
+						    g->cfg.webhook_timeout_s * 1000,
+						    (uint64_t)g->cfg.webhook_retry_base_ms };
 	g->webhooks = webhook_send_new(d, &ws);
 	g->live = live_new(d->loop, d->cfg.database_url, g->sse, on_webhooks, g);
 	if (g->cfg.job_cache_ms > 0) {
 		/* Signed URLs live at least REEL_URL_TTL_S (>= 60 s) from rendering, so an
 		 * entry's life (<= 1 s) always ends before the links it holds expire. */
-		long ttl = g->cfg.job_cache_ms < g->cfg.url_ttl_s * 1000 ? g->cfg.job_cache_ms : g->cfg.url_ttl_s * 1000;
+		long ttl = g->cfg.job_cache_ms < g->cfg.url_ttl_s * 1000 ? g->cfg.job_cache_ms
+									 : g->cfg.url_ttl_s * 1000;
 		g->cache = job_cache_new((size_t)g->cfg.job_cache_kb * 1024, (uint64_t)ttl);
 		live_set_cache(g->live, g->cache);
 	}

@@ -26,8 +26,9 @@
 /* The job's status and manifest key (NULL when none) for owner: 1, 0 when no such job, -1 on error. */
 static int load_key(struct daemon *d, const char *id, const char *owner, char **key, char *status, size_t len)
 {
-	static const char sql[] = "SELECT CASE WHEN expired_at IS NULL THEN status ELSE 'expired' END, "
-				  "CASE WHEN expired_at IS NULL THEN output->>'manifest_key' END FROM jobs WHERE id = $1 AND owner = $2";
+	static const char sql[] =
+		"SELECT CASE WHEN expired_at IS NULL THEN status ELSE 'expired' END, "
+		"CASE WHEN expired_at IS NULL THEN output->>'manifest_key' END FROM jobs WHERE id = $1 AND owner = $2";
 	const char *params[] = { id, owner };
 	PGresult *r = db_exec(d->db, sql, 2, params);
 	if (!r)
@@ -53,8 +54,7 @@ static char *signed_manifest(const struct gateway *g, const char *key)
 	cJSON *m = text ? json_parse(text, len) : NULL, *assets = cJSON_GetObjectItemCaseSensitive(m, "assets");
 	if (cJSON_IsArray(assets)) {
 		cJSON *a;
-		cJSON_ArrayForEach(a, assets)
-		{
+		cJSON_ArrayForEach (a, assets) {
 			const char *k = json_str(a, "key");
 			char *url = k && storage_key_ok(k) ? files_api_file_url(g, k) : NULL;
 			if (url)
@@ -87,14 +87,17 @@ void manifest_api_get(struct http_exchange *x, void *arg)
 	}
 	if (!key) {
 		/* "expired": retention deleted the media, the manifest with them */
-		char *detail = xasprintf("the job is %s and has no manifest%s", status, strcmp(status, "expired") ? " yet" : "");
+		char *detail = xasprintf("the job is %s and has no manifest%s", status,
+					 strcmp(status, "expired") ? " yet" : "");
 		http_problem(x, 404, "no-manifest", "The job has no manifest yet", detail, NULL);
 		free(detail);
 		return;
 	}
 	if (!(body = signed_manifest(d->app, key))) {
-		http_problem(x, 500, "manifest-unreadable", "The manifest cannot be read", "the stored manifest is missing "
-			     "or damaged", NULL);
+		http_problem(x, 500, "manifest-unreadable", "The manifest cannot be read",
+			     "the stored manifest is missing "
+			     "or damaged",
+			     NULL);
 	} else {
 		http_reply(x, 200, "application/json", body, strlen(body));
 	}

@@ -44,7 +44,7 @@ int openapi_configure(struct daemon *d, char *err, size_t errlen)
 	if (g->cfg.openapi_file && *g->cfg.openapi_file) {
 		if (load(g, g->cfg.openapi_file) < 0)
 			return errbuf_set(err, errlen, "REEL_OPENAPI_FILE: %s is not a readable JSON document",
-				      g->cfg.openapi_file);
+					  g->cfg.openapi_file);
 	} else {
 		for (size_t i = 0; i < ARRAY_SIZE(near_binary) && !g->openapi; i++) {
 			char *path = file_exe_relative(near_binary[i]);
@@ -52,8 +52,9 @@ int openapi_configure(struct daemon *d, char *err, size_t errlen)
 			free(path);
 		}
 		if (!g->openapi)
-			return errbuf_set(err, errlen, "REEL_OPENAPI_FILE: no openapi.json in ../share beside the binary "
-						   "nor in the source tree; set REEL_OPENAPI_FILE");
+			return errbuf_set(err, errlen,
+					  "REEL_OPENAPI_FILE: no openapi.json in ../share beside the binary "
+					  "nor in the source tree; set REEL_OPENAPI_FILE");
 	}
 	return identity_configure(d, err, errlen);
 }

@@ -29,23 +29,24 @@ struct retention {
 	struct gateway *g;
 	uv_timer_t timer;
 	uv_work_t work;
-	struct db *db;      /* the sweep's own connection, used on the pool thread only */
-	bool busy;          /* a sweep is on the thread pool */
-	bool stopping;      /* freed once the timer closed and no sweep is in flight */
+	struct db *db; /* the sweep's own connection, used on the pool thread only */
+	bool busy;     /* a sweep is on the thread pool */
+	bool stopping; /* freed once the timer closed and no sweep is in flight */
 	bool timer_closed;
-	int expired;        /* jobs the last sweep expired (both kinds) */
-	char error[256];    /* why the last sweep stopped early, or "" */
+	int expired;     /* jobs the last sweep expired (both kinds) */
+	char error[256]; /* why the last sweep stopped early, or "" */
 };
 
 /* Keys are JSON arrays built in SQL: the output's files and the shots'. */
-#define SHOT_KEYS                                                                                     \
+#define SHOT_KEYS \
 	"array_to_json(ARRAY(SELECT k FROM shots s, unnest(ARRAY[s.image_key, s.video_key, s.audio_key]) k " \
 	"WHERE s.job_id = jobs.id AND k IS NOT NULL))::text"
-#define OUTPUT_KEYS                                                                                   \
+#define OUTPUT_KEYS \
 	"array_to_json(ARRAY(SELECT output->>f FROM unnest(ARRAY['video_key', 'poster_key', 'srt_key', " \
 	"'vtt_key', 'manifest_key']) f WHERE output->>f IS NOT NULL))::text"
-#define DUE "status IN ('done', 'failed', 'canceled') AND coalesce(finished_at, updated_at) < now() - " \
-	    "make_interval(secs => $1::bigint) AND expired_at IS NULL"
+#define DUE \
+	"status IN ('done', 'failed', 'canceled') AND coalesce(finished_at, updated_at) < now() - " \
+	"make_interval(secs => $1::bigint) AND expired_at IS NULL"
 
 /* One level of retention: which jobs are due, which files go, which mark is set. */
 struct level {
@@ -70,8 +71,7 @@ static int delete_keys(struct retention *r, const char *keys)
 	cJSON *arr = cJSON_Parse(keys), *k;
 	int rc = 0;
 	char why[200];
-	cJSON_ArrayForEach(k, arr)
-	{
+	cJSON_ArrayForEach (k, arr) {
 		if (cJSON_IsString(k) && storage_delete(r->g->d->storage, k->valuestring, why, sizeof(why)) < 0) {
 			snprintf(r->error, sizeof(r->error), "cannot delete %s: %s", k->valuestring, why);
 			rc = -1;

@@ -18,11 +18,11 @@
 #include "shares.h"
 #include "banned.h"
 
-#define LIVE_SHARE                                                                                   \
+#define LIVE_SHARE \
 	"s.token_hash = $1 AND s.revoked_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > now()) " \
 	"AND j.id = s.job_id AND j.owner = s.owner AND j.status = 'done' AND j.expired_at IS NULL"
-#define SHARE_COLS                                                                                   \
-	"j.output::text, coalesce(j.storyboard->>'title', ''), "                                     \
+#define SHARE_COLS \
+	"j.output::text, coalesce(j.storyboard->>'title', ''), " \
 	"coalesce(j.storyboard->>'language', j.options->>'language', '')"
 
 enum { C_OUTPUT, C_TITLE, C_LANGUAGE };
@@ -119,8 +119,8 @@ void share_page_html(struct http_buf *b, const struct share_view *v)
 static PGresult *load_share(struct http_exchange *x, struct daemon *d, bool count)
 {
 	static const char select_sql[] = "SELECT " SHARE_COLS " FROM shares s, jobs j WHERE " LIVE_SHARE;
-	static const char count_sql[] =
-		"UPDATE shares s SET views = s.views + 1 FROM jobs j WHERE " LIVE_SHARE " RETURNING " SHARE_COLS;
+	static const char count_sql[] = "UPDATE shares s SET views = s.views + 1 FROM jobs j WHERE " LIVE_SHARE
+					" RETURNING " SHARE_COLS;
 	const char *token = http_request_of(x)->params[0];
 	char hash[65];
 	PGresult *r = NULL;
@@ -160,8 +160,10 @@ void share_page_get(struct http_exchange *x, void *arg)
 	char path[8 + SHARE_TOKEN_LEN];
 	snprintf(path, sizeof(path), "/s/%s", http_request_of(x)->params[0]);
 	char *page = shares_public_url(d->app, path), *base = xasprintf("%s/", page), *rel = xasprintf("%s/", path);
-	const struct share_view v = { PQgetvalue(r, 0, C_TITLE), PQgetvalue(r, 0, C_LANGUAGE), page, base, rel,
-				      json_str(out, "poster_key") != NULL, json_str(out, "vtt_key") != NULL };
+	const struct share_view v = {
+		PQgetvalue(r, 0, C_TITLE),           PQgetvalue(r, 0, C_LANGUAGE),    page, base, rel,
+		json_str(out, "poster_key") != NULL, json_str(out, "vtt_key") != NULL
+	};
 	struct http_buf b = { 0 };
 	share_page_html(&b, &v);
 	security_headers(x);
@@ -185,8 +187,10 @@ void share_page_asset(struct http_exchange *x, void *arg)
 		if (!strcmp(name, assets[i].name))
 			field = assets[i].field;
 	if (!field) {
-		http_problem(x, 404, "not-found", "No such file", "a share link serves video.mp4, poster.jpg and "
-			     "subtitles.vtt/.srt", NULL);
+		http_problem(x, 404, "not-found", "No such file",
+			     "a share link serves video.mp4, poster.jpg and "
+			     "subtitles.vtt/.srt",
+			     NULL);
 		return;
 	}
 	PGresult *r = load_share(x, d, false);

@@ -151,10 +151,10 @@ void shares_list(struct http_exchange *x, void *arg)
 {
 	static const char sql[] =
 		"SELECT left(s.token_hash, 16), CASE WHEN s.revoked_at IS NOT NULL THEN 'revoked' "
-		"WHEN s.expires_at <= now() OR j.expired_at IS NOT NULL THEN 'expired' ELSE 'active' END, "
-		TS("s.created_at") ", " TS("s.expires_at") ", " TS("s.revoked_at") ", s.views "
-		"FROM shares s JOIN jobs j ON j.id = s.job_id WHERE s.job_id = $1 AND s.owner = $2 "
-		"ORDER BY s.created_at, s.token_hash";
+		"WHEN s.expires_at <= now() OR j.expired_at IS NOT NULL THEN 'expired' ELSE 'active' END, " TS(
+			"s.created_at") ", " TS("s.expires_at") ", " TS("s.revoked_at") ", s.views "
+											"FROM shares s JOIN jobs j ON j.id = s.job_id WHERE s.job_id = $1 AND s.owner = $2 "
+											"ORDER BY s.created_at, s.token_hash";
 	struct daemon *d = arg;
 	char owner[GATEWAY_OWNER_MAX], id[SSE_JOB_ID_LEN + 1], status[STATUS_LEN];
 
@@ -194,8 +194,8 @@ void shares_revoke(struct http_exchange *x, void *arg)
 	long n = db_affected(r);
 	PQclear(r);
 	if (n == 0)
-		http_problem(x, 404, "not-found", "No such share link", "this job has no share link with this token or id",
-			     "token");
+		http_problem(x, 404, "not-found", "No such share link",
+			     "this job has no share link with this token or id", "token");
 	else
 		http_reply(x, 204, NULL, "", 0);
 }

@@ -13,10 +13,10 @@
 
 struct gateway;
 
-#define SHARE_TOKEN_BYTES 20                       /* random bytes in a token: 160 bits */
-#define SHARE_TOKEN_LEN (2 * SHARE_TOKEN_BYTES)    /* its hex length */
-#define SHARE_ID_LEN 16                            /* hex digits of the hash naming a link in listings */
-#define SHARE_TTL_MAX (10L * 365 * 86400)          /* the longest and default lifetime, in seconds */
+#define SHARE_TOKEN_BYTES 20                    /* random bytes in a token: 160 bits */
+#define SHARE_TOKEN_LEN (2 * SHARE_TOKEN_BYTES) /* its hex length */
+#define SHARE_ID_LEN 16                         /* hex digits of the hash naming a link in listings */
+#define SHARE_TTL_MAX (10L * 365 * 86400)       /* the longest and default lifetime, in seconds */
 
 /* POST /v1/jobs/{id}/shares: 201 {"id","token","url","expires_at"} on a done job, 409 before. */
 void shares_create(struct http_exchange *x, void *arg);

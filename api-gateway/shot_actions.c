@@ -65,7 +65,8 @@ static void on_patch(struct daemon *d, const char *owner, void *arg, struct api_
 	act->edits[0].index = act->shot;
 	int rc = job_flow_edit_shot(d, j.id, &act->edits[0]);
 	if (rc == 1)
-		api_problem_set(&a->problem, 404, "not-found", "No such shot", "n", "the job has no shot %d", act->shot);
+		api_problem_set(&a->problem, 404, "not-found", "No such shot", "n", "the job has no shot %d",
+				act->shot);
 	else
 		job_flow_answer(d, &j, owner, rc, a);
 }

@@ -32,10 +32,10 @@ struct sse_job {
 struct sse_stream {
 	struct sse_hub *hub;
 	struct http_exchange *x;
-	struct sse_job *job;        /* NULL until sse_follow */
+	struct sse_job *job; /* NULL until sse_follow */
 	struct sse_stream *prev, *next;
-	int64_t from_seq;           /* the client had every event up to here */
-	int64_t last_seq;           /* the highest seq written */
+	int64_t from_seq;             /* the client had every event up to here */
+	int64_t last_seq;             /* the highest seq written */
 	int64_t early[SSE_EARLY_MAX]; /* late seqs its catch-up already sent, 0 = free */
 };
 

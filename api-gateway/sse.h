@@ -20,8 +20,8 @@
 /* One job_events row, as the stream announces it. */
 struct sse_event {
 	int64_t seq;
-	const char *job;    /* canonical lower-case id */
-	int shot;           /* -1 for the job itself */
+	const char *job; /* canonical lower-case id */
+	int shot;        /* -1 for the job itself */
 	const char *kind;
 	const char *detail; /* jsonb text, or NULL */
 	const char *at;     /* ISO 8601 UTC */

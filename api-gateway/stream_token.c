@@ -26,8 +26,8 @@ static void mac(const char *secret, const char *job, const char *owner, long lon
 {
 	char *msg = xasprintf(PURPOSE "\n%s\n%s\n%lld", job, owner, exp);
 	unsigned int len = 0;
-	unsigned char *ok = HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)msg,
-				 strlen(msg), out, &len);
+	unsigned char *ok = HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)msg, strlen(msg),
+				 out, &len);
 	/* HMAC only fails on allocation or a broken libcrypto: stop rather than hand out a wrong token. */
 	assert(ok && len == MAC_LEN);
 	(void)ok;
@@ -99,8 +99,8 @@ static int parse(const char *token, long long *exp, char *owner, size_t ownerlen
 	return strlen(d2 + 1) == 2 * MAC_LEN && hex_decode(d2 + 1, 2 * MAC_LEN, sig, MAC_LEN) == MAC_LEN ? 0 : -1;
 }
 
-int stream_token_check(const char *secret, const char *token, const char *job, time_t now, char *owner,
-		       size_t ownerlen, char *why, size_t whylen)
+int stream_token_check(const char *secret, const char *token, const char *job, time_t now, char *owner, size_t ownerlen,
+		       char *why, size_t whylen)
 {
 	unsigned char want[MAC_LEN], got[MAC_LEN];
 	long long exp;
@@ -114,6 +114,7 @@ int stream_token_check(const char *secret, const char *token, const char *job, t
 	if (exp < (long long)now)
 		return errbuf_set(why, whylen, "the stream token has expired");
 	if (exp > (long long)now + STREAM_TOKEN_TTL_MAX + STREAM_TOKEN_SKEW_S)
-		return errbuf_set(why, whylen, "the stream token's expiry is further than %d s away", STREAM_TOKEN_TTL_MAX);
+		return errbuf_set(why, whylen, "the stream token's expiry is further than %d s away",
+				  STREAM_TOKEN_TTL_MAX);
 	return 0;
 }

@@ -26,7 +26,7 @@ char *stream_token_make(const char *secret, const char *job, const char *owner, 
  * this job or altered", "expired", or an expiry further than the longest
  * lifetime allows). The signature is compared in constant time and before
  * the expiry is looked at. */
-int stream_token_check(const char *secret, const char *token, const char *job, time_t now, char *owner,
-		       size_t ownerlen, char *why, size_t whylen) WARN_UNUSED;
+int stream_token_check(const char *secret, const char *token, const char *job, time_t now, char *owner, size_t ownerlen,
+		       char *why, size_t whylen) WARN_UNUSED;
 
 #endif

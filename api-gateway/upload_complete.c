@@ -25,7 +25,7 @@
 struct completion {
 	uv_work_t work;
 	struct daemon *d;
-	struct http_exchange *x;   /* valid until answered, even if the client left */
+	struct http_exchange *x; /* valid until answered, even if the client left */
 	char id[40], owner[GATEWAY_OWNER_MAX];
 	char purpose[16];
 	long long bytes;           /* declared */
@@ -71,8 +71,8 @@ static void sniff(struct completion *c, const char *key)
 	}
 	enum upload_kind want = kind_for(c->purpose);
 	if (upload_sniff(path, &c->media, why, sizeof(why)) < 0)
-		api_problem_set(&c->p, 422, "invalid-field", "The upload is not media uploads take", "content_type", "%s",
-				why);
+		api_problem_set(&c->p, 422, "invalid-field", "The upload is not media uploads take", "content_type",
+				"%s", why);
 	else if (c->media.kind != want)
 		api_problem_set(&c->p, 422, "invalid-field", "The upload does not fit its purpose", "content_type",
 				"the bytes are %s (%s), but %s takes %s", upload_sniff_kind_name(c->media.kind),
@@ -91,7 +91,8 @@ static void check_work(uv_work_t *w)
 		log_error("upload %s: %s", c->id, err);
 		api_problem_set(&c->p, 503, "unavailable", "The upload cannot be read", "", "try again shortly");
 	} else if (found) {
-		api_problem_set(&c->p, 409, "conflict", "Nothing was uploaded", "", "put the bytes at upload_url first");
+		api_problem_set(&c->p, 409, "conflict", "Nothing was uploaded", "",
+				"put the bytes at upload_url first");
 	} else if (have != c->bytes) {
 		api_problem_set(&c->p, 422, "invalid-field", "The size is not the declared one", "bytes",
 				"%lld bytes were uploaded but the upload declared %lld", have, c->bytes);
@@ -106,14 +107,17 @@ static void check_work(uv_work_t *w)
 /* Marks the upload ready; answers with it, or 404 when it was deleted meanwhile. */
 static void make_ready(struct completion *c)
 {
-	static const char sql[] = "UPDATE uploads SET status = 'ready', content_type = $3, kind = $4, "
-				  "width = nullif($5::int, 0), height = nullif($6::int, 0), duration_ms = nullif($7::bigint, 0), "
-				  "completed_at = now() WHERE id = $1 AND owner = $2 AND status = 'pending' RETURNING " UPLOAD_COLUMNS;
+	static const char sql[] =
+		"UPDATE uploads SET status = 'ready', content_type = $3, kind = $4, "
+		"width = nullif($5::int, 0), height = nullif($6::int, 0), duration_ms = nullif($7::bigint, 0), "
+		"completed_at = now() WHERE id = $1 AND owner = $2 AND status = 'pending' RETURNING " UPLOAD_COLUMNS;
 	char w[16], h[16], ms[24];
 	snprintf(w, sizeof(w), "%d", c->media.width);
 	snprintf(h, sizeof(h), "%d", c->media.height);
 	snprintf(ms, sizeof(ms), "%ld", c->media.duration_ms);
-	const char *params[] = { c->id, c->owner, c->media.content_type, upload_sniff_kind_name(c->media.kind), w, h, ms };
+	const char *params[] = {
+		c->id, c->owner, c->media.content_type, upload_sniff_kind_name(c->media.kind), w, h, ms
+	};
 	PGresult *r = db_exec(c->d->db, sql, 7, params);
 	if (!r)
 		uploads__unavailable(c->x, c->d);

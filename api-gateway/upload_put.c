@@ -69,7 +69,8 @@ static int put_ok(struct http_exchange *x, struct daemon *d, long long *bytes)
 	char why[128], status[16];
 	int found;
 	if (!storage_is_local(d->storage)) {
-		http_problem(x, 404, "not-found", "No such upload target", "on S3 storage uploads go to the presigned upload_url", NULL);
+		http_problem(x, 404, "not-found", "No such upload target",
+			     "on S3 storage uploads go to the presigned upload_url", NULL);
 	} else if (signed_ok(d->app, rq, why, sizeof(why)) < 0) {
 		http_problem(x, 403, "forbidden", "The upload URL is not valid", why, NULL);
 	} else if ((found = find(d, rq->params[0], bytes, status, sizeof(status))) < 0) {
@@ -77,12 +78,14 @@ static int put_ok(struct http_exchange *x, struct daemon *d, long long *bytes)
 	} else if (found) {
 		http_problem(x, 404, "not-found", "No such upload", "the upload was deleted", "id");
 	} else if (strcmp(status, "pending") != 0) {
-		http_problem(x, 409, "conflict", "The upload is complete", "a completed upload's bytes cannot change", NULL);
+		http_problem(x, 409, "conflict", "The upload is complete", "a completed upload's bytes cannot change",
+			     NULL);
 	} else if (!rq->body_file) {
 		http_problem(x, 503, "unavailable", "The upload could not be stored", "try again shortly", NULL);
 	} else if ((long long)rq->body_len != *bytes) {
 		char detail[128];
-		snprintf(detail, sizeof(detail), "the body has %zu bytes but the upload declared %lld", rq->body_len, *bytes);
+		snprintf(detail, sizeof(detail), "the body has %zu bytes but the upload declared %lld", rq->body_len,
+			 *bytes);
 		http_problem(x, 422, "invalid-field", "The size is not the declared one", detail, "bytes");
 	} else {
 		return 1;

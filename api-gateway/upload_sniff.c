@@ -86,7 +86,8 @@ static int classify(const AVFormatContext *fc, const struct container *c, struct
 	}
 	const char *type = m->kind == UPLOAD_AUDIO ? c->audio_type : c->video_type;
 	if (!type)
-		return errbuf_set(err, errlen, "a %s file holding %s is not taken", c->demuxer, upload_sniff_kind_name(m->kind));
+		return errbuf_set(err, errlen, "a %s file holding %s is not taken", c->demuxer,
+				  upload_sniff_kind_name(m->kind));
 	snprintf(m->content_type, sizeof(m->content_type), "%s", type);
 	if (m->kind != UPLOAD_IMAGE) {
 		if (fc->duration <= 0)
@@ -106,7 +107,7 @@ int upload_sniff(const char *path, struct upload_media *m, char *err, size_t err
 	const struct container *c = container_of(fc->iformat->name);
 	if (!c)
 		errbuf_set(err, errlen, "the bytes are %s, which uploads do not take",
-		       fc->iformat->long_name ? fc->iformat->long_name : fc->iformat->name);
+			   fc->iformat->long_name ? fc->iformat->long_name : fc->iformat->name);
 	else if (avformat_find_stream_info(fc, NULL) < 0)
 		errbuf_set(err, errlen, "the %s file's streams cannot be read", c->demuxer);
 	else

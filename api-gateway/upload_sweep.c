@@ -20,10 +20,9 @@
 
 static void on_sweep(uv_timer_t *t)
 {
-	static const char sql[] =
-		"DELETE FROM uploads WHERE id IN (SELECT id FROM uploads WHERE status = 'pending' "
-		"AND created_at < now() - $1::bigint * interval '1 second' ORDER BY created_at "
-		"LIMIT " SWEEP_BATCH " FOR UPDATE SKIP LOCKED) RETURNING id";
+	static const char sql[] = "DELETE FROM uploads WHERE id IN (SELECT id FROM uploads WHERE status = 'pending' "
+				  "AND created_at < now() - $1::bigint * interval '1 second' ORDER BY created_at "
+				  "LIMIT " SWEEP_BATCH " FOR UPDATE SKIP LOCKED) RETURNING id";
 	struct gateway *g = t->data;
 	char age[24];
 	snprintf(age, sizeof(age), "%ld", g->cfg.upload_pending_s);

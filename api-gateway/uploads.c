@@ -144,7 +144,8 @@ static int check_ask(const cJSON *j, const struct gateway *g, struct upload_ask 
 	if (api_problem_unknown_fields(j, "", create_fields, ARRAY_SIZE(create_fields), p) < 0)
 		return -1;
 	if (!text_ok(name, FILENAME_MAX_BYTES))
-		return api_problem_invalid(p, "filename", "filename must be a name of 1 to 255 bytes without control characters");
+		return api_problem_invalid(p, "filename",
+					   "filename must be a name of 1 to 255 bytes without control characters");
 	if (!text_ok(type, TYPE_MAX_BYTES) || !strchr(type->valuestring, '/'))
 		return api_problem_invalid(p, "content_type", "content_type must be a media type such as audio/mpeg");
 	int pi = cJSON_IsString(purpose) ? purpose_index(purpose->valuestring) : -1;
@@ -294,7 +295,8 @@ void uploads_list(struct http_exchange *x, void *arg)
 	const char *limit = http_query(http_request_of(x), "limit", buf, sizeof(buf));
 	long n = limit ? strtol(limit, &end, 10) : 50;
 	if (limit && (!*limit || *end || n < 1 || n > LIST_MAX)) {
-		http_problem(x, 422, "invalid-field", "A field is invalid", "limit is a whole number from 1 to 100", "limit");
+		http_problem(x, 422, "invalid-field", "A field is invalid", "limit is a whole number from 1 to 100",
+			     "limit");
 		return;
 	}
 	snprintf(buf, sizeof(buf), "%ld", n);
@@ -331,7 +333,8 @@ int uploads_check_music(struct daemon *d, const char *owner, const cJSON *option
 	if (PQntuples(r) == 0)
 		rc = api_problem_invalid(p, "options.music", "options.music names no upload of yours");
 	else if (strcmp(PQgetvalue(r, 0, 0), "ready") != 0)
-		rc = api_problem_invalid(p, "options.music", "the upload in options.music is not ready: complete it first");
+		rc = api_problem_invalid(p, "options.music",
+					 "the upload in options.music is not ready: complete it first");
 	else if (strcmp(PQgetvalue(r, 0, 1), "audio") != 0)
 		rc = api_problem_set(p, 422, "invalid-field", "A field is invalid", "options.music",
 				     "the upload in options.music is %s, not audio", PQgetvalue(r, 0, 1));

@@ -42,8 +42,7 @@ void upload_complete_post(struct http_exchange *x, void *arg);
 
 /* When options.music names an upload, checks that it is owner's, ready and
  * audio: 0, or -1 with a 422 naming options.music (503 when the database fails). */
-int uploads_check_music(struct daemon *d, const char *owner, const cJSON *options,
-			       struct api_problem *p) WARN_UNUSED;
+int uploads_check_music(struct daemon *d, const char *owner, const cJSON *options, struct api_problem *p) WARN_UNUSED;
 
 /* Starts and stops deleting uploads left pending longer than REEL_UPLOAD_PENDING_S (upload_sweep.c). */
 void upload_sweep_start(struct gateway *g);
@@ -51,8 +50,8 @@ void upload_sweep_stop(struct gateway *g);
 
 /* Shared by the upload modules. */
 /* The columns uploads__view reads, for SELECT and RETURNING lists. */
-#define UPLOAD_COLUMNS                                                                                      \
-	"id, status, purpose, filename, coalesce(content_type, declared_type), bytes, width, height, "     \
+#define UPLOAD_COLUMNS \
+	"id, status, purpose, filename, coalesce(content_type, declared_type), bytes, width, height, " \
 	"duration_ms, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 /* Row i of a result with UPLOAD_COLUMNS as the API shows it. */
 cJSON *uploads__view(const PGresult *r, int i);

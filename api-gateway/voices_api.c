@@ -55,11 +55,13 @@ void voices_api_list(struct http_exchange *x, void *arg)
 	char owner[GATEWAY_OWNER_MAX], pb[FILTER_MAX], lb[FILTER_MAX], gb[FILTER_MAX];
 	const char *params[3];
 	if (identity_authenticate(x, d->app, owner, sizeof(owner)) < 0 ||
-	    filter(x, "provider", pb, sizeof(pb), &params[0]) < 0 || filter(x, "language", lb, sizeof(lb), &params[1]) < 0 ||
+	    filter(x, "provider", pb, sizeof(pb), &params[0]) < 0 ||
+	    filter(x, "language", lb, sizeof(lb), &params[1]) < 0 ||
 	    filter(x, "gender", gb, sizeof(gb), &params[2]) < 0)
 		return;
 	if (params[2] && strcmp(params[2], "male") && strcmp(params[2], "female") && strcmp(params[2], "neutral")) {
-		http_problem(x, 422, "invalid-field", "A filter is invalid", "gender is male, female or neutral", "gender");
+		http_problem(x, 422, "invalid-field", "A filter is invalid", "gender is male, female or neutral",
+			     "gender");
 		return;
 	}
 	PGresult *r = db_exec(d->db, sql, 3, params);

@@ -29,7 +29,8 @@ int webhook_sign_key(const char *secret, unsigned char *key, size_t cap, char *w
 		return errbuf_set(why, whylen, "the secret must start with " PREFIX);
 	secret += strlen(PREFIX);
 	n = strlen(secret);
-	if (n == 0 || n > 128 || strspn(secret, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != n)
+	if (n == 0 || n > 128 ||
+	    strspn(secret, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != n)
 		return errbuf_set(why, whylen, "the secret after " PREFIX " must be base64 of 16 to 64 bytes");
 	/* The reference libraries accept a secret without its padding; so does base64_decode. */
 	unsigned char *out = base64_decode(secret, n, false, &len);
@@ -111,7 +112,8 @@ int webhook_addr_parse(const char *url, struct webhook_target *t, char *why, siz
 		return errbuf_set(why, whylen, "the URL is longer than %d bytes", WEBHOOK_URL_MAX);
 	for (const char *p = url; *p; p++)
 		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
-			return errbuf_set(why, whylen, "the URL holds a space, control or non-ASCII byte (percent-encode it)");
+			return errbuf_set(why, whylen,
+					  "the URL holds a space, control or non-ASCII byte (percent-encode it)");
 	if (!strncmp(url, "https://", 8)) {
 		t->https = true;
 		t->port = 443;
@@ -132,7 +134,9 @@ int webhook_addr_parse(const char *url, struct webhook_target *t, char *why, siz
 
 static bool private_v4(uint32_t a)
 {
-	static const struct { uint32_t net, mask; } ranges[] = {
+	static const struct {
+		uint32_t net, mask;
+	} ranges[] = {
 		{ 0x00000000, 0xff000000 }, /* 0/8 "this network" */
 		{ 0x0a000000, 0xff000000 }, /* 10/8 */
 		{ 0x64400000, 0xffc00000 }, /* 100.64/10 shared (CGNAT) */
@@ -163,13 +167,13 @@ static bool private_v6(const unsigned char *b)
 	if (!memcmp(b, zero, 15))
 		return true; /* :: and ::1 */
 	if (!memcmp(b, zero, 12))
-		return true; /* IPv4-compatible, deprecated */
-	return (b[0] & 0xfe) == 0xfc ||                          /* fc00::/7 unique local */
-	       (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||         /* fe80::/10 link-local */
-	       (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) ||         /* fec0::/10 site-local */
-	       b[0] == 0xff ||                                    /* multicast */
+		return true;                                                     /* IPv4-compatible, deprecated */
+	return (b[0] & 0xfe) == 0xfc ||                                          /* fc00::/7 unique local */
+	       (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||                        /* fe80::/10 link-local */
+	       (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) ||                        /* fec0::/10 site-local */
+	       b[0] == 0xff ||                                                   /* multicast */
 	       (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) || /* documentation */
-	       (b[0] == 0x20 && b[1] == 0x02);                    /* 6to4 may embed anything */
+	       (b[0] == 0x20 && b[1] == 0x02);                                   /* 6to4 may embed anything */
 }
 
 bool webhook_addr_private(const struct sockaddr *sa)
@@ -201,8 +205,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 			snprintf(why, sizeof(why), "the host %.80s resolves to a loopback, private or reserved address",
 				 r->t.host);
 			result = WEBHOOK_ADDR_REFUSED;
-		}
-		else if (!ip[0] && a->ai_family == AF_INET)
+		} else if (!ip[0] && a->ai_family == AF_INET)
 			uv_ip4_name((struct sockaddr_in *)a->ai_addr, ip, sizeof(ip));
 		else if (!ip[0] && a->ai_family == AF_INET6)
 			uv_ip6_name((struct sockaddr_in6 *)a->ai_addr, ip, sizeof(ip));

@@ -39,11 +39,11 @@
 #define BACKOFF_CAP_MS 3600000ull
 
 struct attempt {
-	struct webhook_sender *ws;  /* NULL once the sender is gone while resolving */
+	struct webhook_sender *ws; /* NULL once the sender is gone while resolving */
 	struct attempt *prev, *next;
 	struct http_client_call *call; /* NULL while resolving */
 	char id[24];
-	char n[12];                 /* the attempt's number */
+	char n[12]; /* the attempt's number */
 	char *msg_id, *url, *payload;
 	uint64_t started_ms;
 };
@@ -57,7 +57,7 @@ struct webhook_sender {
 	bool allow_private;
 	long timeout_ms;
 	uint64_t base_ms;
-	struct attempt *attempts;   /* in flight */
+	struct attempt *attempts; /* in flight */
 	size_t n_attempts;
 };
 
@@ -159,10 +159,11 @@ static void post(struct attempt *a, const char *ip)
 	snprintf(ts_h, sizeof(ts_h), "webhook-timestamp: %lld", ts);
 	snprintf(sig_h, sizeof(sig_h), "webhook-signature: %s", sig);
 	pin(a->url, ip, to, sizeof(to));
-	const char *headers[] = { "Content-Type: application/json", "User-Agent: reelforge-webhooks/1",
-				  id_h, ts_h, sig_h };
-	const struct http_client_request rq = { "POST", a->url, headers, ARRAY_SIZE(headers), a->payload, len,
-						ws->timeout_ms, 64 * 1024, to[0] ? to : NULL, "webhook", NULL };
+	const char *headers[] = { "Content-Type: application/json", "User-Agent: reelforge-webhooks/1", id_h, ts_h,
+				  sig_h };
+	const struct http_client_request rq = { "POST", a->url,         headers,   ARRAY_SIZE(headers), a->payload,
+						len,    ws->timeout_ms, 64 * 1024, to[0] ? to : NULL,   "webhook",
+						NULL };
 	a->call = http_client_start(ws->http, &rq, on_answer, a);
 }
 

@@ -37,9 +37,7 @@ static int load_one(const struct config_option *o, void *dst, char *err, size_t 
 	if ((!v || !*v) && (o->flags & CONFIG_REQUIRED))
 		return errbuf_set(err, errlen, "%s is required: %s", o->name, o->help);
 	switch (o->type) {
-	case CONFIG_STRING:
-		*(char **)field = v ? xstrdup(v) : NULL;
-		return 0;
+	case CONFIG_STRING: *(char **)field = v ? xstrdup(v) : NULL; return 0;
 	case CONFIG_BOOL:
 		if (!v)
 			return *(bool *)field = false, 0;
@@ -116,8 +114,7 @@ static void mask_conninfo(char *s)
 		if (end - q >= 4) {
 			memcpy(q, "****", 4);
 			memmove(q + 4, end, tail);
-		}
-		else {
+		} else {
 			memset(q, '*', (size_t)(end - q));
 		}
 	}
@@ -144,12 +141,8 @@ void config_log(const struct config_option *opts, size_t n, const void *dst)
 		case CONFIG_STRING:
 			mask_value(o, *(char *const *)field ? *(char *const *)field : "", val, sizeof(val));
 			break;
-		case CONFIG_BOOL:
-			str_copy(val, *(const bool *)field ? "true" : "false", sizeof(val));
-			break;
-		case CONFIG_INT:
-			snprintf(val, sizeof(val), "%ld", *(const long *)field);
-			break;
+		case CONFIG_BOOL: str_copy(val, *(const bool *)field ? "true" : "false", sizeof(val)); break;
+		case CONFIG_INT: snprintf(val, sizeof(val), "%ld", *(const long *)field); break;
 		}
 		pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "%s%s=%s", i ? " " : "", o->name, val);
 	}

@@ -24,13 +24,13 @@ enum {
 };
 
 struct config_option {
-	const char *name;      /* environment variable */
+	const char *name; /* environment variable */
 	enum config_type type;
-	const char *def;       /* default as text; NULL means unset */
+	const char *def; /* default as text; NULL means unset */
 	unsigned flags;
-	size_t offset;         /* offsetof the field in the caller's struct */
-	long min, max;         /* bounds for CONFIG_INT */
-	const char *help;      /* one line: what it means */
+	size_t offset;    /* offsetof the field in the caller's struct */
+	long min, max;    /* bounds for CONFIG_INT */
+	const char *help; /* one line: what it means */
 };
 
 /* Reads every option from the environment into dst. -1 with err naming the variable. */

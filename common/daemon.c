@@ -37,7 +37,8 @@ const struct config_option daemon_options[] = {
 	OPT("REEL_S3_ENDPOINT", CONFIG_STRING, NULL, 0, s3.endpoint,
 	    "S3 endpoint http(s)://host[:port] (else AWS_ENDPOINT_URL_S3, else AWS S3 of the region)"),
 	OPT("REEL_S3_REGION", CONFIG_STRING, NULL, 0, s3.region, "S3 signing region (else AWS_REGION, else us-east-1)"),
-	OPT("REEL_S3_ACCESS_KEY_ID", CONFIG_STRING, NULL, 0, s3.access_key, "S3 access key id (else AWS_ACCESS_KEY_ID)"),
+	OPT("REEL_S3_ACCESS_KEY_ID", CONFIG_STRING, NULL, 0, s3.access_key,
+	    "S3 access key id (else AWS_ACCESS_KEY_ID)"),
 	OPT("REEL_S3_SECRET_ACCESS_KEY", CONFIG_STRING, NULL, CONFIG_SECRET, s3.secret_key,
 	    "S3 secret access key (else AWS_SECRET_ACCESS_KEY)"),
 	OPT("REEL_S3_PATH_STYLE", CONFIG_BOOL, "0", 0, s3.path_style,
@@ -49,7 +50,8 @@ const struct config_option daemon_options[] = {
 	OPT("REEL_HTTP_ADDR", CONFIG_STRING, NULL, 0, http_addr, "health, metrics (and API) listen address"),
 	OPT("REEL_PUBLIC_URL", CONFIG_STRING, "http://127.0.0.1:8081", 0, public_url, "webhook base vendors reach"),
 	OPT("REEL_LOG_LEVEL", CONFIG_STRING, "info", 0, log_level, "debug, info, warn or error"),
-	OPT("REEL_LOG_FILE", CONFIG_STRING, NULL, 0, log_file, "append logs to this file (SIGHUP reopens it), else stderr"),
+	OPT("REEL_LOG_FILE", CONFIG_STRING, NULL, 0, log_file,
+	    "append logs to this file (SIGHUP reopens it), else stderr"),
 	INT_OPT("REEL_KAFKA_FETCH_WAIT_MS", "2", fetch_wait_ms, 0, 10000, "fetch.wait.max.ms of consumers"),
 	INT_OPT("REEL_KAFKA_LINGER_MS", "0", linger_ms, 0, 1000, "linger.ms of producers"),
 	INT_OPT("REEL_KAFKA_SESSION_TIMEOUT_MS", "45000", session_ms, 1000, 300000,
@@ -61,7 +63,8 @@ const struct config_option daemon_options[] = {
 		"largest request body in bytes (413 beyond); 0 = the daemon's own default"),
 	INT_OPT("REEL_HTTP_MAX_HEADER", "16384", http_max_header, 1024, 1L << 20,
 		"largest request line plus headers in bytes (431 beyond)"),
-	INT_OPT("REEL_HTTP_IDLE_TIMEOUT_S", "60", http_idle_s, 1, 3600, "keep-alive connections idle this long are closed"),
+	INT_OPT("REEL_HTTP_IDLE_TIMEOUT_S", "60", http_idle_s, 1, 3600,
+		"keep-alive connections idle this long are closed"),
 	INT_OPT("REEL_HTTP_REQUEST_TIMEOUT_S", "30", http_request_s, 1, 3600,
 		"a request whose head and body take longer gets 408 and the connection is closed"),
 };
@@ -214,7 +217,8 @@ static int load_config(struct daemon *d, const struct daemon_spec *spec, char *e
 		return errbuf_set(err, errlen, "REEL_LOG_LEVEL=%s: use debug, info, warn or error", d->cfg.log_level);
 	log_set_level(level);
 	if (log_open_file(d->cfg.log_file) < 0)
-		return errbuf_set(err, errlen, "REEL_LOG_FILE=%s: cannot open it: %s", d->cfg.log_file, strerror(errno));
+		return errbuf_set(err, errlen, "REEL_LOG_FILE=%s: cannot open it: %s", d->cfg.log_file,
+				  strerror(errno));
 	if (spec->options && config_load(spec->options, spec->n_options, spec->config, err, errlen) < 0)
 		return -1;
 	config_log(daemon_options, daemon_n_options, &d->cfg);
@@ -227,7 +231,7 @@ static int connect_services(struct daemon *d, char *err, size_t errlen)
 {
 	static const char *const stages[] = { "parse", "render", "tts", "merge", "events", "dlq" };
 	const struct kafka_settings ks = { d->cfg.kafka_brokers, d->cfg.kafka_extra, d->cfg.fetch_wait_ms,
-					   d->cfg.linger_ms, d->cfg.session_ms, d->name };
+					   d->cfg.linger_ms,     d->cfg.session_ms,  d->name };
 	char *topics[ARRAY_SIZE(stages) + 1] = { 0 };
 
 	if (!(d->storage = storage_open(d->cfg.storage_url, &d->cfg.s3, err, errlen)))
@@ -257,8 +261,11 @@ static int start_http(struct daemon *d, const struct daemon_spec *spec, char *er
 	if (spec->n_routes)
 		memcpy(d->routes + ARRAY_SIZE(health_routes), spec->routes, spec->n_routes * sizeof(*d->routes));
 	size_t body = d->cfg.http_max_body ? (size_t)d->cfg.http_max_body : spec->max_body ? spec->max_body : 64 * 1024;
-	const struct http_server_opts opts = { body, (size_t)d->cfg.http_max_header, (unsigned)d->cfg.http_idle_s * 1000,
-					       (unsigned)d->cfg.http_request_s * 1000, spec->http_before,
+	const struct http_server_opts opts = { body,
+					       (size_t)d->cfg.http_max_header,
+					       (unsigned)d->cfg.http_idle_s * 1000,
+					       (unsigned)d->cfg.http_request_s * 1000,
+					       spec->http_before,
 					       spec->http_body_file };
 	d->http = http_server_new(d->loop, d->cfg.http_addr, d->routes, n, d, &opts, err, errlen);
 	return d->http ? 0 : -1;

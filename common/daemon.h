@@ -28,16 +28,16 @@ struct daemon_config {
 	char *http_addr;
 	char *public_url;
 	char *log_level;
-	char *log_file;    /* REEL_LOG_FILE: log lines appended there (reopened on SIGHUP), else stderr */
+	char *log_file; /* REEL_LOG_FILE: log lines appended there (reopened on SIGHUP), else stderr */
 	long fetch_wait_ms;
 	long linger_ms;
 	long session_ms;
 	long shutdown_grace_s;
-	bool skip_media;   /* offline providers skip drawing, speech and encoding (fleet benchmarks) */
-	long http_max_body;    /* request body limit, 0 = the spec's */
-	long http_max_header;  /* request line + headers limit */
-	long http_idle_s;      /* keep-alive idle timeout */
-	long http_request_s;   /* slow-client timeout: the whole request must arrive within it */
+	bool skip_media;      /* offline providers skip drawing, speech and encoding (fleet benchmarks) */
+	long http_max_body;   /* request body limit, 0 = the spec's */
+	long http_max_header; /* request line + headers limit */
+	long http_idle_s;     /* keep-alive idle timeout */
+	long http_request_s;  /* slow-client timeout: the whole request must arrive within it */
 };
 
 struct daemon_spec {
@@ -45,10 +45,10 @@ struct daemon_spec {
 	const char *default_http_addr;       /* REEL_HTTP_ADDR default */
 	const struct config_option *options; /* the daemon's own options, or NULL */
 	size_t n_options;
-	void *config;                        /* where those options go */
-	const struct http_route *routes;     /* routes besides the health ones */
+	void *config;                    /* where those options go */
+	const struct http_route *routes; /* routes besides the health ones */
 	size_t n_routes;
-	size_t max_body;                     /* request body limit, 0 = 64 KiB */
+	size_t max_body; /* request body limit, 0 = 64 KiB */
 	/* After the configuration is read, before anything connects or listens:
 	 * checks and adjusts it (may change d->cfg). -1 with err refuses to start. */
 	int (*configure)(struct daemon *d, char *err, size_t errlen);
@@ -66,16 +66,16 @@ struct daemon {
 	struct db *db;
 	struct kafka_producer *producer;
 	struct outbox *outbox;
-	struct events *events;                 /* job events staged in the open transaction */
+	struct events *events; /* job events staged in the open transaction */
 	struct storage *storage;
 	struct http_server *http;
-	struct http_route *routes;             /* health routes + the spec's, for http */
+	struct http_route *routes; /* health routes + the spec's, for http */
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t reconnect_timer;
 	unsigned reconnect_delay_ms;
 	bool stopping;
-	void *app;                              /* the daemon's own state, for route handlers */
-	void (*on_stop)(struct daemon *d);      /* first SIGTERM: stop taking work, then call daemon_shutdown */
+	void *app;                         /* the daemon's own state, for route handlers */
+	void (*on_stop)(struct daemon *d); /* first SIGTERM: stop taking work, then call daemon_shutdown */
 };
 
 /* Loads configuration, connects everything, starts serving. -1 with err. */

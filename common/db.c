@@ -322,14 +322,15 @@ int db_check_schema(struct db *db, char *err, size_t errlen)
 	long have;
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		errbuf_set(err, errlen, "database has no reelforge schema (run the migrations): %s",
-		       PQresultErrorMessage(r));
+			   PQresultErrorMessage(r));
 		PQclear(r);
 		return -1;
 	}
 	have = atol(PQgetvalue(r, 0, 0));
 	PQclear(r);
 	if (have < DB_SCHEMA_VERSION)
-		return errbuf_set(err, errlen, "database schema is at version %ld but this build needs %d: run the migrations",
-			      have, DB_SCHEMA_VERSION);
+		return errbuf_set(err, errlen,
+				  "database schema is at version %ld but this build needs %d: run the migrations", have,
+				  DB_SCHEMA_VERSION);
 	return 0;
 }

@@ -49,10 +49,10 @@ char *db_int_array(const int64_t *items, size_t n);
 /* One statement of a pipelined tail; params point at memory its owner keeps
  * until the pipeline returned. */
 struct db_stmt {
-	const char *sql;         /* static text, prepared once per connection */
+	const char *sql; /* static text, prepared once per connection */
 	int nparams;
 	const char *params[4];
-	PGresult *result;        /* set by db_pipeline_commit on success; the caller PQclears */
+	PGresult *result; /* set by db_pipeline_commit on success; the caller PQclears */
 };
 
 /* Runs stmts and then COMMIT in one round trip (libpq pipeline mode), the

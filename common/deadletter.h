@@ -15,14 +15,14 @@ struct daemon;
 
 /* Borrowed strings describing one dead letter. */
 struct deadletter {
-	const char *stage;  /* "render" */
-	const char *key;    /* the message key */
-	const char *value;  /* the message value (bytes, value_len of them) */
+	const char *stage; /* "render" */
+	const char *key;   /* the message key */
+	const char *value; /* the message value (bytes, value_len of them) */
 	size_t value_len;
-	const char *job;    /* job id, or NULL when the message could not be read */
-	int shot;           /* shot index, -1 for none */
-	const char *error;  /* why it was given up */
-	int attempts;       /* attempts made */
+	const char *job;   /* job id, or NULL when the message could not be read */
+	int shot;          /* shot index, -1 for none */
+	const char *error; /* why it was given up */
+	int attempts;      /* attempts made */
 };
 
 /* Inserts the dead_letters row in d's open transaction (or on its own when

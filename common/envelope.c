@@ -35,7 +35,8 @@ static int decode_fields(const cJSON *j, struct envelope *env, char *err, size_t
 		return errbuf_set(err, errlen, "message has no valid job id");
 	if (cJSON_HasObjectItem(j, "shot") && (json_int(j, "shot", &shot) < 0 || shot < 0 || shot > 100000))
 		return errbuf_set(err, errlen, "message has an invalid shot index");
-	if (cJSON_HasObjectItem(j, "attempt") && (json_int(j, "attempt", &attempt) < 0 || attempt < 1 || attempt > 1000))
+	if (cJSON_HasObjectItem(j, "attempt") &&
+	    (json_int(j, "attempt", &attempt) < 0 || attempt < 1 || attempt > 1000))
 		return errbuf_set(err, errlen, "message has an invalid attempt");
 	if (trace && *trace && !valid_id(trace))
 		return errbuf_set(err, errlen, "message has an invalid trace id");
@@ -67,8 +68,8 @@ int envelope_encode(const struct envelope *env, char *out, size_t outlen)
 {
 	int n;
 	if (env->shot >= 0)
-		n = snprintf(out, outlen, "{\"v\":1,\"job\":\"%s\",\"shot\":%d,\"attempt\":%d,\"trace\":\"%s\"}", env->job,
-			     env->shot, env->attempt, env->trace);
+		n = snprintf(out, outlen, "{\"v\":1,\"job\":\"%s\",\"shot\":%d,\"attempt\":%d,\"trace\":\"%s\"}",
+			     env->job, env->shot, env->attempt, env->trace);
 	else
 		n = snprintf(out, outlen, "{\"v\":1,\"job\":\"%s\",\"attempt\":%d,\"trace\":\"%s\"}", env->job,
 			     env->attempt, env->trace);

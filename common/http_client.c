@@ -52,11 +52,11 @@ struct http_client_call {
 	char *resp_headers[MAX_HEADERS];
 	size_t n_resp_headers;
 	bool too_large;
-	FILE *file;                     /* the body's file in body_path mode, open while the call runs */
-	char *path;                     /* that file's path, removed unless the call ends DONE */
-	char file_error[160];           /* why the file could not be opened or written, or "" */
+	FILE *file;           /* the body's file in body_path mode, open while the call runs */
+	char *path;           /* that file's path, removed unless the call ends DONE */
+	char file_error[160]; /* why the file could not be opened or written, or "" */
 	uint64_t started_ms;
-	char vendor[64];                /* metrics label */
+	char vendor[64]; /* metrics label */
 	char error[CURL_ERROR_SIZE];
 	struct http_client_call *prev, *next;
 };
@@ -161,7 +161,8 @@ static void count_call(const struct http_client_call *call, const struct http_cl
 		    1);
 	if (r->outcome != HTTP_CLIENT_DONE || r->status >= 400)
 		metrics_add(metrics_counter("reel_provider_errors_total",
-					    "Vendor calls that failed or answered 4xx/5xx, by vendor and status", labels),
+					    "Vendor calls that failed or answered 4xx/5xx, by vendor and status",
+					    labels),
 			    1);
 	snprintf(labels, sizeof(labels), "vendor=\"%s\"", call->vendor);
 	metrics_observe(metrics_histogram("reel_provider_request_duration_seconds", "Vendor HTTP call latency", labels),
@@ -338,8 +339,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
 	if (call->path) {
 		if (!call->file || fwrite(data, 1, len, call->file) != len) {
 			if (!call->file_error[0])
-				snprintf(call->file_error, sizeof(call->file_error), "the answer could not be written: %s",
-					 strerror(errno));
+				snprintf(call->file_error, sizeof(call->file_error),
+					 "the answer could not be written: %s", strerror(errno));
 			return 0;
 		}
 		call->body_len += len;

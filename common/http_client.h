@@ -23,30 +23,30 @@ enum http_client_outcome {
 };
 
 struct http_client_request {
-	const char *method;          /* "GET", "POST"...; NULL means GET, or POST with a body */
+	const char *method; /* "GET", "POST"...; NULL means GET, or POST with a body */
 	const char *url;
-	const char *const *headers;  /* "Name: value" lines, or NULL */
+	const char *const *headers; /* "Name: value" lines, or NULL */
 	size_t n_headers;
-	const char *body;            /* copied; NULL for none */
+	const char *body; /* copied; NULL for none */
 	size_t body_len;
-	long timeout_ms;             /* whole exchange; 0 means 30 s */
-	size_t max_response;         /* body size cap; 0 means 8 MiB */
-	const char *resolve;         /* "host:port:address" the host is pinned to (CURLOPT_RESOLVE), or NULL */
-	const char *vendor;          /* the metrics' vendor label ("openai", "fal"...); NULL = the URL's host */
-	const char *body_path;       /* stream the body into this file (created or truncated) instead of memory:
+	long timeout_ms;       /* whole exchange; 0 means 30 s */
+	size_t max_response;   /* body size cap; 0 means 8 MiB */
+	const char *resolve;   /* "host:port:address" the host is pinned to (CURLOPT_RESOLVE), or NULL */
+	const char *vendor;    /* the metrics' vendor label ("openai", "fal"...); NULL = the URL's host */
+	const char *body_path; /* stream the body into this file (created or truncated) instead of memory:
 				      * memory stays flat, max_response still caps it, and the file is removed
 				      * unless the outcome is HTTP_CLIENT_DONE; NULL keeps the body in memory */
 };
 
 struct http_client_response {
 	enum http_client_outcome outcome;
-	int status;                  /* HTTP status, 0 without an answer */
-	const char *error;           /* what went wrong when outcome != DONE, else "" */
-	const char *body;            /* NUL-terminated (may hold NULs), "" when empty or written to body_path */
-	size_t body_len;             /* the body's size, in memory or in body_path */
-	char **headers;              /* the final answer's "name: value" lines, names lower-cased */
+	int status;        /* HTTP status, 0 without an answer */
+	const char *error; /* what went wrong when outcome != DONE, else "" */
+	const char *body;  /* NUL-terminated (may hold NULs), "" when empty or written to body_path */
+	size_t body_len;   /* the body's size, in memory or in body_path */
+	char **headers;    /* the final answer's "name: value" lines, names lower-cased */
 	size_t n_headers;
-	uint64_t elapsed_ms;         /* from start to the end of the exchange */
+	uint64_t elapsed_ms; /* from start to the end of the exchange */
 };
 
 /* Runs once per call on the loop; r and its strings live only during the call. */

@@ -23,8 +23,7 @@
 
 /* ---- route matching ---- */
 
-int http_match_route(const char *pattern, const char *path, char *buf, size_t buflen,
-		     const char **params, size_t *n)
+int http_match_route(const char *pattern, const char *path, char *buf, size_t buflen, const char **params, size_t *n)
 {
 	size_t np = 0, used = 0;
 
@@ -216,8 +215,7 @@ static void build_head(struct conn *c, int status, const char *ctype, long long 
 		http_buf_printf(o, "Content-Length: %lld\r\n", len);
 	else if (len < 0 && x->chunked)
 		http_buf_adds(o, "Transfer-Encoding: chunked\r\n");
-	http_buf_printf(o, "Date: %s\r\nConnection: %s\r\n", http_date(c->srv),
-		   x->keep_alive ? "keep-alive" : "close");
+	http_buf_printf(o, "Date: %s\r\nConnection: %s\r\n", http_date(c->srv), x->keep_alive ? "keep-alive" : "close");
 	http_buf_add(o, c->extra.p, c->extra.len);
 	http_buf_add(o, "\r\n", 2);
 	c->extra.len = 0;
@@ -289,8 +287,8 @@ void http_reply(struct http_exchange *x, int status, const char *content_type, c
 	http__finish_exchange(c);
 }
 
-void http_problem(struct http_exchange *x, int status, const char *type, const char *title,
-		  const char *detail, const char *field)
+void http_problem(struct http_exchange *x, int status, const char *type, const char *title, const char *detail,
+		  const char *field)
 {
 	cJSON *o = cJSON_CreateObject();
 	char *uri = strchr(type, ':') ? xstrdup(type) : xasprintf(PROBLEM_BASE "%s", type);

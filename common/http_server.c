@@ -34,8 +34,8 @@
 #include "str.h"
 #include "banned.h"
 
-#define BACKLOG_MAX 65536          /* bytes read ahead while an exchange is open */
-#define KEEP_BYTES 65536           /* larger per-connection buffers are freed after use */
+#define BACKLOG_MAX 65536 /* bytes read ahead while an exchange is open */
+#define KEEP_BYTES 65536  /* larger per-connection buffers are freed after use */
 #define LINGER_MS 2000
 
 static void conn_unref(struct conn *c);
@@ -462,14 +462,13 @@ static int check_routes(const struct http_route *routes, size_t n, char *err, si
 			holes++;
 		if (!r->method || !r->handler || r->pattern[0] != '/' || holes > HTTP_MAX_PARAMS)
 			return errbuf_set(err, errlen, "route %s %s: bad pattern, method or handler",
-				      r->method ? r->method : "?", r->pattern);
+					  r->method ? r->method : "?", r->pattern);
 	}
 	return 0;
 }
 
-struct http_server *http_server_new(uv_loop_t *loop, const char *addr, const struct http_route *routes,
-				    size_t n_routes, void *arg, const struct http_server_opts *opts,
-				    char *err, size_t errlen)
+struct http_server *http_server_new(uv_loop_t *loop, const char *addr, const struct http_route *routes, size_t n_routes,
+				    void *arg, const struct http_server_opts *opts, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	int r;

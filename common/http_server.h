@@ -18,24 +18,24 @@
 #define HTTP_MAX_HEADERS 64
 
 struct http_header {
-	char *name;  /* lower-cased */
+	char *name; /* lower-cased */
 	char *value;
 };
 
 /* A parsed request; owned by the server, valid until the exchange is answered. */
 struct http_request {
 	char method[16];
-	char *path;          /* percent-decoded path, without the query */
-	char *query;         /* raw query string after '?', or "" */
+	char *path;  /* percent-decoded path, without the query */
+	char *query; /* raw query string after '?', or "" */
 	struct http_header headers[HTTP_MAX_HEADERS];
 	size_t n_headers;
-	char *body;          /* NUL-terminated for convenience; may contain NULs; "" when in body_file */
-	size_t body_len;     /* bytes of the body, in memory or in body_file */
-	char *body_file;     /* the body's file when http_server_opts.body_file asked for one, else NULL;
+	char *body;      /* NUL-terminated for convenience; may contain NULs; "" when in body_file */
+	size_t body_len; /* bytes of the body, in memory or in body_file */
+	char *body_file; /* the body's file when http_server_opts.body_file asked for one, else NULL;
 			      * the handler may rename it away, what is left is removed with the exchange */
 	const char *params[HTTP_MAX_PARAMS]; /* path pieces matched by '{x}' in the route */
 	size_t n_params;
-	char peer[64];       /* remote address as text */
+	char peer[64]; /* remote address as text */
 };
 
 struct http_exchange; /* one request and its answer; owned by the server */
@@ -51,9 +51,9 @@ struct http_route {
 };
 
 struct http_server_opts {
-	size_t max_body;        /* larger bodies get 413 before the handler runs */
-	size_t max_header_bytes;/* request line + headers; larger get 431 */
-	unsigned idle_timeout_ms; /* keep-alive connections idle this long are closed */
+	size_t max_body;             /* larger bodies get 413 before the handler runs */
+	size_t max_header_bytes;     /* request line + headers; larger get 431 */
+	unsigned idle_timeout_ms;    /* keep-alive connections idle this long are closed */
 	unsigned request_timeout_ms; /* a request whose head and body take longer gets 408; 0 = 30 s */
 	/* Runs on every parsed request before routing answers it (a 404 or 405
 	 * included); may add headers, or answer itself and return true. NULL = none. */
@@ -70,9 +70,8 @@ struct http_server_opts {
  * loopback, "0.0.0.0:80", "[::1]:8080"); routes must outlive it. NULL with err
  * filled on failure. Zero options take defaults (1 MiB body, 16 KiB head, 30 s
  * idle, 30 s per request). Sets SIGPIPE to ignored if it still has its default action. */
-struct http_server *http_server_new(uv_loop_t *loop, const char *addr, const struct http_route *routes,
-				    size_t n_routes, void *arg, const struct http_server_opts *opts,
-				    char *err, size_t errlen);
+struct http_server *http_server_new(uv_loop_t *loop, const char *addr, const struct http_route *routes, size_t n_routes,
+				    void *arg, const struct http_server_opts *opts, char *err, size_t errlen);
 /* Stops listening and closes every connection; frees once libuv has closed the handles. */
 void http_server_free(struct http_server *s);
 /* The port actually bound (useful with port 0). */
@@ -91,8 +90,8 @@ void http_add_header(struct http_exchange *x, const char *name, const char *valu
 void http_reply(struct http_exchange *x, int status, const char *content_type, const char *body, size_t len);
 /* Answers an RFC 9457 problem+json: type slug, title, detail, optional field
  * at fault (as "field" and as the one entry of "errors": [{"field","detail"}]). */
-void http_problem(struct http_exchange *x, int status, const char *type, const char *title,
-		  const char *detail, const char *field);
+void http_problem(struct http_exchange *x, int status, const char *type, const char *title, const char *detail,
+		  const char *field);
 
 /* Streaming (Server-Sent Events and the like): sends status and headers with
  * chunked encoding; later writes send chunks; http_stream_end finishes. */
@@ -109,7 +108,6 @@ void http_on_abort(struct http_exchange *x, void (*fn)(struct http_exchange *x, 
 /* Matches a raw path (no query, still percent-encoded) against a route pattern.
  * On a match returns 1 with each placeholder's decoded value NUL-terminated in
  * buf (strlen(path) + 1 bytes suffice) and pointed to by params[0..*n); else 0. */
-int http_match_route(const char *pattern, const char *path, char *buf, size_t buflen,
-		     const char **params, size_t *n);
+int http_match_route(const char *pattern, const char *path, char *buf, size_t buflen, const char **params, size_t *n);
 
 #endif

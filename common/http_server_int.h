@@ -52,13 +52,13 @@ struct conn {
 	size_t url_len;
 	struct hdr_pos hpos[HTTP_MAX_HEADERS];
 	bool in_field, in_value;
-	int fail;        /* status to answer when we stopped the parser on purpose */
+	int fail;         /* status to answer when we stopped the parser on purpose */
 	int route_status; /* 0 (route found), 404 or 405 */
 	const struct http_route *route;
 	char allow[80];
 	struct http_buf body;
-	int body_fd;           /* the open body file of a streamed body, or -1 */
-	size_t body_limit;     /* its largest size */
+	int body_fd;             /* the open body file of a streamed body, or -1 */
+	size_t body_limit;       /* its largest size */
 	struct http_buf pending; /* read but not yet parsed */
 	size_t pending_off;
 	struct http_buf out;   /* response head being built */

@@ -64,8 +64,8 @@ int jobs_pause_for_shot(struct db *db, struct events *ev, const char *job, int s
 	return k < 0 ? -1 : 0;
 }
 
-int jobs_fail_for_shot(struct db *db, struct events *ev, const char *job, int shot, const char *stage,
-		       const char *code, const char *message)
+int jobs_fail_for_shot(struct db *db, struct events *ev, const char *job, int shot, const char *stage, const char *code,
+		       const char *message)
 {
 	char *text = jobs_error_json(stage, code, message, false);
 	long k = fail_shot(db, ev, job, shot, text);

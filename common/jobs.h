@@ -25,7 +25,7 @@ int jobs_pause_for_shot(struct db *db, struct events *ev, const char *job, int s
 /* A shot that failed in a way no retry can fix: the shot and its job both
  * fail, with retryable false (nothing happens when the shot has already
  * finished). Runs in the caller's transaction. */
-int jobs_fail_for_shot(struct db *db, struct events *ev, const char *job, int shot, const char *stage,
-		       const char *code, const char *message) WARN_UNUSED;
+int jobs_fail_for_shot(struct db *db, struct events *ev, const char *job, int shot, const char *stage, const char *code,
+		       const char *message) WARN_UNUSED;
 
 #endif

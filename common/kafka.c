@@ -154,8 +154,8 @@ static void count_delivery(const rd_kafka_message_t *m)
 	metrics_label_value(topic, sizeof(topic), rd_kafka_topic_name(m->rkt));
 	snprintf(labels, sizeof(labels), "topic=\"%s\"", topic);
 	if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
-		metrics_add(metrics_counter("reel_messages_produced_total", "Messages the broker acknowledged, by topic",
-					    labels),
+		metrics_add(metrics_counter("reel_messages_produced_total",
+					    "Messages the broker acknowledged, by topic", labels),
 			    1);
 	else
 		metrics_add(metrics_counter("reel_produce_errors_total", "Messages the producer gave up on, by topic",
@@ -294,7 +294,8 @@ struct kafka_consumer *kafka_consumer_new(uv_loop_t *loop, const struct kafka_se
 	snprintf(heartbeat, sizeof(heartbeat), "%ld", s->session_ms / 10);
 	if (set(conf, "group.id", group, err, errlen) < 0 || set(conf, "fetch.wait.max.ms", wait, err, errlen) < 0 ||
 	    set(conf, "session.timeout.ms", session, err, errlen) < 0 ||
-	    set(conf, "heartbeat.interval.ms", heartbeat, err, errlen) < 0 || set(conf, "enable.auto.offset.store", "false", err, errlen) < 0 ||
+	    set(conf, "heartbeat.interval.ms", heartbeat, err, errlen) < 0 ||
+	    set(conf, "enable.auto.offset.store", "false", err, errlen) < 0 ||
 	    set(conf, "enable.auto.commit", "true", err, errlen) < 0 ||
 	    set(conf, "auto.commit.interval.ms", "200", err, errlen) < 0 ||
 	    set(conf, "auto.offset.reset", "earliest", err, errlen) < 0 ||

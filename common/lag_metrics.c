@@ -36,7 +36,8 @@ static void on_partition(void *arg, int32_t partition, int64_t lag)
 		char labels[96];
 		snprintf(labels, sizeof(labels), "stage=\"%s\",partition=\"%d\"", lm->stage, partition);
 		lm->lag[partition] = metrics_gauge(
-			"reel_consumer_lag", "Messages waiting in an assigned partition (high watermark - position)", labels);
+			"reel_consumer_lag", "Messages waiting in an assigned partition (high watermark - position)",
+			labels);
 	}
 	metrics_set(lm->lag[partition], (double)(lag < 0 ? 0 : lag));
 	lm->seen[partition] = true;

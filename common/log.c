@@ -113,8 +113,8 @@ PRINTF_LIKE(2, 0) static void vwrite_line(enum log_level level, const char *fmt,
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	pos = (size_t)snprintf(buf, sizeof(buf), "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\"", ts,
-			       now.tv_nsec / 1000000, level_names[level]);
+	pos = (size_t)snprintf(buf, sizeof(buf), "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\"", ts, now.tv_nsec / 1000000,
+			       level_names[level]);
 	pos = put_field(buf, pos, sizeof(buf), "daemon", daemon_name);
 	pos = put_field(buf, pos, sizeof(buf), "instance", instance);
 	if (tls_ctx && tls_ctx->job)

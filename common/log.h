@@ -37,9 +37,21 @@ void log__write(enum log_level level, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* Same as log__write at LOG_ERROR; returns -1 so callers can `return log_error(...)`. */
 int log__error(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
-#define log_debug(...) do { if (log__level <= LOG_DEBUG) log__write(LOG_DEBUG, __VA_ARGS__); } while (0)
-#define log_info(...) do { if (log__level <= LOG_INFO) log__write(LOG_INFO, __VA_ARGS__); } while (0)
-#define log_warn(...) do { if (log__level <= LOG_WARN) log__write(LOG_WARN, __VA_ARGS__); } while (0)
+#define log_debug(...) \
+	do { \
+		if (log__level <= LOG_DEBUG) \
+			log__write(LOG_DEBUG, __VA_ARGS__); \
+	} while (0)
+#define log_info(...) \
+	do { \
+		if (log__level <= LOG_INFO) \
+			log__write(LOG_INFO, __VA_ARGS__); \
+	} while (0)
+#define log_warn(...) \
+	do { \
+		if (log__level <= LOG_WARN) \
+			log__write(LOG_WARN, __VA_ARGS__); \
+	} while (0)
 #define log_error(...) log__error(__VA_ARGS__)
 
 #endif

@@ -81,8 +81,8 @@ static int applied(PGconn *c, long version)
 	char v[32];
 	const char *params[] = { v };
 	snprintf(v, sizeof(v), "%ld", version);
-	PGresult *r = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL, params, NULL,
-				   NULL, 0);
+	PGresult *r = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL, params, NULL, NULL,
+				   0);
 	int yes = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
 	PQclear(r);
 	return yes;
@@ -140,10 +140,11 @@ int migrate_apply(struct db *db, const char *dir, char *err, size_t errlen)
 	if (n == 0)
 		return errbuf_set(err, errlen, "no migrations found in %s", dir);
 	if (exec_script(c, "SELECT pg_advisory_lock(x'" MIGRATE_LOCK_KEY "'::bigint)", err, errlen) < 0 ||
-	    exec_script(c,
-			"CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
-			"applied_at timestamptz NOT NULL DEFAULT now())",
-			err, errlen) < 0)
+	    exec_script(
+		    c,
+		    "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+		    "applied_at timestamptz NOT NULL DEFAULT now())",
+		    err, errlen) < 0)
 		count = -1;
 	for (size_t i = 0; i < n; i++) {
 		int rc = count < 0 ? 0 : apply_one(c, dir, names[i], err, errlen);

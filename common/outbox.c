@@ -22,7 +22,7 @@
 struct outbox_msg {
 	struct kafka_delivery delivery; /* first, so the delivery pointer is the message */
 	struct outbox *ob;
-	int64_t id;                     /* outbox row, 0 for volatile messages */
+	int64_t id; /* outbox row, 0 for volatile messages */
 	char *topic, *key, *value;
 	outbox_done_fn done;
 	void *arg;
@@ -42,9 +42,9 @@ struct outbox {
 	uv_timer_t ack_timer, relay_timer;
 	unsigned relay_age_ms;
 	size_t in_flight, relay_in_flight;
-	char *params[4];                          /* the pending insert's and delete's array literals */
-	size_t n_deleting;                        /* acked ids the pending delete covers */
-	int handles_closed;                       /* of the two timers, at shutdown */
+	char *params[4];    /* the pending insert's and delete's array literals */
+	size_t n_deleting;  /* acked ids the pending delete covers */
+	int handles_closed; /* of the two timers, at shutdown */
 };
 
 static void free_params(struct outbox *ob)

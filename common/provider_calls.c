@@ -25,8 +25,8 @@ void provider_calls_error(struct provider_call *c, const char *fmt, ...)
 
 /* Column-wise copies of the records: texts, integers and costs as the
  * statement's array parameters want them. */
-static void columns(const struct provider_call *const *calls, size_t n, const char **text[N_TEXT],
-		    int64_t *num[N_INT], char **cost)
+static void columns(const struct provider_call *const *calls, size_t n, const char **text[N_TEXT], int64_t *num[N_INT],
+		    char **cost)
 {
 	for (size_t k = 0; k < n; k++) {
 		const struct provider_call *c = calls[k];

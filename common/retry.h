@@ -14,9 +14,9 @@
 #include "util.h"
 
 struct retry_policy {
-	long max_attempts; /* attempts in all, >= 1 */
-	uint64_t base_ms;  /* the backoff ceiling before the first retry */
-	uint64_t cap_ms;   /* the largest backoff ceiling */
+	long max_attempts;     /* attempts in all, >= 1 */
+	uint64_t base_ms;      /* the backoff ceiling before the first retry */
+	uint64_t cap_ms;       /* the largest backoff ceiling */
 	uint64_t max_after_ms; /* a Retry-After longer than this is capped to it */
 };
 

@@ -28,7 +28,7 @@ struct s3 {
 	char *base, *public_base; /* scheme://host[:port] requests and links go to */
 	char *root;               /* the path before a key: "/bucket/prefix/" or "/prefix/" */
 	char *region, *access_key, *secret_key;
-	char *sigv4;              /* CURLOPT_AWS_SIGV4's "aws:amz:REGION:s3" */
+	char *sigv4; /* CURLOPT_AWS_SIGV4's "aws:amz:REGION:s3" */
 	off_t part_bytes;
 };
 
@@ -61,14 +61,15 @@ static char *base_for(const char *endpoint, const char *bucket, bool path_style)
 		n--;
 	if (path_style || !sep)
 		return xstrndup(endpoint, n);
-	return xasprintf("%.*s%s.%.*s", (int)(sep + 3 - endpoint), endpoint, bucket, (int)(n - (size_t)(sep + 3 - endpoint)),
-			 sep + 3);
+	return xasprintf("%.*s%s.%.*s", (int)(sep + 3 - endpoint), endpoint, bucket,
+			 (int)(n - (size_t)(sep + 3 - endpoint)), sep + 3);
 }
 
 struct s3 *s3_new(const char *bucket, const char *prefix, const struct s3_config *cfg, char *err, size_t errlen)
 {
 	const char *region = pick(cfg->region, "AWS_REGION"), *endpoint = pick(cfg->endpoint, "AWS_ENDPOINT_URL_S3");
-	const char *id = pick(cfg->access_key, "AWS_ACCESS_KEY_ID"), *secret = pick(cfg->secret_key, "AWS_SECRET_ACCESS_KEY");
+	const char *id = pick(cfg->access_key, "AWS_ACCESS_KEY_ID"),
+		   *secret = pick(cfg->secret_key, "AWS_SECRET_ACCESS_KEY");
 	struct s3 *s;
 
 	if (!*bucket) {
@@ -76,8 +77,9 @@ struct s3 *s3_new(const char *bucket, const char *prefix, const struct s3_config
 		return NULL;
 	}
 	if (!id || !secret) {
-		errbuf_set(err, errlen, "s3 storage needs REEL_S3_ACCESS_KEY_ID and REEL_S3_SECRET_ACCESS_KEY "
-				    "(or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
+		errbuf_set(err, errlen,
+			   "s3 storage needs REEL_S3_ACCESS_KEY_ID and REEL_S3_SECRET_ACCESS_KEY "
+			   "(or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
 		return NULL;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -89,7 +91,8 @@ struct s3 *s3_new(const char *bucket, const char *prefix, const struct s3_config
 	char *def = xasprintf("https://s3.%s.amazonaws.com", s->region);
 	s->base = base_for(endpoint ? endpoint : def, bucket, cfg->path_style);
 	s->public_base = base_for(cfg->public_endpoint && *cfg->public_endpoint ? cfg->public_endpoint
-										: endpoint ? endpoint : def,
+				  : endpoint                                    ? endpoint
+										: def,
 				  bucket, cfg->path_style);
 	free(def);
 	s->root = xasprintf("%s%s%s%s/", cfg->path_style ? "/" : "", cfg->path_style ? bucket : "", *prefix ? "/" : "",
@@ -228,7 +231,7 @@ static int expect_ok(const struct reply *r, const char *what, const char *key, c
 		return 0;
 	const char *code = r->sink || r->buf ? NULL : strstr(r->body, "<Code>");
 	return errbuf_set(err, errlen, "%s %s: HTTP %ld%s%.*s", what, key, r->status, code ? " " : "",
-		      code ? (int)strcspn(code + 6, "<") : 0, code ? code + 6 : "");
+			  code ? (int)strcspn(code + 6, "<") : 0, code ? code + 6 : "");
 }
 
 static int put_whole(const struct s3 *s, const char *key, FILE *in, off_t size, char *err, size_t errlen)
@@ -437,9 +440,15 @@ int s3_read(const struct s3 *s, const char *key, off_t first, size_t len, char *
 static char *presign(const struct s3 *s, const char *method, const char *key, long ttl_s, const char *content_type)
 {
 	char *path = path_of(s, key);
-	const struct s3_presign p = { .method = method, .content_type = content_type, .base = s->public_base,
-				      .path = path, .region = s->region, .access_key = s->access_key,
-				      .secret_key = s->secret_key, .now = time(NULL), .expires_s = ttl_s };
+	const struct s3_presign p = { .method = method,
+				      .content_type = content_type,
+				      .base = s->public_base,
+				      .path = path,
+				      .region = s->region,
+				      .access_key = s->access_key,
+				      .secret_key = s->secret_key,
+				      .now = time(NULL),
+				      .expires_s = ttl_s };
 	char *url = s3_presign_url(&p);
 	free(path);
 	return url;

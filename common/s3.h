@@ -26,13 +26,13 @@ struct s3_config {
 
 /* One presigned request, the inputs of query-string SigV4 (pure, for tests). */
 struct s3_presign {
-	const char *method;     /* "GET", or "PUT" for an upload */
+	const char *method;       /* "GET", or "PUT" for an upload */
 	const char *content_type; /* signed as the Content-Type header the client must send, or NULL */
-	const char *base;       /* scheme://host[:port], as the client will connect */
-	const char *path;       /* the absolute path, unencoded ("/bucket/key" or "/key") */
+	const char *base;         /* scheme://host[:port], as the client will connect */
+	const char *path;         /* the absolute path, unencoded ("/bucket/key" or "/key") */
 	const char *region, *access_key, *secret_key;
-	time_t now;             /* signing time */
-	long expires_s;         /* X-Amz-Expires, 1..604800 */
+	time_t now;     /* signing time */
+	long expires_s; /* X-Amz-Expires, 1..604800 */
 };
 
 struct s3; /* owned by storage; s3_free releases it */

@@ -77,8 +77,8 @@ char *s3_presign_url(const struct s3_presign *p)
 				"&X-Amz-SignedHeaders=%s",
 				cred_enc, stamp, p->expires_s, signed_headers);
 	char *type_line = p->content_type ? xasprintf("content-type:%s\n", p->content_type) : xstrdup("");
-	char *creq = xasprintf("%s\n%s\n%s\n%shost:%s\n\n%s\nUNSIGNED-PAYLOAD", p->method, path, query, type_line,
-			       host, p->content_type ? "content-type;host" : "host");
+	char *creq = xasprintf("%s\n%s\n%s\n%shost:%s\n\n%s\nUNSIGNED-PAYLOAD", p->method, path, query, type_line, host,
+			       p->content_type ? "content-type;host" : "host");
 	SHA256((const unsigned char *)creq, strlen(creq), digest);
 	hex(digest, 32, payload_hash);
 	char *sts = xasprintf("AWS4-HMAC-SHA256\n%s\n%s/%s/s3/aws4_request\n%s", stamp, date, p->region, payload_hash);

@@ -25,8 +25,8 @@ static void mac(const char *secret, const char *key, const char *exp, unsigned c
 {
 	char *msg = xasprintf(PURPOSE "\n%s\n%s", key, exp);
 	unsigned int len = 0;
-	unsigned char *ok = HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)msg,
-				 strlen(msg), out, &len);
+	unsigned char *ok = HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)msg, strlen(msg),
+				 out, &len);
 	/* HMAC only fails on allocation or a broken libcrypto; a wrong MAC would be worse than stopping. */
 	assert(ok && len == MAC_LEN);
 	(void)ok;
@@ -48,8 +48,8 @@ void sign_compute(const char *secret, const char *key, const char *exp, char *ou
 
 static int unreserved(unsigned char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-	       c == '.' || c == '_' || c == '~';
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+	       c == '_' || c == '~';
 }
 
 char *sign_encode_key(const char *key)
@@ -129,8 +129,8 @@ static int parse_sig(const char *s, unsigned char out[MAC_LEN])
 	return 0;
 }
 
-int sign_check(const char *secret, const char *key, const char *exp, const char *sig, time_t now,
-	       char *why, size_t whylen)
+int sign_check(const char *secret, const char *key, const char *exp, const char *sig, time_t now, char *why,
+	       size_t whylen)
 {
 	unsigned char want[MAC_LEN], got[MAC_LEN];
 	long long e;

@@ -34,8 +34,8 @@ void sign_compute(const char *secret, const char *key, const char *exp, char *ou
  * why starting with "malformed", "bad signature", "expired" or "no secret".
  * The signature is checked before the expiry, so "expired" is only ever said
  * of a genuine URL. The comparison takes the same time wherever it differs. */
-int sign_check(const char *secret, const char *key, const char *exp, const char *sig, time_t now,
-	       char *why, size_t whylen) WARN_UNUSED;
+int sign_check(const char *secret, const char *key, const char *exp, const char *sig, time_t now, char *why,
+	       size_t whylen) WARN_UNUSED;
 
 /* key with every byte outside A-Z a-z 0-9 "-._~" percent-encoded, except the '/'
  * between segments (so spaces, '?', '#', '%' and UTF-8 survive a URL). The caller frees. */

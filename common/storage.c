@@ -17,7 +17,7 @@
 #include "banned.h"
 
 struct storage {
-	char *root;   /* file://: absolute folder, no trailing slash; s3://: the local temporary folder */
+	char *root;    /* file://: absolute folder, no trailing slash; s3://: the local temporary folder */
 	struct s3 *s3; /* s3:// storage, else NULL */
 };
 
@@ -72,8 +72,9 @@ struct storage *storage_open(const char *url, const struct s3_config *s3, char *
 	if (strncmp(url, "s3://", 5) == 0)
 		return open_s3(url, s3, err, errlen);
 	if (strncmp(url, "file://", 7) != 0 || url[7] != '/') {
-		errbuf_set(err, errlen, "REEL_STORAGE_URL=%s: only file:///absolute/path and s3://BUCKET[/PREFIX] are supported",
-		       url);
+		errbuf_set(err, errlen,
+			   "REEL_STORAGE_URL=%s: only file:///absolute/path and s3://BUCKET[/PREFIX] are supported",
+			   url);
 		return NULL;
 	}
 	st = xcalloc(1, sizeof(*st));
@@ -198,7 +199,9 @@ int storage_delete(const struct storage *st, const char *key, char *err, size_t 
 	if (st->s3)
 		return s3_delete(st->s3, key, err, errlen);
 	char *path = storage_path(st, key);
-	int rc = unlink(path) < 0 && errno != ENOENT ? errbuf_set(err, errlen, "cannot delete %s: %s", key, strerror(errno)) : 0;
+	int rc = unlink(path) < 0 && errno != ENOENT
+			 ? errbuf_set(err, errlen, "cannot delete %s: %s", key, strerror(errno))
+			 : 0;
 	free(path);
 	return rc;
 }

@@ -469,7 +469,7 @@ static void define_stage_options(struct worker *w)
 	size_t i;
 	for (i = 0; w->spec->stage[i] && i < sizeof(upper) - 1; i++)
 		upper[i] = (char)(w->spec->stage[i] >= 'a' && w->spec->stage[i] <= 'z' ? w->spec->stage[i] - 32
-										      : w->spec->stage[i]);
+										       : w->spec->stage[i]);
 	upper[i] = '\0';
 	w->option_names[0] = xasprintf("REEL_%s_PROVIDER", upper);
 	w->option_names[1] = xasprintf("REEL_%s_CONCURRENCY", upper);
@@ -478,33 +478,59 @@ static void define_stage_options(struct worker *w)
 	w->option_names[4] = xstrdup("REEL_RECONCILE_INTERVAL_MS");
 	static char concurrency_default[16];
 	snprintf(concurrency_default, sizeof(concurrency_default), "%ld", w->spec->default_concurrency);
-	w->stage_options[0] = (struct config_option){ w->option_names[0], CONFIG_STRING, "offline", 0,
-						      offsetof(struct worker, provider), 0, 0, "provider of this stage" };
-	w->stage_options[1] = (struct config_option){ w->option_names[1], CONFIG_INT, concurrency_default, 0,
-						      offsetof(struct worker, concurrency), 1, 100000,
+	w->stage_options[0] = (struct config_option){
+		w->option_names[0],      CONFIG_STRING, "offline", 0, offsetof(struct worker, provider), 0, 0,
+		"provider of this stage"
+	};
+	w->stage_options[1] = (struct config_option){ w->option_names[1],
+						      CONFIG_INT,
+						      concurrency_default,
+						      0,
+						      offsetof(struct worker, concurrency),
+						      1,
+						      100000,
 						      "provider calls or media work running at once per process" };
-	w->stage_options[2] = (struct config_option){ w->option_names[2], CONFIG_INT, "5", 0,
-						      offsetof(struct worker, max_attempts), 1, 100,
+	w->stage_options[2] = (struct config_option){ w->option_names[2],
+						      CONFIG_INT,
+						      "5",
+						      0,
+						      offsetof(struct worker, max_attempts),
+						      1,
+						      100,
 						      "attempts of a transient failure before giving up" };
-	w->stage_options[3] = (struct config_option){ w->option_names[3], CONFIG_INT, "600", 0,
-						      offsetof(struct worker, deadline_s), 1, 86400,
-						      "an item of this stage unchanged this long has its message published again" };
-	w->stage_options[4] = (struct config_option){ w->option_names[4], CONFIG_INT, "1000", 0,
-						      offsetof(struct worker, reconcile_ms), 50, 600000,
-						      "how often the reconciler looks for overdue items and due retries" };
+	w->stage_options[3] =
+		(struct config_option){ w->option_names[3],
+					CONFIG_INT,
+					"600",
+					0,
+					offsetof(struct worker, deadline_s),
+					1,
+					86400,
+					"an item of this stage unchanged this long has its message published again" };
+	w->stage_options[4] =
+		(struct config_option){ w->option_names[4],
+					CONFIG_INT,
+					"1000",
+					0,
+					offsetof(struct worker, reconcile_ms),
+					50,
+					600000,
+					"how often the reconciler looks for overdue items and due retries" };
 }
 
 static void init_metrics(struct worker *w)
 {
 	char labels[64];
 	snprintf(labels, sizeof(labels), "stage=\"%s\"", w->spec->stage);
-	w->m_consumed = metrics_counter("reel_messages_consumed_total", "Messages taken from the stage's topic", labels);
+	w->m_consumed = metrics_counter("reel_messages_consumed_total", "Messages taken from the stage's topic",
+					labels);
 	w->m_done = metrics_counter("reel_messages_done_total", "Messages finished and their offsets stored", labels);
 	w->m_failed = metrics_counter("reel_messages_failed_total", "Items failed for good", labels);
 	w->m_retried = metrics_counter("reel_messages_retried_total", "Work retried after a transient failure", labels);
 	w->m_in_flight = metrics_gauge("reel_messages_in_flight", "Messages taken and not yet finished", labels);
 	w->m_latency = metrics_histogram("reel_handler_duration_seconds",
-					 "From taking a message to storing its offset (claim, work, commit, acks)", labels);
+					 "From taking a message to storing its offset (claim, work, commit, acks)",
+					 labels);
 	lag_metrics_register(w->spec->stage, &w->consumer);
 }
 
@@ -524,8 +550,11 @@ static int start(struct worker *w, const struct worker_spec *spec, char *err, si
 	/* The stage options go first in the daemon spec's option table so the
 	 * provider is known before connecting. */
 	static struct daemon_spec dspec;
-	dspec = (struct daemon_spec){ .name = spec->name, .default_http_addr = spec->default_http_addr,
-				      .options = w->stage_options, .n_options = N_STAGE_OPTIONS, .config = w };
+	dspec = (struct daemon_spec){ .name = spec->name,
+				      .default_http_addr = spec->default_http_addr,
+				      .options = w->stage_options,
+				      .n_options = N_STAGE_OPTIONS,
+				      .config = w };
 	if (daemon_start(&w->d, &dspec, err, errlen) < 0)
 		return -1;
 	if (spec->options && config_load(spec->options, spec->n_options, spec->config, err, errlen) < 0)
@@ -539,7 +568,7 @@ static int start(struct worker *w, const struct worker_spec *spec, char *err, si
 		return -1;
 	char *topic = daemon_topic(&w->d, spec->stage), *group = xasprintf("reel-%s", spec->stage);
 	const struct kafka_settings ks = { w->d.cfg.kafka_brokers, w->d.cfg.kafka_extra, w->d.cfg.fetch_wait_ms,
-					   w->d.cfg.linger_ms, w->d.cfg.session_ms, spec->name };
+					   w->d.cfg.linger_ms,     w->d.cfg.session_ms,  spec->name };
 	w->consumer = kafka_consumer_new(w->d.loop, &ks, group, topic, drain, w, err, errlen);
 	free(topic);
 	free(group);

@@ -36,11 +36,11 @@ enum work_result {
 struct task {
 	struct envelope env;
 	struct worker *worker;
-	void *data;             /* the stage's own state; freed by ops->release */
+	void *data; /* the stage's own state; freed by ops->release */
 	enum work_result result;
-	char error_code[48];    /* machine-readable reason when result is WORK_FAIL */
-	char error[512];        /* what went wrong, in words a user understands */
-	int work_attempts;      /* how many times ops->work (or ops->start) ran */
+	char error_code[48];     /* machine-readable reason when result is WORK_FAIL */
+	char error[512];         /* what went wrong, in words a user understands */
+	int work_attempts;       /* how many times ops->work (or ops->start) ran */
 	uint64_t retry_after_ms; /* with WORK_RETRY: the least wait a vendor asked for (Retry-After), 0 for none */
 	enum claim_result claim; /* set by ops->claim */
 };
@@ -78,8 +78,8 @@ struct stage_ops {
 };
 
 struct worker_spec {
-	const char *name;          /* "render-worker" */
-	const char *stage;         /* "render": topic suffix, group "reel-render", env REEL_RENDER_* */
+	const char *name;  /* "render-worker" */
+	const char *stage; /* "render": topic suffix, group "reel-render", env REEL_RENDER_* */
 	const char *default_http_addr;
 	long default_concurrency;
 	const struct stage_ops *ops;

@@ -33,8 +33,10 @@ static void item_letter(const struct item *it, struct deadletter *dl, char *key,
 		abort(); /* ids are validated and short; this cannot overflow */
 	envelope_key(&env, key, keylen);
 	/* The ids point into the item, which outlives the letter; env is gone on return. */
-	*dl = (struct deadletter){ w->spec->stage, key, value, strlen(value), it->t.env.job, it->t.env.shot,
-				   it->t.error, it->t.work_attempts };
+	*dl = (struct deadletter){ w->spec->stage, key,
+				   value,          strlen(value),
+				   it->t.env.job,  it->t.env.shot,
+				   it->t.error,    it->t.work_attempts };
 }
 
 /* In the open transaction: a retry written as the item's retry_at, or a

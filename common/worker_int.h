@@ -24,18 +24,18 @@ enum phase { PH_CLAIM, PH_WORKING, PH_COMMIT, PH_FAIL, PH_DEFER, PH_ACKING };
 enum action { ACT_NONE, ACT_DISPATCH, ACT_ACK };
 
 struct item {
-	struct task t;       /* first: handlers see only the task */
+	struct task t; /* first: handlers see only the task */
 	int32_t partition;
 	int64_t offset;
 	enum phase phase;
-	enum action action;  /* decided in the transaction, applied after COMMIT */
-	int pending_acks;    /* produced messages not yet acknowledged */
-	uint64_t taken_ms;   /* when the message was taken, for the handler latency */
-	uint64_t defer_ms;   /* with PH_DEFER: the wait before the next attempt */
-	bool dead;           /* attempts used up: a dead letter goes with the failure */
+	enum action action; /* decided in the transaction, applied after COMMIT */
+	int pending_acks;   /* produced messages not yet acknowledged */
+	uint64_t taken_ms;  /* when the message was taken, for the handler latency */
+	uint64_t defer_ms;  /* with PH_DEFER: the wait before the next attempt */
+	bool dead;          /* attempts used up: a dead letter goes with the failure */
 	uv_work_t work_req;
 	struct log_ctx log;
-	struct item *next;   /* in todo or waiting list */
+	struct item *next;                    /* in todo or waiting list */
 	struct item *live_next, **live_pprev; /* every held item, whatever its phase */
 };
 
@@ -52,11 +52,11 @@ struct worker {
 	struct retry_policy retry_policy;
 	struct item *todo, **todo_tail;
 	struct item *waiting, **waiting_tail; /* claimed, waiting for a work slot */
-	struct item *live;   /* every item held, freed at exit whatever it was doing */
-	size_t in_flight;    /* messages held */
-	size_t working;      /* items whose slow work runs */
+	struct item *live;                    /* every item held, freed at exit whatever it was doing */
+	size_t in_flight;                     /* messages held */
+	size_t working;                       /* items whose slow work runs */
 	uv_check_t check;
-	uv_idle_t more;      /* active while todo holds more than one transaction */
+	uv_idle_t more; /* active while todo holds more than one transaction */
 	uv_timer_t tx_timer, grace_timer;
 	bool tx_blocked;
 	struct metric *m_consumed, *m_done, *m_failed, *m_retried, *m_in_flight, *m_latency;

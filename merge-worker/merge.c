@@ -57,12 +57,12 @@ struct merge_data {
 	struct shot_row *rows;
 	size_t n;
 	int width, height;
-	char subtitles[8];       /* burn, sidecar or off */
+	char subtitles[8]; /* burn, sidecar or off */
 	char transition[16];
 	long transition_ms;
-	char *music;             /* as the options say, NULL for none */
+	char *music; /* as the options say, NULL for none */
 	int64_t duration_ms;
-	char *output;            /* the jobs.output object, once stored */
+	char *output; /* the jobs.output object, once stored */
 	struct assemble_stats stats;
 };
 
@@ -78,7 +78,7 @@ static struct metric *m_encoded, *m_reused;
 
 static int check_preset(const char *preset, char *err, size_t errlen)
 {
-	static const char *const presets[] = { "ultrafast", "superfast", "veryfast", "faster", "fast",
+	static const char *const presets[] = { "ultrafast", "superfast", "veryfast", "faster",   "fast",
 					       "medium",    "slow",      "slower",   "veryslow", "placebo" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(presets); i++)
@@ -97,7 +97,7 @@ static int init(struct worker *w, const char *provider, char *err, size_t errlen
 
 	if (!provider_find(&merge_registry, provider))
 		return errbuf_set(err, errlen, "REEL_MERGE_PROVIDER=%s: unknown provider (available: %s)", provider,
-			      provider_names(&merge_registry, names, sizeof(names)));
+				  provider_names(&merge_registry, names, sizeof(names)));
 	if (check_preset(merge_config.preset, err, errlen) < 0)
 		return -1;
 	m_encoded = metrics_counter("reel_merge_segments_encoded_total", "Shot segments encoded", "");
@@ -219,7 +219,8 @@ static int music_source(const struct merge_data *md, char **out, bool *fetched, 
 	char *key = upload ? upload_ref_key(upload) : xstrdup(md->music);
 	if (!storage_key_ok(key)) {
 		free(key);
-		return errbuf_set(err, errlen, "options.music \"%s\" is neither a bundled track nor a storage key", md->music);
+		return errbuf_set(err, errlen, "options.music \"%s\" is neither a bundled track nor a storage key",
+				  md->music);
 	}
 	*out = storage_fetch(md->storage, key, err, errlen);
 	free(key);
@@ -285,8 +286,12 @@ static int fill_shots(const struct merge_data *md, const struct subs *subs, stru
 			return -1;
 		if (!strcmp(md->subtitles, "burn"))
 			o[3] = subtitles_ass(subs, (int)k, start, md->width, md->height);
-		f->shots[k] = (struct assemble_shot){ .image_path = o[0], .video_path = o[1], .audio_path = o[2],
-						      .duration_ms = r->ms, .camera = r->camera, .subtitles = o[3] };
+		f->shots[k] = (struct assemble_shot){ .image_path = o[0],
+						      .video_path = o[1],
+						      .audio_path = o[2],
+						      .duration_ms = r->ms,
+						      .camera = r->camera,
+						      .subtitles = o[3] };
 		start += r->ms;
 	}
 	return 0;
@@ -298,7 +303,8 @@ static char *cache_dir(const struct merge_data *md)
 {
 	const char *tmp = getenv("TMPDIR");
 	bool local = storage_is_local(md->storage);
-	char *parent = local ? storage_path(md->storage, "cache") : xasprintf("%s/reel-cache", tmp && *tmp ? tmp : "/tmp");
+	char *parent = local ? storage_path(md->storage, "cache")
+			     : xasprintf("%s/reel-cache", tmp && *tmp ? tmp : "/tmp");
 	char *dir = local ? storage_path(md->storage, CACHE_KEY) : xasprintf("%s/merge", parent);
 
 	if ((mkdir(parent, 0755) < 0 && errno != EEXIST) || (mkdir(dir, 0755) < 0 && errno != EEXIST)) {
@@ -327,10 +333,20 @@ static void hide_root(const struct merge_data *md, char *err)
 static int encode(struct task *t, struct merge_data *md, struct files *f, char *err, size_t errlen)
 {
 	struct assemble_spec spec = {
-		.shots = f->shots, .n_shots = md->n, .width = md->width, .height = md->height, .fps = FPS,
-		.preset = merge_config.preset, .crf = (int)merge_config.crf, .transition = md->transition,
-		.transition_ms = (int)md->transition_ms, .music = f->music, .cache_dir = f->cache,
-		.out_path = f->video, .cancel = &md->watch.cancel, .progress = merge_watch_progress,
+		.shots = f->shots,
+		.n_shots = md->n,
+		.width = md->width,
+		.height = md->height,
+		.fps = FPS,
+		.preset = merge_config.preset,
+		.crf = (int)merge_config.crf,
+		.transition = md->transition,
+		.transition_ms = (int)md->transition_ms,
+		.music = f->music,
+		.cache_dir = f->cache,
+		.out_path = f->video,
+		.cancel = &md->watch.cancel,
+		.progress = merge_watch_progress,
 		.progress_arg = &md->watch,
 	};
 
@@ -470,7 +486,8 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
 
 		/* The watch stops with the encode; unless it said so already, the last step is said here. */
 		if (md->watched && !merge_watch_finished(&md->watch))
-			events_add(worker_events(w), t->env.job, -1, "progress", "{\"stage\":\"merge\",\"percent\":100}");
+			events_add(worker_events(w), t->env.job, -1, "progress",
+				   "{\"stage\":\"merge\",\"percent\":100}");
 		events_add(worker_events(w), t->env.job, -1, "done", NULL);
 	}
 	PQclear(r);

@@ -77,9 +77,11 @@ int merge_output_put_text(struct merge_output *o, const char *text, const char *
 /* The MIME type of an input file by its name. */
 static const char *type_of(const char *key)
 {
-	static const char *const map[][2] = { { ".jpg", "image/jpeg" }, { ".jpeg", "image/jpeg" }, { ".png", "image/png" },
-					      { ".webp", "image/webp" }, { ".mp4", "video/mp4" },   { ".webm", "video/webm" },
-					      { ".wav", "audio/wav" },   { ".mp3", "audio/mpeg" },  { ".ogg", "audio/ogg" } };
+	static const char *const map[][2] = { { ".jpg", "image/jpeg" }, { ".jpeg", "image/jpeg" },
+					      { ".png", "image/png" },  { ".webp", "image/webp" },
+					      { ".mp4", "video/mp4" },  { ".webm", "video/webm" },
+					      { ".wav", "audio/wav" },  { ".mp3", "audio/mpeg" },
+					      { ".ogg", "audio/ogg" } };
 	const char *dot = strrchr(key, '.');
 
 	for (size_t i = 0; dot && i < ARRAY_SIZE(map); i++)

@@ -19,7 +19,7 @@ typedef int (*merge_hash_fn)(const char *path, char hex[65], int64_t *bytes);
 
 struct merge_asset {
 	char *key;
-	const char *type;    /* MIME type */
+	const char *type; /* MIME type */
 	int64_t bytes;
 	int64_t duration_ms; /* -1 when it has none */
 	char sha256[65];

@@ -15,9 +15,9 @@ struct worker;
 /* One running encode; embedded in the merge task's data, which owns it. */
 struct merge_watch_item {
 	char job[40];
-	atomic_int permille;  /* written by the encoding thread */
-	atomic_int cancel;    /* set here, read by the encoder per frame: 1 or MERGE_WATCH_SHUTDOWN */
-	int reported;         /* last percent written, -1 for none */
+	atomic_int permille;      /* written by the encoding thread */
+	atomic_int cancel;        /* set here, read by the encoder per frame: 1 or MERGE_WATCH_SHUTDOWN */
+	int reported;             /* last percent written, -1 for none */
 	atomic_ullong written_ms; /* when it was written (now_ms), 0 for never */
 	struct merge_watch_item *next;
 };

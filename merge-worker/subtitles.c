@@ -74,7 +74,7 @@ static bool wide(uint32_t c)
 static bool closing(uint32_t c)
 {
 	static const uint32_t set[] = { 0x3001, 0x3002, 0xFF0C, 0xFF01, 0xFF1F, 0xFF1B, 0xFF1A, 0x300D, 0x300F,
-					0xFF09, 0x2026, ',', '.', '!', '?', ';', ':', ')' };
+					0xFF09, 0x2026, ',',    '.',    '!',    '?',    ';',    ':',    ')' };
 
 	for (size_t i = 0; i < ARRAY_SIZE(set); i++)
 		if (c == set[i])
@@ -253,8 +253,7 @@ static bool from_timings(struct subs *s, int shot, const char *json, int64_t off
 		cJSON_Delete(arr);
 		return false;
 	}
-	cJSON_ArrayForEach(item, arr)
-	{
+	cJSON_ArrayForEach (item, arr) {
 		const char *text = json_str(item, "text");
 		long a, b;
 
@@ -269,8 +268,8 @@ static bool from_timings(struct subs *s, int shot, const char *json, int64_t off
 	return s->n > before;
 }
 
-void subtitles_add_shot(struct subs *s, int shot, const char *timings_json, const char *narration,
-			int64_t offset_ms, int64_t duration_ms, int columns)
+void subtitles_add_shot(struct subs *s, int shot, const char *timings_json, const char *narration, int64_t offset_ms,
+			int64_t duration_ms, int columns)
 {
 	if (!from_timings(s, shot, timings_json, offset_ms, duration_ms, columns))
 		estimate(s, shot, narration, offset_ms, duration_ms, columns);

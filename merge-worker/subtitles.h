@@ -34,8 +34,8 @@ void subtitles_release(struct subs *s);
  * over duration_ms. Times are clamped into the shot, which starts at
  * offset_ms; text is wrapped to `columns` half-width columns.
  */
-void subtitles_add_shot(struct subs *s, int shot, const char *timings_json, const char *narration,
-			int64_t offset_ms, int64_t duration_ms, int columns);
+void subtitles_add_shot(struct subs *s, int shot, const char *timings_json, const char *narration, int64_t offset_ms,
+			int64_t duration_ms, int columns);
 
 /* The cues as an SRT or WebVTT document; the caller frees. */
 char *subtitles_srt(const struct subs *s);

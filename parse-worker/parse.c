@@ -28,7 +28,7 @@ static int init(struct worker *w, const char *provider, char *err, size_t errlen
 	char names[160];
 	if (!p)
 		return errbuf_set(err, errlen, "REEL_PARSE_PROVIDER=%s: unknown provider (available: %s)", provider,
-			      provider_names(&parse_registry, names, sizeof(names)));
+				  provider_names(&parse_registry, names, sizeof(names)));
 	if (parse_config_prepare(s, err, errlen) < 0)
 		return -1;
 	struct parse_state *ps = xcalloc(1, sizeof(*ps));
@@ -70,8 +70,9 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	pd->provider = pd->job.provider ? parse_provider_find(pd->job.provider) : ps->provider;
 	if (!pd->provider) {
 		char names[160];
-		worker_task_fail(t, "unknown_provider", "options.providers.parse is \"%s\", which this service does not offer (%s)",
-			  pd->job.provider, provider_names(&parse_registry, names, sizeof(names)));
+		worker_task_fail(t, "unknown_provider",
+				 "options.providers.parse is \"%s\", which this service does not offer (%s)",
+				 pd->job.provider, provider_names(&parse_registry, names, sizeof(names)));
 		return 0;
 	}
 	if (!pd->provider->offline) {
@@ -138,7 +139,7 @@ static int insert_shots(struct db *db, struct task **tasks, size_t n)
 			ms[k] = shot->duration_ms;
 		}
 	}
-	char *a[7] = { db_text_array(text[0], total), db_int_array(idx, total), db_text_array(text[1], total),
+	char *a[7] = { db_text_array(text[0], total), db_int_array(idx, total),      db_text_array(text[1], total),
 		       db_text_array(text[2], total), db_text_array(text[3], total), db_text_array(text[4], total),
 		       db_int_array(ms, total) };
 	int rc = db_run(db, sql, 7, (const char *const *)a);

@@ -61,7 +61,7 @@ struct config_option *parse_config_table(size_t *n)
 }
 
 static const char *const prompt_files[PROMPT_COUNT] = { "system.txt", "storyboard.txt", "script.txt", "demo.txt",
-							 "repair.txt" };
+							"repair.txt" };
 
 static int parse_prices(const char *name, const char *v, double *in, double *out, char *err, size_t errlen)
 {
@@ -70,7 +70,8 @@ static int parse_prices(const char *name, const char *v, double *in, double *out
 	if (*end == ',')
 		*out = strtod(end + 1, &end);
 	if (*end || end == v || *in < 0 || *out < 0)
-		return errbuf_set(err, errlen, "%s=%s: expected two prices, input,output, in USD per million tokens", name, v);
+		return errbuf_set(err, errlen, "%s=%s: expected two prices, input,output, in USD per million tokens",
+				  name, v);
 	return 0;
 }
 
@@ -145,7 +146,7 @@ int parse_config_prepare(struct parse_config *s, char *err, size_t errlen)
 {
 	if (strcmp(s->openai_format, "json_schema") != 0 && strcmp(s->openai_format, "json_object") != 0)
 		return errbuf_set(err, errlen, "REEL_PARSE_OPENAI_FORMAT=%s: expected json_schema or json_object",
-			      s->openai_format);
+				  s->openai_format);
 	s->openai_json_schema = strcmp(s->openai_format, "json_schema") == 0;
 	if (parse_prices("REEL_PARSE_OPENAI_PRICES", s->openai_prices, &s->openai_price_in, &s->openai_price_out, err,
 			 errlen) < 0 ||

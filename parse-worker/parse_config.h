@@ -18,18 +18,18 @@ enum parse_prompt_kind { PROMPT_SYSTEM, PROMPT_STORYBOARD, PROMPT_SCRIPT, PROMPT
 struct parse_config {
 	char *openai_base_url, *openai_api_key, *openai_model, *openai_format, *openai_prices;
 	char *anthropic_base_url, *anthropic_api_key, *anthropic_model, *anthropic_prices;
-	char *model;            /* REEL_PARSE_MODEL: overrides the vendor's model when set */
-	char *prompts_dir;      /* REEL_PARSE_PROMPTS_DIR, or the default found at start */
-	char *schema_path;      /* REEL_PARSE_SCHEMA */
-	long timeout_s;         /* REEL_PARSE_TIMEOUT_S: one vendor call */
-	long max_tokens;        /* REEL_PARSE_MAX_TOKENS: the answer's token budget */
-	long max_answer_kb;     /* REEL_PARSE_MAX_ANSWER_KB: a larger answer is refused unread */
+	char *model;        /* REEL_PARSE_MODEL: overrides the vendor's model when set */
+	char *prompts_dir;  /* REEL_PARSE_PROMPTS_DIR, or the default found at start */
+	char *schema_path;  /* REEL_PARSE_SCHEMA */
+	long timeout_s;     /* REEL_PARSE_TIMEOUT_S: one vendor call */
+	long max_tokens;    /* REEL_PARSE_MAX_TOKENS: the answer's token budget */
+	long max_answer_kb; /* REEL_PARSE_MAX_ANSWER_KB: a larger answer is refused unread */
 	/* Derived at start. */
 	bool openai_json_schema; /* response_format json_schema (else json_object); cleared when the server refuses it */
-	double openai_price_in, openai_price_out;       /* USD per million tokens */
+	double openai_price_in, openai_price_out; /* USD per million tokens */
 	double anthropic_price_in, anthropic_price_out;
 	char *prompts[PROMPT_COUNT];
-	cJSON *schema;          /* storyboard.schema.json without its $schema/$id annotations */
+	cJSON *schema; /* storyboard.schema.json without its $schema/$id annotations */
 };
 
 /* The stage's own options; the vendors' are in their info.options. */

@@ -29,12 +29,16 @@ struct call_ctx {
 };
 
 static struct provider_call *record(struct parse_state *ps, struct parse_data *pd, struct task *t,
-				     const struct http_client_response *r)
+				    const struct http_client_response *r)
 {
 	pd->calls = xrealloc(pd->calls, (pd->n_calls + 1) * sizeof(*pd->calls));
 	struct provider_call *c = &pd->calls[pd->n_calls++];
-	*c = (struct provider_call){ .job = t->env.job, .shot = -1, .provider = pd->provider->info.name,
-				     .purpose = pd->purpose, .attempt = t->work_attempts, .http_status = r->status,
+	*c = (struct provider_call){ .job = t->env.job,
+				     .shot = -1,
+				     .provider = pd->provider->info.name,
+				     .purpose = pd->purpose,
+				     .attempt = t->work_attempts,
+				     .http_status = r->status,
 				     .latency_ms = (long)r->elapsed_ms };
 	snprintf(c->model, sizeof(c->model), "%s", pd->provider->model(ps->settings));
 	return c;
@@ -173,8 +177,10 @@ static void on_error_status(struct parse_state *ps, struct task *t, struct provi
 					   "the %s provider answered HTTP %d: %s", name, r->status, msg);
 	}
 	c->outcome = "rejected";
-	if (r->status == 400 && pd->provider->downgrade && pd->provider->downgrade(ps->settings, r->body, r->body_len)) {
-		log_warn("the %s server refused the structured output request (%s); using JSON mode from now on", name, msg);
+	if (r->status == 400 && pd->provider->downgrade &&
+	    pd->provider->downgrade(ps->settings, r->body, r->body_len)) {
+		log_warn("the %s server refused the structured output request (%s); using JSON mode from now on", name,
+			 msg);
 		return send_call(ps, t, pd->purpose);
 	}
 	worker_task_verdict(t, WORK_FAIL, "provider_rejected", "the %s provider refused the request (HTTP %d: %s)",
@@ -205,8 +211,7 @@ static void on_answer(const struct http_client_response *r, void *arg)
 		return worker_task_verdict(ctx.t, WORK_RETRY, "provider_unreachable",
 					   "the %s provider could not be reached: %s", pd->provider->info.name,
 					   r->error);
-	case HTTP_CLIENT_DONE:
-		break;
+	case HTTP_CLIENT_DONE: break;
 	}
 	if (r->status >= 200 && r->status < 300)
 		on_success(ctx.ps, ctx.t, c, r);
@@ -223,8 +228,12 @@ static void send_call(struct parse_state *ps, struct task *t, const char *purpos
 	*ctx = (struct call_ctx){ ps, t };
 	pd->purpose = purpose;
 	pd->provider->build(ps->settings, &p, &rq);
-	struct http_client_request hr = { .method = "POST", .url = rq.url, .headers = (const char *const *)rq.headers,
-					  .n_headers = rq.n_headers, .body = rq.body, .body_len = strlen(rq.body),
+	struct http_client_request hr = { .method = "POST",
+					  .url = rq.url,
+					  .headers = (const char *const *)rq.headers,
+					  .n_headers = rq.n_headers,
+					  .body = rq.body,
+					  .body_len = strlen(rq.body),
 					  .timeout_ms = ps->settings->timeout_s * 1000,
 					  .max_response = (size_t)ps->settings->max_answer_kb * 1024,
 					  .vendor = pd->provider->info.name };
@@ -256,7 +265,8 @@ void parse_llm_start(struct parse_state *ps, struct task *t)
 					 .language = pd->job.language ? pd->job.language : "the language of the text",
 					 .style = pd->job.style ? pd->job.style : "the storyteller's choice",
 					 .max_shots = pd->job.max_shots };
-		pd->user = parse_config_render_prompt(ps->settings->prompts[template_prompt(pd->job.template_name)], &v);
+		pd->user = parse_config_render_prompt(ps->settings->prompts[template_prompt(pd->job.template_name)],
+						      &v);
 	}
 	free(pd->rejected);
 	free(pd->repair);

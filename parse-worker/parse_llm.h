@@ -27,8 +27,8 @@ struct parse_state {
 struct parse_data {
 	struct parse_job job;
 	const struct parse_provider *provider;
-	struct storyboard board;     /* the result, prompts finished */
-	char *meta_json;             /* jobs.storyboard */
+	struct storyboard board; /* the result, prompts finished */
+	char *meta_json;         /* jobs.storyboard */
 	struct provider_call *calls;
 	size_t n_calls;
 	/* The conversation of the current attempt. */

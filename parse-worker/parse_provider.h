@@ -47,10 +47,10 @@ struct parse_request {
 
 /* What a provider read from a vendor's 2xx answer. */
 struct parse_answer {
-	char *text;          /* the storyboard JSON text (owned), NULL when there was none */
+	char *text; /* the storyboard JSON text (owned), NULL when there was none */
 	long tokens_in, tokens_out;
-	bool truncated;      /* the vendor stopped at the token limit */
-	char model[96];      /* the model that answered, as the vendor names it */
+	bool truncated; /* the vendor stopped at the token limit */
+	char model[96]; /* the model that answered, as the vendor names it */
 };
 
 /* A parse provider. Its info.options fill struct parse_config. */

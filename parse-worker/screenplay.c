@@ -29,7 +29,7 @@ struct beat {
 struct reader {
 	struct beat *beats;
 	size_t n, cap;
-	char **scenes;  /* place and time of each heading, as a prompt fragment */
+	char **scenes; /* place and time of each heading, as a prompt fragment */
 	size_t n_scenes;
 	char *cue;      /* a centred character name waiting for its lines */
 	bool cue_spoke; /* the cue has had a line */

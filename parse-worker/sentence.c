@@ -17,9 +17,9 @@
 /* What a run of terminators and closing quotes looks like. */
 struct cluster {
 	const unsigned char *end;
-	bool wide;          /* holds a full-width terminator: always a sentence end */
-	bool lone_dot;      /* exactly one '.': could be an abbreviation */
-	bool ellipsis;      /* "…" or "..": a pause that may not end the sentence */
+	bool wide;     /* holds a full-width terminator: always a sentence end */
+	bool lone_dot; /* exactly one '.': could be an abbreviation */
+	bool ellipsis; /* "…" or "..": a pause that may not end the sentence */
 };
 
 /* Decodes one character; an invalid byte stands for itself, length 1. */
@@ -69,25 +69,22 @@ size_t sentence_utf8_last(const unsigned char *s, size_t n, uint32_t *cp)
 
 static bool is_space_cp(uint32_t cp)
 {
-	return cp == ' ' || (cp >= '\t' && cp <= '\r') || cp == 0xA0 || cp == 0x3000 ||
-	       cp == 0x2028 || cp == 0x2029;
+	return cp == ' ' || (cp >= '\t' && cp <= '\r') || cp == 0xA0 || cp == 0x3000 || cp == 0x2028 || cp == 0x2029;
 }
 
 /* Scripts written without spaces between words (Hangul is spaced, so not here). */
 static bool is_cjk(uint32_t cp)
 {
-	return (cp >= 0x2E80 && cp <= 0xA4CF) || (cp >= 0xF900 && cp <= 0xFAFF) ||
-	       (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFFEF) ||
-	       (cp >= 0x20000 && cp <= 0x3FFFF);
+	return (cp >= 0x2E80 && cp <= 0xA4CF) || (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0xFE30 && cp <= 0xFE4F) ||
+	       (cp >= 0xFF00 && cp <= 0xFFEF) || (cp >= 0x20000 && cp <= 0x3FFFF);
 }
 
 static bool is_cjk_punct(uint32_t cp)
 {
 	if (cp >= 0x3005 && cp <= 0x3007)
-		return false;   /* 々 〆 〇 are read aloud */
-	return (cp >= 0x3000 && cp <= 0x303F) || (cp >= 0xFE30 && cp <= 0xFE4F) ||
-	       (cp >= 0xFF01 && cp <= 0xFF0F) || (cp >= 0xFF1A && cp <= 0xFF20) ||
-	       (cp >= 0xFF3B && cp <= 0xFF40) || (cp >= 0xFF5B && cp <= 0xFF65) ||
+		return false; /* 々 〆 〇 are read aloud */
+	return (cp >= 0x3000 && cp <= 0x303F) || (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF01 && cp <= 0xFF0F) ||
+	       (cp >= 0xFF1A && cp <= 0xFF20) || (cp >= 0xFF3B && cp <= 0xFF40) || (cp >= 0xFF5B && cp <= 0xFF65) ||
 	       cp == 0x30FB;
 }
 
@@ -96,8 +93,7 @@ static bool is_wordish(uint32_t cp)
 {
 	if (cp < 0x80)
 		return (cp >= '0' && cp <= '9') || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z');
-	return !(cp >= 0xA0 && cp <= 0xBF) && cp != 0xD7 && cp != 0xF7 &&
-	       !(cp >= 0x2000 && cp <= 0x2BFF);
+	return !(cp >= 0xA0 && cp <= 0xBF) && cp != 0xD7 && cp != 0xF7 && !(cp >= 0x2000 && cp <= 0x2BFF);
 }
 
 static bool is_wide_term(uint32_t cp)
@@ -113,11 +109,26 @@ static bool is_term(uint32_t cp)
 static bool is_closer(uint32_t cp)
 {
 	switch (cp) {
-	case '"': case '\'': case ')': case ']': case '}': case 0xBB: case 0x2019:
-	case 0x201D: case 0x3009: case 0x300B: case 0x300D: case 0x300F: case 0x3011:
-	case 0x3015: case 0xFF02: case 0xFF07: case 0xFF09: case 0xFF3D: case 0xFF5D:
-	case 0xFF63:
-		return true;
+	case '"':
+	case '\'':
+	case ')':
+	case ']':
+	case '}':
+	case 0xBB:
+	case 0x2019:
+	case 0x201D:
+	case 0x3009:
+	case 0x300B:
+	case 0x300D:
+	case 0x300F:
+	case 0x3011:
+	case 0x3015:
+	case 0xFF02:
+	case 0xFF07:
+	case 0xFF09:
+	case 0xFF3D:
+	case 0xFF5D:
+	case 0xFF63: return true;
 	}
 	return false;
 }
@@ -131,9 +142,8 @@ bool sentence_is_quote(uint32_t cp)
 /* Where a prompt may end: trailing spaces and punctuation are cut off. */
 bool sentence_is_tail_punct(uint32_t cp)
 {
-	return cp == ' ' || cp == ',' || cp == ';' || cp == ':' || cp == '-' ||
-	       cp == 0x2014 || cp == 0x3001 || cp == 0xFF0C || cp == 0xFF1A ||
-	       cp == 0xFF1B || is_term(cp);
+	return cp == ' ' || cp == ',' || cp == ';' || cp == ':' || cp == '-' || cp == 0x2014 || cp == 0x3001 ||
+	       cp == 0xFF0C || cp == 0xFF1A || cp == 0xFF1B || is_term(cp);
 }
 
 /* Hard-wrapped Chinese or Japanese must not gain spaces where lines were joined. */
@@ -145,7 +155,7 @@ bool sentence_needs_space(uint32_t a, uint32_t b)
 uint64_t sentence_units(const unsigned char *p, const unsigned char *end)
 {
 	uint64_t words = 0, cjk = 0;
-	bool counted = false;   /* the current space-delimited token is already a word */
+	bool counted = false; /* the current space-delimited token is already a word */
 	uint32_t cp;
 
 	while (p < end) {
@@ -192,8 +202,8 @@ char *sentence_normalize(const unsigned char *p, const unsigned char *end)
 static bool is_abbreviation(const unsigned char *text, const unsigned char *dot)
 {
 	static const char *const abbrevs[] = {
-		"mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "mt", "vs",
-		"e.g", "i.e", "u.s", "u.k", "u.s.a", "cf", "approx",
+		"mr", "mrs", "ms",  "dr",  "st",  "jr",    "sr", "prof",   "mt",
+		"vs", "e.g", "i.e", "u.s", "u.k", "u.s.a", "cf", "approx",
 	};
 	const unsigned char *b = dot;
 	char word[8];
@@ -206,7 +216,7 @@ static bool is_abbreviation(const unsigned char *text, const unsigned char *dot)
 	if (n == 0 || n >= sizeof(word) || (b > text && b[-1] >= 0x80))
 		return false;
 	if (n == 1 && b[0] >= 'A' && b[0] <= 'Z' && b[0] != 'I')
-		return true;    /* an initial, as in "J. Smith" */
+		return true; /* an initial, as in "J. Smith" */
 	for (i = 0; i < n; i++)
 		word[i] = (char)(b[i] | 0x20);
 	word[n] = '\0';
@@ -252,8 +262,8 @@ static bool lowercase_follows(const unsigned char *p, const unsigned char *end)
 }
 
 /* Whether the cluster at dot ends a sentence: not 3.14, Mr. Smith, "Hi!" she said, wait... no. */
-static bool ends_sentence(const unsigned char *text, const unsigned char *dot,
-			  const struct cluster *c, const unsigned char *end)
+static bool ends_sentence(const unsigned char *text, const unsigned char *dot, const struct cluster *c,
+			  const unsigned char *end)
 {
 	uint32_t cp;
 
@@ -284,16 +294,18 @@ static bool blank_line_follows(const unsigned char *p, const unsigned char *end)
 	return false;
 }
 
-static void push_sentence(struct sentence_list *l, const unsigned char *text,
-			  const unsigned char *start, const unsigned char *end, int para)
+static void push_sentence(struct sentence_list *l, const unsigned char *text, const unsigned char *start,
+			  const unsigned char *end, int para)
 {
 	if (l->n == l->cap) {
 		l->cap = l->cap ? 2 * l->cap : 64;
 		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
 	}
 	l->v[l->n++] = (struct sentence){
-		.start = (size_t)(start - text), .end = (size_t)(end - text),
-		.para = para, .units = sentence_units(start, end),
+		.start = (size_t)(start - text),
+		.end = (size_t)(end - text),
+		.para = para,
+		.units = sentence_units(start, end),
 	};
 }
 

@@ -19,10 +19,10 @@
 #define SENTENCE_UNITS_PER_S 117
 
 struct sentence {
-	size_t start, end;  /* byte range in the source, without surrounding space */
-	int para;           /* paragraph number; a blank line starts a new one */
-	uint64_t units;     /* estimated reading time */
-	bool silent;        /* nothing to say and alone in its shot: left out */
+	size_t start, end; /* byte range in the source, without surrounding space */
+	int para;          /* paragraph number; a blank line starts a new one */
+	uint64_t units;    /* estimated reading time */
+	bool silent;       /* nothing to say and alone in its shot: left out */
 };
 
 /* Owns v (free it). */

@@ -30,14 +30,14 @@
 struct group {
 	size_t first, last; /* sentence indices, inclusive */
 	uint64_t units;
-	size_t prev, next;  /* neighbouring group, NO_GROUP at the ends */
-	unsigned ver;       /* bumped whenever the group grows, to spot stale heap entries */
-	bool dead;          /* absorbed by its left neighbour */
+	size_t prev, next; /* neighbouring group, NO_GROUP at the ends */
+	unsigned ver;      /* bumped whenever the group grows, to spot stale heap entries */
+	bool dead;         /* absorbed by its left neighbour */
 };
 #define NO_GROUP SIZE_MAX
 
 struct pair {
-	uint64_t units;     /* the two groups' combined reading time */
+	uint64_t units; /* the two groups' combined reading time */
 	size_t left, right;
 	unsigned lver, rver;
 };
@@ -81,8 +81,7 @@ static size_t make_groups(struct sentence *s, size_t n, struct group *g)
 	size_t i, ng = 0;
 
 	for (i = 0; i < n; i++) {
-		if (cur && s[i].para == s[cur->last].para &&
-		    cur->units + s[i].units <= SHOT_TARGET_UNITS) {
+		if (cur && s[i].para == s[cur->last].para && cur->units + s[i].units <= SHOT_TARGET_UNITS) {
 			cur->last = i;
 			cur->units += s[i].units;
 			continue;
@@ -104,7 +103,7 @@ static bool pair_less(const struct pair *a, const struct pair *b)
 {
 	if (a->units != b->units)
 		return a->units < b->units;
-	return a->left < b->left;       /* group indices follow story order: earliest wins */
+	return a->left < b->left; /* group indices follow story order: earliest wins */
 }
 
 static void heap_push(struct heap *h, struct pair p)
@@ -142,14 +141,15 @@ static void push_pair(struct heap *h, const struct group *g, size_t left)
 	if (left == NO_GROUP || (right = g[left].next) == NO_GROUP)
 		return;
 	heap_push(h, (struct pair){ .units = g[left].units + g[right].units,
-				    .left = left, .right = right,
-				    .lver = g[left].ver, .rver = g[right].ver });
+				    .left = left,
+				    .right = right,
+				    .lver = g[left].ver,
+				    .rver = g[right].ver });
 }
 
 static bool pair_current(const struct group *g, const struct pair *p)
 {
-	return !g[p->left].dead && !g[p->right].dead && g[p->left].ver == p->lver &&
-	       g[p->right].ver == p->rver;
+	return !g[p->left].dead && !g[p->right].dead && g[p->left].ver == p->lver && g[p->right].ver == p->rver;
 }
 
 /* Merges the adjacent pair that is shortest together until at most max groups live. */
@@ -200,8 +200,7 @@ static char *narration_of(const struct sentence *s, char *const *norm, const str
 		len = strlen(norm[i]);
 		if (prev && prev->end != s[i].start && n > 0 && len > 0) {
 			sentence_utf8_last((const unsigned char *)out, n, &a);
-			sentence_utf8_next((const unsigned char *)norm[i],
-				  (const unsigned char *)norm[i] + len, &b);
+			sentence_utf8_next((const unsigned char *)norm[i], (const unsigned char *)norm[i] + len, &b);
 			if (sentence_needs_space(a, b))
 				out[n++] = ' ';
 		}
@@ -259,8 +258,7 @@ static char *prompt_of(const char *narration, const char *style)
 	}
 	n = strip_tail(text, cut_prompt_text(text, n));
 	text[n] = '\0';
-	prompt = xasprintf("%s, %s" PROMPT_SUFFIX, style && *style ? style : DEFAULT_STYLE,
-			   text);
+	prompt = xasprintf("%s, %s" PROMPT_SUFFIX, style && *style ? style : DEFAULT_STYLE, text);
 	free(text);
 	return prompt;
 }
@@ -274,9 +272,8 @@ static int duration_of(uint64_t units)
 	return ms > MAX_SHOT_MS ? MAX_SHOT_MS : (int)ms;
 }
 
-static void fill_shots(const char *text, const struct sentence_list *l,
-		       const struct group *g, size_t ng, const char *style,
-		       struct storyboard_draft *out)
+static void fill_shots(const char *text, const struct sentence_list *l, const struct group *g, size_t ng,
+		       const char *style, struct storyboard_draft *out)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	char **norm = xmalloc(l->n * sizeof(*norm));
@@ -299,8 +296,8 @@ static void fill_shots(const char *text, const struct sentence_list *l,
 	free(norm);
 }
 
-int splitter_split(const char *text, int max_shots, const char *style,
-		   struct storyboard_draft *out, char *err, size_t errlen)
+int splitter_split(const char *text, int max_shots, const char *style, struct storyboard_draft *out, char *err,
+		   size_t errlen)
 {
 	struct sentence_list l = { 0 };
 	struct group *g;

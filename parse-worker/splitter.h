@@ -12,10 +12,10 @@
 #include "util.h"
 
 struct shot_draft {
-	char *narration;    /* the sentences this shot narrates, as in the source (trimmed) */
-	char *prompt;       /* visual prompt for an image model */
-	char *speaker;      /* who says the narration, NULL for the narrator */
-	int duration_ms;    /* estimate from the narration, 2000..15000 */
+	char *narration; /* the sentences this shot narrates, as in the source (trimmed) */
+	char *prompt;    /* visual prompt for an image model */
+	char *speaker;   /* who says the narration, NULL for the narrator */
+	int duration_ms; /* estimate from the narration, 2000..15000 */
 };
 
 /* Owns its shots and their strings; splitter_release() frees them. */
@@ -30,8 +30,8 @@ struct storyboard_draft {
  * style may be NULL ("storybook illustration"); it begins every prompt.
  * 0, or -1 with err (out left empty) when there is nothing to narrate.
  */
-int splitter_split(const char *text, int max_shots, const char *style,
-		   struct storyboard_draft *out, char *err, size_t errlen) WARN_UNUSED;
+int splitter_split(const char *text, int max_shots, const char *style, struct storyboard_draft *out, char *err,
+		   size_t errlen) WARN_UNUSED;
 /* The narration's reading time in ms, clamped to 2000..15000. */
 int splitter_reading_ms(const char *text);
 /* An image prompt from a description: style (NULL for the default) first,

@@ -24,8 +24,8 @@
 static const char *const root_keys[] = { "title", "language", "characters", "shots", NULL };
 static const char *const character_keys[] = { "name", "look", "voice", NULL };
 static const char *const shot_keys[] = { "prompt", "narration", "speaker", "duration_s", "camera", NULL };
-static const char *const cameras[] = { "zoom_in", "zoom_out", "pan_left", "pan_right", "pan_up", "pan_down", "static",
-				       NULL };
+static const char *const cameras[] = { "zoom_in", "zoom_out", "pan_left", "pan_right",
+				       "pan_up",  "pan_down", "static",   NULL };
 
 static void add_error(struct storyboard_errors *e, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
@@ -63,15 +63,15 @@ static bool in_list(const char *const *list, const char *s)
 static void check_keys(const cJSON *obj, const char *const *keys, const char *path, struct storyboard_errors *e)
 {
 	const cJSON *it;
-	cJSON_ArrayForEach(it, obj)
+	cJSON_ArrayForEach (it, obj)
 		if (!in_list(keys, it->string))
 			add_error(e, "%s: unknown property \"%s\"", path, it->string);
 }
 
 /* A string member within [min, max] characters; NULL (after recording why)
  * when wrong, or when null/absent and nullable. */
-static const char *field(const cJSON *obj, const char *name, const char *path, size_t min, size_t max,
-			 bool nullable, struct storyboard_errors *e)
+static const char *field(const cJSON *obj, const char *name, const char *path, size_t min, size_t max, bool nullable,
+			 struct storyboard_errors *e)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
 	if ((!it || cJSON_IsNull(it)) && nullable)
@@ -159,21 +159,22 @@ static void take_characters(const cJSON *arr, struct storyboard *sb, struct stor
 		return;
 	}
 	sb->characters = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(*sb->characters));
-	cJSON_ArrayForEach(c, arr) {
+	cJSON_ArrayForEach (c, arr) {
 		snprintf(path, sizeof(path), "characters[%zu]", i++);
 		if (!cJSON_IsObject(c)) {
 			add_error(e, "%s must be an object with name, look and voice", path);
 			continue;
 		}
 		check_keys(c, character_keys, path, e);
-		const char *name = field(c, "name", path, 1, 80, false, e), *look = field(c, "look", path, 1, 500, false, e);
+		const char *name = field(c, "name", path, 1, 80, false, e),
+			   *look = field(c, "look", path, 1, 500, false, e);
 		const char *voice = field(c, "voice", path, 0, 128, true, e);
 		for (size_t k = 0; name && k < sb->n_characters; k++)
 			if (strcasecmp(sb->characters[k].name, name) == 0)
 				add_error(e, "%s.name \"%s\" is used twice", path, name);
 		if (name && look)
-			sb->characters[sb->n_characters++] =
-				(struct sb_character){ xstrdup(name), xstrdup(look), dup_or_null(voice) };
+			sb->characters[sb->n_characters++] = (struct sb_character){ xstrdup(name), xstrdup(look),
+										    dup_or_null(voice) };
 	}
 }
 
@@ -199,8 +200,8 @@ static int shot_duration(const cJSON *s, const char *path, struct storyboard_err
 		return 0;
 	}
 	if (d->valuedouble < MIN_DURATION_S || d->valuedouble > MAX_DURATION_S) {
-		add_error(e, "%s.duration_s is %g; it must be from %d to %d seconds", path, d->valuedouble, MIN_DURATION_S,
-			  MAX_DURATION_S);
+		add_error(e, "%s.duration_s is %g; it must be from %d to %d seconds", path, d->valuedouble,
+			  MIN_DURATION_S, MAX_DURATION_S);
 		return 0;
 	}
 	return (int)(d->valuedouble * 1000 + 0.5);
@@ -222,8 +223,10 @@ static void take_shot(const cJSON *s, const char *path, struct storyboard *sb, s
 	if (prompt && !mostly_latin(prompt))
 		add_error(e, "%s.prompt must be written in English (image models read English)", path);
 	if (camera && !in_list(cameras, camera))
-		add_error(e, "%s.camera \"%s\" is not one of zoom_in, zoom_out, pan_left, pan_right, pan_up, "
-			     "pan_down, static or null", path, camera);
+		add_error(e,
+			  "%s.camera \"%s\" is not one of zoom_in, zoom_out, pan_left, pan_right, pan_up, "
+			  "pan_down, static or null",
+			  path, camera);
 	if (e->n + e->dropped != before)
 		return;
 	sb->shots[sb->n_shots++] = (struct sb_shot){ xstrdup(prompt), xstrdup(narration), dup_or_null(speaker),
@@ -244,12 +247,12 @@ static void take_shots(const cJSON *arr, const struct storyboard_limits *lim, st
 	if (n == 0)
 		add_error(e, "shots is empty; the story needs at least one shot");
 	if (n > lim->max_shots)
-		add_error(e, "shots has %d entries but the job allows at most %d (max_shots): merge neighbouring shots", n,
-			  lim->max_shots);
+		add_error(e, "shots has %d entries but the job allows at most %d (max_shots): merge neighbouring shots",
+			  n, lim->max_shots);
 	if (n == 0 || n > lim->max_shots)
 		return;
 	sb->shots = xcalloc((size_t)n, sizeof(*sb->shots));
-	cJSON_ArrayForEach(s, arr) {
+	cJSON_ArrayForEach (s, arr) {
 		snprintf(path, sizeof(path), "shots[%zu]", i++);
 		take_shot(s, path, sb, e);
 	}

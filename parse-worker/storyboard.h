@@ -21,11 +21,11 @@ struct sb_character {
 };
 
 struct sb_shot {
-	char *prompt;     /* what the image model draws; after storyboard_finish_prompts, style and looks included */
+	char *prompt; /* what the image model draws; after storyboard_finish_prompts, style and looks included */
 	char *narration;
-	char *speaker;    /* NULL for the narrator */
-	char *camera;     /* zoom_in... or NULL */
-	int duration_ms;  /* 2000..15000 */
+	char *speaker;   /* NULL for the narrator */
+	char *camera;    /* zoom_in... or NULL */
+	int duration_ms; /* 2000..15000 */
 };
 
 /* Owns everything it points to; storyboard_release frees it. */
@@ -39,15 +39,15 @@ struct storyboard {
 };
 
 struct storyboard_limits {
-	int max_shots;          /* 1..60 */
-	const char *language;   /* the job's language, or NULL: the answer's primary subtag must match */
+	int max_shots;        /* 1..60 */
+	const char *language; /* the job's language, or NULL: the answer's primary subtag must match */
 };
 
 /* What is wrong with an answer, one readable line each. */
 struct storyboard_errors {
 	char *v[STORYBOARD_MAX_ERRORS];
 	size_t n;
-	size_t dropped;         /* errors past STORYBOARD_MAX_ERRORS */
+	size_t dropped; /* errors past STORYBOARD_MAX_ERRORS */
 };
 
 /* Parses and validates a model's answer (JSON text). 0 with *out filled, or

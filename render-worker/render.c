@@ -35,7 +35,7 @@ static int init(struct worker *w, const char *provider, char *err, size_t errlen
 	char names[160];
 	if (!provider_find(&render_registry, provider))
 		return errbuf_set(err, errlen, "REEL_RENDER_PROVIDER=%s: unknown provider (available: %s)", provider,
-			      provider_names(&render_registry, names, sizeof(names)));
+				  provider_names(&render_registry, names, sizeof(names)));
 	struct render_state *st = xcalloc(1, sizeof(*st));
 	st->vendors = worker_config(w);
 	st->storage = worker_storage(w);
@@ -112,7 +112,8 @@ static int keep_stored(struct task *t, struct render_data *rd, const char *video
 static bool busy_here(struct render_state *st, struct render_data *rd)
 {
 	for (struct render_data *o = st->busy; o; o = o->busy_next)
-		if (o->shot.index == rd->shot.index && o->shot.video == rd->shot.video && !strcmp(o->shot.job, rd->shot.job))
+		if (o->shot.index == rd->shot.index && o->shot.video == rd->shot.video &&
+		    !strcmp(o->shot.job, rd->shot.job))
 			return true;
 	rd->busy_next = st->busy;
 	if (st->busy)
@@ -134,13 +135,15 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	rd->provider = render_provider_find(rd->provider_name);
 	if (!provider_find(&render_registry, rd->provider_name)) {
 		char names[160];
-		worker_task_fail(t, "unknown_provider", "options.providers.render: '%.64s' is not a render provider (%s)",
-			  rd->provider_name, provider_names(&render_registry, names, sizeof(names)));
+		worker_task_fail(t, "unknown_provider",
+				 "options.providers.render: '%.64s' is not a render provider (%s)", rd->provider_name,
+				 provider_names(&render_registry, names, sizeof(names)));
 		return 0;
 	}
 	/* The clip step: the keyframe is stored, the clip not yet. Offline draws both in one step. */
 	bool i2v = motion && strcmp(motion, "i2v") == 0;
-	bool wants_clip = rd->provider ? i2v && vendors_has_i2v(st->vendors, rd->provider->info.name) : i2v && !st->skip_media;
+	bool wants_clip = rd->provider ? i2v && vendors_has_i2v(st->vendors, rd->provider->info.name)
+				       : i2v && !st->skip_media;
 	const char *video_key = text_or_null(r, row, 9);
 	if (rd->shot.image_key && (video_key || !wants_clip))
 		return keep_stored(t, rd, video_key);
@@ -231,10 +234,13 @@ static int record_calls(struct worker *w, struct task **tasks, size_t n)
 	uint64_t now = uv_now(worker_loop(w));
 	for (size_t i = 0; i < n; i++) {
 		const struct render_data *rd = tasks[i]->data;
-		rows[i] = (struct provider_call){ .job = tasks[i]->env.job, .shot = tasks[i]->env.shot,
+		rows[i] = (struct provider_call){ .job = tasks[i]->env.job,
+						  .shot = tasks[i]->env.shot,
 						  .provider = rd->provider->info.name,
-						  .purpose = rd->shot.video ? "video" : "image", .attempt = rd->attempt,
-						  .http_status = rd->http_status, .outcome = "ok",
+						  .purpose = rd->shot.video ? "video" : "image",
+						  .attempt = rd->attempt,
+						  .http_status = rd->http_status,
+						  .outcome = "ok",
 						  .latency_ms = (long)(now - rd->sent_at) };
 		str_copy(rows[i].model, model_of(st->vendors, rd), sizeof(rows[i].model));
 		calls[i] = &rows[i];

@@ -21,12 +21,12 @@ struct render_state {
 	struct vendors *vendors;
 	struct storage *storage;
 	struct http_client *http;
-	const char *public_url;     /* REEL_PUBLIC_URL: every callback URL starts with it */
+	const char *public_url; /* REEL_PUBLIC_URL: every callback URL starts with it */
 	const char *default_provider;
 	char *comfyui_workflow, *comfyui_i2v_workflow; /* loaded templates, or NULL */
 	size_t comfyui_workflow_len, comfyui_i2v_workflow_len;
 	bool skip_media;
-	unsigned drawing; /* offline draws on the thread pool: the state outlives stop() until they return */
+	unsigned drawing;         /* offline draws on the thread pool: the state outlives stop() until they return */
 	struct render_data *busy; /* the shots this process is rendering now (render_data.busy_next) */
 	bool stopped;
 };
@@ -36,23 +36,23 @@ void render_state_free(struct render_state *st);
 
 /* What one shot asks of its vendor, read in the claim. */
 struct render_shot {
-	char *prompt;        /* exactly what the image model receives */
-	char *image_key;     /* the stored keyframe, for the video step */
-	bool video;          /* this step turns the keyframe into a clip */
+	char *prompt;    /* exactly what the image model receives */
+	char *image_key; /* the stored keyframe, for the video step */
+	bool video;      /* this step turns the keyframe into a clip */
 	long seed;
-	long est_ms;         /* the narration estimate a clip should cover */
+	long est_ms;          /* the narration estimate a clip should cover */
 	int frame_w, frame_h; /* the job's output frame */
-	char aspect[8];      /* "9:16"... */
+	char aspect[8];       /* "9:16"... */
 	char job[64];
 	int index;
-	int generation;      /* how many vendor tasks the shot has recorded: each one makes the next key new */
+	int generation; /* how many vendor tasks the shot has recorded: each one makes the next key new */
 };
 
 /* A submission a provider built; render_submit frees the strings. */
 struct render_request {
-	const char *method;  /* NULL: POST */
+	const char *method; /* NULL: POST */
 	char *url;
-	char *headers[4];    /* "Name: value" lines */
+	char *headers[4]; /* "Name: value" lines */
 	size_t n_headers;
 	char *body;
 };
@@ -89,9 +89,11 @@ extern const struct provider_registry render_registry;
 /* A remote provider by name, or NULL ("offline" is not one: render.c draws it). */
 const struct render_provider *render_provider_find(const char *name);
 /* The stored keyframe of s as a data: URI, for vendors taking images inline; NULL with err. The caller frees. */
-char *render_provider_image_data_uri(const struct render_state *st, const struct render_shot *s, char *err, size_t errlen);
+char *render_provider_image_data_uri(const struct render_state *st, const struct render_shot *s, char *err,
+				     size_t errlen);
 /* The stored keyframe of s as bare base64; NULL with err. The caller frees. */
-char *render_provider_image_base64(const struct render_state *st, const struct render_shot *s, char *err, size_t errlen);
+char *render_provider_image_base64(const struct render_state *st, const struct render_shot *s, char *err,
+				   size_t errlen);
 #define RENDER_TASK_KEY_LEN 37 /* a UUID and its NUL */
 
 /* The key of a shot's submission: the same for every attempt until a vendor

@@ -34,8 +34,8 @@
 #define FIND_MAX_PAGES 5
 
 static int (*draw)(const char *prompt, int width, int height, const char *out_path, char *err, size_t errlen);
-static int (*make_clip)(const char *still_path, int width, int height, int fps, long duration_ms,
-			const char *out_path, char *err, size_t errlen);
+static int (*make_clip)(const char *still_path, int width, int height, int fps, long duration_ms, const char *out_path,
+			char *err, size_t errlen);
 
 /* The offline drawer lives in the render-worker plugin (libavfilter and its
  * many libraries), loaded only when keyframes are really drawn. */
@@ -51,7 +51,8 @@ static int load_drawer(char *err, size_t errlen)
 	*(void **)&make_clip = addrs[2];
 	*(void **)&font = addrs[1];
 	if (!font())
-		return errbuf_set(err, errlen, "no CJK-capable font found for the offline renderer (install fonts-noto-cjk)");
+		return errbuf_set(err, errlen,
+				  "no CJK-capable font found for the offline renderer (install fonts-noto-cjk)");
 	*(void **)&draw = addrs[0];
 	return 0;
 }
@@ -181,11 +182,15 @@ static void send_request(struct task *t, struct render_request *rq, size_t max_r
 {
 	struct render_state *st = worker_app(t->worker);
 	struct render_data *rd = t->data;
-	const struct http_client_request hr = { .method = rq->method, .url = rq->url,
-						.headers = (const char *const *)rq->headers, .n_headers = rq->n_headers,
-						.body = rq->body, .body_len = rq->body ? strlen(rq->body) : 0,
+	const struct http_client_request hr = { .method = rq->method,
+						.url = rq->url,
+						.headers = (const char *const *)rq->headers,
+						.n_headers = rq->n_headers,
+						.body = rq->body,
+						.body_len = rq->body ? strlen(rq->body) : 0,
 						.timeout_ms = st->vendors->submit_timeout_s * 1000,
-						.max_response = max_response, .vendor = rd->provider->info.name };
+						.max_response = max_response,
+						.vendor = rd->provider->info.name };
 	http_client_start(st->http, &hr, cb, t);
 	free(rq->url);
 	free(rq->body);

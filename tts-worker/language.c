@@ -70,8 +70,8 @@ static uint32_t next_cp(const unsigned char **s)
 
 static bool is_han(uint32_t cp)
 {
-	return in(cp, 0x4e00, 0x9fff) || in(cp, 0x3400, 0x4dbf) || in(cp, 0xf900, 0xfaff) ||
-	       in(cp, 0x20000, 0x323af) || cp == 0x3005 || cp == 0x3007;
+	return in(cp, 0x4e00, 0x9fff) || in(cp, 0x3400, 0x4dbf) || in(cp, 0xf900, 0xfaff) || in(cp, 0x20000, 0x323af) ||
+	       cp == 0x3005 || cp == 0x3007;
 }
 
 static bool is_kana(uint32_t cp)
@@ -79,8 +79,8 @@ static bool is_kana(uint32_t cp)
 	/* U+30FB (katakana middle dot) also separates names in Chinese text. */
 	if (cp == 0x30fb)
 		return false;
-	return in(cp, 0x3041, 0x309f) || in(cp, 0x30a0, 0x30ff) || in(cp, 0x31f0, 0x31ff) ||
-	       in(cp, 0xff66, 0xff9f) || in(cp, 0x1b000, 0x1b16f);
+	return in(cp, 0x3041, 0x309f) || in(cp, 0x30a0, 0x30ff) || in(cp, 0x31f0, 0x31ff) || in(cp, 0xff66, 0xff9f) ||
+	       in(cp, 0x1b000, 0x1b16f);
 }
 
 /* Letters of alphabets and syllabaries other than CJK; punctuation, symbols,

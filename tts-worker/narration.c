@@ -13,7 +13,6 @@
 #include <strings.h>
 #include "banned.h"
 
-
 enum level { AT_SENTENCE, AT_CLAUSE, AT_SPACE, AT_CHAR };
 
 struct parts {
@@ -76,12 +75,8 @@ static bool ends(uint32_t cp, enum level lv, bool *needs_space)
 	case AT_CLAUSE:
 		return strchr(",:", (int)(cp < 0x80 ? cp : 1)) || cp == 0xff0c || cp == 0x3001 || cp == 0xff1a ||
 		       cp == 0x2014;
-	case AT_SPACE:
-		*needs_space = false;
-		return is_space(cp);
-	case AT_CHAR:
-		*needs_space = false;
-		return true;
+	case AT_SPACE: *needs_space = false; return is_space(cp);
+	case AT_CHAR: *needs_space = false; return true;
 	}
 	return false;
 }

@@ -115,8 +115,8 @@ static void assemble_work(uv_work_t *req)
 					      .len = sd->audio[i].len,
 					      .raw_rate = sd->audio[i].raw_rate };
 	if (st->assemble(parts, sd->n_parts, tmp, &sd->res, err, sizeof(err)) < 0)
-		worker_task_fail(t, "bad_audio", "the %s provider returned audio that cannot be used: %s", sd->vendor->info.name,
-			  err);
+		worker_task_fail(t, "bad_audio", "the %s provider returned audio that cannot be used: %s",
+				 sd->vendor->info.name, err);
 	else if (store(t, tmp) == 0)
 		sd->timings = part_timings(sd, parts);
 	if (t->result != WORK_OK)
@@ -146,11 +146,15 @@ static struct provider_call *record(struct task *t, const struct http_client_res
 	struct speak_data *sd = t->data;
 	sd->calls = xrealloc(sd->calls, (sd->n_calls + 1) * sizeof(*sd->calls));
 	struct provider_call *c = &sd->calls[sd->n_calls++];
-	*c = (struct provider_call){ .job = t->env.job, .shot = t->env.shot, .provider = sd->vendor->info.name,
-				     .purpose = "speech", .attempt = t->work_attempts,
+	*c = (struct provider_call){ .job = t->env.job,
+				     .shot = t->env.shot,
+				     .provider = sd->vendor->info.name,
+				     .purpose = "speech",
+				     .attempt = t->work_attempts,
 				     .http_status = r->outcome == HTTP_CLIENT_DONE ? r->status : 0,
 				     .characters = (long)narration_chars(sd->parts[sd->done]),
-				     .latency_ms = (long)r->elapsed_ms, .outcome = "ok" };
+				     .latency_ms = (long)r->elapsed_ms,
+				     .outcome = "ok" };
 	snprintf(c->model, sizeof(c->model), "%s", sd->vendor->model(sd->vendor_cfg));
 	return c;
 }
@@ -173,16 +177,17 @@ static void on_error_status(struct task *t, const struct http_client_response *r
 	sd->vendor->error_text(r->body, r->body_len, msg, sizeof(msg));
 	if (r->status == 401 || r->status == 403) {
 		worker_task_fail(t, "provider_auth", "the %s provider refused the key in %s (HTTP %d: %s)", name,
-			  sd->vendor->info.key_var, r->status, msg);
+				 sd->vendor->info.key_var, r->status, msg);
 		return end_call(t, "auth", WORK_FAIL);
 	}
 	if (retry_status_transient(r->status)) {
 		t->retry_after_ms = asked_wait_ms(r);
 		worker_task_fail(t, r->status == 429 ? "provider_rate_limited" : "provider_unavailable",
-			  "the %s provider answered HTTP %d: %s", name, r->status, msg);
+				 "the %s provider answered HTTP %d: %s", name, r->status, msg);
 		return end_call(t, r->status == 429 ? "rate_limited" : "server_error", WORK_RETRY);
 	}
-	worker_task_fail(t, "provider_rejected", "the %s provider refused the request (HTTP %d: %s)", name, r->status, msg);
+	worker_task_fail(t, "provider_rejected", "the %s provider refused the request (HTTP %d: %s)", name, r->status,
+			 msg);
 	end_call(t, "rejected", WORK_FAIL);
 }
 
@@ -197,26 +202,27 @@ static void on_answer(const struct http_client_response *r, void *arg)
 	record(t, r);
 	switch (r->outcome) {
 	case HTTP_CLIENT_TIMEOUT:
-		worker_task_fail(t, "provider_timeout", "the %s provider did not answer within %ld s (REEL_TTS_TIMEOUT_S)",
-			  sd->vendor->info.name, st->settings->timeout_s);
+		worker_task_fail(t, "provider_timeout",
+				 "the %s provider did not answer within %ld s (REEL_TTS_TIMEOUT_S)",
+				 sd->vendor->info.name, st->settings->timeout_s);
 		return end_call(t, "timeout", WORK_RETRY);
 	case HTTP_CLIENT_TOO_LARGE:
 		worker_task_fail(t, "answer_too_large", "the %s answer was larger than %ld KB (REEL_TTS_MAX_AUDIO_KB)",
-			  sd->vendor->info.name, st->settings->max_audio_kb);
+				 sd->vendor->info.name, st->settings->max_audio_kb);
 		return end_call(t, "oversize", WORK_FAIL);
 	case HTTP_CLIENT_FAILED:
-		worker_task_fail(t, "provider_unreachable", "the %s provider could not be reached: %s", sd->vendor->info.name,
-			  r->error);
+		worker_task_fail(t, "provider_unreachable", "the %s provider could not be reached: %s",
+				 sd->vendor->info.name, r->error);
 		return end_call(t, "failed", WORK_RETRY);
-	case HTTP_CLIENT_DONE:
-		break;
+	case HTTP_CLIENT_DONE: break;
 	}
 	if (r->status < 200 || r->status >= 300)
 		return on_error_status(t, r);
 	struct tts_audio *a = &sd->audio[sd->done];
 	if (sd->vendor->read(sd->vendor_cfg, r->body, r->body_len, a, why, sizeof(why)) < 0) {
 		tts_provider_audio_release(a);
-		worker_task_fail(t, "bad_audio", "the %s provider answered in an unknown shape: %s", sd->vendor->info.name, why);
+		worker_task_fail(t, "bad_audio", "the %s provider answered in an unknown shape: %s",
+				 sd->vendor->info.name, why);
 		return end_call(t, "invalid", WORK_FAIL);
 	}
 	if (a->len == 0) {
@@ -250,7 +256,8 @@ static void send_part(struct speak_state *st, struct task *t)
 	for (size_t i = 0; i < rq.n_headers; i++)
 		free(rq.headers[i]);
 	if (!sd->call) {
-		worker_task_fail(t, "internal", "the request to the %s provider could not be started", sd->vendor->info.name);
+		worker_task_fail(t, "internal", "the request to the %s provider could not be started",
+				 sd->vendor->info.name);
 		end(t, WORK_RETRY);
 	}
 }

@@ -22,17 +22,17 @@ struct speak_state {
 	struct http_client *http;
 	const char *provider; /* REEL_TTS_PROVIDER */
 	struct cast cast;
-	uint64_t cast_at; /* uv_now() when cast was read */
-	void **vendor_cfgs; /* each vendor's settings (tts_provider_configs_load) */
+	uint64_t cast_at;                /* uv_now() when cast was read */
+	void **vendor_cfgs;              /* each vendor's settings (tts_provider_configs_load) */
 	const struct tts_engine *espeak; /* from the plugin; NULL when media is skipped */
 	int (*assemble)(struct tts_part *, size_t, const char *, struct tts_result *, char *, size_t);
 };
 
 /* One shot being spoken (t->data); speak_data_free releases it. */
 struct speak_data {
-	char *text, *language, *voice;   /* language: the job's or detected; voice: NULL for the default */
+	char *text, *language, *voice;     /* language: the job's or detected; voice: NULL for the default */
 	const struct tts_provider *vendor; /* NULL: espeak */
-	const void *vendor_cfg;             /* its settings */
+	const void *vendor_cfg;            /* its settings */
 	struct storage *storage;
 	char key[128]; /* where the audio was stored */
 	struct tts_result res;

@@ -80,8 +80,7 @@ struct tts_provider {
 	/* The model asked for, as provider_calls records it. */
 	const char *(*model)(const void *cfg);
 	/* The request speaking text with voice (NULL: the vendor's default). */
-	void (*build)(const void *cfg, const char *text, const char *language, const char *voice,
-		      struct tts_http *out);
+	void (*build)(const void *cfg, const char *text, const char *language, const char *voice, struct tts_http *out);
 	/* Reads a 2xx answer. 0, or -1 with err when it is not what the protocol
 	 * promises. */
 	int (*read)(const void *cfg, const char *body, size_t len, struct tts_audio *out, char *err, size_t errlen);
@@ -129,6 +128,6 @@ extern const struct tts_engine tts_espeak_engine;
  * to out_path, filling each part's placement. Defined in the plugin;
  * blocking. 0, or -1 with err saying which part and why. */
 int tts_decode_assemble(struct tts_part *parts, size_t n, const char *out_path, struct tts_result *res, char *err,
-		       size_t errlen) WARN_UNUSED;
+			size_t errlen) WARN_UNUSED;
 
 #endif

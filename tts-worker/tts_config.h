@@ -11,8 +11,8 @@
 #include "config.h"
 
 struct tts_settings {
-	long timeout_s;    /* REEL_TTS_TIMEOUT_S: one vendor call */
-	long max_audio_kb; /* REEL_TTS_MAX_AUDIO_KB: a larger answer is refused */
+	long timeout_s;        /* REEL_TTS_TIMEOUT_S: one vendor call */
+	long max_audio_kb;     /* REEL_TTS_MAX_AUDIO_KB: a larger answer is refused */
 	long voices_refresh_s; /* REEL_TTS_VOICES_REFRESH_S: how old the voice catalogue may grow */
 };
 

@@ -60,7 +60,8 @@ static int check_offline_voices(struct worker *w, struct speak_state *st, struct
 		if (PQgetvalue(r, row, 1)[0] == 't')
 			log_info("espeak-ng voice %s loads again: listed and cast", PQgetvalue(r, row, 0));
 		else
-			log_warn("espeak-ng voice %s does not load here: no longer listed or cast", PQgetvalue(r, row, 0));
+			log_warn("espeak-ng voice %s does not load here: no longer listed or cast",
+				 PQgetvalue(r, row, 0));
 	}
 	if (at_start && dropped.n)
 		log_warn("%zu espeak-ng voice(s) of the catalogue do not load here and are skipped (last: %s)",
@@ -78,7 +79,7 @@ static int init(struct worker *w, const char *name, char *err, size_t errlen)
 	char names[160];
 	if (!tts_provider_find(name))
 		return errbuf_set(err, errlen, "REEL_TTS_PROVIDER=%s: unknown provider (available: %s)", name,
-			      provider_names(&tts_registry, names, sizeof(names)));
+				  provider_names(&tts_registry, names, sizeof(names)));
 	st = xcalloc(1, sizeof(*st));
 	st->settings = worker_config(w);
 	st->provider = name;
@@ -91,7 +92,8 @@ static int init(struct worker *w, const char *name, char *err, size_t errlen)
 	if (cast_load(&st->cast, worker_db(w), err, errlen) < 0 || load_plugin(st, err, errlen) < 0)
 		return -1;
 	if (check_offline_voices(w, st, &st->cast, true) < 0)
-		return errbuf_set(err, errlen, "cannot mark the voices that do not load: %s", db_last_error(worker_db(w)));
+		return errbuf_set(err, errlen, "cannot mark the voices that do not load: %s",
+				  db_last_error(worker_db(w)));
 	st->cast_at = uv_now(worker_loop(w));
 	st->http = http_client_new(worker_loop(w));
 	return 0;
@@ -109,11 +111,11 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row);
  * characters, then the job's other speakers in order of appearance (a
  * storyboard without characters, as the offline screenplay reading makes,
  * still gives each speaker a voice of their own). */
-#define CLAIM_HEAD                                                                                              \
-	"UPDATE shots s SET status = 'voicing', updated_at = now() "                                            \
-	"FROM jobs j, unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS u(job_id, idx, n) "                      \
-	"WHERE s.job_id = u.job_id AND s.idx = u.idx AND j.id = s.job_id AND j.status = 'producing' "           \
-	"AND s.status IN ('rendered', 'voicing') "                                                              \
+#define CLAIM_HEAD \
+	"UPDATE shots s SET status = 'voicing', updated_at = now() " \
+	"FROM jobs j, unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS u(job_id, idx, n) " \
+	"WHERE s.job_id = u.job_id AND s.idx = u.idx AND j.id = s.job_id AND j.status = 'producing' " \
+	"AND s.status IN ('rendered', 'voicing') " \
 	"RETURNING u.n, s.narration, j.options->>'language', j.options->>'voice', s.est_duration_ms"
 
 /* Voices an operator adds or removes (reelctl voices) are cast without a
@@ -143,15 +145,15 @@ static int refresh_cast(struct worker *w, struct speak_state *st)
 static int claim(struct worker *w, struct task **tasks, size_t n)
 {
 	static const char skip_sql[] = CLAIM_HEAD;
-	static const char sql[] =
-		CLAIM_HEAD ", s.speaker, (WITH sc AS (SELECT CASE jsonb_typeof(j.storyboard->'characters') "
-			   "  WHEN 'array' THEN j.storyboard->'characters' ELSE '[]'::jsonb END AS a) "
-			   "SELECT sc.a || coalesce((SELECT jsonb_agg(jsonb_build_object('name', x.speaker) "
-			   "  ORDER BY x.first) FROM (SELECT o.speaker, min(o.idx) AS first FROM shots o "
-			   "        WHERE o.job_id = s.job_id AND o.speaker IS NOT NULL GROUP BY o.speaker) x "
-			   "  WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(sc.a) e "
-			   "                    WHERE lower(e->>'name') = lower(x.speaker))), '[]'::jsonb) FROM sc), "
-			   "j.options#>>'{providers,tts}'";
+	static const char sql[] = CLAIM_HEAD
+		", s.speaker, (WITH sc AS (SELECT CASE jsonb_typeof(j.storyboard->'characters') "
+		"  WHEN 'array' THEN j.storyboard->'characters' ELSE '[]'::jsonb END AS a) "
+		"SELECT sc.a || coalesce((SELECT jsonb_agg(jsonb_build_object('name', x.speaker) "
+		"  ORDER BY x.first) FROM (SELECT o.speaker, min(o.idx) AS first FROM shots o "
+		"        WHERE o.job_id = s.job_id AND o.speaker IS NOT NULL GROUP BY o.speaker) x "
+		"  WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(sc.a) e "
+		"                    WHERE lower(e->>'name') = lower(x.speaker))), '[]'::jsonb) FROM sc), "
+		"j.options#>>'{providers,tts}'";
 	if (!worker_skip_media(w) && refresh_cast(w, worker_app(w)) < 0)
 		return -1;
 	PGresult *r = worker_query_tasks(w, worker_skip_media(w) ? skip_sql : sql, tasks, n, true, NULL, 0);
@@ -167,8 +169,9 @@ static void cast_shot(struct speak_state *st, struct task *t, PGresult *r, int r
 	t->claim = CLAIM_WORK;
 	if (!tts_provider_find(provider)) {
 		char names[160];
-		worker_task_fail(t, "unknown_provider", "options.providers.tts is \"%s\", which this service does not offer (%s)",
-			  provider, provider_names(&tts_registry, names, sizeof(names)));
+		worker_task_fail(t, "unknown_provider",
+				 "options.providers.tts is \"%s\", which this service does not offer (%s)", provider,
+				 provider_names(&tts_registry, names, sizeof(names)));
 	} else {
 		sd->vendor = tts_provider_find_vendor(provider);
 		sd->vendor_cfg = sd->vendor ? tts_provider_config(st->vendor_cfgs, sd->vendor) : NULL;
@@ -347,8 +350,8 @@ static int fail(struct worker *w, struct task *t)
 	if (strcmp(t->error_code, "provider_auth") == 0)
 		return jobs_fail(worker_db(w), worker_events(w), t->env.job, "tts", t->error_code, t->error, false);
 	if (strcmp(t->error_code, "unknown_voice") == 0 || strcmp(t->error_code, "unknown_provider") == 0)
-		return jobs_fail_for_shot(worker_db(w), worker_events(w), t->env.job, t->env.shot, "tts",
-					  t->error_code, t->error);
+		return jobs_fail_for_shot(worker_db(w), worker_events(w), t->env.job, t->env.shot, "tts", t->error_code,
+					  t->error);
 	return jobs_pause_for_shot(worker_db(w), worker_events(w), t->env.job, t->env.shot, "tts", t->error_code,
 				   t->error);
 }

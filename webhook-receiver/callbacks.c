@@ -89,8 +89,8 @@ void callbacks_replicate(struct http_exchange *x, void *arg)
 	char why[256];
 	metrics_add(rc->m_callbacks, 1);
 	if (replicate_api_verify(rc->v->replicate_secret, id, http_header(rq, "webhook-timestamp"),
-			     http_header(rq, "webhook-signature"), rq->body, rq->body_len, time(NULL), rc->v->tolerance_s,
-			     why, sizeof(why)) < 0)
+				 http_header(rq, "webhook-signature"), rq->body, rq->body_len, time(NULL),
+				 rc->v->tolerance_s, why, sizeof(why)) < 0)
 		return refused(rc, x, why, "webhook-signature");
 	if (replicate_api_read(rq->body, rq->body_len, &res, why, sizeof(why)) < 0)
 		return http_problem(x, 400, "bad-callback", "The callback is not a prediction", why, "body");
@@ -103,7 +103,8 @@ static void on_jwks(const struct http_client_response *r, void *arg)
 	char err[256];
 	rc->fal_fetching = false;
 	if (r->outcome != HTTP_CLIENT_DONE || r->status != 200) {
-		log_warn("FAL_JWKS_URL=%s could not be fetched: %s (HTTP %d)", rc->v->fal_jwks_url, r->error, r->status);
+		log_warn("FAL_JWKS_URL=%s could not be fetched: %s (HTTP %d)", rc->v->fal_jwks_url, r->error,
+			 r->status);
 		return;
 	}
 	struct fal_keys *keys = fal_queue_keys_parse(r->body, r->body_len, err, sizeof(err));
@@ -123,8 +124,9 @@ static void refresh_keys(struct receiver *rc, uint64_t older_than_ms)
 	if (rc->fal_fetching || (rc->v->fal_jwks_file && *rc->v->fal_jwks_file) ||
 	    (rc->fal_keys && monotime_ms() - rc->fal_keys_ms < older_than_ms))
 		return;
-	const struct http_client_request rq = { .url = rc->v->fal_jwks_url, .timeout_ms = 10000, .max_response = 1 << 16,
-						.vendor = "fal" };
+	const struct http_client_request rq = {
+		.url = rc->v->fal_jwks_url, .timeout_ms = 10000, .max_response = 1 << 16, .vendor = "fal"
+	};
 	rc->fal_fetching = http_client_start(rc->http, &rq, on_jwks, rc) != NULL;
 }
 
@@ -161,8 +163,8 @@ void callbacks_fal(struct http_exchange *x, void *arg)
 		return http_problem(x, 503, "keys-unavailable", "fal's signing keys are not loaded yet",
 				    "FAL_JWKS_URL could not be fetched; deliver again later", NULL);
 	if (fal_queue_verify(rc->fal_keys, id, http_header(rq, "x-fal-webhook-user-id"),
-		       http_header(rq, "x-fal-webhook-timestamp"), http_header(rq, "x-fal-webhook-signature"), rq->body,
-		       rq->body_len, time(NULL), rc->v->tolerance_s, why, sizeof(why)) < 0) {
+			     http_header(rq, "x-fal-webhook-timestamp"), http_header(rq, "x-fal-webhook-signature"),
+			     rq->body, rq->body_len, time(NULL), rc->v->tolerance_s, why, sizeof(why)) < 0) {
 		refresh_keys(rc, KEYS_REFETCH_MS); /* perhaps a key we have not seen yet */
 		return refused(rc, x, why, "x-fal-webhook-signature");
 	}

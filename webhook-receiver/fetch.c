@@ -68,9 +68,9 @@ static void refuse(struct fetch *f, bool retryable, const char *fmt, ...)
 
 static bool v4_private(uint32_t a)
 {
-	return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 || (a >> 16) == 0xa9fe ||
-	       (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8 || (a >> 22) == (0x64400000u >> 22) || (a >> 28) >= 0xe ||
-	       (a >> 8) == 0xc00000 || (a >> 17) == (0xc6120000u >> 17);
+	return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 || (a >> 16) == 0xa9fe || (a >> 20) == 0xac1 ||
+	       (a >> 16) == 0xc0a8 || (a >> 22) == (0x64400000u >> 22) || (a >> 28) >= 0xe || (a >> 8) == 0xc00000 ||
+	       (a >> 17) == (0xc6120000u >> 17);
 }
 
 bool fetch_address_private(const struct sockaddr *sa)
@@ -86,8 +86,8 @@ bool fetch_address_private(const struct sockaddr *sa)
 	bool zero_start = true;
 	for (int i = 0; i < 15; i++)
 		zero_start &= b[i] == 0;
-	return zero_start /* :: and ::1 */ || (b[0] & 0xfe) == 0xfc /* ULA */ || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||
-	       b[0] == 0xff;
+	return zero_start /* :: and ::1 */ || (b[0] & 0xfe) == 0xfc /* ULA */ ||
+	       (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || b[0] == 0xff;
 }
 
 /* On the thread pool: the probe, then the upload or rename into place. */
@@ -171,14 +171,15 @@ static void on_download(const struct http_client_response *r, void *arg)
 	struct fetch *f = arg;
 	const char *ctype = http_client_header(r, "content-type");
 	if (r->outcome == HTTP_CLIENT_TOO_LARGE)
-		refuse(f, false, "the vendor's output is larger than %ld MB (REEL_DOWNLOAD_MAX_MB)", f->rc->v->download_max_mb);
+		refuse(f, false, "the vendor's output is larger than %ld MB (REEL_DOWNLOAD_MAX_MB)",
+		       f->rc->v->download_max_mb);
 	else if (r->outcome != HTTP_CLIENT_DONE)
 		refuse(f, true, "the vendor's output could not be downloaded: %s", r->error);
 	else if (r->status != 200)
 		refuse(f, retry_status_transient(r->status), "the vendor's output answered HTTP %d", r->status);
 	else if (!media_type(ctype, f->video))
-		refuse(f, false, "the vendor's output is not %s (Content-Type: %.80s)", f->video ? "a video" : "an image",
-		       ctype ? ctype : "none");
+		refuse(f, false, "the vendor's output is not %s (Content-Type: %.80s)",
+		       f->video ? "a video" : "an image", ctype ? ctype : "none");
 	else if (!magic_ok(f->tmp_path, f->video))
 		refuse(f, false, "the vendor's output was refused: its first bytes are not those of %s",
 		       f->video ? "an MP4 or WebM video" : "a PNG, JPEG or WebP image");
@@ -190,9 +191,11 @@ static void download(struct fetch *f, const char *pinned)
 {
 	char *resolve = pinned ? xasprintf("%s:%s:%s", f->host, f->port, pinned) : NULL;
 	f->tmp_path = storage_temp(f->rc->d->storage, ".part");
-	const struct http_client_request rq = { .url = f->url, .timeout_ms = 300000,
+	const struct http_client_request rq = { .url = f->url,
+						.timeout_ms = 300000,
 						.max_response = (size_t)f->rc->v->download_max_mb << 20,
-						.resolve = resolve, .body_path = f->tmp_path };
+						.resolve = resolve,
+						.body_path = f->tmp_path };
 	bool started = http_client_start(f->rc->http, &rq, on_download, f) != NULL;
 	free(resolve);
 	if (!started)
@@ -210,8 +213,10 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	for (struct addrinfo *a = res; a; a = a->ai_next)
 		if (fetch_address_private(a->ai_addr) && !f->rc->v->allow_private && !f->vendor_host) {
 			uv_freeaddrinfo(res);
-			refuse(f, false, "the vendor's output is on a private address (%s); set REEL_ALLOW_PRIVATE_WEBHOOKS=1 "
-			       "to allow it", f->host);
+			refuse(f, false,
+			       "the vendor's output is on a private address (%s); set REEL_ALLOW_PRIVATE_WEBHOOKS=1 "
+			       "to allow it",
+			       f->host);
 			return;
 		}
 	if (res->ai_family == AF_INET6) {
@@ -270,7 +275,8 @@ static void from_data_uri(struct fetch *f)
 		return;
 	}
 	if (strlen(comma + 1) / 4 * 3 > (size_t)f->rc->v->download_max_mb << 20) {
-		refuse(f, false, "the vendor's output is larger than %ld MB (REEL_DOWNLOAD_MAX_MB)", f->rc->v->download_max_mb);
+		refuse(f, false, "the vendor's output is larger than %ld MB (REEL_DOWNLOAD_MAX_MB)",
+		       f->rc->v->download_max_mb);
 		return;
 	}
 	unsigned char *bytes = base64_decode(comma + 1, strlen(comma + 1), false, &len);
@@ -285,8 +291,9 @@ static void from_data_uri(struct fetch *f)
 void fetch_start(struct receiver *rc, const char *url, bool video, const char *stem, fetch_done_fn done, void *arg)
 {
 	struct fetch *f = xcalloc(1, sizeof(*f));
-	*f = (struct fetch){ .rc = rc, .url = xstrdup(url), .stem = xstrdup(stem), .video = video, .done = done,
-			     .arg = arg };
+	*f = (struct fetch){
+		.rc = rc, .url = xstrdup(url), .stem = xstrdup(stem), .video = video, .done = done, .arg = arg
+	};
 	if (strncmp(url, "data:", 5) == 0) {
 		from_data_uri(f);
 		return;

@@ -16,11 +16,11 @@
 #include "receiver.h"
 
 struct fetch_result {
-	int ok;               /* 0 when the output is stored at key, else -1 */
-	bool retryable;       /* for failures: the network, not the content */
-	bool unstored;        /* a failure of storage, not of the vendor's output */
-	char error[512];      /* what was refused or failed, for the shot's error */
-	char key[256];        /* the storage key: the caller's stem and the probed extension */
+	int ok;          /* 0 when the output is stored at key, else -1 */
+	bool retryable;  /* for failures: the network, not the content */
+	bool unstored;   /* a failure of storage, not of the vendor's output */
+	char error[512]; /* what was refused or failed, for the shot's error */
+	char key[256];   /* the storage key: the caller's stem and the probed extension */
 	struct probe_info info;
 };
 

@@ -100,9 +100,10 @@ static int schedule_retry(struct receiver *rc, PGresult *task, const char *error
 int finish_fail(struct receiver *rc, const char *provider, const char *external_id, const char *code,
 		const char *message, bool retryable)
 {
-	static const char sql[] = "SELECT p.id, p.job_id, p.shot, s.attempts FROM provider_tasks p JOIN shots s "
-				  "ON s.job_id = p.job_id AND s.idx = p.shot WHERE p.provider = $1 AND p.external_id = $2 "
-				  "AND p.status = 'submitted' FOR UPDATE OF p";
+	static const char sql[] =
+		"SELECT p.id, p.job_id, p.shot, s.attempts FROM provider_tasks p JOIN shots s "
+		"ON s.job_id = p.job_id AND s.idx = p.shot WHERE p.provider = $1 AND p.external_id = $2 "
+		"AND p.status = 'submitted' FOR UPDATE OF p";
 	static const char failed_sql[] = "UPDATE provider_tasks SET status = 'failed', error = $2::jsonb, "
 					 "updated_at = now() WHERE id = $1";
 	PGresult *r = db_exec(rc->d->db, sql, 2, (const char *const[]){ provider, external_id });
@@ -119,8 +120,8 @@ int finish_fail(struct receiver *rc, const char *provider, const char *external_
 	if (retryable && retry_allowed(&rc->retry, attempts))
 		rc_ = schedule_retry(rc, r, error, attempts);
 	else if (db_run(rc->d->db, failed_sql, 2, (const char *const[]){ PQgetvalue(r, 0, 0), error }) < 0 ||
-		 jobs_pause_for_shot(rc->d->db, rc->d->events, PQgetvalue(r, 0, 1), atoi(PQgetvalue(r, 0, 2)),
-				     "render", code, message) < 0)
+		 jobs_pause_for_shot(rc->d->db, rc->d->events, PQgetvalue(r, 0, 1), atoi(PQgetvalue(r, 0, 2)), "render",
+				     code, message) < 0)
 		rc_ = -1;
 	free(error);
 	PQclear(r);
@@ -200,7 +201,8 @@ void finish__download(struct finishing *f)
 	char stem[192], safe_id[64];
 	size_t n = 0;
 	for (const char *p = f->res.id; *p && n < sizeof(safe_id) - 1; p++)
-		safe_id[n++] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", *p) ? *p : '_';
+		safe_id[n++] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", *p) ? *p
+													      : '_';
 	safe_id[n] = '\0';
 	snprintf(stem, sizeof(stem), "jobs/%s/shot-%d-%s", f->job, f->shot, safe_id);
 	fetch_start(f->rc, f->res.outputs[0], strcmp(f->kind, "video") == 0, stem, on_fetched, f);
@@ -211,6 +213,6 @@ void finish__vendor_failed(struct finishing *f)
 	if (f->res.state == VENDOR_CANCELED)
 		fail_task(f, "provider_canceled", "the vendor canceled the task", true);
 	else
-		fail_task(f, "render_failed", f->res.error[0] ? f->res.error : "the vendor's task ended without an output",
-			  true);
+		fail_task(f, "render_failed",
+			  f->res.error[0] ? f->res.error : "the vendor's task ended without an output", true);
 }

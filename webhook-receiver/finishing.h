@@ -13,19 +13,19 @@
 struct finishing {
 	struct receiver *rc;
 	char provider[16];
-	char *delivery_id;         /* NULL for the sweeper's polls */
+	char *delivery_id; /* NULL for the sweeper's polls */
 	struct vendor_result res;
-	bool open;                 /* the task is still 'submitted' */
+	bool open; /* the task is still 'submitted' */
 	char job[64], trace[64], kind[8];
 	int shot;
-	bool more;                 /* an i2v keyframe: the clip comes next */
-	const char *message;       /* for the failure path: what went wrong */
+	bool more;           /* an i2v keyframe: the clip comes next */
+	const char *message; /* for the failure path: what went wrong */
 	const char *code;
 	bool retryable;
-	const char *key;           /* for the success path: where the output was stored */
+	const char *key; /* for the success path: where the output was stored */
 	finish_done_fn done;
 	void *arg;
-	struct finishing *next;    /* in the settle queue */
+	struct finishing *next; /* in the settle queue */
 };
 
 /* Tells done how it went and frees f. */

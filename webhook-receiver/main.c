@@ -47,8 +47,10 @@ static void on_started(struct daemon *d)
 	struct receiver *rc = d->app;
 	rc->m_callbacks = metrics_counter("reel_webhooks_total", "Vendor callbacks received", "");
 	rc->m_refused = metrics_counter("reel_webhooks_refused_total", "Callbacks refused for their signature", "");
-	rc->m_replayed = metrics_counter("reel_webhooks_replayed_total", "Callbacks whose delivery was seen before", "");
-	rc->m_finished = metrics_counter("reel_render_tasks_finished_total", "Vendor tasks whose output was stored", "");
+	rc->m_replayed = metrics_counter("reel_webhooks_replayed_total", "Callbacks whose delivery was seen before",
+					 "");
+	rc->m_finished = metrics_counter("reel_render_tasks_finished_total", "Vendor tasks whose output was stored",
+					 "");
 	rc->m_failed = metrics_counter("reel_render_tasks_failed_total", "Vendor tasks that failed", "");
 	d->on_stop = on_stop;
 	settle_start(rc);

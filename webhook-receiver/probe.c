@@ -46,7 +46,7 @@ static int check(AVFormatContext *fc, bool video, long max_side, long max_ms, st
 		return errbuf_set(err, errlen, "the picture has no size");
 	if (info->width > max_side || info->height > max_side)
 		return errbuf_set(err, errlen, "the picture is %dx%d, larger than %ld pixels a side", info->width,
-			      info->height, max_side);
+				  info->height, max_side);
 	if (!video)
 		return 0;
 	info->duration_ms = fc->duration > 0 ? (long)(fc->duration / (AV_TIME_BASE / 1000)) : 0;
@@ -71,8 +71,8 @@ int probe_media(const char *path, bool video, long max_side, long max_ms, struct
 	snprintf(url, sizeof(url), "file:%s", path);
 	if ((rc = avformat_open_input(&fc, url, NULL, &opts)) < 0) {
 		av_dict_free(&opts);
-		return errbuf_set(err, errlen, "not a %s the renderer accepts (%s)", video ? "video (MP4, WebM)" :
-			      "picture (PNG, JPEG, WebP)", av_err2str(rc));
+		return errbuf_set(err, errlen, "not a %s the renderer accepts (%s)",
+				  video ? "video (MP4, WebM)" : "picture (PNG, JPEG, WebP)", av_err2str(rc));
 	}
 	av_dict_free(&opts);
 	if ((rc = avformat_find_stream_info(fc, NULL)) < 0)

@@ -24,15 +24,15 @@ struct receiver {
 	struct daemon *d;
 	struct vendors *v;
 	struct http_client *http;
-	struct retry_policy retry;   /* REEL_RENDER_MAX_ATTEMPTS and the backoff of failed tasks */
-	struct fal_keys *fal_keys;   /* NULL until loaded */
-	uint64_t fal_keys_ms;        /* when they were loaded */
+	struct retry_policy retry; /* REEL_RENDER_MAX_ATTEMPTS and the backoff of failed tasks */
+	struct fal_keys *fal_keys; /* NULL until loaded */
+	uint64_t fal_keys_ms;      /* when they were loaded */
 	bool fal_fetching;
 	uv_timer_t sweep_timer;
-	uv_check_t settle_check;     /* settles the queued callbacks once per loop iteration */
-	uv_idle_t settle_idle;       /* keeps the loop turning while more than one batch waits */
+	uv_check_t settle_check; /* settles the queued callbacks once per loop iteration */
+	uv_idle_t settle_idle;   /* keeps the loop turning while more than one batch waits */
 	struct finishing *queue, **queue_tail;
-	int sweeps_running;          /* vendor polls and cancels in flight */
+	int sweeps_running; /* vendor polls and cancels in flight */
 	struct metric *m_callbacks, *m_refused, *m_replayed, *m_finished, *m_failed;
 };
 

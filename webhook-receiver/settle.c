@@ -83,9 +83,10 @@ static int look_up(struct receiver *rc, struct finishing **items, size_t n)
  * item i's delivery is new (items without a delivery id count as new). */
 static int receipts(struct receiver *rc, struct finishing **items, size_t n, bool *fresh)
 {
-	static const char sql[] = "INSERT INTO webhook_receipts (provider, delivery_id) "
-				  "SELECT * FROM unnest($1::text[], $2::text[]) AS u(provider, id) WHERE u.id IS NOT NULL "
-				  "ON CONFLICT DO NOTHING RETURNING provider, delivery_id";
+	static const char sql[] =
+		"INSERT INTO webhook_receipts (provider, delivery_id) "
+		"SELECT * FROM unnest($1::text[], $2::text[]) AS u(provider, id) WHERE u.id IS NOT NULL "
+		"ON CONFLICT DO NOTHING RETURNING provider, delivery_id";
 	const char **providers = xmalloc(n * sizeof(*providers)), **ids = xmalloc(n * sizeof(*ids));
 	for (size_t i = 0; i < n; i++) {
 		providers[i] = items[i]->provider;
@@ -128,8 +129,10 @@ static void settle(struct receiver *rc, struct finishing **items, size_t n)
 	else
 		outbox_publish(rc->d->outbox);
 	for (size_t i = 0; i < n; i++)
-		finish__end(items[i], rc_ < 0 ? 503 : 200, rc_ < 0 ? "database unavailable" :
-			    fresh[i] ? "nothing to do" : "replayed");
+		finish__end(items[i], rc_ < 0 ? 503 : 200,
+			    rc_ < 0    ? "database unavailable"
+			    : fresh[i] ? "nothing to do"
+				       : "replayed");
 	free(fresh);
 }
 

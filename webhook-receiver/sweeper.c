@@ -39,8 +39,8 @@ struct poll {
 	struct receiver *rc;
 	char provider[16];
 	char id[128];
-	char *result_url;  /* fal: the result's address, from the submission (or the status answer) */
-	bool reading;      /* fal: the status said COMPLETED; this call reads the result */
+	char *result_url; /* fal: the result's address, from the submission (or the status answer) */
+	bool reading;     /* fal: the status said COMPLETED; this call reads the result */
 };
 
 static void auth_header(const struct receiver *rc, const char *provider, char *out, size_t outlen)
@@ -58,9 +58,13 @@ static void call(struct receiver *rc, const char *provider, const char *method, 
 	char auth[512];
 	const char *headers[2] = { "Content-Type: application/json", auth };
 	auth_header(rc, provider, auth, sizeof(auth));
-	const struct http_client_request rq = { .method = method, .url = url, .headers = headers,
-						.n_headers = auth[0] ? 2 : 1, .body = body,
-						.body_len = body ? strlen(body) : 0, .timeout_ms = 30000,
+	const struct http_client_request rq = { .method = method,
+						.url = url,
+						.headers = headers,
+						.n_headers = auth[0] ? 2 : 1,
+						.body = body,
+						.body_len = body ? strlen(body) : 0,
+						.timeout_ms = 30000,
 						.vendor = provider };
 	rc->sweeps_running++;
 	if (!http_client_start(rc->http, &rq, cb, arg))
@@ -99,7 +103,8 @@ static void on_poll(const struct http_client_response *r, void *arg)
 	if (strcmp(p->provider, "replicate") == 0)
 		rc_ = replicate_api_read(r->body, r->body_len, &res, err, sizeof(err));
 	else if (strcmp(p->provider, "comfyui") == 0)
-		rc_ = comfyui_api_read_history(r->body, r->body_len, p->id, p->rc->v->comfyui_url, &res, err, sizeof(err));
+		rc_ = comfyui_api_read_history(r->body, r->body_len, p->id, p->rc->v->comfyui_url, &res, err,
+					       sizeof(err));
 	else if (!p->reading) /* fal, first call: the status */
 		rc_ = fal_queue_read_queue(r->body, r->body_len, &res, err, sizeof(err));
 	else if ((rc_ = fal_queue_read_result(r->body, r->body_len, &res, err, sizeof(err))) == 0)

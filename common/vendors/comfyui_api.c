@@ -58,12 +58,12 @@ static void fill(cJSON *node, const struct comfyui_vars *v)
 		free(c);
 		return;
 	}
-	cJSON_ArrayForEach(child, node)
+	cJSON_ArrayForEach (child, node)
 		fill(child, v);
 }
 
 char *comfyui_api_prompt_body(const char *workflow, size_t len, const struct comfyui_vars *v, const char *client_id,
-			  char *err, size_t errlen)
+			      char *err, size_t errlen)
 {
 	cJSON *graph = json_parse(workflow, len);
 	if (!cJSON_IsObject(graph)) {
@@ -99,7 +99,7 @@ static void add_file(struct vendor_result *out, const cJSON *f, const char *base
 }
 
 int comfyui_api_read_history(const char *body, size_t len, const char *prompt_id, const char *base,
-			 struct vendor_result *out, char *err, size_t errlen)
+			     struct vendor_result *out, char *err, size_t errlen)
 {
 	static const char *const kinds[] = { "images", "gifs", "videos" };
 	cJSON *j = json_parse(body, len), *node;
@@ -116,10 +116,10 @@ int comfyui_api_read_history(const char *body, size_t len, const char *prompt_id
 		out->state = VENDOR_FAILED;
 		snprintf(out->error, sizeof(out->error), "the ComfyUI workflow failed");
 	} else if (entry && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(status, "completed"))) {
-		cJSON_ArrayForEach(node, cJSON_GetObjectItemCaseSensitive(entry, "outputs"))
+		cJSON_ArrayForEach (node, cJSON_GetObjectItemCaseSensitive(entry, "outputs"))
 			for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
 				const cJSON *f;
-				cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(node, kinds[k]))
+				cJSON_ArrayForEach (f, cJSON_GetObjectItemCaseSensitive(node, kinds[k]))
 					add_file(out, f, base);
 			}
 		out->state = out->n_outputs ? VENDOR_SUCCEEDED : VENDOR_FAILED;

@@ -24,10 +24,10 @@ struct comfyui_vars {
  * and "{{prompt}}", "{{negative}}", "{{image}}" inside strings become the
  * text. NULL with err when the template is not a JSON object. The caller frees. */
 char *comfyui_api_prompt_body(const char *workflow, size_t len, const struct comfyui_vars *v, const char *client_id,
-			  char *err, size_t errlen);
+			      char *err, size_t errlen);
 /* Reads a /history/{id} answer: running while {}, failed on status_str
  * "error", else every output file (images, gifs, videos) as a /view URL under base. */
 int comfyui_api_read_history(const char *body, size_t len, const char *prompt_id, const char *base,
-			 struct vendor_result *out, char *err, size_t errlen) WARN_UNUSED;
+			     struct vendor_result *out, char *err, size_t errlen) WARN_UNUSED;
 
 #endif

@@ -29,7 +29,7 @@ struct fal_keys *fal_queue_keys_parse(const char *json, size_t len, char *err, s
 {
 	cJSON *j = json_parse(json, len), *k;
 	struct fal_keys *keys = xcalloc(1, sizeof(*keys));
-	cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(j, "keys")) {
+	cJSON_ArrayForEach (k, cJSON_GetObjectItemCaseSensitive(j, "keys")) {
 		const char *kty = json_str(k, "kty"), *crv = json_str(k, "crv"), *x = json_str(k, "x");
 		size_t n = 0;
 		unsigned char *raw;
@@ -85,8 +85,8 @@ static bool verify_one(EVP_PKEY *key, const char *msg, size_t len, const unsigne
 }
 
 int fal_queue_verify(const struct fal_keys *keys, const char *request_id, const char *user_id, const char *timestamp,
-	       const char *sig_hex, const char *body, size_t len, time_t now, long tolerance_s, char *why,
-	       size_t whylen)
+		     const char *sig_hex, const char *body, size_t len, time_t now, long tolerance_s, char *why,
+		     size_t whylen)
 {
 	unsigned char sig[64], digest[SHA256_DIGEST_LENGTH];
 	char hex[2 * SHA256_DIGEST_LENGTH + 1], *end;
@@ -149,7 +149,7 @@ int fal_queue_read_queue(const char *body, size_t len, struct vendor_result *out
 static void add_outputs(struct vendor_result *out, const cJSON *payload)
 {
 	const cJSON *img;
-	cJSON_ArrayForEach(img, cJSON_GetObjectItemCaseSensitive(payload, "images"))
+	cJSON_ArrayForEach (img, cJSON_GetObjectItemCaseSensitive(payload, "images"))
 		vendors_result_add_output(out, json_str(img, "url"));
 	vendors_result_add_output(out, json_str(cJSON_GetObjectItemCaseSensitive(payload, "image"), "url"));
 	vendors_result_add_output(out, json_str(cJSON_GetObjectItemCaseSensitive(payload, "video"), "url"));

@@ -23,8 +23,8 @@ void fal_queue_keys_free(struct fal_keys *k);
  * timestamp \n hex(sha256(body)) under one of keys and the timestamp is
  * within tolerance_s of now; -1 with why. */
 int fal_queue_verify(const struct fal_keys *keys, const char *request_id, const char *user_id, const char *timestamp,
-	       const char *sig_hex, const char *body, size_t len, time_t now, long tolerance_s, char *why,
-	       size_t whylen) WARN_UNUSED;
+		     const char *sig_hex, const char *body, size_t len, time_t now, long tolerance_s, char *why,
+		     size_t whylen) WARN_UNUSED;
 /* The submit URL: base + "/" + model + "?fal_webhook=" + the escaped webhook. The caller frees. */
 char *fal_queue_submit_url(const char *base, const char *model, const char *webhook);
 /* Reads a submit or status answer: request_id, status (IN_QUEUE, IN_PROGRESS,
@@ -32,8 +32,10 @@ char *fal_queue_submit_url(const char *base, const char *model, const char *webh
 int fal_queue_read_queue(const char *body, size_t len, struct vendor_result *out, char *err, size_t errlen) WARN_UNUSED;
 /* Reads a webhook body {request_id, status OK|ERROR, payload, error}: the
  * outputs of the payload on OK. -1 with err when the shape is not fal's. */
-int fal_queue_read_webhook(const char *body, size_t len, struct vendor_result *out, char *err, size_t errlen) WARN_UNUSED;
+int fal_queue_read_webhook(const char *body, size_t len, struct vendor_result *out, char *err,
+			   size_t errlen) WARN_UNUSED;
 /* Reads a result body (the model's output): images[].url, image.url or video.url. */
-int fal_queue_read_result(const char *body, size_t len, struct vendor_result *out, char *err, size_t errlen) WARN_UNUSED;
+int fal_queue_read_result(const char *body, size_t len, struct vendor_result *out, char *err,
+			  size_t errlen) WARN_UNUSED;
 
 #endif

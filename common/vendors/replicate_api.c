@@ -25,7 +25,7 @@ static bool is_version_id(const char *model)
 }
 
 void replicate_api_create(const char *base, const char *model, cJSON *input, const char *webhook, char **url,
-		      char **body)
+			  char **body)
 {
 	cJSON *b = cJSON_CreateObject();
 	const char *colon = strchr(model, ':');
@@ -50,9 +50,9 @@ static void add_outputs(struct vendor_result *out, const cJSON *o)
 		vendors_result_add_output(out, o->valuestring);
 		return;
 	}
-	cJSON_ArrayForEach(item, o) /* arrays and objects alike */
-		if (cJSON_IsString(item) && (strncmp(item->valuestring, "http", 4) == 0 ||
-					     strncmp(item->valuestring, "data:", 5) == 0))
+	cJSON_ArrayForEach (item, o) /* arrays and objects alike */
+		if (cJSON_IsString(item) &&
+		    (strncmp(item->valuestring, "http", 4) == 0 || strncmp(item->valuestring, "data:", 5) == 0))
 			vendors_result_add_output(out, item->valuestring);
 }
 
@@ -150,7 +150,7 @@ static bool any_matches(const char *signatures, const unsigned char sig[32])
 }
 
 int replicate_api_verify(const char *secret, const char *id, const char *timestamp, const char *signatures,
-		     const char *body, size_t len, time_t now, long tolerance_s, char *why, size_t whylen)
+			 const char *body, size_t len, time_t now, long tolerance_s, char *why, size_t whylen)
 {
 	size_t keylen;
 	unsigned char *key, sig[32];

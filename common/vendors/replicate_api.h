@@ -18,7 +18,7 @@
  * owner/name:version or a bare version id -> /predictions with "version"),
  * with input (taken over) and webhook. The caller frees *url and *body. */
 void replicate_api_create(const char *base, const char *model, cJSON *input, const char *webhook, char **url,
-		      char **body);
+			  char **body);
 /* Reads a prediction object: id, status, output URLs (a string, an array of
  * strings, or an object holding them), error, urls.get and urls.cancel.
  * -1 with err when it is not a prediction. */
@@ -27,7 +27,8 @@ int replicate_api_read(const char *body, size_t len, struct vendor_result *out, 
  * webhook-id, webhook-timestamp and webhook-signature header values, the raw
  * body, the clock and the tolerance in seconds. 0 when valid; -1 with why. */
 int replicate_api_verify(const char *secret, const char *id, const char *timestamp, const char *signatures,
-		     const char *body, size_t len, time_t now, long tolerance_s, char *why, size_t whylen) WARN_UNUSED;
+			 const char *body, size_t len, time_t now, long tolerance_s, char *why,
+			 size_t whylen) WARN_UNUSED;
 /* The webhook-signature value for content signed with secret (for the simulator's tests
  * and the benchmark). The caller frees. NULL when the secret is malformed. */
 char *replicate_api_sign(const char *secret, const char *id, const char *timestamp, const char *body, size_t len);

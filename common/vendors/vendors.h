@@ -17,16 +17,16 @@
 
 /* Filled by config_load from vendors_options; owned by the daemon's config. */
 struct vendors {
-	char *replicate_base_url;   /* includes /v1 */
+	char *replicate_base_url; /* includes /v1 */
 	char *replicate_token;
-	char *replicate_secret;     /* whsec_... */
-	char *replicate_model;      /* owner/name, owner/name:version or a version id */
+	char *replicate_secret; /* whsec_... */
+	char *replicate_model;  /* owner/name, owner/name:version or a version id */
 	char *replicate_i2v_model;
 	char *replicate_i2v_image_field; /* the i2v model's input holding the keyframe */
-	char *fal_base_url;         /* https://queue.fal.run; the model id is appended */
+	char *fal_base_url;              /* https://queue.fal.run; the model id is appended */
 	char *fal_key;
 	char *fal_jwks_url;
-	char *fal_jwks_file;        /* when set, used instead of the URL */
+	char *fal_jwks_file; /* when set, used instead of the URL */
 	char *fal_model;
 	char *fal_i2v_model;
 	char *comfyui_url;
@@ -34,15 +34,15 @@ struct vendors {
 	char *comfyui_i2v_workflow; /* or NULL: no i2v with ComfyUI */
 	char *i2v_durations;        /* clip lengths in seconds the i2v models accept, "5,10" */
 	char *negative_prompt;
-	bool allow_private;         /* REEL_ALLOW_PRIVATE_WEBHOOKS */
+	bool allow_private; /* REEL_ALLOW_PRIVATE_WEBHOOKS */
 	long download_max_mb;
-	long media_max_side;        /* pixels */
-	long media_max_s;           /* seconds of a clip */
-	long callback_timeout_s;    /* until the sweeper polls a task */
-	long max_age_s;             /* until the sweeper fails it */
-	long poll_ms;               /* how often ComfyUI tasks are polled, and the sweeper runs */
-	long submit_timeout_s;      /* a render submission unanswered this long is retried */
-	long tolerance_s;           /* accepted age of a signed callback */
+	long media_max_side;     /* pixels */
+	long media_max_s;        /* seconds of a clip */
+	long callback_timeout_s; /* until the sweeper polls a task */
+	long max_age_s;          /* until the sweeper fails it */
+	long poll_ms;            /* how often ComfyUI tasks are polled, and the sweeper runs */
+	long submit_timeout_s;   /* a render submission unanswered this long is retried */
+	long tolerance_s;        /* accepted age of a signed callback */
 };
 
 extern const struct config_option vendors_options[];
@@ -60,7 +60,7 @@ enum vendor_state {
 /* What a vendor said about a task (a callback, a poll, a submission). */
 struct vendor_result {
 	enum vendor_state state;
-	char id[128];                     /* the vendor's id of the task */
+	char id[128];                      /* the vendor's id of the task */
 	char *outputs[VENDOR_MAX_OUTPUTS]; /* file URLs or data: URIs, owned */
 	size_t n_outputs;
 	char error[512];

@@ -49,9 +49,9 @@
 static const char *const stages[] = { "parse", "render", "tts", "merge", "events", "dlq" };
 
 struct options {
-	int brokers;	       /* mock brokers, ids 1..brokers */
-	int partitions;	       /* per topic */
-	int port;	       /* first listen port, 0 = kernel's choice */
+	int brokers;           /* mock brokers, ids 1..brokers */
+	int partitions;        /* per topic */
+	int port;              /* first listen port, 0 = kernel's choice */
 	const char *prefix;    /* topic name prefix */
 	const char *addr_file; /* where to publish the bootstrap list, or NULL */
 	enum log_level level;
@@ -90,8 +90,7 @@ static void set_nodelay(int fd)
 	int proto = 0, one = 1;
 	socklen_t len = sizeof(proto);
 
-	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0 ||
-	    proto != IPPROTO_TCP)
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0 || proto != IPPROTO_TCP)
 		return;
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) {
 		log_warn("TCP_NODELAY on accepted socket %d: %s", fd, strerror(errno));
@@ -126,9 +125,8 @@ int bind(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 	const struct sockaddr_in *in = (const struct sockaddr_in *)addr.__sockaddr__;
 	struct sockaddr_in fixed;
 
-	if (atomic_load(&next_bind_port) == 0 || !in || len != sizeof(fixed) ||
-	    in->sin_family != AF_INET || in->sin_port != 0 ||
-	    in->sin_addr.s_addr != htonl(INADDR_LOOPBACK))
+	if (atomic_load(&next_bind_port) == 0 || !in || len != sizeof(fixed) || in->sin_family != AF_INET ||
+	    in->sin_port != 0 || in->sin_addr.s_addr != htonl(INADDR_LOOPBACK))
 		return real_bind(fd, addr, len);
 	fixed = *in;
 	fixed.sin_port = htons((uint16_t)atomic_fetch_add(&next_bind_port, 1));
@@ -202,8 +200,7 @@ static int parse_int(const char *name, const char *s, int lo, int hi, int *out)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || end == s || *end || v < lo || v > hi)
-		return log_error("bad value for %s: \"%s\" (want an integer %d..%d)", name, s, lo,
-				 hi);
+		return log_error("bad value for %s: \"%s\" (want an integer %d..%d)", name, s, lo, hi);
 	*out = (int)v;
 	return 0;
 }
@@ -212,12 +209,11 @@ static int parse_int(const char *name, const char *s, int lo, int hi, int *out)
 static int check_prefix(const char *p)
 {
 	if (strlen(p) > MAX_PREFIX)
-		return log_error("bad value for --topic-prefix/REEL_TOPIC_PREFIX: longer than %d",
-				 MAX_PREFIX);
-	if (strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
-	    strlen(p))
+		return log_error("bad value for --topic-prefix/REEL_TOPIC_PREFIX: longer than %d", MAX_PREFIX);
+	if (strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(p))
 		return log_error("bad value for --topic-prefix/REEL_TOPIC_PREFIX: \"%s\" "
-				 "(allowed: letters, digits, '.', '_', '-')", p);
+				 "(allowed: letters, digits, '.', '_', '-')",
+				 p);
 	return 0;
 }
 
@@ -226,8 +222,7 @@ static void set_defaults(struct options *o)
 	const char *env_prefix = getenv("REEL_TOPIC_PREFIX");
 	const char *env_level = getenv("REEL_LOG_LEVEL");
 
-	*o = (struct options){ .brokers = 1, .partitions = 12, .prefix = "reel.",
-			       .level = LOG_INFO };
+	*o = (struct options){ .brokers = 1, .partitions = 12, .prefix = "reel.", .level = LOG_INFO };
 	if (env_prefix && *env_prefix)
 		o->prefix = env_prefix;
 	if (env_level && *env_level && log_parse_level(env_level, &o->level) != 0)
@@ -237,25 +232,16 @@ static void set_defaults(struct options *o)
 static int parse_option(struct options *o, int c, const char *arg)
 {
 	switch (c) {
-	case 'b':
-		return parse_int("--brokers", arg, 1, 64, &o->brokers);
-	case 'p':
-		return parse_int("--partitions", arg, 1, 10000, &o->partitions);
-	case 'P':
-		return parse_int("--port", arg, 1, 65535, &o->port);
-	case 't':
-		o->prefix = arg;
-		return 0;
-	case 'a':
-		o->addr_file = arg;
-		return 0;
+	case 'b': return parse_int("--brokers", arg, 1, 64, &o->brokers);
+	case 'p': return parse_int("--partitions", arg, 1, 10000, &o->partitions);
+	case 'P': return parse_int("--port", arg, 1, 65535, &o->port);
+	case 't': o->prefix = arg; return 0;
+	case 'a': o->addr_file = arg; return 0;
 	case 'l':
 		if (log_parse_level(arg, &o->level) != 0)
 			return log_error("bad value for --log-level: \"%s\"", arg);
 		return 0;
-	default:
-		usage(stderr);
-		return -1;
+	default: usage(stderr); return -1;
 	}
 }
 
@@ -285,8 +271,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	if (optind < argc)
 		return log_error("unexpected argument \"%s\"", argv[optind]);
 	if (o->port && o->port + o->brokers - 1 > 65535)
-		return log_error("bad value for --port: %d + %d brokers passes 65535", o->port,
-				 o->brokers);
+		return log_error("bad value for --port: %d + %d brokers passes 65535", o->port, o->brokers);
 	return check_prefix(o->prefix);
 }
 
@@ -356,8 +341,7 @@ static int check_ports_free(const struct options *o)
 		rc = real_bind(s, (const struct sockaddr *)&sin, sizeof(sin));
 		close(s);
 		if (rc != 0)
-			return log_error("bad value for --port: 127.0.0.1:%d: %s", o->port + i,
-					 strerror(errno));
+			return log_error("bad value for --port: 127.0.0.1:%d: %s", o->port + i, strerror(errno));
 	}
 	return 0;
 }
@@ -437,15 +421,15 @@ static void nudger_stop(struct nudger *n)
 static void shorten_first_rebalance(rd_kafka_mock_cluster_t *mc)
 {
 	typedef void setter_fn(rd_kafka_mock_cluster_t *, int32_t);
-	setter_fn *set = (setter_fn *)dlsym(RTLD_DEFAULT,
-					    "rd_kafka_mock_group_initial_rebalance_delay_ms");
+	setter_fn *set = (setter_fn *)dlsym(RTLD_DEFAULT, "rd_kafka_mock_group_initial_rebalance_delay_ms");
 
 	if (set) {
 		set(mc, 0);
 		log_info("consumer groups: initial rebalance delay set to 0 ms");
 	} else {
 		log_info("consumer groups: a group's first assignment takes 3 s "
-			 "(fixed in librdkafka %s's mock)", rd_kafka_version_str());
+			 "(fixed in librdkafka %s's mock)",
+			 rd_kafka_version_str());
 	}
 }
 
@@ -501,8 +485,7 @@ static void log_config(const struct options *o)
 		snprintf(port, sizeof(port), "%d", o->port);
 	log_info("config: brokers=%d partitions=%d topic_prefix=%s port=%s addr_file=%s "
 		 "log_level=%s",
-		 o->brokers, o->partitions, o->prefix, port, o->addr_file ? o->addr_file : "-",
-		 levels[o->level]);
+		 o->brokers, o->partitions, o->prefix, port, o->addr_file ? o->addr_file : "-", levels[o->level]);
 }
 
 static int serve(const struct options *o, rd_kafka_mock_cluster_t *mc)
@@ -523,11 +506,10 @@ static int serve(const struct options *o, rd_kafka_mock_cluster_t *mc)
 		return -1;
 	printf("%s\n", bootstraps);
 	fflush(stdout);
-	log_info("ready: bootstrap %s, topics %s{parse,render,tts,merge,events,dlq} x %d",
-		 bootstraps, o->prefix, o->partitions);
+	log_info("ready: bootstrap %s, topics %s{parse,render,tts,merge,events,dlq} x %d", bootstraps, o->prefix,
+		 o->partitions);
 	int sig = wait_for_signal(); /* not inside log_info: it skips its arguments below info */
-	log_info("stopping on signal %d (%lu connections accepted)", sig,
-		 atomic_load(&nodelay_count));
+	log_info("stopping on signal %d (%lu connections accepted)", sig, atomic_load(&nodelay_count));
 	if (o->addr_file)
 		unlink(o->addr_file); /* a stale address would send scripts to a dead port */
 	return 0;

@@ -38,7 +38,7 @@
 #define MAX_FILE (4 * 1024 * 1024)
 
 static const struct provider_registry *const stages[] = { &parse_registry, &render_registry, &tts_registry,
-							   &merge_registry };
+							  &merge_registry };
 
 /* The daemons' own tables, in the order the reference shows them. */
 static const struct {
@@ -48,7 +48,8 @@ static const struct {
 } tables[] = {
 	{ "Every daemon", "Read by every daemon at start.", daemon_options, &daemon_n_options },
 	{ "api-gateway", "The public API ([api.md](api.md)).", gateway_options, &gateway_options_n },
-	{ "parse-worker", "Storyboards from text ([stages.md](stages.md#storyboards-from-language-models-parse-worker)).",
+	{ "parse-worker",
+	  "Storyboards from text ([stages.md](stages.md#storyboards-from-language-models-parse-worker)).",
 	  parse_config_options, &parse_config_n_options },
 	{ "tts-worker", "Narration ([stages.md](stages.md#voices-and-narration-tts-worker)).", tts_config_options,
 	  &tts_config_n_options },
@@ -265,7 +266,8 @@ static char *sync_openapi(const char *text)
 			return NULL;
 		}
 		for (size_t i = 0; i < stages[s]->n; i++)
-			used += (size_t)snprintf(names + used, sizeof(names) - used, "\"%s\", ", stages[s]->list[i]->name);
+			used += (size_t)snprintf(names + used, sizeof(names) - used, "\"%s\", ",
+						 stages[s]->list[i]->name);
 		e += strlen("\"enum\": [");
 		char *next = xasprintf("%.*s%snull%s", (int)(e - out), out, names, close);
 		free(out);

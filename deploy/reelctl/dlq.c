@@ -14,10 +14,9 @@
 #include "db.h"
 #include "banned.h"
 
-static const char list_sql[] =
-	"SELECT id, to_char(created_at, 'YYYY-MM-DD\"T\"HH24:MI:SS'), stage, key, attempts, "
-	"coalesce(to_char(replayed_at, 'YYYY-MM-DD\"T\"HH24:MI:SS'), '-'), error "
-	"FROM dead_letters WHERE $1::bool OR replayed_at IS NULL ORDER BY id";
+static const char list_sql[] = "SELECT id, to_char(created_at, 'YYYY-MM-DD\"T\"HH24:MI:SS'), stage, key, attempts, "
+			       "coalesce(to_char(replayed_at, 'YYYY-MM-DD\"T\"HH24:MI:SS'), '-'), error "
+			       "FROM dead_letters WHERE $1::bool OR replayed_at IS NULL ORDER BY id";
 
 /* $1: one letter's id, or NULL for every unreplayed letter. */
 static const char take_sql[] =
@@ -81,7 +80,8 @@ static int replay(struct db *db, const char *id)
 	int n = 0, rc = -1;
 	char *ids = NULL;
 	if (db_begin(db) == 0 && (ids = take(db, id, &n))) {
-		struct db_stmt stmts[] = { { outbox_sql, 1, { ids }, NULL }, { shots_sql, 1, { ids }, NULL },
+		struct db_stmt stmts[] = { { outbox_sql, 1, { ids }, NULL },
+					   { shots_sql, 1, { ids }, NULL },
 					   { jobs_sql, 1, { ids }, NULL } };
 		rc = db_pipeline_commit(db, stmts, ARRAY_SIZE(stmts));
 		for (size_t i = 0; rc == 0 && i < ARRAY_SIZE(stmts); i++)

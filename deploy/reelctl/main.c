@@ -39,9 +39,10 @@ static int usage(FILE *to)
 	return to == stdout ? 0 : 2;
 }
 
-static const char migrate_help[] = "usage: reelctl migrate [DIR]\n"
-				    "Applies the SQL migrations of DIR (default deploy/migrations) not yet applied, in order,\n"
-				    "each in its own transaction, recorded in schema_migrations.\n";
+static const char migrate_help[] =
+	"usage: reelctl migrate [DIR]\n"
+	"Applies the SQL migrations of DIR (default deploy/migrations) not yet applied, in order,\n"
+	"each in its own transaction, recorded in schema_migrations.\n";
 static const char mint_help[] = "usage: reelctl mint-key --owner SUB [--name NAME]\n"
 				"Makes an rk_ API key for the subject SUB; prints it once (only its hash is stored).\n";
 static const char revoke_help[] = "usage: reelctl revoke-key PREFIX\n"
@@ -102,7 +103,7 @@ static const struct command {
 	const char *name;
 	int (*run)(struct db *db, int argc, char **argv);
 } commands[] = {
-	{ "migrate", cmd_migrate },    { "mint-key", cmd_mint },        { "revoke-key", cmd_revoke },
+	{ "migrate", cmd_migrate },   { "mint-key", cmd_mint },   { "revoke-key", cmd_revoke },
 	{ "timeline", ops_timeline }, { "requeue", ops_requeue }, { "dlq", dlq_command },
 	{ "voices", voices_command },
 };

@@ -164,7 +164,8 @@ static char *default_gateway(void)
 		errno = 0;
 		n = strtol(offset, &end, 10);
 		if (errno || *end || n < -8079 || n > 65535 - 8080) {
-			fprintf(stderr, "reelctl submit: bad value for REEL_PORT_OFFSET: \"%s\" (8080 plus it must be a port)\n",
+			fprintf(stderr,
+				"reelctl submit: bad value for REEL_PORT_OFFSET: \"%s\" (8080 plus it must be a port)\n",
 				offset);
 			return NULL;
 		}

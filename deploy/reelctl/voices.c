@@ -26,7 +26,6 @@ static const char help[] =
 	"(read again every REEL_TTS_VOICES_REFRESH_S). P is a tts provider other than offline; ID is what the\n"
 	"vendor calls the voice (Fish Audio: the voice model's id, sent as reference_id; ElevenLabs: the voice_id).\n";
 
-
 static int refuse(const char *what, const char *value, const char *why)
 {
 	fprintf(stderr, "reelctl voices: %s \"%s\": %s\n", what, value ? value : "", why);
@@ -74,8 +73,8 @@ static int language_tag(const char *s)
 	return 1;
 }
 
-static int check_voice(const char *provider, const char *id, const char *name, const char *language,
-		       const char *gender, const char *description)
+static int check_voice(const char *provider, const char *id, const char *name, const char *language, const char *gender,
+		       const char *description)
 {
 	if (!known_provider(provider))
 		return refuse_provider(provider);

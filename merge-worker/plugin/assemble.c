@@ -44,23 +44,23 @@ enum seg_kind { BODY, XFADE };
 
 struct seg {
 	enum seg_kind kind;
-	size_t k;          /* the shot, or the left one of a crossfade */
-	int64_t from, to;  /* output frames [from, to) */
+	size_t k;         /* the shot, or the left one of a crossfade */
+	int64_t from, to; /* output frames [from, to) */
 	char *path;
 	int cached;
 };
 
 struct encode {
 	const struct assemble_spec *sp;
-	int64_t *frames;   /* shot k starts at frame frames[k]; n_shots + 1 entries */
-	int64_t *samples;  /* ... and at sample samples[k] */
-	int *tf;           /* crossfade frames on the boundary after shot k (0: cut) */
+	int64_t *frames;  /* shot k starts at frame frames[k]; n_shots + 1 entries */
+	int64_t *samples; /* ... and at sample samples[k] */
+	int *tf;          /* crossfade frames on the boundary after shot k (0: cut) */
 	char (*shot_id)[65];
-	char **ass_path;   /* each shot's subtitle script, written once a picture needs it */
+	char **ass_path; /* each shot's subtitle script, written once a picture needs it */
 	struct assemble__picture **pic;
 	struct seg *segs;
 	size_t n_segs;
-	char *tmpdir;      /* scripts and uncached segments */
+	char *tmpdir; /* scripts and uncached segments */
 	int64_t units_total, units_done;
 	double reported;
 	struct assemble_stats stats;
@@ -176,7 +176,7 @@ static int plan_spans(struct encode *e, char *err, size_t errlen)
 	for (size_t k = 0; k < sp->n_shots; k++)
 		if (e->frames[k + 1] <= e->frames[k])
 			return errbuf_set(err, errlen, "shot %zu: %lld ms is shorter than a frame", k,
-				      (long long)sp->shots[k].duration_ms);
+					  (long long)sp->shots[k].duration_ms);
 	return 0;
 }
 
@@ -194,9 +194,9 @@ static int identify(struct encode *e, size_t k, char *err, size_t errlen)
 	if (s->subtitles)
 		assemble__sha256(s->subtitles, strlen(s->subtitles), ass_hash);
 	desc = xasprintf("seg2|%s|%s|%lld|%s|%lld|%dx%d@%d|%s|%d|%s|%s", input == s->video_path ? "clip" : "still",
-			 content, (long long)bytes, assemble__camera(s, k), (long long)(e->frames[k + 1] - e->frames[k]),
-			 sp->width, sp->height, sp->fps, sp->preset ? sp->preset : "veryfast", sp->crf ? sp->crf : 23,
-			 LIBAVCODEC_IDENT, ass_hash);
+			 content, (long long)bytes, assemble__camera(s, k),
+			 (long long)(e->frames[k + 1] - e->frames[k]), sp->width, sp->height, sp->fps,
+			 sp->preset ? sp->preset : "veryfast", sp->crf ? sp->crf : 23, LIBAVCODEC_IDENT, ass_hash);
 	assemble__sha256(desc, strlen(desc), e->shot_id[k]);
 	free(desc);
 	return 0;
@@ -306,15 +306,15 @@ static void forget_before(struct encode *e, size_t k)
 	}
 }
 
-static int body_frames(struct encode *e, const struct seg *s, struct assemble__segment *out, char *err,
-		       size_t errlen)
+static int body_frames(struct encode *e, const struct seg *s, struct assemble__segment *out, char *err, size_t errlen)
 {
 	struct assemble__picture *p = picture(e, s->k, err, errlen);
 
 	for (int64_t g = s->from; p && g < s->to; g++) {
 		const struct AVFrame *f;
 
-		if (canceled(e, err, errlen) < 0 || !(f = assemble__picture_frame(p, g - e->frames[s->k], err, errlen)) ||
+		if (canceled(e, err, errlen) < 0 ||
+		    !(f = assemble__picture_frame(p, g - e->frames[s->k], err, errlen)) ||
 		    assemble__segment_add(out, f, err, errlen) < 0)
 			return -1;
 		report(e, 1);
@@ -322,8 +322,7 @@ static int body_frames(struct encode *e, const struct seg *s, struct assemble__s
 	return p ? 0 : -1;
 }
 
-static int xfade_frames(struct encode *e, const struct seg *s, struct assemble__segment *out, char *err,
-			size_t errlen)
+static int xfade_frames(struct encode *e, const struct seg *s, struct assemble__segment *out, char *err, size_t errlen)
 {
 	struct assemble__picture *a = picture(e, s->k, err, errlen), *b = a ? picture(e, s->k + 1, err, errlen) : NULL;
 	struct assemble__xfade *x = b ? assemble__xfade_new(e->sp, (int)(s->to - s->from), err, errlen) : NULL;
@@ -387,7 +386,8 @@ static int make_tmpdir(struct encode *e, char *err, size_t errlen)
 
 		free(e->tmpdir);
 		e->tmpdir = NULL;
-		return errbuf_set(err, errlen, "cannot make a work folder beside %s: %s", e->sp->out_path, strerror(saved));
+		return errbuf_set(err, errlen, "cannot make a work folder beside %s: %s", e->sp->out_path,
+				  strerror(saved));
 	}
 	return 0;
 }

@@ -75,7 +75,7 @@ static int open_decoder(struct source *s, char *err, size_t errlen)
 	codec = avcodec_find_decoder(par->codec_id);
 	if (!codec)
 		return errbuf_set(err, errlen, "audio %s: no decoder for codec %s", s->path,
-			      avcodec_get_name(par->codec_id));
+				  avcodec_get_name(par->codec_id));
 	s->dec = avcodec_alloc_context3(codec);
 	if (!s->dec)
 		return errbuf_set(err, errlen, "audio %s: out of memory", s->path);
@@ -129,8 +129,8 @@ static int make_resampler(struct source *s, const AVFrame *f, char *err, size_t 
 	if (ret >= 0)
 		ret = swr_init(s->swr);
 	if (ret < 0)
-		return errbuf_set(err, errlen, "audio %s: cannot resample %d Hz, %d channels: %s",
-			      s->path, f->sample_rate, f->ch_layout.nb_channels, av_err2str(ret));
+		return errbuf_set(err, errlen, "audio %s: cannot resample %d Hz, %d channels: %s", s->path,
+				  f->sample_rate, f->ch_layout.nb_channels, av_err2str(ret));
 	s->in_rate = f->sample_rate;
 	s->in_format = f->format;
 	s->in_channels = f->ch_layout.nb_channels;
@@ -167,8 +167,7 @@ static int take_frame(struct source *s, char *err, size_t errlen)
 	if (!s->swr && make_resampler(s, f, err, errlen) < 0)
 		return -1;
 	/* The resampler was set up for the first frame; a change would garble it. */
-	if (f->sample_rate != s->in_rate || f->format != s->in_format ||
-	    f->ch_layout.nb_channels != s->in_channels)
+	if (f->sample_rate != s->in_rate || f->format != s->in_format || f->ch_layout.nb_channels != s->in_channels)
 		return errbuf_set(err, errlen, "audio %s: sample format changes mid-stream", s->path);
 	rc = resample(s, (const uint8_t **)f->extended_data, f->nb_samples, err, errlen);
 	av_frame_unref(s->frame);
@@ -209,15 +208,14 @@ static int source_want(struct source *s, int n, char *err, size_t errlen)
 			if (s->swr && resample(s, NULL, 0, err, errlen) < 0)
 				return -1;
 		} else {
-			return errbuf_set(err, errlen, "audio %s: cannot decode: %s", s->path,
-				      av_err2str(ret));
+			return errbuf_set(err, errlen, "audio %s: cannot decode: %s", s->path, av_err2str(ret));
 		}
 	}
 	return 0;
 }
 
-static int decode_into(const char *path, struct assemble__pcm *out, int64_t at, int64_t max, int64_t *got,
-		       char *err, size_t errlen)
+static int decode_into(const char *path, struct assemble__pcm *out, int64_t at, int64_t max, int64_t *got, char *err,
+		       size_t errlen)
 {
 	struct source *s = xcalloc(1, sizeof(*s));
 	int rc = 0;
@@ -244,8 +242,8 @@ static int decode_into(const char *path, struct assemble__pcm *out, int64_t at, 
 }
 
 /* Every shot's narration at its start, trimmed to its span; the rest silence. */
-static int lay_narration(const struct assemble_spec *sp, const int64_t *starts, struct assemble__pcm *voice,
-			 char *err, size_t errlen)
+static int lay_narration(const struct assemble_spec *sp, const int64_t *starts, struct assemble__pcm *voice, char *err,
+			 size_t errlen)
 {
 	for (size_t k = 0; k < sp->n_shots; k++) {
 		const char *path = sp->shots[k].audio_path;

@@ -25,7 +25,8 @@ struct assemble__aac *assemble__aac_new(struct AVFormatContext *oc, char *err, s
 /* Encodes pcm up to sample `until` (clamped to pcm->n). */
 int assemble__aac_write(struct assemble__aac *a, const struct assemble__pcm *pcm, int64_t until, char *err,
 			size_t errlen) WARN_UNUSED;
-int assemble__aac_finish(struct assemble__aac *a, const struct assemble__pcm *pcm, char *err, size_t errlen) WARN_UNUSED;
+int assemble__aac_finish(struct assemble__aac *a, const struct assemble__pcm *pcm, char *err,
+			 size_t errlen) WARN_UNUSED;
 void assemble__aac_free(struct assemble__aac *a);
 
 #endif

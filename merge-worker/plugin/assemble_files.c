@@ -128,7 +128,7 @@ static int write_jpeg(const AVFrame *pic, const char *path, char *err, size_t er
 	if (ret >= 0)
 		ret = av_frame_get_buffer(f, 0);
 	sws = ret >= 0 ? sws_getContext(pic->width, pic->height, (enum AVPixelFormat)pic->format, f->width, f->height,
-					 AV_PIX_FMT_YUVJ420P, SWS_BICUBIC, NULL, NULL, NULL)
+					AV_PIX_FMT_YUVJ420P, SWS_BICUBIC, NULL, NULL, NULL)
 		       : NULL;
 	if (ret >= 0 && !sws)
 		ret = AVERROR(EINVAL);
@@ -137,7 +137,8 @@ static int write_jpeg(const AVFrame *pic, const char *path, char *err, size_t er
 				f->linesize);
 	if (ret >= 0 && (ret = avcodec_send_frame(enc, f)) >= 0 && (ret = avcodec_send_frame(enc, NULL)) >= 0)
 		ret = avcodec_receive_packet(enc, pkt);
-	if (ret >= 0 && (!(out = fopen(path, "wb")) || fwrite(pkt->data, 1, (size_t)pkt->size, out) != (size_t)pkt->size))
+	if (ret >= 0 &&
+	    (!(out = fopen(path, "wb")) || fwrite(pkt->data, 1, (size_t)pkt->size, out) != (size_t)pkt->size))
 		ret = AVERROR(EIO);
 	if (out && fclose(out) != 0)
 		ret = AVERROR(EIO);
@@ -174,7 +175,7 @@ int assemble_files_poster(const char *mp4_path, int64_t at_ms, const char *jpg_p
 		ret = grab(fmt, index, dec, at_ms, pic);
 	if (ret < 0 || !pic || !pic->data[0])
 		errbuf_set(err, errlen, "poster: cannot read a picture from %s: %s", mp4_path,
-		       av_err2str(ret < 0 ? ret : AVERROR_INVALIDDATA));
+			   av_err2str(ret < 0 ? ret : AVERROR_INVALIDDATA));
 	else
 		rc = write_jpeg(pic, jpg_path, err, errlen);
 	av_frame_free(&pic);

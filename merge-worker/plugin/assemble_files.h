@@ -10,7 +10,8 @@
 #include "util.h"
 
 /* Writes a JPEG of the picture of mp4_path at at_ms (or its last frame) to jpg_path. */
-int assemble_files_poster(const char *mp4_path, int64_t at_ms, const char *jpg_path, char *err, size_t errlen) WARN_UNUSED;
+int assemble_files_poster(const char *mp4_path, int64_t at_ms, const char *jpg_path, char *err,
+			  size_t errlen) WARN_UNUSED;
 
 /* SHA-256 of a file as 64 hex digits plus NUL, and its size. */
 int assemble_files_sha256(const char *path, char hex[65], int64_t *bytes) WARN_UNUSED;

@@ -117,7 +117,7 @@ static int copy_segment(struct join *j, const struct assemble__pcm *pcm, int64_t
 		return errbuf_set(err, errlen, "joining segments failed: %s", av_err2str(ret));
 	if (seen != count)
 		return errbuf_set(err, errlen, "a cached segment holds %lld frames, not %lld", (long long)seen,
-			      (long long)count);
+				  (long long)count);
 	return 0;
 }
 

@@ -28,7 +28,6 @@
 #define CHUNK 4096
 #define PCM_FORMAT "aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo"
 
-
 /* An audio graph with inputs in0.. fed from buffers and its output collected. */
 struct run {
 	AVFilterGraph *graph;

@@ -29,25 +29,25 @@ struct clip {
 	AVFormatContext *fmt;
 	AVCodecContext *dec;
 	AVPacket *pkt;
-	AVFrame *next;   /* decoded, not shown yet */
+	AVFrame *next; /* decoded, not shown yet */
 	int have_next, eof, shown;
 	int stream;
 	int64_t first_ts; /* timestamp of the first frame: time 0 */
 	int64_t count;    /* frames decoded, for inputs without timestamps */
 	struct SwsContext *sws;
-	AVFrame *scaled;  /* the frame showing, covering the output */
+	AVFrame *scaled; /* the frame showing, covering the output */
 };
 
 struct assemble__picture {
 	const struct assemble_spec *sp;
-	int64_t n;                /* frames in the shot */
+	int64_t n; /* frames in the shot */
 	struct assemble__still *still;
 	struct clip *clip;
-	AVFrame *raw;             /* the frame before subtitles */
-	AVFilterGraph *graph;     /* ass filter, or NULL */
+	AVFrame *raw;         /* the frame before subtitles */
+	AVFilterGraph *graph; /* ass filter, or NULL */
 	AVFilterContext *src, *sink;
-	AVFrame *out;             /* what frame() returned last */
-	int64_t last;             /* its index, -1 before the first */
+	AVFrame *out; /* what frame() returned last */
+	int64_t last; /* its index, -1 before the first */
 };
 
 static int clip_open(struct clip *c, char *err, size_t errlen)
@@ -131,8 +131,8 @@ static int clip_scale(struct clip *c, const AVFrame *f, int w, int h, char *err,
 	int cw = ((int)ceil(f->width * s - 0.01) + 1) & ~1, ch = ((int)ceil(f->height * s - 0.01) + 1) & ~1;
 
 	if (cw < w || ch < h || cw > 8 * w || ch > 8 * h)
-		return errbuf_set(err, errlen, "clip %s: %dx%d cannot cover a %dx%d frame", c->path, f->width, f->height,
-			      w, h);
+		return errbuf_set(err, errlen, "clip %s: %dx%d cannot cover a %dx%d frame", c->path, f->width,
+				  f->height, w, h);
 	if (c->scaled->width != cw || c->scaled->height != ch) {
 		av_frame_unref(c->scaled);
 		c->scaled->width = cw;
@@ -143,8 +143,8 @@ static int clip_scale(struct clip *c, const AVFrame *f, int w, int h, char *err,
 	}
 	c->sws = sws_getCachedContext(c->sws, f->width, f->height, (enum AVPixelFormat)f->format, cw, ch,
 				      AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL, NULL, NULL);
-	if (!c->sws || sws_scale(c->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height,
-				 c->scaled->data, c->scaled->linesize) < 0)
+	if (!c->sws || sws_scale(c->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, c->scaled->data,
+				 c->scaled->linesize) < 0)
 		return errbuf_set(err, errlen, "clip %s: cannot scale its %dx%d frames", c->path, f->width, f->height);
 	return 0;
 }
@@ -265,8 +265,8 @@ struct assemble__picture *assemble__picture_new(const struct assemble_spec *sp, 
 		p->clip->first_ts = AV_NOPTS_VALUE;
 		if (clip_open(p->clip, err, errlen) < 0)
 			goto fail;
-	} else if (!(p->still = assemble__still_new(s->image_path, sp->width, sp->height, assemble__camera(s, k),
-						    err, errlen))) {
+	} else if (!(p->still = assemble__still_new(s->image_path, sp->width, sp->height, assemble__camera(s, k), err,
+						    errlen))) {
 		goto fail;
 	}
 	if (ass_path && open_burn(p, ass_path, err, errlen) < 0)
@@ -301,7 +301,7 @@ const AVFrame *assemble__picture_frame(struct assemble__picture *p, int64_t i, c
 
 	i = i < 0 ? 0 : i >= p->n ? p->n - 1 : i;
 	if (i == p->last)
-		return p->out; /* a transition holding the shot's first or last frame */
+		return p->out;  /* a transition holding the shot's first or last frame */
 	av_frame_unref(p->out); /* first, so that drawing need not copy the buffer it shares */
 	p->last = -1;
 	if (draw(p, i, err, errlen) < 0)

@@ -21,16 +21,17 @@ struct assemble_shot {
 struct assemble_spec {
 	const struct assemble_shot *shots;
 	size_t n_shots;
-	int width, height;      /* output frame, even, 16..8192, e.g. 1080x1920 */
-	int fps;                /* 1..120, e.g. 25 */
-	const char *preset;     /* libx264 preset, NULL = "veryfast" */
-	int crf;                /* 1..51, 0 = 23 */
-	const char *transition; /* NULL or "cut", or an xfade kind: fade, dissolve, wipeleft, wiperight, slideleft, slideright */
-	int transition_ms;      /* 100..2000 when transition is not a cut */
-	const char *music;      /* a bundled track name (media_music_tracks) or a file path; NULL = none */
-	const char *cache_dir;  /* each shot's encoded segment is kept here and reused; NULL = not kept */
-	const char *out_path;   /* written in place and removed on failure; callers use a temp name */
-	const atomic_int *cancel;                     /* optional: nonzero fails soon with "canceled" */
+	int width, height;  /* output frame, even, 16..8192, e.g. 1080x1920 */
+	int fps;            /* 1..120, e.g. 25 */
+	const char *preset; /* libx264 preset, NULL = "veryfast" */
+	int crf;            /* 1..51, 0 = 23 */
+	const char *
+		transition; /* NULL or "cut", or an xfade kind: fade, dissolve, wipeleft, wiperight, slideleft, slideright */
+	int transition_ms;        /* 100..2000 when transition is not a cut */
+	const char *music;        /* a bundled track name (media_music_tracks) or a file path; NULL = none */
+	const char *cache_dir;    /* each shot's encoded segment is kept here and reused; NULL = not kept */
+	const char *out_path;     /* written in place and removed on failure; callers use a temp name */
+	const atomic_int *cancel; /* optional: nonzero fails soon with "canceled" */
 	void (*progress)(void *arg, double fraction); /* optional; called on the encoding thread */
 	void *progress_arg;
 };

@@ -23,8 +23,9 @@
 
 enum move { ZOOM_IN, ZOOM_OUT, PAN_LEFT, PAN_RIGHT, PAN_UP, PAN_DOWN, STILL };
 
-static const char *const move_names[] = { "zoom_in", "zoom_out", "pan_left", "pan_right", "pan_up", "pan_down",
-					  "static" };
+static const char *const move_names[] = {
+	"zoom_in", "zoom_out", "pan_left", "pan_right", "pan_up", "pan_down", "static"
+};
 
 /* Scratch for the sampler, sized for one output row. */
 struct sampler {
@@ -120,7 +121,7 @@ int assemble__decode_image(const char *path, AVFrame *frame, char *err, size_t e
 		errbuf_set(err, errlen, "image %s: holds no picture", path);
 	else if (ret < 0)
 		errbuf_set(err, errlen, "image %s: cannot decode (corrupt, or over 8192x8192 pixels): %s", path,
-		       av_err2str(ret));
+			   av_err2str(ret));
 done:
 	av_packet_free(&pkt);
 	avcodec_free_context(&dec);
@@ -161,7 +162,7 @@ static int scale_into(const AVFrame *src, AVFrame *base, const char *path, char 
 			     SWS_LANCZOS | SWS_ACCURATE_RND, NULL, NULL, NULL);
 	if (!sws)
 		return errbuf_set(err, errlen, "image %s: cannot convert from %s", path,
-			      av_get_pix_fmt_name(in) ? av_get_pix_fmt_name(in) : "?");
+				  av_get_pix_fmt_name(in) ? av_get_pix_fmt_name(in) : "?");
 	sws_setColorspaceDetails(sws, coef, full_range, coef, 0, 0, 1 << 16, 1 << 16);
 	base->format = AV_PIX_FMT_YUV420P;
 	ret = av_frame_get_buffer(base, 0);
@@ -190,7 +191,7 @@ static int load_base(const char *path, int w, int h, AVFrame *base, char *err, s
 	base->height = even_up(fmax(th, src->height * s - 0.01));
 	if (base->width > MAX_COVER_RATIO * tw || base->height > MAX_COVER_RATIO * th) {
 		errbuf_set(err, errlen, "image %s: %dx%d is too elongated for a %dx%d frame", path, src->width,
-		       src->height, w, h);
+			   src->height, w, h);
 		goto done;
 	}
 	rc = scale_into(src, base, path, err, errlen);
@@ -284,8 +285,7 @@ struct view {
 
 /* Fills dst from src per the view. Separable, and each blended source row
  * serves about two output rows. */
-static void sample_plane(const uint8_t *src, int sls, uint8_t *dst, int dls, const struct view *v,
-			 struct sampler *sm)
+static void sample_plane(const uint8_t *src, int sls, uint8_t *dst, int dls, const struct view *v, struct sampler *sm)
 {
 	int have[2] = { -1, -1 }; /* source rows now in sm->row[] */
 
@@ -346,8 +346,13 @@ void assemble__still_render(struct assemble__still *s, double u, AVFrame *out)
 	step = CAM_MARGIN / zoom;
 	for (int p = 0; p < 3; p++) {
 		int sh = p ? 1 : 0;
-		struct view v = { AV_CEIL_RSHIFT(b->width, sh), AV_CEIL_RSHIFT(b->height, sh),
-				  AV_CEIL_RSHIFT(out->width, sh), AV_CEIL_RSHIFT(out->height, sh), 0, 0, step };
+		struct view v = { AV_CEIL_RSHIFT(b->width, sh),
+				  AV_CEIL_RSHIFT(b->height, sh),
+				  AV_CEIL_RSHIFT(out->width, sh),
+				  AV_CEIL_RSHIFT(out->height, sh),
+				  0,
+				  0,
+				  step };
 
 		v.cx = v.sw / 2.0 + px * (v.sw - v.dw * step) / 2;
 		v.cy = v.sh / 2.0 + py * (v.sh - v.dh * step) / 2;

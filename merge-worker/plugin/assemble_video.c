@@ -93,8 +93,8 @@ static int open_encoder(struct assemble__segment *s, const struct assemble_spec 
 	ret = avcodec_open2(enc, codec, &opts);
 	av_dict_free(&opts);
 	if (ret < 0)
-		return errbuf_set(err, errlen, "libx264 refused preset \"%s\", crf %d: %s", preset, sp->crf ? sp->crf : 23,
-			      av_err2str(ret));
+		return errbuf_set(err, errlen, "libx264 refused preset \"%s\", crf %d: %s", preset,
+				  sp->crf ? sp->crf : 23, av_err2str(ret));
 	if (avcodec_parameters_from_context(s->st->codecpar, enc) < 0)
 		return errbuf_set(err, errlen, "out of memory");
 	s->st->time_base = enc->time_base;
@@ -154,8 +154,8 @@ int assemble__segment_close(struct assemble__segment *s, int failed, char *err, 
 {
 	int rc = failed ? -1 : 0, ret;
 
-	if (!failed && (assemble__encode(s->oc, s->enc, s->st, NULL, err, errlen) < 0 ||
-			(ret = av_write_trailer(s->oc)) < 0))
+	if (!failed &&
+	    (assemble__encode(s->oc, s->enc, s->st, NULL, err, errlen) < 0 || (ret = av_write_trailer(s->oc)) < 0))
 		rc = errbuf_set(err, errlen, "cannot finish segment %s", s->path);
 	if (s->file_open)
 		avio_closep(&s->oc->pb);
@@ -209,8 +209,8 @@ fail:
 	return NULL;
 }
 
-int assemble__xfade_push(struct assemble__xfade *x, const AVFrame *a, const AVFrame *b,
-			 struct assemble__segment *seg, char *err, size_t errlen)
+int assemble__xfade_push(struct assemble__xfade *x, const AVFrame *a, const AVFrame *b, struct assemble__segment *seg,
+			 char *err, size_t errlen)
 {
 	const AVFrame *in[2] = { a, b };
 	int ret = 0;

@@ -59,7 +59,7 @@ static char *answer_text(const cJSON *content)
 {
 	const cJSON *block;
 	char *text = NULL;
-	cJSON_ArrayForEach(block, content) {
+	cJSON_ArrayForEach (block, content) {
 		const char *type = json_str(block, "type");
 		if (type && strcmp(type, "tool_use") == 0) {
 			free(text);

@@ -90,7 +90,8 @@ static bool downgrade(struct parse_config *s, const char *body, size_t len)
 	if (!s->openai_json_schema)
 		return false;
 	parse_provider_error_text(body, len, text, sizeof(text));
-	if (!strcasestr(text, "response_format") && !strcasestr(text, "json_schema") && !strstr(body, "response_format"))
+	if (!strcasestr(text, "response_format") && !strcasestr(text, "json_schema") &&
+	    !strstr(body, "response_format"))
 		return false;
 	s->openai_json_schema = false;
 	return true;

@@ -28,7 +28,7 @@
 #include "keyframe_text.h"
 #include "banned.h"
 
-#define JPEG_QSCALE 3		/* 2 (best) … 31; 3 keeps text edges clean */
+#define JPEG_QSCALE 3 /* 2 (best) … 31; 3 keeps text edges clean */
 
 static const char *const font_paths[] = {
 #ifdef KEYFRAME_FONT
@@ -53,8 +53,8 @@ int keyframe__plain_path(const char *s)
 		return 0;
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') &&
-		    !(c >= '0' && c <= '9') && !strchr("/._+-", c))
+		if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9') &&
+		    !strchr("/._+-", c))
 			return 0;
 	}
 	return 1;
@@ -71,11 +71,11 @@ const char *keyframe_font(void)
 /* ---- the look: colours, direction and pattern from the prompt's hash ---- */
 
 struct look {
-	unsigned colors[3];	/* 0xRRGGBB */
-	int x0, y0, x1, y1;	/* gradient line, inside the frame */
-	int type;		/* gradients' type: 0 linear, 1 radial */
+	unsigned colors[3]; /* 0xRRGGBB */
+	int x0, y0, x1, y1; /* gradient line, inside the frame */
+	int type;           /* gradients' type: 0 linear, 1 radial */
 	unsigned seed;
-	int box[3][4];		/* translucent boxes: x, y, w, h */
+	int box[3][4]; /* translucent boxes: x, y, w, h */
 };
 
 static uint64_t fnv1a(const char *s)
@@ -129,14 +129,11 @@ static void make_look(const char *prompt, int w, int h, struct look *lk)
 	double hue = rand_in(&st, 0, 360);
 
 	lk->colors[0] = hsv_rgb(hue, rand_in(&st, 0.55, 0.85), rand_in(&st, 0.18, 0.32));
-	lk->colors[1] = hsv_rgb(hue + rand_in(&st, 25, 70), rand_in(&st, 0.45, 0.75),
-				rand_in(&st, 0.62, 0.85));
-	lk->colors[2] = hsv_rgb(hue + rand_in(&st, 150, 210), rand_in(&st, 0.40, 0.70),
-				rand_in(&st, 0.35, 0.55));
+	lk->colors[1] = hsv_rgb(hue + rand_in(&st, 25, 70), rand_in(&st, 0.45, 0.75), rand_in(&st, 0.62, 0.85));
+	lk->colors[2] = hsv_rgb(hue + rand_in(&st, 150, 210), rand_in(&st, 0.40, 0.70), rand_in(&st, 0.35, 0.55));
 
 	double a = rand_in(&st, 0, 2 * M_PI), c = cos(a), s = sin(a);
-	double r = fmin(fabs(c) > 1e-6 ? w / 2.0 / fabs(c) : 1e9,
-			fabs(s) > 1e-6 ? h / 2.0 / fabs(s) : 1e9);
+	double r = fmin(fabs(c) > 1e-6 ? w / 2.0 / fabs(c) : 1e9, fabs(s) > 1e-6 ? h / 2.0 / fabs(s) : 1e9);
 	/* gradients treats -1 as "random", so the line must stay inside. */
 	lk->x0 = clampi((int)lround(w / 2.0 - c * r), 0, w - 1);
 	lk->y0 = clampi((int)lround(h / 2.0 - s * r), 0, h - 1);
@@ -173,8 +170,7 @@ static int write_textfile(const char *text, char *path, size_t pathlen, char *er
 			close(fd);
 			unlink(path);
 		}
-		return errbuf_set(err, errlen, "keyframe: cannot create temp file in %s: %s", dir,
-			      strerror(e));
+		return errbuf_set(err, errlen, "keyframe: cannot create temp file in %s: %s", dir, strerror(e));
 	}
 	int ok = fputs(text, f) >= 0;
 	if (fclose(f) != 0 || !ok) {
@@ -184,29 +180,29 @@ static int write_textfile(const char *text, char *path, size_t pathlen, char *er
 	return 0;
 }
 
-static char *graph_desc(const struct look *lk, int w, int h, const struct keyframe_text_layout *lo,
-			const char *font, const char *textfile)
+static char *graph_desc(const struct look *lk, int w, int h, const struct keyframe_text_layout *lo, const char *font,
+			const char *textfile)
 {
 	char *bg = xasprintf("gradients=s=%dx%d:r=1:n=3:c0=0x%06x:c1=0x%06x:c2=0x%06x"
 			     ":x0=%d:y0=%d:x1=%d:y1=%d:type=%d:seed=%u",
-			     w, h, lk->colors[0], lk->colors[1], lk->colors[2], lk->x0, lk->y0,
-			     lk->x1, lk->y1, lk->type, lk->seed);
+			     w, h, lk->colors[0], lk->colors[1], lk->colors[2], lk->x0, lk->y0, lk->x1, lk->y1,
+			     lk->type, lk->seed);
 	char *boxes = xasprintf("drawbox=x=%d:y=%d:w=%d:h=%d:t=fill:c=white@0.10,"
 				"drawbox=x=%d:y=%d:w=%d:h=%d:t=fill:c=black@0.14,"
 				"drawbox=x=%d:y=%d:w=%d:h=%d:t=fill:c=white@0.07",
-				lk->box[0][0], lk->box[0][1], lk->box[0][2], lk->box[0][3],
-				lk->box[1][0], lk->box[1][1], lk->box[1][2], lk->box[1][3],
-				lk->box[2][0], lk->box[2][1], lk->box[2][2], lk->box[2][3]);
-	char *text = textfile
-		? xasprintf(",drawtext=fontfile=%s:textfile=%s:expansion=none:fontsize=%d"
-			    ":fontcolor=white:line_spacing=%d:box=1:boxcolor=black@0.38"
-			    ":boxborderw=%d:shadowx=%d:shadowy=%d:shadowcolor=black@0.7"
-			    ":x=(w-text_w)/2:y=(h-text_h)/2",
-			    font, textfile, lo->fontsize, lo->line_spacing, lo->fontsize / 2,
-			    lo->fontsize / 24 + 1, lo->fontsize / 24 + 1)
-		: xstrdup("");
+				lk->box[0][0], lk->box[0][1], lk->box[0][2], lk->box[0][3], lk->box[1][0],
+				lk->box[1][1], lk->box[1][2], lk->box[1][3], lk->box[2][0], lk->box[2][1],
+				lk->box[2][2], lk->box[2][3]);
+	char *text = textfile ? xasprintf(",drawtext=fontfile=%s:textfile=%s:expansion=none:fontsize=%d"
+					  ":fontcolor=white:line_spacing=%d:box=1:boxcolor=black@0.38"
+					  ":boxborderw=%d:shadowx=%d:shadowy=%d:shadowcolor=black@0.7"
+					  ":x=(w-text_w)/2:y=(h-text_h)/2",
+					  font, textfile, lo->fontsize, lo->line_spacing, lo->fontsize / 2,
+					  lo->fontsize / 24 + 1, lo->fontsize / 24 + 1)
+			      : xstrdup("");
 	char *desc = xasprintf("%s,%s%s,scale=out_range=full:out_color_matrix=bt601"
-			       ",format=yuv420p", bg, boxes, text);
+			       ",format=yuv420p",
+			       bg, boxes, text);
 	free(bg);
 	free(boxes);
 	free(text);
@@ -230,8 +226,7 @@ int keyframe__graph_open(const char *desc, AVFilterGraph **out, AVFilterContext 
 		return errbuf_set(err, errlen, "keyframe: out of memory");
 	/* The worker already runs several draws at once on its thread pool. */
 	graph->nb_threads = 1;
-	ret = avfilter_graph_create_filter(sink, avfilter_get_by_name("buffersink"), "out",
-					   NULL, NULL, graph);
+	ret = avfilter_graph_create_filter(sink, avfilter_get_by_name("buffersink"), "out", NULL, NULL, graph);
 	if (ret < 0)
 		goto fail;
 	inputs = avfilter_inout_alloc();
@@ -287,7 +282,7 @@ static int encode_jpeg(AVFrame *frame, AVPacket *pkt, char *err, size_t errlen)
 	ctx->width = frame->width;
 	ctx->height = frame->height;
 	ctx->pix_fmt = frame->format;
-	ctx->color_range = AVCOL_RANGE_JPEG;	/* lets mjpeg take plain yuv420p */
+	ctx->color_range = AVCOL_RANGE_JPEG; /* lets mjpeg take plain yuv420p */
 	ctx->time_base = (AVRational){ 1, 1 };
 	ctx->flags |= AV_CODEC_FLAG_QSCALE;
 	ctx->global_quality = JPEG_QSCALE * FF_QP2LAMBDA;
@@ -326,13 +321,13 @@ static int write_file(const char *path, const void *data, size_t len, char *err,
 
 /* The text is laid out and written to a temp file that drawtext reads while
  * the graph is configured; the file is gone before this returns. */
-static int render_frame(const char *prompt, int w, int h, AVFrame **frame, char *err,
-			size_t errlen)
+static int render_frame(const char *prompt, int w, int h, AVFrame **frame, char *err, size_t errlen)
 {
 	const char *font = keyframe_font();
 	if (!font)
-		return errbuf_set(err, errlen, "keyframe: no CJK font found (install fonts-noto-cjk, "
-			      "e.g. /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc)");
+		return errbuf_set(err, errlen,
+				  "keyframe: no CJK font found (install fonts-noto-cjk, "
+				  "e.g. /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc)");
 
 	struct look lk;
 	struct keyframe_text_layout lo = { 0 };
@@ -353,15 +348,14 @@ static int render_frame(const char *prompt, int w, int h, AVFrame **frame, char 
 	return ret;
 }
 
-int keyframe_draw(const char *prompt, int width, int height, const char *out_path,
-		  char *err, size_t errlen)
+int keyframe_draw(const char *prompt, int width, int height, const char *out_path, char *err, size_t errlen)
 {
 	if (!prompt || !out_path || !*out_path)
 		return errbuf_set(err, errlen, "keyframe: prompt and output path are required");
-	if (width < KEYFRAME_MIN_SIDE || width > KEYFRAME_MAX_SIDE ||
-	    height < KEYFRAME_MIN_SIDE || height > KEYFRAME_MAX_SIDE)
-		return errbuf_set(err, errlen, "keyframe: size %dx%d outside %d..%d", width, height,
-			      KEYFRAME_MIN_SIDE, KEYFRAME_MAX_SIDE);
+	if (width < KEYFRAME_MIN_SIDE || width > KEYFRAME_MAX_SIDE || height < KEYFRAME_MIN_SIDE ||
+	    height > KEYFRAME_MAX_SIDE)
+		return errbuf_set(err, errlen, "keyframe: size %dx%d outside %d..%d", width, height, KEYFRAME_MIN_SIDE,
+				  KEYFRAME_MAX_SIDE);
 
 	AVFrame *frame = NULL;
 	if (render_frame(prompt, width, height, &frame, err, errlen) < 0)

@@ -24,8 +24,8 @@ const char *keyframe_font(void);
  * prompt gives the bare background) at width x height as a JPEG at out_path,
  * written in place. Deterministic per (prompt, size). Thread-safe; uses a
  * short-lived temporary file under $TMPDIR or /tmp. 0 or -1 with err. */
-int keyframe_draw(const char *prompt, int width, int height, const char *out_path,
-		  char *err, size_t errlen) WARN_UNUSED;
+int keyframe_draw(const char *prompt, int width, int height, const char *out_path, char *err,
+		  size_t errlen) WARN_UNUSED;
 
 struct AVFilterGraph;
 struct AVFilterContext;
@@ -34,7 +34,7 @@ struct AVFilterContext;
 int keyframe__plain_path(const char *s);
 /* Shared with motion_clip.c: a configured single-threaded graph from desc
  * whose open output feeds *sink; the caller frees *graph. 0 or -1 with err. */
-int keyframe__graph_open(const char *desc, struct AVFilterGraph **graph, struct AVFilterContext **sink,
-			 char *err, size_t errlen) WARN_UNUSED;
+int keyframe__graph_open(const char *desc, struct AVFilterGraph **graph, struct AVFilterContext **sink, char *err,
+			 size_t errlen) WARN_UNUSED;
 
 #endif

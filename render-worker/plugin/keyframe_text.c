@@ -12,15 +12,18 @@
 #include "util.h"
 #include "banned.h"
 
-#define MAX_PROMPT_CPS 4096	/* codepoints considered; more would never fit */
+#define MAX_PROMPT_CPS 4096 /* codepoints considered; more would never fit */
 #define ELLIPSIS 0x2026u
 
 /* Decodes one strict UTF-8 sequence; returns the codepoint or -1 (and *len 1). */
 static long utf8_next(const unsigned char *s, size_t *len)
 {
 	static const long min_cp[] = { 0, 0, 0x80, 0x800, 0x10000 };
-	size_t n = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3
-		 : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+	size_t n = s[0] < 0x80             ? 1
+		   : (s[0] & 0xe0) == 0xc0 ? 2
+		   : (s[0] & 0xf0) == 0xe0 ? 3
+		   : (s[0] & 0xf8) == 0xf0 ? 4
+					   : 0;
 	long cp = n == 1 ? s[0] : n == 2 ? s[0] & 0x1f : n == 3 ? s[0] & 0x0f : s[0] & 0x07;
 
 	*len = 1;
@@ -49,15 +52,14 @@ static size_t utf8_put(uint32_t cp, char *out)
 
 static int is_space(long cp)
 {
-	return cp == ' ' || (cp >= '\t' && cp <= '\r') || cp == 0x85 || cp == 0xa0 ||
-	       cp == 0x3000 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029;
+	return cp == ' ' || (cp >= '\t' && cp <= '\r') || cp == 0x85 || cp == 0xa0 || cp == 0x3000 ||
+	       (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029;
 }
 
 /* Controls and invisible format characters would draw as boxes or nothing. */
 static int is_dropped(long cp)
 {
-	return cp < 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0) ||
-	       (cp >= 0x200b && cp <= 0x200f) || cp == 0xfeff;
+	return cp < 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || (cp >= 0x200b && cp <= 0x200f) || cp == 0xfeff;
 }
 
 /* Turns the prompt into codepoints with whitespace collapsed and trimmed;
@@ -88,11 +90,9 @@ static size_t sanitize(const char *prompt, uint32_t *cps, size_t cap)
 
 static int is_wide(uint32_t c)
 {
-	return (c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0xa4cf) ||
-	       (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xf900 && c <= 0xfaff) ||
-	       (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) ||
-	       (c >= 0xffe0 && c <= 0xffe6) || (c >= 0x1f300 && c <= 0x1faff) ||
-	       (c >= 0x20000 && c <= 0x3fffd);
+	return (c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0xa4cf) || (c >= 0xac00 && c <= 0xd7a3) ||
+	       (c >= 0xf900 && c <= 0xfaff) || (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) ||
+	       (c >= 0xffe0 && c <= 0xffe6) || (c >= 0x1f300 && c <= 0x1faff) || (c >= 0x20000 && c <= 0x3fffd);
 }
 
 /* Rough advance widths of the Noto Sans CJK faces, in hundredths of an em. */
@@ -117,9 +117,8 @@ static int char_width(uint32_t c)
 static int no_break_before(uint32_t c)
 {
 	static const uint32_t closers[] = {
-		0x3001, 0x3002, 0xff0c, 0xff0e, 0xff01, 0xff1f, 0xff1a, 0xff1b, 0xff09, 0x300d,
-		0x300f, 0x300b, 0x3009, 0x3011, 0x2026, 0x30fc, 0x201d, 0x2019, ',', '.', '!',
-		'?', ':', ';', ')',
+		0x3001, 0x3002, 0xff0c, 0xff0e, 0xff01, 0xff1f, 0xff1a, 0xff1b, 0xff09, 0x300d, 0x300f, 0x300b, 0x3009,
+		0x3011, 0x2026, 0x30fc, 0x201d, 0x2019, ',',    '.',    '!',    '?',    ':',    ';',    ')',
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(closers); i++)
 		if (c == closers[i])
@@ -129,8 +128,8 @@ static int no_break_before(uint32_t c)
 
 static int no_break_after(uint32_t c)
 {
-	return c == 0xff08 || c == 0x300c || c == 0x300e || c == 0x300a || c == 0x3008 ||
-	       c == 0x3010 || c == 0x201c || c == 0x2018 || c == '(';
+	return c == 0xff08 || c == 0x300c || c == 0x300e || c == 0x300a || c == 0x3008 || c == 0x3010 || c == 0x201c ||
+	       c == 0x2018 || c == '(';
 }
 
 static int can_break_between(uint32_t a, uint32_t b)
@@ -141,7 +140,7 @@ static int can_break_between(uint32_t a, uint32_t b)
 }
 
 struct span {
-	size_t start, end;	/* codepoint indexes, end exclusive */
+	size_t start, end; /* codepoint indexes, end exclusive */
 };
 
 /* Greedy wrap to max_w (hundredths of an em); stores up to cap lines and
@@ -153,10 +152,9 @@ static size_t wrap(const uint32_t *cps, size_t n, int max_w, struct span *lines,
 
 	for (size_t i = 0; i < n; i++) {
 		int cw = char_width(cps[i]);
-		if (i > start && (cps[i] == ' ' || (cps[i - 1] != ' ' &&
-						    can_break_between(cps[i - 1], cps[i])))) {
+		if (i > start && (cps[i] == ' ' || (cps[i - 1] != ' ' && can_break_between(cps[i - 1], cps[i])))) {
 			brk = i;
-			next = cps[i] == ' ' ? i + 1 : i;	/* a space is dropped */
+			next = cps[i] == ' ' ? i + 1 : i; /* a space is dropped */
 		}
 		if (cps[i] != ' ' && i > start && w + cw > max_w) {
 			size_t end = brk > start ? brk : i;
@@ -193,8 +191,7 @@ static char *join_lines(const uint32_t *cps, struct span *lines, size_t nl, int 
 	if (cut) {
 		struct span *last = &lines[nl - 1];
 		while (last->end > last->start &&
-		       (span_width(cps, *last) + char_width(ELLIPSIS) > max_w ||
-			cps[last->end - 1] == ' '))
+		       (span_width(cps, *last) + char_width(ELLIPSIS) > max_w || cps[last->end - 1] == ' '))
 			last->end--;
 	}
 	size_t cap = 8, len = 0;
@@ -240,7 +237,7 @@ static void make_layout(const uint32_t *cps, size_t n, int w, int h, struct keyf
 
 	for (;;) {
 		int max_w = usable_w * 100 / fs;
-		int line_h = fs * 29 / 20;	/* glyph box (≈1.2 em) + spacing */
+		int line_h = fs * 29 / 20; /* glyph box (≈1.2 em) + spacing */
 		size_t max_lines = (size_t)(usable_h / line_h > 1 ? usable_h / line_h : 1);
 		size_t need = wrap(cps, n, max_w, NULL, 0);
 

@@ -7,9 +7,9 @@
 #include <stdbool.h>
 
 struct keyframe_text_layout {
-	int fontsize;		/* pixels */
-	int line_spacing;	/* pixels between lines */
-	char *text;		/* UTF-8 with '\n' between lines; caller frees */
+	int fontsize;     /* pixels */
+	int line_spacing; /* pixels between lines */
+	char *text;       /* UTF-8 with '\n' between lines; caller frees */
 };
 
 /* Fills lo for prompt on a w x h frame; false (lo untouched) when the prompt

@@ -26,7 +26,7 @@
 #include "keyframe.h"
 #include "banned.h"
 
-#define ZOOM_END 1.10     /* the last frame shows the middle 1/1.1 of the still */
+#define ZOOM_END 1.10 /* the last frame shows the middle 1/1.1 of the still */
 #define CLIP_CRF "23"
 
 /* The clip being written: muxer, encoder and their one stream. */
@@ -80,8 +80,7 @@ static int open_encoder(struct clip_out *o, int width, int height, int fps, char
 	return 0;
 }
 
-static int open_output(struct clip_out *o, const char *path, int width, int height, int fps, char *err,
-		       size_t errlen)
+static int open_output(struct clip_out *o, const char *path, int width, int height, int fps, char *err, size_t errlen)
 {
 	int ret = avformat_alloc_output_context2(&o->oc, NULL, "mp4", path);
 	if (ret < 0)
@@ -162,8 +161,8 @@ static char *graph_desc(const char *still_path, int width, int height, int fps, 
 			 height, fps);
 }
 
-int motion_clip_make(const char *still_path, int width, int height, int fps, long duration_ms,
-		     const char *out_path, char *err, size_t errlen)
+int motion_clip_make(const char *still_path, int width, int height, int fps, long duration_ms, const char *out_path,
+		     char *err, size_t errlen)
 {
 	struct clip_out o = { 0 };
 	AVFilterGraph *graph = NULL;

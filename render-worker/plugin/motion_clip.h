@@ -20,7 +20,7 @@
  * from the still image at still_path, written to out_path as an MP4 with one
  * H.264 stream. Both paths must be plain (letters, digits, "/._+-").
  * Thread-safe. 0 or -1 with err. */
-int motion_clip_make(const char *still_path, int width, int height, int fps, long duration_ms,
-		     const char *out_path, char *err, size_t errlen) WARN_UNUSED;
+int motion_clip_make(const char *still_path, int width, int height, int fps, long duration_ms, const char *out_path,
+		     char *err, size_t errlen) WARN_UNUSED;
 
 #endif

@@ -84,8 +84,7 @@ static void find(const struct render_state *st, const char *key, char *next, str
 static bool listed(const cJSON *list, const char *key)
 {
 	const cJSON *e;
-	cJSON_ArrayForEach(e, list)
-	{
+	cJSON_ArrayForEach (e, list) {
 		const cJSON *id = cJSON_GetArrayItem(e, 1);
 		if (cJSON_IsString(id) && strcmp(id->valuestring, key) == 0)
 			return true;

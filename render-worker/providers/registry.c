@@ -52,13 +52,14 @@ char *render_provider_image_base64(const struct render_state *st, const struct r
 	return b64;
 }
 
-char *render_provider_image_data_uri(const struct render_state *st, const struct render_shot *s, char *err, size_t errlen)
+char *render_provider_image_data_uri(const struct render_state *st, const struct render_shot *s, char *err,
+				     size_t errlen)
 {
 	char *b64 = render_provider_image_base64(st, s, err, errlen);
 	if (!b64)
 		return NULL;
 	const char *dot = strrchr(s->image_key, '.');
-	const char *mime = dot && strcmp(dot, ".png") == 0 ? "image/png"
+	const char *mime = dot && strcmp(dot, ".png") == 0    ? "image/png"
 			   : dot && strcmp(dot, ".webp") == 0 ? "image/webp"
 							      : "image/jpeg";
 	char *uri = xasprintf("data:%s;base64,%s", mime, b64);

@@ -53,8 +53,8 @@ static int build(const struct render_state *st, const struct render_shot *s, con
 	cJSON *input = s->video ? video_input(st, s, err, errlen) : image_input(s);
 	if (!input)
 		return -1;
-	replicate_api_create(v->replicate_base_url, s->video ? v->replicate_i2v_model : v->replicate_model, input, webhook,
-			 &out->url, &out->body);
+	replicate_api_create(v->replicate_base_url, s->video ? v->replicate_i2v_model : v->replicate_model, input,
+			     webhook, &out->url, &out->body);
 	render_provider_json_headers(out, "Bearer", v->replicate_token);
 	return 0;
 }
@@ -88,8 +88,7 @@ static int found(const struct render_state *st, const char *key, const char *bod
 		return errbuf_set(err, errlen, "not a Replicate prediction list (no results)");
 	}
 	snprintf(needle, sizeof(needle), "task=%s", key);
-	cJSON_ArrayForEach(p, results)
-	{
+	cJSON_ArrayForEach (p, results) {
 		const char *hook = json_str(p, "webhook");
 		if (!hook || !strstr(hook, needle))
 			continue;

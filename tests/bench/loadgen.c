@@ -28,10 +28,10 @@
 
 struct conn {
 	int fd;
-	size_t sent;               /* bytes of the request written */
-	char in[RESPONSE_MAX];     /* the answer being read */
+	size_t sent;           /* bytes of the request written */
+	char in[RESPONSE_MAX]; /* the answer being read */
 	size_t got;
-	int busy;                  /* a request is outstanding */
+	int busy; /* a request is outstanding */
 };
 
 static char *request;

@@ -23,8 +23,7 @@ static int parse_shot(char *arg, struct assemble_shot *s)
 		return -1;
 	*audio++ = '\0';
 	*ms++ = '\0';
-	*s = (struct assemble_shot){ .image_path = arg, .audio_path = *audio ? audio : NULL,
-				     .duration_ms = atoll(ms) };
+	*s = (struct assemble_shot){ .image_path = arg, .audio_path = *audio ? audio : NULL, .duration_ms = atoll(ms) };
 	return 0;
 }
 

@@ -50,10 +50,13 @@ static int answer(int fd)
 	char body[256], out[512];
 	int blen = snprintf(body, sizeof(body),
 			    "{\"id\":\"stub%lu\",\"status\":\"starting\",\"output\":null,\"error\":null,"
-			    "\"urls\":{\"get\":\"http://stub/v1/predictions/stub%lu\"}}", next_id, next_id);
+			    "\"urls\":{\"get\":\"http://stub/v1/predictions/stub%lu\"}}",
+			    next_id, next_id);
 	next_id++;
-	int n = snprintf(out, sizeof(out), "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
-			 "Content-Length: %d\r\n\r\n%s", blen, body);
+	int n = snprintf(out, sizeof(out),
+			 "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+			 "Content-Length: %d\r\n\r\n%s",
+			 blen, body);
 	return write(fd, out, (size_t)n) == n ? 0 : -1;
 }
 

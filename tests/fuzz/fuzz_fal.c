@@ -69,22 +69,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *body = (const char *)data + 1;
 	size_t len = size - 1;
 	switch (data[0] % 5) {
-	case 0:
-		check_result(fal_queue_read_webhook(body, len, &res, err, sizeof(err)), &res, err, true);
-		break;
-	case 1:
-		check_result(fal_queue_read_queue(body, len, &res, err, sizeof(err)), &res, err, true);
-		break;
-	case 2:
-		check_result(fal_queue_read_result(body, len, &res, err, sizeof(err)), &res, err, false);
-		break;
+	case 0: check_result(fal_queue_read_webhook(body, len, &res, err, sizeof(err)), &res, err, true); break;
+	case 1: check_result(fal_queue_read_queue(body, len, &res, err, sizeof(err)), &res, err, true); break;
+	case 2: check_result(fal_queue_read_result(body, len, &res, err, sizeof(err)), &res, err, false); break;
 	case 3:
 		keys = fal_queue_keys_parse(body, len, err, sizeof(err));
 		assert(keys || err[0]);
 		fal_queue_keys_free(keys);
 		break;
-	default:
-		check_signature(body, len);
+	default: check_signature(body, len);
 	}
 	return 0;
 }

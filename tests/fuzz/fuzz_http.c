@@ -51,8 +51,9 @@ static int port;
 
 static void start_server(void)
 {
-	const struct http_server_opts opts = { .max_body = 64 * 1024, .max_header_bytes = 8 * 1024, .idle_timeout_ms = 2000,
-						.request_timeout_ms = 2000 };
+	const struct http_server_opts opts = {
+		.max_body = 64 * 1024, .max_header_bytes = 8 * 1024, .idle_timeout_ms = 2000, .request_timeout_ms = 2000
+	};
 	char err[256];
 	server = http_server_new(uv_default_loop(), "127.0.0.1:0", routes, sizeof(routes) / sizeof(routes[0]), NULL,
 				 &opts, err, sizeof(err));
@@ -62,7 +63,8 @@ static void start_server(void)
 
 static int connect_client(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	assert(fd >= 0);

@@ -117,7 +117,7 @@ static int take_frame(struct dec *d, AVFrame *f, struct pcm *out, char *err, siz
 					(enum AVSampleFormat)f->format, f->sample_rate, 0, NULL) < 0 ||
 		    swr_init(d->swr) < 0)
 			return errbuf_set(err, errlen, "cannot convert %d Hz %d-channel audio", f->sample_rate,
-				      f->ch_layout.nb_channels);
+					  f->ch_layout.nb_channels);
 	}
 	cap = (int)av_rescale_rnd(swr_get_delay(d->swr, f->sample_rate) + f->nb_samples, PCM_RATE, f->sample_rate,
 				  AV_ROUND_UP) +
@@ -201,7 +201,7 @@ static void quiet_ffmpeg(void)
 }
 
 int tts_decode_assemble(struct tts_part *parts, size_t n, const char *out_path, struct tts_result *res, char *err,
-		       size_t errlen)
+			size_t errlen)
 {
 	struct pcm all = { 0 }, one = { 0 };
 	char why[300];

@@ -39,17 +39,15 @@
 static const struct {
 	const char *lang, *voice, *fallback;
 } voice_map[] = {
-	{ "en", "en-us", "en" },
-	{ "zh", "cmn", NULL },
-	{ "cmn", "cmn", NULL },
-	{ "ja", "ja", "cmn" }, /* cmn at least reads the kanji */
+	{ "en", "en-us", "en" }, { "zh", "cmn", NULL },
+	{ "cmn", "cmn", NULL },  { "ja", "ja", "cmn" }, /* cmn at least reads the kanji */
 	{ "yue", "yue", "cmn" },
 };
 
 static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t engine_lock = PTHREAD_MUTEX_INITIALIZER;
-static int engine_rate;      /* espeak-ng's output rate; 0 if it failed to start */
-static char engine_err[400]; /* why it failed to start */
+static int engine_rate;              /* espeak-ng's output rate; 0 if it failed to start */
+static char engine_err[400];         /* why it failed to start */
 static char *variants[MAX_VARIANTS]; /* the installed variants' file names ("f3"); read-only after start */
 static size_t n_variants;
 static pthread_mutex_t checked_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -16,7 +16,6 @@
 #include "errbuf.h"
 #include "banned.h"
 
-
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the WAV writer stores host-order samples; add byte swapping for this target"
 #endif

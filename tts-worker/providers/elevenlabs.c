@@ -22,7 +22,7 @@ struct elevenlabs_settings {
 	long max_chars;
 };
 
-#define OPT(env, type, def, flags, field, min, max, help)                                                              \
+#define OPT(env, type, def, flags, field, min, max, help) \
 	PROVIDER_OPT(struct elevenlabs_settings, env, type, def, flags, field, min, max, help)
 static const struct config_option options[] = {
 	OPT("ELEVENLABS_BASE_URL", CONFIG_STRING, "https://api.elevenlabs.io", 0, base_url, 0, 0,
@@ -71,8 +71,7 @@ static char *path_segment(const char *s)
 	return out;
 }
 
-static void build(const void *cfg, const char *text, const char *language, const char *voice,
-		  struct tts_http *out)
+static void build(const void *cfg, const char *text, const char *language, const char *voice, struct tts_http *out)
 {
 	const struct elevenlabs_settings *s = cfg;
 	cJSON *body = cJSON_CreateObject();
@@ -84,8 +83,8 @@ static void build(const void *cfg, const char *text, const char *language, const
 		cJSON_AddStringToObject(body, "language_code", language);
 	out->body = json_print(body);
 	cJSON_Delete(body);
-	out->url = xasprintf("%s/v1/text-to-speech/%s/with-timestamps?output_format=%s", s->base_url,
-			     escaped, s->format);
+	out->url = xasprintf("%s/v1/text-to-speech/%s/with-timestamps?output_format=%s", s->base_url, escaped,
+			     s->format);
 	free(escaped);
 	out->headers[out->n_headers++] = xstrdup("Content-Type: application/json");
 	if (s->api_key && *s->api_key)
@@ -118,8 +117,8 @@ static bool word_break(const char *c)
 static void add_word(struct tts_audio *out, const char *text, size_t len, double from, double to)
 {
 	out->words = xrealloc(out->words, (out->n_words + 1) * sizeof(*out->words));
-	out->words[out->n_words++] =
-		(struct tts_timing){ (int64_t)(from * 1000 + 0.5), (int64_t)(to * 1000 + 0.5), xstrndup(text, len) };
+	out->words[out->n_words++] = (struct tts_timing){ (int64_t)(from * 1000 + 0.5), (int64_t)(to * 1000 + 0.5),
+							  xstrndup(text, len) };
 }
 
 /* Groups the aligned characters into words. -1 when the arrays disagree. */
@@ -156,8 +155,7 @@ static int read_alignment(const cJSON *al, struct tts_audio *out)
 	return 0;
 }
 
-static int read_answer(const void *cfg, const char *body, size_t len, struct tts_audio *out, char *err,
-		       size_t errlen)
+static int read_answer(const void *cfg, const char *body, size_t len, struct tts_audio *out, char *err, size_t errlen)
 {
 	const struct elevenlabs_settings *s = cfg;
 	cJSON *j = json_parse(body, len);

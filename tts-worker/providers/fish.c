@@ -16,14 +16,16 @@ struct fish_settings {
 	long max_chars;
 };
 
-#define OPT(env, type, def, flags, field, min, max, help)                                                              \
+#define OPT(env, type, def, flags, field, min, max, help) \
 	PROVIDER_OPT(struct fish_settings, env, type, def, flags, field, min, max, help)
 static const struct config_option options[] = {
-	OPT("FISH_BASE_URL", CONFIG_STRING, "https://api.fish.audio", 0, base_url, 0, 0, "Fish Audio API base, without /v1"),
+	OPT("FISH_BASE_URL", CONFIG_STRING, "https://api.fish.audio", 0, base_url, 0, 0,
+	    "Fish Audio API base, without /v1"),
 	OPT("FISH_API_KEY", CONFIG_STRING, NULL, CONFIG_SECRET, api_key, 0, 0, "key for the fish provider"),
 	OPT("REEL_TTS_FISH_MODEL", CONFIG_STRING, "s1", 0, model, 0, 0, "Fish Audio model header"),
 	OPT("REEL_TTS_FISH_FORMAT", CONFIG_STRING, "mp3", 0, format, 0, 0, "mp3, wav, pcm or opus"),
-	OPT("REEL_TTS_FISH_MAX_CHARS", CONFIG_INT, "1000", 0, max_chars, 20, 100000, "longest text of one Fish Audio request"),
+	OPT("REEL_TTS_FISH_MAX_CHARS", CONFIG_INT, "1000", 0, max_chars, 20, 100000,
+	    "longest text of one Fish Audio request"),
 	{ 0 },
 };
 
@@ -41,8 +43,7 @@ static const char *model(const void *cfg)
 	return s->model;
 }
 
-static void build(const void *cfg, const char *text, const char *language, const char *voice,
-		  struct tts_http *out)
+static void build(const void *cfg, const char *text, const char *language, const char *voice, struct tts_http *out)
 {
 	const struct fish_settings *s = cfg;
 	cJSON *body = cJSON_CreateObject();
@@ -63,8 +64,7 @@ static void build(const void *cfg, const char *text, const char *language, const
 		out->headers[out->n_headers++] = xasprintf("Authorization: Bearer %s", s->api_key);
 }
 
-static int read_answer(const void *cfg, const char *body, size_t len, struct tts_audio *out, char *err,
-		       size_t errlen)
+static int read_answer(const void *cfg, const char *body, size_t len, struct tts_audio *out, char *err, size_t errlen)
 {
 	const struct fish_settings *s = cfg;
 	(void)err;
@@ -73,8 +73,11 @@ static int read_answer(const void *cfg, const char *body, size_t len, struct tts
 }
 
 const struct tts_provider tts_fish = {
-	.info = { .name = "fish", .summary = "Fish Audio text-to-speech", .key_var = "FISH_API_KEY",
-		  .options = options, .config_size = sizeof(struct fish_settings) },
+	.info = { .name = "fish",
+		  .summary = "Fish Audio text-to-speech",
+		  .key_var = "FISH_API_KEY",
+		  .options = options,
+		  .config_size = sizeof(struct fish_settings) },
 	.max_chars = max_chars,
 	.model = model,
 	.build = build,

@@ -16,7 +16,7 @@ struct openai_settings {
 	long max_chars;
 };
 
-#define OPT(env, type, def, flags, field, min, max, help)                                                              \
+#define OPT(env, type, def, flags, field, min, max, help) \
 	PROVIDER_OPT(struct openai_settings, env, type, def, flags, field, min, max, help)
 static const struct config_option options[] = {
 	OPT("OPENAI_BASE_URL", CONFIG_STRING, "https://api.openai.com/v1", 0, base_url, 0, 0,
@@ -44,8 +44,7 @@ static const char *model(const void *cfg)
 	return s->model;
 }
 
-static void build(const void *cfg, const char *text, const char *language, const char *voice,
-		  struct tts_http *out)
+static void build(const void *cfg, const char *text, const char *language, const char *voice, struct tts_http *out)
 {
 	const struct openai_settings *s = cfg;
 	cJSON *body = cJSON_CreateObject();
@@ -62,8 +61,7 @@ static void build(const void *cfg, const char *text, const char *language, const
 		out->headers[out->n_headers++] = xasprintf("Authorization: Bearer %s", s->api_key);
 }
 
-static int read_answer(const void *cfg, const char *body, size_t len, struct tts_audio *out, char *err,
-		       size_t errlen)
+static int read_answer(const void *cfg, const char *body, size_t len, struct tts_audio *out, char *err, size_t errlen)
 {
 	const struct openai_settings *s = cfg;
 	(void)err;
@@ -72,8 +70,11 @@ static int read_answer(const void *cfg, const char *body, size_t len, struct tts
 }
 
 const struct tts_provider tts_openai = {
-	.info = { .name = "openai", .summary = "OpenAI speech (or a server copying its API)", .key_var = "OPENAI_API_KEY",
-		  .options = options, .config_size = sizeof(struct openai_settings) },
+	.info = { .name = "openai",
+		  .summary = "OpenAI speech (or a server copying its API)",
+		  .key_var = "OPENAI_API_KEY",
+		  .options = options,
+		  .config_size = sizeof(struct openai_settings) },
 	.max_chars = max_chars,
 	.model = model,
 	.build = build,

@@ -24,11 +24,7 @@ static const struct tts_provider tts_espeak = {
 /* The registry: one line per provider (and its name among the externs). */
 extern const struct tts_provider tts_fish, tts_openai, tts_elevenlabs;
 static const struct provider_info *const all[] = {
-	&tts_offline.info,
-	&tts_espeak.info,
-	&tts_fish.info,
-	&tts_openai.info,
-	&tts_elevenlabs.info,
+	&tts_offline.info, &tts_espeak.info, &tts_fish.info, &tts_openai.info, &tts_elevenlabs.info,
 };
 const struct provider_registry tts_registry = { "tts", all, ARRAY_SIZE(all) };
 

@@ -289,16 +289,16 @@ static enum auth_result verify_free(const struct auth *a, char *token)
 	return r;
 }
 
-#define ck_ok(a, t)                                                            \
-	do {                                                                   \
-		enum auth_result r_ = verify_free((a), (t));                   \
-		ck_assert_msg(r_ == AUTH_OK, "refused (%d): %s", r_, why);      \
+#define ck_ok(a, t) \
+	do { \
+		enum auth_result r_ = verify_free((a), (t)); \
+		ck_assert_msg(r_ == AUTH_OK, "refused (%d): %s", r_, why); \
 	} while (0)
-#define ck_refused(a, t, want)                                                 \
-	do {                                                                   \
-		enum auth_result r_ = verify_free((a), (t));                   \
+#define ck_refused(a, t, want) \
+	do { \
+		enum auth_result r_ = verify_free((a), (t)); \
 		ck_assert_msg(r_ == (want), "got %d, want %d: %s", r_, (want), why); \
-		ck_assert_msg(why[0] != '\0', "no reason given");              \
+		ck_assert_msg(why[0] != '\0', "no reason given"); \
 	} while (0)
 
 /* ---- valid tokens ---- */
@@ -410,8 +410,12 @@ END_TEST
 START_TEST(test_time_claims)
 {
 	struct auth *a = full_auth();
-	static const char *const bad[] = { "", ",\"exp\":\"1700003600\"", ",\"exp\":null", ",\"exp\":-5",
-					   ",\"exp\":1e300", ",\"exp\":1700003600,\"nbf\":\"x\"",
+	static const char *const bad[] = { "",
+					   ",\"exp\":\"1700003600\"",
+					   ",\"exp\":null",
+					   ",\"exp\":-5",
+					   ",\"exp\":1e300",
+					   ",\"exp\":1700003600,\"nbf\":\"x\"",
 					   ",\"exp\":1700003600,\"iat\":true" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -484,8 +488,8 @@ START_TEST(test_alg_none_and_others)
 {
 	struct auth *a = full_auth();
 	char *c = good_claims(), *h = b64url_str("{\"alg\":\"none\",\"typ\":\"JWT\"}"), *p = b64url_str(c);
-	static const char *const algs[] = { "none", "None", "hs256", "HS512", "HS384", "RS384", "RS512", "PS256",
-					    "ES384", "ES512", "EdDSA", "" };
+	static const char *const algs[] = { "none",  "None",  "hs256", "HS512", "HS384", "RS384",
+					    "RS512", "PS256", "ES384", "ES512", "EdDSA", "" };
 
 	/* The classic unsigned token: empty signature part. */
 	ck_refused(a, xasprintf("%s.%s.", h, p), AUTH_INVALID);
@@ -693,8 +697,11 @@ START_TEST(test_not_json)
 {
 	struct auth *a = full_auth();
 	char *c = good_claims();
-	static const char *const headers[] = { "not json", "[\"HS256\"]", "\"HS256\"",
-					       "{\"alg\":\"HS256\"} x", "{\"alg\":\"HS256\",\"alg\":\"none\"}",
+	static const char *const headers[] = { "not json",
+					       "[\"HS256\"]",
+					       "\"HS256\"",
+					       "{\"alg\":\"HS256\"} x",
+					       "{\"alg\":\"HS256\",\"alg\":\"none\"}",
 					       "{\"alg\":\"HS256\",\"crit\":[\"exp\"]}" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(headers); i++)
@@ -741,8 +748,13 @@ START_TEST(test_sub)
 {
 	struct auth *a = full_auth();
 	/* Absent, empty, not a string, a space, a control, non-ASCII, and an escaped NUL cJSON would cut at. */
-	static const char *const bad[] = { "", ",\"sub\":\"\"", ",\"sub\":5", ",\"sub\":null",
-					   ",\"sub\":\"a b\"", ",\"sub\":\"a\\nb\"", ",\"sub\":\"caf\\u00e9\"",
+	static const char *const bad[] = { "",
+					   ",\"sub\":\"\"",
+					   ",\"sub\":5",
+					   ",\"sub\":null",
+					   ",\"sub\":\"a b\"",
+					   ",\"sub\":\"a\\nb\"",
+					   ",\"sub\":\"caf\\u00e9\"",
 					   ",\"sub\":\"a\\u0000b\"" };
 	char big[300], sub[AUTH_SUB_MAX], small[8];
 	char *c, *t;
@@ -1010,8 +1022,8 @@ START_TEST(test_api_key_malformed)
 		"rk_abcd1234_short",
 		"rk_abcd1234_ABCDEFGHIJKLMNOPQRSTUVWXYZabcde",  /* 31 secret chars */
 		"rk_ABCD1234_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef", /* upper-case prefix */
-		"rk_abcd123_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef0",  /* 7-char prefix */
-		"rk_abcd12345ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef",  /* no separator */
+		"rk_abcd123_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef0", /* 7-char prefix */
+		"rk_abcd12345ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef", /* no separator */
 		"xx_abcd1234_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef",
 		"RK_abcd1234_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef",
 		"rk_abcd1234_ABCDEFGHIJKLMNOPQRSTUVWXYZabcde-",

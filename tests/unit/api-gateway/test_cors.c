@@ -30,8 +30,9 @@ START_TEST(test_cors_origins)
 	ck_assert_int_eq(cors_new("*", false, &c, err, sizeof(err)), 0);
 	ck_assert(cors_allows(c, "https://anything.example"));
 	cors_free(c);
-	static const char *const bad[] = { "app.example.com", "https://app.example.com/", "https://a.com/x",
-					   "ftp://a.com", "https://", "https://a.com:" };
+	static const char *const bad[] = { "app.example.com", "https://app.example.com/",
+					   "https://a.com/x", "ftp://a.com",
+					   "https://",        "https://a.com:" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
 		ck_assert_msg(cors_new(bad[i], false, &c, err, sizeof(err)) == -1, "%s accepted", bad[i]);
 }

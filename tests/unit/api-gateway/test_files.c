@@ -181,8 +181,8 @@ START_TEST(test_ranges_ignored)
 {
 	/* several ranges, other units and bad syntax: the header is ignored */
 	static const char *ignored[] = { "bytes=0-1,4-5", "bytes=0-1, 4-5", "items=0-1", "bytes=5-2",
-					 "bytes=abc", "bytes=", "bytes=-", "bytes 0-1", "bytes=1-2x",
-					 "bytes=--1", "" };
+					 "bytes=abc",     "bytes=",         "bytes=-",   "bytes 0-1",
+					 "bytes=1-2x",    "bytes=--1",      "" };
 
 	put("jobs/1/clip.mp4", DATA, DATA_LEN);
 	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
@@ -343,8 +343,8 @@ END_TEST
 
 START_TEST(test_traversal_keys)
 {
-	static const char *bad[] = { "../x", "a/../../b", "..", "/etc/passwd", "./a", "a/./b", "a//b", "a/",
-				     "", ".tmp/x", "jobs/.hidden", "a\\..\\b" };
+	static const char *bad[] = { "../x", "a/../../b", "..", "/etc/passwd", "./a",          "a/./b",
+				     "a//b", "a/",        "",   ".tmp/x",      "jobs/.hidden", "a\\..\\b" };
 	char secret_path[200];
 	struct file_answer a;
 
@@ -400,9 +400,13 @@ static int get_raw(const char *raw, struct file_answer *a)
 
 START_TEST(test_encoded_traversal)
 {
-	static const char *bad[] = { "/v1/files/%2e%2e/secret", "/v1/files/%2E%2E%2Fsecret",
-				     "/v1/files/a%2F..%2F..%2Fsecret", "/v1/files/jobs/%2e%2e/%2e%2e/x",
-				     "/v1/files/%2Fetc%2Fpasswd", "/v1/files/.tmp/x", "/v1/files/a%5C..%5Cb" };
+	static const char *bad[] = { "/v1/files/%2e%2e/secret",
+				     "/v1/files/%2E%2E%2Fsecret",
+				     "/v1/files/a%2F..%2F..%2Fsecret",
+				     "/v1/files/jobs/%2e%2e/%2e%2e/x",
+				     "/v1/files/%2Fetc%2Fpasswd",
+				     "/v1/files/.tmp/x",
+				     "/v1/files/a%5C..%5Cb" };
 	struct file_answer a;
 	char secret_path[200];
 

@@ -52,7 +52,7 @@ START_TEST(test_drop_and_clear)
 	job_cache_drop(c, JOB_A);
 	ck_assert_ptr_null(get(c, JOB_A, "alice", 1));
 	ck_assert_str_eq(get(c, JOB_B, "alice", 1), "b"); /* only the job named */
-	job_cache_drop(c, JOB_A);                          /* again: nothing to do */
+	job_cache_drop(c, JOB_A);                         /* again: nothing to do */
 	job_cache_drop(c, "not-cached");
 	ck_assert_uint_eq(job_cache_count(c), 1);
 	job_cache_put(c, JOB_A, "alice", "a2", 2, 2);

@@ -243,7 +243,8 @@ START_TEST(test_max_shots_bad)
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		char body[256];
 		snprintf(body, sizeof(body),
-			 "{\"template\":\"storyboard\",\"input\":{\"text\":\"x\"},\"options\":{\"max_shots\":%s}}", bad[i]);
+			 "{\"template\":\"storyboard\",\"input\":{\"text\":\"x\"},\"options\":{\"max_shots\":%s}}",
+			 bad[i]);
 		invalid(body, "options.max_shots");
 	}
 }
@@ -259,8 +260,8 @@ START_TEST(test_other_options_bad)
 		"options.language");
 	memset(style, 's', 501);
 	style[501] = '\0';
-	snprintf(body, sizeof(body), "{\"template\":\"storyboard\",\"input\":{\"text\":\"x\"},\"options\":{\"style\":\"%s\"}}",
-		 style);
+	snprintf(body, sizeof(body),
+		 "{\"template\":\"storyboard\",\"input\":{\"text\":\"x\"},\"options\":{\"style\":\"%s\"}}", style);
 	invalid(body, "options.style");
 }
 END_TEST
@@ -273,7 +274,6 @@ START_TEST(test_first_fault_reported)
 }
 END_TEST
 
-
 #define OPTS(o) "{\"template\":\"storyboard\",\"input\":{\"text\":\"x\"},\"options\":{" o "}}"
 
 START_TEST(test_templates)
@@ -283,8 +283,9 @@ START_TEST(test_templates)
 	ck_assert_str_eq(rq.template, "script");
 	ck_assert_ptr_nonnull(strstr(json_str(rq.input, "text"), "ANNA"));
 	job_request_release(&rq);
-	parse_ok("{\"template\":\"demo\",\"input\":{\"url\":\"https://example.com/app\",\"description\":\"A todo app.\"}}",
-		 &rq);
+	parse_ok(
+		"{\"template\":\"demo\",\"input\":{\"url\":\"https://example.com/app\",\"description\":\"A todo app.\"}}",
+		&rq);
 	ck_assert_str_eq(rq.template, "demo");
 	ck_assert_str_eq(json_str(rq.input, "url"), "https://example.com/app");
 	ck_assert_str_eq(json_str(rq.input, "description"), "A todo app.");
@@ -314,12 +315,13 @@ START_TEST(test_all_options)
 {
 	struct job_request rq;
 	long n = 0;
-	parse_ok(OPTS("\"aspect_ratio\":\"4:5\",\"resolution\":\"1080p\",\"language\":\"zh-Hans-CN\",\"voice\":\"v\","
-		      "\"style\":\"ink\",\"max_shots\":60,\"review\":true,\"subtitles\":\"burn\",\"music\":\"calm\","
-		      "\"transition\":\"slideleft\",\"transition_ms\":2000,\"motion\":\"i2v\","
-		      "\"providers\":{\"parse\":\"openai\",\"render\":\"fal\",\"tts\":\"espeak\",\"merge\":\"offline\"},"
-		      "\"webhook_url\":\"https://hooks.example.com/reel?x=1\""),
-		 &rq);
+	parse_ok(
+		OPTS("\"aspect_ratio\":\"4:5\",\"resolution\":\"1080p\",\"language\":\"zh-Hans-CN\",\"voice\":\"v\","
+		     "\"style\":\"ink\",\"max_shots\":60,\"review\":true,\"subtitles\":\"burn\",\"music\":\"calm\","
+		     "\"transition\":\"slideleft\",\"transition_ms\":2000,\"motion\":\"i2v\","
+		     "\"providers\":{\"parse\":\"openai\",\"render\":\"fal\",\"tts\":\"espeak\",\"merge\":\"offline\"},"
+		     "\"webhook_url\":\"https://hooks.example.com/reel?x=1\""),
+		&rq);
 	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(rq.options, "review")));
 	ck_assert_str_eq(json_str(rq.options, "subtitles"), "burn");
 	ck_assert_str_eq(json_str(rq.options, "music"), "calm");

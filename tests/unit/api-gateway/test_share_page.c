@@ -37,14 +37,15 @@ END_TEST
 
 START_TEST(test_page_escapes_title)
 {
-	const struct share_view v = { "\"><script>alert(1)</script>", "en\"x", "https://v.example/s/abc", BASE, REL,
-				      true, true };
+	const struct share_view v = {
+		"\"><script>alert(1)</script>", "en\"x", "https://v.example/s/abc", BASE, REL, true, true
+	};
 	char *page = render(&v);
 	ck_assert_ptr_null(strstr(page, "<script>"));
 	ck_assert_ptr_null(strstr(page, "\"><"));
 	ck_assert_ptr_nonnull(strstr(page, "<title>&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;</title>"));
-	ck_assert_ptr_nonnull(
-		strstr(page, "<meta property=\"og:title\" content=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\">"));
+	ck_assert_ptr_nonnull(strstr(
+		page, "<meta property=\"og:title\" content=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\">"));
 	ck_assert_ptr_nonnull(strstr(page, "srclang=\"en&quot;x\""));
 	free(page);
 }

@@ -16,7 +16,9 @@
 
 START_TEST(test_format)
 {
-	const struct sse_event ev = { 42, JOB, 3, "rendered", "{\"note\": \"two\\nlines\"}", "2026-01-01T00:00:00.000000Z" };
+	const struct sse_event ev = {
+		42, JOB, 3, "rendered", "{\"note\": \"two\\nlines\"}", "2026-01-01T00:00:00.000000Z"
+	};
 	size_t len;
 	char *text = sse_format(&ev, &len);
 	ck_assert_uint_eq(len, strlen(text));

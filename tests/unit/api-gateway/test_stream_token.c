@@ -50,8 +50,9 @@ START_TEST(test_refusals)
 	t = stream_token_make(SECRET, JOB, "alice", NOW + STREAM_TOKEN_TTL_MAX + STREAM_TOKEN_SKEW_S + 1);
 	ck_assert_int_eq(check_token(SECRET, t, JOB, NOW, owner, why), -1);
 	free(t);
-	static const char *const malformed[] = { "", ".", "..", "1.616c696365.", "x.616c696365.00", "1.zz.00",
-						 "1.616c69636.00", "1.00.0000" };
+	static const char *const malformed[] = {
+		"", ".", "..", "1.616c696365.", "x.616c696365.00", "1.zz.00", "1.616c69636.00", "1.00.0000"
+	};
 	for (size_t i = 0; i < sizeof(malformed) / sizeof(*malformed); i++) {
 		ck_assert_int_eq(check_token(SECRET, malformed[i], JOB, NOW, owner, why), -1);
 		ck_assert_ptr_nonnull(strstr(why, "malformed"));

@@ -80,8 +80,10 @@ START_TEST(test_mp3_cover_art_is_audio)
 {
 	make("cover.png", "-f lavfi -i color=blue:s=16x16 -frames:v 1");
 	char args[512];
-	snprintf(args, sizeof(args), "-f lavfi -i sine=duration=2 -i '%s/cover.png' -map 0 -map 1 -c:v png "
-		 "-disposition:v attached_pic -id3v2_version 3", dir);
+	snprintf(args, sizeof(args),
+		 "-f lavfi -i sine=duration=2 -i '%s/cover.png' -map 0 -map 1 -c:v png "
+		 "-disposition:v attached_pic -id3v2_version 3",
+		 dir);
 	struct upload_media m = sniff_ok(make("cover.mp3", args));
 	ck_assert_int_eq(m.kind, UPLOAD_AUDIO);
 	ck_assert_str_eq(m.content_type, "audio/mpeg");
@@ -113,7 +115,8 @@ END_TEST
 
 START_TEST(test_images)
 {
-	struct upload_media m = sniff_ok(make("face.mp3", "-f lavfi -i color=red:s=64x48 -frames:v 1 -f image2 -c:v png"));
+	struct upload_media m = sniff_ok(
+		make("face.mp3", "-f lavfi -i color=red:s=64x48 -frames:v 1 -f image2 -c:v png"));
 	ck_assert_int_eq(m.kind, UPLOAD_IMAGE);
 	ck_assert_str_eq(m.content_type, "image/png");
 	ck_assert_int_eq(m.width, 64);
@@ -137,7 +140,8 @@ START_TEST(test_refusals)
 	static const unsigned char png_head[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
 	sniff_refused(write_bytes("cut.png", png_head, sizeof(png_head)), "png_pipe");
 	/* A container uploads do not take (FFmpeg knows it). */
-	sniff_refused(make("frames.y4m", "-f lavfi -i testsrc=s=16x16:d=0.2:r=5 -pix_fmt yuv420p"), "uploads do not take");
+	sniff_refused(make("frames.y4m", "-f lavfi -i testsrc=s=16x16:d=0.2:r=5 -pix_fmt yuv420p"),
+		      "uploads do not take");
 }
 END_TEST
 

@@ -45,10 +45,12 @@ START_TEST(test_secrets)
 	char why[160] = "";
 	/* without its padding the same key comes out */
 	ck_assert_int_eq(webhook_sign_key("whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA", key, sizeof(key), why,
-					  sizeof(why)), 32);
+					  sizeof(why)),
+			 32);
 	ck_assert_int_eq(key[31], 32);
 	ck_assert_int_lt(webhook_sign_key("AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=", key, sizeof(key), why,
-					  sizeof(why)), 0);
+					  sizeof(why)),
+			 0);
 	ck_assert_ptr_nonnull(strstr(why, "whsec_"));
 	ck_assert_int_lt(webhook_sign_key("whsec_", key, sizeof(key), why, sizeof(why)), 0);
 	ck_assert_int_lt(webhook_sign_key("whsec_not base64!", key, sizeof(key), why, sizeof(why)), 0);
@@ -72,9 +74,20 @@ START_TEST(test_parse_urls)
 	ck_assert_str_eq(t.host, "2001:4860::1");
 	ck_assert_int_eq(t.port, 81);
 	static const char *const bad[] = {
-		"ftp://example.com/", "example.com/x", "http://", "http:///x", "http://user:pw@example.com/",
-		"http://example.com:0/", "http://example.com:70000/", "http://example.com:8a/", "http://exa mple.com/",
-		"http://[::1/", "http://[::1]x/", "http://ex\x01.com/", "http://caf\xc3\xa9.com/", "javascript:alert(1)",
+		"ftp://example.com/",
+		"example.com/x",
+		"http://",
+		"http:///x",
+		"http://user:pw@example.com/",
+		"http://example.com:0/",
+		"http://example.com:70000/",
+		"http://example.com:8a/",
+		"http://exa mple.com/",
+		"http://[::1/",
+		"http://[::1]x/",
+		"http://ex\x01.com/",
+		"http://caf\xc3\xa9.com/",
+		"javascript:alert(1)",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 		ck_assert_msg(webhook_addr_parse(bad[i], &t, why, sizeof(why)) < 0, "%s accepted", bad[i]);
@@ -103,13 +116,22 @@ static bool private6(const char *ip)
 
 START_TEST(test_private_ranges)
 {
-	static const char *const inside4[] = { "127.0.0.1", "127.255.0.9", "10.0.0.1", "172.16.0.1", "172.31.255.254",
-					       "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
-					       "224.0.0.1", "255.255.255.255", "198.18.0.1", "192.0.2.5" };
-	static const char *const outside4[] = { "8.8.8.8", "1.1.1.1", "172.32.0.1", "172.15.255.255", "100.128.0.1",
-						"93.184.216.34", "11.0.0.1" };
-	static const char *const inside6[] = { "::1", "::", "fe80::1", "fc00::1", "fd12:3456::1", "ff02::1",
-					       "::ffff:127.0.0.1", "::ffff:10.1.2.3", "64:ff9b::a9fe:a9fe", "2001:db8::1" };
+	static const char *const inside4[] = { "127.0.0.1",      "127.255.0.9", "10.0.0.1",        "172.16.0.1",
+					       "172.31.255.254", "192.168.1.1", "169.254.169.254", "100.64.0.1",
+					       "0.0.0.0",        "224.0.0.1",   "255.255.255.255", "198.18.0.1",
+					       "192.0.2.5" };
+	static const char *const outside4[] = { "8.8.8.8",     "1.1.1.1",       "172.32.0.1", "172.15.255.255",
+						"100.128.0.1", "93.184.216.34", "11.0.0.1" };
+	static const char *const inside6[] = { "::1",
+					       "::",
+					       "fe80::1",
+					       "fc00::1",
+					       "fd12:3456::1",
+					       "ff02::1",
+					       "::ffff:127.0.0.1",
+					       "::ffff:10.1.2.3",
+					       "64:ff9b::a9fe:a9fe",
+					       "2001:db8::1" };
 	static const char *const outside6[] = { "2001:4860:4860::8888", "2606:4700::1111", "::ffff:8.8.8.8" };
 	for (size_t i = 0; i < ARRAY_SIZE(inside4); i++)
 		ck_assert_msg(private4(inside4[i]), "%s let through", inside4[i]);

@@ -32,7 +32,7 @@ START_TEST(test_lenient)
 	check_decode("aGVsbG8gd29ybGQ=", false, false, "hello world");
 	check_decode("-_8", false, true, "\xfb\xff");
 	check_decode("+/8", false, false, "\xfb\xff");
-	check_decode("+/8", false, true, NULL);  /* the other alphabet */
+	check_decode("+/8", false, true, NULL);   /* the other alphabet */
 	check_decode("aGk*", false, false, NULL); /* a stray character */
 	check_decode("a", false, false, NULL);    /* no byte ends in one character */
 	check_decode("aGl", false, false, "hi");  /* non-canonical trailing bits are tolerated */

@@ -230,9 +230,9 @@ START_TEST(test_bool_variants)
 		const char *text;
 		bool want;
 	} cases[] = {
-		{ "1", true },      { "0", false },    { "true", true },  { "false", false }, { "yes", true },
-		{ "no", false },    { "on", true },    { "off", false },  { "TRUE", true },   { "False", false },
-		{ "Yes", true },    { "NO", false },   { "oN", true },    { "OFF", false },
+		{ "1", true },   { "0", false },  { "true", true }, { "false", false }, { "yes", true },
+		{ "no", false }, { "on", true },  { "off", false }, { "TRUE", true },   { "False", false },
+		{ "Yes", true }, { "NO", false }, { "oN", true },   { "OFF", false },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct test_cfg c;

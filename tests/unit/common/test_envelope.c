@@ -68,7 +68,10 @@ END_TEST
 START_TEST(test_round_trip)
 {
 	static const struct envelope cases[] = {
-		{ .job = "6f1c2b3a-0000-4e5f-9abc-def012345678", .shot = -1, .attempt = 1, .trace = "9f86d081884c7d65" },
+		{ .job = "6f1c2b3a-0000-4e5f-9abc-def012345678",
+		  .shot = -1,
+		  .attempt = 1,
+		  .trace = "9f86d081884c7d65" },
 		{ .job = "6f1c2b3a-0000-4e5f-9abc-def012345678", .shot = 0, .attempt = 2, .trace = "tr" },
 		{ .job = "J", .shot = 59, .attempt = 1000, .trace = "x-y_z" },
 		{ .job = "J", .shot = 100000, .attempt = 1, .trace = "t" },
@@ -113,8 +116,8 @@ START_TEST(test_forward_without_trace)
 	accepted("{\"v\":1,\"job\":\"abc\",\"shot\":2}", &env);
 	n = envelope_encode(&env, out, sizeof(out));
 	ck_assert_int_gt(n, 0);
-	ck_assert_msg(envelope_decode(out, (size_t)n, &env, err, sizeof(err)) == 0,
-		      "re-encoded message %s refused: %s", out, err);
+	ck_assert_msg(envelope_decode(out, (size_t)n, &env, err, sizeof(err)) == 0, "re-encoded message %s refused: %s",
+		      out, err);
 	ck_assert_str_eq(env.job, "abc");
 	ck_assert_int_eq(env.shot, 2);
 }

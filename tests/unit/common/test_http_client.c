@@ -103,7 +103,7 @@ static void h_slow(struct http_exchange *x, void *arg)
 
 static const struct http_route routes[] = {
 	{ "GET", "/hello", h_hello }, { "POST", "/echo", h_echo }, { "GET", "/big", h_big },
-	{ "GET", "/busy", h_busy },   { "GET", "/slow", h_slow }, { "GET", "/chunked", h_chunked },
+	{ "GET", "/busy", h_busy },   { "GET", "/slow", h_slow },  { "GET", "/chunked", h_chunked },
 };
 
 struct result {
@@ -281,7 +281,8 @@ START_TEST(test_many_at_once)
 	struct result *res = calloc(N, sizeof(*res));
 	for (int i = 0; i < N; i++) {
 		res[i].remaining = &remaining;
-		ck_assert_ptr_nonnull(http_client_start(cli, &(struct http_client_request){ .url = u }, on_done, &res[i]));
+		ck_assert_ptr_nonnull(
+			http_client_start(cli, &(struct http_client_request){ .url = u }, on_done, &res[i]));
 	}
 	ck_assert_uint_eq(http_client_in_flight(cli), N);
 	uv_run(&loop, UV_RUN_DEFAULT);
@@ -345,7 +346,8 @@ END_TEST
 START_TEST(test_body_to_file_capped)
 {
 	char *announced = url("/big"), *streamed = url("/chunked"), *path = temp_path("capped");
-	struct result r = fetch((struct http_client_request){ .url = announced, .body_path = path, .max_response = 1000 });
+	struct result r = fetch(
+		(struct http_client_request){ .url = announced, .body_path = path, .max_response = 1000 });
 	ck_assert_int_eq(r.outcome, HTTP_CLIENT_TOO_LARGE);
 	ck_assert_int_eq(file_size(path), -1);
 	r = fetch((struct http_client_request){ .url = streamed, .body_path = path, .max_response = 100000 });
@@ -372,8 +374,8 @@ START_TEST(test_body_to_file_failures)
 	ck_assert_int_eq(r.outcome, HTTP_CLIENT_FAILED);
 	ck_assert_int_eq(r.status, 0);
 	struct result canceled = { 0 };
-	struct http_client_call *c = http_client_start(cli, &(struct http_client_request){ .url = slow, .body_path = path },
-						       on_done, &canceled);
+	struct http_client_call *c = http_client_start(
+		cli, &(struct http_client_request){ .url = slow, .body_path = path }, on_done, &canceled);
 	ck_assert_int_eq(file_size(path), 0);
 	http_client_cancel(c);
 	ck_assert_int_eq(file_size(path), -1);

@@ -266,15 +266,18 @@ static void *run_loop(void *arg)
 
 static void setup(void)
 {
-	struct http_server_opts opts = { .max_body = 1024, .max_header_bytes = 4096, .idle_timeout_ms = 400,
-					 .request_timeout_ms = 900, .body_file = body_file_hook };
+	struct http_server_opts opts = { .max_body = 1024,
+					 .max_header_bytes = 4096,
+					 .idle_timeout_ms = 400,
+					 .request_timeout_ms = 900,
+					 .body_file = body_file_hook };
 	char err[256] = "";
 
 	memcpy(body_dir + sizeof(body_dir) - 7, "XXXXXX", 6); /* a test may set up twice */
 	ck_assert_ptr_nonnull(mkdtemp(body_dir));
 	ck_assert_int_eq(uv_loop_init(&loop), 0);
-	srv = http_server_new(&loop, "127.0.0.1:0", routes, sizeof(routes) / sizeof(routes[0]), &loop, &opts,
-			      err, sizeof(err));
+	srv = http_server_new(&loop, "127.0.0.1:0", routes, sizeof(routes) / sizeof(routes[0]), &loop, &opts, err,
+			      sizeof(err));
 	ck_assert_msg(srv != NULL, "server: %s", err);
 	port = http_server_port(srv);
 	ck_assert_int_gt(port, 0);
@@ -490,7 +493,8 @@ START_TEST(test_match_route)
 	const char *p[HTTP_MAX_PARAMS];
 	size_t n = 99;
 
-	ck_assert_int_eq(http_match_route("/v1/jobs/{id}/shots/{n}", "/v1/jobs/ab%20c/shots/3", buf, sizeof(buf), p, &n), 1);
+	ck_assert_int_eq(
+		http_match_route("/v1/jobs/{id}/shots/{n}", "/v1/jobs/ab%20c/shots/3", buf, sizeof(buf), p, &n), 1);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_str_eq(p[0], "ab c");
 	ck_assert_str_eq(p[1], "3");
@@ -511,7 +515,8 @@ START_TEST(test_match_route)
 	ck_assert_int_eq(http_match_route("/f/{k}", "/f/a%zz", buf, sizeof(buf), p, &n), 0);
 	ck_assert_int_eq(http_match_route("/f/{k}", "/f/a%4", buf, sizeof(buf), p, &n), 0);
 	/* a last {x*} takes the rest */
-	ck_assert_int_eq(http_match_route("/v1/files/{path*}", "/v1/files/jobs/j1/final.mp4", buf, sizeof(buf), p, &n), 1);
+	ck_assert_int_eq(http_match_route("/v1/files/{path*}", "/v1/files/jobs/j1/final.mp4", buf, sizeof(buf), p, &n),
+			 1);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(p[0], "jobs/j1/final.mp4");
 	ck_assert_int_eq(http_match_route("/v1/files/{path*}", "/v1/files/", buf, sizeof(buf), p, &n), 0);
@@ -816,8 +821,12 @@ END_TEST
 
 START_TEST(test_path_traversal)
 {
-	static const char *bad[] = { "/v1/files/..%2Fetc%2Fpasswd", "/v1/files/%2e%2e/x", "/v1/files/a/../b",
-				     "/v1/files/a%00b", "/v1/files/a%2F.", "/v1/files/bad%zz" };
+	static const char *bad[] = { "/v1/files/..%2Fetc%2Fpasswd",
+				     "/v1/files/%2e%2e/x",
+				     "/v1/files/a/../b",
+				     "/v1/files/a%00b",
+				     "/v1/files/a%2F.",
+				     "/v1/files/bad%zz" };
 	struct resp *r = resp_new();
 	char req[256];
 
@@ -875,7 +884,7 @@ END_TEST
 START_TEST(test_split_head)
 {
 	static const char *parts[] = { "GET /v1/jobs/a", "bc/shots/7 HT", "TP/1.1\r\nHo", "st: x\r\nX-Te",
-				       "st: sp", "lit\r\n", "\r", "\n" };
+				       "st: sp",         "lit\r\n",       "\r",           "\n" };
 	struct resp *r = resp_new();
 	struct cli *c = cli_open();
 

@@ -40,8 +40,8 @@ END_TEST
 
 START_TEST(test_trailing_whitespace_ok)
 {
-	static const char *const ok[] = { "{} ", "{}\n", "{}\r\n", "{}\t \n ", "  {\"a\":[1,2]}  \n", "[1] ", "\"s\"\n",
-					  "42 " };
+	static const char *const ok[] = { "{} ",  "{}\n",    "{}\r\n", "{}\t \n ", "  {\"a\":[1,2]}  \n",
+					  "[1] ", "\"s\"\n", "42 " };
 	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
 		cJSON *j = parse_exact(ok[i]);
 		ck_assert_msg(j != NULL, "rejected '%s'", ok[i]);
@@ -52,8 +52,8 @@ END_TEST
 
 START_TEST(test_trailing_garbage_rejected)
 {
-	static const char *const bad[] = { "{}x", "{} x", "{}{}", "{}\n{}", "[1]]", "{\"a\":1}}", "1 2", "{},",
-					   "\"a\"\"b\"" };
+	static const char *const bad[] = { "{}x",        "{} x", "{}{}", "{}\n{}",    "[1]]",
+					   "{\"a\":1}}", "1 2",  "{},",  "\"a\"\"b\"" };
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 		ck_assert_msg(parse_exact(bad[i]) == NULL, "accepted '%s'", bad[i]);
 }
@@ -63,11 +63,11 @@ END_TEST
  * past U+10FFFF and NUL (raw or \u0000) are refused; real text passes. */
 START_TEST(test_utf8_and_nul)
 {
-	static const char *const bad[] = { "\"caf\xe9\"", "\"\xff\"", "\"\xc0\xaf\"", "\"\xe0\x80\xaf\"",
-					   "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"", "\"\xe4\xb8\"",
-					   "\"a\\u0000b\"", "{\"\\u0000\":1}" };
-	static const char *const good[] = { "\"caf\xc3\xa9\"", "\"\xe5\xb0\x8f\xe9\x95\x87\"",
-					    "\"\xf0\x9f\x8e\xac\"", "\"\\\\u0000\"", "\"\\u0041\"" };
+	static const char *const bad[] = { "\"caf\xe9\"",      "\"\xff\"",         "\"\xc0\xaf\"",
+					   "\"\xe0\x80\xaf\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"",
+					   "\"\xe4\xb8\"",     "\"a\\u0000b\"",    "{\"\\u0000\":1}" };
+	static const char *const good[] = { "\"caf\xc3\xa9\"", "\"\xe5\xb0\x8f\xe9\x95\x87\"", "\"\xf0\x9f\x8e\xac\"",
+					    "\"\\\\u0000\"", "\"\\u0041\"" };
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 		ck_assert_msg(parse_exact(bad[i]) == NULL, "accepted bad #%zu", i);
 	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
@@ -85,8 +85,8 @@ END_TEST
 
 START_TEST(test_malformed_rejected)
 {
-	static const char *const bad[] = { "{", "}", "{\"a\":}", "{\"a\" 1}", "[1,", "nul", "tru", "\"abc", "{'a':1}",
-					   "-", "" };
+	static const char *const bad[] = { "{",   "}",     "{\"a\":}", "{\"a\" 1}", "[1,", "nul",
+					   "tru", "\"abc", "{'a':1}",  "-",         "" };
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 		ck_assert_msg(parse_exact(bad[i]) == NULL, "accepted '%s'", bad[i]);
 }
@@ -107,7 +107,9 @@ START_TEST(test_exact_length_no_nul)
 	free(b);
 
 	/* Values that end at the very last byte, with nothing after them in memory. */
-	static const char *const tails[] = { "123", "-1.5e3", "true", "false", "null", "\"str\"", "[1,2]", "{\"a\":{}}" };
+	static const char *const tails[] = {
+		"123", "-1.5e3", "true", "false", "null", "\"str\"", "[1,2]", "{\"a\":{}}"
+	};
 	for (size_t i = 0; i < ARRAY_SIZE(tails); i++) {
 		cJSON *t = parse_exact(tails[i]);
 		ck_assert_msg(t != NULL, "rejected '%s'", tails[i]);
@@ -149,7 +151,8 @@ END_TEST
 
 START_TEST(test_json_str)
 {
-	cJSON *j = parse_exact("{\"s\":\"hello\",\"e\":\"\",\"n\":5,\"z\":null,\"o\":{},\"a\":[\"x\"],\"S\":\"upper\"}");
+	cJSON *j = parse_exact(
+		"{\"s\":\"hello\",\"e\":\"\",\"n\":5,\"z\":null,\"o\":{},\"a\":[\"x\"],\"S\":\"upper\"}");
 	ck_assert_ptr_nonnull(j);
 	ck_assert_str_eq(json_str(j, "s"), "hello");
 	ck_assert_str_eq(json_str(j, "e"), "");

@@ -47,10 +47,10 @@ START_TEST(test_out_of_order)
 	offsets_begin(o, 0, 1);
 	offsets_begin(o, 0, 2);
 	offsets_begin(o, 0, 3);
-	finish_is(o, 0, 3, 0, 0);  /* 1 and 2 still running */
+	finish_is(o, 0, 3, 0, 0); /* 1 and 2 still running */
 	ck_assert_uint_eq(offsets_in_flight(o), 2);
-	finish_is(o, 0, 1, 1, 2);  /* 1 done, 2 blocks */
-	finish_is(o, 0, 2, 1, 4);  /* 2 done, 3 was done already */
+	finish_is(o, 0, 1, 1, 2); /* 1 done, 2 blocks */
+	finish_is(o, 0, 2, 1, 4); /* 2 done, 3 was done already */
 	ck_assert_uint_eq(offsets_in_flight(o), 0);
 	offsets_free(o);
 }
@@ -336,8 +336,8 @@ START_TEST(test_random_against_model)
 			off = r->off[r->head + (size_t)rand() % live];
 			want_rc = ref_finish(r, off, &want);
 			rc = offsets_finish(o, p, off, &got);
-			ck_assert_msg(rc == want_rc, "op %d: finish(%d,%lld) = %d, model %d", op, (int)p, (long long)off,
-				      rc, want_rc);
+			ck_assert_msg(rc == want_rc, "op %d: finish(%d,%lld) = %d, model %d", op, (int)p,
+				      (long long)off, rc, want_rc);
 			if (rc == 1) {
 				ck_assert_msg(got == want, "op %d: next %lld, model %lld", op, (long long)got,
 					      (long long)want);

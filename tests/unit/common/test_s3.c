@@ -21,9 +21,14 @@
 
 static struct s3_presign example(void)
 {
-	return (struct s3_presign){ .method = "GET", .base = "https://examplebucket.s3.amazonaws.com",
-				    .path = "/test.txt", .region = "us-east-1", .access_key = AWS_KEY,
-				    .secret_key = AWS_SECRET, .now = AWS_TIME, .expires_s = 86400 };
+	return (struct s3_presign){ .method = "GET",
+				    .base = "https://examplebucket.s3.amazonaws.com",
+				    .path = "/test.txt",
+				    .region = "us-east-1",
+				    .access_key = AWS_KEY,
+				    .secret_key = AWS_SECRET,
+				    .now = AWS_TIME,
+				    .expires_s = 86400 };
 }
 
 static char *signature_of(const char *url)
@@ -125,7 +130,9 @@ END_TEST
 START_TEST(test_open_falls_back_to_aws_names)
 {
 	char err[256] = "";
-	struct s3_config cfg = { .multipart_mb = 64, .path_style = true, .public_endpoint = (char *)"https://cdn.example.com" };
+	struct s3_config cfg = { .multipart_mb = 64,
+				 .path_style = true,
+				 .public_endpoint = (char *)"https://cdn.example.com" };
 	setenv("AWS_ACCESS_KEY_ID", "AKID", 1);
 	setenv("AWS_SECRET_ACCESS_KEY", "SECRET", 1);
 	setenv("AWS_REGION", "eu-central-1", 1);
@@ -156,8 +163,11 @@ END_TEST
 START_TEST(test_unreachable_endpoint_fails)
 {
 	char err[256] = "";
-	struct s3_config cfg = { .multipart_mb = 64, .path_style = true, .endpoint = (char *)"http://127.0.0.1:9",
-				 .access_key = (char *)"id", .secret_key = (char *)"secret" };
+	struct s3_config cfg = { .multipart_mb = 64,
+				 .path_style = true,
+				 .endpoint = (char *)"http://127.0.0.1:9",
+				 .access_key = (char *)"id",
+				 .secret_key = (char *)"secret" };
 	struct storage *st = storage_open("s3://media", &cfg, err, sizeof(err));
 	ck_assert_msg(st != NULL, "%s", err);
 	ck_assert_ptr_null(storage_fetch(st, "jobs/x.jpg", err, sizeof(err)));

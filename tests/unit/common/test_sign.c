@@ -43,8 +43,8 @@ static void split(const char *url, struct parts *p)
 	p->sig = q + 4;
 }
 
-static int check(const char *secret, const char *key, const char *exp, const char *sig, time_t now,
-		 char *why, size_t whylen)
+static int check(const char *secret, const char *key, const char *exp, const char *sig, time_t now, char *why,
+		 size_t whylen)
 {
 	why[0] = '\0';
 	return sign_check(secret, key, exp, sig, now, why, whylen);
@@ -149,8 +149,9 @@ START_TEST(test_expired)
 	ck_assert_int_eq(check(SECRET, "k.mp4", p.exp, p.sig, NOW, why, sizeof(why)), -1);
 	ck_assert_msg(!strncmp(why, "expired", 7), "why: %s", why);
 	/* a forged sig on an expired URL is a bad signature, not "expired" */
-	ck_assert_int_eq(check(SECRET, "k.mp4", p.exp, "00000000000000000000000000000000"
-						       "00000000000000000000000000000000",
+	ck_assert_int_eq(check(SECRET, "k.mp4", p.exp,
+			       "00000000000000000000000000000000"
+			       "00000000000000000000000000000000",
 			       NOW, why, sizeof(why)),
 			 -1);
 	ck_assert_str_eq(why, "bad signature");
@@ -161,8 +162,8 @@ END_TEST
 START_TEST(test_malformed)
 {
 	char sig[SIGN_HEX_LEN + 1], bad[SIGN_HEX_LEN + 2], why[128];
-	static const char *bad_exps[] = { "", "-1", "+1700003600", " 1700003600", "1700003600 ", "17e8",
-					  "0x10", "1234567890123456789", "1700003600\n" };
+	static const char *bad_exps[] = { "",     "-1",   "+1700003600",         " 1700003600", "1700003600 ",
+					  "17e8", "0x10", "1234567890123456789", "1700003600\n" };
 
 	sign_compute(SECRET, "k", "1700003600", sig);
 	for (size_t i = 0; i < sizeof(bad_exps) / sizeof(bad_exps[0]); i++) {
@@ -233,8 +234,7 @@ START_TEST(test_url_of_odd_key_checks)
 	ck_assert_str_eq(p.path, "/v1/files/jobs/my%20clip/caf%C3%A9%20%231.mp4");
 	/* the signature covers the decoded key, as the route hands it over */
 	ck_assert_int_eq(check(SECRET, key, p.exp, p.sig, NOW, why, sizeof(why)), 0);
-	ck_assert_int_eq(check(SECRET, "jobs/my%20clip/caf%C3%A9%20%231.mp4", p.exp, p.sig, NOW, why, sizeof(why)),
-			 -1);
+	ck_assert_int_eq(check(SECRET, "jobs/my%20clip/caf%C3%A9%20%231.mp4", p.exp, p.sig, NOW, why, sizeof(why)), -1);
 	free(url);
 }
 END_TEST

@@ -107,8 +107,9 @@ END_TEST
 
 START_TEST(test_open_refuses)
 {
-	static const char *const bad[] = { "http://x/y", "file://relative/path", "file://",
-					   "/abs/path", "relative", "" };
+	static const char *const bad[] = {
+		"http://x/y", "file://relative/path", "file://", "/abs/path", "relative", ""
+	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		char err[256] = "";
 		struct storage *st = storage_open(bad[i], NULL, err, sizeof(err));
@@ -132,10 +133,13 @@ END_TEST
 
 START_TEST(test_key_ok)
 {
-	static const char *const good[] = { "jobs/x/a.jpg", "a", "a.b", "..a", "a..", ".hidden", "jobs/6f1c/shot-0.jpg",
-					    "a/b/c/d/e", "x y", "caf\xc3\xa9.txt" };
-	static const char *const bad[] = { "", "/abs", "../x", "a/../b", "a/..", "..", ".", "./a", "a/./b", "a/.",
-					   "a//b", "a/", "//a", "a\\b", "\\a", "a\nb", "a\tb", "a\x01", "\x1f" };
+	static const char *const good[] = {
+		"jobs/x/a.jpg",   "a", "a.b", "..a", "a..", ".hidden", "jobs/6f1c/shot-0.jpg", "a/b/c/d/e", "x y",
+		"caf\xc3\xa9.txt"
+	};
+	static const char *const bad[] = { "",    "/abs",  "../x", "a/../b", "a/..", "..",  ".",
+					   "./a", "a/./b", "a/.",  "a//b",   "a/",   "//a", "a\\b",
+					   "\\a", "a\nb",  "a\tb", "a\x01",  "\x1f" };
 	for (size_t i = 0; i < ARRAY_SIZE(good); i++)
 		ck_assert_msg(storage_key_ok(good[i]), "refused '%s'", good[i]);
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)

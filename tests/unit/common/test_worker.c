@@ -119,10 +119,17 @@ static void fake_release(struct task *t)
 }
 
 static const struct stage_ops fake_ops = {
-	.claim = fake_claim, .work = fake_work, .commit = fake_commit, .fail = fake_fail, .release = fake_release,
+	.claim = fake_claim,
+	.work = fake_work,
+	.commit = fake_commit,
+	.fail = fake_fail,
+	.release = fake_release,
 };
 static const struct worker_spec fake_spec = {
-	.name = "fake-worker", .stage = "parse", .default_http_addr = "127.0.0.1:0", .default_concurrency = 2,
+	.name = "fake-worker",
+	.stage = "parse",
+	.default_http_addr = "127.0.0.1:0",
+	.default_concurrency = 2,
 	.ops = &fake_ops,
 };
 
@@ -411,10 +418,10 @@ static int fresh_schema(void)
 	char err[512], *migrations = file_exe_relative("../../../deploy/migrations");
 	struct db *db = db_open(db_url, err, sizeof(err));
 	int rc = db && db_run(db, "DROP SCHEMA public CASCADE", 0, NULL) == 0 &&
-			 db_run(db, "CREATE SCHEMA public", 0, NULL) == 0 &&
-			 migrate_apply(db, migrations, err, sizeof(err)) >= 0
-		 ? 0
-		 : -1;
+				 db_run(db, "CREATE SCHEMA public", 0, NULL) == 0 &&
+				 migrate_apply(db, migrations, err, sizeof(err)) >= 0
+			 ? 0
+			 : -1;
 	free(migrations);
 	if (rc < 0)
 		fprintf(stderr, "test_worker: cannot prepare the schema: %s\n", db ? db_last_error(db) : err);

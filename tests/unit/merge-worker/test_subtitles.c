@@ -68,10 +68,10 @@ START_TEST(test_timings_used)
 
 	subtitles_init(&s);
 	subtitles_add_shot(&s, 0,
-		      "[{\"start_ms\":0,\"end_ms\":1200,\"text\":\"Hello there.\"},"
-		      "{\"start_ms\":1200,\"end_ms\":9000,\"text\":\"A <b> & c\"},"
-		      "{\"start_ms\":\"x\",\"end_ms\":5,\"text\":\"skipped\"},{\"end_ms\":5}]",
-		      "ignored narration", 2000, 2500, 40);
+			   "[{\"start_ms\":0,\"end_ms\":1200,\"text\":\"Hello there.\"},"
+			   "{\"start_ms\":1200,\"end_ms\":9000,\"text\":\"A <b> & c\"},"
+			   "{\"start_ms\":\"x\",\"end_ms\":5,\"text\":\"skipped\"},{\"end_ms\":5}]",
+			   "ignored narration", 2000, 2500, 40);
 	ck_assert_uint_eq(s.n, 2);
 	ck_assert_int_eq(s.cues[0].start_ms, 2000);
 	ck_assert_int_eq(s.cues[0].end_ms, 3200);
@@ -95,8 +95,8 @@ START_TEST(test_estimated)
 
 	subtitles_init(&s);
 	/* NULL timings: sentences share the shot by how long they take to say. */
-	subtitles_add_shot(&s, 0, NULL, "Short one. This second sentence is a good deal longer than the first.", 0, 4000,
-		      40);
+	subtitles_add_shot(&s, 0, NULL, "Short one. This second sentence is a good deal longer than the first.", 0,
+			   4000, 40);
 	ck_assert_uint_eq(s.n, 2);
 	ck_assert_str_eq(s.cues[0].text, "Short one.");
 	ck_assert_int_eq(s.cues[0].start_ms, 0);
@@ -104,7 +104,8 @@ START_TEST(test_estimated)
 	ck_assert_int_lt(s.cues[0].end_ms, 1000);
 	ck_assert_int_eq(s.cues[1].end_ms, 4000);
 	/* CJK: sentence ends without spaces, and a Han character weighs three Latin letters. */
-	subtitles_add_shot(&s, 1, "null", "港口很安静。灯笼在风中轻轻摇晃，照亮了整条街道和远处的渔船。", 4000, 3000, 16);
+	subtitles_add_shot(&s, 1, "null", "港口很安静。灯笼在风中轻轻摇晃，照亮了整条街道和远处的渔船。", 4000, 3000,
+			   16);
 	ck_assert_uint_eq(s.n, 5);
 	ck_assert_str_eq(s.cues[2].text, "港口很安静。");
 	ck_assert_int_eq(s.cues[2].start_ms, 4000);
@@ -129,8 +130,8 @@ START_TEST(test_ass)
 
 	subtitles_init(&s);
 	subtitles_add_shot(&s, 0, "[{\"start_ms\":0,\"end_ms\":500,\"text\":\"zero\"}]", NULL, 0, 1000, 20);
-	subtitles_add_shot(&s, 1, "[{\"start_ms\":250,\"end_ms\":1500,\"text\":\"{\\\\b1}one\\ntwo\"}]", NULL, 1000, 2000,
-		      20);
+	subtitles_add_shot(&s, 1, "[{\"start_ms\":250,\"end_ms\":1500,\"text\":\"{\\\\b1}one\\ntwo\"}]", NULL, 1000,
+			   2000, 20);
 	ass = subtitles_ass(&s, 1, 1000, 1080, 1920);
 	ck_assert_ptr_nonnull(ass);
 	ck_assert_ptr_nonnull(strstr(ass, "PlayResX: 1080\nPlayResY: 1920\n"));

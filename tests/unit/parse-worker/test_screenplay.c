@@ -12,28 +12,27 @@
 #include "screenplay.h"
 #include "banned.h"
 
-static const char screenplay[] =
-	"FADE IN:\n"
-	"\n"
-	"INT. KITCHEN - NIGHT\n"
-	"\n"
-	"Rain hammers the window.\n"
-	"Anna stirs a pot.\n"
-	"\n"
-	"ANNA: He is late again.\n"
-	"ANNA: Always late.\n"
-	"BEN (O.S.): The road is flooded!\n"
-	"\n"
-	"CUT TO:\n"
-	"\n"
-	"EXT. GARDEN - DAWN\n"
-	"\n"
-	"The storm has passed.\n"
-	"\n"
-	"        BEN\n"
-	"    (quietly)\n"
-	"    We fix it together.\n"
-	"    Today.\n";
+static const char screenplay[] = "FADE IN:\n"
+				 "\n"
+				 "INT. KITCHEN - NIGHT\n"
+				 "\n"
+				 "Rain hammers the window.\n"
+				 "Anna stirs a pot.\n"
+				 "\n"
+				 "ANNA: He is late again.\n"
+				 "ANNA: Always late.\n"
+				 "BEN (O.S.): The road is flooded!\n"
+				 "\n"
+				 "CUT TO:\n"
+				 "\n"
+				 "EXT. GARDEN - DAWN\n"
+				 "\n"
+				 "The storm has passed.\n"
+				 "\n"
+				 "        BEN\n"
+				 "    (quietly)\n"
+				 "    We fix it together.\n"
+				 "    Today.\n";
 
 static struct storyboard_draft split(const char *text, int max, const char *style)
 {
@@ -50,7 +49,7 @@ START_TEST(test_scenes_and_speakers)
 	ck_assert_ptr_null(d.shots[0].speaker);
 	ck_assert_str_eq(d.shots[0].narration, "Rain hammers the window. Anna stirs a pot.");
 	ck_assert_str_eq(d.shots[0].prompt, "ink sketch, interior, kitchen, night. Rain hammers the window. Anna stirs "
-					   "a pot, cinematic still, detailed, soft light");
+					    "a pot, cinematic still, detailed, soft light");
 	ck_assert_str_eq(d.shots[1].speaker, "ANNA"); /* one speaker's consecutive lines are one shot */
 	ck_assert_str_eq(d.shots[1].narration, "He is late again. Always late.");
 	ck_assert_str_eq(d.shots[2].speaker, "BEN"); /* the (O.S.) extension is not part of the name */
@@ -67,8 +66,10 @@ END_TEST
 
 START_TEST(test_centred_name)
 {
-	struct storyboard_draft d = split("EXT. ROOF - DAY\n\n        BEN\n    (quietly)\n    We fix it.\n    Today.\n\n"
-					  "Birds fly.\n", 12, NULL);
+	struct storyboard_draft d = split(
+		"EXT. ROOF - DAY\n\n        BEN\n    (quietly)\n    We fix it.\n    Today.\n\n"
+		"Birds fly.\n",
+		12, NULL);
 	ck_assert_uint_eq(d.n_shots, 2);
 	ck_assert_str_eq(d.shots[0].speaker, "BEN");
 	ck_assert_str_eq(d.shots[0].narration, "We fix it. Today."); /* the parenthetical is not narrated */
@@ -85,7 +86,7 @@ START_TEST(test_cap_merges_within_scenes)
 	/* The kitchen's beats merge together, across speakers, naming who says what. */
 	ck_assert_ptr_null(d.shots[0].speaker);
 	ck_assert_str_eq(d.shots[0].narration, "Rain hammers the window. Anna stirs a pot. ANNA: He is late again. "
-					      "Always late. BEN: The road is flooded!");
+					       "Always late. BEN: The road is flooded!");
 	ck_assert_ptr_nonnull(strstr(d.shots[1].narration, "The storm has passed."));
 	ck_assert_ptr_nonnull(strstr(d.shots[1].narration, "BEN: We fix it together. Today."));
 	splitter_release(&d);
@@ -98,7 +99,8 @@ END_TEST
 
 START_TEST(test_chinese_script)
 {
-	struct storyboard_draft d = split("INT. 厨房 - 夜\n\n雨打在窗上。\n\n小明：你回来了。\n妈妈：快吃饭吧。\n", 12, "水墨画");
+	struct storyboard_draft d = split("INT. 厨房 - 夜\n\n雨打在窗上。\n\n小明：你回来了。\n妈妈：快吃饭吧。\n", 12,
+					  "水墨画");
 	ck_assert_uint_eq(d.n_shots, 3);
 	ck_assert_ptr_null(d.shots[0].speaker);
 	ck_assert_str_eq(d.shots[1].speaker, "小明");
@@ -134,8 +136,11 @@ END_TEST
 static struct storyboard offline(const char *template_name, const char *text, const char *url, const char *style,
 				 int max_shots)
 {
-	struct parse_job job = { .template_name = (char *)template_name, .text = (char *)text, .url = (char *)url,
-				 .style = (char *)style, .max_shots = max_shots };
+	struct parse_job job = { .template_name = (char *)template_name,
+				 .text = (char *)text,
+				 .url = (char *)url,
+				 .style = (char *)style,
+				 .max_shots = max_shots };
 	struct storyboard sb;
 	char err[128];
 	ck_assert_msg(parse_offline.offline(&job, &sb, err, sizeof(err)) == 0, "%s", err);
@@ -166,8 +171,8 @@ START_TEST(test_offline_script_and_demo)
 	ck_assert_uint_eq(sb.n_shots, 5);
 	ck_assert_str_eq(sb.shots[1].speaker, "ANNA");
 	storyboard_release(&sb);
-	sb = offline("demo", "Sign in with your email. Open the dashboard.\n\nClick New Project.", "https://ex.com", NULL,
-		     12);
+	sb = offline("demo", "Sign in with your email. Open the dashboard.\n\nClick New Project.", "https://ex.com",
+		     NULL, 12);
 	ck_assert_uint_eq(sb.n_shots, 2);
 	ck_assert_ptr_nonnull(strstr(sb.shots[0].prompt, "the product at https://ex.com on screen, step 1 of 2"));
 	ck_assert_ptr_nonnull(strstr(sb.shots[1].prompt, "step 2 of 2"));

@@ -20,14 +20,12 @@ static struct storyboard_draft split_ok(const char *text, int max_shots, const c
 	struct storyboard_draft sb;
 	char err[256] = "";
 
-	ck_assert_msg(splitter_split(text, max_shots, style, &sb, err, sizeof(err)) == 0,
-		      "split failed: %s", err);
+	ck_assert_msg(splitter_split(text, max_shots, style, &sb, err, sizeof(err)) == 0, "split failed: %s", err);
 	ck_assert_uint_gt(sb.n_shots, 0);
 	return sb;
 }
 
-static void assert_narrations(const struct storyboard_draft *sb, const char *const *want,
-			      size_t n)
+static void assert_narrations(const struct storyboard_draft *sb, const char *const *want, size_t n)
 {
 	size_t i;
 
@@ -43,8 +41,7 @@ static void assert_sentences(const char *text, const char *const *want, size_t n
 
 	for (i = 0; i < count; i++)
 		if (i >= n || strcmp(got[i], want[i]))
-			ck_abort_msg("sentence %zu: got \"%s\", want \"%s\"", i, got[i],
-				     i < n ? want[i] : "(none)");
+			ck_abort_msg("sentence %zu: got \"%s\", want \"%s\"", i, got[i], i < n ? want[i] : "(none)");
 	ck_assert_uint_eq(count, n);
 	for (i = 0; i < count; i++)
 		free(got[i]);
@@ -58,8 +55,7 @@ static int valid_utf8(const char *s)
 	int need;
 
 	while (*p) {
-		need = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2 :
-		       (*p & 0xF8) == 0xF0 ? 3 : -1;
+		need = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2 : (*p & 0xF8) == 0xF0 ? 3 : -1;
 		if (need < 0)
 			return 0;
 		for (p++; need > 0; need--, p++)
@@ -86,13 +82,12 @@ static char *words(int n)
 
 START_TEST(test_english_paragraphs)
 {
-	static const char text[] =
-		"  Mara lived by the sea. Every morning she walked to the harbor to count "
-		"the boats.   One day a red boat came in with no sailor aboard.\n"
-		"\n"
-		"She climbed aboard.\nThe deck was warm.\n"
-		" \t \n"
-		"\"Hello?\" she called. Nobody answered.\n";
+	static const char text[] = "  Mara lived by the sea. Every morning she walked to the harbor to count "
+				   "the boats.   One day a red boat came in with no sailor aboard.\n"
+				   "\n"
+				   "She climbed aboard.\nThe deck was warm.\n"
+				   " \t \n"
+				   "\"Hello?\" she called. Nobody answered.\n";
 	static const char *const want[] = {
 		"Mara lived by the sea. Every morning she walked to the harbor to count the boats.",
 		"One day a red boat came in with no sailor aboard.",
@@ -107,8 +102,7 @@ START_TEST(test_english_paragraphs)
 	ck_assert_int_eq(sb.shots[1].duration_ms, 4231);
 	ck_assert_int_eq(sb.shots[2].duration_ms, 2692);
 	ck_assert_int_eq(sb.shots[3].duration_ms, 2000);
-	ck_assert_str_eq(sb.shots[3].prompt,
-			 "storybook illustration, Hello? she called. Nobody answered" SUFFIX);
+	ck_assert_str_eq(sb.shots[3].prompt, "storybook illustration, Hello? she called. Nobody answered" SUFFIX);
 	splitter_release(&sb);
 	ck_assert_ptr_null(sb.shots);
 	ck_assert_uint_eq(sb.n_shots, 0);
@@ -117,13 +111,11 @@ END_TEST
 
 START_TEST(test_chinese)
 {
-	static const char text[] =
-		"小明走进森林。他看见一只兔子！兔子问：“你是谁？”他说：“我是小明。”\n"
-		"\n"
-		"天黑了，\n他回家了。";
+	static const char text[] = "小明走进森林。他看见一只兔子！兔子问：“你是谁？”他说：“我是小明。”\n"
+				   "\n"
+				   "天黑了，\n他回家了。";
 	static const char *const sentences[] = {
-		"小明走进森林。", "他看见一只兔子！", "兔子问：“你是谁？”", "他说：“我是小明。”",
-		"天黑了，他回家了。",
+		"小明走进森林。", "他看见一只兔子！", "兔子问：“你是谁？”", "他说：“我是小明。”", "天黑了，他回家了。",
 	};
 	static const char *const shots[] = {
 		"小明走进森林。他看见一只兔子！兔子问：“你是谁？”他说：“我是小明。”",
@@ -149,12 +141,13 @@ END_TEST
 
 START_TEST(test_japanese)
 {
-	static const char text[] =
-		"昔々、ある村に\nおじいさんが住んでいました。毎日山へ行きました。ある日、\n"
-		"大きな桃を見つけました。「これは何だ？」";
+	static const char text[] = "昔々、ある村に\nおじいさんが住んでいました。毎日山へ行きました。ある日、\n"
+				   "大きな桃を見つけました。「これは何だ？」";
 	static const char *const want[] = {
-		"昔々、ある村におじいさんが住んでいました。", "毎日山へ行きました。",
-		"ある日、大きな桃を見つけました。", "「これは何だ？」",
+		"昔々、ある村におじいさんが住んでいました。",
+		"毎日山へ行きました。",
+		"ある日、大きな桃を見つけました。",
+		"「これは何だ？」",
 	};
 	static const char *const shots[] = {
 		"昔々、ある村におじいさんが住んでいました。毎日山へ行きました。",
@@ -170,20 +163,18 @@ START_TEST(test_japanese)
 	splitter_release(&sb);
 	sb = split_ok(text, 1, NULL);
 	ck_assert_uint_eq(sb.n_shots, 1);
-	ck_assert_str_eq(sb.shots[0].narration,
-			 "昔々、ある村におじいさんが住んでいました。毎日山へ行きました。"
-			 "ある日、大きな桃を見つけました。「これは何だ？」");
+	ck_assert_str_eq(sb.shots[0].narration, "昔々、ある村におじいさんが住んでいました。毎日山へ行きました。"
+						"ある日、大きな桃を見つけました。「これは何だ？」");
 	splitter_release(&sb);
 }
 END_TEST
 
 START_TEST(test_decimals_and_abbreviations)
 {
-	static const char text[] =
-		"Pi is about 3.14 and e is 2.718. Mr. Smith met Dr. Jones on Baker St. at "
-		"noon. They talked, e.g. about the U.S. economy... and then they left. It was "
-		"late... Very late! Mrs. Lee joined the U.S. Army in 1990. \"Hi!\" she said. "
-		"Then she left.";
+	static const char text[] = "Pi is about 3.14 and e is 2.718. Mr. Smith met Dr. Jones on Baker St. at "
+				   "noon. They talked, e.g. about the U.S. economy... and then they left. It was "
+				   "late... Very late! Mrs. Lee joined the U.S. Army in 1990. \"Hi!\" she said. "
+				   "Then she left.";
 	static const char *const want[] = {
 		"Pi is about 3.14 and e is 2.718.",
 		"Mr. Smith met Dr. Jones on Baker St. at noon.",
@@ -199,23 +190,23 @@ START_TEST(test_decimals_and_abbreviations)
 }
 END_TEST
 
-static const char ladder[] =
-	"One.\n\nTwo two.\n\nThree three three.\n\nFour four four four.\n\n"
-	"Five five five five five.";
+static const char ladder[] = "One.\n\nTwo two.\n\nThree three three.\n\nFour four four four.\n\n"
+			     "Five five five five five.";
 
 START_TEST(test_merge_to_three)
 {
 	static const char *const want[] = {
-		"One. Two two. Three three three.", "Four four four four.",
+		"One. Two two. Three three three.",
+		"Four four four four.",
 		"Five five five five five.",
 	};
 	struct storyboard_draft sb = split_ok(ladder, 5, NULL);
 
-	ck_assert_uint_eq(sb.n_shots, 5);      /* every paragraph is a shot */
+	ck_assert_uint_eq(sb.n_shots, 5); /* every paragraph is a shot */
 	splitter_release(&sb);
 	sb = split_ok(ladder, 3, NULL);
 	assert_narrations(&sb, want, ARRAY_SIZE(want));
-	ck_assert_int_eq(sb.shots[0].duration_ms, 2308);       /* 6 words */
+	ck_assert_int_eq(sb.shots[0].duration_ms, 2308); /* 6 words */
 	splitter_release(&sb);
 }
 END_TEST
@@ -229,7 +220,7 @@ START_TEST(test_merge_to_one_and_ties)
 	struct storyboard_draft sb = split_ok(ladder, 1, NULL);
 
 	assert_narrations(&sb, all, 1);
-	ck_assert_int_eq(sb.shots[0].duration_ms, 5769);       /* 15 words */
+	ck_assert_int_eq(sb.shots[0].duration_ms, 5769); /* 15 words */
 	splitter_release(&sb);
 	sb = split_ok("Aa bb.\n\nCc dd.\n\nEe ff.", 2, NULL);
 	assert_narrations(&sb, tie, ARRAY_SIZE(tie));
@@ -338,8 +329,8 @@ START_TEST(test_style_in_every_prompt)
 
 	ck_assert_uint_eq(sb.n_shots, 5);
 	for (i = 0; i < sb.n_shots; i++) {
-		ck_assert_msg(!strncmp(sb.shots[i].prompt, "watercolor, pastel, ", 20),
-			      "prompt %zu: %s", i, sb.shots[i].prompt);
+		ck_assert_msg(!strncmp(sb.shots[i].prompt, "watercolor, pastel, ", 20), "prompt %zu: %s", i,
+			      sb.shots[i].prompt);
 		ck_assert_ptr_nonnull(strstr(sb.shots[i].prompt, SUFFIX));
 	}
 	ck_assert_str_eq(sb.shots[1].prompt, "watercolor, pastel, Two two" SUFFIX);
@@ -363,7 +354,7 @@ START_TEST(test_long_sentence)
 	body = strlen(sb.shots[0].prompt) - strlen("ink, ") - strlen(SUFFIX);
 	ck_assert_uint_le(body, 300);
 	ck_assert_uint_ge(body, 240);
-	ck_assert_ptr_null(strstr(sb.shots[0].prompt, "wor, "));  /* cut at a space */
+	ck_assert_ptr_null(strstr(sb.shots[0].prompt, "wor, ")); /* cut at a space */
 	splitter_release(&sb);
 	free(text);
 
@@ -385,8 +376,10 @@ END_TEST
 static char *big_story(size_t bytes)
 {
 	static const char *const lines[] = {
-		"The wind rose over the hills. ", "Dr. Reyes checked the 3.5 meter mast. ",
-		"Nobody slept that night! ", "Would the storm pass by morning? ",
+		"The wind rose over the hills. ",
+		"Dr. Reyes checked the 3.5 meter mast. ",
+		"Nobody slept that night! ",
+		"Would the storm pass by morning? ",
 		"The children counted the thunder... and laughed.\n\n",
 	};
 	char *s = xmalloc(bytes + 128);

@@ -143,7 +143,8 @@ START_TEST(test_many_errors_capped)
 {
 	char *text = xstrdup("{\"title\":\"t\",\"language\":\"en\",\"characters\":[],\"shots\":[");
 	for (int i = 0; i < 40; i++) {
-		char *next = xasprintf("%s%s{\"prompt\":\"p\",\"narration\":\"n\",\"duration_s\":99}", text, i ? "," : "");
+		char *next = xasprintf("%s%s{\"prompt\":\"p\",\"narration\":\"n\",\"duration_s\":99}", text,
+				       i ? "," : "");
 		free(text);
 		text = next;
 	}
@@ -168,7 +169,8 @@ START_TEST(test_finish_prompts)
 	ck_assert_int_eq(storyboard_parse(valid, strlen(valid), &limits12, &sb, &e), 0);
 	storyboard_finish_prompts(&sb, "watercolor");
 	/* Mara is named in the prompt; Tom speaks in shot 1 and Mara is named in its narration. */
-	ck_assert_str_eq(sb.shots[0].prompt, "watercolor, Mara opens a heavy door at dawn. Mara: a tall woman in a red coat");
+	ck_assert_str_eq(sb.shots[0].prompt,
+			 "watercolor, Mara opens a heavy door at dawn. Mara: a tall woman in a red coat");
 	ck_assert_str_eq(sb.shots[1].prompt, "watercolor, A boat near the rocks. Mara: a tall woman in a red coat. "
 					     "Tom: a boy with a yellow raincoat");
 	ck_assert_str_eq(sb.shots[2].prompt, "watercolor, The lamp shines over the sea");
@@ -198,7 +200,8 @@ END_TEST
 START_TEST(test_prompt_render)
 {
 	struct prompt_vars v = { .text = "A {{style}} story", .language = "en", .style = "ink", .max_shots = 7 };
-	char *out = parse_config_render_prompt("{{max_shots}} shots in {{language}} ({{style}}): {{text}} {{unknown}} {{url}}{", &v);
+	char *out = parse_config_render_prompt(
+		"{{max_shots}} shots in {{language}} ({{style}}): {{text}} {{unknown}} {{url}}{", &v);
 	ck_assert_str_eq(out, "7 shots in en (ink): A {{style}} story {{unknown}} {");
 	free(out);
 }

@@ -75,8 +75,9 @@ START_TEST(test_comfyui_template)
 {
 	const char *tpl = "{\"3\":{\"inputs\":{\"seed\":\"{{seed}}\",\"text\":\"a photo of {{prompt}}\","
 			  "\"neg\":\"{{negative}}\",\"w\":\"{{width}}\",\"h\":\"{{height}}\"}}}";
-	struct comfyui_vars v = { .prompt = "a \"quoted\" fox}, {\"evil\":1", .negative = "blur", .seed = 42,
-				  .width = 768, .height = 1344 };
+	struct comfyui_vars v = {
+		.prompt = "a \"quoted\" fox}, {\"evil\":1", .negative = "blur", .seed = 42, .width = 768, .height = 1344
+	};
 	char err[128];
 	char *body = comfyui_api_prompt_body(tpl, strlen(tpl), &v, "c-1", err, sizeof(err));
 	ck_assert_ptr_nonnull(body);

@@ -16,10 +16,11 @@
 #include "timing.h"
 #include "banned.h"
 
-#define EN_STORY                                                                                                  \
-	"The old fox lived at the edge of a quiet forest. Every morning he walked to the river! "                 \
+#define EN_STORY \
+	"The old fox lived at the edge of a quiet forest. Every morning he walked to the river! " \
 	"Did the fish know him? Nobody could say; the river kept its secrets. It cost 3.5 coins."
-#define ZH_STORY "小镇的清晨总是很安静。面包店的灯第一个亮起来！老奶奶推开窗户，向路过的孩子们招手。孩子们笑着跑向学校。"
+#define ZH_STORY \
+	"小镇的清晨总是很安静。面包店的灯第一个亮起来！老奶奶推开窗户，向路过的孩子们招手。孩子们笑着跑向学校。"
 
 /* True when s holds only whole UTF-8 sequences. */
 static bool valid_utf8(const char *s)
@@ -214,14 +215,13 @@ START_TEST(test_shift_clamps)
 }
 
 static const char *const catalogue[][4] = {
-	{ "openai", "alloy", "en", NULL },   { "openai", "ash", "en", "male" },
-	{ "openai", "coral", "en", "female" }, { "openai", "nova", "en", "female" },
-	{ "espeak", "cmn+f3", "zh", "female" }, { "espeak", "cmn+m3", "zh", "male" },
+	{ "openai", "alloy", "en", NULL },        { "openai", "ash", "en", "male" },
+	{ "openai", "coral", "en", "female" },    { "openai", "nova", "en", "female" },
+	{ "espeak", "cmn+f3", "zh", "female" },   { "espeak", "cmn+m3", "zh", "male" },
 	{ "espeak", "en-us+f3", "en", "female" }, { "espeak", "en-us+m3", "en", "male" },
 };
 
-static char *pick(const char *provider, const char *lang, const char *narrator, const char *chars,
-		  const char *speaker)
+static char *pick(const char *provider, const char *lang, const char *narrator, const char *chars, const char *speaker)
 {
 	struct cast c = { xcalloc(ARRAY_SIZE(catalogue), sizeof(struct cast_voice)), ARRAY_SIZE(catalogue) };
 	for (size_t i = 0; i < c.n; i++)
@@ -264,7 +264,7 @@ START_TEST(test_cast_hints)
 	char *bot = pick("openai", "en", NULL, chars, "Bot"), *stranger = pick("openai", "en", NULL, chars, "Stranger");
 	ck_assert_str_eq(man, "ash");
 	ck_assert_str_eq(girl, "coral");
-	ck_assert_str_eq(bot, "nova");      /* a hint naming a catalogue voice */
+	ck_assert_str_eq(bot, "nova");       /* a hint naming a catalogue voice */
 	ck_assert_str_eq(stranger, "alloy"); /* not in the storyboard: the next free voice */
 	free(man);
 	free(girl);
@@ -289,8 +289,10 @@ static int fake_check(const char *voice, char *err, size_t errlen)
 
 START_TEST(test_cast_keeps_loading_voices)
 {
-	static const char *const rows[][3] = { { "espeak", "de-de+m3", "de-DE" }, { "espeak", "en-gb+f3", "en-GB" },
-					       { "espeak", "en-us+f3", "en-US" }, { "fish", "en-gb+f3", "en" },
+	static const char *const rows[][3] = { { "espeak", "de-de+m3", "de-DE" },
+					       { "espeak", "en-gb+f3", "en-GB" },
+					       { "espeak", "en-us+f3", "en-US" },
+					       { "fish", "en-gb+f3", "en" },
 					       { "espeak", "en-us+m3", "en-US" } };
 	struct cast c = { xcalloc(ARRAY_SIZE(rows), sizeof(struct cast_voice)), ARRAY_SIZE(rows) }, dropped;
 	char err[128] = "";
@@ -332,7 +334,8 @@ START_TEST(test_cast_more_speakers_than_voices)
 	}
 	/* without a narrator's voice: distinct while there are voices, then in turn */
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		char *v = pick("espeak", "en", NULL, chars, names[i]), *again = pick("espeak", "en", NULL, chars, names[i]);
+		char *v = pick("espeak", "en", NULL, chars, names[i]),
+		     *again = pick("espeak", "en", NULL, chars, names[i]);
 		ck_assert_str_eq(v, want[i]);
 		ck_assert_str_eq(again, v);
 		free(v);

@@ -14,8 +14,9 @@
 #define JWKS "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"6kpsY-KcUgq-9VB7Ey7F-ZVHdq6-vnuSQh7qaRRG0iw\"}]}"
 #define OTHER "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"E5j2LG0aRXxRumpLXz29L2n8qTIWIY3ImX5Ba9F9k8o\"}"
 #define BODY "{\"request_id\":\"req-1\",\"status\":\"OK\",\"payload\":{}}"
-#define SIG "38194d2f349e59d7b106ece7771de5eee268a59fbef9c6a1f8fbfebd46ffaf8e" \
-	    "6a35208b7399c74ebfce287200363fd35f8d510b32cc9203b7bf9644a51f620e"
+#define SIG \
+	"38194d2f349e59d7b106ece7771de5eee268a59fbef9c6a1f8fbfebd46ffaf8e" \
+	"6a35208b7399c74ebfce287200363fd35f8d510b32cc9203b7bf9644a51f620e"
 #define TS 1735689600
 
 static struct fal_keys *keys_of(const char *json)
@@ -43,8 +44,9 @@ END_TEST
 START_TEST(test_rotation)
 {
 	/* The signing key second in the set, after another Ed25519 key and keys of other types. */
-	struct fal_keys *k = keys_of("{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}," OTHER ","
-				     "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"6kpsY-KcUgq-9VB7Ey7F-ZVHdq6-vnuSQh7qaRRG0iw\"}]}");
+	struct fal_keys *k = keys_of(
+		"{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}," OTHER ","
+		"{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"6kpsY-KcUgq-9VB7Ey7F-ZVHdq6-vnuSQh7qaRRG0iw\"}]}");
 	char why[256];
 	ck_assert_ptr_nonnull(k);
 	ck_assert_int_eq(verify(k, "req-1", "user-1", "1735689600", SIG, BODY, TS, why), 0);
@@ -94,15 +96,17 @@ START_TEST(test_bodies)
 {
 	struct vendor_result r;
 	char err[128];
-	const char *q = "{\"request_id\":\"7b1e\",\"response_url\":\"https://q/m/requests/7b1e\","
-			"\"status_url\":\"https://q/m/requests/7b1e/status\",\"cancel_url\":\"https://q/m/requests/7b1e/cancel\"}";
+	const char *q =
+		"{\"request_id\":\"7b1e\",\"response_url\":\"https://q/m/requests/7b1e\","
+		"\"status_url\":\"https://q/m/requests/7b1e/status\",\"cancel_url\":\"https://q/m/requests/7b1e/cancel\"}";
 	ck_assert_int_eq(fal_queue_read_queue(q, strlen(q), &r, err, sizeof(err)), 0);
 	ck_assert_str_eq(r.id, "7b1e");
 	ck_assert_int_eq(r.state, VENDOR_RUNNING);
 	ck_assert_str_eq(r.cancel_url, "https://q/m/requests/7b1e/cancel");
 	ck_assert_str_eq(r.result_url, "https://q/m/requests/7b1e");
 	vendors_result_release(&r);
-	const char *ok = "{\"request_id\":\"7b1e\",\"status\":\"OK\",\"payload\":{\"video\":{\"url\":\"https://fal.media/o.mp4\"}}}";
+	const char *ok =
+		"{\"request_id\":\"7b1e\",\"status\":\"OK\",\"payload\":{\"video\":{\"url\":\"https://fal.media/o.mp4\"}}}";
 	ck_assert_int_eq(fal_queue_read_webhook(ok, strlen(ok), &r, err, sizeof(err)), 0);
 	ck_assert_int_eq(r.state, VENDOR_SUCCEEDED);
 	ck_assert_str_eq(r.outputs[0], "https://fal.media/o.mp4");
@@ -114,7 +118,8 @@ START_TEST(test_bodies)
 	ck_assert_ptr_nonnull(strstr(r.error, "422"));
 	ck_assert_ptr_nonnull(strstr(r.error, "field required"));
 	vendors_result_release(&r);
-	const char *empty = "{\"request_id\":\"7b1e\",\"status\":\"OK\",\"payload\":null,\"payload_error\":\"too big\"}";
+	const char *empty =
+		"{\"request_id\":\"7b1e\",\"status\":\"OK\",\"payload\":null,\"payload_error\":\"too big\"}";
 	ck_assert_int_eq(fal_queue_read_webhook(empty, strlen(empty), &r, err, sizeof(err)), 0);
 	ck_assert_int_eq(r.state, VENDOR_FAILED);
 	vendors_result_release(&r);
@@ -125,10 +130,14 @@ START_TEST(test_bodies)
 	vendors_result_release(&r);
 	ck_assert_int_eq(fal_queue_read_webhook("{}", 2, &r, err, sizeof(err)), -1);
 	/* An empty request_id names no request. */
-	ck_assert_int_eq(fal_queue_read_webhook("{\"request_id\":\"\",\"status\":\"OK\"}", 31, &r, err, sizeof(err)), -1);
+	ck_assert_int_eq(fal_queue_read_webhook("{\"request_id\":\"\",\"status\":\"OK\"}", 31, &r, err, sizeof(err)),
+			 -1);
 	ck_assert_int_eq(fal_queue_read_queue("{\"request_id\":\"\"}", 17, &r, err, sizeof(err)), -1);
-	char *url = fal_queue_submit_url("https://queue.fal.run", "fal-ai/flux/dev", "https://h/webhooks/fal?job=1&shot=2");
-	ck_assert_str_eq(url, "https://queue.fal.run/fal-ai/flux/dev?fal_webhook=https%3A%2F%2Fh%2Fwebhooks%2Ffal%3Fjob%3D1%26shot%3D2");
+	char *url = fal_queue_submit_url("https://queue.fal.run", "fal-ai/flux/dev",
+					 "https://h/webhooks/fal?job=1&shot=2");
+	ck_assert_str_eq(
+		url,
+		"https://queue.fal.run/fal-ai/flux/dev?fal_webhook=https%3A%2F%2Fh%2Fwebhooks%2Ffal%3Fjob%3D1%26shot%3D2");
 	free(url);
 }
 END_TEST

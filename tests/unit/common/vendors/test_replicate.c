@@ -36,9 +36,11 @@ START_TEST(test_rotation_and_versions)
 	char why[256];
 	/* Unknown versions and other keys' entries are skipped; one match suffices. */
 	ck_assert_int_eq(verify(SECRET, "msg_sim_0001", "1735689600",
-				"v1a,AAAA v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= " SIG, BODY, TS, why), 0);
-	ck_assert_int_eq(verify(SECRET, "msg_sim_0001", "1735689600", "v2,7fM8koRX8Cvnz9c9Tk2/8HSQhCIWoMDv82Ucs/WwPKY=",
-				BODY, TS, why), -1);
+				"v1a,AAAA v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= " SIG, BODY, TS, why),
+			 0);
+	ck_assert_int_eq(verify(SECRET, "msg_sim_0001", "1735689600",
+				"v2,7fM8koRX8Cvnz9c9Tk2/8HSQhCIWoMDv82Ucs/WwPKY=", BODY, TS, why),
+			 -1);
 }
 END_TEST
 
@@ -50,7 +52,8 @@ START_TEST(test_refusals)
 	ck_assert_int_eq(verify(SECRET, "msg_sim_0002", "1735689600", SIG, BODY, TS, why), -1);
 	ck_assert_int_eq(verify(SECRET, "msg_sim_0001", "1735689601", SIG, BODY, TS, why), -1);
 	ck_assert_int_eq(verify("whsec_AgIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=", "msg_sim_0001", "1735689600", SIG,
-				BODY, TS, why), -1);
+				BODY, TS, why),
+			 -1);
 	/* Stale and future timestamps, though correctly signed. */
 	ck_assert_int_eq(verify(SECRET, "msg_sim_0001", "1735689600", SIG, BODY, TS + 301, why), -1);
 	ck_assert_ptr_nonnull(strstr(why, "tolerance"));
@@ -79,7 +82,8 @@ START_TEST(test_read_predictions)
 	struct vendor_result r;
 	char err[128];
 	read_ok("{\"id\":\"a\",\"status\":\"succeeded\",\"output\":[\"https://replicate.delivery/x/out-0.png\"],"
-		"\"urls\":{\"get\":\"https://api/p/a\",\"cancel\":\"https://api/p/a/cancel\"}}", &r);
+		"\"urls\":{\"get\":\"https://api/p/a\",\"cancel\":\"https://api/p/a/cancel\"}}",
+		&r);
 	ck_assert_int_eq(r.state, VENDOR_SUCCEEDED);
 	ck_assert_uint_eq(r.n_outputs, 1);
 	ck_assert_str_eq(r.outputs[0], "https://replicate.delivery/x/out-0.png");

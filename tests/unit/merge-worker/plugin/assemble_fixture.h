@@ -38,13 +38,13 @@ struct probe {
 	int width, height, pix_fmt, sample_rate;
 	double duration, vduration, aduration; /* seconds */
 	int frames;
-	double square[MAX_FRAMES]; /* width of the dark square across the middle row */
-	int corner[MAX_FRAMES];    /* luma of the top-left pixel */
+	double square[MAX_FRAMES];                  /* width of the dark square across the middle row */
+	int corner[MAX_FRAMES];                     /* luma of the top-left pixel */
 	double top[MAX_FRAMES], bottom[MAX_FRAMES]; /* mean luma of the top and bottom quarters */
 	double cb[MAX_FRAMES], cr[MAX_FRAMES];      /* mean chroma of the whole frame */
-	int grab;                  /* frame to keep a copy of, -1 for none */
-	uint8_t *grabbed;          /* its luma, width x height */
-	float *pcm;                /* left channel, decoded */
+	int grab;                                   /* frame to keep a copy of, -1 for none */
+	uint8_t *grabbed;                           /* its luma, width x height */
+	float *pcm;                                 /* left channel, decoded */
 	size_t n_pcm;
 };
 

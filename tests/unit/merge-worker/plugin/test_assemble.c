@@ -141,7 +141,8 @@ START_TEST(test_frame_sizes)
 			spec_init(&sp, &shot, 1, out);
 			sp.width = w;
 			sp.height = h;
-			ck_assert_msg(assemble_mp4(&sp, NULL, err, sizeof(err)) == 0, "%s %s: %s", aspects[a], res[r], err);
+			ck_assert_msg(assemble_mp4(&sp, NULL, err, sizeof(err)) == 0, "%s %s: %s", aspects[a], res[r],
+				      err);
 			probe_file(out, &p);
 			ck_assert_int_eq(p.width, w);
 			ck_assert_int_eq(p.height, h);
@@ -172,7 +173,7 @@ START_TEST(test_cut_and_crossfade)
 	char err[256] = "";
 	struct probe p;
 
-	write_still(light, AV_CODEC_ID_PNG, 64, 64, 0); /* no square: all gray */
+	write_still(light, AV_CODEC_ID_PNG, 64, 64, 0);  /* no square: all gray */
 	write_still(dark, AV_CODEC_ID_PNG, 64, 64, 200); /* the square covers it: all dark */
 	spec_init(&sp, shots, 2, out);
 	ck_assert_msg(assemble_mp4(&sp, NULL, err, sizeof(err)) == 0, "cut: %s", err);
@@ -281,8 +282,7 @@ START_TEST(test_bad_inputs)
 	expect_failure(&(struct assemble_shot){ .image_path = png, .audio_path = junk_wav, .duration_ms = 400 },
 		       junk_wav);
 	expect_failure(&(struct assemble_shot){ .image_path = png, .audio_path = gone, .duration_ms = 400 }, gone);
-	expect_failure(&(struct assemble_shot){ .image_path = png, .audio_path = empty, .duration_ms = 400 },
-		       "audio");
+	expect_failure(&(struct assemble_shot){ .image_path = png, .audio_path = empty, .duration_ms = 400 }, "audio");
 	expect_failure(&(struct assemble_shot){ .image_path = png, .audio_path = wav, .duration_ms = 0 }, "duration");
 	expect_failure(&(struct assemble_shot){ .image_path = wide, .duration_ms = 400 }, "20000x40 is too elongated");
 	expect_failure(&(struct assemble_shot){ .video_path = wav, .duration_ms = 400 }, "no video stream");

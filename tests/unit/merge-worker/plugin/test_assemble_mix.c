@@ -131,7 +131,7 @@ START_TEST(test_burned_chinese_subtitles)
 	ck_assert_msg(assemble_mp4(&sp, NULL, err, sizeof(err)) == 0, "%s", err);
 	subtitles_init(&subs);
 	subtitles_add_shot(&subs, 0, NULL, "月光照在安静的港口上，灯笼轻轻摇晃，远处传来渔船归来的声音。", 0, 2000,
-		      subtitles_columns(W, H));
+			   subtitles_columns(W, H));
 	ass = subtitles_ass(&subs, 0, 0, W, H);
 	ck_assert_ptr_nonnull(ass);
 	shot.subtitles = ass;

@@ -28,7 +28,7 @@
 
 /* A decoded picture: planes copied out of the decoder's frame. */
 struct img {
-	int w, h, cw, ch;	/* luma and chroma sizes */
+	int w, h, cw, ch; /* luma and chroma sizes */
 	int format, range;
 	uint8_t *plane[3];
 };
@@ -66,8 +66,7 @@ static void copy_frame(const AVFrame *f, struct img *im)
 		int pw = p ? im->cw : im->w, ph = p ? im->ch : im->h;
 		im->plane[p] = xmalloc((size_t)pw * ph);
 		for (int y = 0; y < ph; y++)
-			memcpy(im->plane[p] + (size_t)y * pw,
-			       f->data[p] + (size_t)y * f->linesize[p], (size_t)pw);
+			memcpy(im->plane[p] + (size_t)y * pw, f->data[p] + (size_t)y * f->linesize[p], (size_t)pw);
 	}
 }
 
@@ -204,7 +203,7 @@ START_TEST(test_sizes)
 	ck_assert_int_eq(im.w, sizes[_i][0]);
 	ck_assert_int_eq(im.h, sizes[_i][1]);
 	ck_assert_msg(im.format == AV_PIX_FMT_YUVJ420P ||
-		      (im.format == AV_PIX_FMT_YUV420P && im.range == AVCOL_RANGE_JPEG),
+			      (im.format == AV_PIX_FMT_YUV420P && im.range == AVCOL_RANGE_JPEG),
 		      "decoded as %s", av_get_pix_fmt_name(im.format));
 	img_free(&im);
 }
@@ -258,8 +257,8 @@ START_TEST(test_text_is_drawn)
 	draw_decode("", 1080, 1920, "bare", &bare);
 	double with = centre_edges(&text), without = centre_edges(&bare);
 	double top = edge_energy(&text, 0, text.h / 5);
-	ck_assert_msg(with > 1.0 && with > 10 * without,
-		      "centre band edges %.2f with text, %.2f without", with, without);
+	ck_assert_msg(with > 1.0 && with > 10 * without, "centre band edges %.2f with text, %.2f without", with,
+		      without);
 	ck_assert_msg(with > 3 * top, "text not centred: centre %.2f, top %.2f", with, top);
 	img_free(&text);
 	img_free(&bare);
@@ -271,16 +270,15 @@ START_TEST(test_blank_prompt)
 {
 	struct img im;
 	draw_decode(" \t\n ", 720, 1280, "blank", &im);
-	ck_assert_msg(centre_edges(&im) < 0.3, "blank prompt drew something: %.2f",
-		      centre_edges(&im));
+	ck_assert_msg(centre_edges(&im) < 0.3, "blank prompt drew something: %.2f", centre_edges(&im));
 	img_free(&im);
 }
 END_TEST
 
 START_TEST(test_long_prompt)
 {
-	static const char *const words[] = { "lighthouse", "月光下的", "keeper", "屋顶",
-					     "a", "supercalifragilistic", "小猫", "dawn" };
+	static const char *const words[] = { "lighthouse",           "月光下的", "keeper", "屋顶", "a",
+					     "supercalifragilistic", "小猫",     "dawn" };
 	char *prompt = xmalloc(2001);
 	size_t len = 0;
 	for (int i = 0; len < 1980; i++)
@@ -294,8 +292,7 @@ START_TEST(test_long_prompt)
 	ck_assert_int_eq(big.w, 1080);
 	ck_assert_int_eq(big.h, 1920);
 	ck_assert_int_eq(small.w, 90);
-	ck_assert_msg(centre_edges(&big) > 4.0 && centre_edges(&small) > 4.0,
-		      "long prompt drew no text");
+	ck_assert_msg(centre_edges(&big) > 4.0 && centre_edges(&small) > 4.0, "long prompt drew no text");
 	img_free(&big);
 	img_free(&small);
 	free(prompt);
@@ -327,8 +324,7 @@ END_TEST
 START_TEST(test_unwritable_path)
 {
 	char err[256] = "";
-	ck_assert_int_eq(keyframe_draw(ZH_PROMPT, 720, 1280, "/nonexistent-dir/k.jpg", err,
-				       sizeof(err)), -1);
+	ck_assert_int_eq(keyframe_draw(ZH_PROMPT, 720, 1280, "/nonexistent-dir/k.jpg", err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent-dir/k.jpg"));
 	err[0] = '\0';
 	ck_assert_int_eq(keyframe_draw(ZH_PROMPT, 720, 1280, tmpdir, err, sizeof(err)), -1);
@@ -397,7 +393,10 @@ static void *draw_thread(void *arg)
 START_TEST(test_concurrent)
 {
 	static const char *const prompts[] = {
-		EN_PROMPT, ZH_PROMPT, "third shot", "第四个镜头",
+		EN_PROMPT,
+		ZH_PROMPT,
+		"third shot",
+		"第四个镜头",
 	};
 	struct job jobs[4];
 	pthread_t th[4];

@@ -17,8 +17,12 @@
 
 static struct render_shot shot(int index, bool video, const char *prompt, int generation)
 {
-	return (struct render_shot){ .prompt = (char *)prompt, .video = video, .seed = 42, .job = JOB,
-				     .index = index, .generation = generation };
+	return (struct render_shot){ .prompt = (char *)prompt,
+				     .video = video,
+				     .seed = 42,
+				     .job = JOB,
+				     .index = index,
+				     .generation = generation };
 }
 
 static void key_of(struct render_shot s, char out[RENDER_TASK_KEY_LEN])
@@ -48,30 +52,39 @@ START_TEST(test_task_key)
 END_TEST
 
 static char replicate_base[] = "http://r/v1", replicate_token[] = "r8", comfyui_url[] = "http://c";
-static struct vendors vendors = { .replicate_base_url = replicate_base, .replicate_token = replicate_token,
+static struct vendors vendors = { .replicate_base_url = replicate_base,
+				  .replicate_token = replicate_token,
 				  .comfyui_url = comfyui_url };
 static const struct render_state state = { .vendors = &vendors };
 
 START_TEST(test_replicate_found)
 {
-	const char *page = "{\"next\":\"http://r/v1/predictions?cursor=2\",\"results\":["
-			   "{\"id\":\"p1\",\"status\":\"processing\",\"webhook\":\"http://h/webhooks/replicate?task=K2\"},"
-			   "{\"id\":\"p2\",\"status\":\"succeeded\",\"output\":[\"http://o/x.png\"],"
-			   "\"webhook\":\"http://h/webhooks/replicate?job=j&shot=0&task=K1\"}]}";
+	const char *page =
+		"{\"next\":\"http://r/v1/predictions?cursor=2\",\"results\":["
+		"{\"id\":\"p1\",\"status\":\"processing\",\"webhook\":\"http://h/webhooks/replicate?task=K2\"},"
+		"{\"id\":\"p2\",\"status\":\"succeeded\",\"output\":[\"http://o/x.png\"],"
+		"\"webhook\":\"http://h/webhooks/replicate?job=j&shot=0&task=K1\"}]}";
 	struct vendor_result r = { 0 };
 	char err[128], *next = NULL;
-	ck_assert_int_eq(render_provider_find("replicate")->found(&state, "K1", page, strlen(page), &r, &next, err, sizeof(err)), 1);
+	ck_assert_int_eq(
+		render_provider_find("replicate")->found(&state, "K1", page, strlen(page), &r, &next, err, sizeof(err)),
+		1);
 	ck_assert_str_eq(r.id, "p2");
 	ck_assert_int_eq(r.state, VENDOR_SUCCEEDED);
 	ck_assert_ptr_null(next);
 	vendors_result_release(&r);
-	ck_assert_int_eq(render_provider_find("replicate")->found(&state, "K3", page, strlen(page), &r, &next, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+		render_provider_find("replicate")->found(&state, "K3", page, strlen(page), &r, &next, err, sizeof(err)),
+		0);
 	ck_assert_str_eq(next, "http://r/v1/predictions?cursor=2");
 	free(next);
 	const char *last = "{\"next\":null,\"results\":[]}";
-	ck_assert_int_eq(render_provider_find("replicate")->found(&state, "K3", last, strlen(last), &r, &next, err, sizeof(err)), 0);
+	ck_assert_int_eq(
+		render_provider_find("replicate")->found(&state, "K3", last, strlen(last), &r, &next, err, sizeof(err)),
+		0);
 	ck_assert_ptr_null(next);
-	ck_assert_int_eq(render_provider_find("replicate")->found(&state, "K3", "{}", 2, &r, &next, err, sizeof(err)), -1);
+	ck_assert_int_eq(render_provider_find("replicate")->found(&state, "K3", "{}", 2, &r, &next, err, sizeof(err)),
+			 -1);
 	struct render_request rq = { 0 };
 	render_provider_find("replicate")->find(&state, "K1", NULL, &rq);
 	ck_assert_str_eq(rq.method, "GET");
@@ -89,7 +102,9 @@ START_TEST(test_comfyui_found)
 	struct vendor_result r = { 0 };
 	char err[128], *next = NULL;
 	const char *history = "{\"K1\":{\"outputs\":{},\"status\":{\"completed\":true}}}";
-	ck_assert_int_eq(render_provider_find("comfyui")->found(&state, "K1", history, strlen(history), &r, &next, err, sizeof(err)), 1);
+	ck_assert_int_eq(render_provider_find("comfyui")->found(&state, "K1", history, strlen(history), &r, &next, err,
+								sizeof(err)),
+			 1);
 	ck_assert_str_eq(r.id, "K1");
 	ck_assert_str_eq(r.get_url, "http://c/history/K1");
 	vendors_result_release(&r);
@@ -98,12 +113,17 @@ START_TEST(test_comfyui_found)
 	ck_assert_str_eq(next, "http://c/queue");
 	free(next);
 	const char *queue = "{\"queue_running\":[[1,\"K9\",{},{},[]]],\"queue_pending\":[[2,\"K1\",{},{},[]]]}";
-	ck_assert_int_eq(render_provider_find("comfyui")->found(&state, "K1", queue, strlen(queue), &r, &next, err, sizeof(err)), 1);
+	ck_assert_int_eq(render_provider_find("comfyui")->found(&state, "K1", queue, strlen(queue), &r, &next, err,
+								sizeof(err)),
+			 1);
 	ck_assert_ptr_null(next);
 	vendors_result_release(&r);
-	ck_assert_int_eq(render_provider_find("comfyui")->found(&state, "K2", queue, strlen(queue), &r, &next, err, sizeof(err)), 0);
+	ck_assert_int_eq(render_provider_find("comfyui")->found(&state, "K2", queue, strlen(queue), &r, &next, err,
+								sizeof(err)),
+			 0);
 	ck_assert_ptr_null(next); /* neither finished nor waiting: never reached ComfyUI */
-	ck_assert_int_eq(render_provider_find("comfyui")->found(&state, "K2", "[]", 2, &r, &next, err, sizeof(err)), -1);
+	ck_assert_int_eq(render_provider_find("comfyui")->found(&state, "K2", "[]", 2, &r, &next, err, sizeof(err)),
+			 -1);
 }
 END_TEST
 

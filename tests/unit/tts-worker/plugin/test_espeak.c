@@ -24,7 +24,7 @@
 struct wav {
 	uint32_t rate;
 	uint16_t format, channels, bits;
-	size_t n;   /* samples */
+	size_t n; /* samples */
 	int16_t *s;
 };
 
@@ -110,8 +110,7 @@ static double quiet_ms(const struct wav *w, bool from_end)
 }
 
 /* Synthesizes text and checks everything a WAV result promises; returns its duration. */
-static int64_t speak_ok(const char *text, const char *lang, const char *voice, const char *name,
-			struct wav *out)
+static int64_t speak_ok(const char *text, const char *lang, const char *voice, const char *name, struct wav *out)
 {
 	struct tts_request rq = { .text = text, .language = lang, .voice = voice };
 	struct tts_result res = { 0 };
@@ -144,10 +143,8 @@ START_TEST(test_english)
 
 	ck_assert_msg(ms >= 1000 && ms <= 8000, "english took %lld ms", (long long)ms);
 	/* Silence was trimmed to about 50 ms of padding on each side. */
-	ck_assert_msg(quiet_ms(&w, false) >= 40 && quiet_ms(&w, false) <= 60, "lead %.1f ms",
-		      quiet_ms(&w, false));
-	ck_assert_msg(quiet_ms(&w, true) >= 40 && quiet_ms(&w, true) <= 60, "tail %.1f ms",
-		      quiet_ms(&w, true));
+	ck_assert_msg(quiet_ms(&w, false) >= 40 && quiet_ms(&w, false) <= 60, "lead %.1f ms", quiet_ms(&w, false));
+	ck_assert_msg(quiet_ms(&w, true) >= 40 && quiet_ms(&w, true) <= 60, "tail %.1f ms", quiet_ms(&w, true));
 	free(w.s);
 }
 END_TEST
@@ -171,11 +168,10 @@ END_TEST
 START_TEST(test_longer_text_lasts_longer)
 {
 	int64_t short_ms = speak_ok("Hello there.", "en", NULL, "short.wav", NULL);
-	int64_t long_ms = speak_ok(EN_SENTENCE " " EN_SENTENCE " And then it went home to sleep.",
-				   "en", NULL, "long.wav", NULL);
+	int64_t long_ms = speak_ok(EN_SENTENCE " " EN_SENTENCE " And then it went home to sleep.", "en", NULL,
+				   "long.wav", NULL);
 
-	ck_assert_msg(long_ms > 2 * short_ms, "short %lld ms, long %lld ms", (long long)short_ms,
-		      (long long)long_ms);
+	ck_assert_msg(long_ms > 2 * short_ms, "short %lld ms, long %lld ms", (long long)short_ms, (long long)long_ms);
 }
 END_TEST
 
@@ -209,8 +205,8 @@ START_TEST(test_variant_of_language_voice)
 }
 END_TEST
 
-static void expect_failure(int want, const char *text, const char *lang, const char *voice,
-			   const char *out, const char *needle)
+static void expect_failure(int want, const char *text, const char *lang, const char *voice, const char *out,
+			   const char *needle)
 {
 	struct tts_request rq = { .text = text, .language = lang, .voice = voice };
 	struct tts_result res = { 0 };
@@ -265,15 +261,14 @@ START_TEST(test_check_voice)
 {
 	/* the voices the migrations seed, under the names 1.51 loads */
 	static const char *const load[] = { "en-us+f3", "en-us+m7", "en-gb-x-rp+f3", "en-gb-x-rp+m3", "cmn+m3",
-					    "fr+f3", "de+m3", "es+f2", "ja+f3", "en" };
+					    "fr+f3",    "de+m3",    "es+f2",         "ja+f3",         "en" };
 	/* the names 003 seeded, a missing variant, and a path */
-	static const char *const missing[] = { "en-gb+f3", "fr-fr+m3", "de-de+f3", "es-es+m3", "ja-jp+f3",
-					       "en-us+xyz", "../voices/en" };
+	static const char *const missing[] = { "en-gb+f3", "fr-fr+m3",  "de-de+f3",    "es-es+m3",
+					       "ja-jp+f3", "en-us+xyz", "../voices/en" };
 	char err[256];
 
 	for (size_t i = 0; i < ARRAY_SIZE(load); i++)
-		ck_assert_msg(tts_espeak_engine.check_voice(load[i], err, sizeof(err)) == 0, "%s: %s", load[i],
-			      err);
+		ck_assert_msg(tts_espeak_engine.check_voice(load[i], err, sizeof(err)) == 0, "%s: %s", load[i], err);
 	for (int pass = 0; pass < 2; pass++) /* the second answer is the remembered one */
 		for (size_t i = 0; i < ARRAY_SIZE(missing); i++) {
 			err[0] = '\0';
@@ -346,10 +341,8 @@ START_TEST(test_detect_language)
 	ck_assert_str_eq(language_detect("カタカナ"), "ja");
 	/* Chinese naming products stays Chinese; English quoting Chinese stays English. */
 	ck_assert_str_eq(language_detect("我们使用Kubernetes和PostgreSQL部署服务。"), "zh");
-	ck_assert_str_eq(language_detect("In Chinese, hello is 你好 and thank you is 谢谢."),
-			 "en");
-	ck_assert_str_eq(language_detect("Tokyo means 東京 and ramen is ラーメン in Japanese."),
-			 "en");
+	ck_assert_str_eq(language_detect("In Chinese, hello is 你好 and thank you is 谢谢."), "en");
+	ck_assert_str_eq(language_detect("Tokyo means 東京 and ramen is ラーメン in Japanese."), "en");
 	ck_assert_str_eq(language_detect("Ça va très bien, merci."), "en");
 	ck_assert_str_eq(language_detect(""), "en");
 	ck_assert_str_eq(language_detect("12345 !!! ..."), "en");
@@ -364,9 +357,10 @@ START_TEST(test_detect_invalid_utf8)
 	/* Stray continuation bytes, truncated and overlong sequences, surrogates,
 	 * code points past U+10FFFF, and a sequence cut by the terminator. */
 	ck_assert_str_eq(language_detect("\x80\xbf\xfe\xff"), "en");
-	ck_assert_str_eq(language_detect("\xe4\xbb" "abc"), "en");
-	ck_assert_str_eq(language_detect("\xc0\xaf\xe0\x80\xaf\xed\xa0\x80\xf4\x90\x80\x80"),
+	ck_assert_str_eq(language_detect("\xe4\xbb"
+					 "abc"),
 			 "en");
+	ck_assert_str_eq(language_detect("\xc0\xaf\xe0\x80\xaf\xed\xa0\x80\xf4\x90\x80\x80"), "en");
 	ck_assert_str_eq(language_detect("今天\xff\xfe天气\x80很好"), "zh");
 	ck_assert_str_eq(language_detect("\xe4"), "en");
 	ck_assert_str_eq(language_detect("\xf0\x9f"), "en");

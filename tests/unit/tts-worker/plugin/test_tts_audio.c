@@ -97,7 +97,7 @@ static void check_one(const void *data, size_t len, int raw_rate, int64_t slack_
 	char *wav = read_all(out, &wlen);
 	ck_assert_int_eq(pcm_ms((wlen - 44) / 2), res.duration_ms); /* the duration is the samples written */
 	ck_assert_int_eq(memcmp(wav, "RIFF", 4), 0);
-	ck_assert_int_eq((uint8_t)wav[22], 1);                                                  /* mono */
+	ck_assert_int_eq((uint8_t)wav[22], 1);                                                      /* mono */
 	ck_assert_int_eq((uint8_t)wav[24] | (uint8_t)wav[25] << 8 | (uint8_t)wav[26] << 16, 48000); /* rate */
 	/* the leading silence was cut: a tone starts PCM_PAD_MS in (slack for codec delay) */
 	ck_assert_int_le(part.shift_ms, 0);
