@@ -21,7 +21,6 @@
 #include "worker.h"
 
 #include <assert.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,38 +142,6 @@ int worker_claim_rows(struct worker *w, PGresult *r, struct task **tasks, size_t
 		rc = take(w, worker_row_task(r, row, tasks, n), r, row);
 	PQclear(r);
 	return rc;
-}
-
-void worker_task_log(const struct task *t)
-{
-	log_set_ctx(&((const struct item *)t)->log);
-}
-
-static void set_error(struct task *t, const char *code, const char *fmt, va_list ap) PRINTF_LIKE(3, 0);
-
-static void set_error(struct task *t, const char *code, const char *fmt, va_list ap)
-{
-	str_copy(t->error_code, code, sizeof(t->error_code));
-	vsnprintf(t->error, sizeof(t->error), fmt, ap);
-}
-
-enum work_result worker_task_fail(struct task *t, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	set_error(t, code, fmt, ap);
-	va_end(ap);
-	return t->result = WORK_FAIL;
-}
-
-void worker_task_verdict(struct task *t, enum work_result result, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	set_error(t, code, fmt, ap);
-	va_end(ap);
-	t->result = result;
-	worker_task_done(t);
 }
 
 static void on_emitted(void *arg, const char *error);
