@@ -62,7 +62,8 @@ const struct config_option gateway_options[] = {
 	{ "REEL_UPLOAD_PENDING_S", CONFIG_INT, "86400", 0, offsetof(struct gateway, cfg.upload_pending_s), 5,
 	  30 * 86400, "seconds an upload may stay pending (not completed) before it and its bytes are deleted" },
 	{ "REEL_PUBLIC_BASE_URL", CONFIG_STRING, NULL, 0, offsetof(struct gateway, cfg.public_base_url), 0, 0,
-	  "how the gateway is reached from outside, e.g. https://api.example.com (share links); default its own address" },
+	  "how the gateway is reached from outside, e.g. https://api.example.com: share links, and webhooks' data.url "
+	  "(default: share links use its own address, webhooks a path)" },
 	{ "REEL_RETENTION_DAYS", CONFIG_INT, "0", 0, offsetof(struct gateway, cfg.retention_days), 0, 36500,
 	  "days after which a finished job's media are deleted (the job stays, expired); 0 = kept forever" },
 	{ "REEL_RETENTION_INTERMEDIATE_DAYS", CONFIG_INT, "0", 0,

@@ -57,9 +57,12 @@ int live_api_start(struct gateway *g)
 {
 	struct daemon *d = g->d;
 	g->sse = sse_hub_new(d->loop, (unsigned)g->cfg.sse_heartbeat_s * 1000);
-	const struct webhook_sender_settings ws = { g->webhook_key, g->webhook_keylen, g->cfg.allow_private_webhooks,
+	const struct webhook_sender_settings ws = { g->webhook_key,
+						    g->webhook_keylen,
+						    g->cfg.allow_private_webhooks,
 						    g->cfg.webhook_timeout_s * 1000,
-						    (uint64_t)g->cfg.webhook_retry_base_ms };
+						    (uint64_t)g->cfg.webhook_retry_base_ms,
+						    g->cfg.public_base_url };
 	g->webhooks = webhook_send_new(d, &ws);
 	g->live = live_new(d->loop, d->cfg.database_url, g->sse, on_webhooks, g);
 	if (g->cfg.job_cache_ms > 0) {

@@ -24,6 +24,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "daemon.h"
 #include "db.h"
 #include "http_client.h"
@@ -55,6 +57,7 @@ struct webhook_sender {
 	unsigned char key[WEBHOOK_KEY_MAX];
 	size_t keylen;
 	bool allow_private;
+	const char *public_base; /* data.url is made absolute with it, when set */
 	long timeout_ms;
 	uint64_t base_ms;
 	struct attempt *attempts; /* in flight */
@@ -181,6 +184,27 @@ static void on_resolved(void *arg, enum webhook_addr_result res, const char *ip,
 	post(a, ip);
 }
 
+/* The stored payload names the job by its path; with REEL_PUBLIC_BASE_URL the
+ * receiver gets the address it can reach instead. The same for every attempt,
+ * so a retry's body stays the first one's. */
+static char *payload_for(const struct webhook_sender *ws, const char *stored)
+{
+	cJSON *root = ws->public_base ? cJSON_Parse(stored) : NULL;
+	cJSON *url = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "data"), "url");
+	char *out = NULL;
+	if (cJSON_IsString(url) && url->valuestring[0] == '/') {
+		size_t n = strlen(ws->public_base);
+		while (n > 0 && ws->public_base[n - 1] == '/')
+			n--;
+		char *abs = xasprintf("%.*s%s", (int)n, ws->public_base, url->valuestring);
+		cJSON_SetValuestring(url, abs);
+		free(abs);
+		out = cJSON_PrintUnformatted(root);
+	}
+	cJSON_Delete(root);
+	return out ? out : xstrdup(stored);
+}
+
 static void start_attempt(struct webhook_sender *ws, PGresult *r, int i)
 {
 	struct attempt *a = xcalloc(1, sizeof(*a));
@@ -188,7 +212,7 @@ static void start_attempt(struct webhook_sender *ws, PGresult *r, int i)
 	str_copy(a->id, PQgetvalue(r, i, 0), sizeof(a->id));
 	a->msg_id = xstrdup(PQgetvalue(r, i, 1));
 	a->url = xstrdup(PQgetvalue(r, i, 2));
-	a->payload = xstrdup(PQgetvalue(r, i, 3));
+	a->payload = payload_for(ws, PQgetvalue(r, i, 3));
 	str_copy(a->n, PQgetvalue(r, i, 4), sizeof(a->n));
 	a->started_ms = monotime_ms();
 	a->next = ws->attempts;
@@ -240,6 +264,7 @@ struct webhook_sender *webhook_send_new(struct daemon *d, const struct webhook_s
 	ws->keylen = s->keylen < sizeof(ws->key) ? s->keylen : sizeof(ws->key);
 	memcpy(ws->key, s->key, ws->keylen);
 	ws->allow_private = s->allow_private;
+	ws->public_base = s->public_base;
 	ws->timeout_ms = s->timeout_ms;
 	ws->base_ms = s->retry_base_ms;
 	uv_timer_init(d->loop, &ws->tick);

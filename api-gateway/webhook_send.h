@@ -17,9 +17,10 @@ struct webhook_sender; /* owned by the gateway; webhook_send_free releases it */
 struct webhook_sender_settings {
 	const unsigned char *key; /* the decoded whsec_ key, copied */
 	size_t keylen;
-	bool allow_private;     /* REEL_ALLOW_PRIVATE_WEBHOOKS */
-	long timeout_ms;        /* per attempt */
-	uint64_t retry_base_ms; /* the wait after the first failure; doubles up to an hour */
+	bool allow_private;      /* REEL_ALLOW_PRIVATE_WEBHOOKS */
+	long timeout_ms;         /* per attempt */
+	uint64_t retry_base_ms;  /* the wait after the first failure; doubles up to an hour */
+	const char *public_base; /* REEL_PUBLIC_BASE_URL (not copied: it outlives the sender), or NULL */
 };
 
 /* A sender on d's loop and database; it looks for due deliveries at once,

@@ -484,6 +484,9 @@ def verify(headers, body):
     return any(sig == f"v1,{want}" for sig in headers.get("webhook-signature", "").split())
 
 
+PUBLIC_BASE = "https://api.example.com"  # with a trailing slash in the setting, which must not double
+
+
 def test_webhooks():
     server = http.server.ThreadingHTTPServer((HOST, 0), Hooks)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -504,6 +507,8 @@ def test_webhooks():
         payload = json.loads(b2)
         check("webhook: the payload names the job and its end", payload.get("type") == "job.canceled" and
               payload["data"]["id"] == job and payload["data"]["status"] == "canceled", str(payload))
+        check("webhook: data.url is the job's address under REEL_PUBLIC_BASE_URL",
+              payload["data"].get("url") == f"{PUBLIC_BASE}/v1/jobs/{job}", str(payload))
         rows = tf.sql(f"SELECT d.status, d.attempts, count(a.*), min(a.http_status), max(a.http_status) "
                       f"FROM webhook_deliveries d JOIN webhook_attempts a ON a.delivery_id = d.id "
                       f"WHERE d.job_id = '{job}' GROUP BY d.id")
@@ -556,7 +561,8 @@ def main():
     bindir = os.path.abspath(args.bin)
     tf.fresh_run(bindir)
     os.environ.update(REEL_SSE_HEARTBEAT_S="1", REEL_HTTP_REQUEST_TIMEOUT_S="2", REEL_ALLOW_PRIVATE_WEBHOOKS="1",
-                      REEL_WEBHOOK_SECRET=WEBHOOK_SECRET, REEL_WEBHOOK_RETRY_BASE_MS="500")
+                      REEL_WEBHOOK_SECRET=WEBHOOK_SECRET, REEL_WEBHOOK_RETRY_BASE_MS="500",
+                      REEL_PUBLIC_BASE_URL=PUBLIC_BASE + "/")
     started = False
     try:
         tf.fleet("start", bindir)
