@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "billing.h"
 #include "db.h"
 #include "errbuf.h"
 #include "events.h"
@@ -67,6 +68,10 @@ const struct config_option daemon_options[] = {
 		"keep-alive connections idle this long are closed"),
 	INT_OPT("REEL_HTTP_REQUEST_TIMEOUT_S", "30", http_request_s, 1, 3600,
 		"a request whose head and body take longer gets 408 and the connection is closed"),
+	OPT("REEL_BILLING_FILE", CONFIG_STRING, NULL, 0, billing_file,
+	    "JSON file of prices, plans, packs and check-in credits; unset = billing off, everything free"),
+	INT_OPT("REEL_RESERVE_MARGIN", "20", reserve_margin_pct, 0, 1000,
+		"percent added to a job's estimated credits when it is reserved at create"),
 };
 
 const size_t daemon_n_options = ARRAY_SIZE(daemon_options);
@@ -221,6 +226,9 @@ static int load_config(struct daemon *d, const struct daemon_spec *spec, char *e
 				  strerror(errno));
 	if (spec->options && config_load(spec->options, spec->n_options, spec->config, err, errlen) < 0)
 		return -1;
+	if (d->cfg.billing_file &&
+	    !(d->billing = billing_load(d->cfg.billing_file, d->cfg.reserve_margin_pct, err, errlen)))
+		return -1;
 	config_log(daemon_options, daemon_n_options, &d->cfg);
 	if (spec->options)
 		config_log(spec->options, spec->n_options, spec->config);
@@ -346,6 +354,7 @@ void daemon_release(struct daemon *d)
 	events_free(d->events);
 	db_free(d->db);
 	storage_free(d->storage);
+	billing_free(d->billing);
 	if (d->spec->options)
 		config_release(d->spec->options, d->spec->n_options, d->spec->config);
 	config_release(daemon_options, daemon_n_options, &d->cfg);

@@ -15,6 +15,7 @@
 #include "s3.h"
 #include "util.h"
 
+struct billing;
 struct daemon;
 
 /* The options every daemon reads (docs/architecture.md, Configuration). */
@@ -33,11 +34,13 @@ struct daemon_config {
 	long linger_ms;
 	long session_ms;
 	long shutdown_grace_s;
-	bool skip_media;      /* offline providers skip drawing, speech and encoding (fleet benchmarks) */
-	long http_max_body;   /* request body limit, 0 = the spec's */
-	long http_max_header; /* request line + headers limit */
-	long http_idle_s;     /* keep-alive idle timeout */
-	long http_request_s;  /* slow-client timeout: the whole request must arrive within it */
+	bool skip_media;         /* offline providers skip drawing, speech and encoding (fleet benchmarks) */
+	long http_max_body;      /* request body limit, 0 = the spec's */
+	long http_max_header;    /* request line + headers limit */
+	long http_idle_s;        /* keep-alive idle timeout */
+	long http_request_s;     /* slow-client timeout: the whole request must arrive within it */
+	char *billing_file;      /* REEL_BILLING_FILE, or NULL: billing off */
+	long reserve_margin_pct; /* REEL_RESERVE_MARGIN */
 };
 
 struct daemon_spec {
@@ -68,6 +71,7 @@ struct daemon {
 	struct outbox *outbox;
 	struct events *events; /* job events staged in the open transaction */
 	struct storage *storage;
+	struct billing *billing; /* prices, plans and packs; NULL when billing is off */
 	struct http_server *http;
 	struct http_route *routes; /* health routes + the spec's, for http */
 	uv_signal_t sig_term, sig_int, sig_hup;
