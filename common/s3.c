@@ -42,6 +42,7 @@ struct reply {
 	FILE *sink;      /* when set, the body goes here instead */
 	char *buf;       /* when set, up to want bytes of the body go here */
 	size_t want;
+	const char *post; /* a POST's XML body, or NULL for none (owned by the caller) */
 };
 
 static const char *pick(const char *ours, const char *aws)
@@ -167,7 +168,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 
 /* Sends one signed request: method to key's path with query ("" or "a=b&c"), an optional
  * upload of len bytes of in from its current position, and an optional Range. A POST
- * sends r->body (copied first); the answer then replaces it. */
+ * sends r->post. */
 static int request(const struct s3 *s, const char *method, const char *key, const char *query, FILE *in, off_t len,
 		   const char *range, struct reply *r, char *err, size_t errlen)
 {
@@ -203,8 +204,8 @@ static int request(const struct s3 *s, const char *method, const char *key, cons
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	} else if (!strcmp(method, "POST")) {
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(r->body));
-		curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, r->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(r->post ? strlen(r->post) : 0));
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->post ? r->post : "");
 		h = curl_slist_append(h, "Content-Type: application/xml");
 	}
 	if (strcmp(method, "HEAD") && strcmp(method, "GET") && strcmp(method, "POST"))
@@ -314,12 +315,8 @@ static int put_parts(const struct s3 *s, const char *key, const char *upload_id,
 	if (rc == 0) {
 		struct reply *r = xcalloc(1, sizeof(*r));
 		char *query = xasprintf("uploadId=%s", upload_id);
-		/* The list is sent from r->body when it fits; larger lists go from a bigger copy. */
-		rc = strlen(list) < sizeof(r->body) ? 0 : errbuf_set(err, errlen, "PUT %s: too many parts", key);
-		if (rc == 0) {
-			snprintf(r->body, sizeof(r->body), "%s", list);
-			rc = request(s, "POST", key, query, NULL, 0, NULL, r, err, errlen);
-		}
+		r->post = list;
+		rc = request(s, "POST", key, query, NULL, 0, NULL, r, err, errlen);
 		/* A completion can fail inside a 200 answer: the body then holds <Error>. */
 		if (rc == 0 && (expect_ok(r, "complete", key, err, errlen) < 0 || strstr(r->body, "<Error>")))
 			rc = err[0] ? -1 : errbuf_set(err, errlen, "complete %s: %s", key, r->body);
