@@ -17,7 +17,9 @@ char *job_view_render(struct daemon *d, const char *id, const char *owner, int *
 /* Progress percent of a job: parse a tenth, the shots most, the merge the rest. */
 int job_view_percent(const char *status, int total, int ready);
 /* The resource of a job just created (queued, no shots yet), without a
- * database round trip. The caller frees. */
-char *job_view_new(const char *id, const char *template, const cJSON *options, const char *created_at);
+ * database round trip; reserved (< 0: none, billing off) is its cost's
+ * reservation. The caller frees. */
+char *job_view_new(const char *id, const char *template, const cJSON *options, const char *created_at,
+		   long reserved);
 
 #endif
