@@ -26,13 +26,13 @@ static bool wants_i2v(const cJSON *options)
 	return motion && strcmp(motion, "i2v") == 0;
 }
 
-long cost_estimate(const struct billing *b, const cJSON *options, long shots, bool parse)
+long cost_estimate(const struct billing *b, const cJSON *options, long shots, long merged, bool parse)
 {
 	long per_shot = billing_price(b, "render", provider_of(options, "render")) +
 			billing_price(b, "tts", provider_of(options, "tts"));
 	if (wants_i2v(options))
 		per_shot += billing_price(b, "i2v", provider_of(options, "render"));
-	long minutes = (shots * COST_ESTIMATE_SHOT_S + 59) / 60;
+	long minutes = (merged * COST_ESTIMATE_SHOT_S + 59) / 60;
 	long total = shots * per_shot + minutes * billing_price(b, "merge", provider_of(options, "merge"));
 	if (parse)
 		total += billing_price(b, "parse", provider_of(options, "parse"));

@@ -19,12 +19,12 @@
 
 /* The shots a job with options may plan: options.max_shots or the default. */
 long cost_estimate_shots(const cJSON *options);
-/* Credits to reserve for shots shots of a job with options, with parse when
- * the text is still to be split: per shot its render (the job's render
- * provider), its clip when options.motion is i2v and its speech, then the
- * merge per started minute of shots x COST_ESTIMATE_SHOT_S seconds; plus
- * b->reserve_margin_pct percent, rounded up. */
-long cost_estimate(const struct billing *b, const cJSON *options, long shots, bool parse);
+/* Credits to reserve for making shots shots of a job with options and
+ * merging merged shots, with parse when the text is still to be split: per
+ * shot its render (the job's render provider), its clip when options.motion
+ * is i2v and its speech, then the merge per started minute of merged x
+ * COST_ESTIMATE_SHOT_S seconds; plus b->reserve_margin_pct percent, rounded up. */
+long cost_estimate(const struct billing *b, const cJSON *options, long shots, long merged, bool parse);
 /* The plan an owner on plan name is held to: the plan, or "free" when the
  * file has no such plan. */
 const struct billing_plan *cost_estimate_plan(const struct billing *b, const char *name);

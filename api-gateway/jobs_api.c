@@ -132,7 +132,8 @@ static const struct billing_plan *billing_check(struct http_exchange *x, struct 
 		api_problem_send(x, p);
 		return NULL;
 	}
-	pc->estimate = cost_estimate(d->billing, pc->rq.options, cost_estimate_shots(pc->rq.options), true);
+	long shots = cost_estimate_shots(pc->rq.options);
+	pc->estimate = cost_estimate(d->billing, pc->rq.options, shots, shots, true);
 	if (acct.plan->retention_days > 0)
 		snprintf(pc->retention, sizeof(pc->retention), "%ld", acct.plan->retention_days);
 	return acct.plan;
