@@ -175,8 +175,7 @@ static cJSON *render_output(const struct gateway *g, const char *id, PGresult *j
 	return o;
 }
 
-/* The job's credits: present only for a job that reserved some (billing on). */
-static void add_cost(cJSON *o, long reserved, long captured)
+void job_view_add_cost(cJSON *o, long reserved, long captured)
 {
 	cJSON *cost = cJSON_AddObjectToObject(o, "cost");
 	cJSON_AddNumberToObject(cost, "reserved", (double)reserved);
@@ -217,7 +216,7 @@ static char *render(const struct gateway *g, const char *id, PGresult *j)
 	cJSON_AddItemToObject(o, "shots", render_shots(g, j, n, expired || *PQgetvalue(j, 0, J_SHOTS_EXPIRED) == 't'));
 	cJSON_AddItemToObject(o, "output", render_output(g, id, j, expired));
 	if (!PQgetisnull(j, 0, J_RESERVED))
-		add_cost(o, atol(PQgetvalue(j, 0, J_RESERVED)), atol(PQgetvalue(j, 0, J_CAPTURED)));
+		job_view_add_cost(o, atol(PQgetvalue(j, 0, J_RESERVED)), atol(PQgetvalue(j, 0, J_CAPTURED)));
 	add_links(o, id);
 	job_stages_add(o, status, j, J_TIMINGS, S_STATUS, n);
 	char *text = json_print(o);
@@ -261,7 +260,7 @@ char *job_view_new(const char *id, const char *template, const cJSON *options, c
 	cJSON_AddItemToObject(o, "shots", cJSON_CreateArray());
 	cJSON_AddNullToObject(o, "output");
 	if (reserved >= 0)
-		add_cost(o, reserved, 0);
+		job_view_add_cost(o, reserved, 0);
 	add_links(o, id);
 	job_stages_add_new(o, created_at);
 	char *text = json_print(o);

@@ -19,6 +19,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import openapi_check as oa  # noqa: E402
 import test_fleet as tf  # noqa: E402  (helpers: check, sql, fleet, reelctl)
 import test_live as tl  # noqa: E402  (Gateway, wait_for, stalled_job)
 import test_shares as ts  # noqa: E402  (api)
@@ -47,6 +48,14 @@ def estimate(shots, parse=True, merged=None, render="*"):
     total = shots * (PRICES["render"][render] + PRICES["tts"]["*"]) + math.ceil(merged * 15 / 60) * 1
     total += PRICES["parse"]["*"] if parse else 0
     return total + math.ceil(total * MARGIN / 100)
+
+
+DOC = json.load(open(os.path.join(tf.ROOT, "api-gateway", "openapi.json")))
+
+
+def conforms(label, value, schema):
+    errors = oa.validate(DOC, {"$ref": f"#/components/schemas/{schema}"}, value)
+    check(f"openapi: {label} matches {schema}", not errors, str(errors[:3]))
 
 
 def account():
@@ -82,6 +91,7 @@ def test_me_and_monthly_grant():
           me["plan"]["renews_at"] is None and me["credits"] == {"available": 30, "reserved": 0} and
           me["limits"]["max_resolution"] == "720p" and me["limits"]["max_shots"] == 4 and
           me["limits"]["i2v"] is False and me["limits"]["max_jobs_in_flight"] == 2, json.dumps(me))
+    conforms("GET /v1/me", me, "Me")
     api("GET", "/v1/me")
     grants = tf.sql(f"SELECT amount, reason FROM credit_ledger WHERE owner = '{OWNER}' AND kind = 'grant'")
     month = time.strftime("%Y-%m", time.gmtime())
@@ -139,6 +149,7 @@ def test_reserve_and_done():
     need = estimate(2)
     check("reserve: a create answers 202 with its cost's reservation",
           code == 202 and job["cost"] == {"reserved": need, "captured": 0}, json.dumps(job)[:400])
+    conforms("a created job with its cost", job, "Job")
     jid = job["id"]
     rows = tf.sql(f"SELECT kind, amount, held FROM credit_ledger WHERE job_id = '{jid}'")
     costs = tf.sql(f"SELECT reserved, held FROM job_costs WHERE job_id = '{jid}'")
@@ -149,6 +160,11 @@ def test_reserve_and_done():
         f"SELECT retention_days FROM jobs WHERE id = '{jid}'") == [["7"]])
     code, view = api("GET", f"/v1/jobs/{jid}")
     check("reserve: GET shows the job's cost", view.get("cost", {}).get("reserved") == need, json.dumps(view)[:300])
+    code, page = api("GET", "/v1/jobs?limit=5")
+    item = [x for x in page["items"] if x["id"] == jid]
+    check("reserve: the jobs list shows the job's cost", item and item[0].get("cost") == {"reserved": need,
+          "captured": 0}, json.dumps(page)[:300])
+    conforms("a jobs list page with costs", page, "JobList")
     check("reserve: the storyboard video is made with the offline providers", wait_status(jid, ("done",)), jid)
     held = tf.sql(f"SELECT held FROM job_costs WHERE job_id = '{jid}'")
     kinds = [r[0] for r in tf.sql(f"SELECT kind FROM credit_ledger WHERE job_id = '{jid}' ORDER BY id")]
@@ -189,6 +205,7 @@ def test_insufficient(bindir, jid):
     check("402: a create beyond the credits is insufficient-credits with needed and available",
           code == 402 and p["type"].endswith("/insufficient-credits") and p["needed"] == need and
           p["available"] == 4, json.dumps(p))
+    conforms("the 402", p, "Problem")
     code, p = create(body, key="billing-short-1")
     check("402: also with an Idempotency-Key", code == 402 and p["needed"] == need and p["available"] == 4,
           json.dumps(p))
@@ -230,6 +247,7 @@ def test_checkin():
     code, body = api("POST", "/v1/me/checkin", {})
     check("checkin: grants checkin_credits", code == 200 and body["granted"] == 5 and
           body["credits"]["available"] == avail + 5 and account()[0] == avail + 5, json.dumps(body))
+    conforms("the check-in", body, "Checkin")
     code, p = api("POST", "/v1/me/checkin", {})
     check("checkin: a second one the same UTC day is 409 already-checked-in",
           code == 409 and p["type"].endswith("/already-checked-in") and account()[0] == avail + 5, json.dumps(p))
@@ -254,6 +272,7 @@ def test_ledger_pages():
     first = page["items"][0]
     check("ledger: a row carries kind, amount, held, job, reason and time",
           code == 200 and set(first) >= {"id", "kind", "amount", "held", "job_id", "reason", "at"}, json.dumps(page))
+    conforms("a ledger page", page, "LedgerPage")
     code, p = api("GET", "/v1/me/ledger?cursor=abc")
     code2, _ = api("GET", "/v1/me/ledger?limit=0")
     check("ledger: a bad cursor or limit is 422", code == 422 and p["field"] == "cursor" and code2 == 422, str(p))
@@ -273,6 +292,7 @@ def test_billing_off(bindir):
         code, _, me = gw.call("GET", "/v1/me")
         check("off: GET /v1/me says billing false and nothing else", code == 200 and
               me == {"owner": OWNER, "billing": False}, str(me))
+        conforms("GET /v1/me with billing off", me, "Me")
         code, _, p = gw.call("POST", "/v1/me/checkin", body={})
         check("off: the check-in is 404", code == 404, str(p))
         before = tf.sql("SELECT count(*) FROM credit_ledger")[0][0]
