@@ -278,6 +278,17 @@ def test_ledger_pages():
     check("ledger: a bad cursor or limit is 422", code == 422 and p["field"] == "cursor" and code2 == 422, str(p))
 
 
+def test_dashboards():
+    dash = json.dumps(json.load(open(os.path.join(tf.ROOT, "deploy", "dashboards", "reelforge.json"))))
+    views = ("reel_credits_daily", "reel_credits_spend", "reel_credits_vs_cost")
+    check("dashboards: the Grafana dashboard has a panel for each credits view", all(v in dash for v in views))
+    today = tf.sql("SELECT granted FROM reel_credits_daily WHERE day = date_trunc('day', now())")
+    granted = tf.sql(f"SELECT sum(amount) FROM credit_ledger WHERE kind IN ('grant', 'checkin') "
+                     "AND at >= date_trunc('day', now())")
+    check("dashboards: reel_credits_daily counts today's grants", today and today == granted, f"{today} {granted}")
+    check("dashboards: the spend views answer", all(tf.sql(f"SELECT count(*) FROM {v}") for v in views[1:]))
+
+
 def test_billing_off(bindir):
     env = {k: v for k, v in os.environ.items() if k != "REEL_BILLING_FILE"}
     saved = dict(os.environ)
@@ -333,6 +344,7 @@ def main():
         test_checkin()
         test_ledger_pages()
         ledger_sums_ok("at the end")
+        test_dashboards()
         test_billing_off(bindir)
     finally:
         if started or os.path.exists(os.path.join(RUN, "pids")):
