@@ -289,6 +289,23 @@ def test_dashboards():
     check("dashboards: the spend views answer", all(tf.sql(f"SELECT count(*) FROM {v}") for v in views[1:]))
 
 
+def test_plan_retention(bindir, jid):
+    """A gateway whose days last a second, fleet retention off: the plan's 7 days expire the job, and only it."""
+    others = tf.sql("SELECT count(*) FROM jobs WHERE retention_days IS NULL AND expired_at IS NULL")[0][0]
+    gw = tl.Gateway(bindir, "gateway-sweeper", REEL_RETENTION_DAYS="0", REEL_RETENTION_DAY_S="1",
+                    REEL_RETENTION_SWEEP_S="1")
+    try:
+        gone = tl.wait_for(lambda: tf.sql(f"SELECT expired_at IS NOT NULL FROM jobs WHERE id = '{jid}'") == [["t"]], 40)
+        check("retention: the plan's retention_days expire a job's media with the fleet's setting off", gone, jid)
+        left = tf.sql("SELECT count(*) FROM jobs WHERE retention_days IS NULL AND expired_at IS NULL")[0][0]
+        check("retention: jobs without a plan's days are kept", left == others, f"{left} {others}")
+        final = tf.sql(f"SELECT output->>'video_key' FROM jobs WHERE id = '{jid}'")[0][0]
+        path = os.path.join(tf.fleet_env()["REEL_STORAGE_URL"][len("file://"):], final)
+        check("retention: its video file is deleted", not os.path.exists(path), path)
+    finally:
+        gw.stop()
+
+
 def test_billing_off(bindir):
     env = {k: v for k, v in os.environ.items() if k != "REEL_BILLING_FILE"}
     saved = dict(os.environ)
@@ -322,6 +339,7 @@ def main():
     ap.add_argument("--bin", required=True)
     args = ap.parse_args()
     bindir = os.path.abspath(args.bin)
+    os.environ.pop("REEL_STORAGE_URL", None)  # the retention check looks into the storage folder
     tf.fresh_run(bindir)
     path = os.path.join(RUN, "billing.json")
     with open(path, "w") as f:
@@ -345,6 +363,7 @@ def main():
         test_ledger_pages()
         ledger_sums_ok("at the end")
         test_dashboards()
+        test_plan_retention(bindir, jid)
         test_billing_off(bindir)
     finally:
         if started or os.path.exists(os.path.join(RUN, "pids")):
