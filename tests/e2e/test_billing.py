@@ -242,6 +242,35 @@ def test_cancel(job):
     check("cancel: available is restored", account() == (avail + held, reserved - held), str(account()))
 
 
+def test_retry(bindir):
+    job = tl.stalled_job()
+    tf.sql(f"UPDATE jobs SET status = 'failed' WHERE id = '{job}'")
+    drain_to(bindir, 4)
+    need = estimate(12)  # a job without shots is parsed again: options.max_shots' default
+    code, p = api("POST", f"/v1/jobs/{job}/retry", {})
+    check("retry: beyond the credits is 402 and the job stays failed", code == 402 and p["needed"] == need and
+          tf.sql(f"SELECT status FROM jobs WHERE id = '{job}'") == [["failed"]], json.dumps(p))
+    tf.reelctl(bindir, "credits", "grant", "--owner", OWNER, "--amount", "100")
+    code, view = api("POST", f"/v1/jobs/{job}/retry", {})
+    rows = tf.sql(f"SELECT amount, held FROM credit_ledger WHERE job_id = '{job}' AND kind = 'reserve'")
+    check("retry: reserves the rework's estimate first", code == 200 and rows == [[str(-need), str(need)]] and
+          view["cost"]["reserved"] == need, f"{code} {rows}")
+    api("POST", f"/v1/jobs/{job}/cancel", {})
+
+
+def test_paid_plan_grant():
+    """Paid plans' credits come with their payments: seeing their owner grants nothing, until the plan has ended."""
+    tf.sql("SELECT reel_account_lock('payer')")
+    tf.sql("UPDATE credit_accounts SET plan = 'pro' WHERE owner = 'payer'")
+    seen = "SELECT plan FROM reel_account_seen('payer', ARRAY['pro'], 30)"
+    grants = "SELECT count(*) FROM credit_ledger WHERE owner = 'payer' AND kind = 'grant'"
+    check("plan: an owner on a paid plan gets no lazy monthly grant", tf.sql(seen) == [["pro"]] and
+          tf.sql(grants) == [["0"]])
+    tf.sql("UPDATE credit_accounts SET plan_ends_at = now() - interval '1 day' WHERE owner = 'payer'")
+    check("plan: once the paid plan has ended the owner is on free and gets its monthly credits",
+          tf.sql(seen) == [["free"]] and tf.sql(grants) == [["1"]])
+
+
 def test_checkin():
     avail, _ = account()
     code, body = api("POST", "/v1/me/checkin", {})
@@ -359,6 +388,8 @@ def main():
         made = test_insufficient(bindir, jid)
         if made:
             test_cancel(made)
+        test_retry(bindir)
+        test_paid_plan_grant()
         test_checkin()
         test_ledger_pages()
         ledger_sums_ok("at the end")
