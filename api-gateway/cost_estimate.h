@@ -14,7 +14,7 @@
 #include "billing.h"
 #include "util.h"
 
-#define COST_ESTIMATE_SHOTS 12 /* parse-worker's default options.max_shots */
+#define COST_ESTIMATE_SHOTS 12  /* parse-worker's default options.max_shots */
 #define COST_ESTIMATE_SHOT_S 15 /* the longest shot parse-worker plans, in seconds */
 
 /* The shots a job with options may plan: options.max_shots or the default. */

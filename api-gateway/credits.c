@@ -31,9 +31,12 @@ static char *paid_plans(const struct billing *b)
 
 int credits_seen(struct daemon *d, const char *owner, struct credits_account *a)
 {
-	static const char sql[] = "SELECT a.plan, a.available, a.reserved, coalesce(" ISO_UTC("a.plan_renews_at")
-				  ", ''), coalesce(" ISO_UTC("a.plan_ends_at") ", '') "
-				  "FROM reel_account_seen($1, $2::text[], $3::bigint) a";
+	/* clang-format off */
+	static const char sql[] =
+		"SELECT a.plan, a.available, a.reserved, "
+		"coalesce(" ISO_UTC("a.plan_renews_at") ", ''), coalesce(" ISO_UTC("a.plan_ends_at") ", '') "
+		"FROM reel_account_seen($1, $2::text[], $3::bigint) a";
+	/* clang-format on */
 	const struct billing_plan *free_plan = cost_estimate_plan(d->billing, "free");
 	char monthly[24];
 	snprintf(monthly, sizeof(monthly), "%ld", free_plan->monthly_credits);

@@ -29,8 +29,8 @@ int credits_seen(struct daemon *d, const char *owner, struct credits_account *a)
 /* Reserves amount for job (its reservation grows when it has one). 1 done;
  * 0 when the owner is short, with p the 402 naming what is available; -1
  * (p a 503) on a failed statement. In the caller's transaction. */
-int credits_reserve(struct daemon *d, const char *job, const char *owner, long amount, struct api_problem *p)
-	WARN_UNUSED;
+int credits_reserve(struct daemon *d, const char *job, const char *owner, long amount,
+		    struct api_problem *p) WARN_UNUSED;
 /* owner's available credits into *available: 0 or -1. */
 int credits_available(struct daemon *d, const char *owner, long *available) WARN_UNUSED;
 /* Today's check-in: 1 granted, 0 already done today, -1 on a failed statement. */

@@ -241,8 +241,7 @@ char *job_view_render(struct daemon *d, const char *id, const char *owner, int *
 	return text;
 }
 
-char *job_view_new(const char *id, const char *template, const cJSON *options, const char *created_at,
-		   long reserved)
+char *job_view_new(const char *id, const char *template, const cJSON *options, const char *created_at, long reserved)
 {
 	cJSON *o = cJSON_CreateObject(), *progress;
 	cJSON_AddStringToObject(o, "id", id);

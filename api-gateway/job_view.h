@@ -22,7 +22,6 @@ void job_view_add_cost(cJSON *o, long reserved, long captured);
 /* The resource of a job just created (queued, no shots yet), without a
  * database round trip; reserved (< 0: none, billing off) is its cost's
  * reservation. The caller frees. */
-char *job_view_new(const char *id, const char *template, const cJSON *options, const char *created_at,
-		   long reserved);
+char *job_view_new(const char *id, const char *template, const cJSON *options, const char *created_at, long reserved);
 
 #endif

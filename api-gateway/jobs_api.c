@@ -22,8 +22,8 @@
 #include "job_cache.h"
 #include "job_request.h"
 #include "job_view.h"
-#include "ledger.h"
 #include "json.h"
+#include "ledger.h"
 #include "live.h"
 #include "live_api.h"
 #include "log.h"
@@ -120,7 +120,7 @@ static void on_webhook_checked(void *arg, enum webhook_addr_result res, const ch
  * the job is within it, with the job's estimate and retention set; NULL
  * after answering (403 plan-limit, 503). */
 static const struct billing_plan *billing_check(struct http_exchange *x, struct daemon *d, struct pending_create *pc,
-						 struct api_problem *p)
+						struct api_problem *p)
 {
 	struct credits_account acct;
 	if (credits_seen(d, pc->owner, &acct) < 0) {

@@ -167,7 +167,8 @@ void me_api_checkin(struct http_exchange *x, void *arg)
 		return;
 	if (!d->billing)
 		return http_problem(x, 404, "billing-off", "Billing is off",
-				    "this deployment does not charge credits, so there is nothing to check in for", NULL);
+				    "this deployment does not charge credits, so there is nothing to check in for",
+				    NULL);
 	int rc = credits_checkin(d, owner);
 	if (rc == 0)
 		return http_problem(x, 409, "already-checked-in", "Already checked in today",

@@ -106,8 +106,8 @@ static const struct command {
 	const char *name;
 	int (*run)(struct db *db, int argc, char **argv);
 } commands[] = {
-	{ "migrate", cmd_migrate },   { "mint-key", cmd_mint },   { "revoke-key", cmd_revoke },
-	{ "timeline", ops_timeline }, { "requeue", ops_requeue }, { "dlq", dlq_command },
+	{ "migrate", cmd_migrate },   { "mint-key", cmd_mint },       { "revoke-key", cmd_revoke },
+	{ "timeline", ops_timeline }, { "requeue", ops_requeue },     { "dlq", dlq_command },
 	{ "voices", voices_command }, { "credits", credits_cmd_run },
 };
 
