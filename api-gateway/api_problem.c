@@ -31,6 +31,16 @@ int api_problem_invalid(struct api_problem *p, const char *field, const char *de
 	return api_problem_set(p, 422, "invalid-field", "A field is invalid", field, "%s", detail);
 }
 
+int api_problem_credits(struct api_problem *p, long needed, long available)
+{
+	api_problem_set(p, 402, "insufficient-credits", "Not enough credits", "",
+			"this needs %ld credits and %ld are available: buy credits or wait for a job to end", needed,
+			available);
+	p->needed = needed;
+	p->available = available;
+	return -1;
+}
+
 int api_problem_unavailable(struct api_problem *p)
 {
 	return api_problem_set(p, 503, "unavailable", "The database is not available", "", "try again shortly");
@@ -64,5 +74,12 @@ int api_problem_unknown_fields(const struct cJSON *obj, const char *prefix, cons
 
 void api_problem_send(struct http_exchange *x, const struct api_problem *p)
 {
+	if (p->status == 402) {
+		cJSON *m = cJSON_CreateObject();
+		cJSON_AddNumberToObject(m, "needed", (double)p->needed);
+		cJSON_AddNumberToObject(m, "available", (double)p->available);
+		http_problem_with(x, p->status, p->type, p->title, p->detail, NULL, m);
+		return;
+	}
 	http_problem(x, p->status, p->type, p->title, p->detail, p->field[0] ? p->field : NULL);
 }

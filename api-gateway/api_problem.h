@@ -20,6 +20,8 @@ struct api_problem {
 	const char *title;
 	char detail[256];
 	char field[128]; /* JSON path of the field at fault ("input.text"), or "" */
+	long needed;     /* insufficient-credits: the credits the request needs... */
+	long available;  /* ...and the owner's available credits */
 };
 
 /* Fills p and returns -1, so validators can `return api_problem_set(...)`. */
@@ -27,6 +29,9 @@ int api_problem_set(struct api_problem *p, int status, const char *type, const c
 		    const char *fmt, ...) PRINTF_LIKE(6, 7);
 /* A 422 invalid-field refusal of field with detail; returns -1. */
 int api_problem_invalid(struct api_problem *p, const char *field, const char *detail);
+/* The 402 insufficient-credits refusal of a request needing needed credits
+ * when available are there; returns -1. */
+int api_problem_credits(struct api_problem *p, long needed, long available);
 /* The 503 of a failed statement; returns -1. */
 int api_problem_unavailable(struct api_problem *p);
 

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cost_estimate.h"
+#include "credits.h"
 #include "db.h"
 #include "envelope.h"
 #include "events.h"
@@ -230,6 +232,29 @@ int job_flow_edit_shot(struct daemon *d, const char *id, const struct action_edi
 		 e->prompt && e->narration ? "," : "", e->narration ? "\"narration\"" : "");
 	events_add(d->events, id, (int)e->index, "edited", detail);
 	return 0;
+}
+
+int job_flow_reserve(struct daemon *d, const struct job_row *j, const char *owner, long shots, bool parse,
+		     struct api_answer *a)
+{
+	static const char sql[] = "SELECT options::text FROM jobs WHERE id = $1";
+	const char *params[] = { j->id };
+	if (!d->billing)
+		return 1;
+	PGresult *r = db_exec(d->db, sql, 1, params);
+	if (!r || PQntuples(r) != 1) {
+		PQclear(r);
+		api_problem_unavailable(&a->problem);
+		return 0;
+	}
+	cJSON *options = cJSON_Parse(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (parse)
+		shots = cost_estimate_shots(options);
+	long merged = j->shots_total > 0 ? j->shots_total : shots;
+	long amount = cost_estimate(d->billing, options, shots, merged, parse);
+	cJSON_Delete(options);
+	return credits_reserve(d, j->id, owner, amount, &a->problem) == 1;
 }
 
 void job_flow_answer(struct daemon *d, const struct job_row *j, const char *owner, int rc, struct api_answer *a)

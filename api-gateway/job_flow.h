@@ -61,6 +61,12 @@ int job_flow_resume(struct daemon *d, struct job_row *j, const char *action) WAR
 int job_flow_edit_shot(struct daemon *d, const char *id, const struct action_edit *e) WARN_UNUSED;
 /* Runs sql, which answers one row of one integer, into *out. 0 or -1. */
 int job_flow_int(struct db *db, const char *sql, int nparams, const char *const *params, int *out) WARN_UNUSED;
+/* With billing on, reserves for the rework of job j: making shots shots
+ * (and parsing when parse) and merging the job again, its estimate by the
+ * job's options. 1 when reserved or billing is off; else 0 with a's 402
+ * (short of credits) or 503. */
+int job_flow_reserve(struct daemon *d, const struct job_row *j, const char *owner, long shots, bool parse,
+		     struct api_answer *a) WARN_UNUSED;
 /* Fills a with the job resource (200), or with a 503 when rc < 0 (a statement failed). */
 void job_flow_answer(struct daemon *d, const struct job_row *j, const char *owner, int rc, struct api_answer *a);
 

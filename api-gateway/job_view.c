@@ -29,6 +29,8 @@ enum {
 	J_OPTIONS,
 	J_EXPIRED,
 	J_SHOTS_EXPIRED,
+	J_RESERVED,
+	J_CAPTURED,
 	J_TIMINGS,
 	S_INDEX = J_TIMINGS + JOB_STAGES_COLS,
 	S_STATUS,
@@ -50,8 +52,8 @@ static PGresult *load_job(struct db *db, const char *id, const char *owner)
 	static const char sql[] =
 		"WITH j AS MATERIALIZED (SELECT status, template, error::text, output::text, "
 		JOB_STAGES_TS("created_at") ", " JOB_STAGES_TS("updated_at") ", shots_total, shots_ready, "
-		"options::text, expired_at IS NOT NULL, shots_expired_at IS NOT NULL "
-		"FROM jobs WHERE id = $1 AND owner = $2), "
+		"options::text, expired_at IS NOT NULL, shots_expired_at IS NOT NULL, c.reserved, c.captured "
+		"FROM jobs LEFT JOIN job_costs c ON c.job_id = jobs.id WHERE jobs.id = $1 AND jobs.owner = $2), "
 		"t AS MATERIALIZED (SELECT " JOB_STAGES_SELECT " FROM job_events WHERE job_id = $1 AND EXISTS (SELECT FROM j)) "
 		"SELECT j.*, t.*, s.idx, s.status, s.prompt, s.narration, s.speaker, "
 		"coalesce(s.duration_ms, s.est_duration_ms), s.image_key, s.video_key, s.audio_key, s.error::text, "
@@ -173,6 +175,13 @@ static cJSON *render_output(const struct gateway *g, const char *id, PGresult *j
 	return o;
 }
 
+void job_view_add_cost(cJSON *o, long reserved, long captured)
+{
+	cJSON *cost = cJSON_AddObjectToObject(o, "cost");
+	cJSON_AddNumberToObject(cost, "reserved", (double)reserved);
+	cJSON_AddNumberToObject(cost, "captured", (double)captured);
+}
+
 /* Where a client goes next from a job. */
 static void add_links(cJSON *o, const char *id)
 {
@@ -206,6 +215,8 @@ static char *render(const struct gateway *g, const char *id, PGresult *j)
 	cJSON_AddBoolToObject(o, "expired", expired); /* retention deleted the media: no links */
 	cJSON_AddItemToObject(o, "shots", render_shots(g, j, n, expired || *PQgetvalue(j, 0, J_SHOTS_EXPIRED) == 't'));
 	cJSON_AddItemToObject(o, "output", render_output(g, id, j, expired));
+	if (!PQgetisnull(j, 0, J_RESERVED))
+		job_view_add_cost(o, atol(PQgetvalue(j, 0, J_RESERVED)), atol(PQgetvalue(j, 0, J_CAPTURED)));
 	add_links(o, id);
 	job_stages_add(o, status, j, J_TIMINGS, S_STATUS, n);
 	char *text = json_print(o);
@@ -230,7 +241,7 @@ char *job_view_render(struct daemon *d, const char *id, const char *owner, int *
 	return text;
 }
 
-char *job_view_new(const char *id, const char *template, const cJSON *options, const char *created_at)
+char *job_view_new(const char *id, const char *template, const cJSON *options, const char *created_at, long reserved)
 {
 	cJSON *o = cJSON_CreateObject(), *progress;
 	cJSON_AddStringToObject(o, "id", id);
@@ -247,6 +258,8 @@ char *job_view_new(const char *id, const char *template, const cJSON *options, c
 	cJSON_AddBoolToObject(o, "expired", false);
 	cJSON_AddItemToObject(o, "shots", cJSON_CreateArray());
 	cJSON_AddNullToObject(o, "output");
+	if (reserved >= 0)
+		job_view_add_cost(o, reserved, 0);
 	add_links(o, id);
 	job_stages_add_new(o, created_at);
 	char *text = json_print(o);

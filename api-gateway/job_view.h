@@ -16,8 +16,12 @@ struct daemon;
 char *job_view_render(struct daemon *d, const char *id, const char *owner, int *found);
 /* Progress percent of a job: parse a tenth, the shots most, the merge the rest. */
 int job_view_percent(const char *status, int total, int ready);
+/* Adds the job's "cost" {reserved, captured} to o: only for a job that
+ * reserved credits (billing on). */
+void job_view_add_cost(cJSON *o, long reserved, long captured);
 /* The resource of a job just created (queued, no shots yet), without a
- * database round trip. The caller frees. */
-char *job_view_new(const char *id, const char *template, const cJSON *options, const char *created_at);
+ * database round trip; reserved (< 0: none, billing off) is its cost's
+ * reservation. The caller frees. */
+char *job_view_new(const char *id, const char *template, const cJSON *options, const char *created_at, long reserved);
 
 #endif

@@ -99,7 +99,8 @@ static void on_retry(struct daemon *d, const char *owner, void *arg, struct api_
 	const struct job_action *act = arg;
 	struct job_row j;
 	const char *params[] = { act->id };
-	if (job_flow_lock(d, act->id, owner, &j, a) != 1 || !job_flow_allowed(&j, "retry", allowed, a))
+	if (job_flow_lock(d, act->id, owner, &j, a) != 1 || !job_flow_allowed(&j, "retry", allowed, a) ||
+	    job_flow_reserve(d, &j, owner, j.shots_total - j.shots_ready, j.shots_total == 0, a) != 1)
 		return;
 	int rc = db_run(d->db, sql, 1, params);
 	if (rc == 0)

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "billing.h"
+#include "cost_estimate.h"
+#include "credits.h"
 #include "db.h"
 #include "envelope.h"
 #include "events.h"
@@ -20,6 +23,7 @@
 #include "job_request.h"
 #include "job_view.h"
 #include "json.h"
+#include "ledger.h"
 #include "live.h"
 #include "live_api.h"
 #include "log.h"
@@ -40,6 +44,9 @@ struct pending_create {
 	char created_at[32];
 	char owner[GATEWAY_OWNER_MAX];
 	char *input_text, *options_text; /* the request as stored */
+	long estimate;                   /* credits to reserve, -1 with billing off */
+	char retention[24];              /* the plan's retention_days, "" for the fleet's */
+	struct api_problem refusal;      /* why the commit refused it (402), status 0 if not */
 	struct gateway *g;
 	struct pending_create *next;
 };
@@ -109,6 +116,29 @@ static void on_webhook_checked(void *arg, enum webhook_addr_result res, const ch
 	proceed(pc);
 }
 
+/* With billing on: the owner's plan (its monthly grant made when due) once
+ * the job is within it, with the job's estimate and retention set; NULL
+ * after answering (403 plan-limit, 503). */
+static const struct billing_plan *billing_check(struct http_exchange *x, struct daemon *d, struct pending_create *pc,
+						struct api_problem *p)
+{
+	struct credits_account acct;
+	if (credits_seen(d, pc->owner, &acct) < 0) {
+		daemon_db_lost(d);
+		http_problem(x, 503, "unavailable", "The database is not available", "try again shortly", NULL);
+		return NULL;
+	}
+	if (cost_estimate_limits(acct.plan, pc->rq.options, p) < 0) {
+		api_problem_send(x, p);
+		return NULL;
+	}
+	long shots = cost_estimate_shots(pc->rq.options);
+	pc->estimate = cost_estimate(d->billing, pc->rq.options, shots, shots, true);
+	if (acct.plan->retention_days > 0)
+		snprintf(pc->retention, sizeof(pc->retention), "%ld", acct.plan->retention_days);
+	return acct.plan;
+}
+
 void jobs_api_create(struct http_exchange *x, void *arg)
 {
 	struct daemon *d = arg;
@@ -116,6 +146,7 @@ void jobs_api_create(struct http_exchange *x, void *arg)
 	struct http_request *rq = http_request_of(x);
 	struct pending_create *pc = xcalloc(1, sizeof(*pc));
 	struct api_problem p;
+	pc->estimate = -1;
 
 	if (identity_authenticate(x, g, pc->owner, sizeof(pc->owner)) < 0) {
 		free(pc);
@@ -131,7 +162,12 @@ void jobs_api_create(struct http_exchange *x, void *arg)
 		pending_free(pc);
 		return;
 	}
-	if (inflight_check(x, g, pc->owner, queued_for(g, pc->owner)) < 0) {
+	const struct billing_plan *plan = NULL;
+	if (d->billing && (plan = billing_check(x, d, pc, &p)) == NULL) {
+		pending_free(pc);
+		return;
+	}
+	if (inflight_check(x, g, pc->owner, queued_for(g, pc->owner), plan) < 0) {
 		pending_free(pc);
 		return;
 	}
@@ -150,15 +186,15 @@ void jobs_api_create(struct http_exchange *x, void *arg)
 static int insert_jobs(struct daemon *d, struct pending_create *list, size_t n)
 {
 	static const char sql[] =
-		"INSERT INTO jobs (owner, template, input, options, trace) "
-		"SELECT o, t, i::jsonb, p::jsonb, tr FROM unnest($1::text[], $2::text[], $3::text[], "
-		"$4::text[], $5::text[]) WITH ORDINALITY AS u(o, t, i, p, tr, n) ORDER BY n "
+		"INSERT INTO jobs (owner, template, input, options, trace, retention_days) "
+		"SELECT o, t, i::jsonb, p::jsonb, tr, rd FROM unnest($1::text[], $2::text[], $3::text[], "
+		"$4::text[], $5::text[], $6::int[]) WITH ORDINALITY AS u(o, t, i, p, tr, rd, n) ORDER BY n "
 		"RETURNING id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
-	const char **cols[5];
-	char *arrays[5];
+	const char **cols[6];
+	char *arrays[6];
 	size_t k = 0;
 	int rc = -1;
-	for (int c = 0; c < 5; c++)
+	for (int c = 0; c < 6; c++)
 		cols[c] = xmalloc(n * sizeof(char *));
 	for (struct pending_create *pc = list; pc; pc = pc->next, k++) {
 		cols[0][k] = pc->owner;
@@ -166,11 +202,12 @@ static int insert_jobs(struct daemon *d, struct pending_create *list, size_t n)
 		cols[2][k] = pc->input_text = json_print(pc->rq.input);
 		cols[3][k] = pc->options_text = json_print(pc->rq.options);
 		cols[4][k] = pc->trace;
+		cols[5][k] = pc->retention[0] ? pc->retention : NULL;
 	}
-	for (int c = 0; c < 5; c++)
+	for (int c = 0; c < 6; c++)
 		arrays[c] = db_text_array(cols[c], n);
-	const char *params[] = { arrays[0], arrays[1], arrays[2], arrays[3], arrays[4] };
-	PGresult *r = db_exec(d->db, sql, 5, params);
+	const char *params[] = { arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5] };
+	PGresult *r = db_exec(d->db, sql, 6, params);
 	if (r && (size_t)PQntuples(r) == n) {
 		k = 0;
 		for (struct pending_create *pc = list; pc; pc = pc->next, k++) {
@@ -180,7 +217,7 @@ static int insert_jobs(struct daemon *d, struct pending_create *list, size_t n)
 		rc = 0;
 	}
 	PQclear(r);
-	for (int c = 0; c < 5; c++) {
+	for (int c = 0; c < 6; c++) {
 		free(arrays[c]);
 		free(cols[c]);
 	}
@@ -210,6 +247,51 @@ static void log_created(const struct pending_create *pc)
 	log_set_ctx(NULL);
 }
 
+/* Drops the jobs whose reservation failed, in the create transaction:
+ * they were never made. Their refusal says what their owner has. */
+static int drop_refused(struct daemon *d, struct pending_create *list, const char **ids, size_t n)
+{
+	static const char sql[] = "DELETE FROM jobs WHERE id = ANY($1::uuid[])";
+	char *arr = db_text_array(ids, n);
+	const char *params[] = { arr };
+	int rc = db_run(d->db, sql, 1, params);
+	free(arr);
+	for (struct pending_create *pc = list; rc == 0 && pc; pc = pc->next) {
+		long available;
+		if (pc->refusal.status && (rc = credits_available(d, pc->owner, &available)) == 0)
+			api_problem_credits(&pc->refusal, pc->estimate, available);
+	}
+	return rc;
+}
+
+/* Reserves every job's estimate with one statement. */
+static int reserve_group(struct daemon *d, struct pending_create *list, size_t n)
+{
+	const char **ids = xmalloc(n * sizeof(*ids)), **owners = xmalloc(n * sizeof(*owners));
+	long *amounts = xmalloc(n * sizeof(*amounts));
+	bool *ok = xmalloc(n * sizeof(*ok));
+	size_t k = 0, refused = 0;
+	for (struct pending_create *pc = list; pc; pc = pc->next, k++) {
+		ids[k] = pc->id;
+		owners[k] = pc->owner;
+		amounts[k] = pc->estimate;
+	}
+	int rc = ledger_reserve(d->db, ids, owners, amounts, n, ok);
+	k = 0;
+	for (struct pending_create *pc = list; rc == 0 && pc; pc = pc->next, k++)
+		if (!ok[k]) {
+			pc->refusal.status = 402;
+			ids[refused++] = pc->id;
+		}
+	if (rc == 0 && refused)
+		rc = drop_refused(d, list, ids, refused);
+	free(ids);
+	free(owners);
+	free(amounts);
+	free(ok);
+	return rc;
+}
+
 static int commit_group(struct daemon *d, struct pending_create *list)
 {
 	size_t n = 0;
@@ -219,17 +301,19 @@ static int commit_group(struct daemon *d, struct pending_create *list)
 		daemon_db_lost(d);
 		return -1;
 	}
-	if (insert_jobs(d, list, n) < 0) {
+	if (insert_jobs(d, list, n) < 0 || (d->billing && reserve_group(d, list, n) < 0)) {
 		daemon_rollback(d);
 		return -1;
 	}
 	for (struct pending_create *pc = list; pc; pc = pc->next)
-		announce(d, pc);
+		if (!pc->refusal.status)
+			announce(d, pc);
 	if (daemon_commit(d) < 0)
 		return -1;
 	outbox_publish(d->outbox);
 	for (struct pending_create *pc = list; pc; pc = pc->next)
-		log_created(pc);
+		if (!pc->refusal.status)
+			log_created(pc);
 	return 0;
 }
 
@@ -244,7 +328,11 @@ static void answer(struct pending_create *pc, int ok)
 			     "the database is not available; nothing was created, try again", NULL);
 		return;
 	}
-	body = job_view_new(pc->id, pc->rq.template, pc->rq.options, pc->created_at);
+	if (pc->refusal.status) {
+		api_problem_send(pc->x, &pc->refusal);
+		return;
+	}
+	body = job_view_new(pc->id, pc->rq.template, pc->rq.options, pc->created_at, pc->estimate);
 	location = xasprintf("/v1/jobs/%s", pc->id);
 	http_add_header(pc->x, "Location", location);
 	http_reply(pc->x, 202, "application/json", body, strlen(body));
@@ -280,9 +368,12 @@ static void create_keyed(struct daemon *d, const char *owner, void *arg, struct 
 		api_problem_unavailable(&a->problem);
 		return;
 	}
+	/* short of credits, the answer's problem rolls the insert back */
+	if (d->billing && credits_reserve(d, pc->id, pc->owner, pc->estimate, &a->problem) != 1)
+		return;
 	announce(d, pc);
 	a->status = 202;
-	a->body = job_view_new(pc->id, pc->rq.template, pc->rq.options, pc->created_at);
+	a->body = job_view_new(pc->id, pc->rq.template, pc->rq.options, pc->created_at, pc->estimate);
 	a->location = xasprintf("/v1/jobs/%s", pc->id);
 	str_copy(a->job_id, pc->id, sizeof(a->job_id));
 }

@@ -72,8 +72,9 @@ static PGresult *query_page(struct daemon *d, const char *owner, const char *sta
 		"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
 		"to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
 		"shots_total, shots_ready, error::text, "
-		"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') "
-		"FROM jobs WHERE owner = $1 AND ($2::text IS NULL OR status = $2) "
+		"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), c.reserved, c.captured "
+		"FROM jobs LEFT JOIN job_costs c ON c.job_id = jobs.id "
+		"WHERE jobs.owner = $1 AND ($2::text IS NULL OR status = $2) "
 		"AND ($3::text IS NULL OR (created_at, id) < (($3::text || '+00')::timestamptz, $4::uuid)) "
 		"ORDER BY created_at DESC, id DESC LIMIT $5";
 	char lim[16];
@@ -97,6 +98,8 @@ static cJSON *summary(PGresult *r, int row)
 	cJSON_AddNumberToObject(p, "percent", job_view_percent(PQgetvalue(r, row, 1), total, ready));
 	e = PQgetisnull(r, row, 7) ? NULL : cJSON_Parse(PQgetvalue(r, row, 7));
 	cJSON_AddItemToObject(o, "error", e ? e : cJSON_CreateNull());
+	if (!PQgetisnull(r, row, 9))
+		job_view_add_cost(o, atol(PQgetvalue(r, row, 9)), atol(PQgetvalue(r, row, 10)));
 	return o;
 }
 

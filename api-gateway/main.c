@@ -14,6 +14,7 @@
 #include "jobs_api.h"
 #include "jobs_list.h"
 #include "manifest_api.h"
+#include "me_api.h"
 #include "openapi.h"
 #include "share_page.h"
 #include "shares.h"
@@ -39,6 +40,9 @@ int main(void)
 		{ "GET", "/v1/jobs/{id}/events", events_api_job_events },
 		{ "POST", "/v1/jobs/{id}/events/tokens", events_api_create_stream_token },
 		{ "GET", "/v1/voices", voices_api_list },
+		{ "GET", "/v1/me", me_api_get },
+		{ "GET", "/v1/me/ledger", me_api_ledger },
+		{ "POST", "/v1/me/checkin", me_api_checkin },
 		{ "POST", "/v1/jobs/{id}/cancel", jobs_actions_cancel },
 		{ "POST", "/v1/jobs/{id}/approve", jobs_actions_approve },
 		{ "POST", "/v1/jobs/{id}/retry", jobs_actions_retry },

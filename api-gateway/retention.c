@@ -44,13 +44,17 @@ struct retention {
 #define OUTPUT_KEYS \
 	"array_to_json(ARRAY(SELECT output->>f FROM unnest(ARRAY['video_key', 'poster_key', 'srt_key', " \
 	"'vtt_key', 'manifest_key']) f WHERE output->>f IS NOT NULL))::text"
+/* A job's age limit is the fleet's ($1 seconds, 0 = kept) or its plan's
+ * retention_days ($2 seconds a day) when that is sooner. */
 #define DUE \
 	"status IN ('done', 'failed', 'canceled') AND coalesce(finished_at, updated_at) < now() - " \
-	"make_interval(secs => $1::bigint) AND expired_at IS NULL"
+	"make_interval(secs => CASE WHEN retention_days IS NULL THEN nullif($1::bigint, 0) " \
+	"WHEN $1::bigint = 0 THEN retention_days * $2::bigint ELSE least($1::bigint, retention_days * $2::bigint) END) " \
+	"AND expired_at IS NULL"
 
 /* One level of retention: which jobs are due, which files go, which mark is set. */
 struct level {
-	const char *claim; /* $1: age in seconds; returns id, output keys, shot keys */
+	const char *claim; /* $1: age in seconds, $2: a day's; returns id, output keys, shot keys */
 	const char *mark;  /* $1: the job id */
 };
 
@@ -83,14 +87,14 @@ static int delete_keys(struct retention *r, const char *keys)
 }
 
 /* Expires one due job of lv older than age: 1 done, 0 none due, -1 with r->error. */
-static int sweep_one(struct retention *r, const struct level *lv, const char *age)
+static int sweep_one(struct retention *r, const struct level *lv, const char *age, const char *day)
 {
-	const char *params[] = { age };
+	const char *params[] = { age, day };
 	if (db_begin(r->db) < 0) {
 		snprintf(r->error, sizeof(r->error), "BEGIN: %s", db_last_error(r->db));
 		return -1;
 	}
-	PGresult *res = db_exec(r->db, lv->claim, 1, params);
+	PGresult *res = db_exec(r->db, lv->claim, 2, params);
 	if (!res || PQntuples(res) == 0) {
 		if (!res)
 			snprintf(r->error, sizeof(r->error), "claim: %s", db_last_error(r->db));
@@ -115,15 +119,17 @@ static int sweep_one(struct retention *r, const struct level *lv, const char *ag
 	return -1;
 }
 
-/* Runs lv's sweep for jobs older than secs (0 = off); 0, or -1 with r->error. */
+/* Runs lv's sweep for jobs older than secs (0 = only jobs with a plan's
+ * retention, with billing on; else off); 0, or -1 with r->error. */
 static int sweep_level(struct retention *r, const struct level *lv, long long secs)
 {
-	char age[24];
+	char age[24], day[24];
 	int rc = 1;
-	if (secs <= 0)
+	if (secs <= 0 && !r->g->d->billing)
 		return 0;
-	snprintf(age, sizeof(age), "%lld", secs);
-	while (r->expired < SWEEP_BATCH && (rc = sweep_one(r, lv, age)) == 1)
+	snprintf(age, sizeof(age), "%lld", secs > 0 ? secs : 0);
+	snprintf(day, sizeof(day), "%ld", r->g->cfg.retention_day_s);
+	while (r->expired < SWEEP_BATCH && (rc = sweep_one(r, lv, age, day)) == 1)
 		r->expired++;
 	return rc < 0 ? -1 : 0;
 }
@@ -180,8 +186,8 @@ static void on_tick(uv_timer_t *t)
 struct retention *retention_start(struct gateway *g)
 {
 	const struct gateway_config *c = &g->cfg;
-	if (c->retention_days == 0 && c->retention_intermediate_days == 0)
-		return NULL;
+	if (c->retention_days == 0 && c->retention_intermediate_days == 0 && !g->d->billing)
+		return NULL; /* with billing on, a plan's retention_days may expire a job */
 	struct retention *r = xcalloc(1, sizeof(*r));
 	r->g = g;
 	uv_timer_init(g->d->loop, &r->timer);

@@ -115,6 +115,8 @@ static void on_regenerate(struct daemon *d, const char *owner, void *arg, struct
 		shot_conflict(a, act->shot, status, "regenerate", "ready, skipped or failed");
 		return;
 	}
+	if (job_flow_reserve(d, &j, owner, 1, false, a) != 1)
+		return; /* a user's regenerate is paid for: reserved first */
 	rc = reset_shot(d, &j, act->shot);
 	if (rc == 0 && counted)
 		rc = count_ready(d, &j, -1);

@@ -290,6 +290,12 @@ void http_reply(struct http_exchange *x, int status, const char *content_type, c
 void http_problem(struct http_exchange *x, int status, const char *type, const char *title, const char *detail,
 		  const char *field)
 {
+	http_problem_with(x, status, type, title, detail, field, NULL);
+}
+
+void http_problem_with(struct http_exchange *x, int status, const char *type, const char *title, const char *detail,
+		       const char *field, cJSON *members)
+{
 	cJSON *o = cJSON_CreateObject();
 	char *uri = strchr(type, ':') ? xstrdup(type) : xasprintf(PROBLEM_BASE "%s", type);
 
@@ -306,6 +312,12 @@ void http_problem(struct http_exchange *x, int status, const char *type, const c
 		cJSON_AddStringToObject(e, "detail", detail ? detail : title ? title : reason(status));
 		cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "errors"), e);
 	}
+	while (members && members->child) {
+		cJSON *m = members->child;
+		cJSON_DetachItemViaPointer(members, m);
+		cJSON_AddItemToObject(o, m->string, m);
+	}
+	cJSON_Delete(members);
 	char *text = cJSON_PrintUnformatted(o);
 	http_reply(x, status, "application/problem+json", text, strlen(text));
 	cJSON_free(text);

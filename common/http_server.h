@@ -92,6 +92,11 @@ void http_reply(struct http_exchange *x, int status, const char *content_type, c
  * at fault (as "field" and as the one entry of "errors": [{"field","detail"}]). */
 void http_problem(struct http_exchange *x, int status, const char *type, const char *title, const char *detail,
 		  const char *field);
+struct cJSON;
+/* http_problem with the members of the object members (extension members
+ * such as "needed"), which it takes over and frees; members may be NULL. */
+void http_problem_with(struct http_exchange *x, int status, const char *type, const char *title, const char *detail,
+		       const char *field, struct cJSON *members);
 
 /* Streaming (Server-Sent Events and the like): sends status and headers with
  * chunked encoding; later writes send chunks; http_stream_end finishes. */

@@ -8,6 +8,7 @@
  *   reelctl submit FILE [--wait]                create a job over HTTP, follow it (submit.c)
  *   reelctl dlq list [--all] | replay ID|--all  dead letters (dlq.c)
  *   reelctl voices add|list|remove ...          the voice catalogue (voices.c)
+ *   reelctl credits show|grant|adjust ...       an owner's credits (credits_cmd.c)
  * Each but submit reads REEL_DATABASE_URL; `reelctl COMMAND --help` explains one.
  */
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "args.h"
 #include "auth.h"
 #include "auth_api_key.h"
+#include "credits_cmd.h"
 #include "db.h"
 #include "dlq.h"
 #include "log.h"
@@ -35,6 +37,7 @@ static int usage(FILE *to)
 		    "       reelctl submit FILE [--wait]\n"
 		    "       reelctl dlq list [--all] | reelctl dlq replay ID|--all\n"
 		    "       reelctl voices add|list|remove ...\n"
+		    "       reelctl credits show|grant|adjust --owner OWNER [--amount N] [--reason TEXT]\n"
 		    "Every subcommand but submit uses REEL_DATABASE_URL; reelctl COMMAND --help explains it.\n");
 	return to == stdout ? 0 : 2;
 }
@@ -103,9 +106,9 @@ static const struct command {
 	const char *name;
 	int (*run)(struct db *db, int argc, char **argv);
 } commands[] = {
-	{ "migrate", cmd_migrate },   { "mint-key", cmd_mint },   { "revoke-key", cmd_revoke },
-	{ "timeline", ops_timeline }, { "requeue", ops_requeue }, { "dlq", dlq_command },
-	{ "voices", voices_command },
+	{ "migrate", cmd_migrate },   { "mint-key", cmd_mint },       { "revoke-key", cmd_revoke },
+	{ "timeline", ops_timeline }, { "requeue", ops_requeue },     { "dlq", dlq_command },
+	{ "voices", voices_command }, { "credits", credits_cmd_run },
 };
 
 int main(int argc, char **argv)
