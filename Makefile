@@ -74,13 +74,15 @@ all: $(BINS)
 deps:
 	@bash deploy/install-deps.sh
 
-# The tests' packages too, and playwright-core (tests/browser), installed
+# The tests' packages too, playwright-core (tests/browser) and stripe (tests/payments), installed
 # again only when its lockfile changed: no network once everything is there.
 test-deps:
 	@bash deploy/install-deps.sh --test
 	@cd tests/browser && { cmp -s package-lock.json node_modules/.installed-lock.json || \
 		{ PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund && \
 		cp package-lock.json node_modules/.installed-lock.json; }; }
+	@cd tests/payments && { cmp -s package-lock.json node_modules/.installed-lock.json || \
+		{ npm ci --silent --no-audit --no-fund && cp package-lock.json node_modules/.installed-lock.json; }; }
 
 $(BUILD)/llhttp/%.o: $(LLHTTP_SRC)/%.c
 	@mkdir -p $(dir $@)

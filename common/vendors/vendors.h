@@ -43,6 +43,8 @@ struct vendors {
 	long poll_ms;            /* how often ComfyUI tasks are polled, and the sweeper runs */
 	long submit_timeout_s;   /* a render submission unanswered this long is retried */
 	long tolerance_s;        /* accepted age of a signed callback */
+	char *stripe_secret;     /* whsec_ secret of Stripe's payment webhooks (webhook-receiver) */
+	char *lemonsqueezy_secret; /* signing secret of Lemon Squeezy's payment webhooks */
 };
 
 extern const struct config_option vendors_options[];
