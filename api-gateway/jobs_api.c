@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "billing_checkout.h"
 #include "db.h"
 #include "envelope.h"
 #include "events.h"
@@ -296,6 +297,7 @@ static void on_stop(struct daemon *d)
 	upload_sweep_stop(g);
 	retention_stop(g->retention);
 	g->retention = NULL;
+	billing_checkout_stop(g);
 	daemon_shutdown(d);
 }
 
