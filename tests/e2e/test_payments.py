@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 
@@ -293,11 +294,12 @@ def test_refusals():
              str(outcome("stripe", other["id"])))
 
 
-def start_receiver(bindir, port, **env):
+def start_daemon(bindir, name, port, **env):
+    """A second instance of a daemon beside the fleet's, on port; the caller stops it."""
     full = {**os.environ, **tf.fleet_env(), "REEL_HTTP_ADDR": f"127.0.0.1:{port}",
             "ASAN_OPTIONS": f"log_path={RUN}/sanitizer:detect_leaks=1", **env}
-    log = open(os.path.join(RUN, "logs", f"receiver-{port}.log"), "w")
-    proc = subprocess.Popen([os.path.join(bindir, "webhook-receiver")], env=full, stdout=log, stderr=log)
+    log = open(os.path.join(RUN, "logs", f"{name}-{port}.log"), "w")
+    proc = subprocess.Popen([os.path.join(bindir, name)], env=full, stdout=log, stderr=log)
     for _ in range(200):
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
@@ -310,21 +312,23 @@ def start_receiver(bindir, port, **env):
 
 def test_two_receivers(bindir):
     port = tf.free_port()
-    proc = start_receiver(bindir, port)
+    proc = start_daemon(bindir, "webhook-receiver", port)
     second = f"http://127.0.0.1:{port}"
     try:
         events = [stripe_event("checkout.session.completed", pack_session("twin")) for _ in range(6)]
         answers = []
 
         def deliver(event, url):
-            answers.append(send_stripe(event, url=url)[0])
+            answers.append(send_stripe(event, url=url))
 
         threads = [threading.Thread(target=deliver, args=(e, u)) for e in events for u in (RECEIVER, second)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        tf.check("two receivers: every delivery answered 200", answers == [200] * 12, str(answers))
+        tf.check("two receivers: every delivery answered 200", [a[0] for a in answers] == [200] * 12, str(answers))
+        tf.check("two receivers: one delivery of each event was the replay",
+                 sum("replayed" in a[1] for a in answers) == 6, str(answers))
         tf.check("two receivers: each event applied once (6 x 500 credits)",
                  available("twin") == 3000 and len(ledger("twin", "purchase")) == 6, str(account("twin")))
     finally:
@@ -332,7 +336,7 @@ def test_two_receivers(bindir):
         proc.wait(timeout=30)
     # A receiver without REEL_BILLING_FILE takes no payments.
     port = tf.free_port()
-    proc = start_receiver(bindir, port, REEL_BILLING_FILE="")
+    proc = start_daemon(bindir, "webhook-receiver", port, REEL_BILLING_FILE="")
     try:
         n = events_count()
         status, answer = send_stripe(stripe_event("checkout.session.completed", pack_session("offguy")),
@@ -342,6 +346,35 @@ def test_two_receivers(bindir):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def gateway_checkout(bindir, **env):
+    port = tf.free_port()
+    proc = start_daemon(bindir, "api-gateway", port, **env)
+    try:
+        body = json.dumps({"provider": "lemonsqueezy", "item": "starter", **URLS}).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/billing/checkout", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_gateway_off(bindir):
+    n = len(tr.sim("GET", "/_sim/pay/checkouts")["checkouts"])
+    status, answer = gateway_checkout(bindir, REEL_BILLING_FILE="")
+    tf.check("checkout with billing off: 404 billing-off", status == 404 and "billing-off" in answer,
+             f"{status} {answer}")
+    status, answer = gateway_checkout(bindir, LEMONSQUEEZY_STORE_ID="")
+    tf.check("checkout without LEMONSQUEEZY_STORE_ID: 503 naming it",
+             status == 503 and "LEMONSQUEEZY_STORE_ID" in answer, f"{status} {answer}")
+    tf.check("refused checkouts reached no provider",
+             len(tr.sim("GET", "/_sim/pay/checkouts")["checkouts"]) == n, "")
 
 
 def main():
@@ -375,6 +408,7 @@ def main():
         test_out_of_order()
         test_refusals()
         test_two_receivers(bindir)
+        test_gateway_off(bindir)
     finally:
         if started or os.path.exists(os.path.join(RUN, "pids")):
             tf.fleet("stop", bindir)
