@@ -46,9 +46,9 @@ struct checkouts {
 /* What was asked for, checked. */
 struct order {
 	bool stripe;
-	const char *name;      /* the pack or plan */
-	const char *product;   /* its price or variant id at the provider */
-	bool plan;             /* a subscription rather than a one-time pack */
+	const char *name;    /* the pack or plan */
+	const char *product; /* its price or variant id at the provider */
+	bool plan;           /* a subscription rather than a one-time pack */
 	const char *success, *cancel;
 };
 
@@ -240,7 +240,8 @@ static int read_order(const cJSON *root, const struct billing *b, struct order *
 	static const char *const allowed[] = { "provider", "item", "success_url", "cancel_url" };
 	const char *provider = json_str(root, "provider"), *item = json_str(root, "item");
 	if (!cJSON_IsObject(root))
-		return api_problem_set(p, 400, "invalid-json", "The body is not a JSON object", "", "expected an object");
+		return api_problem_set(p, 400, "invalid-json", "The body is not a JSON object", "",
+				       "expected an object");
 	if (api_problem_unknown_fields(root, "", allowed, ARRAY_SIZE(allowed), p) < 0)
 		return -1;
 	if (!provider || (strcmp(provider, "stripe") && strcmp(provider, "lemonsqueezy")))
@@ -258,8 +259,8 @@ static int read_order(const cJSON *root, const struct billing *b, struct order *
 			  : (o->stripe ? plan->stripe_price : plan->lemonsqueezy_variant);
 	if (!o->product)
 		return api_problem_set(p, 422, "invalid-field", "Invalid field", "item",
-				       "%.80s cannot be bought through %s: the billing file gives it no %s", item, provider,
-				       o->stripe ? "stripe_price" : "lemonsqueezy_variant");
+				       "%.80s cannot be bought through %s: the billing file gives it no %s", item,
+				       provider, o->stripe ? "stripe_price" : "lemonsqueezy_variant");
 	o->success = json_str(root, "success_url");
 	o->cancel = json_str(root, "cancel_url");
 	if (!web_url(o->success))
@@ -271,11 +272,11 @@ static int read_order(const cJSON *root, const struct billing *b, struct order *
 
 static bool configured(struct http_exchange *x, const struct gateway_config *cfg, bool stripe)
 {
-	const char *missing = stripe ? (!cfg->stripe_api_key || !*cfg->stripe_api_key ? "STRIPE_API_KEY" : NULL)
-				     : (!cfg->lemonsqueezy_api_key || !*cfg->lemonsqueezy_api_key ? "LEMONSQUEEZY_API_KEY"
-					: !cfg->lemonsqueezy_store_id || !*cfg->lemonsqueezy_store_id
-					? "LEMONSQUEEZY_STORE_ID"
-					: NULL);
+	const char *missing =
+		stripe ? (!cfg->stripe_api_key || !*cfg->stripe_api_key ? "STRIPE_API_KEY" : NULL)
+		       : (!cfg->lemonsqueezy_api_key || !*cfg->lemonsqueezy_api_key     ? "LEMONSQUEEZY_API_KEY"
+			  : !cfg->lemonsqueezy_store_id || !*cfg->lemonsqueezy_store_id ? "LEMONSQUEEZY_STORE_ID"
+											: NULL);
 	if (!missing)
 		return true;
 	char detail[160];

@@ -31,13 +31,13 @@ struct pay_event {
 	char id[PAY_ID_MAX];  /* the event id deduplicated on */
 	char type[64];
 	enum pay_action action;
-	char owner[128];        /* whom it credits, "" when the event names nobody */
-	char product[128];      /* Stripe price id or Lemon Squeezy variant id */
-	char subscription[128]; /* the provider's subscription id */
-	char reference[128];    /* the payment a refund undoes (payment intent, order id) */
-	time_t event_at;        /* when the provider made the event: orders subscription events */
-	time_t renews_at;       /* the paid period's end while the plan renews, 0 = unknown */
-	time_t ends_at;         /* when a canceled plan ends, 0 = not canceled */
+	char owner[128];             /* whom it credits, "" when the event names nobody */
+	char product[128];           /* Stripe price id or Lemon Squeezy variant id */
+	char subscription[128];      /* the provider's subscription id */
+	char reference[128];         /* the payment a refund undoes (payment intent, order id) */
+	time_t event_at;             /* when the provider made the event: orders subscription events */
+	time_t renews_at;            /* the paid period's end while the plan renews, 0 = unknown */
+	time_t ends_at;              /* when a canceled plan ends, 0 = not canceled */
 	long refund_num, refund_den; /* the refunded share of the purchase */
 	char why[128];               /* why an event is ignored */
 };
@@ -54,7 +54,7 @@ int pay_lemonsqueezy_verify(const char *secret, const char *signature, const cha
 /* Reads a Lemon Squeezy event into ev; -1 with why. */
 int pay_lemonsqueezy_read(const char *body, size_t len, struct pay_event *ev, char *why, size_t whylen) WARN_UNUSED;
 /* ISO-8601 UTC ("2026-01-02T03:04:05.000000Z") as unix seconds, 0 when absent or malformed. */
-time_t pay_iso_time(const char *s);
+time_t pay_lemonsqueezy_time(const char *s);
 
 struct cJSON;
 /* The string at a dotted path of o (json_at), or "" when absent. */
@@ -62,9 +62,9 @@ const char *pay__str(const struct cJSON *o, const char *path);
 
 /* 0 when billing is on and the provider's secret (named env) is set; else
  * answers x with a problem and returns -1. */
-int pay_ready(struct http_exchange *x, void *arg, const char *env, const char *secret) WARN_UNUSED;
+int pay_apply_ready(struct http_exchange *x, void *arg, const char *env, const char *secret) WARN_UNUSED;
 /* Answers 400 bad-signature: a forged or stale event changes nothing. */
-void pay_refuse(struct http_exchange *x, void *arg, const char *why, const char *field);
+void pay_apply_refuse(struct http_exchange *x, void *arg, const char *why, const char *field);
 
 /* The routes: POST /webhooks/stripe and /webhooks/lemonsqueezy. */
 void pay_stripe_route(struct http_exchange *x, void *arg);

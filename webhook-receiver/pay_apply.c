@@ -36,7 +36,7 @@ const char *pay__str(const struct cJSON *o, const char *path)
 	return s ? s : "";
 }
 
-int pay_ready(struct http_exchange *x, void *arg, const char *env, const char *secret)
+int pay_apply_ready(struct http_exchange *x, void *arg, const char *env, const char *secret)
 {
 	struct daemon *d = arg;
 	if (!d->billing) {
@@ -46,14 +46,15 @@ int pay_ready(struct http_exchange *x, void *arg, const char *env, const char *s
 	}
 	if (!secret || !*secret) {
 		char detail[128];
-		snprintf(detail, sizeof(detail), "%s is not set: this receiver cannot verify the provider's events", env);
+		snprintf(detail, sizeof(detail), "%s is not set: this receiver cannot verify the provider's events",
+			 env);
 		http_problem(x, 503, "not-configured", "This payment provider is not configured", detail, NULL);
 		return -1;
 	}
 	return 0;
 }
 
-void pay_refuse(struct http_exchange *x, void *arg, const char *why, const char *field)
+void pay_apply_refuse(struct http_exchange *x, void *arg, const char *why, const char *field)
 {
 	struct receiver *rc = ((struct daemon *)arg)->app;
 	metrics_add(rc->m_refused, 1);
@@ -167,7 +168,8 @@ static int apply_period(struct db *db, const struct billing *b, const struct pay
 
 static int apply_refund(struct db *db, struct pay_event *ev, struct outcome *o)
 {
-	static const char sql[] = "SELECT r_owner, r_credits FROM reel_payment_refund($1, $2, $3, $4::bigint, $5::bigint)";
+	static const char sql[] =
+		"SELECT r_owner, r_credits FROM reel_payment_refund($1, $2, $3, $4::bigint, $5::bigint)";
 	char num[24], den[24];
 	snprintf(num, sizeof(num), "%ld", ev->refund_num);
 	snprintf(den, sizeof(den), "%ld", ev->refund_den);
@@ -207,12 +209,9 @@ static int apply(struct daemon *d, struct pay_event *ev, struct outcome *o)
 	}
 	snprintf(payment, sizeof(payment), "%s:%s", ev->provider, ev->id);
 	switch (ev->action) {
-	case PAY_PACK:
-		return apply_pack(d->db, d->billing, ev, payment, o);
-	case PAY_PERIOD:
-		return apply_period(d->db, d->billing, ev, plan, payment, o);
-	default:
-		return apply_plan(d->db, d->billing, ev, o);
+	case PAY_PACK: return apply_pack(d->db, d->billing, ev, payment, o);
+	case PAY_PERIOD: return apply_period(d->db, d->billing, ev, plan, payment, o);
+	default: return apply_plan(d->db, d->billing, ev, o);
 	}
 }
 
@@ -234,8 +233,9 @@ static int record(struct db *db, const struct pay_event *ev, const struct outcom
 	static const char sql[] = "SELECT reel_payment_outcome($1, $2, $3, $4, $5, $6, $7::bigint)";
 	char credits[24];
 	snprintf(credits, sizeof(credits), "%ld", o->credits);
-	const char *params[] = { ev->provider, ev->id, *ev->owner ? ev->owner : NULL, o->what, o->detail,
-				 *ev->reference ? ev->reference : NULL, credits };
+	const char *params[] = { ev->provider, ev->id,    *ev->owner ? ev->owner : NULL,
+				 o->what,      o->detail, *ev->reference ? ev->reference : NULL,
+				 credits };
 	return db_run(db, sql, 7, params);
 }
 
@@ -271,8 +271,8 @@ void pay_apply(struct http_exchange *x, void *arg, struct pay_event *ev)
 	if (o.retry)
 		return failed(d, x, o.detail);
 	if (daemon_commit(d) < 0) /* rolled back already */
-		return http_problem(x, 503, "try-again", "The payment event could not be recorded",
-				    "the commit failed", NULL);
+		return http_problem(x, 503, "try-again", "The payment event could not be recorded", "the commit failed",
+				    NULL);
 	log_info("payment %s:%s (%s) %s for %s: %s, %ld credits", ev->provider, ev->id, ev->type, o.what,
 		 *ev->owner ? ev->owner : "nobody", o.detail, o.credits);
 	char *body = xasprintf("{\"ok\":true,\"outcome\":\"%s\"}", o.what);

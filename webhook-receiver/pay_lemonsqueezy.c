@@ -29,7 +29,7 @@ int pay_lemonsqueezy_verify(const char *secret, const char *signature, const cha
 	return 0;
 }
 
-time_t pay_iso_time(const char *s)
+time_t pay_lemonsqueezy_time(const char *s)
 {
 	struct tm tm = { 0 };
 	int y, mo, d, h, mi, sec;
@@ -63,10 +63,10 @@ static void read_subscription(const char *name, const cJSON *a, const char *id, 
 		ev->action = PAY_PLAN_END;
 	} else if (!strcmp(status, "cancelled")) {
 		ev->action = PAY_PLAN;
-		ev->ends_at = pay_iso_time(pay__str(a, "ends_at"));
+		ev->ends_at = pay_lemonsqueezy_time(pay__str(a, "ends_at"));
 	} else if (!strcmp(status, "active") || !strcmp(status, "on_trial") || !strcmp(status, "past_due")) {
 		ev->action = PAY_PLAN;
-		ev->renews_at = pay_iso_time(pay__str(a, "renews_at"));
+		ev->renews_at = pay_lemonsqueezy_time(pay__str(a, "renews_at"));
 	} else {
 		snprintf(ev->why, sizeof(ev->why), "subscription status %.40s changes no plan", status);
 	}
@@ -101,13 +101,14 @@ int pay_lemonsqueezy_read(const char *body, size_t len, struct pay_event *ev, ch
 	id_at(root, "data.id", id, sizeof(id));
 	if (!name || !*id || !cJSON_IsObject(a) || strlen(name) >= sizeof(ev->type)) {
 		cJSON_Delete(root);
-		return errbuf_set(why, whylen, "not a Lemon Squeezy event: meta.event_name, data.id or attributes missing");
+		return errbuf_set(why, whylen,
+				  "not a Lemon Squeezy event: meta.event_name, data.id or attributes missing");
 	}
 	const char *updated = pay__str(a, "updated_at");
 	snprintf(ev->id, sizeof(ev->id), "%s:%s:%.40s", name, id, updated);
 	str_copy(ev->type, name, sizeof(ev->type));
 	str_copy(ev->owner, pay__str(root, "meta.custom_data.reel_owner"), sizeof(ev->owner));
-	ev->event_at = pay_iso_time(*updated ? updated : pay__str(a, "created_at"));
+	ev->event_at = pay_lemonsqueezy_time(*updated ? updated : pay__str(a, "created_at"));
 	snprintf(ev->why, sizeof(ev->why), "event type not used");
 	if (!strncmp(name, "order_", 6) && strcmp(name, "order_created") && strcmp(name, "order_refunded")) {
 		/* another order event: not used */
@@ -130,11 +131,11 @@ void pay_lemonsqueezy_route(struct http_exchange *x, void *arg)
 	struct http_request *rq = http_request_of(x);
 	struct pay_event ev;
 	char why[256];
-	if (pay_ready(x, arg, "LEMONSQUEEZY_WEBHOOK_SECRET", rc->v->lemonsqueezy_secret) < 0)
+	if (pay_apply_ready(x, arg, "LEMONSQUEEZY_WEBHOOK_SECRET", rc->v->lemonsqueezy_secret) < 0)
 		return;
-	if (pay_lemonsqueezy_verify(rc->v->lemonsqueezy_secret, http_header(rq, "x-signature"), rq->body,
-				    rq->body_len, why, sizeof(why)) < 0)
-		return pay_refuse(x, arg, why, "X-Signature");
+	if (pay_lemonsqueezy_verify(rc->v->lemonsqueezy_secret, http_header(rq, "x-signature"), rq->body, rq->body_len,
+				    why, sizeof(why)) < 0)
+		return pay_apply_refuse(x, arg, why, "X-Signature");
 	if (pay_lemonsqueezy_read(rq->body, rq->body_len, &ev, why, sizeof(why)) < 0)
 		return http_problem(x, 400, "bad-event", "The body is not a Lemon Squeezy event", why, "body");
 	pay_apply(x, arg, &ev);

@@ -205,11 +205,11 @@ void pay_stripe_route(struct http_exchange *x, void *arg)
 	struct http_request *rq = http_request_of(x);
 	struct pay_event ev;
 	char why[256];
-	if (pay_ready(x, arg, "STRIPE_WEBHOOK_SECRET", rc->v->stripe_secret) < 0)
+	if (pay_apply_ready(x, arg, "STRIPE_WEBHOOK_SECRET", rc->v->stripe_secret) < 0)
 		return;
 	if (pay_stripe_verify(rc->v->stripe_secret, http_header(rq, "stripe-signature"), rq->body, rq->body_len,
 			      time(NULL), rc->v->tolerance_s, why, sizeof(why)) < 0)
-		return pay_refuse(x, arg, why, "Stripe-Signature");
+		return pay_apply_refuse(x, arg, why, "Stripe-Signature");
 	if (pay_stripe_read(rq->body, rq->body_len, &ev, why, sizeof(why)) < 0)
 		return http_problem(x, 400, "bad-event", "The body is not a Stripe event", why, "body");
 	pay_apply(x, arg, &ev);

@@ -18,8 +18,8 @@
 #define WRONG_SIG "05a7d94a256009b66d5e8a55b56b52c84bd8f11640789a46b733d1317c5c7949"
 #define NOT_HEX "zza7d94a256009b66d5e8a55b56b52c84bd8f11640789a46b733d1317c5c7949"
 #define LS_SECRET "ls_secret_123"
-#define LS_BODY                                                                                                       \
-	"{\"meta\":{\"event_name\":\"order_created\",\"custom_data\":{\"user_id\":\"123\"}},\"data\":{\"type\":"      \
+#define LS_BODY \
+	"{\"meta\":{\"event_name\":\"order_created\",\"custom_data\":{\"user_id\":\"123\"}},\"data\":{\"type\":" \
 	"\"orders\",\"id\":\"1\",\"attributes\":{\"status\":\"paid\",\"total\":1199,\"currency\":\"USD\"}}}"
 #define LS_SIG "89d8cde32add7816f7a4d40115a37480508c7e449906466d52e3d1f940b7b4cc"
 
@@ -33,9 +33,8 @@ START_TEST(test_stripe_vector)
 	char why[160];
 	ck_assert_int_eq(stripe("t=1735689600,v1=" STRIPE_SIG, STRIPE_BODY, STRIPE_T + 10, why), 0);
 	/* several v1 (a secret being rolled), v0 and unknown schemes ignored, hex in upper case */
-	ck_assert_int_eq(stripe("t=1735689600,v1=" WRONG_SIG ",v0=abc,v1=" STRIPE_SIG ",x=1", STRIPE_BODY,
-				STRIPE_T, why),
-			 0);
+	ck_assert_int_eq(
+		stripe("t=1735689600,v1=" WRONG_SIG ",v0=abc,v1=" STRIPE_SIG ",x=1", STRIPE_BODY, STRIPE_T, why), 0);
 	ck_assert_int_eq(stripe("t=1735689600,v1=95A7D94A256009B66D5E8A55B56B52C84BD8F11640789A46B733D1317C5C7949",
 				STRIPE_BODY, STRIPE_T, why),
 			 0);
@@ -72,8 +71,8 @@ START_TEST(test_lemonsqueezy_vector)
 {
 	char why[160];
 	ck_assert_int_eq(pay_lemonsqueezy_verify(LS_SECRET, LS_SIG, LS_BODY, strlen(LS_BODY), why, sizeof(why)), 0);
-	ck_assert_int_eq(
-		pay_lemonsqueezy_verify(LS_SECRET, LS_SIG, LS_BODY, strlen(LS_BODY) - 1, why, sizeof(why)), -1);
+	ck_assert_int_eq(pay_lemonsqueezy_verify(LS_SECRET, LS_SIG, LS_BODY, strlen(LS_BODY) - 1, why, sizeof(why)),
+			 -1);
 	ck_assert_int_eq(pay_lemonsqueezy_verify("ls_secret_124", LS_SIG, LS_BODY, strlen(LS_BODY), why, sizeof(why)),
 			 -1);
 	ck_assert_int_eq(pay_lemonsqueezy_verify(LS_SECRET, "89d8", LS_BODY, strlen(LS_BODY), why, sizeof(why)), -1);
@@ -103,10 +102,11 @@ START_TEST(test_stripe_events)
 	ev = stripe_read("{\"id\":\"evt_b\",\"type\":\"checkout.session.completed\",\"data\":{\"object\":{"
 			 "\"mode\":\"payment\",\"payment_status\":\"unpaid\"}}}");
 	ck_assert_int_eq(ev.action, PAY_IGNORE);
-	ev = stripe_read("{\"id\":\"evt_c\",\"type\":\"customer.subscription.updated\",\"created\":5,\"data\":{"
-			 "\"object\":{\"id\":\"sub_1\",\"status\":\"active\",\"cancel_at_period_end\":true,\"metadata\":"
-			 "{\"reel_owner\":\"bo\"},\"items\":{\"data\":[{\"price\":{\"id\":\"price_pro\"},"
-			 "\"current_period_end\":999}]}}}}");
+	ev = stripe_read(
+		"{\"id\":\"evt_c\",\"type\":\"customer.subscription.updated\",\"created\":5,\"data\":{"
+		"\"object\":{\"id\":\"sub_1\",\"status\":\"active\",\"cancel_at_period_end\":true,\"metadata\":"
+		"{\"reel_owner\":\"bo\"},\"items\":{\"data\":[{\"price\":{\"id\":\"price_pro\"},"
+		"\"current_period_end\":999}]}}}}");
 	ck_assert_int_eq(ev.action, PAY_PLAN);
 	ck_assert_int_eq(ev.ends_at, 999);
 	ck_assert_int_eq(ev.renews_at, 0);
@@ -153,7 +153,7 @@ START_TEST(test_lemonsqueezy_events)
 	ck_assert_str_eq(ev.owner, ""); /* custom_data names no reel_owner */
 	ck_assert_str_eq(ev.reference, "1");
 	ck_assert_int_eq(pay_lemonsqueezy_read("{\"meta\":{}}", 11, &ev, why, sizeof(why)), -1);
-	ck_assert_int_eq(pay_iso_time("garbage"), 0);
+	ck_assert_int_eq(pay_lemonsqueezy_time("garbage"), 0);
 }
 END_TEST
 
