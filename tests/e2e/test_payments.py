@@ -263,6 +263,30 @@ def test_out_of_order():
              str(account("carol")))
 
 
+def ls_sub_event(name, dtype, did, attrs):
+    return {"meta": {"event_name": name, "custom_data": {"reel_owner": "dana"}},
+            "data": {"type": dtype, "id": str(did), "attributes": attrs}}
+
+
+def test_ls_payment_first():
+    """A period payment arriving before its subscription is answered 503 (Lemon Squeezy retries) and applied later."""
+    at = "2026-03-01T10:00:00.000000Z"
+    payment = ls_sub_event("subscription_payment_success", "subscription-invoices", 9001,
+                           {"subscription_id": 9000, "status": "paid", "updated_at": at})
+    status, answer = send_ls(payment)
+    tf.check("ls payment first: 503, nothing recorded or credited",
+             status == 503 and outcome("lemonsqueezy", f"subscription_payment_success:9001:{at}") is None
+             and available("dana") == 0, f"{status} {answer}")
+    sub = ls_sub_event("subscription_created", "subscriptions", 9000,
+                       {"status": "active", "variant_id": 702, "renews_at": "2026-04-01T10:00:00.000000Z",
+                        "updated_at": at})
+    send_ls(sub)
+    status, answer = send_ls(payment)
+    tf.check("ls payment first: delivered again after its subscription, 1000 credits",
+             status == 200 and available("dana") == 1000 and account("dana")[2] == "pro",
+             f"{status} {answer} {account('dana')}")
+
+
 def test_refusals():
     n, m = events_count(), ledger_count()
     event = stripe_event("checkout.session.completed", pack_session("mallory"))
@@ -406,6 +430,7 @@ def main():
         test_stripe_subscription()
         test_lemonsqueezy()
         test_out_of_order()
+        test_ls_payment_first()
         test_refusals()
         test_two_receivers(bindir)
         test_gateway_off(bindir)
