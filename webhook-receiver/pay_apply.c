@@ -87,27 +87,33 @@ static int find_owner(struct db *db, struct pay_event *ev, char *plan, size_t pl
 	return 0;
 }
 
-/* Sets the plan; *stale when a newer subscription event was applied. 0 or -1. */
-static int plan_set(struct db *db, const struct pay_event *ev, const char *plan, bool *stale)
+/* Sets the plan (NULL: the subscription ended) into o: applied, stale (a
+ * newer subscription event was applied) or ignored (the owner is on another
+ * subscription by now). 0 or -1. */
+static int plan_set(struct db *db, const struct pay_event *ev, const char *plan, struct outcome *o)
 {
 	static const char sql[] = "SELECT reel_plan_set($1, $2, $3, $4, to_timestamp($5::bigint), "
 				  "to_timestamp($6::bigint), to_timestamp($7::bigint))";
-	bool end = strcmp(plan, "free") == 0;
 	char renews[24], ends[24], at[24];
 	time_text(ev->renews_at, renews, sizeof(renews));
 	time_text(ev->ends_at, ends, sizeof(ends));
 	time_text(ev->event_at ? ev->event_at : time(NULL), at, sizeof(at));
 	const char *params[] = { ev->owner,
 				 plan,
-				 end ? NULL : ev->provider,
-				 end || !*ev->subscription ? NULL : ev->subscription,
-				 ev->renews_at && !end ? renews : NULL,
-				 ev->ends_at && !end ? ends : NULL,
+				 ev->provider,
+				 *ev->subscription ? ev->subscription : NULL,
+				 ev->renews_at && plan ? renews : NULL,
+				 ev->ends_at && plan ? ends : NULL,
 				 at };
 	PGresult *r = db_exec(db, sql, 7, params);
 	if (!r)
 		return -1;
-	*stale = PQgetvalue(r, 0, 0)[0] != 't';
+	const char *said = PQgetvalue(r, 0, 0);
+	o->what = !strcmp(said, "applied") ? "applied" : !strcmp(said, "stale") ? "stale" : "ignored";
+	snprintf(o->detail, sizeof(o->detail), "plan %s%s", plan ? plan : "free",
+		 !strcmp(said, "stale")   ? ": older than the last subscription event applied"
+		 : !strcmp(said, "other") ? ": not the owner's current subscription"
+					  : "");
 	PQclear(r);
 	return 0;
 }
@@ -115,18 +121,12 @@ static int plan_set(struct db *db, const struct pay_event *ev, const char *plan,
 static int apply_plan(struct db *db, const struct billing *b, const struct pay_event *ev, struct outcome *o)
 {
 	const struct billing_plan *plan = NULL;
-	bool stale = false;
 	if (ev->action != PAY_PLAN_END && !(plan = billing_plan_by_product(b, ev->provider, ev->product))) {
 		o->what = "ignored";
 		snprintf(o->detail, sizeof(o->detail), "product %.100s buys no plan", ev->product);
 		return 0;
 	}
-	if (plan_set(db, ev, plan ? plan->name : "free", &stale) < 0)
-		return -1;
-	o->what = stale ? "stale" : "applied";
-	snprintf(o->detail, sizeof(o->detail), "%s plan %s", stale ? "older than the last applied event:" : "",
-		 plan ? plan->name : "free");
-	return 0;
+	return plan_set(db, ev, plan ? plan->name : NULL, o);
 }
 
 static int apply_pack(struct db *db, const struct billing *b, const struct pay_event *ev, const char *payment,
@@ -150,8 +150,8 @@ static int apply_period(struct db *db, const struct billing *b, const struct pay
 			const char *payment, struct outcome *o)
 {
 	const struct billing_plan *plan = billing_plan_by_product(b, ev->provider, ev->product);
-	bool stale = false;
-	if (plan && plan_set(db, ev, plan->name, &stale) < 0)
+	struct outcome renewal = { 0 }; /* credits are owed even when a newer event set the plan */
+	if (plan && plan_set(db, ev, plan->name, &renewal) < 0)
 		return -1;
 	if (!plan && *plan_name && strcmp(plan_name, "free") != 0)
 		plan = billing_plan(b, plan_name);

@@ -148,8 +148,7 @@ static void read_subscription(const cJSON *o, struct pay_event *ev, bool deleted
 		ev->action = PAY_PLAN_END;
 	} else if (!strcmp(status, "active") || !strcmp(status, "trialing") || !strcmp(status, "past_due")) {
 		ev->action = PAY_PLAN;
-		if (cJSON_IsTrue(json_at(o, "cancel_at_period_end")) || json_at_str(o, "cancel_at") ||
-		    cJSON_IsNumber(json_at(o, "cancel_at")))
+		if (cJSON_IsTrue(json_at(o, "cancel_at_period_end")) || cJSON_IsNumber(json_at(o, "cancel_at")))
 			ev->ends_at = period_end;
 		else
 			ev->renews_at = period_end;

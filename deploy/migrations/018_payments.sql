@@ -39,22 +39,29 @@ CREATE OR REPLACE FUNCTION reel_account_plan(p_owner text) RETURNS text LANGUAGE
 	SELECT coalesce((SELECT plan FROM credit_accounts WHERE owner = p_owner), 'free');
 $$;
 
--- Sets owner's plan as a subscription event made at p_event_at says.
--- Events arrive out of order: false, nothing changed, when a newer one was
--- applied already.
+-- Sets owner's plan as an event of subscription p_sub made at p_event_at
+-- says; p_plan NULL ends it (back to free). Events arrive out of order:
+-- 'stale', nothing changed, when a newer one was applied already; 'other'
+-- when p_sub ends but the owner is on another subscription by now.
 CREATE OR REPLACE FUNCTION reel_plan_set(p_owner text, p_plan text, p_provider text, p_sub text,
-	p_renews timestamptz, p_ends timestamptz, p_event_at timestamptz) RETURNS boolean
+	p_renews timestamptz, p_ends timestamptz, p_event_at timestamptz) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE a credit_accounts;
 BEGIN
 	a := reel_account_lock(p_owner);
 	IF a.plan_event_at IS NOT NULL AND p_event_at < a.plan_event_at THEN
-		RETURN false;
+		RETURN 'stale';
 	END IF;
-	UPDATE credit_accounts SET plan = p_plan, plan_provider = p_provider, subscription = p_sub,
+	IF p_plan IS NULL AND a.subscription IS NOT NULL AND
+	   (a.subscription, a.plan_provider) IS DISTINCT FROM (p_sub, p_provider) THEN
+		RETURN 'other';
+	END IF;
+	UPDATE credit_accounts SET plan = coalesce(p_plan, 'free'),
+		plan_provider = CASE WHEN p_plan IS NULL THEN NULL ELSE p_provider END,
+		subscription = CASE WHEN p_plan IS NULL THEN NULL ELSE p_sub END,
 		plan_renews_at = p_renews, plan_ends_at = p_ends, plan_event_at = p_event_at, updated_at = now()
 	WHERE owner = p_owner;
-	RETURN true;
+	RETURN 'applied';
 END $$;
 
 -- Takes back the share p_num / p_den of the pack bought with payment

@@ -285,6 +285,13 @@ def test_ls_payment_first():
     tf.check("ls payment first: delivered again after its subscription, 1000 credits",
              status == 200 and available("dana") == 1000 and account("dana")[2] == "pro",
              f"{status} {answer} {account('dana')}")
+    old = stripe_event("customer.subscription.deleted",
+                       {"id": "sub_old", "object": "subscription", "status": "canceled",
+                        "metadata": {"reel_owner": "dana"}, "items": {"data": []}})
+    status, _ = send_stripe(old)
+    tf.check("the end of a subscription dana no longer has leaves her plan alone",
+             status == 200 and (outcome("stripe", old["id"]) or [""])[0] == "ignored" and account("dana")[2] == "pro",
+             f"{outcome('stripe', old['id'])} {account('dana')}")
 
 
 def test_refusals():
