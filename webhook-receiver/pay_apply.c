@@ -67,7 +67,8 @@ static void time_text(time_t t, char *buf, size_t n)
 	snprintf(buf, n, "%lld", (long long)t);
 }
 
-/* Fills ev->owner from the account holding ev's subscription, when the event named nobody. 0 or -1. */
+/* The account holding ev's subscription: its owner into ev->owner when the
+ * event named nobody, its plan into plan ("" when unknown). 0 or -1. */
 static int find_owner(struct db *db, struct pay_event *ev, char *plan, size_t planlen)
 {
 	static const char sql[] = "SELECT r_owner, r_plan FROM reel_subscription_account($1, $2)";
