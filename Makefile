@@ -74,13 +74,15 @@ all: $(BINS)
 deps:
 	@bash deploy/install-deps.sh
 
-# The tests' packages too, and playwright-core (tests/browser), installed
+# The tests' packages too, playwright-core (tests/browser) and stripe (tests/payments), installed
 # again only when its lockfile changed: no network once everything is there.
 test-deps:
 	@bash deploy/install-deps.sh --test
 	@cd tests/browser && { cmp -s package-lock.json node_modules/.installed-lock.json || \
 		{ PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund && \
 		cp package-lock.json node_modules/.installed-lock.json; }; }
+	@cd tests/payments && { cmp -s package-lock.json node_modules/.installed-lock.json || \
+		{ npm ci --silent --no-audit --no-fund && cp package-lock.json node_modules/.installed-lock.json; }; }
 
 $(BUILD)/llhttp/%.o: $(LLHTTP_SRC)/%.c
 	@mkdir -p $(dir $@)
@@ -301,7 +303,7 @@ test-faults: tests
 # Hostile input: libFuzzer targets (tests/fuzz/fuzz_*.c), each run for FUZZ_SECONDS
 # from the seeds in tests/fuzz/corpus/<target>; what they find new is kept in build/fuzz/corpus.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := http job_request storyboard webhook replicate fal comfyui
+FUZZ_TARGETS := http job_request storyboard webhook replicate fal comfyui payments
 FUZZ_BINS := $(FUZZ_TARGETS:%=build/fuzz/fuzz/fuzz_%)
 .PHONY: fuzz fuzz-bins
 fuzz:
@@ -311,6 +313,7 @@ fuzz:
 		build/fuzz/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
 			-artifact_prefix=build/fuzz/crash-$$t- build/fuzz/corpus/$$t tests/fuzz/corpus/$$t; done
 fuzz-bins: $(FUZZ_BINS)
-build/fuzz/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(PROVIDERS_TABLE) $(call daemon_lib,api-gateway) $(call daemon_lib,parse-worker) $(LIBREEL)
+build/fuzz/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(PROVIDERS_TABLE) $(call daemon_lib,api-gateway) $(call daemon_lib,parse-worker) \
+		$(call daemon_lib,webhook-receiver) $(LIBREEL)
 	@mkdir -p $(dir $@)
 	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)

@@ -42,9 +42,15 @@ struct gateway_config {
 	long retention_intermediate_days; /* ...their shots' media after this many, 0 = with the rest */
 	long retention_day_s;             /* seconds in a retention day (tests shorten it) */
 	long retention_sweep_s;           /* how often the retention sweeper looks */
+	char *stripe_api_key;             /* secret key creating Stripe Checkout Sessions, or NULL */
+	char *stripe_base_url;            /* https://api.stripe.com */
+	char *lemonsqueezy_api_key;       /* API key creating Lemon Squeezy checkouts, or NULL */
+	char *lemonsqueezy_store_id;      /* the store they sell in */
+	char *lemonsqueezy_base_url;      /* https://api.lemonsqueezy.com */
 };
 
 struct auth;
+struct checkouts;
 struct cors;
 struct job_cache;
 struct live;
@@ -73,6 +79,7 @@ struct gateway {
 	size_t webhook_keylen;
 	uv_timer_t upload_sweep;     /* deletes uploads never completed (upload_sweep.c) */
 	struct retention *retention; /* the media sweeper, NULL when everything is kept */
+	struct checkouts *checkouts; /* payment checkouts in flight (billing_checkout.c), made on first use */
 };
 
 #define GATEWAY_OWNER_MAX 128

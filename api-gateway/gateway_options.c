@@ -73,5 +73,16 @@ const struct config_option gateway_options[] = {
 	  "seconds in a retention day (tests shorten it to expire media in seconds)" },
 	{ "REEL_RETENTION_SWEEP_S", CONFIG_INT, "3600", 0, offsetof(struct gateway, cfg.retention_sweep_s), 1, 86400,
 	  "seconds between retention sweeps (any number of gateways may sweep)" },
+	{ "STRIPE_API_KEY", CONFIG_STRING, NULL, CONFIG_SECRET, offsetof(struct gateway, cfg.stripe_api_key), 0, 0,
+	  "Stripe secret key (sk_...) that creates Checkout Sessions for POST /v1/billing/checkout" },
+	{ "STRIPE_BASE_URL", CONFIG_STRING, "https://api.stripe.com", 0, offsetof(struct gateway, cfg.stripe_base_url),
+	  0, 0, "Stripe API base" },
+	{ "LEMONSQUEEZY_API_KEY", CONFIG_STRING, NULL, CONFIG_SECRET,
+	  offsetof(struct gateway, cfg.lemonsqueezy_api_key), 0, 0,
+	  "Lemon Squeezy API key that creates checkouts for POST /v1/billing/checkout" },
+	{ "LEMONSQUEEZY_STORE_ID", CONFIG_STRING, NULL, 0, offsetof(struct gateway, cfg.lemonsqueezy_store_id), 0, 0,
+	  "the Lemon Squeezy store the checkouts sell in" },
+	{ "LEMONSQUEEZY_BASE_URL", CONFIG_STRING, "https://api.lemonsqueezy.com", 0,
+	  offsetof(struct gateway, cfg.lemonsqueezy_base_url), 0, 0, "Lemon Squeezy API base" },
 };
 const size_t gateway_options_n = ARRAY_SIZE(gateway_options);

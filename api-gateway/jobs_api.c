@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "billing.h"
+#include "billing_checkout.h"
 #include "cost_estimate.h"
 #include "credits.h"
 #include "db.h"
@@ -387,6 +388,7 @@ static void on_stop(struct daemon *d)
 	upload_sweep_stop(g);
 	retention_stop(g->retention);
 	g->retention = NULL;
+	billing_checkout_stop(g);
 	daemon_shutdown(d);
 }
 

@@ -4,6 +4,7 @@
  */
 #include <stddef.h>
 
+#include "billing_checkout.h"
 #include "cors.h"
 #include "daemon.h"
 #include "events_api.h"
@@ -62,6 +63,7 @@ int main(void)
 		{ "PUT", "/v1/uploads/{id}", upload_put_handle },
 		{ "DELETE", "/v1/uploads/{id}", uploads_delete },
 		{ "POST", "/v1/uploads/{id}/complete", upload_complete_post },
+		{ "POST", "/v1/billing/checkout", billing_checkout_post },
 		{ "GET", "/openapi.json", openapi_get },
 	};
 	/* Not static: the option count is known only at link time; main's frame outlives the daemon. */

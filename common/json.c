@@ -93,3 +93,27 @@ char *json_print(const cJSON *item)
 		abort();
 	return s;
 }
+
+const cJSON *json_at(const cJSON *obj, const char *path)
+{
+	char step[64];
+	while (obj && *path) {
+		size_t n = strcspn(path, ".");
+		if (n >= sizeof(step))
+			return NULL;
+		memcpy(step, path, n);
+		step[n] = '\0';
+		path += n + (path[n] == '.');
+		if (cJSON_IsArray(obj) && step[0] >= '0' && step[0] <= '9')
+			obj = cJSON_GetArrayItem(obj, atoi(step));
+		else
+			obj = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, step) : NULL;
+	}
+	return obj;
+}
+
+const char *json_at_str(const cJSON *obj, const char *path)
+{
+	const cJSON *it = json_at(obj, path);
+	return cJSON_IsString(it) ? it->valuestring : NULL;
+}

@@ -13,6 +13,11 @@
 
 /* A string member or NULL when absent or not a string. */
 const char *json_str(const cJSON *obj, const char *name);
+/* The item at a dotted path ("data.object.items.data.0.price"; a number
+ * indexes an array), or NULL when any step is missing. */
+const cJSON *json_at(const cJSON *obj, const char *path);
+/* The string at a dotted path, or NULL when absent or not a string. */
+const char *json_at_str(const cJSON *obj, const char *path);
 /* An integer member into *out; -1 when absent, not a number or not whole. */
 int json_int(const cJSON *obj, const char *name, long *out) WARN_UNUSED;
 /* Whether buf holds well-formed UTF-8 without NUL bytes. */

@@ -33,17 +33,32 @@ static void mac(const char *secret, const char *key, const char *exp, unsigned c
 	free(msg);
 }
 
-void sign_compute(const char *secret, const char *key, const char *exp, char *out)
+static void to_hex(const unsigned char m[MAC_LEN], char *out)
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char m[MAC_LEN];
-
-	mac(secret, key, exp, m);
 	for (size_t i = 0; i < MAC_LEN; i++) {
 		out[2 * i] = hex[m[i] >> 4];
 		out[2 * i + 1] = hex[m[i] & 15];
 	}
 	out[SIGN_HEX_LEN] = '\0';
+}
+
+void sign_compute(const char *secret, const char *key, const char *exp, char *out)
+{
+	unsigned char m[MAC_LEN];
+	mac(secret, key, exp, m);
+	to_hex(m, out);
+}
+
+void sign_hmac_hex(const void *key, size_t keylen, const void *msg, size_t len, char *out)
+{
+	unsigned char m[MAC_LEN];
+	unsigned int n = 0;
+	unsigned char *ok = HMAC(EVP_sha256(), key, (int)keylen, msg, len, m, &n);
+	/* HMAC only fails on allocation or a broken libcrypto; a wrong MAC would be worse than stopping. */
+	assert(ok && n == MAC_LEN);
+	(void)ok;
+	to_hex(m, out);
 }
 
 static int unreserved(unsigned char c)
@@ -127,6 +142,19 @@ static int parse_sig(const char *s, unsigned char out[MAC_LEN])
 		out[i] = (unsigned char)(hi << 4 | lo);
 	}
 	return 0;
+}
+
+bool sign_hex_equal(const char *want, const char *got, size_t len)
+{
+	unsigned char w[MAC_LEN], g[MAC_LEN];
+	char copy[SIGN_HEX_LEN + 1];
+	if (len != SIGN_HEX_LEN)
+		return false;
+	memcpy(copy, got, len);
+	copy[len] = '\0';
+	if (parse_sig(want, w) < 0 || parse_sig(copy, g) < 0)
+		return false;
+	return CRYPTO_memcmp(w, g, MAC_LEN) == 0;
 }
 
 int sign_check(const char *secret, const char *key, const char *exp, const char *sig, time_t now, char *why,

@@ -8,6 +8,7 @@
 #ifndef REEL_SIGN_H
 #define REEL_SIGN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -36,6 +37,13 @@ void sign_compute(const char *secret, const char *key, const char *exp, char *ou
  * of a genuine URL. The comparison takes the same time wherever it differs. */
 int sign_check(const char *secret, const char *key, const char *exp, const char *sig, time_t now, char *why,
 	       size_t whylen) WARN_UNUSED;
+
+/* The lowercase hex HMAC-SHA256 of msg under key into out (SIGN_HEX_LEN + 1
+ * bytes): the signature payment providers put in their webhook headers. */
+void sign_hmac_hex(const void *key, size_t keylen, const void *msg, size_t len, char *out);
+/* True when got (len bytes, any case) is the hex signature want; the comparison
+ * takes the same time wherever they differ. */
+bool sign_hex_equal(const char *want, const char *got, size_t len);
 
 /* key with every byte outside A-Z a-z 0-9 "-._~" percent-encoded, except the '/'
  * between segments (so spaces, '?', '#', '%' and UTF-8 survive a URL). The caller frees. */

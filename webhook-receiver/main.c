@@ -3,6 +3,7 @@
  * /webhooks/<vendor>, verifies them, stores the outputs and resumes the
  * pipeline; its sweeper polls tasks whose callback is overdue (and ComfyUI,
  * which never calls back), retries failed ones and cancels those of ended jobs.
+ * It also takes the payment providers' webhooks (pay.h) when billing is on.
  */
 #include <stdlib.h>
 
@@ -12,6 +13,7 @@
 #include "http_client.h"
 #include "log.h"
 #include "metrics.h"
+#include "pay.h"
 #include "receiver.h"
 
 /* Callbacks may carry outputs inline as data: URIs. */
@@ -62,6 +64,8 @@ int main(void)
 	static const struct http_route routes[] = {
 		{ "POST", "/webhooks/replicate", callbacks_replicate },
 		{ "POST", "/webhooks/fal", callbacks_fal },
+		{ "POST", "/webhooks/stripe", pay_stripe_route },
+		{ "POST", "/webhooks/lemonsqueezy", pay_lemonsqueezy_route },
 	};
 	/* Not static: the option count is known only at link time. */
 	const struct daemon_spec spec = {

@@ -67,6 +67,10 @@ const struct config_option vendors_options[] = {
 	I("REEL_WEBHOOK_TOLERANCE_S", "300", tolerance_s, 1, 86400, "accepted clock skew of signed callbacks"),
 	I("REEL_RENDER_SUBMIT_TIMEOUT_S", "60", submit_timeout_s, 1, 600,
 	  "wait for a vendor to accept a render task before retrying it"),
+	S("STRIPE_WEBHOOK_SECRET", NULL, CONFIG_SECRET, stripe_secret,
+	  "whsec_ secret of Stripe's payment webhooks (POST /webhooks/stripe; needs REEL_BILLING_FILE)"),
+	S("LEMONSQUEEZY_WEBHOOK_SECRET", NULL, CONFIG_SECRET, lemonsqueezy_secret,
+	  "signing secret of Lemon Squeezy's payment webhooks (POST /webhooks/lemonsqueezy; needs REEL_BILLING_FILE)"),
 };
 const size_t vendors_n_options = ARRAY_SIZE(vendors_options);
 

@@ -36,13 +36,15 @@ struct vendors {
 	char *negative_prompt;
 	bool allow_private; /* REEL_ALLOW_PRIVATE_WEBHOOKS */
 	long download_max_mb;
-	long media_max_side;     /* pixels */
-	long media_max_s;        /* seconds of a clip */
-	long callback_timeout_s; /* until the sweeper polls a task */
-	long max_age_s;          /* until the sweeper fails it */
-	long poll_ms;            /* how often ComfyUI tasks are polled, and the sweeper runs */
-	long submit_timeout_s;   /* a render submission unanswered this long is retried */
-	long tolerance_s;        /* accepted age of a signed callback */
+	long media_max_side;       /* pixels */
+	long media_max_s;          /* seconds of a clip */
+	long callback_timeout_s;   /* until the sweeper polls a task */
+	long max_age_s;            /* until the sweeper fails it */
+	long poll_ms;              /* how often ComfyUI tasks are polled, and the sweeper runs */
+	long submit_timeout_s;     /* a render submission unanswered this long is retried */
+	long tolerance_s;          /* accepted age of a signed callback */
+	char *stripe_secret;       /* whsec_ secret of Stripe's payment webhooks (webhook-receiver) */
+	char *lemonsqueezy_secret; /* signing secret of Lemon Squeezy's payment webhooks */
 };
 
 extern const struct config_option vendors_options[];

@@ -16,6 +16,8 @@ ANSWER: {"kind": "storyboard" | "invalid_json" | "wrong_schema" | "oversize" | "
          "status": 200, "delay_ms": 0, "retry_after": "2", "shots": N, "bytes": N (oversize),
          "error_type": "...", "code": "..." (OpenAI's error.code), "message": "...", "should_retry": "true"|"false"}
 
+Stripe and Lemon Squeezy (checkouts, signed payment webhooks): vendors_pay.py.
+
 A vendor is a class with a route name, a path and answer(); later vendors
 (Replicate, fal, ComfyUI, Fish, ElevenLabs, OpenAI TTS) add classes to VENDORS.
 """
@@ -30,6 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import vendors_tts
 import vendors_render  # Replicate, fal and ComfyUI (render vendors)
+import vendors_pay  # Stripe and Lemon Squeezy checkouts and webhooks
 
 LOCK = threading.Lock()
 STATE = {"scripts": {}, "defaults": {}, "config": {}, "requests": [], "in_flight": 0, "max_in_flight": 0}
@@ -285,7 +288,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
-        if vendors_render.handle(self, "GET"):
+        if vendors_render.handle(self, "GET") or vendors_pay.handle(self, "GET"):
             return
         if self.path == "/_sim/requests":
             with LOCK:
@@ -310,7 +313,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         raw = self.body()
-        if vendors_render.handle(self, "POST", raw):
+        if vendors_render.handle(self, "POST", raw) or vendors_pay.handle(self, "POST", raw):
             return
         if self.path.startswith("/_sim/"):
             return self.control(raw)

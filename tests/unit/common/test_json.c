@@ -232,6 +232,22 @@ START_TEST(test_json_print)
 }
 END_TEST
 
+START_TEST(test_json_at)
+{
+	const char *text = "{\"a\":{\"b\":[{\"c\":\"x\"},{\"c\":7}]},\"s\":\"t\"}";
+	cJSON *o = json_parse(text, strlen(text));
+	ck_assert_str_eq(json_at_str(o, "a.b.0.c"), "x");
+	ck_assert(cJSON_IsNumber(json_at(o, "a.b.1.c")));
+	ck_assert_ptr_null(json_at_str(o, "a.b.1.c")); /* not a string */
+	ck_assert_ptr_null(json_at(o, "a.b.2.c"));     /* past the array */
+	ck_assert_ptr_null(json_at(o, "s.x"));         /* into a string */
+	ck_assert_ptr_null(json_at(o, "a.b.c"));       /* a name into an array */
+	ck_assert_ptr_null(json_at(NULL, "a"));
+	ck_assert_str_eq(json_at_str(o, "s"), "t");
+	cJSON_Delete(o);
+}
+END_TEST
+
 static Suite *json_suite(void)
 {
 	Suite *s = suite_create("json");
@@ -250,6 +266,7 @@ static Suite *json_suite(void)
 	tcase_add_test(tc, test_json_int);
 	tcase_add_test(tc, test_json_int_huge_negative);
 	tcase_add_test(tc, test_json_print);
+	tcase_add_test(tc, test_json_at);
 	suite_add_tcase(s, tc);
 	return s;
 }

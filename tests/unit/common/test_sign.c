@@ -253,6 +253,24 @@ START_TEST(test_expiry_rounding)
 }
 END_TEST
 
+/* The hex HMAC of payment webhooks: RFC 4231 test case 2, and the constant-time hex comparison. */
+START_TEST(test_hmac_hex)
+{
+	static const char want[] = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+	char out[SIGN_HEX_LEN + 1];
+	sign_hmac_hex("Jefe", 4, "what do ya want for nothing?", 28, out);
+	ck_assert_str_eq(out, want);
+	ck_assert(sign_hex_equal(want, want, SIGN_HEX_LEN));
+	ck_assert(
+		sign_hex_equal(want, "5BDCC146BF60754E6A042426089575C75A003F089D2739839DEC58B964EC3843", SIGN_HEX_LEN));
+	ck_assert(!sign_hex_equal(want, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3842",
+				  SIGN_HEX_LEN));
+	ck_assert(!sign_hex_equal(want, want, SIGN_HEX_LEN - 2));
+	ck_assert(!sign_hex_equal(want, "zzdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+				  SIGN_HEX_LEN));
+}
+END_TEST
+
 static Suite *sign_suite(void)
 {
 	Suite *s = suite_create("sign");
@@ -270,6 +288,7 @@ static Suite *sign_suite(void)
 	tcase_add_test(tc, test_encode_key);
 	tcase_add_test(tc, test_url_of_odd_key_checks);
 	tcase_add_test(tc, test_expiry_rounding);
+	tcase_add_test(tc, test_hmac_hex);
 	suite_add_tcase(s, tc);
 	return s;
 }
