@@ -15,7 +15,7 @@
 #include "util.h"
 
 /* The schema version this build needs; daemons refuse older databases. */
-#define DB_SCHEMA_VERSION 15
+#define DB_SCHEMA_VERSION 17
 
 struct db; /* owned by its opener; db_free releases it */
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "charge.h"
 #include "db.h"
 #include "errbuf.h"
 #include "events.h"
@@ -160,6 +161,19 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	return 0;
 }
 
+/* The offline drawer's keyframe (and clip, drawn in the same step) of each
+ * stored row. A kept result is not charged: the transaction that stored it
+ * first did. */
+static void charge_drawn(const struct billing *b, struct task *t, struct ledger_charge *c, size_t *k)
+{
+	const struct render_data *rd = t->data;
+	if (rd->kept)
+		return;
+	charge_set(&c[(*k)++], b, t->env.job, "render", rd->provider_name, t->env.shot, 1);
+	if (rd->shot.video)
+		charge_set(&c[(*k)++], b, t->env.job, "i2v", rd->provider_name, t->env.shot, 1);
+}
+
 /* Offline keyframes (and i2v clips), and results kept from before: the shot
  * is rendered and moves on to narration. */
 static int commit_drawn(struct worker *w, struct task **tasks, size_t n)
@@ -183,15 +197,22 @@ static int commit_drawn(struct worker *w, struct task **tasks, size_t n)
 	free(vkeys);
 	if (!r)
 		return -1;
+	const struct billing *b = worker_billing(w);
+	struct ledger_charge *c = b ? xmalloc(2 * n * sizeof(*c)) : NULL;
+	size_t k = 0;
 	/* Tasks without a row lost to a duplicate delivery that got there first. */
 	for (int row = 0; row < PQntuples(r); row++) {
 		struct task *t = worker_row_task(r, row, tasks, n);
 		if (!((const struct render_data *)t->data)->kept) /* a kept result was announced when it was made */
 			events_add(worker_events(w), t->env.job, t->env.shot, "rendered", NULL);
 		worker_emit(w, t, "tts", t->env.shot);
+		if (b)
+			charge_drawn(b, t, c, &k);
 	}
 	PQclear(r);
-	return 0;
+	int rc = charge_kept(worker_db(w), worker_events(w), c, k);
+	free(c);
+	return rc;
 }
 
 /* The provider_tasks row's meta: where to poll, read and cancel the task. */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "charge.h"
 #include "db.h"
 #include "errbuf.h"
 #include "events.h"
@@ -323,18 +324,26 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
 	if (lock_jobs(w, tasks, n) < 0 || record_calls(w, tasks, n) < 0 || !(r = mark_ready(w, tasks, n)))
 		return -1;
 	complete = xmalloc(n * sizeof(*complete));
+	const struct billing *b = worker_billing(w);
+	struct ledger_charge *c = b ? xmalloc(n * sizeof(*c)) : NULL;
+	size_t k = 0;
 	/* Tasks without a row lost to a duplicate delivery that got there first. */
 	for (int row = 0; row < PQntuples(r); row++) {
 		struct task *t = worker_row_task(r, row, tasks, n);
 		const struct speak_data *sd = t->data;
+		if (b)
+			charge_set(&c[k++], b, t->env.job, "tts", sd->vendor ? sd->vendor->info.name : "espeak",
+				   t->env.shot, 1);
 		snprintf(detail, sizeof(detail), "{\"duration_ms\":%lld}", (long long)sd->res.duration_ms);
 		events_add(worker_events(w), t->env.job, t->env.shot, "ready", detail);
 		if (PQgetvalue(r, row, 1)[0] == 't')
 			complete[n_complete++] = t;
 	}
 	PQclear(r);
-	if (n_complete)
+	rc = charge_kept(worker_db(w), worker_events(w), c, k);
+	if (rc == 0 && n_complete)
 		rc = start_merges(w, complete, n_complete);
+	free(c);
 	free(complete);
 	return rc;
 }
