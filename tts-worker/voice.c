@@ -167,13 +167,15 @@ static void cast_shot(struct speak_state *st, struct task *t, PGresult *r, int r
 	struct speak_data *sd = t->data;
 	char *override = opt_copy(r, row, 7), *narrator = opt_copy(r, row, 3);
 	const char *provider = override ? override : st->provider;
+	const struct tts_provider *tp = tts_provider_find(provider);
 	t->claim = CLAIM_WORK;
-	if (!tts_provider_find(provider)) {
+	if (!tp) {
 		char names[160];
 		worker_task_fail(t, "unknown_provider",
 				 "options.providers.tts is \"%s\", which this service does not offer (%s)", provider,
 				 provider_names(&tts_registry, names, sizeof(names)));
 	} else {
+		sd->provider = tp->info.name;
 		sd->vendor = tts_provider_find_vendor(provider);
 		sd->vendor_cfg = sd->vendor ? tts_provider_config(st->vendor_cfgs, sd->vendor) : NULL;
 		if (!sd->language)
@@ -316,6 +318,7 @@ static int record_calls(struct worker *w, struct task **tasks, size_t n)
 
 static int commit(struct worker *w, struct task **tasks, size_t n)
 {
+	const struct speak_state *st = worker_app(w);
 	struct task **complete;
 	size_t n_complete = 0;
 	char detail[64];
@@ -332,7 +335,7 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
 		struct task *t = worker_row_task(r, row, tasks, n);
 		const struct speak_data *sd = t->data;
 		if (b)
-			charge_set(&c[k++], b, t->env.job, "tts", sd->vendor ? sd->vendor->info.name : "espeak",
+			charge_set(&c[k++], b, t->env.job, "tts", sd->provider ? sd->provider : st->provider,
 				   t->env.shot, 1);
 		snprintf(detail, sizeof(detail), "{\"duration_ms\":%lld}", (long long)sd->res.duration_ms);
 		events_add(worker_events(w), t->env.job, t->env.shot, "ready", detail);
