@@ -25,6 +25,12 @@ void charge_set(struct ledger_charge *c, const struct billing *b, const char *jo
 				     .credits = units * billing_price(b, stage, provider) };
 }
 
+bool charge_short(const struct billing *b, PGresult *r, int row, long price)
+{
+	int col = PQnfields(r) - 1;
+	return b && price > 0 && !PQgetisnull(r, row, col) && strtol(PQgetvalue(r, row, col), NULL, 10) < price;
+}
+
 /* Producing jobs of the batch whose owner's available credits went below
  * zero are paused, with their event. */
 static int pause_short(struct db *db, struct events *ev, const struct ledger_charge *c, size_t n)

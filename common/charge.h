@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <libpq-fe.h>
+
 #include "ledger.h"
 #include "util.h"
 
@@ -21,6 +23,16 @@ struct events;
 #define CHARGE_CODE "insufficient-credits"
 extern const char charge_message[];
 
+/* A last column for a claim statement: what job (an SQL expression) may
+ * still spend, its held reservation and the owner's available credits;
+ * NULL for a job without a reservation. Appended only when billing is on. */
+#define CHARGE_LEFT_COLUMN(job)                                                                        \
+	", (SELECT c.held + greatest(a.available, 0) FROM job_costs c JOIN credit_accounts a ON a.owner = " \
+	"c.owner WHERE c.job_id = " job ")"
+
+/* True when billing is on and row's CHARGE_LEFT_COLUMN (r's last column)
+ * cannot pay price: the vendor is not called, the job pauses instead. */
+bool charge_short(const struct billing *b, PGresult *r, int row, long price);
 /* c = units x the price of stage's result made by provider, for job (shot -1: job-level). */
 void charge_set(struct ledger_charge *c, const struct billing *b, const char *job, const char *stage,
 		const char *provider, int shot, long units);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "billing.h"
 #include "charge.h"
 #include "db.h"
 #include "errbuf.h"
@@ -56,17 +57,20 @@ static int claim(struct worker *w, struct task **tasks, size_t n)
 {
 	/* Shots past rendering, whose job is not producing, or with a vendor
 	 * task still open (a redelivered message) are not claimed. */
-	static const char sql[] =
-		"UPDATE shots s SET status = 'rendering', attempts = s.attempts + 1, updated_at = now() "
-		"FROM jobs j, unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS u(job_id, idx, n) "
-		"WHERE s.job_id = u.job_id AND s.idx = u.idx AND j.id = s.job_id AND j.status = 'producing' "
-		"AND s.status IN ('pending', 'rendering') AND NOT EXISTS (SELECT 1 FROM provider_tasks p "
-		"WHERE p.job_id = s.job_id AND p.shot = s.idx AND p.stage = 'render' AND p.status IN ('submitted', 'retry')) "
-		"RETURNING u.n, s.prompt, j.options->>'aspect_ratio', j.options->>'resolution', j.options->>'motion', "
-		"j.options->'providers'->>'render', coalesce(s.seed, j.seed), s.est_duration_ms, s.image_key, "
-		"s.video_key, s.attempts, (SELECT count(*) FROM provider_tasks p WHERE p.job_id = s.job_id "
-		"AND p.shot = s.idx AND p.stage = 'render')";
-	return worker_claim_rows(w, worker_query_tasks(w, sql, tasks, n, true, NULL, 0), tasks, n, take_row);
+#define CLAIM_SQL \
+		"UPDATE shots s SET status = 'rendering', attempts = s.attempts + 1, updated_at = now() " \
+		"FROM jobs j, unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS u(job_id, idx, n) " \
+		"WHERE s.job_id = u.job_id AND s.idx = u.idx AND j.id = s.job_id AND j.status = 'producing' " \
+		"AND s.status IN ('pending', 'rendering') AND NOT EXISTS (SELECT 1 FROM provider_tasks p " \
+		"WHERE p.job_id = s.job_id AND p.shot = s.idx AND p.stage = 'render' AND p.status IN ('submitted', 'retry')) " \
+		"RETURNING u.n, s.prompt, j.options->>'aspect_ratio', j.options->>'resolution', j.options->>'motion', " \
+		"j.options->'providers'->>'render', coalesce(s.seed, j.seed), s.est_duration_ms, s.image_key, " \
+		"s.video_key, s.attempts, (SELECT count(*) FROM provider_tasks p WHERE p.job_id = s.job_id " \
+		"AND p.shot = s.idx AND p.stage = 'render')"
+	static const char sql[] = CLAIM_SQL, billed_sql[] = CLAIM_SQL CHARGE_LEFT_COLUMN("s.job_id");
+#undef CLAIM_SQL
+	const char *q = worker_billing(w) ? billed_sql : sql;
+	return worker_claim_rows(w, worker_query_tasks(w, q, tasks, n, true, NULL, 0), tasks, n, take_row);
 }
 
 static const char *text_or_null(PGresult *r, int row, int col)
@@ -124,6 +128,17 @@ static bool busy_here(struct render_state *st, struct render_data *rd)
 	return false;
 }
 
+/* What the step about to be made costs: a keyframe, a clip, or offline both at once. */
+static long price_of(const struct billing *b, const struct render_data *rd)
+{
+	if (!b)
+		return 0;
+	if (rd->provider && rd->shot.video)
+		return billing_price(b, "i2v", rd->provider_name);
+	return billing_price(b, "render", rd->provider_name) +
+	       (rd->shot.video ? billing_price(b, "i2v", rd->provider_name) : 0);
+}
+
 static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 {
 	struct render_state *st = worker_app(w);
@@ -149,6 +164,10 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	if (rd->shot.image_key && (video_key || !wants_clip))
 		return keep_stored(t, rd, video_key);
 	rd->shot.video = rd->provider ? wants_clip && rd->shot.image_key : wants_clip;
+	if (charge_short(worker_billing(w), r, row, price_of(worker_billing(w), rd))) {
+		worker_task_fail(t, CHARGE_CODE, "%s", charge_message);
+		return 0;
+	}
 	if (busy_here(st, rd)) {
 		t->claim = CLAIM_DONE;
 		return 0;

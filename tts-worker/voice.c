@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "billing.h"
 #include "charge.h"
 #include "db.h"
 #include "errbuf.h"
@@ -145,19 +146,24 @@ static int refresh_cast(struct worker *w, struct speak_state *st)
 
 static int claim(struct worker *w, struct task **tasks, size_t n)
 {
-	static const char skip_sql[] = CLAIM_HEAD;
-	static const char sql[] = CLAIM_HEAD
-		", s.speaker, (WITH sc AS (SELECT CASE jsonb_typeof(j.storyboard->'characters') "
-		"  WHEN 'array' THEN j.storyboard->'characters' ELSE '[]'::jsonb END AS a) "
-		"SELECT sc.a || coalesce((SELECT jsonb_agg(jsonb_build_object('name', x.speaker) "
-		"  ORDER BY x.first) FROM (SELECT o.speaker, min(o.idx) AS first FROM shots o "
-		"        WHERE o.job_id = s.job_id AND o.speaker IS NOT NULL GROUP BY o.speaker) x "
-		"  WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(sc.a) e "
-		"                    WHERE lower(e->>'name') = lower(x.speaker))), '[]'::jsonb) FROM sc), "
-		"j.options#>>'{providers,tts}'";
+#define CAST_COLUMNS \
+		", s.speaker, (WITH sc AS (SELECT CASE jsonb_typeof(j.storyboard->'characters') " \
+		"  WHEN 'array' THEN j.storyboard->'characters' ELSE '[]'::jsonb END AS a) " \
+		"SELECT sc.a || coalesce((SELECT jsonb_agg(jsonb_build_object('name', x.speaker) " \
+		"  ORDER BY x.first) FROM (SELECT o.speaker, min(o.idx) AS first FROM shots o " \
+		"        WHERE o.job_id = s.job_id AND o.speaker IS NOT NULL GROUP BY o.speaker) x " \
+		"  WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(sc.a) e " \
+		"                    WHERE lower(e->>'name') = lower(x.speaker))), '[]'::jsonb) FROM sc), " \
+		"j.options#>>'{providers,tts}'"
+	static const char *const sqls[2][2] = {
+		{ CLAIM_HEAD CAST_COLUMNS, CLAIM_HEAD CAST_COLUMNS CHARGE_LEFT_COLUMN("s.job_id") },
+		{ CLAIM_HEAD, CLAIM_HEAD CHARGE_LEFT_COLUMN("s.job_id") },
+	};
+#undef CAST_COLUMNS
+	const char *sql = sqls[worker_skip_media(w)][worker_billing(w) != NULL];
 	if (!worker_skip_media(w) && refresh_cast(w, worker_app(w)) < 0)
 		return -1;
-	PGresult *r = worker_query_tasks(w, worker_skip_media(w) ? skip_sql : sql, tasks, n, true, NULL, 0);
+	PGresult *r = worker_query_tasks(w, sql, tasks, n, true, NULL, 0);
 	return worker_claim_rows(w, r, tasks, n, take_row);
 }
 
@@ -190,6 +196,8 @@ static void cast_shot(struct speak_state *st, struct task *t, PGresult *r, int r
 
 static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 {
+	struct speak_state *st = worker_app(w);
+	const struct billing *b = worker_billing(w);
 	struct speak_data *sd = xcalloc(1, sizeof(*sd));
 	t->data = sd;
 	sd->text = xstrdup(PQgetvalue(r, row, 1));
@@ -199,7 +207,10 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	if (worker_skip_media(w))
 		t->claim = CLAIM_READY;
 	else
-		cast_shot(worker_app(w), t, r, row);
+		cast_shot(st, t, r, row);
+	if (t->result != WORK_FAIL &&
+	    charge_short(b, r, row, b ? billing_price(b, "tts", sd->provider ? sd->provider : st->provider) : 0))
+		worker_task_fail(t, CHARGE_CODE, "%s", charge_message);
 	return 0;
 }
 
