@@ -147,15 +147,15 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	t->data = rd;
 	t->claim = CLAIM_WORK;
 	read_shot(&rd->shot, t, r, row);
-	rd->provider_name = name ? name : st->default_provider;
-	rd->provider = render_provider_find(rd->provider_name);
-	if (!provider_find(&render_registry, rd->provider_name)) {
+	const struct provider_info *info = provider_find(&render_registry, name ? name : st->default_provider);
+	if (!info) {
 		char names[160];
-		worker_task_fail(t, "unknown_provider",
-				 "options.providers.render: '%.64s' is not a render provider (%s)", rd->provider_name,
-				 provider_names(&render_registry, names, sizeof(names)));
+		worker_task_fail(t, "unknown_provider", "options.providers.render: '%.64s' is not a render provider (%s)",
+				 name, provider_names(&render_registry, names, sizeof(names)));
 		return 0;
 	}
+	rd->provider_name = info->name; /* the registry's: it outlives the claim's rows, which the commit charges by */
+	rd->provider = render_provider_find(rd->provider_name);
 	/* The clip step: the keyframe is stored, the clip not yet. Offline draws both in one step. */
 	bool i2v = motion && strcmp(motion, "i2v") == 0;
 	bool wants_clip = rd->provider ? i2v && vendors_has_i2v(st->vendors, rd->provider->info.name)
