@@ -21,7 +21,10 @@ const char charge_message[] = "this job needs more credits than its owner has le
 void charge_set(struct ledger_charge *c, const struct billing *b, const char *job, const char *stage,
 		const char *provider, int shot, long units)
 {
-	*c = (struct ledger_charge){ .job = job, .stage = stage, .provider = provider, .shot = shot,
+	*c = (struct ledger_charge){ .job = job,
+				     .stage = stage,
+				     .provider = provider,
+				     .shot = shot,
 				     .credits = units * billing_price(b, stage, provider) };
 }
 

@@ -26,7 +26,7 @@ extern const char charge_message[];
 /* A last column for a claim statement: what job (an SQL expression) may
  * still spend, its held reservation and the owner's available credits;
  * NULL for a job without a reservation. Appended only when billing is on. */
-#define CHARGE_LEFT_COLUMN(job)                                                                        \
+#define CHARGE_LEFT_COLUMN(job) \
 	", (SELECT c.held + greatest(a.available, 0) FROM job_costs c JOIN credit_accounts a ON a.owner = " \
 	"c.owner WHERE c.job_id = " job ")"
 

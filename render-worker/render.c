@@ -58,15 +58,15 @@ static int claim(struct worker *w, struct task **tasks, size_t n)
 	/* Shots past rendering, whose job is not producing, or with a vendor
 	 * task still open (a redelivered message) are not claimed. */
 #define CLAIM_SQL \
-		"UPDATE shots s SET status = 'rendering', attempts = s.attempts + 1, updated_at = now() " \
-		"FROM jobs j, unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS u(job_id, idx, n) " \
-		"WHERE s.job_id = u.job_id AND s.idx = u.idx AND j.id = s.job_id AND j.status = 'producing' " \
-		"AND s.status IN ('pending', 'rendering') AND NOT EXISTS (SELECT 1 FROM provider_tasks p " \
-		"WHERE p.job_id = s.job_id AND p.shot = s.idx AND p.stage = 'render' AND p.status IN ('submitted', 'retry')) " \
-		"RETURNING u.n, s.prompt, j.options->>'aspect_ratio', j.options->>'resolution', j.options->>'motion', " \
-		"j.options->'providers'->>'render', coalesce(s.seed, j.seed), s.est_duration_ms, s.image_key, " \
-		"s.video_key, s.attempts, (SELECT count(*) FROM provider_tasks p WHERE p.job_id = s.job_id " \
-		"AND p.shot = s.idx AND p.stage = 'render')"
+	"UPDATE shots s SET status = 'rendering', attempts = s.attempts + 1, updated_at = now() " \
+	"FROM jobs j, unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS u(job_id, idx, n) " \
+	"WHERE s.job_id = u.job_id AND s.idx = u.idx AND j.id = s.job_id AND j.status = 'producing' " \
+	"AND s.status IN ('pending', 'rendering') AND NOT EXISTS (SELECT 1 FROM provider_tasks p " \
+	"WHERE p.job_id = s.job_id AND p.shot = s.idx AND p.stage = 'render' AND p.status IN ('submitted', 'retry')) " \
+	"RETURNING u.n, s.prompt, j.options->>'aspect_ratio', j.options->>'resolution', j.options->>'motion', " \
+	"j.options->'providers'->>'render', coalesce(s.seed, j.seed), s.est_duration_ms, s.image_key, " \
+	"s.video_key, s.attempts, (SELECT count(*) FROM provider_tasks p WHERE p.job_id = s.job_id " \
+	"AND p.shot = s.idx AND p.stage = 'render')"
 	static const char sql[] = CLAIM_SQL, billed_sql[] = CLAIM_SQL CHARGE_LEFT_COLUMN("s.job_id");
 #undef CLAIM_SQL
 	const char *q = worker_billing(w) ? billed_sql : sql;
@@ -150,8 +150,9 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	const struct provider_info *info = provider_find(&render_registry, name ? name : st->default_provider);
 	if (!info) {
 		char names[160];
-		worker_task_fail(t, "unknown_provider", "options.providers.render: '%.64s' is not a render provider (%s)",
-				 name, provider_names(&render_registry, names, sizeof(names)));
+		worker_task_fail(t, "unknown_provider",
+				 "options.providers.render: '%.64s' is not a render provider (%s)", name,
+				 provider_names(&render_registry, names, sizeof(names)));
 		return 0;
 	}
 	rd->provider_name = info->name; /* the registry's: it outlives the claim's rows, which the commit charges by */

@@ -147,14 +147,14 @@ static int refresh_cast(struct worker *w, struct speak_state *st)
 static int claim(struct worker *w, struct task **tasks, size_t n)
 {
 #define CAST_COLUMNS \
-		", s.speaker, (WITH sc AS (SELECT CASE jsonb_typeof(j.storyboard->'characters') " \
-		"  WHEN 'array' THEN j.storyboard->'characters' ELSE '[]'::jsonb END AS a) " \
-		"SELECT sc.a || coalesce((SELECT jsonb_agg(jsonb_build_object('name', x.speaker) " \
-		"  ORDER BY x.first) FROM (SELECT o.speaker, min(o.idx) AS first FROM shots o " \
-		"        WHERE o.job_id = s.job_id AND o.speaker IS NOT NULL GROUP BY o.speaker) x " \
-		"  WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(sc.a) e " \
-		"                    WHERE lower(e->>'name') = lower(x.speaker))), '[]'::jsonb) FROM sc), " \
-		"j.options#>>'{providers,tts}'"
+	", s.speaker, (WITH sc AS (SELECT CASE jsonb_typeof(j.storyboard->'characters') " \
+	"  WHEN 'array' THEN j.storyboard->'characters' ELSE '[]'::jsonb END AS a) " \
+	"SELECT sc.a || coalesce((SELECT jsonb_agg(jsonb_build_object('name', x.speaker) " \
+	"  ORDER BY x.first) FROM (SELECT o.speaker, min(o.idx) AS first FROM shots o " \
+	"        WHERE o.job_id = s.job_id AND o.speaker IS NOT NULL GROUP BY o.speaker) x " \
+	"  WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(sc.a) e " \
+	"                    WHERE lower(e->>'name') = lower(x.speaker))), '[]'::jsonb) FROM sc), " \
+	"j.options#>>'{providers,tts}'"
 	static const char *const sqls[2][2] = {
 		{ CLAIM_HEAD CAST_COLUMNS, CLAIM_HEAD CAST_COLUMNS CHARGE_LEFT_COLUMN("s.job_id") },
 		{ CLAIM_HEAD, CLAIM_HEAD CHARGE_LEFT_COLUMN("s.job_id") },
