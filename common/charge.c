@@ -35,13 +35,17 @@ bool charge_short(const struct billing *b, PGresult *r, int row, long price)
 }
 
 /* Producing jobs of the batch whose owner's available credits went below
- * zero are paused, with their event. */
+ * zero are paused, with their event. The account is locked by now: a job
+ * row another transaction holds (it may be waiting for that account) is
+ * skipped rather than waited for; the job's next claim finds nothing left
+ * to spend and pauses it then. */
 static int pause_short(struct db *db, struct events *ev, const struct ledger_charge *c, size_t n)
 {
 	static const char sql[] =
 		"UPDATE jobs SET status = 'paused', error = $2::jsonb, updated_at = now() "
-		"WHERE id = ANY($1::uuid[]) AND status = 'producing' AND EXISTS "
-		"(SELECT 1 FROM credit_accounts a WHERE a.owner = jobs.owner AND a.available < 0) RETURNING id";
+		"WHERE id IN (SELECT j.id FROM jobs j WHERE j.id = ANY($1::uuid[]) AND j.status = 'producing' AND EXISTS "
+		"(SELECT 1 FROM credit_accounts a WHERE a.owner = j.owner AND a.available < 0) FOR UPDATE SKIP LOCKED) "
+		"RETURNING id";
 	const char **jobs = xmalloc(n * sizeof(*jobs));
 	for (size_t i = 0; i < n; i++)
 		jobs[i] = c[i].job;
