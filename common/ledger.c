@@ -15,9 +15,7 @@
 int ledger_capture(struct db *db, const struct ledger_charge *c, size_t n, size_t *overrun)
 {
 	static const char sql[] =
-		"SELECT count(*) FILTER (WHERE NOT reel_capture(u.job, u.stage, u.provider, "
-		"nullif(u.shot, -1), u.credits)) FROM unnest($1::uuid[], $2::text[], $3::text[], "
-		"$4::int[], $5::bigint[]) WITH ORDINALITY AS u(job, stage, provider, shot, credits, n)";
+		"SELECT reel_capture_batch($1::uuid[], $2::text[], $3::text[], $4::int[], $5::bigint[])";
 	if (overrun)
 		*overrun = 0;
 	if (n == 0)

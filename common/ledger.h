@@ -24,10 +24,12 @@ struct ledger_charge {
 	long credits;
 };
 
-/* Captures every charge with one statement. A job made while billing was
- * off has no reservation and is not charged. *overrun (may be NULL) counts
- * the charges that went past the job's reservation and the owner's
- * available credits. 0 or -1 on a failed statement. */
+/* Captures every charge with one statement (reel_capture_batch). A job
+ * made while billing was off has no reservation and is not charged; a
+ * shot's stage already charged since its last regenerate is not charged
+ * again. *overrun (may be NULL) counts the owners whose available credits
+ * could not cover what went past their jobs' reservations. 0 or -1 on a
+ * failed statement. */
 int ledger_capture(struct db *db, const struct ledger_charge *c, size_t n, size_t *overrun) WARN_UNUSED;
 /* Reserves amounts[i] of owners[i]'s available credits for jobs[i], one
  * statement for the group; ok[i] tells which were there. 0 or -1. */

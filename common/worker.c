@@ -84,6 +84,11 @@ const struct daemon_config *worker_daemon_config(const struct worker *w)
 	return &w->d.cfg;
 }
 
+const struct billing *worker_billing(const struct worker *w)
+{
+	return w->d.billing;
+}
+
 bool worker_skip_media(const struct worker *w)
 {
 	return w->d.cfg.skip_media;

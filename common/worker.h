@@ -112,6 +112,8 @@ struct events *worker_events(struct worker *w);
 struct storage *worker_storage(struct worker *w);
 /* The shared daemon options (REEL_PUBLIC_URL...). */
 const struct daemon_config *worker_daemon_config(const struct worker *w);
+/* REEL_BILLING_FILE's prices and plans; NULL when billing is off. */
+const struct billing *worker_billing(const struct worker *w);
 /* True when REEL_OFFLINE_SKIP_MEDIA asks offline providers to answer at once. */
 bool worker_skip_media(const struct worker *w);
 /* Stages the message for the next stage about t's job (shot -1 for a job-level message). */

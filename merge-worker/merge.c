@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "assemble.h"
+#include "charge.h"
 #include "db.h"
 #include "errbuf.h"
 #include "events.h"
@@ -461,12 +462,41 @@ static void work(struct task *t)
 	subtitles_release(&subs);
 }
 
+/* Charges the videos of the jobs still merging, per started minute, before
+ * they are set done: ending a job releases its reservation, and the video
+ * is paid from it first. The job rows stay locked until the commit, so a
+ * duplicate merge of the same job waits and then finds it done. */
+static int charge(struct worker *w, struct task **tasks, size_t n)
+{
+	static const char sql[] = "SELECT u.n FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n) "
+				  "JOIN jobs ON jobs.id = u.id WHERE jobs.status = 'merging' FOR UPDATE OF jobs";
+	const struct billing *b = worker_billing(w);
+	if (!b)
+		return 0;
+	PGresult *r = worker_query_tasks(w, sql, tasks, n, false, NULL, 0);
+	if (!r)
+		return -1;
+	struct ledger_charge *c = xmalloc(n * sizeof(*c));
+	size_t k = 0;
+	for (int row = 0; row < PQntuples(r); row++) {
+		const struct task *t = worker_row_task(r, row, tasks, n);
+		const struct merge_data *md = t->data;
+		charge_set(&c[k++], b, t->env.job, "merge", "ffmpeg", -1, (long)((md->duration_ms + 59999) / 60000));
+	}
+	PQclear(r);
+	int rc = charge_kept(worker_db(w), worker_events(w), c, k);
+	free(c);
+	return rc;
+}
+
 static int commit(struct worker *w, struct task **tasks, size_t n)
 {
 	static const char sql[] = "UPDATE jobs SET status = 'done', output = u.out::jsonb, "
 				  "updated_at = now(), finished_at = now() "
 				  "FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS u(id, out, n) "
 				  "WHERE jobs.id = u.id AND jobs.status = 'merging' RETURNING u.n";
+	if (charge(w, tasks, n) < 0)
+		return -1;
 	const char **outs = xmalloc(n * sizeof(*outs));
 	for (size_t i = 0; i < n; i++) {
 		const struct merge_data *md = tasks[i]->data;

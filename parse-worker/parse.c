@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "billing.h"
+#include "charge.h"
 #include "db.h"
 #include "errbuf.h"
 #include "events.h"
@@ -195,6 +197,30 @@ static int record_calls(struct db *db, struct task **tasks, size_t n)
 	return rc;
 }
 
+/* What the moved jobs' storyboards cost: every successful vendor call of
+ * the attempt that made it (a repair that fixed the storyboard is one, the
+ * invalid answer before it is not: its outcome is not ok); an offline
+ * storyboard counts as one call. Failed attempts are never charged. */
+static int charge(struct worker *w, struct task **moved, size_t n)
+{
+	const struct billing *b = worker_billing(w);
+	if (!b)
+		return 0;
+	struct ledger_charge *c = xmalloc(n * sizeof(*c));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct parse_data *pd = moved[i]->data;
+		long ok = pd->provider->offline ? 1 : 0;
+		for (size_t j = 0; j < pd->n_calls; j++)
+			ok += strcmp(pd->calls[j].outcome, "ok") == 0;
+		if (ok)
+			charge_set(&c[k++], b, moved[i]->env.job, "parse", pd->provider->info.name, -1, ok);
+	}
+	int rc = charge_kept(worker_db(w), worker_events(w), c, k);
+	free(c);
+	return rc;
+}
+
 /* Jobs canceled while their storyboard was being made do not move, and get no shots. */
 static int commit(struct worker *w, struct task **tasks, size_t n)
 {
@@ -217,6 +243,8 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
 	}
 	PQclear(r);
 	int rc = n_moved ? insert_shots(db, moved, n_moved) : 0;
+	if (rc == 0 && n_moved)
+		rc = charge(w, moved, n_moved);
 	free(moved);
 	return rc;
 }

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "billing.h"
+#include "charge.h"
 #include "db.h"
 #include "errbuf.h"
 #include "events.h"
@@ -55,17 +57,20 @@ static int claim(struct worker *w, struct task **tasks, size_t n)
 {
 	/* Shots past rendering, whose job is not producing, or with a vendor
 	 * task still open (a redelivered message) are not claimed. */
-	static const char sql[] =
-		"UPDATE shots s SET status = 'rendering', attempts = s.attempts + 1, updated_at = now() "
-		"FROM jobs j, unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS u(job_id, idx, n) "
-		"WHERE s.job_id = u.job_id AND s.idx = u.idx AND j.id = s.job_id AND j.status = 'producing' "
-		"AND s.status IN ('pending', 'rendering') AND NOT EXISTS (SELECT 1 FROM provider_tasks p "
-		"WHERE p.job_id = s.job_id AND p.shot = s.idx AND p.stage = 'render' AND p.status IN ('submitted', 'retry')) "
-		"RETURNING u.n, s.prompt, j.options->>'aspect_ratio', j.options->>'resolution', j.options->>'motion', "
-		"j.options->'providers'->>'render', coalesce(s.seed, j.seed), s.est_duration_ms, s.image_key, "
-		"s.video_key, s.attempts, (SELECT count(*) FROM provider_tasks p WHERE p.job_id = s.job_id "
-		"AND p.shot = s.idx AND p.stage = 'render')";
-	return worker_claim_rows(w, worker_query_tasks(w, sql, tasks, n, true, NULL, 0), tasks, n, take_row);
+#define CLAIM_SQL \
+	"UPDATE shots s SET status = 'rendering', attempts = s.attempts + 1, updated_at = now() " \
+	"FROM jobs j, unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS u(job_id, idx, n) " \
+	"WHERE s.job_id = u.job_id AND s.idx = u.idx AND j.id = s.job_id AND j.status = 'producing' " \
+	"AND s.status IN ('pending', 'rendering') AND NOT EXISTS (SELECT 1 FROM provider_tasks p " \
+	"WHERE p.job_id = s.job_id AND p.shot = s.idx AND p.stage = 'render' AND p.status IN ('submitted', 'retry')) " \
+	"RETURNING u.n, s.prompt, j.options->>'aspect_ratio', j.options->>'resolution', j.options->>'motion', " \
+	"j.options->'providers'->>'render', coalesce(s.seed, j.seed), s.est_duration_ms, s.image_key, " \
+	"s.video_key, s.attempts, (SELECT count(*) FROM provider_tasks p WHERE p.job_id = s.job_id " \
+	"AND p.shot = s.idx AND p.stage = 'render')"
+	static const char sql[] = CLAIM_SQL, billed_sql[] = CLAIM_SQL CHARGE_LEFT_COLUMN("s.job_id");
+#undef CLAIM_SQL
+	const char *q = worker_billing(w) ? billed_sql : sql;
+	return worker_claim_rows(w, worker_query_tasks(w, q, tasks, n, true, NULL, 0), tasks, n, take_row);
 }
 
 static const char *text_or_null(PGresult *r, int row, int col)
@@ -123,6 +128,17 @@ static bool busy_here(struct render_state *st, struct render_data *rd)
 	return false;
 }
 
+/* What the step about to be made costs: a keyframe, a clip, or offline both at once. */
+static long price_of(const struct billing *b, const struct render_data *rd)
+{
+	if (!b)
+		return 0;
+	if (rd->provider && rd->shot.video)
+		return billing_price(b, "i2v", rd->provider_name);
+	return billing_price(b, "render", rd->provider_name) +
+	       (rd->shot.video ? billing_price(b, "i2v", rd->provider_name) : 0);
+}
+
 static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 {
 	struct render_state *st = worker_app(w);
@@ -131,15 +147,16 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	t->data = rd;
 	t->claim = CLAIM_WORK;
 	read_shot(&rd->shot, t, r, row);
-	rd->provider_name = name ? name : st->default_provider;
-	rd->provider = render_provider_find(rd->provider_name);
-	if (!provider_find(&render_registry, rd->provider_name)) {
+	const struct provider_info *info = provider_find(&render_registry, name ? name : st->default_provider);
+	if (!info) {
 		char names[160];
 		worker_task_fail(t, "unknown_provider",
-				 "options.providers.render: '%.64s' is not a render provider (%s)", rd->provider_name,
+				 "options.providers.render: '%.64s' is not a render provider (%s)", name,
 				 provider_names(&render_registry, names, sizeof(names)));
 		return 0;
 	}
+	rd->provider_name = info->name; /* the registry's: it outlives the claim's rows, which the commit charges by */
+	rd->provider = render_provider_find(rd->provider_name);
 	/* The clip step: the keyframe is stored, the clip not yet. Offline draws both in one step. */
 	bool i2v = motion && strcmp(motion, "i2v") == 0;
 	bool wants_clip = rd->provider ? i2v && vendors_has_i2v(st->vendors, rd->provider->info.name)
@@ -148,6 +165,10 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	if (rd->shot.image_key && (video_key || !wants_clip))
 		return keep_stored(t, rd, video_key);
 	rd->shot.video = rd->provider ? wants_clip && rd->shot.image_key : wants_clip;
+	if (charge_short(worker_billing(w), r, row, price_of(worker_billing(w), rd))) {
+		worker_task_fail(t, CHARGE_CODE, "%s", charge_message);
+		return 0;
+	}
 	if (busy_here(st, rd)) {
 		t->claim = CLAIM_DONE;
 		return 0;
@@ -158,6 +179,19 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	if (!rd->provider && st->skip_media)
 		t->claim = CLAIM_READY;
 	return 0;
+}
+
+/* The offline drawer's keyframe (and clip, drawn in the same step) of each
+ * stored row. A kept result is not charged: the transaction that stored it
+ * first did. */
+static void charge_drawn(const struct billing *b, struct task *t, struct ledger_charge *c, size_t *k)
+{
+	const struct render_data *rd = t->data;
+	if (rd->kept)
+		return;
+	charge_set(&c[(*k)++], b, t->env.job, "render", rd->provider_name, t->env.shot, 1);
+	if (rd->shot.video)
+		charge_set(&c[(*k)++], b, t->env.job, "i2v", rd->provider_name, t->env.shot, 1);
 }
 
 /* Offline keyframes (and i2v clips), and results kept from before: the shot
@@ -183,15 +217,22 @@ static int commit_drawn(struct worker *w, struct task **tasks, size_t n)
 	free(vkeys);
 	if (!r)
 		return -1;
+	const struct billing *b = worker_billing(w);
+	struct ledger_charge *c = b ? xmalloc(2 * n * sizeof(*c)) : NULL;
+	size_t k = 0;
 	/* Tasks without a row lost to a duplicate delivery that got there first. */
 	for (int row = 0; row < PQntuples(r); row++) {
 		struct task *t = worker_row_task(r, row, tasks, n);
 		if (!((const struct render_data *)t->data)->kept) /* a kept result was announced when it was made */
 			events_add(worker_events(w), t->env.job, t->env.shot, "rendered", NULL);
 		worker_emit(w, t, "tts", t->env.shot);
+		if (b)
+			charge_drawn(b, t, c, &k);
 	}
 	PQclear(r);
-	return 0;
+	int rc = charge_kept(worker_db(w), worker_events(w), c, k);
+	free(c);
+	return rc;
 }
 
 /* The provider_tasks row's meta: where to poll, read and cancel the task. */

@@ -31,6 +31,7 @@ struct speak_state {
 /* One shot being spoken (t->data); speak_data_free releases it. */
 struct speak_data {
 	char *text, *language, *voice;     /* language: the job's or detected; voice: NULL for the default */
+	const char *provider;              /* who speaks, as the price table names it; NULL: nobody (media skipped) */
 	const struct tts_provider *vendor; /* NULL: espeak */
 	const void *vendor_cfg;            /* its settings */
 	struct storage *storage;

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "billing.h"
+#include "charge.h"
 #include "db.h"
 #include "errbuf.h"
 #include "events.h"
@@ -144,19 +146,24 @@ static int refresh_cast(struct worker *w, struct speak_state *st)
 
 static int claim(struct worker *w, struct task **tasks, size_t n)
 {
-	static const char skip_sql[] = CLAIM_HEAD;
-	static const char sql[] = CLAIM_HEAD
-		", s.speaker, (WITH sc AS (SELECT CASE jsonb_typeof(j.storyboard->'characters') "
-		"  WHEN 'array' THEN j.storyboard->'characters' ELSE '[]'::jsonb END AS a) "
-		"SELECT sc.a || coalesce((SELECT jsonb_agg(jsonb_build_object('name', x.speaker) "
-		"  ORDER BY x.first) FROM (SELECT o.speaker, min(o.idx) AS first FROM shots o "
-		"        WHERE o.job_id = s.job_id AND o.speaker IS NOT NULL GROUP BY o.speaker) x "
-		"  WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(sc.a) e "
-		"                    WHERE lower(e->>'name') = lower(x.speaker))), '[]'::jsonb) FROM sc), "
-		"j.options#>>'{providers,tts}'";
+#define CAST_COLUMNS \
+	", s.speaker, (WITH sc AS (SELECT CASE jsonb_typeof(j.storyboard->'characters') " \
+	"  WHEN 'array' THEN j.storyboard->'characters' ELSE '[]'::jsonb END AS a) " \
+	"SELECT sc.a || coalesce((SELECT jsonb_agg(jsonb_build_object('name', x.speaker) " \
+	"  ORDER BY x.first) FROM (SELECT o.speaker, min(o.idx) AS first FROM shots o " \
+	"        WHERE o.job_id = s.job_id AND o.speaker IS NOT NULL GROUP BY o.speaker) x " \
+	"  WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(sc.a) e " \
+	"                    WHERE lower(e->>'name') = lower(x.speaker))), '[]'::jsonb) FROM sc), " \
+	"j.options#>>'{providers,tts}'"
+	static const char *const sqls[2][2] = {
+		{ CLAIM_HEAD CAST_COLUMNS, CLAIM_HEAD CAST_COLUMNS CHARGE_LEFT_COLUMN("s.job_id") },
+		{ CLAIM_HEAD, CLAIM_HEAD CHARGE_LEFT_COLUMN("s.job_id") },
+	};
+#undef CAST_COLUMNS
+	const char *sql = sqls[worker_skip_media(w)][worker_billing(w) != NULL];
 	if (!worker_skip_media(w) && refresh_cast(w, worker_app(w)) < 0)
 		return -1;
-	PGresult *r = worker_query_tasks(w, worker_skip_media(w) ? skip_sql : sql, tasks, n, true, NULL, 0);
+	PGresult *r = worker_query_tasks(w, sql, tasks, n, true, NULL, 0);
 	return worker_claim_rows(w, r, tasks, n, take_row);
 }
 
@@ -166,13 +173,15 @@ static void cast_shot(struct speak_state *st, struct task *t, PGresult *r, int r
 	struct speak_data *sd = t->data;
 	char *override = opt_copy(r, row, 7), *narrator = opt_copy(r, row, 3);
 	const char *provider = override ? override : st->provider;
+	const struct tts_provider *tp = tts_provider_find(provider);
 	t->claim = CLAIM_WORK;
-	if (!tts_provider_find(provider)) {
+	if (!tp) {
 		char names[160];
 		worker_task_fail(t, "unknown_provider",
 				 "options.providers.tts is \"%s\", which this service does not offer (%s)", provider,
 				 provider_names(&tts_registry, names, sizeof(names)));
 	} else {
+		sd->provider = tp->info.name;
 		sd->vendor = tts_provider_find_vendor(provider);
 		sd->vendor_cfg = sd->vendor ? tts_provider_config(st->vendor_cfgs, sd->vendor) : NULL;
 		if (!sd->language)
@@ -187,6 +196,8 @@ static void cast_shot(struct speak_state *st, struct task *t, PGresult *r, int r
 
 static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 {
+	struct speak_state *st = worker_app(w);
+	const struct billing *b = worker_billing(w);
 	struct speak_data *sd = xcalloc(1, sizeof(*sd));
 	t->data = sd;
 	sd->text = xstrdup(PQgetvalue(r, row, 1));
@@ -196,7 +207,10 @@ static int take_row(struct worker *w, struct task *t, PGresult *r, int row)
 	if (worker_skip_media(w))
 		t->claim = CLAIM_READY;
 	else
-		cast_shot(worker_app(w), t, r, row);
+		cast_shot(st, t, r, row);
+	if (t->result != WORK_FAIL &&
+	    charge_short(b, r, row, b ? billing_price(b, "tts", sd->provider ? sd->provider : st->provider) : 0))
+		worker_task_fail(t, CHARGE_CODE, "%s", charge_message);
 	return 0;
 }
 
@@ -315,6 +329,7 @@ static int record_calls(struct worker *w, struct task **tasks, size_t n)
 
 static int commit(struct worker *w, struct task **tasks, size_t n)
 {
+	const struct speak_state *st = worker_app(w);
 	struct task **complete;
 	size_t n_complete = 0;
 	char detail[64];
@@ -323,18 +338,26 @@ static int commit(struct worker *w, struct task **tasks, size_t n)
 	if (lock_jobs(w, tasks, n) < 0 || record_calls(w, tasks, n) < 0 || !(r = mark_ready(w, tasks, n)))
 		return -1;
 	complete = xmalloc(n * sizeof(*complete));
+	const struct billing *b = worker_billing(w);
+	struct ledger_charge *c = b ? xmalloc(n * sizeof(*c)) : NULL;
+	size_t k = 0;
 	/* Tasks without a row lost to a duplicate delivery that got there first. */
 	for (int row = 0; row < PQntuples(r); row++) {
 		struct task *t = worker_row_task(r, row, tasks, n);
 		const struct speak_data *sd = t->data;
+		if (b)
+			charge_set(&c[k++], b, t->env.job, "tts", sd->provider ? sd->provider : st->provider,
+				   t->env.shot, 1);
 		snprintf(detail, sizeof(detail), "{\"duration_ms\":%lld}", (long long)sd->res.duration_ms);
 		events_add(worker_events(w), t->env.job, t->env.shot, "ready", detail);
 		if (PQgetvalue(r, row, 1)[0] == 't')
 			complete[n_complete++] = t;
 	}
 	PQclear(r);
-	if (n_complete)
+	rc = charge_kept(worker_db(w), worker_events(w), c, k);
+	if (rc == 0 && n_complete)
 		rc = start_merges(w, complete, n_complete);
+	free(c);
 	free(complete);
 	return rc;
 }

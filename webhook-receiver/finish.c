@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "charge.h"
 #include "db.h"
 #include "envelope.h"
 #include "events.h"
@@ -136,6 +137,17 @@ static int fail_body(struct finishing *f)
 	return finish_fail(f->rc, f->provider, f->res.id, f->code, f->message, f->retryable);
 }
 
+/* The stored keyframe (stage render) or clip (stage i2v), charged to its job. */
+static int charge(struct finishing *f)
+{
+	const struct billing *b = f->rc->d->billing;
+	struct ledger_charge c;
+	if (!b)
+		return 0;
+	charge_set(&c, b, f->job, strcmp(f->kind, "video") == 0 ? "i2v" : "render", f->provider, f->shot, 1);
+	return charge_kept(f->rc->d->db, f->rc->d->events, &c, 1);
+}
+
 static int done_body(struct finishing *f)
 {
 	static const char task_sql[] = "UPDATE provider_tasks SET status = 'done', error = NULL, updated_at = now() "
@@ -164,7 +176,7 @@ static int done_body(struct finishing *f)
 		events_add(f->rc->d->events, f->job, f->shot, f->more ? "keyframe" : "rendered", NULL);
 		finish_emit(f->rc, f->more ? "render" : "tts", f->job, f->shot, f->trace);
 	}
-	return k < 0 ? -1 : 0;
+	return k == 1 ? charge(f) : k < 0 ? -1 : 0;
 }
 
 /* The failure path, in a transaction of its own; ends f. */

@@ -5,7 +5,9 @@ tts, fans in to merge, and is done; the offline providers answer at once
 (REEL_OFFLINE_SKIP_MEDIA=1), PostgreSQL runs with fsync and synchronous
 commit on. Runs once with one process per daemon and once with two per
 worker, and prints `metric name=value unit` lines and a table; then a fleet
-with real media on file:// and on s3:// storage (bench_storage.py). Asserts no
+with real media on file:// and on s3:// storage (bench_storage.py); and the
+one-process fleet's throughput with billing off and on (REEL_BILLING_FILE,
+every result captured), measured one after the other in the same run. Asserts no
 timings; --smoke runs a few jobs and checks that every metric line appears
 (it leaves out the storage comparison, which takes minutes)."""
 import argparse
@@ -62,9 +64,9 @@ def pct(values, p):
 
 
 class Fleet:
-    def __init__(self, bindir, instances, run_dir, offset):
+    def __init__(self, bindir, instances, run_dir, offset, extra_env=None):
         self.bindir, self.instances, self.run, self.offset = bindir, instances, run_dir, offset
-        self.env = dict(os.environ, REEL_RUN_DIR=run_dir, REEL_PORT_OFFSET=str(offset), REEL_PG_PORT=os.environ.get("REEL_TEST_PG_PORT", "54529"),
+        self.env = dict(os.environ, **(extra_env or {}), REEL_RUN_DIR=run_dir, REEL_PORT_OFFSET=str(offset), REEL_PG_PORT=os.environ.get("REEL_TEST_PG_PORT", "54529"),
                         REEL_WORKER_INSTANCES=str(instances), REEL_OFFLINE_SKIP_MEDIA="1",
                         REEL_LOG_LEVEL="warn", REEL_RATE_LIMIT_RPS="0", REEL_MAX_JOBS_IN_FLIGHT="0")
         for k in ("REEL_DATABASE_URL", "REEL_KAFKA_BROKERS"):
@@ -372,12 +374,15 @@ def gateway_bench(fleet, args):
         s.close()
 
 
-def warm_fleet(bindir, instances):
-    """A started fleet that has finished a few jobs: consumer groups assigned, statements prepared."""
+def warm_fleet(bindir, instances, extra_env=None, prepare=None):
+    """A started fleet that has finished a few jobs: consumer groups assigned, statements prepared.
+    prepare(fleet), when given, runs before the first job."""
     fleet = Fleet(bindir, instances, os.path.join(ROOT, ".run", f"bench-{instances}"),
-                  int(os.environ.get("REEL_TEST_PORT_OFFSET", "200")))
+                  int(os.environ.get("REEL_TEST_PORT_OFFSET", "200")), extra_env)
     fleet.start()
     try:
+        if prepare:
+            prepare(fleet)
         post_jobs(fleet.port, 16, threads=4)
         wait_done(fleet, 0, 16, timeout=120)
         time.sleep(0.5)
@@ -405,6 +410,38 @@ def run(bindir, instances, args):
         return {"jobs_per_s": jobs_per_s, "p50": p50, "p99": p99, "worker_rss_mb": worst / 1024}
     finally:
         fleet.stop()
+
+
+# Billing on: every stage priced, so every kept result is captured in its
+# store transaction and the workers read what a job may spend in their claims.
+BILLING = {"prices": {"parse": {"*": 1}, "render": {"*": 2}, "i2v": {"*": 10}, "tts": {"*": 1}, "merge": {"*": 1}},
+           "plans": {"free": {}}}
+
+
+def reserve_at_create(fleet):
+    """STAND-IN until the api-gateway reserves at create (tests/faults/reserve_at_create.sql):
+    each job holds its estimate from an owner with credits for the whole run."""
+    fleet.sql(open(os.path.join(ROOT, "tests", "faults", "reserve_at_create.sql")).read())
+    fleet.sql(f"INSERT INTO test_reserve_at_create VALUES ({1 + SHOTS * 3 + 1}); "
+              "SELECT reel_credit('anonymous', 'grant', 1000000000000, NULL, 'bench')")
+
+
+def billing_bench(bindir, args):
+    """The one-process fleet's throughput with billing off, then on, in this run."""
+    path = os.path.join(ROOT, ".run", "bench-billing.json")
+    with open(path, "w") as f:
+        json.dump(BILLING, f)
+    figures = {}
+    for label, extra, prepare in (("off", None, None), ("on", {"REEL_BILLING_FILE": path}, reserve_at_create)):
+        fleet = warm_fleet(bindir, 1, extra, prepare)
+        try:
+            figures[label] = throughput(fleet, args.jobs, f"billing.{label}.", args.repeat)
+            if label == "on":
+                captured = int(fleet.sql("SELECT count(*) FROM credit_ledger WHERE kind = 'capture'")[0][0])
+                print(f"billing on: {captured} captures recorded")
+        finally:
+            fleet.stop()
+    metric("billing.on_vs_off", figures["on"] / figures["off"], "")
 
 
 def merge_bench(bindir, smoke):
@@ -577,8 +614,9 @@ def main():
     ap.add_argument("--rate", type=int, default=50)
     ap.add_argument("--repeat", type=int, default=3, help="throughput bursts per fleet; the median is reported")
     ap.add_argument("--seconds", type=float, default=20)
-    ap.add_argument("--only", choices=["gateway", "merge", "storage"],
-                    help="run one part alone: the gateway's figures, the merge (no fleet), or file vs S3 storage")
+    ap.add_argument("--only", choices=["gateway", "merge", "storage", "billing"],
+                    help="run one part alone: the gateway's figures, the merge (no fleet), file vs S3 storage, "
+                         "or the throughput with billing off and on")
     ap.add_argument("--storage-jobs", type=int, default=4, help="jobs with media per storage in the file vs S3 figures")
     args = ap.parse_args()
     if args.only == "merge":
@@ -594,6 +632,9 @@ def main():
     if args.only == "storage":
         bench_storage.run(sys.modules[__name__], bindir, args.storage_jobs)
         return 0
+    if args.only == "billing":
+        billing_bench(bindir, args)
+        return 0
     if args.only == "gateway":
         fleet = warm_fleet(bindir, 1)
         try:
@@ -605,6 +646,7 @@ def main():
     results = [("reelforge, 1 process per daemon", run(bindir, 1, args)),
                ("reelforge, 2 processes per worker", run(bindir, 2, args))]
     table(results, args)
+    billing_bench(bindir, args)
     merge_bench(bindir, args.smoke)
     if args.smoke:
         print("storage: the file vs S3 figures are left out of --smoke (an S3 server and two fleets with media "
@@ -622,6 +664,7 @@ def main():
         expected += ["merge.ours_s", "merge.ffmpeg_s", "merge.ratio", "merge.remerge_ratio", "merge.ours_cpu_s",
                      "merge.ffmpeg_cpu_s", "merge.cpu_ratio", "merge.remerge_cpu_ratio"]
         expected += ["render.submits_per_s", "webhooks.callbacks_per_s"]
+        expected += [f"billing.{b}.throughput.jobs_per_s" for b in ("off", "on")] + ["billing.on_vs_off"]
         names = {m[0]: m[1] for m in metrics}
         missing = [e for e in expected if e not in names]
         bad = [e for e in expected if e in names and not (names[e] == names[e] and names[e] > 0)]

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The fault suite: the whole fleet on the embedded default (offline providers,
 720p frames, media skipped unless --media) runs a batch of jobs while daemons
-are SIGKILLed and restarted every few seconds, the dev broker is restarted
+are SIGKILLed and restarted every few seconds with billing on (every job
+reserved at create, every kept result charged), the dev broker is restarted
 EMPTY on the same port once and PostgreSQL is restarted once, and the vendors
 (simulated, tests/faults/vendor_faults.py) fail, hang, misbehave and are
 impersonated all along unless --no-vendors. Then the SQL of
@@ -42,6 +43,13 @@ FAULT_ENV = {"REEL_PARSE_DEADLINE_S": "8", "REEL_RENDER_DEADLINE_S": "8", "REEL_
              "REEL_MERGE_DEADLINE_S": "20", "REEL_RECONCILE_INTERVAL_MS": "1000", "REEL_SHUTDOWN_GRACE_S": "5",
              "REEL_RATE_LIMIT_RPS": "100000", "REEL_RATE_LIMIT_BURST": "100000",
              "REEL_MAX_JOBS_IN_FLIGHT": "100000"}
+
+# Billing is on: every kept result is charged by these prices (non-trivial, per
+# provider), and the checks hold the captures against them.
+PRICES = {"parse": {"*": 3, "openai": 4}, "render": {"*": 2, "replicate": 5, "fal": 6}, "i2v": {"*": 10},
+          "tts": {"*": 1, "openai": 2}, "merge": {"*": 4}}
+# Held at create, small so that most captures grow the reservation from the available credits.
+RESERVE_AT_CREATE = 7
 
 figures = {"jobs": 0, "kills": 0, "restarts": 0, "faults": 0}
 VENDORS = {}  # "faults": the VendorFaults of this run, when vendors are simulated
@@ -237,6 +245,31 @@ def check_signals(bindir, name):
     return ok
 
 
+def start_billing():
+    """Billing on: the price table as REEL_BILLING_FILE, and the same prices in
+    test_prices for checks.sql's test_price()."""
+    path = os.path.join(RUN, "billing.json")
+    with open(path, "w") as f:
+        json.dump({"prices": PRICES, "plans": {"free": {}}}, f)
+    FAULT_ENV["REEL_BILLING_FILE"] = path
+
+
+def billing_tables():
+    """What the checks price with, the owner's credits, and (STAND-IN, see
+    reserve_at_create.sql) the reservation every job gets in its create
+    transaction; drop that part once the api-gateway reserves at create."""
+    rows = ", ".join(f"('{stage}', '{provider}', {credits})" for stage, by in PRICES.items()
+                     for provider, credits in by.items())
+    sql("CREATE TABLE test_prices (stage text, provider text, credits bigint, PRIMARY KEY (stage, provider)); "
+        f"INSERT INTO test_prices VALUES {rows}; "
+        "CREATE FUNCTION test_price(p_stage text, p_provider text) RETURNS bigint LANGUAGE sql STABLE AS $$ "
+        "SELECT coalesce((SELECT credits FROM test_prices WHERE stage = p_stage AND provider = p_provider), "
+        "(SELECT credits FROM test_prices WHERE stage = p_stage AND provider = '*'), 0) $$")
+    sql(open(os.path.join(ROOT, "tests", "faults", "reserve_at_create.sql")).read())
+    sql(f"INSERT INTO test_reserve_at_create VALUES ({RESERVE_AT_CREATE}); "
+        "SELECT reel_credit('anonymous', 'grant', 1000000000, NULL, 'fault suite')")
+
+
 def wait_final(ids, timeout):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -291,12 +324,14 @@ def main():
         FAULT_ENV["REEL_OFFLINE_SKIP_MEDIA"] = "1"
     shutil.rmtree(RUN, ignore_errors=True)
     os.makedirs(RUN)
+    start_billing()
     stop = threading.Event()
     ok = False
     try:
         if not args.no_vendors:
             start_vendors(args.jobs)
         fleet("start", args.bin)
+        billing_tables()
         if VENDORS and not args.media:  # fleet.sh started it skipping media like the others
             kill_pid(pid_file("tts-worker"))
             start_daemon(args.bin, "tts-worker")
