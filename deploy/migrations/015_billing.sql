@@ -110,30 +110,6 @@ BEGIN
 	RETURN true;
 END $$;
 
--- Spends p_amount of job's reservation for one kept result. A job without
--- a reservation (made while billing was off) is not charged. Beyond the
--- reservation it grows from available first; what even that cannot cover is
--- still charged (the vendor was paid) and the answer is false: the caller
--- pauses the job so nothing more is spent until a top-up.
-CREATE OR REPLACE FUNCTION reel_capture(p_job uuid, p_stage text, p_provider text, p_shot integer, p_amount bigint)
-RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE c job_costs; a credit_accounts; grow bigint;
-BEGIN
-	SELECT * INTO c FROM job_costs WHERE job_id = p_job FOR UPDATE;
-	IF NOT FOUND OR p_amount <= 0 THEN
-		RETURN true;
-	END IF;
-	IF c.held < p_amount THEN
-		a := reel_account_lock(c.owner);
-		grow := p_amount - c.held;
-		PERFORM reel_ledger_add(c.owner, 'reserve', -grow, grow, p_job, NULL, NULL, NULL, NULL, NULL);
-		UPDATE job_costs SET reserved = reserved + grow, held = held + grow WHERE job_id = p_job;
-	END IF;
-	PERFORM reel_ledger_add(c.owner, 'capture', 0, -p_amount, p_job, p_stage, p_provider, p_shot, NULL, NULL);
-	UPDATE job_costs SET captured = captured + p_amount, held = held - p_amount WHERE job_id = p_job;
-	RETURN c.held >= p_amount OR a.available >= grow;
-END $$;
-
 -- Gives the rest of job's reservation back. Runs in the transaction that
 -- ends the job (the trigger below), whichever daemon or path ends it.
 CREATE OR REPLACE FUNCTION reel_release(p_job uuid) RETURNS void

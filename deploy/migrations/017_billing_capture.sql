@@ -17,7 +17,7 @@ CREATE TRIGGER job_events_regenerate AFTER INSERT ON job_events FOR EACH ROW
 	EXECUTE FUNCTION reel_billed_reset();
 
 -- Captures a batch of kept results (a worker's transaction stores many):
--- the rows reel_capture would write, but each owner's account and each
+-- one capture row per kept result, but each owner's account and each
 -- job's job_costs row is updated once per batch, not once per result: with
 -- one busy owner every capture of the fleet goes through that account's row.
 -- Locks are taken in one order everywhere: the owners' accounts (by owner),

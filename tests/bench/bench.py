@@ -418,12 +418,9 @@ BILLING = {"prices": {"parse": {"*": 1}, "render": {"*": 2}, "i2v": {"*": 10}, "
            "plans": {"free": {}}}
 
 
-def reserve_at_create(fleet):
-    """STAND-IN until the api-gateway reserves at create (tests/faults/reserve_at_create.sql):
-    each job holds its estimate from an owner with credits for the whole run."""
-    fleet.sql(open(os.path.join(ROOT, "tests", "faults", "reserve_at_create.sql")).read())
-    fleet.sql(f"INSERT INTO test_reserve_at_create VALUES ({1 + SHOTS * 3 + 1}); "
-              "SELECT reel_credit('anonymous', 'grant', 1000000000000, NULL, 'bench')")
+def grant_credits(fleet):
+    """Credits for the whole run: the gateway reserves each job's estimate from them."""
+    fleet.sql("SELECT reel_credit('anonymous', 'grant', 1000000000000, NULL, 'bench')")
 
 
 def billing_bench(bindir, args):
@@ -432,7 +429,7 @@ def billing_bench(bindir, args):
     with open(path, "w") as f:
         json.dump(BILLING, f)
     figures = {}
-    for label, extra, prepare in (("off", None, None), ("on", {"REEL_BILLING_FILE": path}, reserve_at_create)):
+    for label, extra, prepare in (("off", None, None), ("on", {"REEL_BILLING_FILE": path}, grant_credits)):
         fleet = warm_fleet(bindir, 1, extra, prepare)
         try:
             figures[label] = throughput(fleet, args.jobs, f"billing.{label}.", args.repeat)

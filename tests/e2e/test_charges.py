@@ -1,17 +1,16 @@
 #!/usr/bin/env python3
 """End-to-end test of what the workers charge (issue 18), on its own fleet
 (run dir .run/e2e-charges) with offline providers making real media and
-REEL_BILLING_FILE pricing every stage differently. Jobs are reserved in
-their create transaction by tests/faults/reserve_at_create.sql (a stand-in
-until the gateway reserves).
+REEL_BILLING_FILE pricing every stage differently; the gateway reserves each
+job's estimate at create.
 
 Checks: a finished job's captures are exactly its storyboard, each shot's
 keyframe and speech and the video's started minutes at the file's prices,
 and its reservation is released; a job whose reservation and credits cannot
 pay its next keyframe pauses with insufficient-credits before drawing it and
-finishes after a top-up and retry; a job that runs out at its storyboard is
-charged (the result was made), pauses, and finishes after a top-up; a
-re-render reelforge decides on is not charged again, a user's regenerate is;
+finishes after a top-up and retry (which itself is 402 without credits); a
+result made with nothing left to pay it is still charged, taking the credits
+below zero, and new jobs are then refused; a re-render reelforge decides on is not charged again, a user's regenerate is;
 every owner's ledger sums to its balance."""
 import argparse
 import json
@@ -145,11 +144,26 @@ def test_internal_rerender_free(job, total):
              f"{cost(job)} vs {total} + {merges}")
 
 
+def exhaust_reservation(job):
+    """What a job holds given back and the owner's credits gone, as when a job
+    spends past its estimate: the next result has nothing to be paid from."""
+    tf.sql(f"SELECT reel_release('{job}')")
+    set_available(0)
+
+
+def approve(job_id):
+    code, _, raw = tf.http("POST", f"/v1/jobs/{job_id}/approve", {})
+    tf.check(f"approve {job_id[:8]}: 200", code in (200, 202), raw[:200])
+
+
 def test_pause_before_spending():
-    """Credits for the storyboard only: the keyframes are not drawn, the job pauses."""
-    set_available(3)
-    job = create()
-    status = wait(job)
+    """Nothing left to pay the keyframes with: they are not drawn, the job pauses."""
+    set_available(1000)
+    job = create(review=True)
+    tf.check("short: the storyboard waits for review", wait(job) == "review", "")
+    exhaust_reservation(job)
+    approve(job)
+    status = wait(job, ("done", "failed", "paused", "canceled"))
     tf.check("short: the job pauses", status == "paused", status)
     tf.check("short: its error is insufficient-credits", error_code(job) == "insufficient-credits",
              error_code(job))
@@ -159,6 +173,8 @@ def test_pause_before_spending():
     tf.check("short: no keyframe was drawn", drawn == "0", drawn)
     tf.check("short: only the storyboard is charged", captures(job) == {("parse", -1): [3]}, str(captures(job)))
     ledger_balanced("short")
+    code, _, raw = tf.http("POST", f"/v1/jobs/{job}/retry", {})
+    tf.check("short: retry without credits is 402", code == 402 and b"insufficient-credits" in raw, raw[:200])
     set_available(1000)
     retry(job)
     status = wait(job, ("done", "failed", "paused"))
@@ -168,23 +184,25 @@ def test_pause_before_spending():
     tf.check("short: nothing held after the end", cost(job)[2] == 0, str(cost(job)))
 
 
-def test_overrun_pauses():
-    """No credits at all: the storyboard is made and charged (the account goes
-    below zero), then the job pauses; a top-up covers it."""
-    set_available(0)
-    job = create()
-    status = wait(job)
-    tf.check("overrun: the job pauses", status == "paused" and error_code(job) == "insufficient-credits",
-             f"{status} {error_code(job)}")
+def test_overrun():
+    """A result made with nothing left to pay it from is still charged (the
+    vendor was paid): the owner's credits go below zero, the answer says so, and
+    new jobs are refused until a top-up."""
+    set_available(1000)
+    job = create(review=True)
+    tf.check("overrun: the storyboard waits for review", wait(job) == "review", "")
+    exhaust_reservation(job)
+    overrun = tf.sql(f"SELECT reel_capture_batch(ARRAY['{job}']::uuid[], ARRAY['render'], ARRAY['offline'], "
+                     "ARRAY[0], ARRAY[5]::bigint[])")[0][0]
+    tf.check("overrun: the capture reports it was not covered", overrun == "1", overrun)
     available = int(tf.sql(f"SELECT available FROM credit_accounts WHERE owner = '{OWNER}'")[0][0])
-    tf.check("overrun: the storyboard is charged past the credits", available == -3, str(available))
-    tf.sql(f"SELECT reel_credit('{OWNER}', 'grant', 1000, NULL, 'top-up')")
-    retry(job)
-    status = wait(job, ("done", "failed", "paused"))
-    tf.check("overrun: after a top-up and retry the job is done", status == "done", status)
-    want, _ = expected(job)
-    tf.check("overrun: charged exactly its results, once", captures(job) == want, f"{captures(job)} != {want}")
+    tf.check("overrun: charged past the credits", available == -5, str(available))
+    code, _, raw = tf.http("POST", "/v1/jobs", {"template": "storyboard", "input": {"text": STORY}})
+    tf.check("overrun: a new job is refused with 402", code == 402 and b'"available":-5' in raw.replace(b" ", b""),
+             raw[:300])
     ledger_balanced("overrun")
+    code, _, raw = tf.http("POST", f"/v1/jobs/{job}/cancel", {})
+    tf.check("overrun: the job can still be canceled", code in (200, 202), raw[:200])
 
 
 def main():
@@ -201,13 +219,11 @@ def main():
     try:
         tf.fleet("start", bindir)
         started = True
-        tf.sql(open(os.path.join(tf.ROOT, "tests", "faults", "reserve_at_create.sql")).read())
-        tf.sql("INSERT INTO test_reserve_at_create VALUES (10)")  # small: captures grow it from available
         job, total = test_exact_price()
         total = test_regenerate_charged(job, total)
         test_internal_rerender_free(job, total)
         test_pause_before_spending()
-        test_overrun_pauses()
+        test_overrun()
         ledger_balanced("at the end")
     finally:
         if started or os.path.exists(os.path.join(RUN, "pids")):

@@ -48,8 +48,6 @@ FAULT_ENV = {"REEL_PARSE_DEADLINE_S": "8", "REEL_RENDER_DEADLINE_S": "8", "REEL_
 # provider), and the checks hold the captures against them.
 PRICES = {"parse": {"*": 3, "openai": 4}, "render": {"*": 2, "replicate": 5, "fal": 6}, "i2v": {"*": 10},
           "tts": {"*": 1, "openai": 2}, "merge": {"*": 4}}
-# Held at create, small so that most captures grow the reservation from the available credits.
-RESERVE_AT_CREATE = 7
 
 figures = {"jobs": 0, "kills": 0, "restarts": 0, "faults": 0}
 VENDORS = {}  # "faults": the VendorFaults of this run, when vendors are simulated
@@ -255,9 +253,8 @@ def start_billing():
 
 
 def billing_tables():
-    """What the checks price with, the owner's credits, and (STAND-IN, see
-    reserve_at_create.sql) the reservation every job gets in its create
-    transaction; drop that part once the api-gateway reserves at create."""
+    """What the checks price with, and credits for every job the suite makes
+    (the gateway reserves each job's estimate from them at create)."""
     rows = ", ".join(f"('{stage}', '{provider}', {credits})" for stage, by in PRICES.items()
                      for provider, credits in by.items())
     sql("CREATE TABLE test_prices (stage text, provider text, credits bigint, PRIMARY KEY (stage, provider)); "
@@ -265,9 +262,7 @@ def billing_tables():
         "CREATE FUNCTION test_price(p_stage text, p_provider text) RETURNS bigint LANGUAGE sql STABLE AS $$ "
         "SELECT coalesce((SELECT credits FROM test_prices WHERE stage = p_stage AND provider = p_provider), "
         "(SELECT credits FROM test_prices WHERE stage = p_stage AND provider = '*'), 0) $$")
-    sql(open(os.path.join(ROOT, "tests", "faults", "reserve_at_create.sql")).read())
-    sql(f"INSERT INTO test_reserve_at_create VALUES ({RESERVE_AT_CREATE}); "
-        "SELECT reel_credit('anonymous', 'grant', 1000000000, NULL, 'fault suite')")
+    sql("SELECT reel_credit('anonymous', 'grant', 1000000000, NULL, 'fault suite')")
 
 
 def wait_final(ids, timeout):
