@@ -9,6 +9,7 @@ subscription events out of order, forged and stale signatures, an unknown
 owner, an unknown event type, and a receiver with billing off."""
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -162,7 +163,8 @@ def test_stripe_pack():
 
 def test_refund(c):
     # Spend some: a job's reservation holds 400, so the refund takes available below zero.
-    tf.sql(f"SELECT reel_reserve('{uuid.uuid4()}', 'anonymous', 400)")
+    spender = uuid.uuid4()
+    tf.sql(f"SELECT reel_reserve('{spender}', 'anonymous', 400)")
     before = available("anonymous")
     events = tr.sim("POST", "/_sim/pay/refund", {"id": c["session"]["id"]})["events"]
     tf.check("refund: charge.refunded answered 200", events[0]["status"] == 200, str(events[0]["answer"]))
@@ -176,6 +178,7 @@ def test_refund(c):
     status, _ = send_stripe(again)
     tf.check("refund: a later event of the same full refund takes nothing more",
              status == 200 and len(ledger("anonymous", "refund")) == 1, str(ledger("anonymous", "refund")))
+    tf.sql(f"SELECT reel_release('{spender}')")  # the spending ends
 
 
 def test_stripe_subscription():
@@ -407,6 +410,76 @@ def test_gateway_off(bindir):
     tf.check("refused checkouts reached no provider",
              len(tr.sim("GET", "/_sim/pay/checkouts")["checkouts"]) == n, "")
 
+STORY = "The fox ran to the river at dawn.\n\nThe heron watched him from the reeds and did not move."
+
+
+def me():
+    code, _, body = tf.http("GET", "/v1/me")
+    return json.loads(body)["credits"] if code == 200 else {}
+
+
+def wait_job(job_id, statuses, timeout=240):
+    deadline = time.time() + timeout
+    job = {}
+    while time.time() < deadline:
+        job = json.loads(tf.http("GET", f"/v1/jobs/{job_id}")[2])
+        if job["status"] in statuses:
+            break
+        time.sleep(0.3)
+    return job
+
+
+def story_job(review=False):
+    body = {"template": "storyboard", "input": {"text": STORY}, "options": {"subtitles": "off", "review": review}}
+    code, _, raw = tf.http("POST", "/v1/jobs", body)
+    return code, json.loads(raw)
+
+
+def test_user_story(bindir):
+    """The issue's whole story for one user, on the real fleet: out of credits a
+    job is refused with 402; a pack bought through Stripe's checkout shows as
+    credits; a video costs exactly what the price table says for what was made;
+    a canceled job's unused reservation comes back."""
+    r = tf.reelctl(bindir, "credits", "adjust", "--owner", "anonymous", "--amount", str(-me()["available"]),
+                   "--reason", "the story starts from nothing")
+    tf.check("story: the operator empties the account", r.returncode == 0 and me()["available"] == 0,
+             r.stderr[-300:])
+    code, refused = story_job()
+    tf.check("story: with no credits the job is refused with 402 insufficient-credits",
+             code == 402 and refused.get("type", "").endswith("insufficient-credits")
+             and refused.get("available") == 0 and refused.get("needed", 0) > 0, json.dumps(refused))
+    code, body = checkout("stripe", "starter")
+    c = created(body.get("url"))
+    if not tf.check("story: a Stripe checkout for the starter pack", code == 200 and c, f"{code} {body}"):
+        return
+    events = pay(c)
+    tf.check("story: paying it credits the 500 credits of the pack",
+             [e["status"] for e in events] == [200] and me() == {"available": 500, "reserved": 0}, str(me()))
+    code, job = story_job()
+    tf.check("story: now the job is accepted, its estimate reserved",
+             code == 202 and me() == {"available": 500 - refused["needed"], "reserved": refused["needed"]},
+             f"{code} {me()}")
+    job = wait_job(job["id"], ("done", "failed", "paused", "canceled"))
+    n = int(tf.sql(f"SELECT shots_total FROM jobs WHERE id = '{job['id']}'")[0][0])
+    minutes = math.ceil(int(tf.sql(f"SELECT output->>'duration_ms' FROM jobs WHERE id = '{job['id']}'")[0][0]) / 60000)
+    prices = BILLING["prices"]
+    price = prices["parse"]["*"] + n * (prices["render"]["*"] + prices["tts"]["*"]) + prices["merge"]["*"] * minutes
+    tf.check("story: the video is made", job["status"] == "done" and n >= 2 and minutes >= 1, job["status"])
+    tf.check("story: its cost is exactly the price table's for what was made",
+             job.get("cost", {}).get("captured") == price, f"{job.get('cost')} vs {price}")
+    tf.check("story: the rest of the reservation came back when it ended",
+             me() == {"available": 500 - price, "reserved": 0}, str(me()))
+    code, second = story_job(review=True)
+    second = wait_job(second["id"], ("review",))
+    held = second.get("cost", {}).get("reserved", 0) - second.get("cost", {}).get("captured", 0)
+    code, _, raw = tf.http("POST", f"/v1/jobs/{second['id']}/cancel", {})
+    tf.check("story: a job waiting in review is canceled", code in (200, 202), raw[:200])
+    charged = prices["parse"]["*"]
+    tf.check("story: canceling gives back all but its storyboard",
+             held > 0 and me() == {"available": 500 - price - charged, "reserved": 0}, f"{held} {me()}")
+    rel = tf.sql(f"SELECT amount FROM credit_ledger WHERE job_id = '{second['id']}' AND kind = 'release'")
+    tf.check("story: one release row of what was held", rel == [[str(held)]], str(rel))
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -439,6 +512,7 @@ def main():
         test_out_of_order()
         test_ls_payment_first()
         test_refusals()
+        test_user_story(bindir)
         test_two_receivers(bindir)
         test_gateway_off(bindir)
     finally:
