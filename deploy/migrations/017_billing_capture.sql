@@ -23,9 +23,11 @@ CREATE TRIGGER job_events_regenerate AFTER INSERT ON job_events FOR EACH ROW
 -- Locks are taken in one order everywhere: the owners' accounts (by owner),
 -- then the jobs' rows (by job); two workers charging jobs of the same owner
 -- would otherwise deadlock. A job without a reservation (made while billing
--- was off) is not charged. A shot's result (p_shots >= 0; -1 is a job-level
--- result, charged as it comes: its store statement runs once per job) is
--- charged only when its stage is not charged yet since the last regenerate.
+-- was off) is not charged, nor one that has ended: a result that lands after
+-- a cancel (its vendor call was already under way) is thrown away, not
+-- billed. A shot's result (p_shots >= 0; -1 is a job-level result, charged
+-- as it comes: its store statement runs once per job) is charged only when
+-- its stage is not charged yet since the last regenerate.
 -- Beyond its reservation a job grows it from available; the answer counts
 -- the owners whose available credits could not cover that (they went below
 -- zero: the caller pauses their jobs).
@@ -45,7 +47,9 @@ BEGIN
 	PERFORM 1 FROM job_costs WHERE job_id = ANY (p_jobs) ORDER BY job_id FOR UPDATE;
 	FOR u IN SELECT x.* FROM unnest(p_jobs, p_stages, p_providers, p_shots, p_amounts)
 	         AS x(job, stage, provider, shot, amount)
-	         WHERE x.amount > 0 AND EXISTS (SELECT 1 FROM job_costs c WHERE c.job_id = x.job) LOOP
+	         WHERE x.amount > 0 AND EXISTS (SELECT 1 FROM job_costs c JOIN jobs j ON j.id = c.job_id
+	                                        WHERE c.job_id = x.job AND j.status NOT IN ('done', 'failed', 'canceled'))
+	LOOP
 		IF u.shot >= 0 THEN
 			UPDATE shots SET billed = billed || u.stage
 			WHERE job_id = u.job AND idx = u.shot AND NOT (u.stage = ANY (billed));
