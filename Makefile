@@ -223,10 +223,10 @@ e2e: tests
 	@$(LANES) $(E2E_FILES)
 
 # The unit tests, the end-to-end files, the bench smoke, the fault suite's
-# short form and the fuzz targets (TEST_FUZZ_SECONDS each, half of `make
+# short form and the fuzz targets (TEST_FUZZ_SECONDS each, a third of `make
 # fuzz`'s, to keep make test near its 20 minutes) share the lanes: none of
 # them waits for another.
-TEST_FUZZ_SECONDS ?= 30
+TEST_FUZZ_SECONDS ?= 20
 test: test-deps
 	$(MAKE) -j2 SANITIZE=1 tests
 	@$(MAKE) --no-print-directory -j2 SANITIZE=1 hdr-check
