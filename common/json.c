@@ -15,13 +15,17 @@ const char *json_str(const cJSON *obj, const char *name)
 	return cJSON_IsString(it) ? it->valuestring : NULL;
 }
 
-int json_int(const cJSON *obj, const char *name, long *out)
+int json_whole(const cJSON *it, long *out)
 {
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
 	if (!cJSON_IsNumber(it) || it->valuedouble != floor(it->valuedouble) || fabs(it->valuedouble) > 9.0e15)
 		return -1;
 	*out = (long)it->valuedouble;
 	return 0;
+}
+
+int json_int(const cJSON *obj, const char *name, long *out)
+{
+	return json_whole(cJSON_GetObjectItemCaseSensitive(obj, name), out);
 }
 
 /* Length of the UTF-8 sequence at s (n bytes left), 0 when it is not one:

@@ -18,6 +18,9 @@ const char *json_str(const cJSON *obj, const char *name);
 const cJSON *json_at(const cJSON *obj, const char *path);
 /* The string at a dotted path, or NULL when absent or not a string. */
 const char *json_at_str(const cJSON *obj, const char *path);
+/* it as an integer into *out; -1 when it is NULL, not a number, not whole or
+ * beyond what a double holds exactly (converting such a value is undefined). */
+int json_whole(const cJSON *it, long *out) WARN_UNUSED;
 /* An integer member into *out; -1 when absent, not a number or not whole. */
 int json_int(const cJSON *obj, const char *name, long *out) WARN_UNUSED;
 /* Whether buf holds well-formed UTF-8 without NUL bytes. */

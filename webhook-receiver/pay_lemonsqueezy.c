@@ -80,10 +80,10 @@ static void read_order(const char *name, const cJSON *a, const char *id, struct 
 	if (!strcmp(name, "order_refunded")) {
 		ev->action = PAY_REFUND;
 		/* without amounts the whole order was refunded */
-		bool amounts = cJSON_IsNumber(total) && total->valuedouble > 0 && cJSON_IsNumber(refunded) &&
-			       refunded->valuedouble > 0;
-		ev->refund_num = amounts ? (long)refunded->valuedouble : 1;
-		ev->refund_den = amounts ? (long)total->valuedouble : 1;
+		long num, den;
+		bool amounts = json_whole(refunded, &num) == 0 && num > 0 && json_whole(total, &den) == 0 && den > 0;
+		ev->refund_num = amounts ? num : 1;
+		ev->refund_den = amounts ? den : 1;
 	} else if (!strcmp(pay__str(a, "status"), "paid")) {
 		ev->action = PAY_PACK;
 	} else {

@@ -91,9 +91,9 @@ static const char *first_str(const cJSON *o, const char *const *paths, size_t n)
 static time_t first_time(const cJSON *o, const char *const *paths, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		const cJSON *it = json_at(o, paths[i]);
-		if (cJSON_IsNumber(it) && it->valuedouble > 0)
-			return (time_t)it->valuedouble;
+		long t;
+		if (json_whole(json_at(o, paths[i]), &t) == 0 && t > 0)
+			return (time_t)t;
 	}
 	return 0;
 }
@@ -162,8 +162,10 @@ static void read_refund(const cJSON *o, struct pay_event *ev)
 	const cJSON *amount = json_at(o, "amount"), *refunded = json_at(o, "amount_refunded");
 	str_copy(ev->owner, pay__str(o, "metadata.reel_owner"), sizeof(ev->owner));
 	str_copy(ev->reference, pay__str(o, "payment_intent"), sizeof(ev->reference));
-	ev->refund_num = cJSON_IsNumber(refunded) ? (long)refunded->valuedouble : 0;
-	ev->refund_den = cJSON_IsNumber(amount) ? (long)amount->valuedouble : 0;
+	if (json_whole(refunded, &ev->refund_num) < 0)
+		ev->refund_num = 0;
+	if (json_whole(amount, &ev->refund_den) < 0)
+		ev->refund_den = 0;
 	if (ev->refund_den <= 0 || ev->refund_num <= 0 || !*ev->reference)
 		snprintf(ev->why, sizeof(ev->why), "a refund without amount, amount_refunded or payment_intent");
 	else
@@ -182,7 +184,8 @@ int pay_stripe_read(const char *body, size_t len, struct pay_event *ev, char *wh
 	}
 	str_copy(ev->id, id, sizeof(ev->id));
 	str_copy(ev->type, type, sizeof(ev->type));
-	ev->event_at = cJSON_IsNumber(created) ? (time_t)created->valuedouble : 0;
+	long at;
+	ev->event_at = json_whole(created, &at) == 0 && at > 0 ? (time_t)at : 0;
 	snprintf(ev->why, sizeof(ev->why), "event type not used");
 	if (!strcmp(type, "checkout.session.completed"))
 		read_session(o, ev);
