@@ -111,13 +111,19 @@ BEGIN
 END $$;
 
 -- Gives the rest of job's reservation back. Runs in the transaction that
--- ends the job (the trigger below), whichever daemon or path ends it.
+-- ends the job (the trigger below), whichever daemon or path ends it. The
+-- account is locked before the job's row, as everywhere (no deadlocks).
 CREATE OR REPLACE FUNCTION reel_release(p_job uuid) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE c job_costs;
 BEGIN
-	SELECT * INTO c FROM job_costs WHERE job_id = p_job FOR UPDATE;
+	SELECT * INTO c FROM job_costs WHERE job_id = p_job;
 	IF NOT FOUND OR c.held = 0 THEN
+		RETURN;
+	END IF;
+	PERFORM reel_account_lock(c.owner);
+	SELECT * INTO c FROM job_costs WHERE job_id = p_job FOR UPDATE;
+	IF c.held = 0 THEN
 		RETURN;
 	END IF;
 	PERFORM reel_ledger_add(c.owner, 'release', c.held, -c.held, p_job, NULL, NULL, NULL, NULL, NULL);

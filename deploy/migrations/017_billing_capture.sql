@@ -84,21 +84,3 @@ BEGIN
 	SELECT count(*) FILTER (WHERE acc.grow > 0 AND acc.before < acc.grow) INTO overrun FROM acc;
 	RETURN overrun;
 END $$;
-
--- reel_release in the same order: the account before the job's row.
-CREATE OR REPLACE FUNCTION reel_release(p_job uuid) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE c job_costs;
-BEGIN
-	SELECT * INTO c FROM job_costs WHERE job_id = p_job;
-	IF NOT FOUND OR c.held = 0 THEN
-		RETURN;
-	END IF;
-	PERFORM reel_account_lock(c.owner);
-	SELECT * INTO c FROM job_costs WHERE job_id = p_job FOR UPDATE;
-	IF c.held = 0 THEN
-		RETURN;
-	END IF;
-	PERFORM reel_ledger_add(c.owner, 'release', c.held, -c.held, p_job, NULL, NULL, NULL, NULL, NULL);
-	UPDATE job_costs SET held = 0 WHERE job_id = p_job;
-END $$;
